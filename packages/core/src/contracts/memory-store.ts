@@ -1,0 +1,128 @@
+import type { EmbedderInfo, MemoryFilter, MemoryRecord, Scope } from './model.js';
+import type { VectorIndex } from './vector-index.js';
+
+export interface StoreCapabilities {
+  /** 'bm25': `lexicalSearch` ranks by a BM25-style score. 'none': no lexical search. */
+  readonly lexical: 'bm25' | 'none';
+  /** The store indexes vectors itself (`vectors` is set and writes are atomic with records). */
+  readonly vectors: boolean;
+  /** Several processes may open the same store at once. */
+  readonly multiProcess: boolean;
+}
+
+/** A record plus, when the store indexes vectors itself, its embedding. */
+export interface StoreWrite {
+  record: MemoryRecord;
+  vector?: Float32Array;
+}
+
+export type WriteStatus = 'created' | 'duplicate' | 'updated';
+
+export interface StoreWriteResult {
+  status: WriteStatus;
+  /** The stored record: the new one, the existing duplicate, or the updated keyed one. */
+  record: MemoryRecord;
+}
+
+/** Fields `update` may change. `updatedAt` is always set by the caller. */
+export type RecordPatch = Partial<
+  Pick<
+    MemoryRecord,
+    | 'content'
+    | 'contentHash'
+    | 'type'
+    | 'subtype'
+    | 'tags'
+    | 'metadata'
+    | 'importance'
+    | 'updatedAt'
+    | 'validTo'
+    | 'supersededBy'
+  >
+> & { updatedAt: Date };
+
+export interface StoreListOptions {
+  limit: number;
+  /** Opaque cursor from a previous page's `nextCursor`. */
+  cursor?: string;
+  /** Also return soft-deleted records (export, audits). Default false. */
+  includeDeleted?: boolean;
+}
+
+export interface StoreListPage {
+  /** Newest first (createdAt, then id, descending). */
+  items: MemoryRecord[];
+  nextCursor: string | null;
+}
+
+export interface LexicalMatch {
+  id: string;
+  /** Higher is better; only the order matters to core. */
+  score: number;
+}
+
+/**
+ * Where memories live. Required methods are what correctness needs.
+ *
+ * Rules every store follows (the conformance suite checks them):
+ * - Soft-deleted records never come back from `get`, `list`, `count`, `lexicalSearch` or vector search.
+ * - Filters apply inside each query, before any limit.
+ * - `write` is atomic: every item (record, text index, vector) lands, or none does.
+ */
+export interface MemoryStore {
+  readonly specificationVersion: 'v1';
+  /** Short name for logs and errors, e.g. 'sqlite', 'memory'. */
+  readonly name: string;
+  /** Where the data lives, for messages (a file path, a redacted URL). */
+  readonly location?: string;
+  readonly capabilities: StoreCapabilities;
+  /** Present when the store indexes vectors itself (`capabilities.vectors`). */
+  readonly vectors?: VectorIndex;
+
+  /** Opens connections and runs migrations. Idempotent. */
+  open(): Promise<void>;
+  close(): Promise<void>;
+
+  /** The embedder the store was built with, or null for a new store. */
+  getEmbedder(): Promise<EmbedderInfo | null>;
+  /** Records the embedder (first use). */
+  setEmbedder(info: EmbedderInfo): Promise<void>;
+
+  /**
+   * Writes records in one transaction. Per item, in order, inside the transaction:
+   * - a live record with the same `key` in the same scope (all three scope fields equal) is
+   *   updated in place (content, hash, type, subtype, tags, metadata, importance, updatedAt,
+   *   vector) and returned with status 'updated' (or 'duplicate' when its content hash,
+   *   tags, metadata, type and importance are all unchanged);
+   * - otherwise a live record with the same `contentHash` in the same scope is returned with
+   *   status 'duplicate' and nothing is written;
+   * - otherwise the record is inserted ('created').
+   * Items within one call are checked against each other too.
+   */
+  write(items: StoreWrite[]): Promise<StoreWriteResult[]>;
+
+  /** Live records with these hashes in this scope (a pre-check so core can skip embedding). */
+  findByHashes(scope: Scope, hashes: string[]): Promise<MemoryRecord[]>;
+
+  /** Updates a live record (and its vector when given) atomically; null when unknown or deleted. */
+  update(id: string, patch: RecordPatch, vector?: Float32Array): Promise<MemoryRecord | null>;
+
+  /** Live records with these ids, in any order; unknown and deleted ids are left out. */
+  get(ids: string[]): Promise<MemoryRecord[]>;
+
+  list(filter: MemoryFilter, options: StoreListOptions): Promise<StoreListPage>;
+  count(filter: MemoryFilter): Promise<number>;
+
+  /** Soft delete (sets deletedAt, drops the vector); false when unknown or already deleted. */
+  delete(id: string, at: Date): Promise<boolean>;
+
+  /**
+   * Best lexical matches for free text among records matching the filter, best first.
+   * The query is user text: quotes, operators, `*`, parentheses and very long strings must
+   * never raise. Required when `capabilities.lexical` is 'bm25'.
+   */
+  lexicalSearch?(query: string, filter: MemoryFilter, limit: number): Promise<LexicalMatch[]>;
+
+  /** Adds one to accessCount and sets lastAccessedAt, in one batched write that re-indexes nothing. */
+  recordAccess(ids: string[], at: Date): Promise<void>;
+}

@@ -1,0 +1,114 @@
+/**
+ * The data model shared by every contract. Types only: no runtime code lives here.
+ */
+
+/** Who a memory belongs to. Every given field must match for a memory to be "in scope". */
+export interface Scope {
+  userId?: string;
+  agentId?: string;
+  runId?: string;
+}
+
+/** A stored memory, exactly as a store returns it. Optional data is `null`, never `undefined`. */
+export interface MemoryRecord {
+  /** UUIDv7: time-ordered, so ids sort in creation order. */
+  id: string;
+  content: string;
+  /** sha256 (hex) of the trimmed, case-folded content: the exact-duplicate key. */
+  contentHash: string;
+  /** Base type (observation, decision, learning, error, pattern, or an application type). */
+  type: string;
+  /** Subtype within the base type, or null when only the base type was given. */
+  subtype: string | null;
+  /** Trimmed, lower-cased, de-duplicated. */
+  tags: string[];
+  metadata: Record<string, unknown>;
+  scope: Scope;
+  conversationId: string | null;
+  /** 0..1, default 0.5. */
+  importance: number;
+  quality: number | null;
+  accessCount: number;
+  lastAccessedAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+  validFrom: Date | null;
+  validTo: Date | null;
+  supersededBy: string | null;
+  deletedAt: Date | null;
+  /** Caller key for idempotent upserts: adding the same key in the same scope updates. */
+  key: string | null;
+  source: string | null;
+  confidence: number | null;
+  // Optional emotional / episodic fields (SHODH unified memory schema).
+  emotion: string | null;
+  /** -1..1 */
+  emotionalValence: number | null;
+  /** 0..1 */
+  emotionalArousal: number | null;
+  episodeId: string | null;
+  sequenceNumber: number | null;
+  precedingMemoryId: string | null;
+  sourceType: string | null;
+  /** 0..1 */
+  credibility: number | null;
+}
+
+/** A JSON scalar a metadata condition compares with. */
+export type ConditionValue = string | number | boolean | null;
+
+export type ComparisonOperator = 'eq' | 'ne' | 'gt' | 'gte' | 'lt' | 'lte' | 'in' | 'nin' | 'contains' | 'exists';
+
+/**
+ * A metadata condition, already validated and normalised by core (see `parseWhere`).
+ *
+ * Semantics every store must follow (the conformance suite checks them):
+ * - `path` walks into `metadata` (`['a', 'b']` is `metadata.a.b`).
+ * - `eq` / `ne` / `in` / `nin` compare JSON values of the same JSON type: `1` never equals `"1"` or `true`.
+ *   `ne` and `nin` also match when the field is missing.
+ * - `gt` / `gte` / `lt` / `lte` compare numbers numerically and strings lexicographically (ISO dates
+ *   sort correctly); a field of another JSON type never matches.
+ * - `contains`: an array field containing an element equal to the value, or a string field
+ *   containing the value as a case-sensitive substring.
+ * - `exists: true` matches when the field is present (even if `null`); `exists: false` when absent.
+ */
+export type Condition =
+  | { kind: 'and'; conditions: Condition[] }
+  | { kind: 'or'; conditions: Condition[] }
+  | { kind: 'not'; condition: Condition }
+  | { kind: 'compare'; path: string[]; operator: Exclude<ComparisonOperator, 'in' | 'nin' | 'exists'>; value: ConditionValue }
+  | { kind: 'compare'; path: string[]; operator: 'in' | 'nin'; value: ConditionValue[] }
+  | { kind: 'compare'; path: string[]; operator: 'exists'; value: boolean };
+
+/**
+ * What a store or vector index filters on, already normalised by core.
+ * Deleted memories never match. Every field narrows the result (AND).
+ */
+export interface MemoryFilter {
+  /** Each given field must be equal. A missing field does not constrain. */
+  scope?: Scope;
+  conversationId?: string;
+  /**
+   * Base types and subtypes, OR-ed together: a memory matches when its `type` is in `types`
+   * or its `subtype` is in `subtypes` (`{ types: ['error'], subtypes: ['insight'] }` selects
+   * every error and the learning/insight memories). Both absent: no type constraint.
+   */
+  types?: string[];
+  subtypes?: string[];
+  /** Normalised (lower-case) tags. `any`: at least one; `all`: every one. */
+  tags?: { any?: string[]; all?: string[] };
+  /** createdAt >= after (inclusive). */
+  after?: Date;
+  /** createdAt < before (exclusive). */
+  before?: Date;
+  where?: Condition;
+  /** Restrict to these ids. */
+  ids?: string[];
+  /** Superseded memories (supersededBy set) are excluded unless this is true. */
+  includeSuperseded?: boolean;
+}
+
+export interface EmbedderInfo {
+  id: string;
+  dimensions: number;
+}

@@ -1,0 +1,13 @@
+import type { MemoryRecord } from './contracts/model.js';
+import type { WriteStatus } from './contracts/memory-store.js';
+
+/** Every event core emits, with its payload. Only core emits; adapters never do. */
+export interface MemoryEvents {
+  'memory:added': (event: { memory: MemoryRecord; status: Exclude<WriteStatus, 'duplicate'> }) => void;
+  'memory:updated': (event: { memory: MemoryRecord; previous: MemoryRecord }) => void;
+  'memory:deleted': (event: { id: string; memory: MemoryRecord }) => void;
+  search: (event: { query: string; mode: 'hybrid' | 'vector' | 'lexical'; hits: number; durationMs: number }) => void;
+  warning: (event: { message: string }) => void;
+}
+
+export type MemoryEventName = keyof MemoryEvents;

@@ -1,0 +1,225 @@
+import type { EmbedderInfo, MemoryFilter, MemoryRecord, Scope } from './contracts/model.js';
+import type {
+  LexicalMatch,
+  StoreListOptions,
+  StoreListPage,
+  MemoryStore,
+  RecordPatch,
+  StoreWrite,
+  StoreWriteResult,
+} from './contracts/memory-store.js';
+import { decodeCursor, encodeCursor, isAfterPosition } from './cursor.js';
+import { matchesFilter, scopeKey } from './filter.js';
+import { inMemoryVectorIndex } from './in-memory-vector-index.js';
+import { words } from './text.js';
+
+const BM25_K1 = 1.2;
+const BM25_B = 0.75;
+
+function clone(record: MemoryRecord): MemoryRecord {
+  return structuredClone(record);
+}
+
+/**
+ * The reference `MemoryStore`: everything in process memory, gone on exit. Used by tests, by
+ * short-lived agents, and as the executable definition of the store contract.
+ */
+export function inMemoryStore(): MemoryStore {
+  const records = new Map<string, MemoryRecord>();
+  /** term → (id → term frequency) */
+  const postings = new Map<string, Map<string, number>>();
+  const lengths = new Map<string, number>();
+  let totalLength = 0;
+  let embedder: EmbedderInfo | null = null;
+  const vectors = inMemoryVectorIndex({ lookup: (id) => records.get(id) });
+
+  const indexText = (record: MemoryRecord) => {
+    const tokens = words(`${record.content} ${record.tags.join(' ')}`);
+    lengths.set(record.id, tokens.length);
+    totalLength += tokens.length;
+    for (const token of tokens) {
+      let posting = postings.get(token);
+      if (!posting) postings.set(token, (posting = new Map()));
+      posting.set(record.id, (posting.get(record.id) ?? 0) + 1);
+    }
+  };
+  const unindexText = (record: MemoryRecord) => {
+    totalLength -= lengths.get(record.id) ?? 0;
+    lengths.delete(record.id);
+    for (const token of new Set(words(`${record.content} ${record.tags.join(' ')}`))) {
+      const posting = postings.get(token);
+      posting?.delete(record.id);
+      if (posting?.size === 0) postings.delete(token);
+    }
+  };
+  const live = (id: string) => {
+    const record = records.get(id);
+    return record && !record.deletedAt ? record : undefined;
+  };
+  const findLive = (scope: Scope, test: (record: MemoryRecord) => boolean) => {
+    const key = scopeKey(scope);
+    for (const record of records.values()) {
+      if (!record.deletedAt && scopeKey(record.scope) === key && test(record)) return record;
+    }
+    return undefined;
+  };
+  const sameContent = (a: MemoryRecord, b: MemoryRecord) =>
+    a.contentHash === b.contentHash &&
+    a.type === b.type &&
+    a.subtype === b.subtype &&
+    a.importance === b.importance &&
+    JSON.stringify(a.tags) === JSON.stringify(b.tags) &&
+    JSON.stringify(a.metadata) === JSON.stringify(b.metadata);
+
+  return {
+    specificationVersion: 'v1',
+    name: 'memory',
+    capabilities: { lexical: 'bm25', vectors: true, multiProcess: false },
+    vectors,
+    async open() {},
+    async close() {},
+    async getEmbedder() {
+      return embedder;
+    },
+    async setEmbedder(info) {
+      embedder = { ...info };
+    },
+
+    async write(items: StoreWrite[]): Promise<StoreWriteResult[]> {
+      // Validate vectors first so a bad item leaves nothing half-written.
+      if (items.some((item) => item.vector)) {
+        const dimensions = embedder?.dimensions;
+        for (const item of items) {
+          if (item.vector && dimensions !== undefined && item.vector.length !== dimensions) {
+            throw new RangeError(`vector of ${item.record.id} has ${item.vector.length} dimensions, store holds ${dimensions}`);
+          }
+        }
+      }
+      const results: StoreWriteResult[] = [];
+      for (const { record, vector } of items) {
+        const keyed = record.key !== null ? findLive(record.scope, (existing) => existing.key === record.key) : undefined;
+        if (keyed) {
+          const updated: MemoryRecord = {
+            ...keyed,
+            content: record.content,
+            contentHash: record.contentHash,
+            type: record.type,
+            subtype: record.subtype,
+            tags: [...record.tags],
+            metadata: structuredClone(record.metadata),
+            importance: record.importance,
+            updatedAt: record.updatedAt,
+          };
+          if (sameContent(keyed, updated)) {
+            results.push({ status: 'duplicate', record: clone(keyed) });
+            continue;
+          }
+          unindexText(keyed);
+          records.set(keyed.id, updated);
+          indexText(updated);
+          if (vector) await vectors.upsert([{ id: keyed.id, vector, payload: updated }]);
+          results.push({ status: 'updated', record: clone(updated) });
+          continue;
+        }
+        const duplicate = findLive(record.scope, (existing) => existing.contentHash === record.contentHash);
+        if (duplicate) {
+          results.push({ status: 'duplicate', record: clone(duplicate) });
+          continue;
+        }
+        const stored = clone(record);
+        records.set(stored.id, stored);
+        indexText(stored);
+        if (vector) await vectors.upsert([{ id: stored.id, vector, payload: stored }]);
+        results.push({ status: 'created', record: clone(stored) });
+      }
+      return results;
+    },
+
+    async findByHashes(scope, hashes) {
+      const key = scopeKey(scope);
+      const wanted = new Set(hashes);
+      return [...records.values()]
+        .filter((record) => !record.deletedAt && scopeKey(record.scope) === key && wanted.has(record.contentHash))
+        .map(clone);
+    },
+
+    async update(id: string, patch: RecordPatch, vector?: Float32Array) {
+      const existing = live(id);
+      if (!existing) return null;
+      const updated: MemoryRecord = { ...existing, ...structuredClone(patch) };
+      if (patch.content !== undefined || patch.tags !== undefined) {
+        unindexText(existing);
+        indexText(updated);
+      }
+      records.set(id, updated);
+      if (vector) await vectors.upsert([{ id, vector, payload: updated }]);
+      return clone(updated);
+    },
+
+    async get(ids) {
+      return ids.flatMap((id) => {
+        const record = live(id);
+        return record ? [clone(record)] : [];
+      });
+    },
+
+    async list(filter: MemoryFilter, options: StoreListOptions): Promise<StoreListPage> {
+      const position = options.cursor ? decodeCursor(options.cursor) : undefined;
+      const matching = [...records.values()]
+        .filter((record) => (options.includeDeleted && record.deletedAt ? matchesFilter({ ...record, deletedAt: null }, filter) : matchesFilter(record, filter)))
+        .filter((record) => !position || isAfterPosition(record.createdAt.getTime(), record.id, position))
+        .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+      const items = matching.slice(0, options.limit).map(clone);
+      const last = items.at(-1);
+      const nextCursor = matching.length > options.limit && last ? encodeCursor({ createdAt: last.createdAt.getTime(), id: last.id }) : null;
+      return { items, nextCursor };
+    },
+
+    async count(filter) {
+      let total = 0;
+      for (const record of records.values()) if (matchesFilter(record, filter)) total += 1;
+      return total;
+    },
+
+    async delete(id, at) {
+      const existing = live(id);
+      if (!existing) return false;
+      unindexText(existing);
+      records.set(id, { ...existing, deletedAt: at, updatedAt: at });
+      await vectors.delete([id]);
+      return true;
+    },
+
+    async lexicalSearch(query: string, filter: MemoryFilter, limit: number): Promise<LexicalMatch[]> {
+      const terms = [...new Set(words(query))].slice(0, 64);
+      if (terms.length === 0) return [];
+      const documentCount = lengths.size;
+      const averageLength = documentCount > 0 ? totalLength / documentCount : 0;
+      const scores = new Map<string, number>();
+      for (const term of terms) {
+        const posting = postings.get(term);
+        if (!posting) continue;
+        const idf = Math.log(1 + (documentCount - posting.size + 0.5) / (posting.size + 0.5));
+        for (const [id, frequency] of posting) {
+          const length = lengths.get(id) ?? 0;
+          const norm = frequency + BM25_K1 * (1 - BM25_B + (BM25_B * length) / (averageLength || 1));
+          scores.set(id, (scores.get(id) ?? 0) + (idf * frequency * (BM25_K1 + 1)) / norm);
+        }
+      }
+      const matches: LexicalMatch[] = [];
+      for (const [id, score] of scores) {
+        const record = records.get(id);
+        if (record && matchesFilter(record, filter)) matches.push({ id, score });
+      }
+      matches.sort((a, b) => b.score - a.score || (a.id < b.id ? -1 : 1));
+      return matches.slice(0, limit);
+    },
+
+    async recordAccess(ids, at) {
+      for (const id of new Set(ids)) {
+        const record = live(id);
+        if (record) records.set(id, { ...record, accessCount: record.accessCount + 1, lastAccessedAt: at });
+      }
+    },
+  };
+}

@@ -1,0 +1,35 @@
+export type * from './contracts/index.js';
+export { Memory } from './memory.js';
+export type { AddResult, ContextResult, DedupOptions, ListResult, MemoryOptions, SearchHit } from './memory.js';
+export type { MemoryEventName, MemoryEvents } from './events.js';
+export {
+  AdapterError,
+  ConflictError,
+  EmbedderError,
+  EmbedderMismatchError,
+  EngramError,
+  NotFoundError,
+  ValidationError,
+} from './errors.js';
+export type { EngramErrorCode, ValidationIssue } from './errors.js';
+export { BUILT_IN_TYPES, DEFAULT_TYPE, LEGACY_TYPES, Ontology } from './ontology.js';
+export type { OntologyOptions, ResolvedType } from './ontology.js';
+export { hashEmbedder } from './hash-embedder.js';
+export type { HashEmbedderOptions } from './hash-embedder.js';
+export { inMemoryStore } from './in-memory-store.js';
+export { cosineSimilarity, inMemoryVectorIndex } from './in-memory-vector-index.js';
+export type { InMemoryVectorIndexOptions } from './in-memory-vector-index.js';
+export { evaluateCondition, matchesFilter, scopeKey } from './filter.js';
+export type { Filterable } from './filter.js';
+export { decodeCursor, encodeCursor, isAfterPosition } from './cursor.js';
+export type { ListPosition } from './cursor.js';
+export { parseWhere } from './where.js';
+export type { Where, WhereOperators, WhereValue } from './where.js';
+export { parseTimeWindow } from './time-window.js';
+export type { TimeWindow } from './time-window.js';
+export { resolveRetrievalOptions } from './retrieval.js';
+export type { Explanation, RetrievalOptions } from './retrieval.js';
+export { DEFAULT_MAX_CONTENT_BYTES } from './schema.js';
+export type { AddInput, ContextOptions, CountFilter, ListOptions, SearchOptions, UpdatePatch } from './schema.js';
+export { contentHash, estimateTokens, normaliseTags, words } from './text.js';
+export { uuidv7 } from './ids.js';

@@ -1,0 +1,120 @@
+import type { MemoryRecord } from './contracts/model.js';
+
+/** How search turns candidate lists into one 0–1 score. All fields optional. */
+export interface RetrievalOptions {
+  /** Reciprocal-rank-fusion constant k: a list's rank r contributes weight / (k + r). Default 60. */
+  rrfK?: number;
+  /** Candidates fetched from each list (lexical, vector). Default max(4 × limit, 40). */
+  candidates?: number;
+  /** Relative weight of each list in the fusion. Defaults 1 and 1. */
+  weights?: { lexical?: number; vector?: number };
+  /** Share of the final score given to recency (0–1) and its half-life. Defaults 0.1 and 30 days. */
+  recency?: { weight?: number; halfLifeDays?: number };
+  /** Share of the final score given to the memory's importance (0–1). Default 0.1. */
+  importance?: { weight?: number };
+}
+
+export interface ResolvedRetrievalOptions {
+  rrfK: number;
+  candidates: number | undefined;
+  lexicalWeight: number;
+  vectorWeight: number;
+  recencyWeight: number;
+  halfLifeDays: number;
+  importanceWeight: number;
+}
+
+export function resolveRetrievalOptions(options: RetrievalOptions = {}): ResolvedRetrievalOptions {
+  const resolved = {
+    rrfK: options.rrfK ?? 60,
+    candidates: options.candidates,
+    lexicalWeight: options.weights?.lexical ?? 1,
+    vectorWeight: options.weights?.vector ?? 1,
+    recencyWeight: options.recency?.weight ?? 0.1,
+    halfLifeDays: options.recency?.halfLifeDays ?? 30,
+    importanceWeight: options.importance?.weight ?? 0.1,
+  };
+  const problems: string[] = [];
+  if (!(resolved.rrfK > 0)) problems.push('retrieval.rrfK must be > 0');
+  if (resolved.lexicalWeight < 0 || resolved.vectorWeight < 0) problems.push('retrieval.weights must be >= 0');
+  if (resolved.recencyWeight < 0 || resolved.importanceWeight < 0 || resolved.recencyWeight + resolved.importanceWeight > 1) {
+    problems.push('retrieval.recency.weight and retrieval.importance.weight must be >= 0 and sum to at most 1');
+  }
+  if (!(resolved.halfLifeDays > 0)) problems.push('retrieval.recency.halfLifeDays must be > 0');
+  if (resolved.candidates !== undefined && !(Number.isInteger(resolved.candidates) && resolved.candidates > 0)) {
+    problems.push('retrieval.candidates must be a positive integer');
+  }
+  if (problems.length > 0) throw new RangeError(problems.join('; '));
+  return resolved;
+}
+
+/** Why a hit scored what it did. The `contribution`s add up to `score`. */
+export interface Explanation {
+  /** Fused relevance, 0–1: 1 means ranked first by every list the mode uses. */
+  relevance: number;
+  lexical?: { rank: number; score: number; contribution: number };
+  vector?: { rank: number; similarity: number; contribution: number };
+  recency: { ageDays: number; value: number; contribution: number };
+  importance: { value: number; contribution: number };
+  score: number;
+}
+
+export interface Candidate {
+  id: string;
+  lexical?: { rank: number; score: number };
+  vector?: { rank: number; similarity: number };
+}
+
+/** Merges ranked lists into candidates keyed by id (ranks start at 1). */
+export function collectCandidates(
+  lexical: ReadonlyArray<{ id: string; score: number }>,
+  vector: ReadonlyArray<{ id: string; similarity: number }>,
+): Map<string, Candidate> {
+  const candidates = new Map<string, Candidate>();
+  lexical.forEach((match, index) => {
+    candidates.set(match.id, { id: match.id, lexical: { rank: index + 1, score: match.score } });
+  });
+  vector.forEach((match, index) => {
+    const existing = candidates.get(match.id);
+    const entry = { rank: index + 1, similarity: match.similarity };
+    if (existing) existing.vector = entry;
+    else candidates.set(match.id, { id: match.id, vector: entry });
+  });
+  return candidates;
+}
+
+/**
+ * The documented score:
+ *   relevance = Σ_lists w / (k + rank)  ÷  Σ_lists w / (k + 1)          (0–1)
+ *   score     = (1 − r − i) · relevance + r · recency + i · importance   (0–1)
+ * with recency = 0.5 ^ (age / half-life), r and i the recency and importance weights.
+ */
+export function scoreCandidate(
+  candidate: Candidate,
+  record: MemoryRecord,
+  lists: { lexical: boolean; vector: boolean },
+  options: ResolvedRetrievalOptions,
+  now: number,
+): Explanation {
+  const { rrfK } = options;
+  const lexicalWeight = lists.lexical ? options.lexicalWeight : 0;
+  const vectorWeight = lists.vector ? options.vectorWeight : 0;
+  const best = (lexicalWeight + vectorWeight) / (rrfK + 1);
+  const relevanceShare = 1 - options.recencyWeight - options.importanceWeight;
+  const part = (weight: number, rank: number | undefined) => (rank === undefined || best === 0 ? 0 : weight / (rrfK + rank) / best);
+  const lexicalPart = part(lexicalWeight, candidate.lexical?.rank);
+  const vectorPart = part(vectorWeight, candidate.vector?.rank);
+  const relevance = lexicalPart + vectorPart;
+  const ageDays = Math.max(0, now - record.createdAt.getTime()) / 86_400_000;
+  const recency = 0.5 ** (ageDays / options.halfLifeDays);
+  const explanation: Explanation = {
+    relevance,
+    recency: { ageDays, value: recency, contribution: options.recencyWeight * recency },
+    importance: { value: record.importance, contribution: options.importanceWeight * record.importance },
+    score: 0,
+  };
+  if (candidate.lexical && lists.lexical) explanation.lexical = { ...candidate.lexical, contribution: relevanceShare * lexicalPart };
+  if (candidate.vector && lists.vector) explanation.vector = { ...candidate.vector, contribution: relevanceShare * vectorPart };
+  explanation.score = Math.min(1, relevanceShare * relevance + explanation.recency.contribution + explanation.importance.contribution);
+  return explanation;
+}

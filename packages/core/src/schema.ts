@@ -1,0 +1,142 @@
+import { z } from 'zod';
+import { ValidationError } from './errors.js';
+
+/** Largest content accepted by default (bytes of UTF-8). Configurable with `maxContentBytes`. */
+export const DEFAULT_MAX_CONTENT_BYTES = 1_000_000;
+
+const date = z.union([z.date(), z.string(), z.number()]).transform((value, context) => {
+  const parsed = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(parsed.getTime())) {
+    context.addIssue({ code: 'custom', message: 'is not a valid date (use a Date, an ISO string or epoch milliseconds)' });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
+const identifier = z.string().trim().min(1, 'must not be empty').max(256, 'must be at most 256 characters');
+
+export const scopeSchema = z
+  .object({
+    userId: identifier.optional(),
+    agentId: identifier.optional(),
+    runId: identifier.optional(),
+  })
+  .strict();
+
+const tagList = z.array(z.string().max(200, 'a tag is at most 200 characters')).max(100, 'at most 100 tags');
+const metadataSchema = z.record(z.string(), z.unknown()).refine((value) => {
+  try {
+    JSON.stringify(value);
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be JSON-serialisable');
+const unit = z.number().min(0, 'must be between 0 and 1').max(1, 'must be between 0 and 1');
+
+export const addInputSchema = z
+  .object({
+    content: z.string({ error: 'is required and must be a string' }),
+    type: z.string().trim().min(1).max(100).optional(),
+    tags: tagList.optional(),
+    metadata: metadataSchema.optional(),
+    scope: scopeSchema.optional(),
+    conversationId: identifier.optional(),
+    importance: unit.optional(),
+    key: identifier.optional(),
+    createdAt: date.optional(),
+    quality: unit.optional(),
+    source: z.string().max(1000).optional(),
+    confidence: unit.optional(),
+    emotion: z.string().max(100).optional(),
+    emotionalValence: z.number().min(-1, 'must be between -1 and 1').max(1, 'must be between -1 and 1').optional(),
+    emotionalArousal: unit.optional(),
+    episodeId: identifier.optional(),
+    sequenceNumber: z.number().int().min(0).optional(),
+    precedingMemoryId: identifier.optional(),
+    sourceType: z.string().max(100).optional(),
+    credibility: unit.optional(),
+  })
+  .strict();
+
+export type AddInput = z.input<typeof addInputSchema>;
+export type ParsedAddInput = z.output<typeof addInputSchema>;
+
+export const tagFilterSchema = z.union([
+  tagList,
+  z.object({ any: tagList.optional(), all: tagList.optional() }).strict(),
+]);
+
+export const filterOptionsSchema = z.object({
+  scope: scopeSchema.optional(),
+  conversationId: identifier.optional(),
+  types: z.array(z.string()).max(100).optional(),
+  tags: tagFilterSchema.optional(),
+  after: date.optional(),
+  before: date.optional(),
+  time: z.string().max(200).optional(),
+  where: z.unknown().optional(),
+  includeSuperseded: z.boolean().optional(),
+});
+
+export const searchOptionsSchema = filterOptionsSchema
+  .extend({
+    mode: z.enum(['hybrid', 'vector', 'lexical']).optional(),
+    limit: z.number().int().min(1, 'must be at least 1').max(1000, 'must be at most 1000').optional(),
+    minScore: unit.optional(),
+    explain: z.boolean().optional(),
+  })
+  .strict();
+
+export type SearchOptions = z.input<typeof searchOptionsSchema>;
+
+export const listOptionsSchema = filterOptionsSchema
+  .extend({
+    limit: z.number().int().min(1).max(10_000).optional(),
+    cursor: z.string().max(1000).optional(),
+    includeDeleted: z.boolean().optional(),
+  })
+  .strict();
+
+export type ListOptions = z.input<typeof listOptionsSchema>;
+
+export const countFilterSchema = filterOptionsSchema.strict();
+export type CountFilter = z.input<typeof countFilterSchema>;
+
+export const updatePatchSchema = z
+  .object({
+    content: z.string().optional(),
+    type: z.string().trim().min(1).max(100).optional(),
+    tags: tagList.optional(),
+    metadata: metadataSchema.optional(),
+    importance: unit.optional(),
+  })
+  .strict();
+
+export type UpdatePatch = z.input<typeof updatePatchSchema>;
+
+export const contextOptionsSchema = filterOptionsSchema
+  .extend({
+    query: z.string({ error: 'is required and must be a string' }),
+    tokenBudget: z.number().int().min(16, 'must be at least 16').max(1_000_000).optional(),
+    limit: z.number().int().min(1).max(1000).optional(),
+    mode: z.enum(['hybrid', 'vector', 'lexical']).optional(),
+  })
+  .strict();
+
+export type ContextOptions = z.input<typeof contextOptionsSchema>;
+
+/** Runs a zod schema and turns failures into a `ValidationError` naming each field. */
+export function validate<Schema extends z.ZodType>(schema: Schema, input: unknown, root: string): z.output<Schema> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new ValidationError(
+    result.error.issues.map((issue) => {
+      const path = issue.path.map(String).join('.');
+      let message = issue.message;
+      if (issue.code === 'unrecognized_keys') message = `unknown option(s) ${issue.keys.map((key) => `"${key}"`).join(', ')}`;
+      return { field: path ? (root ? `${root}.${path}` : path) : root || '(input)', message };
+    }),
+    { cause: result.error },
+  );
+}

@@ -1,0 +1,438 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { MemoryStore } from '../contracts/memory-store.js';
+import type { MemoryFilter, MemoryRecord } from '../contracts/model.js';
+import { matchesFilter } from '../filter.js';
+import { parseWhere } from '../where.js';
+import { makeRecord, nearVector, seededVector } from './records.js';
+
+export interface StoreConformanceOptions {
+  /** Shown in test names, e.g. 'sqlite'. */
+  name: string;
+  /** A fresh, empty store for each test. */
+  create: () => MemoryStore | Promise<MemoryStore>;
+  /** Called after each test with the store it made (delete temp files, drop schemas…). */
+  cleanup?: (store: MemoryStore) => void | Promise<void>;
+  /** Set to a reason to skip the whole suite (e.g. 'POSTGRES_URL is not set'). */
+  skip?: string;
+}
+
+const DIMENSIONS = 16;
+
+function ids(records: ReadonlyArray<{ id: string }>): string[] {
+  return records.map((record) => record.id).sort();
+}
+
+/** Records with varied fields: every filter case below is checked against `matchesFilter` on them. */
+function filterFixture(): MemoryRecord[] {
+  const base = Date.UTC(2025, 5, 1);
+  const specs: Array<Partial<MemoryRecord>> = [
+    { scope: { userId: 'alice' }, type: 'error', subtype: 'bug', tags: ['db', 'urgent'], metadata: { priority: 5, status: 'open', team: { name: 'core' }, labels: ['x', 'y'] } },
+    { scope: { userId: 'alice', agentId: 'coder' }, type: 'learning', subtype: 'insight', tags: ['db'], metadata: { priority: 2, status: 'closed', note: 'contains a Needle here' } },
+    { scope: { userId: 'bob' }, type: 'decision', subtype: 'architecture', tags: ['api'], metadata: { priority: '5', status: 'open' } },
+    { scope: { userId: 'bob', runId: 'r1' }, type: 'observation', tags: [], metadata: { priority: 3.5, flag: true, due: '2025-03-01' } },
+    { scope: {}, type: 'pattern', subtype: 'workflow', tags: ['api', 'db', 'urgent'], metadata: { flag: false, maybe: null, due: '2024-12-31' } },
+    { scope: { userId: 'alice' }, type: 'error', subtype: 'timeout', tags: ['api'], metadata: { priority: 10, labels: ['y'], team: { name: 'infra' } }, conversationId: 'c1' },
+    { scope: { userId: 'carol' }, type: 'learning', subtype: 'gotcha', tags: ['urgent'], metadata: {}, conversationId: 'c1' },
+    { scope: { userId: 'alice' }, type: 'observation', tags: ['db'], metadata: { priority: 1, status: 'open' }, supersededBy: 'someone-else' },
+  ];
+  return specs.map((spec, index) =>
+    makeRecord({ ...spec, content: `filter fixture record ${index} about databases and apis`, createdAt: new Date(base + index * 86_400_000) }),
+  );
+}
+
+const filterCases: Array<[string, MemoryFilter]> = [
+  ['no filter', {}],
+  ['scope userId', { scope: { userId: 'alice' } }],
+  ['scope userId + agentId', { scope: { userId: 'alice', agentId: 'coder' } }],
+  ['scope runId', { scope: { runId: 'r1' } }],
+  ['conversationId', { conversationId: 'c1' }],
+  ['types', { types: ['error', 'decision'] }],
+  ['subtypes', { subtypes: ['insight', 'workflow'] }],
+  ['types OR subtypes', { types: ['error'], subtypes: ['gotcha'] }],
+  ['tags any', { tags: { any: ['api', 'urgent'] } }],
+  ['tags all', { tags: { all: ['db', 'urgent'] } }],
+  ['tags any + all', { tags: { any: ['api'], all: ['urgent'] } }],
+  ['after', { after: new Date(Date.UTC(2025, 5, 3)) }],
+  ['before', { before: new Date(Date.UTC(2025, 5, 3)) }],
+  ['after + before', { after: new Date(Date.UTC(2025, 5, 2)), before: new Date(Date.UTC(2025, 5, 5)) }],
+  ['includeSuperseded', { includeSuperseded: true }],
+  ['where eq number', { where: parseWhere({ priority: 5 }) }],
+  ['where eq string', { where: parseWhere({ priority: '5' }) }],
+  ['where eq boolean', { where: parseWhere({ flag: false }) }],
+  ['where eq null', { where: parseWhere({ maybe: null }) }],
+  ['where ne (missing matches)', { where: parseWhere({ status: { ne: 'open' } }) }],
+  ['where gt number', { where: parseWhere({ priority: { gt: 3 } }) }],
+  ['where gte/lte number', { where: parseWhere({ priority: { gte: 2, lte: 5 } }) }],
+  ['where lt string (dates)', { where: parseWhere({ due: { lt: '2025-01-01' } }) }],
+  ['where in', { where: parseWhere({ status: { in: ['open', 'pending'] } }) }],
+  ['where in mixed types', { where: parseWhere({ priority: { in: [5, '5'] } }) }],
+  ['where nin (missing matches)', { where: parseWhere({ status: { nin: ['open'] } }) }],
+  ['where contains array', { where: parseWhere({ labels: { contains: 'y' } }) }],
+  ['where contains string', { where: parseWhere({ note: { contains: 'Needle' } }) }],
+  ['where contains is case-sensitive', { where: parseWhere({ note: { contains: 'needle' } }) }],
+  ['where exists true (null counts)', { where: parseWhere({ maybe: { exists: true } }) }],
+  ['where exists false', { where: parseWhere({ priority: { exists: false } }) }],
+  ['where nested path', { where: parseWhere({ 'team.name': 'core' }) }],
+  ['where or', { where: parseWhere({ or: [{ priority: { gt: 4 } }, { flag: true }] }) }],
+  ['where not', { where: parseWhere({ not: { status: 'open' } }) }],
+  ['where and + not + or', { where: parseWhere({ and: [{ priority: { exists: true } }, { not: { or: [{ priority: 10 }, { status: 'closed' }] } }] }) }],
+  ['everything at once', { scope: { userId: 'alice' }, types: ['error'], tags: { any: ['api', 'db'] }, after: new Date(Date.UTC(2025, 4, 1)), where: parseWhere({ priority: { gte: 5 } }) }],
+];
+
+/**
+ * The `MemoryStore` contract as executable cases. Run it against every adapter:
+ *   runStoreConformance({ name: 'sqlite', create: () => sqliteStore({ path: tempFile() }) })
+ */
+export function runStoreConformance(options: StoreConformanceOptions): void {
+  const suite = options.skip ? describe.skip : describe;
+  suite(`MemoryStore conformance: ${options.name}${options.skip ? ` (skipped: ${options.skip})` : ''}`, () => {
+    let store: MemoryStore;
+
+    beforeEach(async () => {
+      store = await options.create();
+      await store.open();
+    });
+    afterEach(async () => {
+      await store.close();
+      await options.cleanup?.(store);
+    });
+
+    const withVectors = async () => {
+      if (!store.capabilities.vectors || !store.vectors) return false;
+      await store.setEmbedder({ id: 'conformance', dimensions: DIMENSIONS });
+      await store.vectors.open(DIMENSIONS);
+      return true;
+    };
+
+    describe('basics', () => {
+      it('declares its contract version, name and capabilities', () => {
+        expect(store.specificationVersion).toBe('v1');
+        expect(store.name).toMatch(/\S/);
+        expect(['bm25', 'none']).toContain(store.capabilities.lexical);
+        expect(typeof store.capabilities.vectors).toBe('boolean');
+        expect(Boolean(store.vectors)).toBe(store.capabilities.vectors);
+      });
+
+      it('opens idempotently', async () => {
+        await store.open();
+        await Promise.all([store.open(), store.open()]);
+        expect(await store.count({})).toBe(0);
+      });
+
+      it('records the embedder', async () => {
+        expect(await store.getEmbedder()).toBeNull();
+        await store.setEmbedder({ id: 'hash-v1-16', dimensions: 16 });
+        expect(await store.getEmbedder()).toEqual({ id: 'hash-v1-16', dimensions: 16 });
+      });
+    });
+
+    describe('write and get', () => {
+      it('round-trips every field', async () => {
+        const record = makeRecord({
+          content: 'Ünïcödé ✓ content with "quotes" and \'apostrophes\'',
+          type: 'error',
+          subtype: 'bug',
+          tags: ['a', 'b-c'],
+          metadata: { nested: { deep: [1, 'two', { three: true }] }, n: 1.5, nothing: null },
+          scope: { userId: 'u', agentId: 'a', runId: 'r' },
+          conversationId: 'conv',
+          importance: 0.9,
+          quality: 0.7,
+          key: 'k1',
+          source: 'unit-test',
+          confidence: 0.8,
+          emotion: 'joy',
+          emotionalValence: -0.25,
+          emotionalArousal: 0.5,
+          episodeId: 'ep',
+          sequenceNumber: 3,
+          precedingMemoryId: 'prev',
+          sourceType: 'user',
+          credibility: 0.6,
+          validTo: new Date(Date.UTC(2030, 0, 1)),
+        });
+        const [result] = await store.write([{ record }]);
+        expect(result?.status).toBe('created');
+        expect(result?.record).toEqual(record);
+        expect(await store.get([record.id])).toEqual([record]);
+      });
+
+      it('returns nothing for unknown ids', async () => {
+        expect(await store.get(['nope'])).toEqual([]);
+        expect(await store.get([])).toEqual([]);
+      });
+
+      it('treats the same content hash in the same scope as a duplicate', async () => {
+        const first = makeRecord({ content: 'same text', scope: { userId: 'u' } });
+        const second = makeRecord({ content: 'same text', scope: { userId: 'u' } });
+        const other = makeRecord({ content: 'same text', scope: { userId: 'v' } });
+        const [a] = await store.write([{ record: first }]);
+        const [b, c] = await store.write([{ record: second }, { record: other }]);
+        expect(a?.status).toBe('created');
+        expect(b?.status).toBe('duplicate');
+        expect(b?.record.id).toBe(first.id);
+        expect(c?.status).toBe('created');
+        expect(await store.count({})).toBe(2);
+      });
+
+      it('checks items of one call against each other', async () => {
+        const results = await store.write([
+          { record: makeRecord({ content: 'twice in one batch' }) },
+          { record: makeRecord({ content: 'twice in one batch' }) },
+        ]);
+        expect(results.map((result) => result.status)).toEqual(['created', 'duplicate']);
+        expect(results[1]?.record.id).toBe(results[0]?.record.id);
+      });
+
+      it('updates in place when the key matches in the same scope', async () => {
+        const original = makeRecord({ content: 'v1', key: 'setting', scope: { userId: 'u' }, tags: ['x'] });
+        await store.write([{ record: original }]);
+        const replacement = makeRecord({ content: 'v2', key: 'setting', scope: { userId: 'u' }, tags: ['y'], metadata: { v: 2 } });
+        const [result] = await store.write([{ record: replacement }]);
+        expect(result?.status).toBe('updated');
+        expect(result?.record.id).toBe(original.id);
+        expect(result?.record.createdAt).toEqual(original.createdAt);
+        expect(result?.record.content).toBe('v2');
+        expect(result?.record.tags).toEqual(['y']);
+        expect(result?.record.metadata).toEqual({ v: 2 });
+        const [again] = await store.write([{ record: makeRecord({ content: 'v2', key: 'setting', scope: { userId: 'u' }, tags: ['y'], metadata: { v: 2 } }) }]);
+        expect(again?.status).toBe('duplicate');
+        const [elsewhere] = await store.write([{ record: makeRecord({ content: 'v3', key: 'setting', scope: { userId: 'w' } }) }]);
+        expect(elsewhere?.status).toBe('created');
+        expect(await store.count({})).toBe(2);
+      });
+
+      it('finds live records by hash', async () => {
+        const record = makeRecord({ content: 'hash me', scope: { userId: 'u' } });
+        await store.write([{ record }]);
+        expect(ids(await store.findByHashes({ userId: 'u' }, [record.contentHash, 'other']))).toEqual([record.id]);
+        expect(await store.findByHashes({ userId: 'v' }, [record.contentHash])).toEqual([]);
+        await store.delete(record.id, new Date());
+        expect(await store.findByHashes({ userId: 'u' }, [record.contentHash])).toEqual([]);
+      });
+
+      it('is atomic: a failing item writes nothing', async (context) => {
+        if (!(await withVectors())) return context.skip(`${store.name} has no built-in vector index to make an item fail with`);
+        const good = makeRecord({ content: 'good one' });
+        const bad = makeRecord({ content: 'bad one' });
+        await expect(
+          store.write([
+            { record: good, vector: seededVector(1, DIMENSIONS) },
+            { record: bad, vector: seededVector(2, DIMENSIONS + 3) },
+          ]),
+        ).rejects.toThrow();
+        expect(await store.count({})).toBe(0);
+        expect(await store.get([good.id])).toEqual([]);
+        expect(await store.vectors?.count()).toBe(0);
+      });
+    });
+
+    describe('update and delete', () => {
+      it('patches a live record', async () => {
+        const record = makeRecord({ content: 'before', tags: ['old'] });
+        await store.write([{ record }]);
+        const at = new Date(record.createdAt.getTime() + 5000);
+        const updated = await store.update(record.id, { content: 'after', contentHash: 'h2', tags: ['new'], metadata: { a: 1 }, importance: 0.9, updatedAt: at });
+        expect(updated).toMatchObject({ id: record.id, content: 'after', contentHash: 'h2', tags: ['new'], metadata: { a: 1 }, importance: 0.9, updatedAt: at });
+        expect((await store.get([record.id]))[0]).toEqual(updated);
+        expect(await store.update('unknown', { updatedAt: at })).toBeNull();
+      });
+
+      it('soft-deletes: nothing leaks through get, list, count or search', async () => {
+        const hasVectors = await withVectors();
+        const keep = makeRecord({ content: 'zebra keep this one' });
+        const gone = makeRecord({ content: 'zebra delete this one' });
+        await store.write([
+          { record: keep, ...(hasVectors ? { vector: seededVector(10, DIMENSIONS) } : {}) },
+          { record: gone, ...(hasVectors ? { vector: seededVector(11, DIMENSIONS) } : {}) },
+        ]);
+        expect(await store.delete(gone.id, new Date())).toBe(true);
+        expect(await store.delete(gone.id, new Date())).toBe(false);
+        expect(await store.delete('unknown', new Date())).toBe(false);
+        expect(await store.get([gone.id])).toEqual([]);
+        expect(ids((await store.list({}, { limit: 10 })).items)).toEqual([keep.id]);
+        expect(await store.count({})).toBe(1);
+        expect(await store.update(gone.id, { updatedAt: new Date() })).toBeNull();
+        if (store.lexicalSearch) expect(ids(await store.lexicalSearch('zebra delete', {}, 10))).toEqual([keep.id]);
+        if (hasVectors && store.vectors) {
+          expect(ids(await store.vectors.search(seededVector(11, DIMENSIONS), 10, {}))).toEqual([keep.id]);
+        }
+        const withDeleted = await store.list({}, { limit: 10, includeDeleted: true });
+        expect(ids(withDeleted.items)).toEqual(ids([keep, gone]));
+        expect(withDeleted.items.find((item) => item.id === gone.id)?.deletedAt).toBeInstanceOf(Date);
+      });
+
+      it('hides superseded records unless asked', async () => {
+        const old = makeRecord({ content: 'the sky is green' });
+        const fresh = makeRecord({ content: 'the sky is blue' });
+        await store.write([{ record: old }, { record: fresh }]);
+        await store.update(old.id, { supersededBy: fresh.id, validTo: new Date(), updatedAt: new Date() });
+        expect(ids((await store.list({}, { limit: 10 })).items)).toEqual([fresh.id]);
+        expect(await store.count({ includeSuperseded: true })).toBe(2);
+        if (store.lexicalSearch) {
+          expect(ids(await store.lexicalSearch('sky', {}, 10))).toEqual([fresh.id]);
+          expect(ids(await store.lexicalSearch('sky', { includeSuperseded: true }, 10))).toEqual(ids([old, fresh]));
+        }
+        expect(await store.get([old.id])).toHaveLength(1);
+      });
+    });
+
+    describe('list and count', () => {
+      it('pages newest first with a cursor, without gaps or repeats', async () => {
+        const sameInstant = new Date(Date.UTC(2025, 1, 1));
+        const records = Array.from({ length: 23 }, (_, index) =>
+          makeRecord({ content: `page item ${index}`, ...(index % 5 === 0 ? { createdAt: sameInstant } : {}) }),
+        );
+        await store.write(records.map((record) => ({ record })));
+        const seen: MemoryRecord[] = [];
+        let cursor: string | undefined;
+        let pages = 0;
+        do {
+          const page = await store.list({}, { limit: 5, ...(cursor ? { cursor } : {}) });
+          seen.push(...page.items);
+          cursor = page.nextCursor ?? undefined;
+          pages += 1;
+        } while (cursor && pages < 20);
+        expect(pages).toBe(5);
+        expect(seen.map((record) => record.id)).toEqual(
+          [...records].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1)).map((record) => record.id),
+        );
+      });
+
+      it('rejects a cursor it did not issue', async () => {
+        await expect(store.list({}, { limit: 5, cursor: 'not-a-cursor' })).rejects.toThrow(/cursor/);
+      });
+
+      it.for(filterCases)('list and count agree with the reference filter: %s', async ([, filter]) => {
+        const fixture = filterFixture();
+        await store.write(fixture.map((record) => ({ record })));
+        const expected = ids(fixture.filter((record) => matchesFilter(record, filter)));
+        expect(ids((await store.list(filter, { limit: 100 })).items)).toEqual(expected);
+        expect(await store.count(filter)).toBe(expected.length);
+        if (store.lexicalSearch) expect(ids(await store.lexicalSearch('databases apis', filter, 100))).toEqual(expected);
+      });
+
+      it('filters by ids', async () => {
+        const fixture = filterFixture();
+        await store.write(fixture.map((record) => ({ record })));
+        const wanted = [fixture[0]?.id, fixture[2]?.id, 'unknown'] as string[];
+        expect(ids((await store.list({ ids: wanted }, { limit: 10 })).items)).toEqual(ids([fixture[0], fixture[2]] as MemoryRecord[]));
+      });
+    });
+
+    describe('lexical search', () => {
+      it('ranks the best match first', async (context) => {
+        if (!store.lexicalSearch) return context.skip(`${store.name} has no lexical search`);
+        await store.write([
+          { record: makeRecord({ content: 'The deploy failed because the database migration timed out' }) },
+          { record: makeRecord({ content: 'Lunch was pizza today' }) },
+          { record: makeRecord({ content: 'Database backups run nightly' }) },
+        ]);
+        const matches = await store.lexicalSearch('database migration timeout', {}, 10);
+        expect(matches.length).toBeGreaterThanOrEqual(1);
+        expect((await store.get([matches[0]?.id as string]))[0]?.content).toMatch(/migration/);
+        expect(matches.every((match, index) => index === 0 || (matches[index - 1] as { score: number }).score >= match.score)).toBe(true);
+      });
+
+      it('never throws on hostile query text', async (context) => {
+        if (!store.lexicalSearch) return context.skip(`${store.name} has no lexical search`);
+        await store.write([{ record: makeRecord({ content: 'plain searchable text about NEAR and OR words' }) }]);
+        const hostile = [
+          '"unbalanced quote',
+          'col:value content:x',
+          'a AND OR NOT b',
+          'NEAR(a b)',
+          '(((',
+          ')))',
+          '*',
+          'prefix*',
+          '-minus +plus ^caret',
+          "'; DROP TABLE memories; --",
+          '{}[]<>|\\/',
+          '🙂 emoji only',
+          '   ',
+          '',
+          'x'.repeat(10_240),
+          'word '.repeat(2048),
+          'NEAR and OR',
+        ];
+        for (const query of hostile) {
+          await expect(store.lexicalSearch(query, {}, 5)).resolves.toBeInstanceOf(Array);
+        }
+        expect((await store.lexicalSearch('NEAR and OR', {}, 5)).length).toBe(1);
+      });
+
+      it('applies filters before the limit', async (context) => {
+        if (!store.lexicalSearch) return context.skip(`${store.name} has no lexical search`);
+        const noise = Array.from({ length: 300 }, (_, index) =>
+          makeRecord({ content: `kafka kafka kafka consumer lag alert ${index}`, scope: { userId: 'noisy' } }),
+        );
+        const target = makeRecord({ content: 'a long note that mentions kafka once among many other unrelated words here', scope: { userId: 'quiet' } });
+        await store.write([...noise, target].map((record) => ({ record })));
+        expect(ids(await store.lexicalSearch('kafka', { scope: { userId: 'quiet' } }, 5))).toEqual([target.id]);
+        expect(ids(await store.lexicalSearch('kafka', { where: parseWhere({ missing: { exists: false } }), scope: { userId: 'quiet' } }, 1))).toEqual([target.id]);
+      });
+    });
+
+    describe('vectors', () => {
+      it('returns the k best vectors that match the filter, even with many better non-matching ones', async (context) => {
+        if (!(await withVectors()) || !store.vectors) return context.skip(`${store.name} has no built-in vector index`);
+        const query = seededVector(42, DIMENSIONS);
+        const writes = Array.from({ length: 400 }, (_, index) => ({
+          record: makeRecord({ content: `close vector ${index}`, scope: { userId: 'other' }, tags: ['noise'] }),
+          vector: nearVector(query, 1000 + index, 0.05),
+        }));
+        const targets = Array.from({ length: 3 }, (_, index) => ({
+          record: makeRecord({ content: `far vector ${index}`, scope: { userId: 'me' }, tags: ['wanted'], metadata: { rank: index } }),
+          vector: nearVector(query, 5000 + index, 0.5 + index * 0.3),
+        }));
+        await store.write([...writes, ...targets]);
+        const byScope = await store.vectors.search(query, 3, { scope: { userId: 'me' } });
+        expect(byScope.map((match) => match.id)).toEqual(targets.map((target) => target.record.id));
+        const byTag = await store.vectors.search(query, 2, { tags: { any: ['wanted'] } });
+        expect(byTag.map((match) => match.id)).toEqual(targets.slice(0, 2).map((target) => target.record.id));
+        const byWhere = await store.vectors.search(query, 5, { where: parseWhere({ rank: { gte: 1 } }) });
+        expect(byWhere.map((match) => match.id)).toEqual(targets.slice(1).map((target) => target.record.id));
+        const unfiltered = await store.vectors.search(query, 5);
+        expect(unfiltered).toHaveLength(5);
+        expect(unfiltered.every((match) => match.similarity > 0.9)).toBe(true);
+      });
+
+      it('keeps the vector in step with update and delete', async (context) => {
+        if (!(await withVectors()) || !store.vectors) return context.skip(`${store.name} has no built-in vector index`);
+        const record = makeRecord({ content: 'moving vector' });
+        await store.write([{ record, vector: seededVector(1, DIMENSIONS) }]);
+        await store.update(record.id, { content: 'moved vector', updatedAt: new Date() }, seededVector(2, DIMENSIONS));
+        const [match] = await store.vectors.search(seededVector(2, DIMENSIONS), 1);
+        expect(match?.id).toBe(record.id);
+        expect(match?.similarity).toBeCloseTo(1, 4);
+        await store.delete(record.id, new Date());
+        expect(await store.vectors.search(seededVector(2, DIMENSIONS), 1)).toEqual([]);
+      });
+
+      it.for(filterCases)('vector search agrees with the reference filter: %s', async ([, filter], context) => {
+        if (!(await withVectors()) || !store.vectors) return context.skip(`${store.name} has no built-in vector index`);
+        const fixture = filterFixture();
+        await store.write(fixture.map((record, index) => ({ record, vector: seededVector(index + 1, DIMENSIONS) })));
+        const expected = ids(fixture.filter((record) => matchesFilter(record, filter)));
+        expect(ids(await store.vectors.search(seededVector(99, DIMENSIONS), 100, filter))).toEqual(expected);
+      });
+    });
+
+    describe('access statistics', () => {
+      it('counts accesses without touching content or search', async () => {
+        const record = makeRecord({ content: 'remember the access' });
+        await store.write([{ record }]);
+        const at = new Date(Date.UTC(2026, 0, 2));
+        await store.recordAccess([record.id, record.id, 'unknown'], at);
+        await store.recordAccess([record.id], at);
+        const [after] = await store.get([record.id]);
+        expect(after?.accessCount).toBe(2);
+        expect(after?.lastAccessedAt).toEqual(at);
+        expect(after?.content).toBe(record.content);
+        expect(after?.updatedAt).toEqual(record.updatedAt);
+        if (store.lexicalSearch) expect(ids(await store.lexicalSearch('access', {}, 5))).toEqual([record.id]);
+      });
+    });
+  });
+}

@@ -1,0 +1,25 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const source = (path: string) => fileURLToPath(new URL(path, import.meta.url));
+
+// Tests import the packages' TypeScript sources directly (no build needed for unit tests);
+// end-to-end tests that spawn the CLI use the built `dist/` instead.
+export default defineConfig({
+  resolve: {
+    alias: [
+      { find: /^@engram\/core\/testing$/, replacement: source('./packages/core/src/testing/index.ts') },
+      { find: /^@engram\/core$/, replacement: source('./packages/core/src/index.ts') },
+      { find: /^@engram\/adapters\/sqlite$/, replacement: source('./packages/adapters/src/sqlite/index.ts') },
+      { find: /^@engram\/embedders\/transformers$/, replacement: source('./packages/embedders/src/transformers/index.ts') },
+      { find: /^@engram\/embedders\/openai$/, replacement: source('./packages/embedders/src/openai/index.ts') },
+      { find: /^engram$/, replacement: source('./packages/engram/src/index.ts') },
+    ],
+  },
+  test: {
+    include: ['packages/*/src/**/*.test.ts', 'tests/**/*.test.ts'],
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: 'forks',
+  },
+});
