@@ -1,4 +1,4 @@
-import type { MemoryRecord } from './contracts/model.js';
+import type { MemoryRecord, Relation } from './contracts/model.js';
 import type { WriteStatus } from './contracts/memory-store.js';
 
 /** Every event core emits, with its payload. Only core emits; adapters never do. */
@@ -6,6 +6,9 @@ export interface MemoryEvents {
   'memory:added': (event: { memory: MemoryRecord; status: Exclude<WriteStatus, 'duplicate'> }) => void;
   'memory:updated': (event: { memory: MemoryRecord; previous: MemoryRecord }) => void;
   'memory:deleted': (event: { id: string; memory: MemoryRecord }) => void;
+  'memory:superseded': (event: { winner: MemoryRecord; loser: MemoryRecord; reason: string | null }) => void;
+  'relation:added': (event: { relation: Relation; created: boolean }) => void;
+  'relation:removed': (event: { relation: Relation }) => void;
   search: (event: { query: string; mode: 'hybrid' | 'vector' | 'lexical'; hits: number; durationMs: number }) => void;
   warning: (event: { message: string }) => void;
 }

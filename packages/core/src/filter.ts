@@ -13,7 +13,12 @@ export function scopeKey(scope: Scope): string {
 export function matchesFilter(item: Filterable, filter: MemoryFilter | undefined): boolean {
   if (item.deletedAt) return false;
   if (!filter) return item.supersededBy === null;
-  if (!filter.includeSuperseded && item.supersededBy !== null) return false;
+  if (!filter.includeSuperseded && item.supersededBy !== null) {
+    // With asOf, a supersession that happened after that instant is undone.
+    const supersededAt = item.validTo?.getTime();
+    if (!filter.asOf || supersededAt === undefined || supersededAt <= filter.asOf.getTime()) return false;
+  }
+  if (filter.asOf && item.createdAt.getTime() > filter.asOf.getTime()) return false;
   const scope = filter.scope;
   if (scope) {
     if (scope.userId !== undefined && item.scope.userId !== scope.userId) return false;

@@ -1,4 +1,4 @@
-import type { EmbedderInfo, MemoryFilter, MemoryRecord, Scope } from './contracts/model.js';
+import type { EmbedderInfo, HistoryEntry, MemoryFilter, MemoryRecord, Relation, Scope } from './contracts/model.js';
 import type {
   LexicalMatch,
   StoreListOptions,
@@ -10,6 +10,7 @@ import type {
 } from './contracts/memory-store.js';
 import { decodeCursor, encodeCursor, isAfterPosition } from './cursor.js';
 import { matchesFilter, scopeKey } from './filter.js';
+import { historyEntry, updateEvent } from './history.js';
 import { inMemoryVectorIndex } from './in-memory-vector-index.js';
 import { words } from './text.js';
 
@@ -31,6 +32,15 @@ export function inMemoryStore(): MemoryStore {
   const lengths = new Map<string, number>();
   let totalLength = 0;
   let embedder: EmbedderInfo | null = null;
+  const histories = new Map<string, HistoryEntry[]>();
+  /** (source, target, type) → edge, in insertion order. */
+  const relations = new Map<string, Relation>();
+  const relationKey = (sourceId: string, targetId: string, type: string) => JSON.stringify([sourceId, targetId, type]);
+  const appendHistory = (entry: HistoryEntry) => {
+    const list = histories.get(entry.memoryId) ?? [];
+    list.push(structuredClone(entry));
+    histories.set(entry.memoryId, list);
+  };
   const vectors = inMemoryVectorIndex({ lookup: (id) => records.get(id) });
 
   const indexText = (record: MemoryRecord) => {
@@ -117,6 +127,7 @@ export function inMemoryStore(): MemoryStore {
           unindexText(keyed);
           records.set(keyed.id, updated);
           indexText(updated);
+          appendHistory(historyEntry('updated', keyed, updated, record.updatedAt));
           if (vector) await vectors.upsert([{ id: keyed.id, vector, payload: updated }]);
           results.push({ status: 'updated', record: clone(updated) });
           continue;
@@ -129,6 +140,7 @@ export function inMemoryStore(): MemoryStore {
         const stored = clone(record);
         records.set(stored.id, stored);
         indexText(stored);
+        appendHistory(historyEntry('created', null, stored, stored.createdAt));
         if (vector) await vectors.upsert([{ id: stored.id, vector, payload: stored }]);
         results.push({ status: 'created', record: clone(stored) });
       }
@@ -143,15 +155,19 @@ export function inMemoryStore(): MemoryStore {
         .map(clone);
     },
 
-    async update(id: string, patch: RecordPatch, vector?: Float32Array) {
+    async update(id: string, patch: RecordPatch, vector?: Float32Array, options?: { reason?: string }) {
       const existing = live(id);
       if (!existing) return null;
+      if (vector && embedder && vector.length !== embedder.dimensions) {
+        throw new RangeError(`vector of ${id} has ${vector.length} dimensions, store holds ${embedder.dimensions}`);
+      }
       const updated: MemoryRecord = { ...existing, ...structuredClone(patch) };
       if (patch.content !== undefined || patch.tags !== undefined) {
         unindexText(existing);
         indexText(updated);
       }
       records.set(id, updated);
+      appendHistory(historyEntry(updateEvent(existing, updated), existing, updated, patch.updatedAt, options?.reason ?? null));
       if (vector) await vectors.upsert([{ id, vector, payload: updated }]);
       return clone(updated);
     },
@@ -185,9 +201,51 @@ export function inMemoryStore(): MemoryStore {
       const existing = live(id);
       if (!existing) return false;
       unindexText(existing);
-      records.set(id, { ...existing, deletedAt: at, updatedAt: at });
+      const deleted = { ...existing, deletedAt: at, updatedAt: at };
+      records.set(id, deleted);
+      appendHistory(historyEntry('deleted', existing, deleted, at));
       await vectors.delete([id]);
       return true;
+    },
+
+    async upsertRelation(relation: Relation) {
+      const key = relationKey(relation.sourceId, relation.targetId, relation.type);
+      const existing = relations.get(key);
+      const stored: Relation = existing
+        ? { ...existing, weight: relation.weight, confidence: relation.confidence, metadata: structuredClone(relation.metadata), inferred: relation.inferred, updatedAt: relation.updatedAt }
+        : structuredClone(relation);
+      relations.set(key, stored);
+      return { relation: structuredClone(stored), created: !existing };
+    },
+
+    async removeRelations(sourceId, targetId, type) {
+      const removed: Relation[] = [];
+      for (const [key, relation] of relations) {
+        if (relation.sourceId === sourceId && relation.targetId === targetId && (type === undefined || relation.type === type)) {
+          relations.delete(key);
+          removed.push(relation);
+        }
+      }
+      return removed;
+    },
+
+    async relationsOf(ids, options) {
+      const wanted = new Set(ids);
+      const types = options.types ? new Set(options.types) : undefined;
+      const found: Relation[] = [];
+      for (const relation of relations.values()) {
+        if (types && !types.has(relation.type)) continue;
+        const out = wanted.has(relation.sourceId);
+        const incoming = wanted.has(relation.targetId);
+        if ((options.direction === 'out' && out) || (options.direction === 'in' && incoming) || (options.direction === 'both' && (out || incoming))) {
+          found.push(structuredClone(relation));
+        }
+      }
+      return found.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime());
+    },
+
+    async history(id) {
+      return structuredClone(histories.get(id) ?? []);
     },
 
     async lexicalSearch(query: string, filter: MemoryFilter, limit: number): Promise<LexicalMatch[]> {
@@ -216,7 +274,7 @@ export function inMemoryStore(): MemoryStore {
     },
 
     async recordAccess(ids, at) {
-      for (const id of new Set(ids)) {
+      for (const id of ids) {
         const record = live(id);
         if (record) records.set(id, { ...record, accessCount: record.accessCount + 1, lastAccessedAt: at });
       }

@@ -1,6 +1,10 @@
 export type * from './contracts/index.js';
 export { Memory } from './memory.js';
-export type { AddResult, ContextResult, DedupOptions, ListResult, MemoryOptions, SearchHit } from './memory.js';
+export type { AddResult, ContextResult, DedupOptions, EmbedderFactory, ListResult, MemoryOptions, Neighbor, SearchHit, Subgraph } from './memory.js';
+export { BUILT_IN_RELATION_TYPES, RelationTypes } from './graph.js';
+export type { Direction, RelationTypeOptions } from './graph.js';
+export type { LinkSuggestion } from './link-suggestions.js';
+export { diffRecords, historyEntry, updateEvent } from './history.js';
 export type { MemoryEventName, MemoryEvents } from './events.js';
 export {
   AdapterError,
@@ -30,6 +34,18 @@ export type { TimeWindow } from './time-window.js';
 export { resolveRetrievalOptions } from './retrieval.js';
 export type { Explanation, RetrievalOptions } from './retrieval.js';
 export { DEFAULT_MAX_CONTENT_BYTES } from './schema.js';
-export type { AddInput, ContextOptions, CountFilter, ListOptions, SearchOptions, UpdatePatch } from './schema.js';
+export type {
+  AddInput,
+  ContextOptions,
+  CountFilter,
+  LinkOptions,
+  ListOptions,
+  NeighborsOptions,
+  PathOptions,
+  RelationsOptions,
+  SearchOptions,
+  SubgraphOptions,
+  UpdatePatch,
+} from './schema.js';
 export { contentHash, estimateTokens, normaliseTags, words } from './text.js';
 export { uuidv7 } from './ids.js';

@@ -1,11 +1,13 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Embedder } from './contracts/embedder.js';
 import type { MemoryStore, StoreWrite, StoreWriteResult, WriteStatus } from './contracts/memory-store.js';
-import type { MemoryFilter, MemoryRecord, Scope } from './contracts/model.js';
+import type { EmbedderInfo, HistoryEntry, MemoryFilter, MemoryRecord, Relation, Scope } from './contracts/model.js';
 import type { VectorIndex } from './contracts/vector-index.js';
-import { EmbedderError, EmbedderMismatchError, EngramError, NotFoundError, ValidationError } from './errors.js';
+import { ConflictError, EmbedderError, EmbedderMismatchError, EngramError, NotFoundError, ValidationError } from './errors.js';
 import type { MemoryEventName, MemoryEvents } from './events.js';
-import { scopeKey } from './filter.js';
+import { matchesFilter, scopeKey } from './filter.js';
+import { type Direction, RelationTypes, type RelationTypeOptions, expand, shortestPath } from './graph.js';
+import { suggestLinks, type LinkSuggestion } from './link-suggestions.js';
 import { uuidv7 } from './ids.js';
 import { Ontology, type OntologyOptions } from './ontology.js';
 import {
@@ -24,8 +26,18 @@ import {
   type ListOptions,
   type ParsedAddInput,
   type SearchOptions,
+  type LinkOptions,
+  type NeighborsOptions,
+  type PathOptions,
+  type RelationsOptions,
+  type SubgraphOptions,
   type UpdatePatch,
   addInputSchema,
+  linkOptionsSchema,
+  neighborsOptionsSchema,
+  pathOptionsSchema,
+  relationsOptionsSchema,
+  subgraphOptionsSchema,
   contextOptionsSchema,
   countFilterSchema,
   listOptionsSchema,
@@ -50,13 +62,27 @@ export interface DedupOptions {
   windowMs?: number;
 }
 
+/**
+ * Chooses the embedder once the store is open, knowing which one (if any) the store was built
+ * with: how the `engram` package keeps a store's embedder on reopen.
+ */
+export type EmbedderFactory = (context: { stored: EmbedderInfo | null }) => Embedder | Promise<Embedder>;
+
 export interface MemoryOptions {
   store: MemoryStore;
-  embedder: Embedder;
+  /** An embedder, or a factory called on first use with the embedder the store records. */
+  embedder: Embedder | EmbedderFactory;
   /** A separate vector index (e.g. Qdrant). Default: the store's own, when it has one. */
   vectors?: VectorIndex;
   /** Extra types/subtypes, and `strict` to reject unknown types. */
   ontology?: OntologyOptions;
+  /** Extra relationship types and their symmetry. */
+  relations?: RelationTypeOptions;
+  /**
+   * Opt-in: after each new memory, link the `suggestLinks` suggestions whose confidence reaches
+   * `threshold` (default 0.8), at most `limit` (default 3), marked `inferred: true`.
+   */
+  autoLink?: { threshold?: number; limit?: number } | boolean;
   dedup?: DedupOptions;
   retrieval?: RetrievalOptions;
   /** Largest content accepted, in UTF-8 bytes. Default 1,000,000. */
@@ -85,6 +111,20 @@ export interface ListResult {
   nextCursor: string | null;
 }
 
+export interface Neighbor {
+  memory: MemoryRecord;
+  /** Hops from the start (1 = directly linked). */
+  distance: number;
+  /** The edge that reached this memory first. */
+  via: Relation;
+}
+
+export interface Subgraph {
+  nodes: MemoryRecord[];
+  /** Every edge between two nodes of the subgraph. */
+  edges: Relation[];
+}
+
 export interface ContextResult {
   /** Prompt-ready text: one line per memory, best first, within the token budget. */
   text: string;
@@ -105,8 +145,11 @@ const MAX_QUERY_CHARS = 100_000;
  */
 export class Memory {
   readonly ontology: Ontology;
+  readonly relationTypes: RelationTypes;
+  private readonly autoLink: { threshold: number; limit: number } | undefined;
   readonly store: MemoryStore;
-  readonly embedder: Embedder;
+  private resolvedEmbedder: Embedder | undefined;
+  private readonly embedderFactory: EmbedderFactory | undefined;
   private readonly externalVectors: VectorIndex | undefined;
   private vectors: VectorIndex | undefined;
   private readonly emitter = new EventEmitter<MemoryEvents>();
@@ -118,7 +161,7 @@ export class Memory {
   private readyPromise: Promise<void> | undefined;
   private closed = false;
   private readonly queryCache = new Map<string, Float32Array>();
-  private pendingAccess = new Set<string>();
+  private pendingAccess: string[] = [];
   private accessFlush: Promise<void> | undefined;
   private readonly warnedOnce = new Set<string>();
 
@@ -129,14 +172,17 @@ export class Memory {
     if (!options.store || typeof options.store.write !== 'function') {
       throw new ValidationError([{ field: 'store', message: 'is required: a MemoryStore such as sqliteStore({ path }) or inMemoryStore()' }]);
     }
-    const embedder = options.embedder;
-    if (!embedder || typeof embedder.embed !== 'function' || !Number.isInteger(embedder.dimensions) || embedder.dimensions <= 0 || !embedder.id) {
-      throw new ValidationError([{ field: 'embedder', message: 'is required: an object { specificationVersion, id, dimensions, embed(texts) } such as hashEmbedder()' }]);
-    }
     this.store = options.store;
-    this.embedder = embedder;
+    if (typeof options.embedder === 'function') this.embedderFactory = options.embedder;
+    else this.resolvedEmbedder = checkEmbedder(options.embedder);
     this.externalVectors = options.vectors;
     this.ontology = new Ontology(options.ontology);
+    this.relationTypes = new RelationTypes(options.relations);
+    const autoLink = options.autoLink === true ? {} : options.autoLink || undefined;
+    this.autoLink = autoLink ? { threshold: autoLink.threshold ?? 0.8, limit: autoLink.limit ?? 3 } : undefined;
+    if (this.autoLink && !(this.autoLink.threshold > 0 && this.autoLink.threshold <= 1)) {
+      throw new ValidationError([{ field: 'autoLink.threshold', message: 'must be in (0, 1]' }]);
+    }
     try {
       this.retrieval = resolveRetrievalOptions(options.retrieval);
     } catch (error) {
@@ -154,6 +200,14 @@ export class Memory {
     const logger = options.logger === undefined ? (message: string) => console.warn(`[engram] ${message}`) : options.logger;
     this.log = logger === false ? () => {} : logger;
     this.now = options.now ?? Date.now;
+  }
+
+  /** The embedder in use. With a factory, available once `ready()` has resolved. */
+  get embedder(): Embedder {
+    if (!this.resolvedEmbedder) {
+      throw new EngramError('VALIDATION_ERROR', 'The embedder is chosen when the store opens: await memory.ready() first.');
+    }
+    return this.resolvedEmbedder;
   }
 
   // ---------------------------------------------------------------- events
@@ -187,8 +241,9 @@ export class Memory {
 
   private async initialise(): Promise<void> {
     await this.store.open();
-    const supplied = { id: this.embedder.id, dimensions: this.embedder.dimensions };
     const stored = await this.store.getEmbedder();
+    if (this.embedderFactory) this.resolvedEmbedder = checkEmbedder(await this.embedderFactory({ stored }));
+    const supplied = { id: this.embedder.id, dimensions: this.embedder.dimensions };
     if (stored && (stored.id !== supplied.id || stored.dimensions !== supplied.dimensions)) {
       throw new EmbedderMismatchError(stored, supplied, this.store.location ?? `${this.store.name} store`);
     }
@@ -284,6 +339,9 @@ export class Memory {
       this.queryCache.clear();
       for (const result of written) {
         if (result.status !== 'duplicate') this.emitter.emit('memory:added', { memory: result.record, status: result.status });
+      }
+      if (this.autoLink) {
+        for (const result of written) if (result.status === 'created') await this.linkInferred(result.record);
       }
     }
     return results as AddResult[];
@@ -437,6 +495,10 @@ export class Memory {
 
   /** Hybrid (lexical + vector) search with filters applied inside each candidate query. */
   async search(query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
+    return this.runSearch(query, options, true);
+  }
+
+  private async runSearch(query: string, options: SearchOptions, recordAccess: boolean): Promise<SearchHit[]> {
     const started = performance.now();
     if (typeof query !== 'string') throw new ValidationError([{ field: 'query', message: 'must be a string' }]);
     if (query.length > MAX_QUERY_CHARS) throw new ValidationError([{ field: 'query', message: `is longer than ${MAX_QUERY_CHARS} characters` }]);
@@ -469,11 +531,261 @@ export class Memory {
       hits.push(parsed.explain ? { memory: record, score: explanation.score, explanation } : { memory: record, score: explanation.score });
     }
     hits.sort((a, b) => b.score - a.score || (a.memory.id < b.memory.id ? 1 : -1));
+    if (parsed.expand) await this.expandHits(hits, filter, parsed.expand, parsed.explain ?? false, parsed.minScore);
     const top = hits.slice(0, limit);
-    this.recordAccess(top.map((hit) => hit.memory.id));
+    if (recordAccess) this.recordAccess(top.map((hit) => hit.memory.id));
     const mode: Mode = useLexical && useVector ? 'hybrid' : useVector ? 'vector' : 'lexical';
     this.emitter.emit('search', { query, mode, hits: top.length, durationMs: performance.now() - started });
     return top;
+  }
+
+  /** Adds graph neighbours of the strongest hits, scored seed × decay^distance × edge weight; keeps the filter. */
+  private async expandHits(
+    hits: SearchHit[],
+    filter: MemoryFilter,
+    options: { depth?: number | undefined; types?: string[] | undefined; seeds?: number | undefined; decay?: number | undefined },
+    explain: boolean,
+    minScore: number | undefined,
+  ): Promise<void> {
+    const types = options.types?.map((type, index) => this.relationTypes.check(type, `options.expand.types.${index}`));
+    const decay = options.decay ?? 0.5;
+    const present = new Set(hits.map((hit) => hit.memory.id));
+    const added: SearchHit[] = [];
+    for (const seed of hits.slice(0, options.seeds ?? 3)) {
+      const reached = await expand(this.store, this.relationTypes, [seed.memory.id], {
+        direction: 'both',
+        ...(types ? { types } : {}),
+        depth: options.depth ?? 1,
+        includeSuperseded: filter.includeSuperseded ?? false,
+        maxNodes: 100,
+      });
+      for (const { memory, distance, via } of reached) {
+        if (present.has(memory.id) || !matchesFilter(memory, filter)) continue;
+        const factor = decay ** distance * via.weight;
+        const score = seed.score * factor;
+        if (minScore !== undefined && score < minScore) continue;
+        present.add(memory.id);
+        const hit: SearchHit = { memory, score };
+        if (explain) {
+          hit.explanation = {
+            relevance: 0,
+            recency: { ageDays: 0, value: 0, contribution: 0 },
+            importance: { value: memory.importance, contribution: 0 },
+            expansion: { seedId: seed.memory.id, seedScore: seed.score, via, distance, factor },
+            score,
+          };
+        }
+        added.push(hit);
+      }
+    }
+    hits.push(...added);
+    hits.sort((a, b) => b.score - a.score || (a.memory.id < b.memory.id ? 1 : -1));
+  }
+
+  // ---------------------------------------------------------------- graph
+
+  private async liveMemory(id: unknown, field: string): Promise<MemoryRecord> {
+    if (typeof id !== 'string' || id.trim().length === 0) throw new ValidationError([{ field, message: 'must be a memory id' }]);
+    const [record] = await this.store.get([id]);
+    if (!record) throw new NotFoundError('Memory', id);
+    return record;
+  }
+
+  /** Creates (or updates the weight/confidence/metadata of) the edge source —type→ target. */
+  async link(sourceId: string, targetId: string, type: string, options: LinkOptions = {}): Promise<Relation> {
+    return this.writeLink(sourceId, targetId, type, options, false);
+  }
+
+  private async writeLink(sourceId: string, targetId: string, type: string, options: LinkOptions, inferred: boolean): Promise<Relation> {
+    const relationType = this.relationTypes.check(type);
+    const parsed = validate(linkOptionsSchema, options, 'options');
+    await this.ready();
+    if (sourceId === targetId) throw new ValidationError([{ field: 'targetId', message: 'is the same memory as sourceId: self-loops are not allowed' }]);
+    await this.liveMemory(sourceId, 'sourceId');
+    await this.liveMemory(targetId, 'targetId');
+    const [source, target] = this.relationTypes.orient(sourceId, targetId, relationType);
+    const now = new Date(this.now());
+    const { relation, created } = await this.store.upsertRelation({
+      sourceId: source,
+      targetId: target,
+      type: relationType,
+      weight: parsed.weight ?? 1,
+      confidence: parsed.confidence ?? 1,
+      metadata: parsed.metadata ?? {},
+      inferred,
+      createdAt: now,
+      updatedAt: now,
+    });
+    this.emitter.emit('relation:added', { relation, created });
+    return relation;
+  }
+
+  /** Removes the edge(s) between two memories: of one type, or of every type. Returns how many. */
+  async unlink(sourceId: string, targetId: string, type?: string): Promise<number> {
+    if (typeof sourceId !== 'string' || typeof targetId !== 'string') {
+      throw new ValidationError([{ field: typeof sourceId !== 'string' ? 'sourceId' : 'targetId', message: 'must be a memory id' }]);
+    }
+    const relationType = type === undefined ? undefined : this.relationTypes.check(type);
+    await this.ready();
+    const removed: Relation[] = [];
+    if (relationType !== undefined) {
+      const [source, target] = this.relationTypes.orient(sourceId, targetId, relationType);
+      removed.push(...(await this.store.removeRelations(source, target, relationType)));
+    } else {
+      removed.push(...(await this.store.removeRelations(sourceId, targetId)));
+      // Symmetric edges stored the other way round belong to this pair too.
+      for (const symmetric of this.relationTypes.names.filter((name) => this.relationTypes.isSymmetric(name))) {
+        removed.push(...(await this.store.removeRelations(targetId, sourceId, symmetric)));
+      }
+    }
+    for (const relation of removed) this.emitter.emit('relation:removed', { relation });
+    return removed.length;
+  }
+
+  /** The raw edges of a memory (direction `both` by default). Edges to deleted memories are never returned. */
+  async relations(id: string, options: RelationsOptions = {}): Promise<Relation[]> {
+    const parsed = validate(relationsOptionsSchema, options, 'options');
+    const types = parsed.types?.map((type, index) => this.relationTypes.check(type, `options.types.${index}`));
+    await this.ready();
+    await this.liveMemory(id, 'id');
+    const direction: Direction = parsed.direction ?? 'both';
+    const edges = (await this.store.relationsOf([id], { direction: 'both', ...(types ? { types } : {}) })).filter(
+      (edge) => this.relationTypes.step(edge, id, direction) !== undefined,
+    );
+    const others = await this.store.get([...new Set(edges.map((edge) => (edge.sourceId === id ? edge.targetId : edge.sourceId)))]);
+    const live = new Set(others.map((record) => record.id));
+    return edges.filter((edge) => live.has(edge.sourceId === id ? edge.targetId : edge.sourceId));
+  }
+
+  /** Memories linked to this one, up to `depth` hops, nearest first, each once. */
+  async neighbors(id: string, options: NeighborsOptions = {}): Promise<Neighbor[]> {
+    const parsed = validate(neighborsOptionsSchema, options, 'options');
+    const types = parsed.types?.map((type, index) => this.relationTypes.check(type, `options.types.${index}`));
+    await this.ready();
+    await this.liveMemory(id, 'id');
+    const reached = await expand(this.store, this.relationTypes, [id], {
+      direction: parsed.direction ?? 'both',
+      ...(types ? { types } : {}),
+      depth: parsed.depth ?? 1,
+      includeSuperseded: parsed.includeSuperseded ?? false,
+      maxNodes: parsed.limit ?? 10_000,
+    });
+    return reached.map(({ memory, distance, via }) => ({ memory, distance, via }));
+  }
+
+  /** The shortest chain of memories from one to another (following edges `direction`, default 'out'), or null. */
+  async path(fromId: string, toId: string, options: PathOptions = {}): Promise<MemoryRecord[] | null> {
+    const parsed = validate(pathOptionsSchema, options, 'options');
+    const types = parsed.types?.map((type, index) => this.relationTypes.check(type, `options.types.${index}`));
+    await this.ready();
+    const from = await this.liveMemory(fromId, 'fromId');
+    const to = await this.liveMemory(toId, 'toId');
+    const includeSuperseded = parsed.includeSuperseded ?? false;
+    if (!includeSuperseded && (from.supersededBy !== null || to.supersededBy !== null)) return null;
+    const ids = await shortestPath(this.store, this.relationTypes, fromId, toId, {
+      direction: parsed.direction ?? 'out',
+      ...(types ? { types } : {}),
+      maxDepth: parsed.maxDepth ?? 5,
+      includeSuperseded,
+    });
+    if (!ids) return null;
+    const records = new Map((await this.store.get(ids)).map((record) => [record.id, record]));
+    const path = ids.map((pathId) => records.get(pathId));
+    return path.every((record) => record !== undefined) ? (path as MemoryRecord[]) : null;
+  }
+
+  /** The memories within `radius` hops (either direction) and every edge among them: ready for D3 and friends. */
+  async subgraph(id: string, options: SubgraphOptions = {}): Promise<Subgraph> {
+    const parsed = validate(subgraphOptionsSchema, options, 'options');
+    const types = parsed.types?.map((type, index) => this.relationTypes.check(type, `options.types.${index}`));
+    await this.ready();
+    const center = await this.liveMemory(id, 'id');
+    const maxNodes = parsed.maxNodes ?? 500;
+    const reached =
+      maxNodes > 1
+        ? await expand(this.store, this.relationTypes, [id], {
+            direction: 'both',
+            ...(types ? { types } : {}),
+            depth: parsed.radius ?? 2,
+            includeSuperseded: parsed.includeSuperseded ?? false,
+            maxNodes: maxNodes - 1,
+          })
+        : [];
+    const nodes = [center, ...reached.map((item) => item.memory)];
+    const nodeIds = new Set(nodes.map((node) => node.id));
+    const edges = (await this.store.relationsOf([...nodeIds], { direction: 'out', ...(types ? { types } : {}) })).filter((edge) =>
+      nodeIds.has(edge.targetId),
+    );
+    return { nodes, edges };
+  }
+
+  /**
+   * Settles a contradiction: the loser is superseded by the winner (`supersededBy`, `validTo` =
+   * now), a `contradicts` edge is written if there is none, and history records why.
+   */
+  async resolve(winnerId: string, loserId: string, options: { reason?: string } = {}): Promise<{ winner: MemoryRecord; loser: MemoryRecord }> {
+    if (options.reason !== undefined && typeof options.reason !== 'string') {
+      throw new ValidationError([{ field: 'options.reason', message: 'must be a string' }]);
+    }
+    await this.ready();
+    if (winnerId === loserId) throw new ValidationError([{ field: 'loserId', message: 'is the same memory as winnerId' }]);
+    const winner = await this.liveMemory(winnerId, 'winnerId');
+    const loser = await this.liveMemory(loserId, 'loserId');
+    if (winner.supersededBy !== null) {
+      throw new ConflictError(`Memory ${winnerId} is itself superseded by ${winner.supersededBy}: resolve in favour of the current one.`);
+    }
+    if (loser.supersededBy === winnerId) return { winner, loser };
+    if (loser.supersededBy !== null) {
+      throw new ConflictError(`Memory ${loserId} is already superseded by ${loser.supersededBy}.`);
+    }
+    const [source, target] = this.relationTypes.orient(winnerId, loserId, 'contradicts');
+    const existing = await this.store.relationsOf([source], { direction: 'out', types: ['contradicts'] });
+    if (!existing.some((edge) => edge.targetId === target)) await this.writeLink(winnerId, loserId, 'contradicts', {}, false);
+    const now = new Date(this.now());
+    const updated = await this.store.update(loserId, { supersededBy: winnerId, validTo: now, updatedAt: now }, undefined, {
+      ...(options.reason !== undefined ? { reason: options.reason } : {}),
+    });
+    if (!updated) throw new NotFoundError('Memory', loserId);
+    this.queryCache.clear();
+    this.emitter.emit('memory:superseded', { winner, loser: updated, reason: options.reason ?? null });
+    return { winner, loser: updated };
+  }
+
+  /** Every change to a memory, oldest first: created, updated (old → new), superseded, deleted. */
+  async history(id: string): Promise<HistoryEntry[]> {
+    const memoryId = this.validateId(id);
+    await this.ready();
+    const entries = await this.store.history(memoryId);
+    if (entries.length === 0 && (await this.store.get([memoryId])).length === 0) throw new NotFoundError('Memory', memoryId);
+    return entries;
+  }
+
+  /** Links this memory probably has, with a guessed type, a confidence and reasons. Writes nothing. */
+  async suggestLinks(id: string, options: { limit?: number } = {}): Promise<LinkSuggestion[]> {
+    const limit = options.limit ?? 5;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new ValidationError([{ field: 'options.limit', message: 'must be an integer from 1 to 100' }]);
+    await this.ready();
+    const memory = await this.liveMemory(id, 'id');
+    return this.suggestFor(memory, limit);
+  }
+
+  private async suggestFor(memory: MemoryRecord, limit: number): Promise<LinkSuggestion[]> {
+    const hits = await this.runSearch(memory.content.slice(0, 10_000), { scope: memory.scope, limit: Math.max(limit * 4, 20), explain: true }, false);
+    const linked = new Set(
+      (await this.store.relationsOf([memory.id], { direction: 'both' })).map((edge) => (edge.sourceId === memory.id ? edge.targetId : edge.sourceId)),
+    );
+    const candidates = hits.filter((hit) => hit.memory.id !== memory.id && !linked.has(hit.memory.id));
+    return suggestLinks(memory, candidates, this.relationTypes).slice(0, limit);
+  }
+
+  private async linkInferred(memory: MemoryRecord): Promise<void> {
+    const settings = this.autoLink;
+    if (!settings) return;
+    const suggestions = await this.suggestFor(memory, settings.limit);
+    for (const suggestion of suggestions) {
+      if (suggestion.confidence < settings.threshold) continue;
+      await this.writeLink(suggestion.sourceId, suggestion.targetId, suggestion.type, { confidence: suggestion.confidence, metadata: { reasons: suggestion.reasons } }, true);
+    }
   }
 
   /** The best memories for a query, packed into a prompt-ready block within a token budget. */
@@ -527,6 +839,7 @@ export class Memory {
     time?: string | undefined;
     where?: unknown;
     includeSuperseded?: boolean | undefined;
+    asOf?: Date | undefined;
   }): MemoryFilter {
     const filter: MemoryFilter = {};
     const scope = compactScope(options.scope);
@@ -552,6 +865,7 @@ export class Memory {
     if (before) filter.before = before;
     if (options.where !== undefined) filter.where = parseWhere(options.where, 'options.where');
     if (options.includeSuperseded) filter.includeSuperseded = true;
+    if (options.asOf) filter.asOf = options.asOf;
     return filter;
   }
 
@@ -603,13 +917,13 @@ export class Memory {
   /** Queues access statistics; they are written together shortly after, off the search path. */
   private recordAccess(ids: string[]): void {
     if (ids.length === 0) return;
-    for (const id of ids) this.pendingAccess.add(id);
+    this.pendingAccess.push(...ids);
     this.accessFlush ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.writeAccess());
   }
 
   private async writeAccess(): Promise<void> {
-    const ids = [...this.pendingAccess];
-    this.pendingAccess = new Set();
+    const ids = this.pendingAccess;
+    this.pendingAccess = [];
     this.accessFlush = undefined;
     if (ids.length === 0 || this.closed) return;
     try {
@@ -633,6 +947,15 @@ export class Memory {
     this.warnedOnce.add(key);
     this.warn(message);
   }
+}
+
+function checkEmbedder(embedder: Embedder | undefined): Embedder {
+  if (!embedder || typeof embedder.embed !== 'function' || !Number.isInteger(embedder.dimensions) || embedder.dimensions <= 0 || !embedder.id) {
+    throw new ValidationError([
+      { field: 'embedder', message: 'is required: an object { specificationVersion, id, dimensions, embed(texts) } such as hashEmbedder()' },
+    ]);
+  }
+  return embedder;
 }
 
 function compactScope(scope: Scope | undefined): Scope {

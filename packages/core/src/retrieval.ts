@@ -1,4 +1,4 @@
-import type { MemoryRecord } from './contracts/model.js';
+import type { MemoryRecord, Relation } from './contracts/model.js';
 
 /** How search turns candidate lists into one 0–1 score. All fields optional. */
 export interface RetrievalOptions {
@@ -56,6 +56,8 @@ export interface Explanation {
   vector?: { rank: number; similarity: number; contribution: number };
   recency: { ageDays: number; value: number; contribution: number };
   importance: { value: number; contribution: number };
+  /** Set when graph expansion brought this memory in: the seed hit, the edge and the decay applied. */
+  expansion?: { seedId: string; seedScore: number; via: Relation; distance: number; factor: number };
   score: number;
 }
 

@@ -77,6 +77,7 @@ export const filterOptionsSchema = z.object({
   time: z.string().max(200).optional(),
   where: z.unknown().optional(),
   includeSuperseded: z.boolean().optional(),
+  asOf: date.optional(),
 });
 
 export const searchOptionsSchema = filterOptionsSchema
@@ -85,6 +86,17 @@ export const searchOptionsSchema = filterOptionsSchema
     limit: z.number().int().min(1, 'must be at least 1').max(1000, 'must be at most 1000').optional(),
     minScore: unit.optional(),
     explain: z.boolean().optional(),
+    expand: z
+      .object({
+        depth: z.number().int().min(1).max(5).optional(),
+        types: z.array(z.string()).max(50).optional(),
+        /** How many of the best hits seed the expansion. Default 3. */
+        seeds: z.number().int().min(1).max(50).optional(),
+        /** Score factor per hop (times the edge weight). Default 0.5. */
+        decay: z.number().gt(0).lt(1).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 
@@ -140,3 +152,49 @@ export function validate<Schema extends z.ZodType>(schema: Schema, input: unknow
     { cause: result.error },
   );
 }
+
+export const linkOptionsSchema = z
+  .object({
+    weight: unit.optional(),
+    confidence: unit.optional(),
+    metadata: metadataSchema.optional(),
+  })
+  .strict();
+export type LinkOptions = z.input<typeof linkOptionsSchema>;
+
+const directionSchema = z.enum(['out', 'in', 'both']);
+const relationTypeList = z.array(z.string()).max(50);
+
+export const relationsOptionsSchema = z.object({ direction: directionSchema.optional(), types: relationTypeList.optional() }).strict();
+export type RelationsOptions = z.input<typeof relationsOptionsSchema>;
+
+export const neighborsOptionsSchema = z
+  .object({
+    direction: directionSchema.optional(),
+    types: relationTypeList.optional(),
+    depth: z.number().int().min(1, 'must be at least 1').max(10, 'must be at most 10').optional(),
+    limit: z.number().int().min(1).max(10_000).optional(),
+    includeSuperseded: z.boolean().optional(),
+  })
+  .strict();
+export type NeighborsOptions = z.input<typeof neighborsOptionsSchema>;
+
+export const pathOptionsSchema = z
+  .object({
+    direction: directionSchema.optional(),
+    types: relationTypeList.optional(),
+    maxDepth: z.number().int().min(1).max(20, 'must be at most 20').optional(),
+    includeSuperseded: z.boolean().optional(),
+  })
+  .strict();
+export type PathOptions = z.input<typeof pathOptionsSchema>;
+
+export const subgraphOptionsSchema = z
+  .object({
+    radius: z.number().int().min(0).max(10).optional(),
+    types: relationTypeList.optional(),
+    maxNodes: z.number().int().min(1).max(100_000).optional(),
+    includeSuperseded: z.boolean().optional(),
+  })
+  .strict();
+export type SubgraphOptions = z.input<typeof subgraphOptionsSchema>;

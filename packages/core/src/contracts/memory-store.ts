@@ -1,4 +1,4 @@
-import type { EmbedderInfo, MemoryFilter, MemoryRecord, Scope } from './model.js';
+import type { EmbedderInfo, HistoryEntry, MemoryFilter, MemoryRecord, Relation, Scope } from './model.js';
 import type { VectorIndex } from './vector-index.js';
 
 export interface StoreCapabilities {
@@ -97,15 +97,19 @@ export interface MemoryStore {
    * - otherwise a live record with the same `contentHash` in the same scope is returned with
    *   status 'duplicate' and nothing is written;
    * - otherwise the record is inserted ('created').
-   * Items within one call are checked against each other too.
+   * Items within one call are checked against each other too. Each 'created' or 'updated' item
+   * appends its history entry in the same transaction.
    */
   write(items: StoreWrite[]): Promise<StoreWriteResult[]>;
 
   /** Live records with these hashes in this scope (a pre-check so core can skip embedding). */
   findByHashes(scope: Scope, hashes: string[]): Promise<MemoryRecord[]>;
 
-  /** Updates a live record (and its vector when given) atomically; null when unknown or deleted. */
-  update(id: string, patch: RecordPatch, vector?: Float32Array): Promise<MemoryRecord | null>;
+  /**
+   * Updates a live record (and its vector when given) atomically, with its history entry
+   * ('superseded' when the patch sets `supersededBy`, else 'updated'); null when unknown or deleted.
+   */
+  update(id: string, patch: RecordPatch, vector?: Float32Array, options?: { reason?: string }): Promise<MemoryRecord | null>;
 
   /** Live records with these ids, in any order; unknown and deleted ids are left out. */
   get(ids: string[]): Promise<MemoryRecord[]>;
@@ -113,7 +117,7 @@ export interface MemoryStore {
   list(filter: MemoryFilter, options: StoreListOptions): Promise<StoreListPage>;
   count(filter: MemoryFilter): Promise<number>;
 
-  /** Soft delete (sets deletedAt, drops the vector); false when unknown or already deleted. */
+  /** Soft delete (sets deletedAt, drops the vector, appends 'deleted' history); false when unknown or already deleted. */
   delete(id: string, at: Date): Promise<boolean>;
 
   /**
@@ -123,6 +127,31 @@ export interface MemoryStore {
    */
   lexicalSearch?(query: string, filter: MemoryFilter, limit: number): Promise<LexicalMatch[]>;
 
-  /** Adds one to accessCount and sets lastAccessedAt, in one batched write that re-indexes nothing. */
+  // ------------------------------------------------------------------ graph
+
+  /**
+   * Inserts the edge keyed by (sourceId, targetId, type), or updates weight, confidence,
+   * metadata, inferred and updatedAt of the existing one (keeping its createdAt).
+   * Core stores symmetric types once, with sourceId < targetId.
+   */
+  upsertRelation(relation: Relation): Promise<{ relation: Relation; created: boolean }>;
+
+  /** Removes the edges from source to target (of this type, or of every type); returns them. */
+  removeRelations(sourceId: string, targetId: string, type?: string): Promise<Relation[]>;
+
+  /**
+   * Edges touching any of these ids — 'out': they are the source; 'in': the target; 'both':
+   * either — optionally of these types, oldest first. Edges are returned whatever the state of
+   * the memories at their ends: core decides what a traversal may cross.
+   */
+  relationsOf(ids: string[], options: { direction: 'out' | 'in' | 'both'; types?: string[] }): Promise<Relation[]>;
+
+  /** Every history entry of a memory (deleted ones included), oldest first. */
+  history(id: string): Promise<HistoryEntry[]>;
+
+  /**
+   * Adds one to accessCount per occurrence of an id (`[a, a, b]` adds two to a) and sets
+   * lastAccessedAt, in one batched write that re-indexes nothing. Unknown ids are ignored.
+   */
   recordAccess(ids: string[], at: Date): Promise<void>;
 }

@@ -106,9 +106,45 @@ export interface MemoryFilter {
   ids?: string[];
   /** Superseded memories (supersededBy set) are excluded unless this is true. */
   includeSuperseded?: boolean;
+  /**
+   * Answer as the store stood at this instant: memories created after it are excluded, and a
+   * memory superseded after it counts as not superseded (its `validTo`, the supersession time,
+   * is later). Deleted memories stay excluded.
+   */
+  asOf?: Date;
 }
 
 export interface EmbedderInfo {
   id: string;
   dimensions: number;
+}
+
+/** A typed, weighted edge between two memories, keyed by (sourceId, targetId, type). */
+export interface Relation {
+  sourceId: string;
+  targetId: string;
+  /** 'related', 'contradicts', 'causes', 'fixes', 'supports', 'follows', or an application type. */
+  type: string;
+  /** 0..1, default 1. */
+  weight: number;
+  /** 0..1, default 1. */
+  confidence: number;
+  metadata: Record<string, unknown>;
+  /** True when written by automatic linking rather than by a caller. */
+  inferred: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type HistoryEvent = 'created' | 'updated' | 'superseded' | 'deleted';
+
+/** One change to a memory, oldest first in `history()`. */
+export interface HistoryEntry {
+  memoryId: string;
+  event: HistoryEvent;
+  at: Date;
+  /** The fields that changed, with their old and new values (dates as ISO strings). */
+  changes: Record<string, { from: unknown; to: unknown }>;
+  /** Free-form reason given by the caller (e.g. to `resolve`). */
+  reason: string | null;
 }

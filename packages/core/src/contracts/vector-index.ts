@@ -6,7 +6,7 @@ import type { MemoryFilter, MemoryRecord } from './model.js';
  */
 export type VectorPayload = Pick<
   MemoryRecord,
-  'scope' | 'conversationId' | 'type' | 'subtype' | 'tags' | 'metadata' | 'createdAt' | 'supersededBy'
+  'scope' | 'conversationId' | 'type' | 'subtype' | 'tags' | 'metadata' | 'createdAt' | 'supersededBy' | 'validTo'
 >;
 
 export interface VectorItem {

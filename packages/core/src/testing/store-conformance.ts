@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MemoryStore } from '../contracts/memory-store.js';
-import type { MemoryFilter, MemoryRecord } from '../contracts/model.js';
+import type { MemoryFilter, MemoryRecord, Relation } from '../contracts/model.js';
 import { matchesFilter } from '../filter.js';
 import { parseWhere } from '../where.js';
 import { makeRecord, nearVector, seededVector } from './records.js';
@@ -419,6 +419,110 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
       });
     });
 
+    describe('as of an instant', () => {
+      it('hides later memories and undoes later supersessions', async () => {
+        const t0 = Date.UTC(2025, 0, 1);
+        const old = makeRecord({ content: 'asof the office is in Paris', createdAt: new Date(t0) });
+        const fresh = makeRecord({ content: 'asof the office is in Berlin', createdAt: new Date(t0 + 10 * 86_400_000) });
+        await store.write([{ record: old }, { record: fresh }]);
+        await store.update(old.id, { supersededBy: fresh.id, validTo: new Date(t0 + 20 * 86_400_000), updatedAt: new Date(t0 + 20 * 86_400_000) });
+        const at = (days: number): MemoryFilter => ({ asOf: new Date(t0 + days * 86_400_000) });
+        expect(ids((await store.list(at(5), { limit: 10 })).items)).toEqual([old.id]);
+        expect(ids((await store.list(at(15), { limit: 10 })).items)).toEqual(ids([old, fresh]));
+        expect(ids((await store.list(at(25), { limit: 10 })).items)).toEqual([fresh.id]);
+        expect(await store.count(at(15))).toBe(2);
+        if (store.lexicalSearch) expect(ids(await store.lexicalSearch('asof office', at(15), 10))).toEqual(ids([old, fresh]));
+      });
+    });
+
+    describe('relations', () => {
+      const relation = (sourceId: string, targetId: string, type: string, overrides: Partial<Relation> = {}): Relation => ({
+        sourceId,
+        targetId,
+        type,
+        weight: 1,
+        confidence: 1,
+        metadata: {},
+        inferred: false,
+        createdAt: new Date(Date.UTC(2025, 0, 1)),
+        updatedAt: new Date(Date.UTC(2025, 0, 1)),
+        ...overrides,
+      });
+
+      it('upserts by (source, target, type): a pair may hold several types', async () => {
+        const first = await store.upsertRelation(relation('a', 'b', 'causes', { weight: 0.5, metadata: { why: 'x' } }));
+        expect(first.created).toBe(true);
+        expect(first.relation).toEqual(relation('a', 'b', 'causes', { weight: 0.5, metadata: { why: 'x' } }));
+        const later = new Date(Date.UTC(2025, 0, 2));
+        const again = await store.upsertRelation(relation('a', 'b', 'causes', { weight: 0.9, confidence: 0.4, inferred: true, createdAt: later, updatedAt: later }));
+        expect(again.created).toBe(false);
+        expect(again.relation).toMatchObject({ weight: 0.9, confidence: 0.4, inferred: true, metadata: {}, updatedAt: later });
+        expect(again.relation.createdAt).toEqual(new Date(Date.UTC(2025, 0, 1)));
+        await store.upsertRelation(relation('a', 'b', 'supports'));
+        expect((await store.relationsOf(['a'], { direction: 'out' })).map((edge) => edge.type).sort()).toEqual(['causes', 'supports']);
+      });
+
+      it('finds edges by direction and type', async () => {
+        await store.upsertRelation(relation('a', 'b', 'causes', { createdAt: new Date(1000) }));
+        await store.upsertRelation(relation('c', 'a', 'fixes', { createdAt: new Date(2000) }));
+        await store.upsertRelation(relation('b', 'c', 'follows', { createdAt: new Date(3000) }));
+        const key = (edges: Relation[]) => edges.map((edge) => `${edge.sourceId}-${edge.type}-${edge.targetId}`);
+        expect(key(await store.relationsOf(['a'], { direction: 'out' }))).toEqual(['a-causes-b']);
+        expect(key(await store.relationsOf(['a'], { direction: 'in' }))).toEqual(['c-fixes-a']);
+        expect(key(await store.relationsOf(['a'], { direction: 'both' }))).toEqual(['a-causes-b', 'c-fixes-a']);
+        expect(key(await store.relationsOf(['a', 'b'], { direction: 'out' }))).toEqual(['a-causes-b', 'b-follows-c']);
+        expect(key(await store.relationsOf(['a', 'b', 'c'], { direction: 'both', types: ['fixes', 'follows'] }))).toEqual(['c-fixes-a', 'b-follows-c']);
+        expect(await store.relationsOf([], { direction: 'both' })).toEqual([]);
+      });
+
+      it('removes edges of one type or of all types, in one direction', async () => {
+        await store.upsertRelation(relation('a', 'b', 'causes'));
+        await store.upsertRelation(relation('a', 'b', 'supports'));
+        await store.upsertRelation(relation('b', 'a', 'causes'));
+        expect((await store.removeRelations('a', 'b', 'causes')).map((edge) => edge.type)).toEqual(['causes']);
+        expect((await store.removeRelations('a', 'b', 'causes')).length).toBe(0);
+        expect((await store.removeRelations('a', 'b')).map((edge) => edge.type)).toEqual(['supports']);
+        expect((await store.relationsOf(['a'], { direction: 'both' })).map((edge) => `${edge.sourceId}-${edge.targetId}`)).toEqual(['b-a']);
+      });
+    });
+
+    describe('history', () => {
+      it('records created, updated, superseded and deleted with old → new values', async () => {
+        const t0 = Date.UTC(2025, 0, 1);
+        const record = makeRecord({ content: 'history v1', tags: ['a'], createdAt: new Date(t0) });
+        await store.write([{ record }]);
+        await store.update(record.id, { content: 'history v2', contentHash: 'h2', tags: ['b'], updatedAt: new Date(t0 + 1000) });
+        await store.update(record.id, { supersededBy: 'winner', validTo: new Date(t0 + 2000), updatedAt: new Date(t0 + 2000) }, undefined, { reason: 'newer fact' });
+        await store.delete(record.id, new Date(t0 + 3000));
+        const entries = await store.history(record.id);
+        expect(entries.map((entry) => entry.event)).toEqual(['created', 'updated', 'superseded', 'deleted']);
+        expect(entries.map((entry) => entry.at.getTime())).toEqual([t0, t0 + 1000, t0 + 2000, t0 + 3000]);
+        expect(entries[0]?.changes.content).toEqual({ from: null, to: 'history v1' });
+        expect(entries[1]?.changes).toMatchObject({ content: { from: 'history v1', to: 'history v2' }, tags: { from: ['a'], to: ['b'] } });
+        expect(entries[1]?.changes.accessCount).toBeUndefined();
+        expect(entries[2]?.changes.supersededBy).toEqual({ from: null, to: 'winner' });
+        expect(entries[2]?.reason).toBe('newer fact');
+        expect(entries[3]?.changes.deletedAt).toEqual({ from: null, to: new Date(t0 + 3000).toISOString() });
+        expect(await store.history('unknown')).toEqual([]);
+      });
+
+      it('records a keyed update as updated', async () => {
+        const original = makeRecord({ content: 'key v1', key: 'k' });
+        await store.write([{ record: original }]);
+        await store.write([{ record: makeRecord({ content: 'key v2', key: 'k' }) }]);
+        const entries = await store.history(original.id);
+        expect(entries.map((entry) => entry.event)).toEqual(['created', 'updated']);
+        expect(entries[1]?.changes.content).toEqual({ from: 'key v1', to: 'key v2' });
+      });
+
+      it('does not record access statistics', async () => {
+        const record = makeRecord({ content: 'quiet history' });
+        await store.write([{ record }]);
+        await store.recordAccess([record.id], new Date());
+        expect((await store.history(record.id)).map((entry) => entry.event)).toEqual(['created']);
+      });
+    });
+
     describe('access statistics', () => {
       it('counts accesses without touching content or search', async () => {
         const record = makeRecord({ content: 'remember the access' });
@@ -427,7 +531,7 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         await store.recordAccess([record.id, record.id, 'unknown'], at);
         await store.recordAccess([record.id], at);
         const [after] = await store.get([record.id]);
-        expect(after?.accessCount).toBe(2);
+        expect(after?.accessCount).toBe(3);
         expect(after?.lastAccessedAt).toEqual(at);
         expect(after?.content).toBe(record.content);
         expect(after?.updatedAt).toEqual(record.updatedAt);

@@ -25,6 +25,7 @@ function payload(overrides: Partial<VectorPayload> = {}): VectorPayload {
     metadata: record.metadata,
     createdAt: record.createdAt,
     supersededBy: record.supersededBy,
+    validTo: record.validTo,
   };
 }
 

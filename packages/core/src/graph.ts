@@ -1,0 +1,207 @@
+import type { MemoryStore } from './contracts/memory-store.js';
+import type { MemoryRecord, Relation } from './contracts/model.js';
+import { ValidationError } from './errors.js';
+
+/** The built-in relationship types. Symmetric ones are found from either end and stored once. */
+export const BUILT_IN_RELATION_TYPES = {
+  related: { symmetric: true },
+  contradicts: { symmetric: true },
+  causes: { symmetric: false },
+  fixes: { symmetric: false },
+  supports: { symmetric: false },
+  follows: { symmetric: false },
+} as const satisfies Record<string, { symmetric: boolean }>;
+
+export interface RelationTypeOptions {
+  /** Extra relationship types: `{ blocks: { symmetric: false }, duplicates: { symmetric: true } }`. */
+  types?: Record<string, { symmetric: boolean }>;
+}
+
+export type Direction = 'out' | 'in' | 'both';
+
+const namePattern = /^[a-z][a-z0-9_]*$/;
+
+/** Known relationship types and their symmetry. Extensions never remove or redefine built-ins. */
+export class RelationTypes {
+  private readonly symmetric = new Map<string, boolean>();
+
+  constructor(options: RelationTypeOptions = {}) {
+    for (const [name, definition] of Object.entries(BUILT_IN_RELATION_TYPES)) this.symmetric.set(name, definition.symmetric);
+    for (const [name, definition] of Object.entries(options.types ?? {})) {
+      if (!namePattern.test(name)) {
+        throw new ValidationError([{ field: `relations.types.${name}`, message: 'relationship type names are lower-case letters, digits and underscores' }]);
+      }
+      if (this.symmetric.has(name) && this.symmetric.get(name) !== definition.symmetric) {
+        throw new ValidationError([{ field: `relations.types.${name}`, message: 'is a built-in type; its symmetry cannot change' }]);
+      }
+      this.symmetric.set(name, Boolean(definition.symmetric));
+    }
+  }
+
+  get names(): string[] {
+    return [...this.symmetric.keys()];
+  }
+
+  isSymmetric(type: string): boolean {
+    return this.symmetric.get(type) ?? false;
+  }
+
+  /** Validates a type name (ValidationError naming `field` if unknown). */
+  check(type: unknown, field = 'type'): string {
+    if (typeof type !== 'string' || !this.symmetric.has(type)) {
+      throw new ValidationError([
+        { field, message: `unknown relationship type ${JSON.stringify(type)}. Use one of ${this.names.join(', ')}, or register it with new Memory({ relations: { types: { ... } } })` },
+      ]);
+    }
+    return type;
+  }
+
+  /** Symmetric edges are stored once, with the smaller id as the source. */
+  orient(sourceId: string, targetId: string, type: string): [string, string] {
+    return this.isSymmetric(type) && targetId < sourceId ? [targetId, sourceId] : [sourceId, targetId];
+  }
+
+  /** The memory at the other end of `relation` when walking from `from` in `direction`, or undefined if the edge cannot be walked that way. */
+  step(relation: Relation, from: string, direction: Direction): string | undefined {
+    const symmetric = this.isSymmetric(relation.type);
+    if (relation.sourceId === from && (direction !== 'in' || symmetric)) return relation.targetId;
+    if (relation.targetId === from && (direction !== 'out' || symmetric)) return relation.sourceId;
+    return undefined;
+  }
+}
+
+export interface TraversalOptions {
+  direction: Direction;
+  types?: string[];
+  depth: number;
+  includeSuperseded: boolean;
+  /** Stop once this many nodes are found. */
+  maxNodes: number;
+}
+
+export interface Reached {
+  memory: MemoryRecord;
+  distance: number;
+  /** The edge that first reached this memory. */
+  via: Relation;
+  /** The memory the edge was walked from. */
+  from: string;
+}
+
+/** A memory a traversal may enter: live (store.get skips deleted ones) and not superseded unless asked. */
+async function enterable(store: MemoryStore, ids: string[], includeSuperseded: boolean): Promise<Map<string, MemoryRecord>> {
+  if (ids.length === 0) return new Map();
+  const records = await store.get(ids);
+  return new Map(records.filter((record) => includeSuperseded || record.supersededBy === null).map((record) => [record.id, record]));
+}
+
+/**
+ * Breadth-first expansion, one store query per level (iterative expansion: each level is one
+ * indexed edge lookup plus one record fetch). Each memory is reached once, at its shortest
+ * distance; cycles never loop; deleted (and, unless asked, superseded) memories are never entered
+ * or crossed; the start is never returned.
+ */
+export async function expand(store: MemoryStore, relationTypes: RelationTypes, startIds: string[], options: TraversalOptions): Promise<Reached[]> {
+  const visited = new Set(startIds);
+  const reached: Reached[] = [];
+  let frontier = [...startIds];
+  for (let distance = 1; distance <= options.depth && frontier.length > 0 && reached.length < options.maxNodes; distance++) {
+    const edges = await store.relationsOf(frontier, { direction: 'both', ...(options.types ? { types: options.types } : {}) });
+    const frontierSet = new Set(frontier);
+    const candidates = new Map<string, { via: Relation; from: string }>();
+    for (const edge of edges) {
+      for (const from of [edge.sourceId, edge.targetId]) {
+        if (!frontierSet.has(from)) continue;
+        const next = relationTypes.step(edge, from, options.direction);
+        if (next === undefined || visited.has(next) || candidates.has(next)) continue;
+        candidates.set(next, { via: edge, from });
+      }
+    }
+    const live = await enterable(store, [...candidates.keys()], options.includeSuperseded);
+    const nextFrontier: string[] = [];
+    for (const [id, { via, from }] of candidates) {
+      visited.add(id);
+      const memory = live.get(id);
+      if (!memory) continue;
+      reached.push({ memory, distance, via, from });
+      nextFrontier.push(id);
+      if (reached.length >= options.maxNodes) break;
+    }
+    frontier = nextFrontier;
+  }
+  return reached;
+}
+
+/**
+ * Shortest path by bidirectional breadth-first search (each side one query per level), so a
+ * depth-5 path costs about two depth-3 expansions instead of one depth-5 one.
+ */
+export async function shortestPath(
+  store: MemoryStore,
+  relationTypes: RelationTypes,
+  fromId: string,
+  toId: string,
+  options: { direction: Direction; types?: string[]; maxDepth: number; includeSuperseded: boolean },
+): Promise<string[] | null> {
+  if (fromId === toId) return [fromId];
+  const reverse: Direction = options.direction === 'out' ? 'in' : options.direction === 'in' ? 'out' : 'both';
+  // parent pointers and distances from each end
+  const forwardParent = new Map<string, string | null>([[fromId, null]]);
+  const backwardParent = new Map<string, string | null>([[toId, null]]);
+  const forwardDistance = new Map<string, number>([[fromId, 0]]);
+  const backwardDistance = new Map<string, number>([[toId, 0]]);
+  let forwardFrontier = [fromId];
+  let backwardFrontier = [toId];
+  let depth = 0;
+  const typeFilter = options.types ? { types: options.types } : {};
+
+  const join = (meeting: string): string[] => {
+    const path: string[] = [];
+    for (let node: string | null | undefined = meeting; node; node = forwardParent.get(node)) path.unshift(node);
+    for (let node = backwardParent.get(meeting); node; node = backwardParent.get(node)) path.push(node);
+    return path;
+  };
+
+  while (forwardFrontier.length > 0 && backwardFrontier.length > 0 && depth < options.maxDepth) {
+    // Expand the smaller side by one whole level.
+    const forwardSide = forwardFrontier.length <= backwardFrontier.length;
+    const frontier = forwardSide ? forwardFrontier : backwardFrontier;
+    const parents = forwardSide ? forwardParent : backwardParent;
+    const distances = forwardSide ? forwardDistance : backwardDistance;
+    const otherDistances = forwardSide ? backwardDistance : forwardDistance;
+    const direction = forwardSide ? options.direction : reverse;
+    const frontierSet = new Set(frontier);
+    const edges = await store.relationsOf(frontier, { direction: 'both', ...typeFilter });
+    const discovered = new Map<string, string>();
+    for (const edge of edges) {
+      for (const from of [edge.sourceId, edge.targetId]) {
+        if (!frontierSet.has(from)) continue;
+        const next = relationTypes.step(edge, from, direction);
+        if (next === undefined || parents.has(next) || discovered.has(next)) continue;
+        discovered.set(next, from);
+      }
+    }
+    const live = await enterable(store, [...discovered.keys()], options.includeSuperseded);
+    const nextFrontier: string[] = [];
+    let meeting: string | undefined;
+    let meetingLength = Number.POSITIVE_INFINITY;
+    for (const [id, parent] of discovered) {
+      if (!live.has(id)) continue;
+      const distance = (distances.get(parent) ?? 0) + 1;
+      parents.set(id, parent);
+      distances.set(id, distance);
+      nextFrontier.push(id);
+      const other = otherDistances.get(id);
+      // Several meetings in one level can differ in length: keep the shortest.
+      if (other !== undefined && distance + other < meetingLength) {
+        meeting = id;
+        meetingLength = distance + other;
+      }
+    }
+    depth += 1;
+    if (meeting !== undefined && meetingLength <= options.maxDepth) return join(meeting);
+    if (forwardSide) forwardFrontier = nextFrontier;
+    else backwardFrontier = nextFrontier;
+  }
+  return null;
+}

@@ -1,0 +1,36 @@
+import type { HistoryEntry, HistoryEvent, MemoryRecord } from './contracts/model.js';
+
+/** Fields a history entry never records: bookkeeping that changes on every read or write. */
+const IGNORED = new Set<keyof MemoryRecord>(['accessCount', 'lastAccessedAt', 'updatedAt', 'contentHash']);
+
+function plain(value: unknown): unknown {
+  return value instanceof Date ? value.toISOString() : value;
+}
+
+/** The changed fields between two versions of a record, old → new (dates as ISO strings). */
+export function diffRecords(before: MemoryRecord | null, after: MemoryRecord): HistoryEntry['changes'] {
+  const changes: HistoryEntry['changes'] = {};
+  for (const key of Object.keys(after) as Array<keyof MemoryRecord>) {
+    if (IGNORED.has(key)) continue;
+    const from = before ? plain(before[key]) : null;
+    const to = plain(after[key]);
+    if (JSON.stringify(from) !== JSON.stringify(to)) changes[key] = { from, to };
+  }
+  return changes;
+}
+
+/** The history entry for a change from `before` (null: creation) to `after`. */
+export function historyEntry(
+  event: HistoryEvent,
+  before: MemoryRecord | null,
+  after: MemoryRecord,
+  at: Date,
+  reason: string | null = null,
+): HistoryEntry {
+  return { memoryId: after.id, event, at, changes: diffRecords(before, after), reason };
+}
+
+/** Which event an update is: setting `supersededBy` is a supersession. */
+export function updateEvent(before: MemoryRecord, after: MemoryRecord): HistoryEvent {
+  return after.supersededBy !== null && before.supersededBy === null ? 'superseded' : 'updated';
+}
