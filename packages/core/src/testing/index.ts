@@ -4,3 +4,4 @@ export { runVectorIndexConformance } from './vector-index-conformance.js';
 export type { VectorIndexConformanceOptions } from './vector-index-conformance.js';
 export { runEmbedderConformance } from './embedder-conformance.js';
 export { makeRecord, nearVector, seededVector } from './records.js';
+export type { EmbedderConformanceOptions } from './embedder-conformance.js';

@@ -1,0 +1,29 @@
+import { Memory as CoreMemory, type MemoryOptions as CoreMemoryOptions } from '@engram/core';
+import { sqliteStore } from '@engram/adapters/sqlite';
+import { defaultEmbedder } from './default-embedder.js';
+
+/** Where `new Memory()` keeps its SQLite file unless told otherwise. */
+export const DEFAULT_PATH = './.engram/memory.db';
+
+export interface EngramMemoryOptions extends Partial<CoreMemoryOptions> {
+  /** SQLite file for the default store. Default: ENGRAM_PATH, else ./.engram/memory.db. Ignored when `store` is given. */
+  path?: string;
+}
+
+/**
+ * `Memory` with batteries: a SQLite file and the default embedder unless you pass your own.
+ * Every core option (`store`, `embedder`, `vectors`, `ontology`, `dedup`, `retrieval`, …) is
+ * accepted; only what is missing is filled in. No I/O until first use.
+ */
+export class Memory extends CoreMemory {
+  constructor(options: EngramMemoryOptions = {}) {
+    const { path, ...rest } = options;
+    const logger = rest.logger;
+    const log = logger === false ? () => {} : (logger ?? ((message: string) => console.error(`[engram] ${message}`)));
+    super({
+      ...rest,
+      store: rest.store ?? sqliteStore({ path: path ?? process.env.ENGRAM_PATH ?? DEFAULT_PATH }),
+      embedder: rest.embedder ?? defaultEmbedder({ log }),
+    });
+  }
+}
