@@ -868,3 +868,49 @@ describe('with the default SQLite store', () => {
     }
   });
 });
+
+describe('graph commands', () => {
+  it('links, lists neighbours, finds paths, prints the subgraph and unlinks', async () => {
+    const bug = await addJson(['Webhook returns 502 under load', '--type', 'bug']);
+    const fix = await addJson(['Raise the proxy buffer to 16k', '--type', 'insight']);
+    const decision = await addJson(['All services share the proxy config', '--type', 'configuration']);
+
+    const linked = await cli.run(['link', fix.id, 'fixes', bug.id, '--weight', '0.8', '--json']);
+    expect(linked.code, linked.stderr).toBe(0);
+    expect(linked.json().relation).toMatchObject({ sourceId: fix.id, targetId: bug.id, type: 'fixes', weight: 0.8 });
+    expect((await cli.run(['link', fix.id, 'supports', decision.id])).stdout).toMatch(/linked .* -supports-> /);
+
+    const neighbors = await cli.run(['neighbors', bug.id, '--depth', '2', '--json']);
+    expect(neighbors.json().neighbors.map((item: { memory: { id: string }; distance: number }) => [item.memory.id, item.distance])).toEqual([
+      [fix.id, 1],
+      [decision.id, 2],
+    ]);
+    expect((await cli.run(['neighbors', bug.id, '--direction', 'out'])).stdout).toMatch(/no linked memories/);
+
+    const path = await cli.run(['path', bug.id, decision.id, '--direction', 'both', '--json']);
+    expect(path.json().path.map((record: { id: string }) => record.id)).toEqual([bug.id, fix.id, decision.id]);
+    const noPath = await cli.run(['path', bug.id, decision.id]);
+    expect(noPath.code).toBe(1);
+    expect(noPath.stdout).toMatch(/no path/);
+
+    const graph = await cli.run(['graph', fix.id, '--json']);
+    expect(graph.json().nodes).toHaveLength(3);
+    expect(graph.json().edges).toHaveLength(2);
+
+    const unlinked = await cli.run(['unlink', fix.id, bug.id, '--json']);
+    expect(unlinked.json()).toEqual({ removed: 1 });
+  });
+
+  it('reports bad relationship types and unknown ids as errors', async () => {
+    const a = await addJson(['first']);
+    const b = await addJson(['second']);
+    const badType = await cli.run(['link', a.id, 'likes', b.id]);
+    expect(badType.code).toBe(1);
+    expect(badType.stderr).toMatch(/unknown relationship type "likes"/);
+    const missing = await cli.run(['neighbors', 'nope']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/does not exist/);
+    const badDirection = await cli.run(['neighbors', a.id, '--direction', 'sideways']);
+    expect(badDirection.code).toBe(2);
+  });
+});

@@ -7,6 +7,7 @@ import { registerContext } from './commands/context.js';
 import { registerDelete } from './commands/delete.js';
 import { registerExport } from './commands/export.js';
 import { registerGet } from './commands/get.js';
+import { registerGraph } from './commands/graph.js';
 import { registerImport } from './commands/import.js';
 import { registerList } from './commands/list.js';
 import { registerSearch } from './commands/search.js';
@@ -44,6 +45,7 @@ export function createProgram(state: CliState): Command {
   registerStats(program, state);
   registerExport(program, state);
   registerImport(program, state);
+  registerGraph(program, state);
 
   program.addHelpText(
     'after',
@@ -63,6 +65,7 @@ Examples:
   $ engram context "working on billing" --budget 400
   $ engram list --types decision
   $ engram export backup.jsonl && engram import backup.jsonl --path other.db
+  $ engram link <fix-id> fixes <bug-id> && engram neighbors <bug-id> --depth 2
   $ engram stats --json`,
   );
   return program;
