@@ -1,0 +1,74 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
+
+/**
+ * Memory-mapped I/O for reads. sqlite-vec's KNN scans every vector chunk; reading them through
+ * mmap instead of the page cache measured ~1.5x faster on full scans and ~2.5x on filtered ones
+ * (10k × 384-d). It is an upper bound, not an allocation.
+ */
+const mmapSizeBytes = 256 * 1024 * 1024;
+
+export interface ConnectionOptions {
+  path?: string;
+  database?: BetterSqlite3.Database;
+  busyTimeoutMs: number;
+}
+
+export interface Connection {
+  db: BetterSqlite3.Database;
+  /** True when the store opened the database (and so closes it). */
+  owned: boolean;
+}
+
+/**
+ * Opens (or adopts) the database and prepares the connection: WAL so readers never block the
+ * writer, `busy_timeout` so writers queue instead of failing, `synchronous=NORMAL` (durable
+ * at each checkpoint, safe with WAL), foreign keys, mmap, and the sqlite-vec extension.
+ * The native modules are loaded here, not at import time, so importing the adapter costs nothing
+ * and a missing optional dependency gets an actionable message.
+ */
+export async function openConnection(options: ConnectionOptions): Promise<Connection> {
+  const sqliteVec = await optional('sqlite-vec', () => import('sqlite-vec'));
+  let db: BetterSqlite3.Database;
+  let owned = false;
+  if (options.database) {
+    db = options.database;
+  } else {
+    const { default: Database } = await optional('better-sqlite3', () => import('better-sqlite3'));
+    const path = options.path as string;
+    if (!isMemoryPath(path)) mkdirSync(dirname(resolve(path)), { recursive: true });
+    db = new Database(path, { timeout: options.busyTimeoutMs });
+    owned = true;
+  }
+  try {
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs))}`);
+    if (!db.memory) db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('foreign_keys = ON');
+    db.pragma(`mmap_size = ${mmapSizeBytes}`);
+    sqliteVec.load(db);
+  } catch (error) {
+    if (owned) db.close();
+    throw error;
+  }
+  return { db, owned };
+}
+
+export function isMemoryPath(path: string): boolean {
+  return path === ':memory:' || path === '';
+}
+
+async function optional<T>(name: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new Error(`The SQLite store needs the "${name}" package: run \`npm install better-sqlite3 kysely sqlite-vec\``, {
+        cause: error,
+      });
+    }
+    throw error;
+  }
+}

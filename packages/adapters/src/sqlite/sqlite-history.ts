@@ -1,0 +1,31 @@
+import type { HistoryEntry, HistoryEvent } from '@engram/core';
+import type { SqliteSession } from './sqlite-session.js';
+
+interface HistoryRow {
+  memory_id: string;
+  event: HistoryEvent;
+  at: number;
+  changes: string;
+  reason: string | null;
+}
+
+/** Appends one entry to a memory's change log (inside the caller's write transaction). */
+export function appendHistory(session: SqliteSession, entry: HistoryEntry): void {
+  session
+    .statement('INSERT INTO memory_history (memory_id, event, at, changes, reason) VALUES (?, ?, ?, ?, ?)')
+    .run(entry.memoryId, entry.event, entry.at.getTime(), JSON.stringify(entry.changes), entry.reason);
+}
+
+/** Every entry of a memory, oldest first (in the order they were appended). */
+export function readHistory(session: SqliteSession, memoryId: string): HistoryEntry[] {
+  const rows = session
+    .statement('SELECT memory_id, event, at, changes, reason FROM memory_history WHERE memory_id = ? ORDER BY seq')
+    .all(memoryId) as HistoryRow[];
+  return rows.map((row) => ({
+    memoryId: row.memory_id,
+    event: row.event,
+    at: new Date(row.at),
+    changes: JSON.parse(row.changes) as HistoryEntry['changes'],
+    reason: row.reason,
+  }));
+}

@@ -1,0 +1,204 @@
+import type BetterSqlite3 from 'better-sqlite3';
+import { Kysely, type Migration, type MigrationProvider, Migrator, SqliteDialect, sql } from 'kysely';
+
+/** Kysely's bookkeeping tables, named so they never collide with an application's own Kysely migrations. */
+export const migrationTableName = 'engram_migration';
+const migrationLockTableName = 'engram_migration_lock';
+
+/**
+ * The schema, as ordered migrations. Never edit a released migration: add a new one.
+ *
+ * - `memories`: one row per record. `rowid` is the join key for FTS5, sqlite-vec and tags;
+ *   dates are epoch milliseconds; tags and metadata are JSON text; `scope_key` is core's
+ *   `scopeKey(scope)` so "same scope" is one indexed equality; the optional SHODH fields live in
+ *   the JSON `attributes` column.
+ * - `memory_tags`: one row per (tag, memory) for indexed tag filters.
+ * - `memory_relations`: typed edges; `memory_history`: the change log of every memory.
+ * - `memories_fts`: FTS5 external-content index over the content and tags of live rows.
+ * - `engram_meta`: the embedder the store was built with, and schema facts.
+ *
+ * Triggers keep `memory_tags` and `memories_fts` in step with `memories` for every writer (other
+ * processes included). They fire only when content, tags or deleted_at change, so access
+ * statistics (`recordAccess`) never touch the text index. Soft-deleted rows leave the FTS index.
+ * The vec0 table is created later, by `VectorIndex.open(dimensions)`, once the dimension is known.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001-initial': {
+    async up(db: Kysely<unknown>) {
+      await db.schema
+        .createTable('memories')
+        .addColumn('rowid', 'integer', (column) => column.primaryKey())
+        .addColumn('id', 'text', (column) => column.notNull().unique())
+        .addColumn('content', 'text', (column) => column.notNull())
+        .addColumn('content_hash', 'text', (column) => column.notNull())
+        .addColumn('type', 'text', (column) => column.notNull())
+        .addColumn('subtype', 'text')
+        .addColumn('tags', 'text', (column) => column.notNull().defaultTo('[]'))
+        .addColumn('metadata', 'text', (column) => column.notNull().defaultTo('{}'))
+        .addColumn('user_id', 'text')
+        .addColumn('agent_id', 'text')
+        .addColumn('run_id', 'text')
+        .addColumn('scope_key', 'text', (column) => column.notNull())
+        .addColumn('conversation_id', 'text')
+        .addColumn('importance', 'real', (column) => column.notNull())
+        .addColumn('quality', 'real')
+        .addColumn('access_count', 'integer', (column) => column.notNull().defaultTo(0))
+        .addColumn('last_accessed_at', 'integer')
+        .addColumn('created_at', 'integer', (column) => column.notNull())
+        .addColumn('updated_at', 'integer', (column) => column.notNull())
+        .addColumn('valid_from', 'integer')
+        .addColumn('valid_to', 'integer')
+        .addColumn('superseded_by', 'text')
+        .addColumn('deleted_at', 'integer')
+        .addColumn('key', 'text')
+        .addColumn('source', 'text')
+        .addColumn('confidence', 'real')
+        .addColumn('attributes', 'text')
+        .execute();
+
+      // Exact-duplicate check on write: live rows by (scope, hash).
+      await db.schema
+        .createIndex('memories_scope_hash')
+        .on('memories')
+        .columns(['scope_key', 'content_hash'])
+        .where(sql.ref('deleted_at'), 'is', null)
+        .execute();
+      // Idempotent upserts: at most one live row per (scope, key), enforced across processes.
+      await db.schema
+        .createIndex('memories_scope_key')
+        .unique()
+        .on('memories')
+        .columns(['scope_key', 'key'])
+        .where(sql<boolean>`deleted_at IS NULL AND key IS NOT NULL`)
+        .execute();
+      // Newest-first listing with a keyset cursor, and time windows.
+      await db.schema.createIndex('memories_created').on('memories').columns(['created_at', 'id']).execute();
+      await db.schema.createIndex('memories_user').on('memories').columns(['user_id', 'created_at']).execute();
+      await db.schema
+        .createIndex('memories_conversation')
+        .on('memories')
+        .column('conversation_id')
+        .where(sql.ref('conversation_id'), 'is not', null)
+        .execute();
+
+      await sql`CREATE TABLE memory_tags (
+        tag TEXT NOT NULL,
+        memory_rowid INTEGER NOT NULL REFERENCES memories(rowid) ON DELETE CASCADE,
+        PRIMARY KEY (tag, memory_rowid)
+      ) WITHOUT ROWID`.execute(db);
+      await sql`CREATE INDEX memory_tags_memory ON memory_tags(memory_rowid)`.execute(db);
+
+      // Edges between memories, keyed by (source, target, type). No foreign keys: edges are
+      // kept whatever happens to the memories at their ends (core decides what to traverse).
+      await sql`CREATE TABLE memory_relations (
+        seq INTEGER PRIMARY KEY,
+        source_id TEXT NOT NULL,
+        target_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        weight REAL NOT NULL,
+        confidence REAL NOT NULL,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        inferred INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        UNIQUE (source_id, target_id, type)
+      )`.execute(db);
+      await sql`CREATE INDEX memory_relations_target ON memory_relations(target_id, type)`.execute(db);
+
+      // Append-only change log; `seq` orders the entries of one memory.
+      await sql`CREATE TABLE memory_history (
+        seq INTEGER PRIMARY KEY,
+        memory_id TEXT NOT NULL,
+        event TEXT NOT NULL,
+        at INTEGER NOT NULL,
+        changes TEXT NOT NULL,
+        reason TEXT
+      )`.execute(db);
+      await sql`CREATE INDEX memory_history_memory ON memory_history(memory_id, seq)`.execute(db);
+
+      await sql`CREATE TABLE engram_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID`.execute(db);
+      await sql`INSERT INTO engram_meta (key, value) VALUES ('schema', '{"store":"engram-sqlite","version":1}')`.execute(db);
+
+      // The FTS index holds live rows only, so its external content is a view of them: FTS5's
+      // 'rebuild' and full 'integrity-check' then agree with the index exactly.
+      await sql`CREATE VIEW memories_fts_source AS SELECT rowid, content, tags FROM memories WHERE deleted_at IS NULL`.execute(db);
+      await sql`CREATE VIRTUAL TABLE memories_fts USING fts5(
+        content, tags,
+        content = 'memories_fts_source', content_rowid = 'rowid',
+        tokenize = 'porter unicode61 remove_diacritics 2'
+      )`.execute(db);
+
+      const triggers = [
+        `CREATE TRIGGER memories_after_insert AFTER INSERT ON memories BEGIN
+          INSERT OR IGNORE INTO memory_tags (tag, memory_rowid) SELECT value, new.rowid FROM json_each(new.tags);
+          INSERT INTO memories_fts (rowid, content, tags) SELECT new.rowid, new.content, new.tags WHERE new.deleted_at IS NULL;
+        END`,
+        `CREATE TRIGGER memories_after_tags_update AFTER UPDATE OF tags ON memories BEGIN
+          DELETE FROM memory_tags WHERE memory_rowid = old.rowid;
+          INSERT OR IGNORE INTO memory_tags (tag, memory_rowid) SELECT value, new.rowid FROM json_each(new.tags);
+        END`,
+        `CREATE TRIGGER memories_after_text_update AFTER UPDATE OF content, tags ON memories
+        WHEN old.deleted_at IS NULL AND new.deleted_at IS NULL BEGIN
+          INSERT INTO memories_fts (memories_fts, rowid, content, tags) VALUES ('delete', old.rowid, old.content, old.tags);
+          INSERT INTO memories_fts (rowid, content, tags) VALUES (new.rowid, new.content, new.tags);
+        END`,
+        `CREATE TRIGGER memories_after_soft_delete AFTER UPDATE OF deleted_at ON memories
+        WHEN old.deleted_at IS NULL AND new.deleted_at IS NOT NULL BEGIN
+          INSERT INTO memories_fts (memories_fts, rowid, content, tags) VALUES ('delete', old.rowid, old.content, old.tags);
+        END`,
+        `CREATE TRIGGER memories_after_restore AFTER UPDATE OF deleted_at ON memories
+        WHEN old.deleted_at IS NOT NULL AND new.deleted_at IS NULL BEGIN
+          INSERT INTO memories_fts (rowid, content, tags) VALUES (new.rowid, new.content, new.tags);
+        END`,
+        `CREATE TRIGGER memories_after_delete AFTER DELETE ON memories WHEN old.deleted_at IS NULL BEGIN
+          INSERT INTO memories_fts (memories_fts, rowid, content, tags) VALUES ('delete', old.rowid, old.content, old.tags);
+        END`,
+      ];
+      for (const trigger of triggers) await sql.raw(trigger).execute(db);
+    },
+  },
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+/**
+ * Brings the schema up to date through Kysely's `Migrator`, over the store's own better-sqlite3
+ * connection.
+ *
+ * The whole run happens inside one `BEGIN IMMEDIATE` transaction (the migrator's own
+ * transaction is disabled): several processes opening a new file at once then queue on the
+ * write lock instead of deadlocking on a read-to-write lock upgrade, and the later ones find
+ * nothing left to do. A quick read first skips the write lock when the schema is current.
+ */
+export async function migrateToLatest(db: BetterSqlite3.Database): Promise<void> {
+  if (isUpToDate(db)) return;
+  const connection = new Kysely<unknown>({
+    // The store owns the connection: Kysely must never close it.
+    dialect: new SqliteDialect({ database: { prepare: (text: string) => db.prepare(text), close() {} } }),
+  });
+  const migrator = new Migrator({
+    db: connection,
+    provider,
+    migrationTableName,
+    migrationLockTableName,
+    disableTransactions: true,
+  });
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const { error } = await migrator.migrateToLatest();
+    if (error) throw error;
+    db.exec('COMMIT');
+  } catch (error) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw error;
+  } finally {
+    await connection.destroy();
+  }
+}
+
+function isUpToDate(db: BetterSqlite3.Database): boolean {
+  const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(migrationTableName);
+  if (!table) return false;
+  const applied = new Set((db.prepare(`SELECT name FROM ${migrationTableName}`).all() as Array<{ name: string }>).map((row) => row.name));
+  return Object.keys(migrations).every((name) => applied.has(name));
+}

@@ -1,0 +1,225 @@
+import { type MemoryRecord, type Scope, scopeKey } from '@engram/core';
+
+/** A `memories` row as better-sqlite3 returns it (dates are epoch milliseconds). */
+export interface MemoryRow {
+  rowid: number;
+  id: string;
+  content: string;
+  content_hash: string;
+  type: string;
+  subtype: string | null;
+  /** JSON array of strings. */
+  tags: string;
+  /** JSON object. */
+  metadata: string;
+  user_id: string | null;
+  agent_id: string | null;
+  run_id: string | null;
+  conversation_id: string | null;
+  importance: number;
+  quality: number | null;
+  access_count: number;
+  last_accessed_at: number | null;
+  created_at: number;
+  updated_at: number;
+  valid_from: number | null;
+  valid_to: number | null;
+  superseded_by: string | null;
+  deleted_at: number | null;
+  key: string | null;
+  source: string | null;
+  confidence: number | null;
+  /** JSON object of the optional SHODH fields that are set, or null when none is. */
+  attributes: string | null;
+}
+
+/** The columns of `MemoryRow`, for SELECT lists (qualified with an alias when given). */
+export function memoryColumns(alias?: string): string {
+  const prefix = alias ? `${alias}.` : '';
+  return rowColumns.map((column) => `${prefix}${column}`).join(', ');
+}
+
+const rowColumns = [
+  'rowid',
+  'id',
+  'content',
+  'content_hash',
+  'type',
+  'subtype',
+  'tags',
+  'metadata',
+  'user_id',
+  'agent_id',
+  'run_id',
+  'conversation_id',
+  'importance',
+  'quality',
+  'access_count',
+  'last_accessed_at',
+  'created_at',
+  'updated_at',
+  'valid_from',
+  'valid_to',
+  'superseded_by',
+  'deleted_at',
+  'key',
+  'source',
+  'confidence',
+  'attributes',
+] as const;
+
+/** The optional emotional / episodic fields (SHODH unified memory schema), kept in one JSON column. */
+const attributeFields = [
+  'emotion',
+  'emotionalValence',
+  'emotionalArousal',
+  'episodeId',
+  'sequenceNumber',
+  'precedingMemoryId',
+  'sourceType',
+  'credibility',
+] as const satisfies ReadonlyArray<keyof MemoryRecord>;
+
+type AttributeField = (typeof attributeFields)[number];
+
+/** Named parameters for the INSERT of a record (see `insertMemorySql`). */
+export interface MemoryInsertParameters {
+  id: string;
+  content: string;
+  content_hash: string;
+  type: string;
+  subtype: string | null;
+  tags: string;
+  metadata: string;
+  user_id: string | null;
+  agent_id: string | null;
+  run_id: string | null;
+  scope_key: string;
+  conversation_id: string | null;
+  importance: number;
+  quality: number | null;
+  access_count: number;
+  last_accessed_at: number | null;
+  created_at: number;
+  updated_at: number;
+  valid_from: number | null;
+  valid_to: number | null;
+  superseded_by: string | null;
+  deleted_at: number | null;
+  key: string | null;
+  source: string | null;
+  confidence: number | null;
+  attributes: string | null;
+}
+
+export const insertMemorySql = `INSERT INTO memories (
+  id, content, content_hash, type, subtype, tags, metadata, user_id, agent_id, run_id, scope_key,
+  conversation_id, importance, quality, access_count, last_accessed_at, created_at, updated_at,
+  valid_from, valid_to, superseded_by, deleted_at, key, source, confidence, attributes
+) VALUES (
+  @id, @content, @content_hash, @type, @subtype, @tags, @metadata, @user_id, @agent_id, @run_id, @scope_key,
+  @conversation_id, @importance, @quality, @access_count, @last_accessed_at, @created_at, @updated_at,
+  @valid_from, @valid_to, @superseded_by, @deleted_at, @key, @source, @confidence, @attributes
+)`;
+
+export function insertParameters(record: MemoryRecord): MemoryInsertParameters {
+  return {
+    id: record.id,
+    content: record.content,
+    content_hash: record.contentHash,
+    type: record.type,
+    subtype: record.subtype,
+    tags: JSON.stringify(record.tags),
+    metadata: JSON.stringify(record.metadata),
+    user_id: record.scope.userId ?? null,
+    agent_id: record.scope.agentId ?? null,
+    run_id: record.scope.runId ?? null,
+    scope_key: scopeKey(record.scope),
+    conversation_id: record.conversationId,
+    importance: record.importance,
+    quality: record.quality,
+    access_count: record.accessCount,
+    last_accessed_at: time(record.lastAccessedAt),
+    created_at: record.createdAt.getTime(),
+    updated_at: record.updatedAt.getTime(),
+    valid_from: time(record.validFrom),
+    valid_to: time(record.validTo),
+    superseded_by: record.supersededBy,
+    deleted_at: time(record.deletedAt),
+    key: record.key,
+    source: record.source,
+    confidence: record.confidence,
+    attributes: attributesJson(record),
+  };
+}
+
+/** The record a row of `insertParameters(record)` reads back as (same shape `get` returns). */
+export function storedRecord(parameters: MemoryInsertParameters): MemoryRecord {
+  return rowToRecord({ ...parameters, rowid: 0 });
+}
+
+export function rowToRecord(row: MemoryRow): MemoryRecord {
+  const attributes = row.attributes ? (JSON.parse(row.attributes) as Partial<Record<AttributeField, unknown>>) : {};
+  return {
+    id: row.id,
+    content: row.content,
+    contentHash: row.content_hash,
+    type: row.type,
+    subtype: row.subtype,
+    tags: JSON.parse(row.tags) as string[],
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    scope: scopeOf(row),
+    conversationId: row.conversation_id,
+    importance: row.importance,
+    quality: row.quality,
+    accessCount: row.access_count,
+    lastAccessedAt: date(row.last_accessed_at),
+    createdAt: new Date(row.created_at),
+    updatedAt: new Date(row.updated_at),
+    validFrom: date(row.valid_from),
+    validTo: date(row.valid_to),
+    supersededBy: row.superseded_by,
+    deletedAt: date(row.deleted_at),
+    key: row.key,
+    source: row.source,
+    confidence: row.confidence,
+    emotion: (attributes.emotion as string | undefined) ?? null,
+    emotionalValence: (attributes.emotionalValence as number | undefined) ?? null,
+    emotionalArousal: (attributes.emotionalArousal as number | undefined) ?? null,
+    episodeId: (attributes.episodeId as string | undefined) ?? null,
+    sequenceNumber: (attributes.sequenceNumber as number | undefined) ?? null,
+    precedingMemoryId: (attributes.precedingMemoryId as string | undefined) ?? null,
+    sourceType: (attributes.sourceType as string | undefined) ?? null,
+    credibility: (attributes.credibility as number | undefined) ?? null,
+  };
+}
+
+/** Only the scope fields that are set, as callers wrote them (`{}` for the global scope). */
+function scopeOf(row: Pick<MemoryRow, 'user_id' | 'agent_id' | 'run_id'>): Scope {
+  const scope: Scope = {};
+  if (row.user_id !== null) scope.userId = row.user_id;
+  if (row.agent_id !== null) scope.agentId = row.agent_id;
+  if (row.run_id !== null) scope.runId = row.run_id;
+  return scope;
+}
+
+function attributesJson(record: MemoryRecord): string | null {
+  const attributes: Partial<Record<AttributeField, unknown>> = {};
+  let any = false;
+  for (const field of attributeFields) {
+    const value = record[field];
+    if (value !== null && value !== undefined) {
+      attributes[field] = value;
+      any = true;
+    }
+  }
+  return any ? JSON.stringify(attributes) : null;
+}
+
+function time(value: Date | null | undefined): number | null {
+  return value ? value.getTime() : null;
+}
+
+function date(value: number | null): Date | null {
+  return value === null ? null : new Date(value);
+}

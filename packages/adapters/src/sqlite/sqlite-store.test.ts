@@ -1,0 +1,211 @@
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AdapterError, EngramError, type MemoryStore, ValidationError } from '@engram/core';
+import { makeRecord, runStoreConformance, runVectorIndexConformance, seededVector } from '@engram/core/testing';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { sqliteStore } from './index.js';
+
+const root = mkdtempSync(join(tmpdir(), 'engram-sqlite-store-'));
+let counter = 0;
+const tempPath = () => join(root, `store-${++counter}`, 'memory.db');
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+// Every test gets a fresh file, so WAL, mmap and file locking are exercised as in production.
+runStoreConformance({ name: 'sqlite (file)', create: () => sqliteStore({ path: tempPath() }) });
+runStoreConformance({ name: 'sqlite (:memory:)', create: () => sqliteStore({ path: ':memory:' }) });
+
+runVectorIndexConformance({
+  name: 'sqlite-vec',
+  create: () => sqliteStore({ path: ':memory:' }).vectors as NonNullable<MemoryStore['vectors']>,
+  skip:
+    'the sqlite-vec index lives inside the SQLite store and reads filterable fields from the memory rows; ' +
+    'it indexes vectors of stored memories only (the store suite above covers it), not free-standing payloads',
+});
+
+/** A hash of FTS5's shadow tables: any re-indexing changes it. */
+function ftsFingerprint(path: string): string {
+  const db = new Database(path, { readonly: true });
+  try {
+    const hash = createHash('sha256');
+    for (const table of ['memories_fts_data', 'memories_fts_idx', 'memories_fts_docsize', 'memories_fts_config']) {
+      hash.update(JSON.stringify(db.prepare(`SELECT * FROM ${table} ORDER BY 1, 2`).raw().all()));
+    }
+    return hash.digest('hex');
+  } finally {
+    db.close();
+  }
+}
+
+describe('sqlite store specifics', () => {
+  it('keeps records, embedder, vectors and the text index when a file is reopened', async () => {
+    const path = tempPath();
+    const first = sqliteStore({ path });
+    await first.open();
+    await first.setEmbedder({ id: 'hash-v1-16', dimensions: 16 });
+    await first.vectors?.open(16);
+    const record = makeRecord({ content: 'persisted across reopen', tags: ['durable'], metadata: { a: 1 } });
+    await first.write([{ record, vector: seededVector(1, 16) }]);
+    await first.close();
+
+    const second = sqliteStore({ path });
+    await second.open();
+    expect(await second.getEmbedder()).toEqual({ id: 'hash-v1-16', dimensions: 16 });
+    await second.vectors?.open(16);
+    await expect(second.vectors?.open(32)).rejects.toThrow(/16-dimensional vectors, not 32/);
+    expect(await second.get([record.id])).toEqual([record]);
+    expect((await second.lexicalSearch?.('persisted', {}, 5))?.map((match) => match.id)).toEqual([record.id]);
+    expect((await second.vectors?.search(seededVector(1, 16), 1))?.[0]?.id).toBe(record.id);
+    const [duplicate] = await second.write([{ record: makeRecord({ content: 'Persisted   across REOPEN' }) }]);
+    expect(duplicate?.status).toBe('duplicate');
+    await second.close();
+  });
+
+  it('recordAccess never touches the FTS index', async () => {
+    const path = tempPath();
+    const store = sqliteStore({ path });
+    await store.open();
+    const records = Array.from({ length: 20 }, (_, index) => makeRecord({ content: `access counted ${index}` }));
+    await store.write(records.map((record) => ({ record })));
+    const before = ftsFingerprint(path);
+    await store.recordAccess(
+      records.flatMap((record) => [record.id, record.id]),
+      new Date(),
+    );
+    expect(ftsFingerprint(path)).toBe(before);
+    expect((await store.get([records[0]?.id as string]))[0]?.accessCount).toBe(2);
+    await store.update(records[0]?.id as string, { importance: 0.1, updatedAt: new Date() });
+    expect(ftsFingerprint(path)).toBe(before);
+    await store.update(records[0]?.id as string, { content: 'changed text', updatedAt: new Date() });
+    expect(ftsFingerprint(path)).not.toBe(before);
+    await store.close();
+  });
+
+  it('keeps the FTS index exactly equal to the live rows (FTS5 full integrity-check)', async () => {
+    const path = tempPath();
+    const store = sqliteStore({ path });
+    await store.open();
+    const records = Array.from({ length: 30 }, (_, index) =>
+      makeRecord({ content: `integrity ${index}`, tags: [`t${index % 3}`], key: `k${index}` }),
+    );
+    await store.write(records.map((record) => ({ record })));
+    for (const [index, record] of records.entries()) {
+      if (index % 3 === 0) await store.delete(record.id, new Date());
+      if (index % 3 === 1) await store.update(record.id, { content: `rewritten ${index}`, tags: ['new'], updatedAt: new Date() });
+      if (index % 5 === 0) await store.recordAccess([record.id], new Date());
+    }
+    await store.write([{ record: makeRecord({ content: 'keyed rewrite', key: 'k2' }) }]);
+    await store.close();
+    const db = new Database(path);
+    expect(() => db.prepare("INSERT INTO memories_fts (memories_fts, rank) VALUES ('integrity-check', 1)").run()).not.toThrow();
+    const indexed = db
+      .prepare("SELECT count(*) AS n FROM memories_fts WHERE memories_fts MATCH 'integrity OR rewritten OR keyed'")
+      .get() as { n: number };
+    expect(indexed.n).toBe(20);
+    db.close();
+  });
+
+  it('validates options and does no I/O before open', async () => {
+    expect(() => sqliteStore({})).toThrow(ValidationError);
+    expect(() => sqliteStore({ path: ':memory:', database: new Database(':memory:') })).toThrow(/not both/);
+    expect(() => sqliteStore({ path: ':memory:', busyTimeoutMs: -1 })).toThrow(/busyTimeoutMs/);
+    const path = join(root, 'lazy', 'nested', 'memory.db');
+    const store = sqliteStore({ path });
+    expect(existsSync(join(root, 'lazy'))).toBe(false);
+    expect(store.location).toBe(path);
+    await Promise.all([store.open(), store.open(), store.count({})]);
+    expect(existsSync(path)).toBe(true);
+    await store.close();
+  });
+
+  it('uses a given database without closing it', async () => {
+    const database = new Database(join(root, `given-${++counter}.db`));
+    const store = sqliteStore({ database });
+    await store.open();
+    await store.write([{ record: makeRecord({ content: 'in a given database' }) }]);
+    await store.close();
+    expect(database.open).toBe(true);
+    expect((database.pragma('journal_mode', { simple: true }) as string).toLowerCase()).toBe('wal');
+    expect((database.prepare('SELECT count(*) AS n FROM memories').get() as { n: number }).n).toBe(1);
+    database.close();
+  });
+
+  it('refuses calls after close, and reopens on open()', async () => {
+    const store = sqliteStore({ path: tempPath() });
+    await store.open();
+    await store.close();
+    await store.close();
+    const error = await store.count({}).catch((caught: unknown) => caught);
+    expect(EngramError.isInstance(error) && error.code === 'CLOSED').toBe(true);
+    await store.open();
+    expect(await store.count({})).toBe(0);
+    await store.close();
+  });
+
+  it('wraps driver errors in AdapterError naming the operation', async () => {
+    const store = sqliteStore({ path: ':memory:' });
+    await store.open();
+    const record = makeRecord({ content: 'first' });
+    await store.write([{ record }]);
+    const error = await store
+      .write([{ record: { ...record, content: 'same id, other text', contentHash: 'other' } }])
+      .catch((caught: unknown) => caught);
+    expect(AdapterError.isInstance(error)).toBe(true);
+    expect(error).toMatchObject({ adapter: 'sqlite', operation: 'write' });
+    expect((error as Error).message).toMatch(/UNIQUE constraint failed: memories\.id/);
+    expect(await store.count({})).toBe(1);
+    await store.close();
+  });
+
+  it('waits out another connection holding the write lock instead of failing', async () => {
+    const path = tempPath();
+    const store = sqliteStore({ path, busyTimeoutMs: 10 });
+    await store.open();
+    const other = new Database(path);
+    other.exec('BEGIN IMMEDIATE');
+    // better-sqlite3 blocks the thread while SQLite waits, so release from a timer that runs
+    // while the store sleeps between retries.
+    setTimeout(() => other.exec('COMMIT'), 30);
+    const record = makeRecord({ content: 'written after the lock was released' });
+    const [result] = await store.write([{ record }]);
+    expect(result?.status).toBe('created');
+    other.close();
+    await store.close();
+  });
+
+  it('migrates through Kysely once, into its own bookkeeping tables', async () => {
+    const path = tempPath();
+    for (let round = 0; round < 2; round++) {
+      const store = sqliteStore({ path });
+      await store.open();
+      await store.close();
+    }
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare('SELECT name FROM engram_migration').all()).toEqual([{ name: '0001-initial' }]);
+    const tables = (
+      db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name").all() as Array<{ name: string }>
+    ).map((row) => row.name);
+    expect(tables).toEqual(
+      expect.arrayContaining(['memories', 'memory_tags', 'memory_relations', 'memory_history', 'engram_meta', 'memories_fts']),
+    );
+    expect(tables).not.toContain('kysely_migration');
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    db.close();
+  });
+
+  it('applies scope and tag filters inside the FTS query, before the limit', async () => {
+    const store = sqliteStore({ path: ':memory:' });
+    await store.open();
+    const noise = Array.from({ length: 200 }, (_, index) =>
+      makeRecord({ content: `kafka kafka lag ${index}`, scope: { userId: 'noisy' } }),
+    );
+    const target = makeRecord({ content: 'kafka mentioned once among other words', scope: { userId: 'quiet' }, tags: ['ops'] });
+    await store.write([...noise, target].map((record) => ({ record })));
+    expect(
+      (await store.lexicalSearch?.('kafka', { scope: { userId: 'quiet' }, tags: { any: ['ops'] } }, 1))?.map((match) => match.id),
+    ).toEqual([target.id]);
+    await store.close();
+  });
+});

@@ -1,0 +1,449 @@
+import {
+  decodeCursor,
+  type EmbedderInfo,
+  EngramError,
+  encodeCursor,
+  type HistoryEntry,
+  historyEntry,
+  type LexicalMatch,
+  type MemoryFilter,
+  type MemoryRecord,
+  type MemoryStore,
+  type RecordPatch,
+  type Relation,
+  type Scope,
+  type StoreCapabilities,
+  type StoreListOptions,
+  type StoreListPage,
+  type StoreWrite,
+  type StoreWriteResult,
+  scopeKey,
+  updateEvent,
+  ValidationError,
+} from '@engram/core';
+import type BetterSqlite3 from 'better-sqlite3';
+import { ftsQuery } from './fts-query.js';
+import { openConnection } from './sqlite-connection.js';
+import { compileFilter, type SqlParameter } from './sqlite-filter.js';
+import { appendHistory, readHistory } from './sqlite-history.js';
+import { migrateToLatest } from './sqlite-migrations.js';
+import { insertMemorySql, insertParameters, type MemoryRow, memoryColumns, rowToRecord, storedRecord } from './sqlite-records.js';
+import { relationsOf, removeRelations, upsertRelation } from './sqlite-relations.js';
+import { withRetry } from './sqlite-retry.js';
+import { SqliteSession } from './sqlite-session.js';
+import { checkVector, insertVector, removeVector, replaceVector, requireVectorTable, SqliteVectorIndex } from './sqlite-vector-index.js';
+
+export interface SqliteStoreOptions {
+  /**
+   * The database file (parent directories are created on open), or ':memory:' for a private
+   * in-memory database. Give exactly one of `path` and `database`.
+   */
+  path?: string;
+  /**
+   * An open better-sqlite3 database to use instead of a path. The store configures it (WAL,
+   * busy timeout, sqlite-vec) and migrates it, but never closes it: its owner does.
+   */
+  database?: BetterSqlite3.Database;
+  /** How long a writer waits for another process's write lock before retrying, in ms. Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+/**
+ * A `MemoryStore` in one SQLite file: records, FTS5 (BM25) lexical search and sqlite-vec vectors,
+ * written together in one transaction. Several processes may share the file.
+ *
+ *   const store = sqliteStore({ path: '.engram/memory.db' });
+ *
+ * Nothing happens until `open()` (which the first call also triggers).
+ */
+export function sqliteStore(options: SqliteStoreOptions): MemoryStore {
+  const hasPath = options.path !== undefined;
+  const hasDatabase = options.database !== undefined;
+  if (hasPath === hasDatabase) {
+    throw new ValidationError([
+      {
+        field: hasPath ? 'database' : 'path',
+        message: hasPath
+          ? 'give either path or database, not both'
+          : "is required: pass sqliteStore({ path: './memory.db' }) (or an open better-sqlite3 database as `database`)",
+      },
+    ]);
+  }
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  if (!Number.isFinite(busyTimeoutMs) || busyTimeoutMs < 0) {
+    throw new ValidationError([
+      { field: 'busyTimeoutMs', message: `must be a non-negative number of milliseconds (got ${busyTimeoutMs})` },
+    ]);
+  }
+  return new SqliteStore({ ...options, busyTimeoutMs });
+}
+
+const capabilities: StoreCapabilities = Object.freeze({ lexical: 'bm25', vectors: true, multiProcess: true });
+
+const selectMemory = `SELECT ${memoryColumns()} FROM memories`;
+
+class SqliteStore implements MemoryStore {
+  readonly specificationVersion = 'v1' as const;
+  readonly name = 'sqlite';
+  readonly capabilities = capabilities;
+  readonly vectors: SqliteVectorIndex;
+  readonly location: string;
+
+  private session: SqliteSession | null = null;
+  private owned = false;
+  private opening: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(private readonly options: SqliteStoreOptions & { busyTimeoutMs: number }) {
+    this.location = options.path ?? options.database?.name ?? 'a better-sqlite3 database';
+    this.vectors = new SqliteVectorIndex(() => this.ready());
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  open(): Promise<void> {
+    if (this.session) return Promise.resolve();
+    this.opening ??= this.connect().finally(() => {
+      this.opening = null;
+    });
+    return this.opening;
+  }
+
+  private async connect(): Promise<void> {
+    const connection = await withRetry('open', () =>
+      openConnection({ path: this.options.path, database: this.options.database, busyTimeoutMs: this.options.busyTimeoutMs }),
+    );
+    try {
+      await withRetry('open', () => migrateToLatest(connection.db));
+    } catch (error) {
+      if (connection.owned) connection.db.close();
+      throw error;
+    }
+    this.session = new SqliteSession(connection.db, this.location);
+    this.owned = connection.owned;
+    this.closed = false;
+  }
+
+  async close(): Promise<void> {
+    await this.opening?.catch(() => undefined);
+    const session = this.session;
+    this.session = null;
+    this.closed = true;
+    if (!session || !this.owned) return;
+    try {
+      // Lets SQLite refresh planner statistics it found stale during this connection; cheap.
+      session.db.pragma('optimize');
+    } catch {
+      // Best effort: a busy or read-only file must not prevent closing.
+    }
+    session.db.close();
+  }
+
+  /** The open session; opens on first use. */
+  private async ready(): Promise<SqliteSession> {
+    if (this.session) return this.session;
+    if (this.closed) {
+      throw new EngramError(
+        'CLOSED',
+        `The SQLite store at ${this.location} is closed. Call open() again (or create a new store) to use it.`,
+      );
+    }
+    await this.open();
+    return this.session as unknown as SqliteSession;
+  }
+
+  // ------------------------------------------------------------------ embedder
+
+  async getEmbedder(): Promise<EmbedderInfo | null> {
+    const session = await this.ready();
+    return withRetry('getEmbedder', () => {
+      const row = session.statement("SELECT value FROM engram_meta WHERE key = 'embedder'").get() as { value: string } | undefined;
+      if (!row) return null;
+      const info = JSON.parse(row.value) as EmbedderInfo;
+      return { id: info.id, dimensions: info.dimensions };
+    });
+  }
+
+  async setEmbedder(info: EmbedderInfo): Promise<void> {
+    const session = await this.ready();
+    await withRetry('setEmbedder', () => {
+      const value = JSON.stringify({ id: info.id, dimensions: info.dimensions });
+      session.write(() => session.statement("INSERT OR REPLACE INTO engram_meta (key, value) VALUES ('embedder', ?)").run(value));
+    });
+  }
+
+  // ------------------------------------------------------------------ writes
+
+  async write(items: StoreWrite[]): Promise<StoreWriteResult[]> {
+    if (items.length === 0) return [];
+    const session = await this.ready();
+    return withRetry('write', () => {
+      // Check every vector before the transaction, so a bad item leaves nothing half-written.
+      if (items.some((item) => item.vector)) {
+        const dimensions = requireVectorTable(session);
+        for (const item of items) if (item.vector) checkVector(item.vector, dimensions, `vector of ${item.record.id}`);
+      }
+      // One transaction for the whole batch: each item sees the ones before it (duplicates,
+      // keys), and record, tags, FTS (triggers) and vector land together or not at all.
+      return session.write(() => items.map((item) => this.writeOne(session, item)));
+    });
+  }
+
+  private writeOne(session: SqliteSession, { record, vector }: StoreWrite): StoreWriteResult {
+    const scope = scopeKey(record.scope);
+    if (record.key !== null) {
+      const keyed = session.statement(`${selectMemory} WHERE scope_key = ? AND key = ? AND deleted_at IS NULL`).get(scope, record.key) as
+        | MemoryRow
+        | undefined;
+      if (keyed) return this.updateKeyed(session, keyed, record, vector);
+    }
+    const duplicate = session
+      .statement(`${selectMemory} WHERE scope_key = ? AND content_hash = ? AND deleted_at IS NULL ORDER BY rowid LIMIT 1`)
+      .get(scope, record.contentHash) as MemoryRow | undefined;
+    if (duplicate) return { status: 'duplicate', record: rowToRecord(duplicate) };
+
+    const parameters = insertParameters(record);
+    const { lastInsertRowid } = session.statement(insertMemorySql).run(parameters);
+    // A record imported as already deleted keeps no vector, as a soft delete drops it.
+    if (vector && parameters.deleted_at === null) insertVector(session, lastInsertRowid, vector, parameters);
+    const stored = storedRecord(parameters);
+    appendHistory(session, historyEntry('created', null, stored, stored.createdAt));
+    return { status: 'created', record: stored };
+  }
+
+  /** A write whose key matches a live record in the same scope: update that record in place. */
+  private updateKeyed(session: SqliteSession, row: MemoryRow, record: MemoryRecord, vector: Float32Array | undefined): StoreWriteResult {
+    const tags = JSON.stringify(record.tags);
+    const metadata = JSON.stringify(record.metadata);
+    const unchanged =
+      row.content_hash === record.contentHash &&
+      row.type === record.type &&
+      row.subtype === record.subtype &&
+      row.importance === record.importance &&
+      row.tags === tags &&
+      row.metadata === metadata;
+    const before = rowToRecord(row);
+    if (unchanged) return { status: 'duplicate', record: before };
+
+    const changes = new ColumnChanges();
+    // Only changed text is written: the FTS triggers fire on `UPDATE OF content, tags`.
+    if (row.content !== record.content) changes.set('content', record.content);
+    if (row.tags !== tags) changes.set('tags', tags);
+    changes.set('content_hash', record.contentHash);
+    changes.set('type', record.type);
+    changes.set('subtype', record.subtype);
+    changes.set('metadata', metadata);
+    changes.set('importance', record.importance);
+    changes.set('updated_at', record.updatedAt.getTime());
+    changes.apply(session, row.rowid);
+    this.syncVector(session, { ...row, type: record.type, subtype: record.subtype }, record.contentHash, vector);
+    const after = this.reread(session, row.rowid);
+    appendHistory(session, historyEntry('updated', before, after, record.updatedAt));
+    return { status: 'updated', record: after };
+  }
+
+  async update(id: string, patch: RecordPatch, vector?: Float32Array, options?: { reason?: string }): Promise<MemoryRecord | null> {
+    const session = await this.ready();
+    return withRetry('update', () => {
+      if (vector) checkVector(vector, requireVectorTable(session), `vector of ${id}`);
+      return session.write(() => {
+        const row = session.statement(`${selectMemory} WHERE id = ? AND deleted_at IS NULL`).get(id) as MemoryRow | undefined;
+        if (!row) return null;
+        const changes = new ColumnChanges();
+        if (patch.content !== undefined && patch.content !== row.content) changes.set('content', patch.content);
+        if (patch.contentHash !== undefined) changes.set('content_hash', patch.contentHash);
+        if (patch.type !== undefined) changes.set('type', patch.type);
+        if (patch.subtype !== undefined) changes.set('subtype', patch.subtype);
+        if (patch.tags !== undefined) {
+          const tags = JSON.stringify(patch.tags);
+          if (tags !== row.tags) changes.set('tags', tags);
+        }
+        if (patch.metadata !== undefined) changes.set('metadata', JSON.stringify(patch.metadata));
+        if (patch.importance !== undefined) changes.set('importance', patch.importance);
+        if (patch.validTo !== undefined) changes.set('valid_to', patch.validTo ? patch.validTo.getTime() : null);
+        if (patch.supersededBy !== undefined) changes.set('superseded_by', patch.supersededBy);
+        changes.set('updated_at', patch.updatedAt.getTime());
+        changes.apply(session, row.rowid);
+        const before = rowToRecord(row);
+        const after = this.reread(session, row.rowid);
+        this.syncVector(
+          session,
+          { ...row, type: after.type, subtype: after.subtype, superseded_by: after.supersededBy },
+          patch.contentHash ?? row.content_hash,
+          vector,
+        );
+        appendHistory(session, historyEntry(updateEvent(before, after), before, after, patch.updatedAt, options?.reason ?? null));
+        return after;
+      });
+    });
+  }
+
+  /**
+   * Keeps a row's vector true to its content: a given vector replaces it; new content without a
+   * vector drops the old one, which described the old text and would otherwise match wrongly.
+   */
+  private syncVector(session: SqliteSession, row: MemoryRow, newHash: string, vector: Float32Array | undefined): void {
+    if (vector) replaceVector(session, row.rowid, vector, row);
+    else if (newHash !== row.content_hash) removeVector(session, row.rowid);
+  }
+
+  private reread(session: SqliteSession, rowid: number): MemoryRecord {
+    return rowToRecord(session.statement(`${selectMemory} WHERE rowid = ?`).get(rowid) as MemoryRow);
+  }
+
+  async delete(id: string, at: Date): Promise<boolean> {
+    const session = await this.ready();
+    return withRetry('delete', () => {
+      const time = at.getTime();
+      return session.write(() => {
+        const row = session.statement(`${selectMemory} WHERE id = ? AND deleted_at IS NULL`).get(id) as MemoryRow | undefined;
+        if (!row) return false;
+        // The triggers drop the FTS row and the vector in the same transaction.
+        session.statement('UPDATE memories SET deleted_at = ?, updated_at = ? WHERE rowid = ?').run(time, time, row.rowid);
+        appendHistory(session, historyEntry('deleted', rowToRecord(row), this.reread(session, row.rowid), at));
+        return true;
+      });
+    });
+  }
+
+  // ------------------------------------------------------------------ graph and history
+
+  async upsertRelation(relation: Relation): Promise<{ relation: Relation; created: boolean }> {
+    const session = await this.ready();
+    return withRetry('upsertRelation', () => session.write(() => upsertRelation(session, relation)));
+  }
+
+  async removeRelations(sourceId: string, targetId: string, type?: string): Promise<Relation[]> {
+    const session = await this.ready();
+    return withRetry('removeRelations', () => session.write(() => removeRelations(session, sourceId, targetId, type)));
+  }
+
+  async relationsOf(ids: string[], options: { direction: 'out' | 'in' | 'both'; types?: string[] }): Promise<Relation[]> {
+    const session = await this.ready();
+    return withRetry('relationsOf', () => relationsOf(session, ids, options));
+  }
+
+  async history(id: string): Promise<HistoryEntry[]> {
+    const session = await this.ready();
+    return withRetry('history', () => readHistory(session, id));
+  }
+
+  async recordAccess(ids: string[], at: Date): Promise<void> {
+    if (ids.length === 0) return;
+    const counts = new Map<string, number>();
+    for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+    const session = await this.ready();
+    await withRetry('recordAccess', () => {
+      // One statement for the batch. It sets neither content nor tags, so no trigger re-indexes
+      // text, and neither type nor supersession, so the vector row is untouched too.
+      session.write(() =>
+        session
+          .statement(
+            `UPDATE memories SET access_count = access_count + access.n, last_accessed_at = ?
+             FROM (SELECT value ->> 0 AS id, value ->> 1 AS n FROM json_each(?)) AS access
+             WHERE memories.id = access.id AND memories.deleted_at IS NULL`,
+          )
+          .run(at.getTime(), JSON.stringify([...counts])),
+      );
+    });
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  async get(ids: string[]): Promise<MemoryRecord[]> {
+    if (ids.length === 0) return [];
+    const session = await this.ready();
+    return withRetry('get', () => {
+      const rows = session
+        .statement(`${selectMemory} WHERE id IN (SELECT value FROM json_each(?)) AND deleted_at IS NULL`)
+        .all(JSON.stringify(ids)) as MemoryRow[];
+      return rows.map(rowToRecord);
+    });
+  }
+
+  async findByHashes(scope: Scope, hashes: string[]): Promise<MemoryRecord[]> {
+    if (hashes.length === 0) return [];
+    const session = await this.ready();
+    return withRetry('findByHashes', () => {
+      const rows = session
+        .statement(`${selectMemory} WHERE scope_key = ? AND content_hash IN (SELECT value FROM json_each(?)) AND deleted_at IS NULL`)
+        .all(scopeKey(scope), JSON.stringify(hashes)) as MemoryRow[];
+      return rows.map(rowToRecord);
+    });
+  }
+
+  async list(filter: MemoryFilter, options: StoreListOptions): Promise<StoreListPage> {
+    const position = options.cursor !== undefined ? decodeCursor(options.cursor) : undefined;
+    const limit = Math.floor(options.limit);
+    if (!(limit > 0)) return { items: [], nextCursor: null };
+    const session = await this.ready();
+    return withRetry('list', () => {
+      const where = compileFilter(filter, { includeDeleted: options.includeDeleted === true });
+      const params: SqlParameter[] = [...where.params];
+      let keyset = '';
+      if (position) {
+        keyset = ' AND (m.created_at < ? OR (m.created_at = ? AND m.id < ?))';
+        params.push(position.createdAt, position.createdAt, position.id);
+      }
+      const rows = session
+        .statement(
+          `SELECT ${memoryColumns('m')} FROM memories m WHERE ${where.sql}${keyset}
+           ORDER BY m.created_at DESC, m.id DESC LIMIT ?`,
+        )
+        .all(...params, limit + 1) as MemoryRow[];
+      const items = rows.slice(0, limit).map(rowToRecord);
+      const last = items.at(-1);
+      const nextCursor = rows.length > limit && last ? encodeCursor({ createdAt: last.createdAt.getTime(), id: last.id }) : null;
+      return { items, nextCursor };
+    });
+  }
+
+  async count(filter: MemoryFilter): Promise<number> {
+    const session = await this.ready();
+    return withRetry('count', () => {
+      const where = compileFilter(filter);
+      const row = session.statement(`SELECT count(*) AS total FROM memories m WHERE ${where.sql}`).get(...where.params) as {
+        total: number;
+      };
+      return row.total;
+    });
+  }
+
+  async lexicalSearch(query: string, filter: MemoryFilter, limit: number): Promise<LexicalMatch[]> {
+    const match = ftsQuery(query);
+    const count = Math.floor(limit);
+    if (match === null || !(count > 0)) return [];
+    const session = await this.ready();
+    return withRetry('lexicalSearch', () => {
+      const where = compileFilter(filter);
+      // The filter runs in the same query as the MATCH, before the LIMIT.
+      const rows = session
+        .statement(
+          `SELECT m.id AS id, bm25(memories_fts) AS rank
+           FROM memories_fts JOIN memories m ON m.rowid = memories_fts.rowid
+           WHERE memories_fts MATCH ? AND ${where.sql}
+           ORDER BY rank LIMIT ?`,
+        )
+        .all(match, ...where.params, count) as Array<{ id: string; rank: number }>;
+      // bm25() is lower-is-better; the contract wants higher-is-better.
+      return rows.map((row) => ({ id: row.id, score: -row.rank }));
+    });
+  }
+}
+
+/** The SET list of an UPDATE on one memory row. */
+class ColumnChanges {
+  private readonly columns: string[] = [];
+  private readonly values: SqlParameter[] = [];
+
+  set(column: string, value: SqlParameter): void {
+    this.columns.push(column);
+    this.values.push(value);
+  }
+
+  apply(session: SqliteSession, rowid: number): void {
+    if (this.columns.length === 0) return;
+    const assignments = this.columns.map((column) => `${column} = ?`).join(', ');
+    session.statement(`UPDATE memories SET ${assignments} WHERE rowid = ?`).run(...this.values, rowid);
+  }
+}
