@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sqliteStore } from '@engram/adapters/sqlite';
-import { ConflictError, Memory, type MemoryOptions, type MemoryStore, NotFoundError, hashEmbedder, inMemoryStore } from '@engram/core';
+import { ConflictError, hashEmbedder, inMemoryStore, Memory, type MemoryOptions, type MemoryStore, NotFoundError } from '@engram/core';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 
 const directories: string[] = [];
@@ -49,14 +49,24 @@ describe.each(backends)('graph on %s', (_name, createStore) => {
       const bug = (await memory.add({ content: 'login fails with 500', type: 'bug' })).memory;
       const fix = (await memory.add({ content: 'rotate the session secret', type: 'insight' })).memory;
       const edge = await memory.link(fix.id, bug.id, 'fixes', { weight: 0.8, metadata: { pr: 12 } });
-      expect(edge).toMatchObject({ sourceId: fix.id, targetId: bug.id, type: 'fixes', weight: 0.8, confidence: 1, inferred: false, metadata: { pr: 12 } });
+      expect(edge).toMatchObject({
+        sourceId: fix.id,
+        targetId: bug.id,
+        type: 'fixes',
+        weight: 0.8,
+        confidence: 1,
+        inferred: false,
+        metadata: { pr: 12 },
+      });
       await memory.link(fix.id, bug.id, 'related');
       const updated = await memory.link(fix.id, bug.id, 'fixes', { weight: 0.3 });
       expect(updated.weight).toBe(0.3);
       expect(added.mock.calls.map(([event]) => event.created)).toEqual([true, true, false]);
       expect((await memory.relations(fix.id)).map((relation) => relation.type).sort()).toEqual(['fixes', 'related']);
       expect((await memory.relations(fix.id, { direction: 'in' })).map((relation) => relation.type)).toEqual(['related']);
-      expect((await memory.relations(bug.id, { direction: 'in', types: ['fixes'] })).map((relation) => relation.sourceId)).toEqual([fix.id]);
+      expect((await memory.relations(bug.id, { direction: 'in', types: ['fixes'] })).map((relation) => relation.sourceId)).toEqual([
+        fix.id,
+      ]);
     });
 
     it('rejects unknown types, self-loops and missing or deleted memories', async () => {
@@ -120,7 +130,10 @@ describe.each(backends)('graph on %s', (_name, createStore) => {
         [ids[4], 3],
       ]);
       expect((await memory.neighbors(n0, { depth: 3, types: ['follows'] })).map((item) => item.distance)).toEqual([1, 2, 3]);
-      expect((await memory.neighbors(n3, { direction: 'in', types: ['follows'], depth: 2 })).map((item) => item.memory.id)).toEqual([n2, n1]);
+      expect((await memory.neighbors(n3, { direction: 'in', types: ['follows'], depth: 2 })).map((item) => item.memory.id)).toEqual([
+        n2,
+        n1,
+      ]);
       expect((await memory.neighbors(n3, { direction: 'out' })).map((item) => item.memory.id)).toEqual([ids[4]]);
       expect(await memory.neighbors(n0, { depth: 3, limit: 2 })).toHaveLength(2);
       expect((await memory.neighbors(n1))[0]?.via.type).toBe('follows');
@@ -148,7 +161,10 @@ describe.each(backends)('graph on %s', (_name, createStore) => {
       const winner = (await memory.add({ content: 'newer truth' })).memory.id;
       await memory.resolve(winner, e);
       expect((await memory.neighbors(d, { depth: 2 })).map((item) => item.memory.id)).toEqual([]);
-      expect((await memory.neighbors(d, { depth: 2, types: ['follows'], includeSuperseded: true })).map((item) => item.memory.id)).toEqual([e, f]);
+      expect((await memory.neighbors(d, { depth: 2, types: ['follows'], includeSuperseded: true })).map((item) => item.memory.id)).toEqual([
+        e,
+        f,
+      ]);
       expect((await memory.neighbors(winner)).map((item) => item.memory.id)).toEqual([]);
       expect((await memory.neighbors(winner, { includeSuperseded: true })).map((item) => item.memory.id)).toEqual([e]);
       expect(await memory.path(d, f)).toBeNull();
@@ -203,7 +219,9 @@ describe.each(backends)('graph on %s', (_name, createStore) => {
       expect((await memory.relations(fresh.id, { types: ['contradicts'] })).length).toBe(1);
 
       expect((await memory.search('team standup')).map((hit) => hit.memory.id)).toEqual([fresh.id]);
-      expect((await memory.search('team standup', { includeSuperseded: true })).map((hit) => hit.memory.id).sort()).toEqual([fresh.id, old.id].sort());
+      expect((await memory.search('team standup', { includeSuperseded: true })).map((hit) => hit.memory.id).sort()).toEqual(
+        [fresh.id, old.id].sort(),
+      );
       expect((await memory.list()).items.map((item) => item.id)).toEqual([fresh.id]);
       expect(await memory.get(old.id)).toMatchObject({ supersededBy: fresh.id });
 
@@ -266,7 +284,9 @@ describe.each(backends)('graph on %s', (_name, createStore) => {
     it('suggests typed links with reasons and writes nothing', async () => {
       const memory = createMemory();
       const bug = (await memory.add({ content: 'redis connection timeout during deploy', type: 'bug', tags: ['redis', 'deploy'] })).memory;
-      const fix = (await memory.add({ content: 'increase redis connection timeout to 5 seconds during deploy', type: 'insight', tags: ['redis'] })).memory;
+      const fix = (
+        await memory.add({ content: 'increase redis connection timeout to 5 seconds during deploy', type: 'insight', tags: ['redis'] })
+      ).memory;
       await memory.add({ content: 'the cafeteria serves soup on fridays', type: 'observation' });
       const suggestions = await memory.suggestLinks(fix.id, { limit: 3 });
       expect(suggestions[0]).toMatchObject({ sourceId: fix.id, targetId: bug.id, type: 'fixes' });
@@ -281,7 +301,13 @@ describe.each(backends)('graph on %s', (_name, createStore) => {
     it('auto-links above the threshold when asked, marked as inferred', async () => {
       const memory = createMemory({ autoLink: { threshold: 0.5 } });
       const bug = (await memory.add({ content: 'kafka consumer lag spikes after rebalance', type: 'bug', tags: ['kafka'] })).memory;
-      const fix = (await memory.add({ content: 'kafka consumer lag spikes after rebalance fixed by static membership', type: 'insight', tags: ['kafka'] })).memory;
+      const fix = (
+        await memory.add({
+          content: 'kafka consumer lag spikes after rebalance fixed by static membership',
+          type: 'insight',
+          tags: ['kafka'],
+        })
+      ).memory;
       const relations = await memory.relations(fix.id);
       expect(relations).toHaveLength(1);
       expect(relations[0]).toMatchObject({ sourceId: fix.id, targetId: bug.id, type: 'fixes', inferred: true });

@@ -7,14 +7,14 @@ import {
   EmbedderError,
   EmbedderMismatchError,
   EngramError,
+  hashEmbedder,
+  inMemoryStore,
   Memory,
   type MemoryOptions,
   type MemoryRecord,
   type MemoryStore,
   NotFoundError,
   ValidationError,
-  hashEmbedder,
-  inMemoryStore,
 } from '@engram/core';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 
@@ -50,7 +50,11 @@ describe.each(backends)('Memory on %s', (_name, createStore) => {
   describe('add', () => {
     it('stores a memory with normalised fields and a UUIDv7 id', async () => {
       const memory = createMemory();
-      const { memory: stored, status, warnings } = await memory.add({
+      const {
+        memory: stored,
+        status,
+        warnings,
+      } = await memory.add({
         content: 'Postgres connection pool exhausted under load',
         type: 'bug',
         tags: [' DB ', 'db', 'Perf', ''],
@@ -61,7 +65,14 @@ describe.each(backends)('Memory on %s', (_name, createStore) => {
       expect(status).toBe('created');
       expect(warnings).toEqual([]);
       expect(stored.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-      expect(stored).toMatchObject({ type: 'error', subtype: 'bug', tags: ['db', 'perf'], scope: { userId: 'u1' }, importance: 0.8, accessCount: 0 });
+      expect(stored).toMatchObject({
+        type: 'error',
+        subtype: 'bug',
+        tags: ['db', 'perf'],
+        scope: { userId: 'u1' },
+        importance: 0.8,
+        accessCount: 0,
+      });
       expect(stored.contentHash).toMatch(/^[0-9a-f]{64}$/);
       expect(await memory.get(stored.id)).toEqual(stored);
     });
@@ -128,9 +139,18 @@ describe.each(backends)('Memory on %s', (_name, createStore) => {
     it('adds many in one call with batched embedding', async () => {
       const base = hashEmbedder({ dimensions: 64 });
       const calls: number[] = [];
-      const embedder: Embedder = { ...base, maxBatchSize: 40, embed: async (texts) => (calls.push(texts.length), base.embed(texts)) };
+      const embedder: Embedder = {
+        ...base,
+        maxBatchSize: 40,
+        embed: async (texts) => {
+          calls.push(texts.length);
+          return base.embed(texts);
+        },
+      };
       const memory = createMemory({ embedder });
-      const results = await memory.addMany(Array.from({ length: 100 }, (_, index) => ({ content: `fact number ${index}`, tags: ['bulk'] })));
+      const results = await memory.addMany(
+        Array.from({ length: 100 }, (_, index) => ({ content: `fact number ${index}`, tags: ['bulk'] })),
+      );
       expect(results.every((result) => result.status === 'created')).toBe(true);
       expect(calls).toEqual([40, 40, 20]);
       expect(await memory.count({ tags: ['bulk'] })).toBe(100);
@@ -145,7 +165,10 @@ describe.each(backends)('Memory on %s', (_name, createStore) => {
       const near = await memory.add({ content: 'The staging database password rotates every Monday morning!' });
       expect(near.status).toBe('duplicate');
       expect(near.memory.id).toBe(first.memory.id);
-      const conversational = await memory.add({ content: 'The staging database password rotates every monday morning.', conversationId: 'chat-1' });
+      const conversational = await memory.add({
+        content: 'The staging database password rotates every monday morning.',
+        conversationId: 'chat-1',
+      });
       expect(conversational.status).toBe('created');
       const different = await memory.add({ content: 'Lunch is at noon in the big meeting room' });
       expect(different.status).toBe('created');
@@ -191,16 +214,24 @@ describe.each(backends)('Memory on %s', (_name, createStore) => {
     it('filters at the source: valid matches survive hundreds of better non-matching memories', async () => {
       const memory = createMemory();
       await memory.addMany(
-        Array.from({ length: 300 }, (_, index) => ({ content: `redis cache eviction storm in region ${index}`, scope: { userId: 'noisy' }, tags: ['ops'] })),
+        Array.from({ length: 300 }, (_, index) => ({
+          content: `redis cache eviction storm in region ${index}`,
+          scope: { userId: 'noisy' },
+          tags: ['ops'],
+        })),
       );
-      const target = await memory.add({ content: 'one small note mentioning redis among other words', scope: { userId: 'quiet' }, tags: ['notes'] });
+      const target = await memory.add({
+        content: 'one small note mentioning redis among other words',
+        scope: { userId: 'quiet' },
+        tags: ['notes'],
+      });
       for (const mode of ['hybrid', 'lexical', 'vector'] as const) {
-        expect((await memory.search('redis cache eviction storm', { mode, scope: { userId: 'quiet' }, limit: 3 })).map((hit) => hit.memory.id)).toEqual([
-          target.memory.id,
-        ]);
-        expect((await memory.search('redis cache eviction storm', { mode, tags: ['notes'], limit: 1 })).map((hit) => hit.memory.id)).toEqual([
-          target.memory.id,
-        ]);
+        expect(
+          (await memory.search('redis cache eviction storm', { mode, scope: { userId: 'quiet' }, limit: 3 })).map((hit) => hit.memory.id),
+        ).toEqual([target.memory.id]);
+        expect(
+          (await memory.search('redis cache eviction storm', { mode, tags: ['notes'], limit: 1 })).map((hit) => hit.memory.id),
+        ).toEqual([target.memory.id]);
       }
     });
 
@@ -208,25 +239,51 @@ describe.each(backends)('Memory on %s', (_name, createStore) => {
       const now = Date.UTC(2026, 10, 21, 12);
       const memory = createMemory({ now: () => now });
       await memory.addMany([
-        { content: 'alpha bug in parser', type: 'bug', tags: ['parser', 'p1'], metadata: { priority: 5 }, createdAt: new Date(now - 2 * DAY) },
-        { content: 'alpha insight about parser', type: 'insight', tags: ['parser'], metadata: { priority: 2 }, createdAt: new Date(now - 40 * DAY) },
-        { content: 'alpha decision on parser', type: 'architecture', tags: ['p1'], metadata: { priority: 4 }, createdAt: new Date(now - 400 * DAY) },
+        {
+          content: 'alpha bug in parser',
+          type: 'bug',
+          tags: ['parser', 'p1'],
+          metadata: { priority: 5 },
+          createdAt: new Date(now - 2 * DAY),
+        },
+        {
+          content: 'alpha insight about parser',
+          type: 'insight',
+          tags: ['parser'],
+          metadata: { priority: 2 },
+          createdAt: new Date(now - 40 * DAY),
+        },
+        {
+          content: 'alpha decision on parser',
+          type: 'architecture',
+          tags: ['p1'],
+          metadata: { priority: 4 },
+          createdAt: new Date(now - 400 * DAY),
+        },
       ]);
-      const contents = async (options: Parameters<Memory['search']>[1]) => (await memory.search('alpha parser', options)).map((hit) => hit.memory.content).sort();
+      const contents = async (options: Parameters<Memory['search']>[1]) =>
+        (await memory.search('alpha parser', options)).map((hit) => hit.memory.content).sort();
       expect(await contents({ types: ['error'] })).toEqual(['alpha bug in parser']);
       expect(await contents({ types: ['insight', 'decision'] })).toEqual(['alpha decision on parser', 'alpha insight about parser']);
       expect(await contents({ tags: ['p1'] })).toEqual(['alpha bug in parser', 'alpha decision on parser']);
       expect(await contents({ tags: { all: ['parser', 'p1'] } })).toEqual(['alpha bug in parser']);
       expect(await contents({ where: { priority: { gt: 3 } } })).toEqual(['alpha bug in parser', 'alpha decision on parser']);
-      expect(await contents({ where: { or: [{ priority: 2 }, { priority: 4 }] } })).toEqual(['alpha decision on parser', 'alpha insight about parser']);
+      expect(await contents({ where: { or: [{ priority: 2 }, { priority: 4 }] } })).toEqual([
+        'alpha decision on parser',
+        'alpha insight about parser',
+      ]);
       expect(await contents({ time: 'last week' })).toEqual([]);
       expect(await contents({ time: 'last 7 days' })).toEqual(['alpha bug in parser']);
       expect(await contents({ after: new Date(now - 100 * DAY) })).toEqual(['alpha bug in parser', 'alpha insight about parser']);
       expect(await contents({ before: new Date(now - 100 * DAY) })).toEqual(['alpha decision on parser']);
       await expect(memory.search('x', { time: 'whenever-ish' })).rejects.toMatchObject({ field: 'time' });
       await expect(memory.search('x', { types: ['nonsense'] })).rejects.toMatchObject({ field: 'options.types' });
-      await expect(memory.search('x', { where: { priority: { between: [1, 2] } } as never })).rejects.toMatchObject({ field: 'options.where.priority.between' });
-      await expect(memory.search('x', { after: new Date(now), before: new Date(now - DAY) })).rejects.toMatchObject({ field: 'options.after' });
+      await expect(memory.search('x', { where: { priority: { between: [1, 2] } } as never })).rejects.toMatchObject({
+        field: 'options.where.priority.between',
+      });
+      await expect(memory.search('x', { after: new Date(now), before: new Date(now - DAY) })).rejects.toMatchObject({
+        field: 'options.after',
+      });
       await expect(memory.search('x', { limit: 0 })).rejects.toMatchObject({ field: 'options.limit' });
     });
 
@@ -250,7 +307,11 @@ describe.each(backends)('Memory on %s', (_name, createStore) => {
       expect(explanation?.vector?.rank).toBe(1);
       expect(explanation?.recency.value).toBeCloseTo(0.5, 5);
       expect(explanation?.importance.value).toBe(0.9);
-      const sum = (explanation?.lexical?.contribution ?? 0) + (explanation?.vector?.contribution ?? 0) + (explanation?.recency.contribution ?? 0) + (explanation?.importance.contribution ?? 0);
+      const sum =
+        (explanation?.lexical?.contribution ?? 0) +
+        (explanation?.vector?.contribution ?? 0) +
+        (explanation?.recency.contribution ?? 0) +
+        (explanation?.importance.contribution ?? 0);
       expect(sum).toBeCloseTo(hit?.score ?? -1, 10);
       expect(explanation?.relevance).toBeCloseTo(1, 10);
       expect((await memory.search('kubernetes crashloop', { minScore: 0.99 })).length).toBe(0);
@@ -284,8 +345,21 @@ describe.each(backends)('Memory on %s', (_name, createStore) => {
       const updates: Array<{ memory: MemoryRecord; previous: MemoryRecord }> = [];
       memory.on('memory:updated', (event) => updates.push(event));
       const { memory: stored } = await memory.add({ content: 'the build uses webpack', tags: ['build'] });
-      const updated = await memory.update(stored.id, { content: 'the build uses esbuild', tags: ['Build', 'Tooling'], type: 'tool_choice', importance: 0.7, metadata: { v: 2 } });
-      expect(updated).toMatchObject({ content: 'the build uses esbuild', tags: ['build', 'tooling'], type: 'decision', subtype: 'tool_choice', importance: 0.7, metadata: { v: 2 } });
+      const updated = await memory.update(stored.id, {
+        content: 'the build uses esbuild',
+        tags: ['Build', 'Tooling'],
+        type: 'tool_choice',
+        importance: 0.7,
+        metadata: { v: 2 },
+      });
+      expect(updated).toMatchObject({
+        content: 'the build uses esbuild',
+        tags: ['build', 'tooling'],
+        type: 'decision',
+        subtype: 'tool_choice',
+        importance: 0.7,
+        metadata: { v: 2 },
+      });
       expect(updated.contentHash).not.toBe(stored.contentHash);
       expect(updates[0]?.previous.content).toBe('the build uses webpack');
       expect((await memory.search('esbuild', { mode: 'vector' }))[0]?.memory.id).toBe(stored.id);
@@ -319,7 +393,13 @@ describe.each(backends)('Memory on %s', (_name, createStore) => {
     it('lists newest first with cursors and filters', async () => {
       const memory = createMemory();
       const start = Date.UTC(2025, 0, 1);
-      await memory.addMany(Array.from({ length: 12 }, (_, index) => ({ content: `item ${index}`, createdAt: new Date(start + index * DAY), tags: index % 2 ? ['odd'] : ['even'] })));
+      await memory.addMany(
+        Array.from({ length: 12 }, (_, index) => ({
+          content: `item ${index}`,
+          createdAt: new Date(start + index * DAY),
+          tags: index % 2 ? ['odd'] : ['even'],
+        })),
+      );
       const first = await memory.list({ limit: 5 });
       expect(first.items.map((item) => item.content)).toEqual(['item 11', 'item 10', 'item 9', 'item 8', 'item 7']);
       const second = await memory.list({ limit: 5, cursor: first.nextCursor ?? undefined });
@@ -335,7 +415,12 @@ describe.each(backends)('Memory on %s', (_name, createStore) => {
   describe('context', () => {
     it('packs the best memories into a prompt block within the token budget', async () => {
       const memory = createMemory();
-      await memory.addMany(Array.from({ length: 30 }, (_, index) => ({ content: `The payment service retries failed charges, note ${index}: ${'detail '.repeat(10)}`, type: 'learning' })));
+      await memory.addMany(
+        Array.from({ length: 30 }, (_, index) => ({
+          content: `The payment service retries failed charges, note ${index}: ${'detail '.repeat(10)}`,
+          type: 'learning',
+        })),
+      );
       const result = await memory.context({ query: 'payment retries', tokenBudget: 200 });
       expect(result.tokens).toBeLessThanOrEqual(200);
       expect(result.text.length / 4).toBeLessThanOrEqual(200);
@@ -360,7 +445,12 @@ describe.each(backends)('Memory on %s', (_name, createStore) => {
     });
 
     it('accepts number[][] from a plain-object embedder', async () => {
-      const plain: Embedder = { specificationVersion: 'v1', id: 'plain', dimensions: 3, embed: async (texts) => texts.map((text) => [text.length, 1, 0]) };
+      const plain: Embedder = {
+        specificationVersion: 'v1',
+        id: 'plain',
+        dimensions: 3,
+        embed: async (texts) => texts.map((text) => [text.length, 1, 0]),
+      };
       const memory = createMemory({ embedder: plain });
       await memory.add({ content: 'abc' });
       expect((await memory.search('abc', { mode: 'vector' }))[0]?.memory.content).toBe('abc');

@@ -19,7 +19,9 @@ export function decodeCursor(cursor: string): ListPosition {
   } catch {
     // fall through to the error below
   }
-  throw new ValidationError([{ field: 'cursor', message: 'is not a cursor this store issued: pass nextCursor from a previous page unchanged' }]);
+  throw new ValidationError([
+    { field: 'cursor', message: 'is not a cursor this store issued: pass nextCursor from a previous page unchanged' },
+  ]);
 }
 
 /** True when (createdAt, id) comes after the position in newest-first order. */

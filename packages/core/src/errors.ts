@@ -41,7 +41,13 @@ export class ValidationError extends EngramError {
 
   constructor(issues: ValidationIssue[], options?: { cause?: unknown }) {
     const first = issues[0] ?? { field: '(input)', message: 'invalid input' };
-    const more = issues.length > 1 ? ` (and ${issues.length - 1} more: ${issues.slice(1).map((issue) => issue.field).join(', ')})` : '';
+    const more =
+      issues.length > 1
+        ? ` (and ${issues.length - 1} more: ${issues
+            .slice(1)
+            .map((issue) => issue.field)
+            .join(', ')})`
+        : '';
     super('VALIDATION_ERROR', `Invalid ${first.field}: ${first.message}${more}`, options);
     this.name = 'ValidationError';
     this.field = first.field;

@@ -29,7 +29,9 @@ export class RelationTypes {
     for (const [name, definition] of Object.entries(BUILT_IN_RELATION_TYPES)) this.symmetric.set(name, definition.symmetric);
     for (const [name, definition] of Object.entries(options.types ?? {})) {
       if (!namePattern.test(name)) {
-        throw new ValidationError([{ field: `relations.types.${name}`, message: 'relationship type names are lower-case letters, digits and underscores' }]);
+        throw new ValidationError([
+          { field: `relations.types.${name}`, message: 'relationship type names are lower-case letters, digits and underscores' },
+        ]);
       }
       if (this.symmetric.has(name) && this.symmetric.get(name) !== definition.symmetric) {
         throw new ValidationError([{ field: `relations.types.${name}`, message: 'is a built-in type; its symmetry cannot change' }]);
@@ -50,7 +52,10 @@ export class RelationTypes {
   check(type: unknown, field = 'type'): string {
     if (typeof type !== 'string' || !this.symmetric.has(type)) {
       throw new ValidationError([
-        { field, message: `unknown relationship type ${JSON.stringify(type)}. Use one of ${this.names.join(', ')}, or register it with new Memory({ relations: { types: { ... } } })` },
+        {
+          field,
+          message: `unknown relationship type ${JSON.stringify(type)}. Use one of ${this.names.join(', ')}, or register it with new Memory({ relations: { types: { ... } } })`,
+        },
       ]);
     }
     return type;
@@ -101,7 +106,12 @@ async function enterable(store: MemoryStore, ids: string[], includeSuperseded: b
  * distance; cycles never loop; deleted (and, unless asked, superseded) memories are never entered
  * or crossed; the start is never returned.
  */
-export async function expand(store: MemoryStore, relationTypes: RelationTypes, startIds: string[], options: TraversalOptions): Promise<Reached[]> {
+export async function expand(
+  store: MemoryStore,
+  relationTypes: RelationTypes,
+  startIds: string[],
+  options: TraversalOptions,
+): Promise<Reached[]> {
   const visited = new Set(startIds);
   const reached: Reached[] = [];
   let frontier = [...startIds];

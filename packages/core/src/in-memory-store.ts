@@ -1,13 +1,13 @@
-import type { EmbedderInfo, HistoryEntry, MemoryFilter, MemoryRecord, Relation, Scope } from './contracts/model.js';
 import type {
   LexicalMatch,
-  StoreListOptions,
-  StoreListPage,
   MemoryStore,
   RecordPatch,
+  StoreListOptions,
+  StoreListPage,
   StoreWrite,
   StoreWriteResult,
 } from './contracts/memory-store.js';
+import type { EmbedderInfo, HistoryEntry, MemoryFilter, MemoryRecord, Relation, Scope } from './contracts/model.js';
 import { decodeCursor, encodeCursor, isAfterPosition } from './cursor.js';
 import { matchesFilter, scopeKey } from './filter.js';
 import { historyEntry, updateEvent } from './history.js';
@@ -49,7 +49,10 @@ export function inMemoryStore(): MemoryStore {
     totalLength += tokens.length;
     for (const token of tokens) {
       let posting = postings.get(token);
-      if (!posting) postings.set(token, (posting = new Map()));
+      if (!posting) {
+        posting = new Map();
+        postings.set(token, posting);
+      }
       posting.set(record.id, (posting.get(record.id) ?? 0) + 1);
     }
   };
@@ -182,12 +185,17 @@ export function inMemoryStore(): MemoryStore {
     async list(filter: MemoryFilter, options: StoreListOptions): Promise<StoreListPage> {
       const position = options.cursor ? decodeCursor(options.cursor) : undefined;
       const matching = [...records.values()]
-        .filter((record) => (options.includeDeleted && record.deletedAt ? matchesFilter({ ...record, deletedAt: null }, filter) : matchesFilter(record, filter)))
+        .filter((record) =>
+          options.includeDeleted && record.deletedAt
+            ? matchesFilter({ ...record, deletedAt: null }, filter)
+            : matchesFilter(record, filter),
+        )
         .filter((record) => !position || isAfterPosition(record.createdAt.getTime(), record.id, position))
         .sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
       const items = matching.slice(0, options.limit).map(clone);
       const last = items.at(-1);
-      const nextCursor = matching.length > options.limit && last ? encodeCursor({ createdAt: last.createdAt.getTime(), id: last.id }) : null;
+      const nextCursor =
+        matching.length > options.limit && last ? encodeCursor({ createdAt: last.createdAt.getTime(), id: last.id }) : null;
       return { items, nextCursor };
     },
 
@@ -212,7 +220,14 @@ export function inMemoryStore(): MemoryStore {
       const key = relationKey(relation.sourceId, relation.targetId, relation.type);
       const existing = relations.get(key);
       const stored: Relation = existing
-        ? { ...existing, weight: relation.weight, confidence: relation.confidence, metadata: structuredClone(relation.metadata), inferred: relation.inferred, updatedAt: relation.updatedAt }
+        ? {
+            ...existing,
+            weight: relation.weight,
+            confidence: relation.confidence,
+            metadata: structuredClone(relation.metadata),
+            inferred: relation.inferred,
+            updatedAt: relation.updatedAt,
+          }
         : structuredClone(relation);
       relations.set(key, stored);
       return { relation: structuredClone(stored), created: !existing };
@@ -237,7 +252,11 @@ export function inMemoryStore(): MemoryStore {
         if (types && !types.has(relation.type)) continue;
         const out = wanted.has(relation.sourceId);
         const incoming = wanted.has(relation.targetId);
-        if ((options.direction === 'out' && out) || (options.direction === 'in' && incoming) || (options.direction === 'both' && (out || incoming))) {
+        if (
+          (options.direction === 'out' && out) ||
+          (options.direction === 'in' && incoming) ||
+          (options.direction === 'both' && (out || incoming))
+        ) {
           found.push(structuredClone(relation));
         }
       }

@@ -1,11 +1,7 @@
 export type * from './contracts/index.js';
-export { Memory } from './memory.js';
-export type { AddResult, ContextResult, DedupOptions, EmbedderFactory, ListResult, MemoryOptions, Neighbor, SearchHit, Subgraph } from './memory.js';
-export { BUILT_IN_RELATION_TYPES, RelationTypes } from './graph.js';
-export type { Direction, RelationTypeOptions } from './graph.js';
-export type { LinkSuggestion } from './link-suggestions.js';
-export { diffRecords, historyEntry, updateEvent } from './history.js';
-export type { MemoryEventName, MemoryEvents } from './events.js';
+export type { ListPosition } from './cursor.js';
+export { decodeCursor, encodeCursor, isAfterPosition } from './cursor.js';
+export type { EngramErrorCode, ValidationIssue } from './errors.js';
 export {
   AdapterError,
   ConflictError,
@@ -15,25 +11,35 @@ export {
   NotFoundError,
   ValidationError,
 } from './errors.js';
-export type { EngramErrorCode, ValidationIssue } from './errors.js';
-export { BUILT_IN_TYPES, DEFAULT_TYPE, LEGACY_TYPES, Ontology } from './ontology.js';
-export type { OntologyOptions, ResolvedType } from './ontology.js';
-export { hashEmbedder } from './hash-embedder.js';
-export type { HashEmbedderOptions } from './hash-embedder.js';
-export { inMemoryStore } from './in-memory-store.js';
-export { cosineSimilarity, inMemoryVectorIndex } from './in-memory-vector-index.js';
-export type { InMemoryVectorIndexOptions } from './in-memory-vector-index.js';
-export { evaluateCondition, matchesFilter, scopeKey } from './filter.js';
+export type { MemoryEventName, MemoryEvents } from './events.js';
 export type { Filterable } from './filter.js';
-export { decodeCursor, encodeCursor, isAfterPosition } from './cursor.js';
-export type { ListPosition } from './cursor.js';
-export { parseWhere } from './where.js';
-export type { Where, WhereOperators, WhereValue } from './where.js';
-export { parseTimeWindow } from './time-window.js';
-export type { TimeWindow } from './time-window.js';
-export { resolveRetrievalOptions } from './retrieval.js';
+export { evaluateCondition, matchesFilter, scopeKey } from './filter.js';
+export type { Direction, RelationTypeOptions } from './graph.js';
+export { BUILT_IN_RELATION_TYPES, RelationTypes } from './graph.js';
+export type { HashEmbedderOptions } from './hash-embedder.js';
+export { hashEmbedder } from './hash-embedder.js';
+export { diffRecords, historyEntry, updateEvent } from './history.js';
+export { uuidv7 } from './ids.js';
+export { inMemoryStore } from './in-memory-store.js';
+export type { InMemoryVectorIndexOptions } from './in-memory-vector-index.js';
+export { cosineSimilarity, inMemoryVectorIndex } from './in-memory-vector-index.js';
+export type { LinkSuggestion } from './link-suggestions.js';
+export type {
+  AddResult,
+  ContextResult,
+  DedupOptions,
+  EmbedderFactory,
+  ListResult,
+  MemoryOptions,
+  Neighbor,
+  SearchHit,
+  Subgraph,
+} from './memory.js';
+export { Memory } from './memory.js';
+export type { OntologyOptions, ResolvedType } from './ontology.js';
+export { BUILT_IN_TYPES, DEFAULT_TYPE, LEGACY_TYPES, Ontology } from './ontology.js';
 export type { Explanation, RetrievalOptions } from './retrieval.js';
-export { DEFAULT_MAX_CONTENT_BYTES } from './schema.js';
+export { resolveRetrievalOptions } from './retrieval.js';
 export type {
   AddInput,
   ContextOptions,
@@ -47,5 +53,9 @@ export type {
   SubgraphOptions,
   UpdatePatch,
 } from './schema.js';
+export { DEFAULT_MAX_CONTENT_BYTES } from './schema.js';
 export { contentHash, estimateTokens, normaliseTags, words } from './text.js';
-export { uuidv7 } from './ids.js';
+export type { TimeWindow } from './time-window.js';
+export { parseTimeWindow } from './time-window.js';
+export type { Where, WhereOperators, WhereValue } from './where.js';
+export { parseWhere } from './where.js';

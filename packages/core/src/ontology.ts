@@ -41,12 +41,19 @@ export class Ontology {
     const add = (type: string, subtypes: readonly string[]) => {
       const normalisedType = type.trim().toLowerCase();
       if (!namePattern.test(normalisedType)) {
-        throw new ValidationError([{ field: `ontology.types.${type}`, message: 'type names are lower-case letters, digits and underscores, starting with a letter' }]);
+        throw new ValidationError([
+          { field: `ontology.types.${type}`, message: 'type names are lower-case letters, digits and underscores, starting with a letter' },
+        ]);
       }
       let set = this.subtypesByType.get(normalisedType);
       if (!set) {
         if (this.baseOfSubtype.has(normalisedType)) {
-          throw new ValidationError([{ field: `ontology.types.${type}`, message: `"${normalisedType}" is already a subtype of ${this.baseOfSubtype.get(normalisedType)}` }]);
+          throw new ValidationError([
+            {
+              field: `ontology.types.${type}`,
+              message: `"${normalisedType}" is already a subtype of ${this.baseOfSubtype.get(normalisedType)}`,
+            },
+          ]);
         }
         set = new Set();
         this.subtypesByType.set(normalisedType, set);
@@ -54,11 +61,15 @@ export class Ontology {
       for (const subtype of subtypes) {
         const normalisedSubtype = subtype.trim().toLowerCase();
         if (!namePattern.test(normalisedSubtype)) {
-          throw new ValidationError([{ field: `ontology.types.${type}`, message: `subtype "${subtype}" must be lower-case letters, digits and underscores` }]);
+          throw new ValidationError([
+            { field: `ontology.types.${type}`, message: `subtype "${subtype}" must be lower-case letters, digits and underscores` },
+          ]);
         }
         const existing = this.baseOfSubtype.get(normalisedSubtype);
         if ((existing && existing !== normalisedType) || this.subtypesByType.has(normalisedSubtype)) {
-          throw new ValidationError([{ field: `ontology.types.${type}`, message: `"${normalisedSubtype}" is already defined elsewhere in the ontology` }]);
+          throw new ValidationError([
+            { field: `ontology.types.${type}`, message: `"${normalisedSubtype}" is already defined elsewhere in the ontology` },
+          ]);
         }
         set.add(normalisedSubtype);
         this.baseOfSubtype.set(normalisedSubtype, normalisedType);

@@ -62,10 +62,7 @@ export const addInputSchema = z
 export type AddInput = z.input<typeof addInputSchema>;
 export type ParsedAddInput = z.output<typeof addInputSchema>;
 
-export const tagFilterSchema = z.union([
-  tagList,
-  z.object({ any: tagList.optional(), all: tagList.optional() }).strict(),
-]);
+export const tagFilterSchema = z.union([tagList, z.object({ any: tagList.optional(), all: tagList.optional() }).strict()]);
 
 export const filterOptionsSchema = z.object({
   scope: scopeSchema.optional(),

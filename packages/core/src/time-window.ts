@@ -449,8 +449,7 @@ function calendarUnit(context: Context, unit: Unit, offset: number): Span {
 function rolling(context: Context, unit: Unit, count: number): Span {
   const { calendar, now } = context;
   const p = calendar.parts(now);
-  const at = (year: number, month: number, day: number) =>
-    calendar.make(year, month, day, p.hours, p.minutes, p.seconds, p.milliseconds);
+  const at = (year: number, month: number, day: number) => calendar.make(year, month, day, p.hours, p.minutes, p.seconds, p.milliseconds);
   let start: Date;
   switch (unit) {
     case 'hour':

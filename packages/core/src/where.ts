@@ -93,7 +93,10 @@ export function parseWhere(where: unknown, field = 'where'): Condition {
       for (const [operator, operand] of entries) {
         const opField = `${here}.${operator}`;
         if (!operators.has(operator as ComparisonOperator)) {
-          fail(opField, `unknown operator "${operator}". Use eq, ne, in, nin, gt, gte, lt, lte, contains or exists (nested objects are addressed with dotted keys: 'a.b')`);
+          fail(
+            opField,
+            `unknown operator "${operator}". Use eq, ne, in, nin, gt, gte, lt, lte, contains or exists (nested objects are addressed with dotted keys: 'a.b')`,
+          );
         }
         count += 1;
         if (operator === 'in' || operator === 'nin') {
@@ -105,7 +108,11 @@ export function parseWhere(where: unknown, field = 'where'): Condition {
           conditions.push({ kind: 'compare', path, operator, value: operand });
         } else {
           const parsed = scalar(operand, opField);
-          if ((operator === 'gt' || operator === 'gte' || operator === 'lt' || operator === 'lte') && typeof parsed !== 'number' && typeof parsed !== 'string') {
+          if (
+            (operator === 'gt' || operator === 'gte' || operator === 'lt' || operator === 'lte') &&
+            typeof parsed !== 'number' &&
+            typeof parsed !== 'string'
+          ) {
             fail(opField, 'compares numbers or strings (ISO dates) only');
           }
           conditions.push({ kind: 'compare', path, operator: operator as 'eq', value: parsed });

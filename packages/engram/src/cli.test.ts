@@ -881,10 +881,12 @@ describe('graph commands', () => {
     expect((await cli.run(['link', fix.id, 'supports', decision.id])).stdout).toMatch(/linked .* -supports-> /);
 
     const neighbors = await cli.run(['neighbors', bug.id, '--depth', '2', '--json']);
-    expect(neighbors.json().neighbors.map((item: { memory: { id: string }; distance: number }) => [item.memory.id, item.distance])).toEqual([
-      [fix.id, 1],
-      [decision.id, 2],
-    ]);
+    expect(neighbors.json().neighbors.map((item: { memory: { id: string }; distance: number }) => [item.memory.id, item.distance])).toEqual(
+      [
+        [fix.id, 1],
+        [decision.id, 2],
+      ],
+    );
     expect((await cli.run(['neighbors', bug.id, '--direction', 'out'])).stdout).toMatch(/no linked memories/);
 
     const path = await cli.run(['path', bug.id, decision.id, '--direction', 'both', '--json']);

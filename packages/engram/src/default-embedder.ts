@@ -1,10 +1,10 @@
-import { type Embedder, type EmbedderFactory, ValidationError, hashEmbedder } from '@engram/core';
+import { type Embedder, type EmbedderFactory, hashEmbedder, ValidationError } from '@engram/core';
 import {
-  DEFAULT_TRANSFORMERS_MODEL,
-  type TransformersDtype,
   canLoadTransformersModel,
+  DEFAULT_TRANSFORMERS_MODEL,
   knownTransformersModel,
   loadTransformersEmbedder,
+  type TransformersDtype,
   transformersEmbedder,
 } from '@engram/embedders/transformers';
 

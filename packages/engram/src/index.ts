@@ -1,6 +1,6 @@
-export * from '@engram/core';
-export { DEFAULT_PATH, Memory } from './memory.js';
-export type { EngramMemoryOptions } from './memory.js';
-export { defaultEmbedder } from './default-embedder.js';
-export type { DefaultEmbedderOptions } from './default-embedder.js';
 export { sqliteStore } from '@engram/adapters/sqlite';
+export * from '@engram/core';
+export type { DefaultEmbedderOptions } from './default-embedder.js';
+export { defaultEmbedder } from './default-embedder.js';
+export type { EngramMemoryOptions } from './memory.js';
+export { DEFAULT_PATH, Memory } from './memory.js';

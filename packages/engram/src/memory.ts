@@ -1,5 +1,5 @@
-import { Memory as CoreMemory, type MemoryOptions as CoreMemoryOptions } from '@engram/core';
 import { sqliteStore } from '@engram/adapters/sqlite';
+import { Memory as CoreMemory, type MemoryOptions as CoreMemoryOptions } from '@engram/core';
 import { defaultEmbedder } from './default-embedder.js';
 
 /** Where `new Memory()` keeps its SQLite file unless told otherwise. */

@@ -1,5 +1,5 @@
-export type * from './model.js';
-export type * from './memory-store.js';
-export type * from './vector-index.js';
 export type * from './embedder.js';
 export type * from './language-model.js';
+export type * from './memory-store.js';
+export type * from './model.js';
+export type * from './vector-index.js';

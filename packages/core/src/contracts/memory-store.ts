@@ -28,16 +28,7 @@ export interface StoreWriteResult {
 export type RecordPatch = Partial<
   Pick<
     MemoryRecord,
-    | 'content'
-    | 'contentHash'
-    | 'type'
-    | 'subtype'
-    | 'tags'
-    | 'metadata'
-    | 'importance'
-    | 'updatedAt'
-    | 'validTo'
-    | 'supersededBy'
+    'content' | 'contentHash' | 'type' | 'subtype' | 'tags' | 'metadata' | 'importance' | 'updatedAt' | 'validTo' | 'supersededBy'
   >
 > & { updatedAt: Date };
 

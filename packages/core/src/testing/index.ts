@@ -1,7 +1,7 @@
-export { runStoreConformance } from './store-conformance.js';
-export type { StoreConformanceOptions } from './store-conformance.js';
-export { runVectorIndexConformance } from './vector-index-conformance.js';
-export type { VectorIndexConformanceOptions } from './vector-index-conformance.js';
+export type { EmbedderConformanceOptions } from './embedder-conformance.js';
 export { runEmbedderConformance } from './embedder-conformance.js';
 export { makeRecord, nearVector, seededVector } from './records.js';
-export type { EmbedderConformanceOptions } from './embedder-conformance.js';
+export type { StoreConformanceOptions } from './store-conformance.js';
+export { runStoreConformance } from './store-conformance.js';
+export type { VectorIndexConformanceOptions } from './vector-index-conformance.js';
+export { runVectorIndexConformance } from './vector-index-conformance.js';

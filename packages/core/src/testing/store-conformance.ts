@@ -26,17 +26,52 @@ function ids(records: ReadonlyArray<{ id: string }>): string[] {
 function filterFixture(): MemoryRecord[] {
   const base = Date.UTC(2025, 5, 1);
   const specs: Array<Partial<MemoryRecord>> = [
-    { scope: { userId: 'alice' }, type: 'error', subtype: 'bug', tags: ['db', 'urgent'], metadata: { priority: 5, status: 'open', team: { name: 'core' }, labels: ['x', 'y'] } },
-    { scope: { userId: 'alice', agentId: 'coder' }, type: 'learning', subtype: 'insight', tags: ['db'], metadata: { priority: 2, status: 'closed', note: 'contains a Needle here' } },
+    {
+      scope: { userId: 'alice' },
+      type: 'error',
+      subtype: 'bug',
+      tags: ['db', 'urgent'],
+      metadata: { priority: 5, status: 'open', team: { name: 'core' }, labels: ['x', 'y'] },
+    },
+    {
+      scope: { userId: 'alice', agentId: 'coder' },
+      type: 'learning',
+      subtype: 'insight',
+      tags: ['db'],
+      metadata: { priority: 2, status: 'closed', note: 'contains a Needle here' },
+    },
     { scope: { userId: 'bob' }, type: 'decision', subtype: 'architecture', tags: ['api'], metadata: { priority: '5', status: 'open' } },
     { scope: { userId: 'bob', runId: 'r1' }, type: 'observation', tags: [], metadata: { priority: 3.5, flag: true, due: '2025-03-01' } },
-    { scope: {}, type: 'pattern', subtype: 'workflow', tags: ['api', 'db', 'urgent'], metadata: { flag: false, maybe: null, due: '2024-12-31' } },
-    { scope: { userId: 'alice' }, type: 'error', subtype: 'timeout', tags: ['api'], metadata: { priority: 10, labels: ['y'], team: { name: 'infra' } }, conversationId: 'c1' },
+    {
+      scope: {},
+      type: 'pattern',
+      subtype: 'workflow',
+      tags: ['api', 'db', 'urgent'],
+      metadata: { flag: false, maybe: null, due: '2024-12-31' },
+    },
+    {
+      scope: { userId: 'alice' },
+      type: 'error',
+      subtype: 'timeout',
+      tags: ['api'],
+      metadata: { priority: 10, labels: ['y'], team: { name: 'infra' } },
+      conversationId: 'c1',
+    },
     { scope: { userId: 'carol' }, type: 'learning', subtype: 'gotcha', tags: ['urgent'], metadata: {}, conversationId: 'c1' },
-    { scope: { userId: 'alice' }, type: 'observation', tags: ['db'], metadata: { priority: 1, status: 'open' }, supersededBy: 'someone-else' },
+    {
+      scope: { userId: 'alice' },
+      type: 'observation',
+      tags: ['db'],
+      metadata: { priority: 1, status: 'open' },
+      supersededBy: 'someone-else',
+    },
   ];
   return specs.map((spec, index) =>
-    makeRecord({ ...spec, content: `filter fixture record ${index} about databases and apis`, createdAt: new Date(base + index * 86_400_000) }),
+    makeRecord({
+      ...spec,
+      content: `filter fixture record ${index} about databases and apis`,
+      createdAt: new Date(base + index * 86_400_000),
+    }),
   );
 }
 
@@ -75,8 +110,20 @@ const filterCases: Array<[string, MemoryFilter]> = [
   ['where nested path', { where: parseWhere({ 'team.name': 'core' }) }],
   ['where or', { where: parseWhere({ or: [{ priority: { gt: 4 } }, { flag: true }] }) }],
   ['where not', { where: parseWhere({ not: { status: 'open' } }) }],
-  ['where and + not + or', { where: parseWhere({ and: [{ priority: { exists: true } }, { not: { or: [{ priority: 10 }, { status: 'closed' }] } }] }) }],
-  ['everything at once', { scope: { userId: 'alice' }, types: ['error'], tags: { any: ['api', 'db'] }, after: new Date(Date.UTC(2025, 4, 1)), where: parseWhere({ priority: { gte: 5 } }) }],
+  [
+    'where and + not + or',
+    { where: parseWhere({ and: [{ priority: { exists: true } }, { not: { or: [{ priority: 10 }, { status: 'closed' }] } }] }) },
+  ],
+  [
+    'everything at once',
+    {
+      scope: { userId: 'alice' },
+      types: ['error'],
+      tags: { any: ['api', 'db'] },
+      after: new Date(Date.UTC(2025, 4, 1)),
+      where: parseWhere({ priority: { gte: 5 } }),
+    },
+  ],
 ];
 
 /**
@@ -195,7 +242,9 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         expect(result?.record.content).toBe('v2');
         expect(result?.record.tags).toEqual(['y']);
         expect(result?.record.metadata).toEqual({ v: 2 });
-        const [again] = await store.write([{ record: makeRecord({ content: 'v2', key: 'setting', scope: { userId: 'u' }, tags: ['y'], metadata: { v: 2 } }) }]);
+        const [again] = await store.write([
+          { record: makeRecord({ content: 'v2', key: 'setting', scope: { userId: 'u' }, tags: ['y'], metadata: { v: 2 } }) },
+        ]);
         expect(again?.status).toBe('duplicate');
         const [elsewhere] = await store.write([{ record: makeRecord({ content: 'v3', key: 'setting', scope: { userId: 'w' } }) }]);
         expect(elsewhere?.status).toBe('created');
@@ -232,8 +281,23 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         const record = makeRecord({ content: 'before', tags: ['old'] });
         await store.write([{ record }]);
         const at = new Date(record.createdAt.getTime() + 5000);
-        const updated = await store.update(record.id, { content: 'after', contentHash: 'h2', tags: ['new'], metadata: { a: 1 }, importance: 0.9, updatedAt: at });
-        expect(updated).toMatchObject({ id: record.id, content: 'after', contentHash: 'h2', tags: ['new'], metadata: { a: 1 }, importance: 0.9, updatedAt: at });
+        const updated = await store.update(record.id, {
+          content: 'after',
+          contentHash: 'h2',
+          tags: ['new'],
+          metadata: { a: 1 },
+          importance: 0.9,
+          updatedAt: at,
+        });
+        expect(updated).toMatchObject({
+          id: record.id,
+          content: 'after',
+          contentHash: 'h2',
+          tags: ['new'],
+          metadata: { a: 1 },
+          importance: 0.9,
+          updatedAt: at,
+        });
         expect((await store.get([record.id]))[0]).toEqual(updated);
         expect(await store.update('unknown', { updatedAt: at })).toBeNull();
       });
@@ -367,10 +431,15 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         const noise = Array.from({ length: 300 }, (_, index) =>
           makeRecord({ content: `kafka kafka kafka consumer lag alert ${index}`, scope: { userId: 'noisy' } }),
         );
-        const target = makeRecord({ content: 'a long note that mentions kafka once among many other unrelated words here', scope: { userId: 'quiet' } });
+        const target = makeRecord({
+          content: 'a long note that mentions kafka once among many other unrelated words here',
+          scope: { userId: 'quiet' },
+        });
         await store.write([...noise, target].map((record) => ({ record })));
         expect(ids(await store.lexicalSearch('kafka', { scope: { userId: 'quiet' } }, 5))).toEqual([target.id]);
-        expect(ids(await store.lexicalSearch('kafka', { where: parseWhere({ missing: { exists: false } }), scope: { userId: 'quiet' } }, 1))).toEqual([target.id]);
+        expect(
+          ids(await store.lexicalSearch('kafka', { where: parseWhere({ missing: { exists: false } }), scope: { userId: 'quiet' } }, 1)),
+        ).toEqual([target.id]);
       });
     });
 
@@ -425,7 +494,11 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         const old = makeRecord({ content: 'asof the office is in Paris', createdAt: new Date(t0) });
         const fresh = makeRecord({ content: 'asof the office is in Berlin', createdAt: new Date(t0 + 10 * 86_400_000) });
         await store.write([{ record: old }, { record: fresh }]);
-        await store.update(old.id, { supersededBy: fresh.id, validTo: new Date(t0 + 20 * 86_400_000), updatedAt: new Date(t0 + 20 * 86_400_000) });
+        await store.update(old.id, {
+          supersededBy: fresh.id,
+          validTo: new Date(t0 + 20 * 86_400_000),
+          updatedAt: new Date(t0 + 20 * 86_400_000),
+        });
         const at = (days: number): MemoryFilter => ({ asOf: new Date(t0 + days * 86_400_000) });
         expect(ids((await store.list(at(5), { limit: 10 })).items)).toEqual([old.id]);
         expect(ids((await store.list(at(15), { limit: 10 })).items)).toEqual(ids([old, fresh]));
@@ -454,7 +527,9 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         expect(first.created).toBe(true);
         expect(first.relation).toEqual(relation('a', 'b', 'causes', { weight: 0.5, metadata: { why: 'x' } }));
         const later = new Date(Date.UTC(2025, 0, 2));
-        const again = await store.upsertRelation(relation('a', 'b', 'causes', { weight: 0.9, confidence: 0.4, inferred: true, createdAt: later, updatedAt: later }));
+        const again = await store.upsertRelation(
+          relation('a', 'b', 'causes', { weight: 0.9, confidence: 0.4, inferred: true, createdAt: later, updatedAt: later }),
+        );
         expect(again.created).toBe(false);
         expect(again.relation).toMatchObject({ weight: 0.9, confidence: 0.4, inferred: true, metadata: {}, updatedAt: later });
         expect(again.relation.createdAt).toEqual(new Date(Date.UTC(2025, 0, 1)));
@@ -471,7 +546,10 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         expect(key(await store.relationsOf(['a'], { direction: 'in' }))).toEqual(['c-fixes-a']);
         expect(key(await store.relationsOf(['a'], { direction: 'both' }))).toEqual(['a-causes-b', 'c-fixes-a']);
         expect(key(await store.relationsOf(['a', 'b'], { direction: 'out' }))).toEqual(['a-causes-b', 'b-follows-c']);
-        expect(key(await store.relationsOf(['a', 'b', 'c'], { direction: 'both', types: ['fixes', 'follows'] }))).toEqual(['c-fixes-a', 'b-follows-c']);
+        expect(key(await store.relationsOf(['a', 'b', 'c'], { direction: 'both', types: ['fixes', 'follows'] }))).toEqual([
+          'c-fixes-a',
+          'b-follows-c',
+        ]);
         expect(await store.relationsOf([], { direction: 'both' })).toEqual([]);
       });
 
@@ -492,7 +570,9 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         const record = makeRecord({ content: 'history v1', tags: ['a'], createdAt: new Date(t0) });
         await store.write([{ record }]);
         await store.update(record.id, { content: 'history v2', contentHash: 'h2', tags: ['b'], updatedAt: new Date(t0 + 1000) });
-        await store.update(record.id, { supersededBy: 'winner', validTo: new Date(t0 + 2000), updatedAt: new Date(t0 + 2000) }, undefined, { reason: 'newer fact' });
+        await store.update(record.id, { supersededBy: 'winner', validTo: new Date(t0 + 2000), updatedAt: new Date(t0 + 2000) }, undefined, {
+          reason: 'newer fact',
+        });
         await store.delete(record.id, new Date(t0 + 3000));
         const entries = await store.history(record.id);
         expect(entries.map((entry) => entry.event)).toEqual(['created', 'updated', 'superseded', 'deleted']);

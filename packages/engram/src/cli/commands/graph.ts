@@ -38,17 +38,25 @@ Examples:
   $ engram link <fix-id> fixes <bug-id>
   $ engram link <a> contradicts <b> --confidence 0.7`,
     )
-    .action(async (source: string, type: string, target: string, flags: { weight?: number; confidence?: number; metadata?: Record<string, unknown> }, self: Command) => {
-      const invocation = new Invocation(state, self);
-      const relation = await invocation.withMemory('read', (memory) =>
-        memory.link(source, target, type, {
-          ...(flags.weight !== undefined ? { weight: flags.weight } : {}),
-          ...(flags.confidence !== undefined ? { confidence: flags.confidence } : {}),
-          ...(flags.metadata !== undefined ? { metadata: flags.metadata } : {}),
-        }),
-      );
-      await invocation.result({ relation: relationJson(relation) }, () => `linked ${edgeLabel(relation)}`);
-    });
+    .action(
+      async (
+        source: string,
+        type: string,
+        target: string,
+        flags: { weight?: number; confidence?: number; metadata?: Record<string, unknown> },
+        self: Command,
+      ) => {
+        const invocation = new Invocation(state, self);
+        const relation = await invocation.withMemory('read', (memory) =>
+          memory.link(source, target, type, {
+            ...(flags.weight !== undefined ? { weight: flags.weight } : {}),
+            ...(flags.confidence !== undefined ? { confidence: flags.confidence } : {}),
+            ...(flags.metadata !== undefined ? { metadata: flags.metadata } : {}),
+          }),
+        );
+        await invocation.result({ relation: relationJson(relation) }, () => `linked ${edgeLabel(relation)}`);
+      },
+    );
 
   program
     .command('unlink')
@@ -96,12 +104,21 @@ Examples:
           }),
         );
         await invocation.result(
-          { neighbors: neighbors.map((item) => ({ memory: toJsonRecord(item.memory), distance: item.distance, via: relationJson(item.via) })) },
+          {
+            neighbors: neighbors.map((item) => ({
+              memory: toJsonRecord(item.memory),
+              distance: item.distance,
+              via: relationJson(item.via),
+            })),
+          },
           () =>
             neighbors.length === 0
               ? 'no linked memories'
               : formatRows(
-                  neighbors.map((item) => ({ cells: [String(item.distance), item.via.type, item.memory.id, typeLabel(item.memory)], content: item.memory.content })),
+                  neighbors.map((item) => ({
+                    cells: [String(item.distance), item.via.type, item.memory.id, typeLabel(item.memory)],
+                    content: item.memory.content,
+                  })),
                   invocation.width,
                 ),
         );
@@ -127,7 +144,12 @@ Examples:
       );
       if (!path) invocation.fail(1);
       await invocation.result({ path: path ? path.map(toJsonRecord) : null }, () =>
-        path ? formatRows(path.map((record: MemoryRecord) => memoryRow(record)), invocation.width) : 'no path within the depth limit',
+        path
+          ? formatRows(
+              path.map((record: MemoryRecord) => memoryRow(record)),
+              invocation.width,
+            )
+          : 'no path within the depth limit',
       );
     });
 
