@@ -1,7 +1,11 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { 'transformers/index': 'src/transformers/index.ts', 'openai/index': 'src/openai/index.ts' },
+  entry: {
+    'transformers/index': 'src/transformers/index.ts',
+    'openai/index': 'src/openai/index.ts',
+    'default/index': 'src/default/index.ts',
+  },
   format: ['esm'],
   dts: true,
   clean: true,

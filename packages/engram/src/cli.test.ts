@@ -916,3 +916,32 @@ describe('graph commands', () => {
     expect(badDirection.code).toBe(2);
   });
 });
+
+describe('mcp and hooks commands', () => {
+  it('installs and uninstalls the Claude Code hooks idempotently, pointing them at the chosen store', async () => {
+    const project = tempDirectory();
+    const previous = process.cwd();
+    process.chdir(project);
+    try {
+      const first = await cli.run(['hooks', 'install', '--path', 'store.db', '--json']);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.json()).toMatchObject({ changed: true, hooks: { SessionStart: expect.any(String), Stop: expect.any(String) } });
+      const settingsPath = join(project, '.claude', 'settings.json');
+      const settings = JSON.parse(readFileSync(settingsPath, 'utf8'));
+      const commands = JSON.stringify(settings.hooks);
+      expect(commands).toContain('engram hook session-start --path');
+      expect(commands).toContain(join(project, 'store.db'));
+      expect((await cli.run(['hooks', 'install', '--path', 'store.db', '--json'])).json().changed).toBe(false);
+      expect((await cli.run(['hooks', 'uninstall'])).stdout).toMatch(/removed Engram's hooks/);
+      expect(JSON.stringify(JSON.parse(readFileSync(settingsPath, 'utf8')))).not.toContain('engram hook');
+    } finally {
+      process.chdir(previous);
+    }
+  });
+
+  it('passes engram mcp options through to the MCP server command line', async () => {
+    const result = await cli.run(['mcp', '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout + result.stderr).toMatch(/--http/);
+  });
+});

@@ -10,6 +10,7 @@ import { registerGet } from './commands/get.js';
 import { registerGraph } from './commands/graph.js';
 import { registerImport } from './commands/import.js';
 import { registerList } from './commands/list.js';
+import { registerMcp } from './commands/mcp.js';
 import { registerSearch } from './commands/search.js';
 import { registerStats } from './commands/stats.js';
 import { describeError } from './errors.js';
@@ -46,6 +47,7 @@ export function createProgram(state: CliState): Command {
   registerExport(program, state);
   registerImport(program, state);
   registerGraph(program, state);
+  registerMcp(program, state);
 
   program.addHelpText(
     'after',
@@ -66,6 +68,8 @@ Examples:
   $ engram list --types decision
   $ engram export backup.jsonl && engram import backup.jsonl --path other.db
   $ engram link <fix-id> fixes <bug-id> && engram neighbors <bug-id> --depth 2
+  $ engram mcp                      # serve this memory to Claude Code, Cursor… over MCP (stdio)
+  $ engram hooks install            # Claude Code: recall at session start, remember at stop
   $ engram stats --json`,
   );
   return program;

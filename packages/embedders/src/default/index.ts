@@ -1,0 +1,1 @@
+export { type DefaultEmbedderOptions, defaultEmbedder } from './default-embedder.js';

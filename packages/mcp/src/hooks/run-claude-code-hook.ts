@@ -1,0 +1,232 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { estimateTokens, type Memory, type MemoryRecord } from '@engram/core';
+import { type EngramMcpConfig, type Environment, fromEnvironment, resolveConfig } from '../config.js';
+import { createMemory } from '../create-memory.js';
+import { currentBranch, projectOf, projectTag } from './project.js';
+import { extractSessionNotes, readTranscript } from './transcript.js';
+
+export type ClaudeCodeHookEvent = 'session-start' | 'stop';
+
+export const CLAUDE_CODE_HOOK_EVENTS: readonly ClaudeCodeHookEvent[] = ['session-start', 'stop'];
+
+/** How long each hook may work before giving up (under the timeout written to settings.json). */
+export const HOOK_DEADLINE_MS: Record<ClaudeCodeHookEvent, number> = { 'session-start': 10_000, stop: 25_000 };
+
+export interface RunClaudeCodeHookOptions extends EngramMcpConfig {
+  /** The JSON Claude Code sends on stdin (text or parsed). */
+  input?: string | Record<string, unknown>;
+  /** Use this memory (left open) instead of building one from the configuration. */
+  memory?: Memory;
+  /** Default: process.env. */
+  env?: Environment;
+  /** Working folder when the input has no `cwd`. Default: process.cwd(). */
+  cwd?: string;
+  /** Give up (silently) after this long. Default: HOOK_DEADLINE_MS, or ENGRAM_HOOK_TIMEOUT_MS. */
+  timeoutMs?: number;
+  /** SessionStart: largest context injected, in tokens. Default 1200. */
+  tokenBudget?: number;
+  /** Diagnostics. Default: stderr. */
+  log?: (message: string) => void;
+}
+
+export interface ClaudeCodeHookResult {
+  /** What to print on stdout (SessionStart: the hook JSON; empty when there is nothing to add). */
+  stdout: string;
+  /** SessionStart: the memories injected. Stop: the memories written. */
+  memoryIds: string[];
+}
+
+interface HookInput {
+  session_id?: unknown;
+  transcript_path?: unknown;
+  cwd?: unknown;
+  source?: unknown;
+}
+
+function parseInput(input: RunClaudeCodeHookOptions['input']): HookInput {
+  if (input === undefined) return {};
+  if (typeof input !== 'string') return input;
+  if (!input.trim()) return {};
+  try {
+    const parsed = JSON.parse(input) as unknown;
+    return typeof parsed === 'object' && parsed !== null ? (parsed as HookInput) : {};
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Runs one Claude Code hook. Never throws and never blocks the session: errors and timeouts are
+ * logged to stderr and produce no output (hooks are helpers, not gates).
+ */
+export async function runClaudeCodeHook(event: ClaudeCodeHookEvent, options: RunClaudeCodeHookOptions = {}): Promise<ClaudeCodeHookResult> {
+  const log = options.log ?? ((message: string) => process.stderr.write(`[engram hook ${event}] ${message}\n`));
+  const env = options.env ?? process.env;
+  const configured = Number(fromEnvironment(env, 'ENGRAM_HOOK_TIMEOUT_MS'));
+  const deadline = options.timeoutMs ?? (Number.isFinite(configured) && configured > 0 ? configured : HOOK_DEADLINE_MS[event]);
+  const nothing: ClaudeCodeHookResult = { stdout: '', memoryIds: [] };
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<ClaudeCodeHookResult>((resolveTimeout) => {
+    timer = setTimeout(() => {
+      log(`gave up after ${deadline} ms`);
+      resolveTimeout(nothing);
+    }, deadline);
+    timer.unref?.();
+  });
+  const work = (event === 'session-start' ? sessionStart(options, env, log) : stop(options, env, log)).catch((error: unknown) => {
+    log(error instanceof Error ? error.message : String(error));
+    return nothing;
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function withMemory<T>(
+  options: RunClaudeCodeHookOptions,
+  env: Environment,
+  cwd: string,
+  log: (message: string) => void,
+  use: (memory: Memory) => Promise<T>,
+  onlyIfExists: boolean,
+): Promise<T | undefined> {
+  if (options.memory) return use(options.memory);
+  const config = resolveConfig(options, env, cwd);
+  // Starting a session must not create a store: with no file yet there is nothing to inject.
+  if (onlyIfExists && config.store.kind === 'sqlite' && config.store.path !== ':memory:' && !existsSync(config.store.path))
+    return undefined;
+  const memory = await createMemory(config, log);
+  try {
+    return await use(memory);
+  } finally {
+    await memory.close().catch(() => {});
+  }
+}
+
+/**
+ * The folder the session belongs to: CLAUDE_PROJECT_DIR (where Claude Code started, also the
+ * MCP server's working folder, so a relative store path means the same file), else the input's cwd.
+ */
+function cwdOf(input: HookInput, options: RunClaudeCodeHookOptions, env: Environment): string {
+  const projectDir = fromEnvironment(env, 'CLAUDE_PROJECT_DIR');
+  if (projectDir) return resolve(projectDir);
+  return typeof input.cwd === 'string' && input.cwd ? resolve(input.cwd) : resolve(options.cwd ?? process.cwd());
+}
+
+function scopeOf(options: RunClaudeCodeHookOptions, env: Environment) {
+  const userId = options.userId ?? fromEnvironment(env, 'ENGRAM_USER_ID');
+  const agentId = options.agentId ?? fromEnvironment(env, 'ENGRAM_AGENT_ID');
+  return { ...(userId ? { userId } : {}), ...(agentId ? { agentId } : {}) };
+}
+
+function contextLine(record: MemoryRecord): string {
+  const label = record.subtype ? `${record.type}/${record.subtype}` : record.type;
+  const tags = record.tags.length > 0 ? ` #${record.tags.join(' #')}` : '';
+  return `- [${label}, ${record.createdAt.toISOString().slice(0, 10)}] ${record.content.replace(/\s+/g, ' ').trim()}${tags}`;
+}
+
+// ---------------------------------------------------------------- SessionStart
+
+async function sessionStart(
+  options: RunClaudeCodeHookOptions,
+  env: Environment,
+  log: (message: string) => void,
+): Promise<ClaudeCodeHookResult> {
+  const input = parseInput(options.input);
+  const cwd = cwdOf(input, options, env);
+  const project = projectOf(cwd);
+  const tag = projectTag(project.name);
+  const budget = options.tokenBudget ?? 1200;
+  const scope = scopeOf(options, env);
+  const picked = await withMemory(
+    options,
+    env,
+    cwd,
+    log,
+    async (memory) => {
+      const ordered = new Map<string, MemoryRecord>();
+      const add = (records: MemoryRecord[]) => {
+        for (const record of records) if (!ordered.has(record.id)) ordered.set(record.id, record);
+      };
+      // This project's own records first, then what matches the project by name and branch,
+      // then the latest decisions and learnings.
+      add((await memory.list({ scope, tags: [tag], limit: 8 })).items);
+      const branch = currentBranch(project.root);
+      const query = [project.name, branch && !/^(main|master|trunk|develop)$/.test(branch) ? branch.replace(/[-_/]+/g, ' ') : '']
+        .join(' ')
+        .trim();
+      add((await memory.search(query, { scope, limit: 10 })).map((hit) => hit.memory));
+      add((await memory.list({ scope, types: ['decision', 'learning', 'pattern'], limit: 10 })).items);
+      return [...ordered.values()];
+    },
+    true,
+  );
+  if (!picked || picked.length === 0) return { stdout: '', memoryIds: [] };
+
+  const header = `Engram memories for project "${project.name}" (from earlier sessions; the engram MCP tools memory_search and memory_store find and add more):`;
+  const lines: string[] = [];
+  const ids: string[] = [];
+  let tokens = estimateTokens(header);
+  for (const record of picked) {
+    const line = contextLine(record);
+    const cost = estimateTokens(`\n${line}`);
+    if (tokens + cost > budget) continue;
+    lines.push(line);
+    ids.push(record.id);
+    tokens += cost;
+  }
+  if (lines.length === 0) return { stdout: '', memoryIds: [] };
+  const additionalContext = `${header}\n${lines.join('\n')}`;
+  return { stdout: JSON.stringify({ hookSpecificOutput: { hookEventName: 'SessionStart', additionalContext } }), memoryIds: ids };
+}
+
+// ---------------------------------------------------------------- Stop
+
+async function stop(options: RunClaudeCodeHookOptions, env: Environment, log: (message: string) => void): Promise<ClaudeCodeHookResult> {
+  const input = parseInput(options.input);
+  if (typeof input.transcript_path !== 'string' || !input.transcript_path) {
+    log('no transcript_path in the hook input: nothing to record');
+    return { stdout: '', memoryIds: [] };
+  }
+  const cwd = cwdOf(input, options, env);
+  const messages = await readTranscript(input.transcript_path);
+  const notes = extractSessionNotes(messages);
+  if (notes.decisions.length === 0 && notes.learnings.length === 0) return { stdout: '', memoryIds: [] };
+  const project = projectOf(cwd);
+  const sessionId = typeof input.session_id === 'string' && input.session_id ? input.session_id : undefined;
+  const scope = scopeOf(options, env);
+  const date = new Date().toISOString().slice(0, 10);
+  const ids = await withMemory(
+    options,
+    env,
+    cwd,
+    log,
+    async (memory) => {
+      const written: string[] = [];
+      const kinds = [
+        { type: 'decision', noun: 'decisions', items: notes.decisions },
+        { type: 'learning', noun: 'learnings', items: notes.learnings },
+      ] as const;
+      for (const kind of kinds) {
+        if (kind.items.length === 0) continue;
+        const { memory: record } = await memory.add({
+          content: `Claude Code session in ${project.name} (${date}), ${kind.noun}:\n${kind.items.map((item) => `- ${item}`).join('\n')}`,
+          type: kind.type,
+          tags: ['claude-code', 'session', projectTag(project.name)],
+          metadata: { source: 'claude-code-stop-hook', project: project.name, ...(sessionId ? { session_id: sessionId } : {}) },
+          importance: 0.6,
+          scope,
+          // Stop fires after every reply: one record per session and kind, updated each time.
+          ...(sessionId ? { key: `claude-code:${sessionId}:${kind.noun}`, conversationId: sessionId } : {}),
+        });
+        written.push(record.id);
+      }
+      return written;
+    },
+    false,
+  );
+  return { stdout: '', memoryIds: ids ?? [] };
+}
