@@ -1,9 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { postgresStore } from '@engram/adapters/postgres';
 import { sqliteStore } from '@engram/adapters/sqlite';
 import { ConflictError, hashEmbedder, inMemoryStore, Memory, type MemoryOptions, type MemoryStore, NotFoundError } from '@engram/core';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { usePglite } from './support/postgres.js';
+
+// Postgres with pgvector, in-process (Debian ships no pgvector for a real server; the server
+// path runs the store conformance suite in tests/postgres-store.test.ts).
+const pglite = usePglite();
 
 const directories: string[] = [];
 afterAll(() => {
@@ -20,6 +26,7 @@ const backends: Array<[string, () => MemoryStore]> = [
       return sqliteStore({ path: join(directory, 'graph.db') });
     },
   ],
+  ['postgres', () => postgresStore({ pglite: pglite.database, schema: pglite.nextSchema() })],
 ];
 
 const DAY = 86_400_000;

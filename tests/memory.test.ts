@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { postgresStore } from '@engram/adapters/postgres';
 import { sqliteStore } from '@engram/adapters/sqlite';
 import {
   type Embedder,
@@ -17,6 +18,11 @@ import {
   ValidationError,
 } from '@engram/core';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { usePglite } from './support/postgres.js';
+
+// Postgres with pgvector, in-process (Debian ships no pgvector for a real server; the server
+// path runs the store conformance suite in tests/postgres-store.test.ts).
+const pglite = usePglite();
 
 const directories: string[] = [];
 afterAll(() => {
@@ -32,6 +38,7 @@ function tempPath(): string {
 const backends: Array<[string, () => MemoryStore]> = [
   ['memory', () => inMemoryStore()],
   ['sqlite', () => sqliteStore({ path: tempPath() })],
+  ['postgres', () => postgresStore({ pglite: pglite.database, schema: pglite.nextSchema() })],
 ];
 
 const DAY = 86_400_000;

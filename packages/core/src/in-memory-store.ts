@@ -9,13 +9,22 @@ import type {
 } from './contracts/memory-store.js';
 import type { EmbedderInfo, HistoryEntry, MemoryFilter, MemoryRecord, Relation, Scope } from './contracts/model.js';
 import { decodeCursor, encodeCursor, isAfterPosition } from './cursor.js';
+import { ValidationError } from './errors.js';
 import { matchesFilter, scopeKey } from './filter.js';
 import { historyEntry, updateEvent } from './history.js';
 import { inMemoryVectorIndex } from './in-memory-vector-index.js';
-import { words } from './text.js';
+import { DEFAULT_CONTEXT_WEIGHT, queryTerms, terms } from './text.js';
 
 const BM25_K1 = 1.2;
 const BM25_B = 0.75;
+
+export interface InMemoryStoreOptions {
+  /**
+   * How much a word in a memory's `context` counts in lexical search next to one in its content
+   * or tags, from 0 to 1. Default 0.5 (`DEFAULT_CONTEXT_WEIGHT`), as in the SQLite store.
+   */
+  contextWeight?: number;
+}
 
 function clone(record: MemoryRecord): MemoryRecord {
   return structuredClone(record);
@@ -25,7 +34,11 @@ function clone(record: MemoryRecord): MemoryRecord {
  * The reference `MemoryStore`: everything in process memory, gone on exit. Used by tests, by
  * short-lived agents, and as the executable definition of the store contract.
  */
-export function inMemoryStore(): MemoryStore {
+export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
+  const contextWeight = options.contextWeight ?? DEFAULT_CONTEXT_WEIGHT;
+  if (!(contextWeight >= 0 && contextWeight <= 1)) {
+    throw new ValidationError([{ field: 'contextWeight', message: `must be a number from 0 to 1 (got ${contextWeight})` }]);
+  }
   const records = new Map<string, MemoryRecord>();
   /** term → (id → term frequency) */
   const postings = new Map<string, Map<string, number>>();
@@ -43,23 +56,30 @@ export function inMemoryStore(): MemoryStore {
   };
   const vectors = inMemoryVectorIndex({ lookup: (id) => records.get(id) });
 
+  // BM25 as SQLite's FTS5 computes it with column weights: a term's frequency is the weighted sum
+  // over content, tags (weight 1) and context (`contextWeight`); the length is every token.
   const indexText = (record: MemoryRecord) => {
-    const tokens = words(`${record.content} ${record.tags.join(' ')}`);
-    lengths.set(record.id, tokens.length);
-    totalLength += tokens.length;
-    for (const token of tokens) {
+    const frequencies = new Map<string, number>();
+    const count = (tokens: string[], weight: number) => {
+      for (const token of tokens) frequencies.set(token, (frequencies.get(token) ?? 0) + weight);
+      return tokens.length;
+    };
+    const length = count(terms(`${record.content} ${record.tags.join(' ')}`), 1) + count(terms(record.context ?? ''), contextWeight);
+    lengths.set(record.id, length);
+    totalLength += length;
+    for (const [token, frequency] of frequencies) {
       let posting = postings.get(token);
       if (!posting) {
         posting = new Map();
         postings.set(token, posting);
       }
-      posting.set(record.id, (posting.get(record.id) ?? 0) + 1);
+      posting.set(record.id, frequency);
     }
   };
   const unindexText = (record: MemoryRecord) => {
     totalLength -= lengths.get(record.id) ?? 0;
     lengths.delete(record.id);
-    for (const token of new Set(words(`${record.content} ${record.tags.join(' ')}`))) {
+    for (const token of new Set(terms(`${record.content} ${record.tags.join(' ')} ${record.context ?? ''}`))) {
       const posting = postings.get(token);
       posting?.delete(record.id);
       if (posting?.size === 0) postings.delete(token);
@@ -78,6 +98,7 @@ export function inMemoryStore(): MemoryStore {
   };
   const sameContent = (a: MemoryRecord, b: MemoryRecord) =>
     a.contentHash === b.contentHash &&
+    a.context === b.context &&
     a.type === b.type &&
     a.subtype === b.subtype &&
     a.importance === b.importance &&
@@ -112,9 +133,11 @@ export function inMemoryStore(): MemoryStore {
       for (const { record, vector } of items) {
         const keyed = record.key !== null ? findLive(record.scope, (existing) => existing.key === record.key) : undefined;
         if (keyed) {
+          const { context: _previousContext, ...kept } = keyed;
           const updated: MemoryRecord = {
-            ...keyed,
+            ...kept,
             content: record.content,
+            ...(record.context !== undefined ? { context: record.context } : {}),
             contentHash: record.contentHash,
             type: record.type,
             subtype: record.subtype,
@@ -268,12 +291,12 @@ export function inMemoryStore(): MemoryStore {
     },
 
     async lexicalSearch(query: string, filter: MemoryFilter, limit: number): Promise<LexicalMatch[]> {
-      const terms = [...new Set(words(query))].slice(0, 64);
-      if (terms.length === 0) return [];
+      const wanted = queryTerms(query);
+      if (wanted.length === 0) return [];
       const documentCount = lengths.size;
       const averageLength = documentCount > 0 ? totalLength / documentCount : 0;
       const scores = new Map<string, number>();
-      for (const term of terms) {
+      for (const term of wanted) {
         const posting = postings.get(term);
         if (!posting) continue;
         const idf = Math.log(1 + (documentCount - posting.size + 0.5) / (posting.size + 0.5));

@@ -1,6 +1,8 @@
 export type * from './contracts/index.js';
 export type { ListPosition } from './cursor.js';
 export { decodeCursor, encodeCursor, isAfterPosition } from './cursor.js';
+export type { DateCue } from './date-cues.js';
+export { findDateCues, matchesDateCue } from './date-cues.js';
 export type { EngramErrorCode, ValidationIssue } from './errors.js';
 export {
   AdapterError,
@@ -20,6 +22,7 @@ export type { HashEmbedderOptions } from './hash-embedder.js';
 export { hashEmbedder } from './hash-embedder.js';
 export { diffRecords, historyEntry, updateEvent } from './history.js';
 export { uuidv7 } from './ids.js';
+export type { InMemoryStoreOptions } from './in-memory-store.js';
 export { inMemoryStore } from './in-memory-store.js';
 export type { InMemoryVectorIndexOptions } from './in-memory-vector-index.js';
 export { cosineSimilarity, inMemoryVectorIndex } from './in-memory-vector-index.js';
@@ -38,6 +41,7 @@ export type {
 export { Memory } from './memory.js';
 export type { OntologyOptions, ResolvedType } from './ontology.js';
 export { BUILT_IN_TYPES, DEFAULT_TYPE, LEGACY_TYPES, Ontology } from './ontology.js';
+export { porterStem } from './porter-stemmer.js';
 export type { Explanation, RetrievalOptions } from './retrieval.js';
 export { resolveRetrievalOptions } from './retrieval.js';
 export type {
@@ -54,7 +58,17 @@ export type {
   UpdatePatch,
 } from './schema.js';
 export { DEFAULT_MAX_CONTENT_BYTES } from './schema.js';
-export { contentHash, estimateTokens, normaliseTags, words } from './text.js';
+export {
+  contentHash,
+  DEFAULT_CONTEXT_WEIGHT,
+  estimateTokens,
+  MAX_QUERY_TERMS,
+  normaliseTags,
+  QUERY_STOPWORDS,
+  queryTerms,
+  terms,
+  words,
+} from './text.js';
 export type { TimeWindow } from './time-window.js';
 export { parseTimeWindow } from './time-window.js';
 export type { Where, WhereOperators, WhereValue } from './where.js';

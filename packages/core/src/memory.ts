@@ -3,45 +3,47 @@ import type { Embedder } from './contracts/embedder.js';
 import type { MemoryStore, StoreWrite, StoreWriteResult, WriteStatus } from './contracts/memory-store.js';
 import type { EmbedderInfo, HistoryEntry, MemoryFilter, MemoryRecord, Relation, Scope } from './contracts/model.js';
 import type { VectorIndex } from './contracts/vector-index.js';
+import { findDateCues } from './date-cues.js';
 import { ConflictError, EmbedderError, EmbedderMismatchError, EngramError, NotFoundError, ValidationError } from './errors.js';
 import type { MemoryEventName, MemoryEvents } from './events.js';
 import { matchesFilter, scopeKey } from './filter.js';
-import { type Direction, RelationTypes, type RelationTypeOptions, expand, shortestPath } from './graph.js';
-import { suggestLinks, type LinkSuggestion } from './link-suggestions.js';
+import { type Direction, expand, type RelationTypeOptions, RelationTypes, shortestPath } from './graph.js';
 import { uuidv7 } from './ids.js';
+import { type LinkSuggestion, suggestLinks } from './link-suggestions.js';
 import { Ontology, type OntologyOptions } from './ontology.js';
 import {
+  collectCandidates,
+  defaultVectorWeight,
   type Explanation,
   type ResolvedRetrievalOptions,
   type RetrievalOptions,
-  collectCandidates,
   resolveRetrievalOptions,
   scoreCandidate,
 } from './retrieval.js';
 import {
   type AddInput,
+  addInputSchema,
   type ContextOptions,
   type CountFilter,
-  DEFAULT_MAX_CONTENT_BYTES,
-  type ListOptions,
-  type ParsedAddInput,
-  type SearchOptions,
-  type LinkOptions,
-  type NeighborsOptions,
-  type PathOptions,
-  type RelationsOptions,
-  type SubgraphOptions,
-  type UpdatePatch,
-  addInputSchema,
-  linkOptionsSchema,
-  neighborsOptionsSchema,
-  pathOptionsSchema,
-  relationsOptionsSchema,
-  subgraphOptionsSchema,
   contextOptionsSchema,
   countFilterSchema,
+  DEFAULT_MAX_CONTENT_BYTES,
+  type LinkOptions,
+  type ListOptions,
+  linkOptionsSchema,
   listOptionsSchema,
+  type NeighborsOptions,
+  neighborsOptionsSchema,
+  type ParsedAddInput,
+  type PathOptions,
+  pathOptionsSchema,
+  type RelationsOptions,
+  relationsOptionsSchema,
+  type SearchOptions,
+  type SubgraphOptions,
   searchOptionsSchema,
+  subgraphOptionsSchema,
+  type UpdatePatch,
   updatePatchSchema,
   validate,
 } from './schema.js';
@@ -154,6 +156,7 @@ export class Memory {
   private vectors: VectorIndex | undefined;
   private readonly emitter = new EventEmitter<MemoryEvents>();
   private readonly retrieval: ResolvedRetrievalOptions;
+  private fusion: ResolvedRetrievalOptions | undefined;
   private readonly dedup: Required<DedupOptions>;
   private readonly maxContentBytes: number;
   private readonly log: (message: string) => void;
@@ -167,10 +170,14 @@ export class Memory {
 
   constructor(options: MemoryOptions) {
     if (!options || typeof options !== 'object') {
-      throw new ValidationError([{ field: 'options', message: 'pass { store, embedder } (or use `new Memory()` from the engram package for defaults)' }]);
+      throw new ValidationError([
+        { field: 'options', message: 'pass { store, embedder } (or use `new Memory()` from the engram package for defaults)' },
+      ]);
     }
     if (!options.store || typeof options.store.write !== 'function') {
-      throw new ValidationError([{ field: 'store', message: 'is required: a MemoryStore such as sqliteStore({ path }) or inMemoryStore()' }]);
+      throw new ValidationError([
+        { field: 'store', message: 'is required: a MemoryStore such as sqliteStore({ path }) or inMemoryStore()' },
+      ]);
     }
     this.store = options.store;
     if (typeof options.embedder === 'function') this.embedderFactory = options.embedder;
@@ -295,7 +302,8 @@ export class Memory {
       byScope.set(key, group);
     }
     for (const [key, group] of byScope) {
-      for (const existing of await this.store.findByHashes(group.scope, group.hashes)) existingByKey.set(`${key}|${existing.contentHash}`, existing);
+      for (const existing of await this.store.findByHashes(group.scope, group.hashes))
+        existingByKey.set(`${key}|${existing.contentHash}`, existing);
     }
 
     const results: Array<AddResult | undefined> = new Array(prepared.length);
@@ -328,7 +336,9 @@ export class Memory {
       const written: StoreWriteResult[] = writes.length > 0 ? await this.store.write(writes) : [];
       if (this.vectors && !ownVectors && vectors) {
         const upserts = written.flatMap((result, position) =>
-          result.status === 'duplicate' ? [] : [{ id: result.record.id, vector: vectors[position] as Float32Array, payload: result.record }],
+          result.status === 'duplicate'
+            ? []
+            : [{ id: result.record.id, vector: vectors[position] as Float32Array, payload: result.record }],
         );
         if (upserts.length > 0) await this.vectors.upsert(upserts);
       }
@@ -355,7 +365,16 @@ export class Memory {
     const bytes = Buffer.byteLength(content, 'utf8');
     if (bytes > this.maxContentBytes) {
       throw new ValidationError([
-        { field: field('content'), message: `is ${bytes} bytes, over the ${this.maxContentBytes}-byte limit: split it, or raise maxContentBytes` },
+        {
+          field: field('content'),
+          message: `is ${bytes} bytes, over the ${this.maxContentBytes}-byte limit: split it, or raise maxContentBytes`,
+        },
+      ]);
+    }
+    const context = parsed.context?.trim() ? parsed.context : undefined;
+    if (context !== undefined && Buffer.byteLength(context, 'utf8') > this.maxContentBytes) {
+      throw new ValidationError([
+        { field: field('context'), message: `is over the ${this.maxContentBytes}-byte limit: keep the nearest text only` },
       ]);
     }
     const warnings: string[] = [];
@@ -365,6 +384,7 @@ export class Memory {
     const record: MemoryRecord = {
       id: uuidv7(now.getTime()),
       content,
+      ...(context !== undefined ? { context } : {}),
       contentHash: contentHash(content),
       type: resolved.type,
       subtype: resolved.subtype,
@@ -501,7 +521,8 @@ export class Memory {
   private async runSearch(query: string, options: SearchOptions, recordAccess: boolean): Promise<SearchHit[]> {
     const started = performance.now();
     if (typeof query !== 'string') throw new ValidationError([{ field: 'query', message: 'must be a string' }]);
-    if (query.length > MAX_QUERY_CHARS) throw new ValidationError([{ field: 'query', message: `is longer than ${MAX_QUERY_CHARS} characters` }]);
+    if (query.length > MAX_QUERY_CHARS)
+      throw new ValidationError([{ field: 'query', message: `is longer than ${MAX_QUERY_CHARS} characters` }]);
     const parsed = validate(searchOptionsSchema, options, 'options');
     const filter = this.buildFilter(parsed);
     await this.ready();
@@ -509,24 +530,33 @@ export class Memory {
     const requested: Mode = parsed.mode ?? 'hybrid';
     const useLexical = requested !== 'vector' && this.store.capabilities.lexical === 'bm25' && this.store.lexicalSearch !== undefined;
     const useVector = requested !== 'lexical' && this.vectors !== undefined;
-    if (requested === 'vector' && !useVector) throw new ValidationError([{ field: 'options.mode', message: 'is "vector" but this Memory has no vector index' }]);
-    if (requested === 'lexical' && !useLexical) throw new ValidationError([{ field: 'options.mode', message: `is "lexical" but the ${this.store.name} store has no lexical search` }]);
+    if (requested === 'vector' && !useVector)
+      throw new ValidationError([{ field: 'options.mode', message: 'is "vector" but this Memory has no vector index' }]);
+    if (requested === 'lexical' && !useLexical)
+      throw new ValidationError([
+        { field: 'options.mode', message: `is "lexical" but the ${this.store.name} store has no lexical search` },
+      ]);
     if (query.trim().length === 0) return [];
 
     const candidateCount = this.retrieval.candidates ?? Math.max(limit * 4, 40);
     const [lexical, vector] = await Promise.all([
-      useLexical ? (this.store.lexicalSearch as NonNullable<MemoryStore['lexicalSearch']>).call(this.store, query, filter, candidateCount) : [],
+      useLexical
+        ? (this.store.lexicalSearch as NonNullable<MemoryStore['lexicalSearch']>).call(this.store, query, filter, candidateCount)
+        : [],
       useVector ? this.embedQuery(query).then((embedding) => (this.vectors as VectorIndex).search(embedding, candidateCount, filter)) : [],
     ]);
     const candidates = collectCandidates(lexical, vector);
     const records = await this.store.get([...candidates.keys()]);
     const now = this.now();
     const lists = { lexical: useLexical, vector: useVector };
+    const fusion = this.fusionOptions();
+    const dateCues = fusion.dateWeight > 0 ? findDateCues(query) : [];
     const hits: SearchHit[] = [];
     for (const record of records) {
       const candidate = candidates.get(record.id);
-      if (!candidate) continue;
-      const explanation = scoreCandidate(candidate, record, lists, this.retrieval, now);
+      // A separate vector index may hold a stale payload: the store's record is the truth.
+      if (!candidate || !matchesFilter(record, filter)) continue;
+      const explanation = scoreCandidate(candidate, record, lists, fusion, now, dateCues);
       if (parsed.minScore !== undefined && explanation.score < parsed.minScore) continue;
       hits.push(parsed.explain ? { memory: record, score: explanation.score, explanation } : { memory: record, score: explanation.score });
     }
@@ -537,6 +567,13 @@ export class Memory {
     const mode: Mode = useLexical && useVector ? 'hybrid' : useVector ? 'vector' : 'lexical';
     this.emitter.emit('search', { query, mode, hits: top.length, durationMs: performance.now() - started });
     return top;
+  }
+
+  /** The retrieval options with the vector weight settled once the embedder is known. */
+  private fusionOptions(): ResolvedRetrievalOptions {
+    if (this.retrieval.vectorWeight !== undefined) return this.retrieval;
+    this.fusion ??= { ...this.retrieval, vectorWeight: defaultVectorWeight(this.resolvedEmbedder?.id) };
+    return this.fusion;
   }
 
   /** Adds graph neighbours of the strongest hits, scored seed × decay^distance × edge weight; keeps the filter. */
@@ -600,7 +637,8 @@ export class Memory {
     const relationType = this.relationTypes.check(type);
     const parsed = validate(linkOptionsSchema, options, 'options');
     await this.ready();
-    if (sourceId === targetId) throw new ValidationError([{ field: 'targetId', message: 'is the same memory as sourceId: self-loops are not allowed' }]);
+    if (sourceId === targetId)
+      throw new ValidationError([{ field: 'targetId', message: 'is the same memory as sourceId: self-loops are not allowed' }]);
     await this.liveMemory(sourceId, 'sourceId');
     await this.liveMemory(targetId, 'targetId');
     const [source, target] = this.relationTypes.orient(sourceId, targetId, relationType);
@@ -723,7 +761,11 @@ export class Memory {
    * Settles a contradiction: the loser is superseded by the winner (`supersededBy`, `validTo` =
    * now), a `contradicts` edge is written if there is none, and history records why.
    */
-  async resolve(winnerId: string, loserId: string, options: { reason?: string } = {}): Promise<{ winner: MemoryRecord; loser: MemoryRecord }> {
+  async resolve(
+    winnerId: string,
+    loserId: string,
+    options: { reason?: string } = {},
+  ): Promise<{ winner: MemoryRecord; loser: MemoryRecord }> {
     if (options.reason !== undefined && typeof options.reason !== 'string') {
       throw new ValidationError([{ field: 'options.reason', message: 'must be a string' }]);
     }
@@ -746,6 +788,7 @@ export class Memory {
       ...(options.reason !== undefined ? { reason: options.reason } : {}),
     });
     if (!updated) throw new NotFoundError('Memory', loserId);
+    await this.refreshExternalPayload(updated);
     this.queryCache.clear();
     this.emitter.emit('memory:superseded', { winner, loser: updated, reason: options.reason ?? null });
     return { winner, loser: updated };
@@ -760,19 +803,36 @@ export class Memory {
     return entries;
   }
 
+  /**
+   * A separate vector index (Qdrant…) keeps a payload copy of the filterable fields: after a change
+   * that does not go through `update` (a supersession), write the payload again with the vector.
+   */
+  private async refreshExternalPayload(record: MemoryRecord): Promise<void> {
+    if (!this.vectors || this.vectors === this.store.vectors) return;
+    const [vector] = await this.embedMany([record.content]);
+    if (vector) await this.vectors.upsert([{ id: record.id, vector, payload: record }]);
+  }
+
   /** Links this memory probably has, with a guessed type, a confidence and reasons. Writes nothing. */
   async suggestLinks(id: string, options: { limit?: number } = {}): Promise<LinkSuggestion[]> {
     const limit = options.limit ?? 5;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw new ValidationError([{ field: 'options.limit', message: 'must be an integer from 1 to 100' }]);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+      throw new ValidationError([{ field: 'options.limit', message: 'must be an integer from 1 to 100' }]);
     await this.ready();
     const memory = await this.liveMemory(id, 'id');
     return this.suggestFor(memory, limit);
   }
 
   private async suggestFor(memory: MemoryRecord, limit: number): Promise<LinkSuggestion[]> {
-    const hits = await this.runSearch(memory.content.slice(0, 10_000), { scope: memory.scope, limit: Math.max(limit * 4, 20), explain: true }, false);
+    const hits = await this.runSearch(
+      memory.content.slice(0, 10_000),
+      { scope: memory.scope, limit: Math.max(limit * 4, 20), explain: true },
+      false,
+    );
     const linked = new Set(
-      (await this.store.relationsOf([memory.id], { direction: 'both' })).map((edge) => (edge.sourceId === memory.id ? edge.targetId : edge.sourceId)),
+      (await this.store.relationsOf([memory.id], { direction: 'both' })).map((edge) =>
+        edge.sourceId === memory.id ? edge.targetId : edge.sourceId,
+      ),
     );
     const candidates = hits.filter((hit) => hit.memory.id !== memory.id && !linked.has(hit.memory.id));
     return suggestLinks(memory, candidates, this.relationTypes).slice(0, limit);
@@ -784,7 +844,13 @@ export class Memory {
     const suggestions = await this.suggestFor(memory, settings.limit);
     for (const suggestion of suggestions) {
       if (suggestion.confidence < settings.threshold) continue;
-      await this.writeLink(suggestion.sourceId, suggestion.targetId, suggestion.type, { confidence: suggestion.confidence, metadata: { reasons: suggestion.reasons } }, true);
+      await this.writeLink(
+        suggestion.sourceId,
+        suggestion.targetId,
+        suggestion.type,
+        { confidence: suggestion.confidence, metadata: { reasons: suggestion.reasons } },
+        true,
+      );
     }
   }
 
@@ -845,7 +911,8 @@ export class Memory {
     const scope = compactScope(options.scope);
     if (Object.keys(scope).length > 0) filter.scope = scope;
     if (options.conversationId !== undefined) filter.conversationId = options.conversationId;
-    if (options.types !== undefined && options.types.length > 0) Object.assign(filter, this.ontology.resolveFilter(options.types, 'options.types'));
+    if (options.types !== undefined && options.types.length > 0)
+      Object.assign(filter, this.ontology.resolveFilter(options.types, 'options.types'));
     if (options.tags !== undefined) {
       const any = normaliseTags(Array.isArray(options.tags) ? options.tags : (options.tags.any ?? []));
       const all = Array.isArray(options.tags) ? [] : normaliseTags(options.tags.all ?? []);
@@ -859,7 +926,12 @@ export class Memory {
       if (window.before && (!before || window.before < before)) before = window.before;
     }
     if (after && before && after >= before) {
-      throw new ValidationError([{ field: 'options.after', message: `(${after.toISOString()}) is not before options.before (${before.toISOString()}): the window is empty` }]);
+      throw new ValidationError([
+        {
+          field: 'options.after',
+          message: `(${after.toISOString()}) is not before options.before (${before.toISOString()}): the window is empty`,
+        },
+      ]);
     }
     if (after) filter.after = after;
     if (before) filter.before = before;
@@ -882,7 +954,9 @@ export class Memory {
         throw new EmbedderError(`Embedder ${this.embedder.id} failed: ${(error as Error)?.message ?? String(error)}`, { cause: error });
       }
       if (!Array.isArray(output) || output.length !== batch.length) {
-        throw new EmbedderError(`Embedder ${this.embedder.id} returned ${Array.isArray(output) ? output.length : 'no'} vectors for ${batch.length} texts`);
+        throw new EmbedderError(
+          `Embedder ${this.embedder.id} returned ${Array.isArray(output) ? output.length : 'no'} vectors for ${batch.length} texts`,
+        );
       }
       for (const raw of output) {
         const vector = raw instanceof Float32Array ? raw : Float32Array.from(raw);
@@ -950,9 +1024,18 @@ export class Memory {
 }
 
 function checkEmbedder(embedder: Embedder | undefined): Embedder {
-  if (!embedder || typeof embedder.embed !== 'function' || !Number.isInteger(embedder.dimensions) || embedder.dimensions <= 0 || !embedder.id) {
+  if (
+    !embedder ||
+    typeof embedder.embed !== 'function' ||
+    !Number.isInteger(embedder.dimensions) ||
+    embedder.dimensions <= 0 ||
+    !embedder.id
+  ) {
     throw new ValidationError([
-      { field: 'embedder', message: 'is required: an object { specificationVersion, id, dimensions, embed(texts) } such as hashEmbedder()' },
+      {
+        field: 'embedder',
+        message: 'is required: an object { specificationVersion, id, dimensions, embed(texts) } such as hashEmbedder()',
+      },
     ]);
   }
   return embedder;

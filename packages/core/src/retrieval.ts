@@ -1,4 +1,5 @@
 import type { MemoryRecord, Relation } from './contracts/model.js';
+import { type DateCue, matchesDateCue } from './date-cues.js';
 
 /** How search turns candidate lists into one 0–1 score. All fields optional. */
 export interface RetrievalOptions {
@@ -6,8 +7,18 @@ export interface RetrievalOptions {
   rrfK?: number;
   /** Candidates fetched from each list (lexical, vector). Default max(4 × limit, 40). */
   candidates?: number;
-  /** Relative weight of each list in the fusion. Defaults 1 and 1. */
+  /**
+   * Relative weight of each list in the fusion. Defaults: lexical 1; vector 1, or
+   * 0.05 with the built-in hash embedder (a lexical model without document
+   * frequencies, which BM25 outranks: its list breaks ties and catches misspellings).
+   */
   weights?: { lexical?: number; vector?: number };
+  /**
+   * Dates named in the query ("on October 13, 2023", "in May 2023", "in June", "2022"): memories
+   * created in that period count as ranked first by one more list of this weight. Default
+   * weight 0.5; `false` turns it off.
+   */
+  dateCues?: { weight?: number } | false;
   /** Share of the final score given to recency (0–1) and its half-life. Defaults 0.1 and 30 days. */
   recency?: { weight?: number; halfLifeDays?: number };
   /** Share of the final score given to the memory's importance (0–1). Default 0.1. */
@@ -18,7 +29,10 @@ export interface ResolvedRetrievalOptions {
   rrfK: number;
   candidates: number | undefined;
   lexicalWeight: number;
-  vectorWeight: number;
+  /** Undefined: chosen by the embedder (`defaultVectorWeight`). */
+  vectorWeight: number | undefined;
+  /** 0 when date cues are off. */
+  dateWeight: number;
   recencyWeight: number;
   halfLifeDays: number;
   importanceWeight: number;
@@ -29,14 +43,16 @@ export function resolveRetrievalOptions(options: RetrievalOptions = {}): Resolve
     rrfK: options.rrfK ?? 60,
     candidates: options.candidates,
     lexicalWeight: options.weights?.lexical ?? 1,
-    vectorWeight: options.weights?.vector ?? 1,
+    vectorWeight: options.weights?.vector,
+    dateWeight: options.dateCues === false ? 0 : (options.dateCues?.weight ?? 0.5),
     recencyWeight: options.recency?.weight ?? 0.1,
     halfLifeDays: options.recency?.halfLifeDays ?? 30,
     importanceWeight: options.importance?.weight ?? 0.1,
   };
   const problems: string[] = [];
   if (!(resolved.rrfK > 0)) problems.push('retrieval.rrfK must be > 0');
-  if (resolved.lexicalWeight < 0 || resolved.vectorWeight < 0) problems.push('retrieval.weights must be >= 0');
+  if (resolved.lexicalWeight < 0 || (resolved.vectorWeight ?? 0) < 0) problems.push('retrieval.weights must be >= 0');
+  if (!(resolved.dateWeight >= 0)) problems.push('retrieval.dateCues.weight must be >= 0');
   if (resolved.recencyWeight < 0 || resolved.importanceWeight < 0 || resolved.recencyWeight + resolved.importanceWeight > 1) {
     problems.push('retrieval.recency.weight and retrieval.importance.weight must be >= 0 and sum to at most 1');
   }
@@ -48,12 +64,22 @@ export function resolveRetrievalOptions(options: RetrievalOptions = {}): Resolve
   return resolved;
 }
 
+/** The vector list's weight with the built-in hash embedder (see `RetrievalOptions.weights`). */
+export const HASH_VECTOR_WEIGHT = 0.05;
+
+/** The vector weight when none was configured: lower for the hash embedder (ids `hash-v<n>-…`). */
+export function defaultVectorWeight(embedderId: string | undefined): number {
+  return embedderId !== undefined && /^hash-v\d+-/.test(embedderId) ? HASH_VECTOR_WEIGHT : 1;
+}
+
 /** Why a hit scored what it did. The `contribution`s add up to `score`. */
 export interface Explanation {
   /** Fused relevance, 0–1: 1 means ranked first by every list the mode uses. */
   relevance: number;
   lexical?: { rank: number; score: number; contribution: number };
   vector?: { rank: number; similarity: number; contribution: number };
+  /** Set when the query named a date and the memory was created then (see `RetrievalOptions.dateCues`). */
+  date?: { cue: string; contribution: number };
   recency: { ageDays: number; value: number; contribution: number };
   importance: { value: number; contribution: number };
   /** Set when graph expansion brought this memory in: the seed hit, the edge and the decay applied. */
@@ -89,7 +115,9 @@ export function collectCandidates(
  * The documented score:
  *   relevance = Σ_lists w / (k + rank)  ÷  Σ_lists w / (k + 1)          (0–1)
  *   score     = (1 − r − i) · relevance + r · recency + i · importance   (0–1)
- * with recency = 0.5 ^ (age / half-life), r and i the recency and importance weights.
+ * with recency = 0.5 ^ (age / half-life), r and i the recency and importance weights. When the
+ * query names dates (`dateCues`), they form one more list in which every memory created in one
+ * of those periods is ranked first.
  */
 export function scoreCandidate(
   candidate: Candidate,
@@ -97,16 +125,20 @@ export function scoreCandidate(
   lists: { lexical: boolean; vector: boolean },
   options: ResolvedRetrievalOptions,
   now: number,
+  dateCues: readonly DateCue[] = [],
 ): Explanation {
   const { rrfK } = options;
   const lexicalWeight = lists.lexical ? options.lexicalWeight : 0;
-  const vectorWeight = lists.vector ? options.vectorWeight : 0;
-  const best = (lexicalWeight + vectorWeight) / (rrfK + 1);
+  const vectorWeight = lists.vector ? (options.vectorWeight ?? 1) : 0;
+  const dateWeight = dateCues.length > 0 ? options.dateWeight : 0;
+  const best = (lexicalWeight + vectorWeight + dateWeight) / (rrfK + 1);
   const relevanceShare = 1 - options.recencyWeight - options.importanceWeight;
   const part = (weight: number, rank: number | undefined) => (rank === undefined || best === 0 ? 0 : weight / (rrfK + rank) / best);
   const lexicalPart = part(lexicalWeight, candidate.lexical?.rank);
   const vectorPart = part(vectorWeight, candidate.vector?.rank);
-  const relevance = lexicalPart + vectorPart;
+  const cue = dateWeight > 0 ? dateCues.find((item) => matchesDateCue(item, record.createdAt)) : undefined;
+  const datePart = cue ? part(dateWeight, 1) : 0;
+  const relevance = lexicalPart + vectorPart + datePart;
   const ageDays = Math.max(0, now - record.createdAt.getTime()) / 86_400_000;
   const recency = 0.5 ** (ageDays / options.halfLifeDays);
   const explanation: Explanation = {
@@ -117,6 +149,7 @@ export function scoreCandidate(
   };
   if (candidate.lexical && lists.lexical) explanation.lexical = { ...candidate.lexical, contribution: relevanceShare * lexicalPart };
   if (candidate.vector && lists.vector) explanation.vector = { ...candidate.vector, contribution: relevanceShare * vectorPart };
+  if (cue) explanation.date = { cue: cue.text, contribution: relevanceShare * datePart };
   explanation.score = Math.min(1, relevanceShare * relevance + explanation.recency.contribution + explanation.importance.contribution);
   return explanation;
 }

@@ -37,6 +37,8 @@ const unit = z.number().min(0, 'must be between 0 and 1').max(1, 'must be betwee
 export const addInputSchema = z
   .object({
     content: z.string({ error: 'is required and must be a string' }),
+    /** Text that helps find the memory without being part of it (see `MemoryRecord.context`). */
+    context: z.string().optional(),
     type: z.string().trim().min(1).max(100).optional(),
     tags: tagList.optional(),
     metadata: metadataSchema.optional(),

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { porterStem } from './porter-stemmer.js';
 
 /** The exact-duplicate key: sha256 of the trimmed, case-folded content (whitespace runs folded). */
 export function contentHash(content: string): string {
@@ -21,6 +22,61 @@ const wordPattern = /[\p{L}\p{N}]+(?:['’][\p{L}]+)?/gu;
 /** Lower-cased word tokens (unicode letters and digits; simple apostrophes kept inside words). */
 export function words(text: string): string[] {
   return text.toLowerCase().match(wordPattern) ?? [];
+}
+
+const possessive = /['’]s$/;
+
+/**
+ * Search terms: `words`, with a trailing possessive dropped ("caroline's" → "caroline") and each
+ * word reduced to its Porter stem ("painting" → "paint"), as SQLite's FTS5 porter tokenizer
+ * indexes text. Used by the in-memory store's BM25 and the hash embedder.
+ */
+export function terms(text: string): string[] {
+  const found = words(text);
+  for (let index = 0; index < found.length; index++) {
+    const word = found[index] as string;
+    found[index] = porterStem(possessive.test(word) ? word.slice(0, -2) : word);
+  }
+  return found;
+}
+
+/**
+ * English function words a lexical query leaves out when it has other words: each matches
+ * nearly every memory, so it costs a pass over the index while BM25 gives it almost no weight.
+ * A query made only of them is searched as is. Shared by every store's query builder.
+ */
+export const QUERY_STOPWORDS: ReadonlySet<string> = new Set(
+  (
+    'a an the and or but nor if then else so of to in on at by for from with about into onto over under ' +
+    'as is am are was were be been being do does did done have has had having i me my we us our you your ' +
+    'he him his she her it its they them their this that these those there here what which who whom ' +
+    'when where why how not no can could would should will shall may might must'
+  ).split(' '),
+);
+
+/**
+ * How much a word in a memory's `context` counts in lexical search next to one in its content or
+ * tags (a BM25 column weight). Chosen on LoCoMo's tuning conversations (see docs/retrieval.md).
+ */
+export const DEFAULT_CONTEXT_WEIGHT = 0.5;
+
+/** Most distinct terms one lexical query keeps; longer queries keep their first terms. */
+export const MAX_QUERY_TERMS = 64;
+
+/** The distinct search `terms` of a query, function words left out when others remain. */
+export function queryTerms(query: string): string[] {
+  const kept = new Set<string>();
+  const common = new Set<string>();
+  for (const word of words(query)) {
+    const bare = possessive.test(word) ? word.slice(0, -2) : word;
+    if (QUERY_STOPWORDS.has(bare)) {
+      if (common.size < MAX_QUERY_TERMS) common.add(porterStem(bare));
+    } else {
+      kept.add(porterStem(bare));
+      if (kept.size >= MAX_QUERY_TERMS) break;
+    }
+  }
+  return [...(kept.size > 0 ? kept : common)];
 }
 
 /** A rough token count for prompt budgets (~4 characters a token, the usual rule of thumb). */

@@ -1,2 +1,3 @@
 export type { SqliteStoreOptions } from './sqlite-store.js';
 export { sqliteStore } from './sqlite-store.js';
+export type { VectorSearchMode } from './sqlite-vector-index.js';

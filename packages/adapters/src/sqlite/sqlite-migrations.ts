@@ -1,8 +1,10 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, type Migration, type MigrationProvider, Migrator, SqliteDialect, sql } from 'kysely';
+import { contextMigration } from './sqlite-migration-context.js';
+import { migrationTableName, schemaIsCurrent } from './sqlite-migration-names.js';
+import { vectorCodesMigration } from './sqlite-vector-migration.js';
 
-/** Kysely's bookkeeping tables, named so they never collide with an application's own Kysely migrations. */
-export const migrationTableName = 'engram_migration';
+export { migrationTableName };
 const migrationLockTableName = 'engram_migration_lock';
 
 /**
@@ -14,13 +16,16 @@ const migrationLockTableName = 'engram_migration_lock';
  *   the JSON `attributes` column.
  * - `memory_tags`: one row per (tag, memory) for indexed tag filters.
  * - `memory_relations`: typed edges; `memory_history`: the change log of every memory.
- * - `memories_fts`: FTS5 external-content index over the content and tags of live rows.
+ * - `memories_fts`: FTS5 external-content index over the content, tags and (0002) context of live rows.
  * - `engram_meta`: the embedder the store was built with, and schema facts.
  *
  * Triggers keep `memory_tags` and `memories_fts` in step with `memories` for every writer (other
  * processes included). They fire only when content, tags or deleted_at change, so access
  * statistics (`recordAccess`) never touch the text index. Soft-deleted rows leave the FTS index.
- * The vec0 table is created later, by `VectorIndex.open(dimensions)`, once the dimension is known.
+ *
+ * Vectors (0003, `sqlite-vector-migration.ts`): `memory_embeddings` (float vectors),
+ * `memory_vector_codes` (binary codes each connection scans in memory) and `memory_vector_log`
+ * (what changed, so every connection's in-memory mirror catches up). See `sqlite-vector-index.ts`.
  */
 export const migrations: Record<string, Migration> = {
   '0001-initial': {
@@ -157,6 +162,8 @@ export const migrations: Record<string, Migration> = {
       for (const trigger of triggers) await sql.raw(trigger).execute(db);
     },
   },
+  '0002-context': contextMigration,
+  '0003-vector-codes': vectorCodesMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
@@ -171,7 +178,7 @@ const provider: MigrationProvider = { getMigrations: async () => migrations };
  * nothing left to do. A quick read first skips the write lock when the schema is current.
  */
 export async function migrateToLatest(db: BetterSqlite3.Database): Promise<void> {
-  if (isUpToDate(db)) return;
+  if (schemaIsCurrent(db)) return;
   const connection = new Kysely<unknown>({
     // The store owns the connection: Kysely must never close it.
     dialect: new SqliteDialect({ database: { prepare: (text: string) => db.prepare(text), close() {} } }),
@@ -194,11 +201,4 @@ export async function migrateToLatest(db: BetterSqlite3.Database): Promise<void>
   } finally {
     await connection.destroy();
   }
-}
-
-function isUpToDate(db: BetterSqlite3.Database): boolean {
-  const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(migrationTableName);
-  if (!table) return false;
-  const applied = new Set((db.prepare(`SELECT name FROM ${migrationTableName}`).all() as Array<{ name: string }>).map((row) => row.name));
-  return Object.keys(migrations).every((name) => applied.has(name));
 }

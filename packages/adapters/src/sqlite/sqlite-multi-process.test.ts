@@ -93,7 +93,8 @@ describe('several processes sharing one SQLite file', () => {
       const rows = scalar('SELECT count(*) AS n FROM memories');
       expect(total('created')).toBe(rows);
       expect(total('created') + total('duplicate') + total('updated')).toBe(total('items'));
-      expect(scalar('SELECT count(*) AS n FROM memory_vectors')).toBe(rows);
+      expect(scalar('SELECT count(*) AS n FROM memory_embeddings')).toBe(rows);
+      expect(scalar('SELECT count(*) AS n FROM memory_vector_codes')).toBe(rows);
       expect(scalar('SELECT sum(access_count) AS n FROM memories')).toBe(total('accesses'));
       expect(scalar('SELECT count(*) AS n FROM memory_history')).toBe(total('created') + total('updated'));
       expect(scalar("SELECT count(*) AS n FROM memories_fts WHERE memories_fts MATCH 'zebra'")).toBe(workers * perWorker);

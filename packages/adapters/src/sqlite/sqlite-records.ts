@@ -5,6 +5,8 @@ export interface MemoryRow {
   rowid: number;
   id: string;
   content: string;
+  /** Added by migration 0002. */
+  context: string | null;
   content_hash: string;
   type: string;
   subtype: string | null;
@@ -43,6 +45,7 @@ const rowColumns = [
   'rowid',
   'id',
   'content',
+  'context',
   'content_hash',
   'type',
   'subtype',
@@ -86,6 +89,7 @@ type AttributeField = (typeof attributeFields)[number];
 export interface MemoryInsertParameters {
   id: string;
   content: string;
+  context: string | null;
   content_hash: string;
   type: string;
   subtype: string | null;
@@ -113,11 +117,11 @@ export interface MemoryInsertParameters {
 }
 
 export const insertMemorySql = `INSERT INTO memories (
-  id, content, content_hash, type, subtype, tags, metadata, user_id, agent_id, run_id, scope_key,
+  id, content, context, content_hash, type, subtype, tags, metadata, user_id, agent_id, run_id, scope_key,
   conversation_id, importance, quality, access_count, last_accessed_at, created_at, updated_at,
   valid_from, valid_to, superseded_by, deleted_at, key, source, confidence, attributes
 ) VALUES (
-  @id, @content, @content_hash, @type, @subtype, @tags, @metadata, @user_id, @agent_id, @run_id, @scope_key,
+  @id, @content, @context, @content_hash, @type, @subtype, @tags, @metadata, @user_id, @agent_id, @run_id, @scope_key,
   @conversation_id, @importance, @quality, @access_count, @last_accessed_at, @created_at, @updated_at,
   @valid_from, @valid_to, @superseded_by, @deleted_at, @key, @source, @confidence, @attributes
 )`;
@@ -126,6 +130,7 @@ export function insertParameters(record: MemoryRecord): MemoryInsertParameters {
   return {
     id: record.id,
     content: record.content,
+    context: record.context ?? null,
     content_hash: record.contentHash,
     type: record.type,
     subtype: record.subtype,
@@ -163,6 +168,7 @@ export function rowToRecord(row: MemoryRow): MemoryRecord {
   return {
     id: row.id,
     content: row.content,
+    ...(row.context !== null ? { context: row.context } : {}),
     contentHash: row.content_hash,
     type: row.type,
     subtype: row.subtype,

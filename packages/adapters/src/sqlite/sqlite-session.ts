@@ -14,8 +14,6 @@ const statementCapacity = 256;
  */
 export class SqliteSession {
   private readonly statements = new Map<string, BetterSqlite3.Statement>();
-  /** The vec0 table's dimension once known to exist (it is never dropped), else null. */
-  vectorDimensions: number | null = null;
 
   constructor(
     readonly db: BetterSqlite3.Database,

@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import { AdapterError, EngramError, type MemoryStore, ValidationError } from '@engram/core';
 import { makeRecord, runStoreConformance, runVectorIndexConformance, seededVector } from '@engram/core/testing';
 import Database from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sqliteStore } from './index.js';
+import { migrations, migrationTableName } from './sqlite-migrations.js';
 
 const root = mkdtempSync(join(tmpdir(), 'engram-sqlite-store-'));
 let counter = 0;
@@ -183,12 +185,26 @@ describe('sqlite store specifics', () => {
       await store.close();
     }
     const db = new Database(path, { readonly: true });
-    expect(db.prepare('SELECT name FROM engram_migration').all()).toEqual([{ name: '0001-initial' }]);
+    expect(db.prepare('SELECT name FROM engram_migration ORDER BY name').all()).toEqual([
+      { name: '0001-initial' },
+      { name: '0002-context' },
+      { name: '0003-vector-codes' },
+    ]);
     const tables = (
       db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name").all() as Array<{ name: string }>
     ).map((row) => row.name);
     expect(tables).toEqual(
-      expect.arrayContaining(['memories', 'memory_tags', 'memory_relations', 'memory_history', 'engram_meta', 'memories_fts']),
+      expect.arrayContaining([
+        'memories',
+        'memory_tags',
+        'memory_relations',
+        'memory_history',
+        'engram_meta',
+        'memories_fts',
+        'memory_embeddings',
+        'memory_vector_codes',
+        'memory_vector_log',
+      ]),
     );
     expect(tables).not.toContain('kysely_migration');
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -207,5 +223,65 @@ describe('sqlite store specifics', () => {
       (await store.lexicalSearch?.('kafka', { scope: { userId: 'quiet' }, tags: { any: ['ops'] } }, 1))?.map((match) => match.id),
     ).toEqual([target.id]);
     await store.close();
+  });
+
+  it('upgrades a 0001 file: existing rows stay searchable and gain a context column', async () => {
+    const path = tempPath();
+    {
+      const store = sqliteStore({ path });
+      await store.open();
+      await store.close();
+    }
+    // Rebuild the file as the 0001 schema left it, with one row written by that version.
+    rmSync(path);
+    for (const suffix of ['-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
+    const db = new Database(path);
+    const kysely = new Kysely<unknown>({ dialect: new SqliteDialect({ database: db }) });
+    const first = { '0001-initial': migrations['0001-initial'] as NonNullable<(typeof migrations)[string]> };
+    const { error } = await new Migrator({
+      db: kysely,
+      provider: { getMigrations: async () => first },
+      migrationTableName,
+      migrationLockTableName: 'engram_migration_lock',
+    }).migrateToLatest();
+    expect(error).toBeUndefined();
+    const old = makeRecord({ content: 'written before contexts existed' });
+    db.prepare(
+      `INSERT INTO memories (id, content, content_hash, type, tags, metadata, scope_key, importance, created_at, updated_at)
+       VALUES (?, ?, ?, 'observation', '[]', '{}', '{}', 0.5, ?, ?)`,
+    ).run(old.id, old.content, old.contentHash, old.createdAt.getTime(), old.updatedAt.getTime());
+    await kysely.destroy();
+
+    const store = sqliteStore({ path });
+    await store.open();
+    const lexical = (query: string) => store.lexicalSearch?.(query, {}, 5).then((matches) => matches.map((match) => match.id));
+    expect(await lexical('contexts')).toEqual([old.id]);
+    const added = makeRecord({ content: 'the answer is forty-two', context: 'what is the meaning of life' });
+    await store.write([{ record: added }]);
+    expect(await lexical('meaning of life')).toEqual([added.id]);
+    expect((await store.get([old.id]))[0]).not.toHaveProperty('context');
+    await store.close();
+    const check = new Database(path);
+    expect(() => check.prepare("INSERT INTO memories_fts (memories_fts, rank) VALUES ('integrity-check', 1)").run()).not.toThrow();
+    check.close();
+  });
+
+  it('weighs context below content, as configured', async () => {
+    const ranking = async (contextWeight: number) => {
+      const store = sqliteStore({ path: ':memory:', contextWeight });
+      await store.open();
+      const inContent = makeRecord({ content: 'the harbour freezes in winter', context: 'boats and ropes' });
+      const inContext = makeRecord({ content: 'boats and ropes', context: 'the harbour freezes in winter' });
+      const fillers = ['tides and moons', 'a quiet deck', 'gulls at dawn'].map((content) => ({ record: makeRecord({ content }) }));
+      await store.write([{ record: inContent }, { record: inContext }, ...fillers]);
+      const matches = (await store.lexicalSearch?.('harbour winter', {}, 5)) ?? [];
+      await store.close();
+      return { matches, inContent: inContent.id, inContext: inContext.id };
+    };
+    const weighted = await ranking(0.5);
+    expect(weighted.matches.map((match) => match.id)).toEqual([weighted.inContent, weighted.inContext]);
+    const ignored = await ranking(0);
+    expect(ignored.matches[0]?.id).toBe(ignored.inContent);
+    expect(() => sqliteStore({ path: ':memory:', contextWeight: 2 })).toThrow(ValidationError);
   });
 });

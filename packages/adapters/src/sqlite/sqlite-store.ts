@@ -1,4 +1,5 @@
 import {
+  DEFAULT_CONTEXT_WEIGHT,
   decodeCursor,
   type EmbedderInfo,
   EngramError,
@@ -26,12 +27,20 @@ import { ftsQuery } from './fts-query.js';
 import { openConnection } from './sqlite-connection.js';
 import { compileFilter, type SqlParameter } from './sqlite-filter.js';
 import { appendHistory, readHistory } from './sqlite-history.js';
-import { migrateToLatest } from './sqlite-migrations.js';
+import { schemaIsCurrent } from './sqlite-migration-names.js';
 import { insertMemorySql, insertParameters, type MemoryRow, memoryColumns, rowToRecord, storedRecord } from './sqlite-records.js';
 import { relationsOf, removeRelations, upsertRelation } from './sqlite-relations.js';
 import { withRetry } from './sqlite-retry.js';
 import { SqliteSession } from './sqlite-session.js';
-import { checkVector, insertVector, removeVector, replaceVector, requireVectorTable, SqliteVectorIndex } from './sqlite-vector-index.js';
+import {
+  checkVector,
+  encodeVector,
+  removeVector,
+  requireVectorTable,
+  SqliteVectorIndex,
+  type VectorSearchMode,
+  writeVector,
+} from './sqlite-vector-index.js';
 
 export interface SqliteStoreOptions {
   /**
@@ -46,10 +55,29 @@ export interface SqliteStoreOptions {
   database?: BetterSqlite3.Database;
   /** How long a writer waits for another process's write lock before retrying, in ms. Default 5000. */
   busyTimeoutMs?: number;
+  /**
+   * How much a word in a memory's `context` counts in lexical search next to one in its content
+   * or tags (the FTS5 BM25 column weight), from 0 to 1. Default 0.5 (`DEFAULT_CONTEXT_WEIGHT`).
+   */
+  contextWeight?: number;
+  /**
+   * 'approximate' (default): vector search narrows the candidates with binary codes before
+   * comparing float vectors exactly, and is exact whenever few vectors match the filter (see
+   * `SqliteVectorIndex`). 'exact': every vector that matches the filter is compared exactly —
+   * slower on large stores; for evaluation, or when recall must be 1.
+   */
+  vectorSearch?: VectorSearchMode;
+  /**
+   * How many bytes of float vectors each connection may also keep in memory, so that vector
+   * search compares them without reading rows. Default 64 MiB (up to about 30k 384-d vectors); beyond
+   * it they stay on disk. The binary codes search scans (128 bytes a 384-d vector) are always
+   * in memory.
+   */
+  vectorCacheBytes?: number;
 }
 
 /**
- * A `MemoryStore` in one SQLite file: records, FTS5 (BM25) lexical search and sqlite-vec vectors,
+ * A `MemoryStore` in one SQLite file: records, FTS5 (BM25) lexical search and vectors,
  * written together in one transaction. Several processes may share the file.
  *
  *   const store = sqliteStore({ path: '.engram/memory.db' });
@@ -75,7 +103,21 @@ export function sqliteStore(options: SqliteStoreOptions): MemoryStore {
       { field: 'busyTimeoutMs', message: `must be a non-negative number of milliseconds (got ${busyTimeoutMs})` },
     ]);
   }
-  return new SqliteStore({ ...options, busyTimeoutMs });
+  if (options.vectorCacheBytes !== undefined && !(Number.isFinite(options.vectorCacheBytes) && options.vectorCacheBytes >= 0)) {
+    throw new ValidationError([
+      { field: 'vectorCacheBytes', message: `must be a non-negative number of bytes (got ${options.vectorCacheBytes})` },
+    ]);
+  }
+  if (options.vectorSearch !== undefined && options.vectorSearch !== 'approximate' && options.vectorSearch !== 'exact') {
+    throw new ValidationError([
+      { field: 'vectorSearch', message: `must be 'approximate' or 'exact' (got ${String(options.vectorSearch)})` },
+    ]);
+  }
+  const contextWeight = options.contextWeight ?? DEFAULT_CONTEXT_WEIGHT;
+  if (!(contextWeight >= 0 && contextWeight <= 1)) {
+    throw new ValidationError([{ field: 'contextWeight', message: `must be a number from 0 to 1 (got ${contextWeight})` }]);
+  }
+  return new SqliteStore({ ...options, busyTimeoutMs, contextWeight });
 }
 
 const capabilities: StoreCapabilities = Object.freeze({ lexical: 'bm25', vectors: true, multiProcess: true });
@@ -94,9 +136,12 @@ class SqliteStore implements MemoryStore {
   private opening: Promise<void> | null = null;
   private closed = false;
 
-  constructor(private readonly options: SqliteStoreOptions & { busyTimeoutMs: number }) {
+  private readonly contextWeight: number;
+
+  constructor(private readonly options: SqliteStoreOptions & { busyTimeoutMs: number; contextWeight: number }) {
+    this.contextWeight = options.contextWeight;
     this.location = options.path ?? options.database?.name ?? 'a better-sqlite3 database';
-    this.vectors = new SqliteVectorIndex(() => this.ready());
+    this.vectors = new SqliteVectorIndex(() => this.ready(), options.vectorSearch ?? 'approximate', options.vectorCacheBytes);
   }
 
   // ------------------------------------------------------------------ lifecycle
@@ -114,7 +159,11 @@ class SqliteStore implements MemoryStore {
       openConnection({ path: this.options.path, database: this.options.database, busyTimeoutMs: this.options.busyTimeoutMs }),
     );
     try {
-      await withRetry('open', () => migrateToLatest(connection.db));
+      // Kysely (and the migrations) load only when there is something to migrate.
+      if (!(await withRetry('open', () => schemaIsCurrent(connection.db)))) {
+        const { migrateToLatest } = await import('./sqlite-migrations.js');
+        await withRetry('open', () => migrateToLatest(connection.db));
+      }
     } catch (error) {
       if (connection.owned) connection.db.close();
       throw error;
@@ -178,24 +227,26 @@ class SqliteStore implements MemoryStore {
     if (items.length === 0) return [];
     const session = await this.ready();
     return withRetry('write', () => {
-      // Check every vector before the transaction, so a bad item leaves nothing half-written.
+      // Check every vector before the transaction, so a bad item leaves nothing half-written,
+      // and encode them there too, so the write lock is held for writing only.
       if (items.some((item) => item.vector)) {
         const dimensions = requireVectorTable(session);
         for (const item of items) if (item.vector) checkVector(item.vector, dimensions, `vector of ${item.record.id}`);
       }
+      const codes = items.map((item) => (item.vector ? encodeVector(session, item.vector) : undefined));
       // One transaction for the whole batch: each item sees the ones before it (duplicates,
       // keys), and record, tags, FTS (triggers) and vector land together or not at all.
-      return session.write(() => items.map((item) => this.writeOne(session, item)));
+      return session.write(() => items.map((item, index) => this.writeOne(session, item, codes[index])));
     });
   }
 
-  private writeOne(session: SqliteSession, { record, vector }: StoreWrite): StoreWriteResult {
+  private writeOne(session: SqliteSession, { record, vector }: StoreWrite, code: Uint8Array | undefined): StoreWriteResult {
     const scope = scopeKey(record.scope);
     if (record.key !== null) {
       const keyed = session.statement(`${selectMemory} WHERE scope_key = ? AND key = ? AND deleted_at IS NULL`).get(scope, record.key) as
         | MemoryRow
         | undefined;
-      if (keyed) return this.updateKeyed(session, keyed, record, vector);
+      if (keyed) return this.updateKeyed(session, keyed, record, vector, code);
     }
     const duplicate = session
       .statement(`${selectMemory} WHERE scope_key = ? AND content_hash = ? AND deleted_at IS NULL ORDER BY rowid LIMIT 1`)
@@ -205,18 +256,26 @@ class SqliteStore implements MemoryStore {
     const parameters = insertParameters(record);
     const { lastInsertRowid } = session.statement(insertMemorySql).run(parameters);
     // A record imported as already deleted keeps no vector, as a soft delete drops it.
-    if (vector && parameters.deleted_at === null) insertVector(session, lastInsertRowid, vector, parameters);
+    if (vector && code && parameters.deleted_at === null) writeVector(session, lastInsertRowid, vector, code);
     const stored = storedRecord(parameters);
     appendHistory(session, historyEntry('created', null, stored, stored.createdAt));
     return { status: 'created', record: stored };
   }
 
   /** A write whose key matches a live record in the same scope: update that record in place. */
-  private updateKeyed(session: SqliteSession, row: MemoryRow, record: MemoryRecord, vector: Float32Array | undefined): StoreWriteResult {
+  private updateKeyed(
+    session: SqliteSession,
+    row: MemoryRow,
+    record: MemoryRecord,
+    vector: Float32Array | undefined,
+    code: Uint8Array | undefined,
+  ): StoreWriteResult {
     const tags = JSON.stringify(record.tags);
     const metadata = JSON.stringify(record.metadata);
+    const context = record.context ?? null;
     const unchanged =
       row.content_hash === record.contentHash &&
+      row.context === context &&
       row.type === record.type &&
       row.subtype === record.subtype &&
       row.importance === record.importance &&
@@ -226,9 +285,10 @@ class SqliteStore implements MemoryStore {
     if (unchanged) return { status: 'duplicate', record: before };
 
     const changes = new ColumnChanges();
-    // Only changed text is written: the FTS triggers fire on `UPDATE OF content, tags`.
+    // Only changed text is written: the FTS triggers fire on `UPDATE OF content, tags, context`.
     if (row.content !== record.content) changes.set('content', record.content);
     if (row.tags !== tags) changes.set('tags', tags);
+    if (row.context !== context) changes.set('context', context);
     changes.set('content_hash', record.contentHash);
     changes.set('type', record.type);
     changes.set('subtype', record.subtype);
@@ -236,7 +296,7 @@ class SqliteStore implements MemoryStore {
     changes.set('importance', record.importance);
     changes.set('updated_at', record.updatedAt.getTime());
     changes.apply(session, row.rowid);
-    this.syncVector(session, { ...row, type: record.type, subtype: record.subtype }, record.contentHash, vector);
+    this.syncVector(session, row, record.contentHash, vector, code);
     const after = this.reread(session, row.rowid);
     appendHistory(session, historyEntry('updated', before, after, record.updatedAt));
     return { status: 'updated', record: after };
@@ -246,6 +306,7 @@ class SqliteStore implements MemoryStore {
     const session = await this.ready();
     return withRetry('update', () => {
       if (vector) checkVector(vector, requireVectorTable(session), `vector of ${id}`);
+      const code = vector ? encodeVector(session, vector) : undefined;
       return session.write(() => {
         const row = session.statement(`${selectMemory} WHERE id = ? AND deleted_at IS NULL`).get(id) as MemoryRow | undefined;
         if (!row) return null;
@@ -266,12 +327,7 @@ class SqliteStore implements MemoryStore {
         changes.apply(session, row.rowid);
         const before = rowToRecord(row);
         const after = this.reread(session, row.rowid);
-        this.syncVector(
-          session,
-          { ...row, type: after.type, subtype: after.subtype, superseded_by: after.supersededBy },
-          patch.contentHash ?? row.content_hash,
-          vector,
-        );
+        this.syncVector(session, row, patch.contentHash ?? row.content_hash, vector, code);
         appendHistory(session, historyEntry(updateEvent(before, after), before, after, patch.updatedAt, options?.reason ?? null));
         return after;
       });
@@ -282,8 +338,14 @@ class SqliteStore implements MemoryStore {
    * Keeps a row's vector true to its content: a given vector replaces it; new content without a
    * vector drops the old one, which described the old text and would otherwise match wrongly.
    */
-  private syncVector(session: SqliteSession, row: MemoryRow, newHash: string, vector: Float32Array | undefined): void {
-    if (vector) replaceVector(session, row.rowid, vector, row);
+  private syncVector(
+    session: SqliteSession,
+    row: MemoryRow,
+    newHash: string,
+    vector: Float32Array | undefined,
+    code: Uint8Array | undefined,
+  ): void {
+    if (vector && code) writeVector(session, row.rowid, vector, code);
     else if (newHash !== row.content_hash) removeVector(session, row.rowid);
   }
 
@@ -419,12 +481,12 @@ class SqliteStore implements MemoryStore {
       // The filter runs in the same query as the MATCH, before the LIMIT.
       const rows = session
         .statement(
-          `SELECT m.id AS id, bm25(memories_fts) AS rank
+          `SELECT m.id AS id, bm25(memories_fts, 1.0, 1.0, ?) AS rank
            FROM memories_fts JOIN memories m ON m.rowid = memories_fts.rowid
            WHERE memories_fts MATCH ? AND ${where.sql}
            ORDER BY rank LIMIT ?`,
         )
-        .all(match, ...where.params, count) as Array<{ id: string; rank: number }>;
+        .all(this.contextWeight, match, ...where.params, count) as Array<{ id: string; rank: number }>;
       // bm25() is lower-is-better; the contract wants higher-is-better.
       return rows.map((row) => ({ id: row.id, score: -row.rank }));
     });

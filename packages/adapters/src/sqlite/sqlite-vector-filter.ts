@@ -1,84 +1,101 @@
 import type { MemoryFilter } from '@engram/core';
-import type { SqlParameter } from './sqlite-filter.js';
+import { slotDead, slotSuperseded } from './sqlite-vector-kernel.js';
 
-/**
- * The part of a `MemoryFilter` that sqlite-vec can apply *during* a KNN scan, through the vec0
- * metadata columns (user_id, agent_id, run_id, conversation_id, type, subtype, created_at,
- * superseded).
- *
- * vec0 metadata columns cannot hold NULL, so a missing scope field, conversation or subtype is
- * stored as ''. A filter asking for '' therefore cannot be decided by the metadata columns and is
- * left to the SQL filter (`complete: false`), as are tags, `where`, `ids` and `asOf`.
- */
-export interface VectorConstraints {
-  /** Conditions on vec0 columns, AND-ed (unqualified column names). */
-  conditions: string[];
-  params: SqlParameter[];
-  /** True when the conditions alone are the whole filter (deleted rows have no vector). */
-  complete: boolean;
-  /** True when the filter matches nothing (empty `types` and `subtypes`, or an empty `ids` list). */
-  empty: boolean;
+/** The filterable fields the vector cache holds for each slot (strings interned as ids, 0 = null). */
+export interface SlotFields {
+  readonly user: Int32Array;
+  readonly agent: Int32Array;
+  readonly run: Int32Array;
+  readonly conversation: Int32Array;
+  readonly type: Int32Array;
+  readonly subtype: Int32Array;
+  readonly createdAt: Float64Array;
+  /** NaN when null. */
+  readonly validTo: Float64Array;
+  /** Mask bits per slot (`slotDead`, `slotSuperseded`). */
+  readonly mask: Uint8Array;
+  /** The interned id of a string, or undefined when no slot holds it. */
+  idOf(value: string): number | undefined;
 }
 
-export function vectorConstraints(filter: MemoryFilter | undefined): VectorConstraints {
-  const result: VectorConstraints = { conditions: [], params: [], complete: true, empty: false };
-  const text = (column: string, value: string | undefined) => {
-    if (value === undefined) return;
-    if (value === '') {
-      result.complete = false;
-      return;
+/**
+ * How a vector search applies a `MemoryFilter`:
+ * - `none`: nothing can match (empty `types`/`subtypes`/`ids`, or a value no vector has);
+ * - `mask`: only the slot mask matters (deleted, and superseded unless included);
+ * - `slots`: the mask, then equalities (`column[slot] === id`: scope and conversation, the
+ *   cheap and usually selective part) and `test(slot)` (types/subtypes, time window, `asOf`)
+ *   over the cached fields — all decided in memory;
+ * - `sql`: an `ids` list: the matching rows come from one SQL query with the complete filter.
+ * `residual` marks a filter with a part the cache does not hold (tags, `where`): candidates must
+ * also pass the complete filter in SQL (see `SqliteVectorIndex`).
+ * In every case the filter selects the candidates *before* any ranking. A `test` reads the
+ * cache's arrays as they are now: use it before the cache next changes.
+ */
+export type SlotFilter =
+  | { kind: 'none' }
+  | { kind: 'mask'; flags: number; residual: boolean }
+  | {
+      kind: 'slots';
+      flags: number;
+      equal: Array<{ column: Int32Array; id: number }>;
+      test: ((slot: number) => boolean) | undefined;
+      residual: boolean;
     }
-    result.conditions.push(`${column} = ?`);
-    result.params.push(value);
-  };
-  const list = (column: string, values: readonly string[]) => {
-    if (values.includes('')) result.complete = false;
-    else if (values.length === 1) {
-      result.conditions.push(`${column} = ?`);
-      result.params.push(values[0] as string);
-    } else {
-      result.conditions.push(`${column} IN (SELECT value FROM json_each(?))`);
-      result.params.push(JSON.stringify([...new Set(values)]));
-    }
-  };
+  | { kind: 'sql' };
 
-  if (!filter) {
-    result.conditions.push('superseded = 0');
-    return result;
-  }
-  if (filter.asOf) {
-    // Whether a superseded memory counts depends on its validTo, which vec0 does not hold.
-    if (!filter.includeSuperseded) result.complete = false;
-    result.conditions.push('created_at <= ?');
-    result.params.push(BigInt(filter.asOf.getTime()));
-  } else if (!filter.includeSuperseded) {
-    result.conditions.push('superseded = 0');
-  }
-  text('user_id', filter.scope?.userId);
-  text('agent_id', filter.scope?.agentId);
-  text('run_id', filter.scope?.runId);
-  text('conversation_id', filter.conversationId);
-  if (filter.types || filter.subtypes) {
-    // Types and subtypes are OR-ed: vec0 has no OR, so only one of them can be pushed down.
-    const types = filter.types && filter.types.length > 0 ? filter.types : undefined;
-    const subtypes = filter.subtypes && filter.subtypes.length > 0 ? filter.subtypes : undefined;
-    if (!types && !subtypes) result.empty = true;
-    else if (types && subtypes) result.complete = false;
-    else if (types) list('type', types);
-    else if (subtypes) list('subtype', subtypes);
-  }
-  // Integer metadata columns are compared with integers (BigInt binds as SQLite INTEGER).
-  if (filter.after) {
-    result.conditions.push('created_at >= ?');
-    result.params.push(BigInt(filter.after.getTime()));
-  }
-  if (filter.before) {
-    result.conditions.push('created_at < ?');
-    result.params.push(BigInt(filter.before.getTime()));
-  }
-  if (filter.ids?.length === 0) result.empty = true;
+export function slotFilter(filter: MemoryFilter | undefined, fields: SlotFields): SlotFilter {
+  if (!filter) return { kind: 'mask', flags: slotDead | slotSuperseded, residual: false };
+  if (filter.ids?.length === 0) return { kind: 'none' };
+  if (filter.ids !== undefined) return { kind: 'sql' };
   const anyTags = filter.tags?.any !== undefined && filter.tags.any.length > 0;
   const allTags = filter.tags?.all !== undefined && filter.tags.all.length > 0;
-  if (anyTags || allTags || filter.where !== undefined || filter.ids !== undefined) result.complete = false;
-  return result;
+  const residual = anyTags || allTags || filter.where !== undefined;
+
+  const tests: Array<(slot: number) => boolean> = [];
+  const equal: Array<{ column: Int32Array; id: number }> = [];
+  const equals = (column: Int32Array, value: string | undefined): boolean => {
+    if (value === undefined) return true;
+    const id = fields.idOf(value);
+    if (id === undefined) return false;
+    equal.push({ column, id });
+    return true;
+  };
+  if (
+    !equals(fields.user, filter.scope?.userId) ||
+    !equals(fields.agent, filter.scope?.agentId) ||
+    !equals(fields.run, filter.scope?.runId) ||
+    !equals(fields.conversation, filter.conversationId)
+  ) {
+    return { kind: 'none' };
+  }
+  if (filter.types || filter.subtypes) {
+    // Types and subtypes are OR-ed; values no slot holds simply match nothing.
+    const types = new Set((filter.types ?? []).map((type) => fields.idOf(type)).filter((id) => id !== undefined));
+    const subtypes = new Set((filter.subtypes ?? []).map((subtype) => fields.idOf(subtype)).filter((id) => id !== undefined));
+    if (types.size === 0 && subtypes.size === 0) return { kind: 'none' };
+    const { type, subtype } = fields;
+    tests.push((slot) => types.has(type[slot] as number) || subtypes.has(subtype[slot] as number));
+  }
+  const after = filter.after?.getTime();
+  const { createdAt } = fields;
+  if (after !== undefined) tests.push((slot) => (createdAt[slot] as number) >= after);
+  const before = filter.before?.getTime();
+  if (before !== undefined) tests.push((slot) => (createdAt[slot] as number) < before);
+
+  let flags = slotDead | slotSuperseded;
+  const asOf = filter.asOf?.getTime();
+  if (filter.includeSuperseded) flags = slotDead;
+  if (asOf !== undefined) {
+    tests.push((slot) => (createdAt[slot] as number) <= asOf);
+    if (!filter.includeSuperseded) {
+      // As of an instant, a supersession that happened later (validTo after it) is undone;
+      // superseded slots therefore pass the mask and are decided here (NaN > asOf is false).
+      flags = slotDead;
+      const { mask, validTo } = fields;
+      tests.push((slot) => ((mask[slot] as number) & slotSuperseded) === 0 || (validTo[slot] as number) > asOf);
+    }
+  }
+  if (tests.length === 0 && equal.length === 0) return { kind: 'mask', flags, residual };
+  const test = tests.length <= 1 ? tests[0] : (slot: number) => tests.every((check) => check(slot));
+  return { kind: 'slots', flags, equal, test, residual };
 }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import {
   AdapterError,
   cosineSimilarity,
+  hashEmbedder,
   type MemoryFilter,
   type MemoryRecord,
   type MemoryStore,
@@ -13,9 +14,10 @@ import {
   type VectorIndex,
 } from '@engram/core';
 import { makeRecord, nearVector, seededVector } from '@engram/core/testing';
+import Database from 'better-sqlite3';
+import * as sqliteVec from 'sqlite-vec';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sqliteStore } from './sqlite-store.js';
-import { vectorConstraints } from './sqlite-vector-filter.js';
+import { type SqliteStoreOptions, sqliteStore } from './sqlite-store.js';
 
 const dimensions = 16;
 const root = mkdtempSync(join(tmpdir(), 'engram-sqlite-vectors-'));
@@ -34,6 +36,20 @@ beforeEach(async () => {
 afterEach(() => store.close());
 
 const ids = (matches: Array<{ id: string }>) => matches.map((match) => match.id);
+const others: MemoryStore[] = [];
+afterEach(async () => {
+  for (const other of others.splice(0)) await other.close();
+});
+
+/** A second connection to the current test's file. */
+async function reopened(options: Partial<SqliteStoreOptions> = {}): Promise<VectorIndex> {
+  const other = sqliteStore({ path: join(root, `vectors-${counter}.db`), ...options });
+  others.push(other);
+  await other.open();
+  const index = other.vectors as VectorIndex;
+  await index.open(dimensions);
+  return index;
+}
 
 /** 300 near-identical "noise" vectors in another scope, and 3 far-away targets. */
 async function noisyFixture() {
@@ -57,18 +73,16 @@ async function noisyFixture() {
   return { query, noise, targets: targets.map((target) => target.record) };
 }
 
-describe('sqlite-vec search returns the k best vectors that match the filter', () => {
-  it('through vec0 metadata columns (scope, type)', async () => {
+describe('vector search returns the k best vectors that match the filter', () => {
+  it('through the fields each connection holds in memory (scope, type, subtype)', async () => {
     const { query, targets } = await noisyFixture();
-    expect(vectorConstraints({ scope: { userId: 'me' } }).complete).toBe(true);
     expect(ids(await vectors.search(query, 3, { scope: { userId: 'me' } }))).toEqual(ids(targets));
     expect(ids(await vectors.search(query, 2, { types: ['error'] }))).toEqual(ids(targets.slice(0, 2)));
     expect(ids(await vectors.search(query, 5, { subtypes: ['bug'] }))).toEqual(ids(targets));
   });
 
-  it('through a rowid pre-filter (tags, where, types OR subtypes, asOf)', async () => {
+  it('through SQL for tags and where, in memory for types OR subtypes and asOf', async () => {
     const { query, targets } = await noisyFixture();
-    expect(vectorConstraints({ tags: { any: ['wanted'] } }).complete).toBe(false);
     expect(ids(await vectors.search(query, 3, { tags: { any: ['wanted'] } }))).toEqual(ids(targets));
     expect(ids(await vectors.search(query, 3, { tags: { all: ['wanted'] } }))).toEqual(ids(targets));
     expect(ids(await vectors.search(query, 2, { where: parseWhere({ rank: { gte: 1 } }) }))).toEqual(ids(targets.slice(1)));
@@ -77,7 +91,7 @@ describe('sqlite-vec search returns the k best vectors that match the filter', (
     expect(await vectors.search(query, 3, { asOf: new Date(before.getTime() - 1), scope: { userId: 'me' } })).toEqual([]);
   });
 
-  it('by direct distances for a short ids list, and by scan for a long one', async () => {
+  it('for an ids list, short or long, alone or with other conditions', async () => {
     const { query, noise, targets } = await noisyFixture();
     const wanted = [targets[2]?.id, targets[0]?.id, 'unknown'] as string[];
     expect(ids(await vectors.search(query, 5, { ids: wanted }))).toEqual([targets[0]?.id, targets[2]?.id]);
@@ -102,7 +116,7 @@ describe('sqlite-vec search returns the k best vectors that match the filter', (
     expect(ids(await vectors.search(query, 5, { scope: { userId: 'me' } }))).not.toContain(first.id);
   });
 
-  it('follows subtype changes to values longer than vec0 keeps inline (12 bytes)', async () => {
+  it('follows subtype changes, long values included', async () => {
     const { query, targets } = await noisyFixture();
     const first = targets[0] as MemoryRecord;
     await store.update(first.id, { type: 'learning', subtype: 'best_practice_for_long_values', updatedAt: new Date() });
@@ -126,61 +140,69 @@ describe('sqlite-vec search returns the k best vectors that match the filter', (
     expect(match?.similarity).toBeCloseTo(cosineSimilarity(query, stored), 5);
   });
 
-  it('agrees with brute force over matchesFilter on random filters', async () => {
-    const base = Date.UTC(2025, 0, 1);
-    const records: Array<{ record: MemoryRecord; vector: Float32Array }> = [];
-    for (let index = 0; index < 600; index++) {
-      const superseded = index % 9 === 0;
-      records.push({
-        record: makeRecord({
-          content: `random ${index}`,
-          createdAt: new Date(base + index * 3_600_000),
-          scope: index % 4 === 0 ? {} : { userId: `u${index % 3}`, ...(index % 5 === 0 ? { agentId: 'a' } : {}) },
-          conversationId: index % 7 === 0 ? 'c' : null,
-          type: ['observation', 'error', 'learning'][index % 3] as string,
-          subtype: index % 2 === 0 ? null : (['bug', 'insight'][index % 4 === 1 ? 0 : 1] as string),
-          tags: ['a', 'b', 'c'].filter((_, position) => (index >> position) % 2 === 1),
-          metadata: { n: index % 10, even: index % 2 === 0, label: `L${index % 4}` },
-          supersededBy: superseded ? 'x' : null,
-          validTo: superseded ? new Date(base + (index + 50) * 3_600_000) : null,
-        }),
-        vector: seededVector(10_000 + index, dimensions),
-      });
-    }
-    await store.write(records);
-    const filters: MemoryFilter[] = [
-      {},
-      { scope: { userId: 'u1' } },
-      { scope: { userId: 'u2', agentId: 'a' }, types: ['error', 'learning'] },
-      { conversationId: 'c', includeSuperseded: true },
-      { subtypes: ['bug'] },
-      { types: ['observation'], subtypes: ['insight'] },
-      { tags: { any: ['a', 'c'] } },
-      { tags: { all: ['a', 'b'] }, scope: { userId: 'u0' } },
-      { after: new Date(base + 100 * 3_600_000), before: new Date(base + 300 * 3_600_000) },
-      { asOf: new Date(base + 200 * 3_600_000) },
-      { where: parseWhere({ n: { gte: 7 }, even: false }) },
-      { where: parseWhere({ or: [{ label: 'L1' }, { n: { lt: 2 } }] }), types: ['error'] },
-      { ids: records.filter((_, index) => index % 11 === 0).map((item) => item.record.id) },
-      { ids: records.slice(0, 40).map((item) => item.record.id), where: parseWhere({ label: { ne: 'L0' } }) },
-    ];
-    for (const [position, filter] of filters.entries()) {
-      const query = seededVector(77 + position, dimensions);
-      for (const k of [1, 10, 1000]) {
-        const expected = records
-          .filter((item) => matchesFilter(item.record, filter))
-          .map((item) => ({ id: item.record.id, similarity: cosineSimilarity(query, item.vector) }))
-          .sort((a, b) => b.similarity - a.similarity)
-          .slice(0, k);
-        const actual = await vectors.search(query, k, filter);
-        expect(ids(actual), `${JSON.stringify(filter)} k=${k}`).toEqual(ids(expected));
-        for (const [index, match] of actual.entries()) expect(match.similarity).toBeCloseTo(expected[index]?.similarity as number, 5);
+  const modes: Array<[string, Partial<SqliteStoreOptions> | null]> = [
+    ['approximate, vectors mirrored in memory', null],
+    ['approximate, vectors read from disk', { vectorCacheBytes: 0 }],
+    ['exact', { vectorSearch: 'exact' }],
+  ];
+  for (const [mode, options] of modes) {
+    it(`agrees with brute force over matchesFilter on random filters (${mode})`, async () => {
+      const search = options ? await reopened(options) : vectors;
+      const base = Date.UTC(2025, 0, 1);
+      const records: Array<{ record: MemoryRecord; vector: Float32Array }> = [];
+      for (let index = 0; index < 600; index++) {
+        const superseded = index % 9 === 0;
+        records.push({
+          record: makeRecord({
+            content: `random ${index}`,
+            createdAt: new Date(base + index * 3_600_000),
+            scope: index % 4 === 0 ? {} : { userId: `u${index % 3}`, ...(index % 5 === 0 ? { agentId: 'a' } : {}) },
+            conversationId: index % 7 === 0 ? 'c' : null,
+            type: ['observation', 'error', 'learning'][index % 3] as string,
+            subtype: index % 2 === 0 ? null : (['bug', 'insight'][index % 4 === 1 ? 0 : 1] as string),
+            tags: ['a', 'b', 'c'].filter((_, position) => (index >> position) % 2 === 1),
+            metadata: { n: index % 10, even: index % 2 === 0, label: `L${index % 4}` },
+            supersededBy: superseded ? 'x' : null,
+            validTo: superseded ? new Date(base + (index + 50) * 3_600_000) : null,
+          }),
+          vector: seededVector(10_000 + index, dimensions),
+        });
       }
-    }
-  });
+      await store.write(records);
+      const filters: MemoryFilter[] = [
+        {},
+        { scope: { userId: 'u1' } },
+        { scope: { userId: 'u2', agentId: 'a' }, types: ['error', 'learning'] },
+        { conversationId: 'c', includeSuperseded: true },
+        { subtypes: ['bug'] },
+        { types: ['observation'], subtypes: ['insight'] },
+        { tags: { any: ['a', 'c'] } },
+        { tags: { all: ['a', 'b'] }, scope: { userId: 'u0' } },
+        { after: new Date(base + 100 * 3_600_000), before: new Date(base + 300 * 3_600_000) },
+        { asOf: new Date(base + 200 * 3_600_000) },
+        { where: parseWhere({ n: { gte: 7 }, even: false }) },
+        { where: parseWhere({ or: [{ label: 'L1' }, { n: { lt: 2 } }] }), types: ['error'] },
+        { ids: records.filter((_, index) => index % 11 === 0).map((item) => item.record.id) },
+        { ids: records.slice(0, 40).map((item) => item.record.id), where: parseWhere({ label: { ne: 'L0' } }) },
+      ];
+      for (const [position, filter] of filters.entries()) {
+        const query = seededVector(77 + position, dimensions);
+        for (const k of [1, 10, 1000]) {
+          const expected = records
+            .filter((item) => matchesFilter(item.record, filter))
+            .map((item) => ({ id: item.record.id, similarity: cosineSimilarity(query, item.vector) }))
+            .sort((a, b) => b.similarity - a.similarity)
+            .slice(0, k);
+          const actual = await search.search(query, k, filter);
+          expect(ids(actual), `${JSON.stringify(filter)} k=${k}`).toEqual(ids(expected));
+          for (const [index, match] of actual.entries()) expect(match.similarity).toBeCloseTo(expected[index]?.similarity as number, 5);
+        }
+      }
+    });
+  }
 });
 
-describe('sqlite-vec index maintenance', () => {
+describe('vector index maintenance', () => {
   it('checks dimensions: open, write, update, search and upsert', async () => {
     await expect(vectors.open(dimensions)).resolves.toBeUndefined();
     const error = await vectors.open(dimensions * 2).catch((caught: unknown) => caught);
@@ -241,7 +263,7 @@ describe('sqlite-vec index maintenance', () => {
     expect(await vectors.search(seededVector(1, dimensions), 50)).toHaveLength(1);
   });
 
-  it('is empty (not an error) before any vector table exists', async () => {
+  it('is empty (not an error) before the index is opened with a dimension', async () => {
     const fresh = sqliteStore({ path: ':memory:' });
     await fresh.open();
     expect(await fresh.vectors?.count()).toBe(0);
@@ -250,5 +272,172 @@ describe('sqlite-vec index maintenance', () => {
       /vectors\.open/,
     );
     await fresh.close();
+  });
+});
+
+describe('approximate search over binary codes', () => {
+  /** Deterministic made-up texts (Zipf-like word choice), as in bench/lib/corpus.mjs. */
+  function texts(count: number, seed: number): string[] {
+    let state = seed;
+    const next = () => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state / 4294967296;
+    };
+    const syllables = ['ka', 'lo', 'mi', 'ne', 'ru', 'sa', 'ti', 'vo', 'ze', 'po', 'qui', 'dra', 'fen', 'gul', 'hor', 'jin'];
+    const words = Array.from({ length: 1500 }, () =>
+      Array.from({ length: 2 + Math.floor(next() * 3) }, () => syllables[Math.floor(next() * syllables.length)]).join(''),
+    );
+    return Array.from(
+      { length: count },
+      (_, index) =>
+        Array.from({ length: 3 + Math.floor(next() * 14) }, () => words[Math.floor(words.length * next() ** 2)]).join(' ') +
+        (index >= 0 ? '' : ''),
+    );
+  }
+
+  it('finds at least 95 % of the exact top 10 among 5,000 hash-embedded texts (every stage runs)', async () => {
+    const embedder = hashEmbedder({ dimensions: 128 });
+    const file = sqliteStore({ path: join(root, `recall-${++counter}.db`) });
+    await file.open();
+    const index = file.vectors as VectorIndex;
+    await index.open(128);
+    const contents = texts(5000, 11);
+    const embedded = (await embedder.embed(contents)) as Float32Array[];
+    const records = contents.map((content, position) =>
+      makeRecord({ content: `${content} ${position}`, scope: { userId: `u${position % 4}` } }),
+    );
+    await file.write(records.map((record, position) => ({ record, vector: embedded[position] as Float32Array })));
+    const queries = (await embedder.embed(texts(60, 99))) as Float32Array[];
+    let found = 0;
+    let foundForUser = 0;
+    for (const [position, query] of queries.entries()) {
+      const exact = records
+        .map((record, at) => ({ id: record.id, user: at % 4, similarity: cosineSimilarity(query, embedded[at] as Float32Array) }))
+        .sort((a, b) => b.similarity - a.similarity);
+      const tenth = (exact[9]?.similarity as number) - 1e-6;
+      const approximate = await index.search(query, 10);
+      found += approximate.filter((match) => match.similarity >= tenth).length;
+      const user = position % 4;
+      const tenthForUser = (exact.filter((entry) => entry.user === user)[9]?.similarity as number) - 1e-6;
+      foundForUser += (await index.search(query, 10, { scope: { userId: `u${user}` } })).filter(
+        (match) => match.similarity >= tenthForUser,
+      ).length;
+      // Similarities are exact, not estimates.
+      for (const match of approximate) {
+        expect(match.similarity).toBeCloseTo(
+          cosineSimilarity(query, embedded[records.findIndex((record) => record.id === match.id)] as Float32Array),
+          5,
+        );
+      }
+    }
+    expect(found / (queries.length * 10)).toBeGreaterThanOrEqual(0.95);
+    expect(foundForUser / (queries.length * 10)).toBeGreaterThanOrEqual(0.95);
+    await file.close();
+  });
+
+  it('sees every change made through another connection: writes, type changes, supersession, deletes', async () => {
+    const query = seededVector(42, dimensions);
+    const other = await reopened();
+    expect(await other.search(query, 5)).toEqual([]);
+    const records = Array.from({ length: 150 }, (_, position) => makeRecord({ content: `shared ${position}`, type: 'observation' }));
+    const vectorOf = new Map(records.map((record, position) => [record.id, nearVector(query, position + 1, 0.2 + position / 20)]));
+    await store.write(records.map((record) => ({ record, vector: vectorOf.get(record.id) as Float32Array })));
+    const ranked = [...records].sort(
+      (a, b) => cosineSimilarity(query, vectorOf.get(b.id) as Float32Array) - cosineSimilarity(query, vectorOf.get(a.id) as Float32Array),
+    );
+    const [first, second, third, fourth] = ranked as [MemoryRecord, MemoryRecord, MemoryRecord, MemoryRecord];
+    expect(ids(await other.search(query, 3))).toEqual([first.id, second.id, third.id]);
+
+    await store.update(first.id, { type: 'decision', updatedAt: new Date() });
+    expect(ids(await other.search(query, 1, { types: ['decision'] }))).toEqual([first.id]);
+    await store.update(second.id, { supersededBy: first.id, validTo: new Date(), updatedAt: new Date() });
+    expect(ids(await other.search(query, 2))).toEqual([first.id, third.id]);
+    await store.delete(first.id, new Date());
+    expect(ids(await other.search(query, 1))).toEqual([third.id]);
+    await store.update(third.id, { content: 'changed', contentHash: 'h-changed', updatedAt: new Date() });
+    expect(ids(await other.search(query, 1))).toEqual([fourth.id]);
+    await store.vectors?.upsert([{ id: third.id, vector: query, payload: third }]);
+    expect((await other.search(query, 1))[0]).toMatchObject({ id: third.id, similarity: expect.closeTo(1, 5) });
+  });
+
+  it('reloads everything when the change log no longer reaches back to what it saw', async () => {
+    const query = seededVector(43, dimensions);
+    const other = await reopened();
+    const early = makeRecord({ content: 'early' });
+    await store.write([{ record: early, vector: nearVector(query, 1, 0.3) }]);
+    expect(ids(await other.search(query, 5))).toEqual([early.id]);
+    const late = makeRecord({ content: 'late' });
+    await store.write([{ record: late, vector: nearVector(query, 2, 0.05) }]);
+    await store.delete(early.id, new Date());
+    // As if pruning had dropped every entry since the other connection last looked.
+    const raw = new Database(join(root, `vectors-${counter}.db`));
+    raw.exec('DELETE FROM memory_vector_log WHERE seq < (SELECT max(seq) FROM memory_vector_log)');
+    raw.close();
+    expect(ids(await other.search(query, 5))).toEqual([late.id]);
+  });
+});
+
+describe('the vector change log', () => {
+  it('keeps its last 100,000 entries, whoever writes', async () => {
+    const raw = new Database(join(root, `vectors-${counter}.db`));
+    raw.transaction(() => {
+      const insert = raw.prepare('INSERT INTO memory_vector_log (memory_rowid) VALUES (?)');
+      for (let index = 0; index < 100_005; index++) insert.run(index);
+    })();
+    expect(raw.prepare('SELECT count(*) AS n, min(seq) AS first, max(seq) AS last FROM memory_vector_log').get()).toEqual({
+      n: 100_000,
+      first: 6,
+      last: 100_005,
+    });
+    raw.close();
+  });
+});
+
+describe('stores from before the vector codes (0003)', () => {
+  it('move their vectors out of the sqlite-vec table on open and stay searchable', async () => {
+    const path = join(root, `legacy-${++counter}.db`);
+    const current = sqliteStore({ path });
+    await current.open();
+    await current.vectors?.open(dimensions);
+    const query = seededVector(44, dimensions);
+    const records = Array.from({ length: 20 }, (_, position) =>
+      makeRecord({ content: `legacy ${position}`, scope: { userId: position % 2 === 0 ? 'even' : 'odd' } }),
+    );
+    const vectorsOf = records.map((_, position) => nearVector(query, position + 1, 0.05 * (position + 1)));
+    await current.write(records.map((record, position) => ({ record, vector: vectorsOf[position] as Float32Array })));
+    await current.close();
+
+    // Rewind the file to the layout of 0001/0002: vectors in a vec0 table, no codes.
+    const raw = new Database(path);
+    sqliteVec.load(raw);
+    raw.exec(`
+      CREATE VIRTUAL TABLE memory_vectors USING vec0(embedding float[${dimensions}] distance_metric=cosine, user_id text);
+      INSERT INTO memory_vectors (rowid, embedding, user_id) SELECT e.rowid, e.vector, m.user_id FROM memory_embeddings e JOIN memories m ON m.rowid = e.rowid;
+      DROP TABLE memory_embeddings; DROP TABLE memory_vector_codes; DROP TABLE memory_vector_log;
+      DELETE FROM engram_migration WHERE name = '0003-vector-codes';
+      UPDATE engram_meta SET value = json_object('table', 'memory_vectors', 'dimensions', ${dimensions}, 'metric', 'cosine') WHERE key = 'vectors';
+    `);
+    for (const trigger of raw
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'trigger' AND sql LIKE '%memory_vector_codes%'")
+      .pluck()
+      .all()) {
+      raw.exec(`DROP TRIGGER ${trigger}`);
+    }
+    raw.close();
+
+    const upgraded = sqliteStore({ path });
+    await upgraded.open();
+    await upgraded.vectors?.open(dimensions);
+    expect(await upgraded.vectors?.count()).toBe(20);
+    const expected = records
+      .map((record, position) => ({ id: record.id, similarity: cosineSimilarity(query, vectorsOf[position] as Float32Array) }))
+      .sort((a, b) => b.similarity - a.similarity);
+    expect(ids((await upgraded.vectors?.search(query, 3)) ?? [])).toEqual(ids(expected.slice(0, 3)));
+    const odd = expected.filter((entry) => records.find((record) => record.id === entry.id)?.scope.userId === 'odd');
+    expect(ids((await upgraded.vectors?.search(query, 2, { scope: { userId: 'odd' } })) ?? [])).toEqual(ids(odd.slice(0, 2)));
+    const inspect = new Database(path, { readonly: true });
+    expect(inspect.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'memory_vectors'").pluck().get()).toBe(0);
+    inspect.close();
+    await upgraded.close();
   });
 });

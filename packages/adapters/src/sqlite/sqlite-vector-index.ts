@@ -1,35 +1,75 @@
 import { AdapterError, type MemoryFilter, ValidationError, type VectorIndex, type VectorItem, type VectorMatch } from '@engram/core';
 import { compileFilter } from './sqlite-filter.js';
-import type { MemoryRow } from './sqlite-records.js';
 import { withRetry } from './sqlite-retry.js';
 import type { SqliteSession } from './sqlite-session.js';
-import { vectorConstraints } from './sqlite-vector-filter.js';
+import { defaultFloatCacheBytes, VectorCache } from './sqlite-vector-cache.js';
+import { codeLayout, codeVersion, VectorCoder } from './sqlite-vector-codes.js';
+import { type SlotFilter, slotFilter } from './sqlite-vector-filter.js';
+import { maskedDistance } from './sqlite-vector-kernel.js';
 
-/** sqlite-vec refuses a larger `k` in one KNN query. */
+/** The largest k one search answers (the contract's callers ask for tens). */
 export const maxNeighbours = 4096;
 
-/** With an `ids` filter this short, distances are computed row by row instead of scanning. */
-const pointLookupLimit = 64;
-
-const vectorTable = 'memory_vectors';
+/** How a store's vector search trades exactness for speed; see `SqliteVectorIndex`. */
+export type VectorSearchMode = 'approximate' | 'exact';
 
 /**
- * The store's own vector index: a sqlite-vec `vec0` table keyed by `memories.rowid`.
+ * How many candidates survive the Hamming stage and the estimate stage (see `SqliteVectorIndex`):
+ * the largest of a minimum, a multiple of k and (Hamming) a share of the vectors searched.
+ * Chosen on the bench's ANN suite: recall@10 ≥ 0.95 up to 1M hash-embedded texts.
+ */
+function stageSizes(searched: number, k: number): { first: number; second: number } {
+  return { first: Math.max(2000, 64 * k, Math.ceil(searched / 200)), second: Math.max(100, 5 * k) };
+}
+
+interface VectorsMeta {
+  dimensions: number;
+  metric: 'cosine';
+  /** The code layout the stored codes were written with; null until they are (re)built. */
+  codes: { version: number; bytes: number } | null;
+}
+
+/** What a connection knows about the store's vectors once they are set up. */
+interface VectorState {
+  dimensions: number;
+  coder: VectorCoder;
+  cache: VectorCache;
+}
+
+const states = new WeakMap<SqliteSession, VectorState>();
+
+/**
+ * The store's own vector index: float vectors in `memory_embeddings`, and for each a 1,024-bit
+ * (or longer) binary code in `memory_vector_codes` (see `sqlite-vector-codes.ts`) that this
+ * connection mirrors in memory with the filterable fields of its memory (`VectorCache`).
  *
- * The table carries the filterable scalar fields as vec0 metadata columns, kept in step with
- * `memories` by triggers (type, subtype and supersession changes; soft and hard deletes drop the
- * vector). Every search is exact (vec0 is a brute-force scan) and filtered *during* the scan:
- * - a filter that only uses metadata columns becomes KNN constraints;
- * - any other filter (tags, `where`, `ids`…) adds `rowid IN (SELECT rowid FROM memories m WHERE
- *   <full filter>)`, which vec0 also applies before ranking, so the result is still the k best
- *   vectors that match, never "top k, then filter";
- * - a short `ids` list skips the scan: distances of just those rows are computed directly.
+ * A search:
+ * 1. selects the vectors the filter allows, in memory (scope, conversation, types, time window,
+ *   supersession, `asOf`), or for an `ids` list with one SQL query;
+ * 2. if more than max(2,000, 64k, n/200) of those n remain, keeps that many by Hamming distance
+ *   between codes (a WebAssembly scan: ~0.3 ms per 100k codes);
+ * 3. if more than max(100, 5k) remain, keeps that many by an asymmetric estimate (the exact
+ *   query against each code's signs);
+ * 4. ranks what is left by exact cosine similarity on the float vectors, and returns the best k.
+ * A filter part the cache cannot decide (tags, `where`) is checked in SQL on the candidates,
+ * best first, until enough pass; when too few do, it is evaluated on every row and the search
+ * runs over those. Either way the result is the best vectors *that match*, never "top k, then
+ * filter".
+ *
+ * So a search is exact whenever at most max(100, 5k) vectors match the filter, and otherwise
+ * approximate (recall measured by `npm run bench -- --suite ann`; see bench/README.md).
+ * `vectorSearch: 'exact'` skips stages 2–3 and compares every matching vector exactly.
+ * Similarities are always exact cosine similarities.
  */
 export class SqliteVectorIndex implements VectorIndex {
   readonly specificationVersion = 'v1' as const;
-  readonly name = 'sqlite-vec';
+  readonly name = 'sqlite';
 
-  constructor(private readonly session: () => Promise<SqliteSession>) {}
+  constructor(
+    private readonly session: () => Promise<SqliteSession>,
+    private readonly mode: VectorSearchMode = 'approximate',
+    private readonly cacheBytes = defaultFloatCacheBytes,
+  ) {}
 
   async open(dimensions: number): Promise<void> {
     if (!Number.isInteger(dimensions) || dimensions <= 0 || dimensions > 8192) {
@@ -37,14 +77,21 @@ export class SqliteVectorIndex implements VectorIndex {
     }
     const session = await this.session();
     await withRetry('vectors.open', () => {
-      const existing = readVectorDimensions(session);
-      if (existing === null) session.write(() => createVectorTable(session, dimensions));
-      const stored = readVectorDimensions(session);
-      if (stored !== dimensions) {
+      let meta = readMeta(session);
+      if (meta === null || (meta.dimensions === dimensions && meta.codes?.version !== codeVersion)) {
+        session.write(() => {
+          const current = readMeta(session);
+          if (current === null)
+            writeMeta(session, { dimensions, metric: 'cosine', codes: { version: codeVersion, bytes: codeLayout(dimensions).bytes } });
+          else if (current.dimensions === dimensions && current.codes?.version !== codeVersion) rebuildCodes(session, dimensions);
+        });
+        meta = readMeta(session);
+      }
+      if (meta?.dimensions !== dimensions) {
         throw new AdapterError(
           'sqlite',
           'vectors.open',
-          new Error(`the vector table in ${session.location} holds ${stored}-dimensional vectors, not ${dimensions}`),
+          new Error(`${session.location} holds ${meta?.dimensions}-dimensional vectors, not ${dimensions}`),
           'Open the store with the embedder it was built with, or re-embed everything into a new store ' +
             '(`engram export --path <old> > memories.jsonl`, then `engram import memories.jsonl --path <new>`)',
         );
@@ -61,58 +108,54 @@ export class SqliteVectorIndex implements VectorIndex {
     if (items.length === 0) return;
     const session = await this.session();
     await withRetry('vectors.upsert', () => {
-      const dimensions = requireVectorTable(session);
-      for (const item of items) checkVector(item.vector, dimensions, `vector of ${item.id}`);
-      const find = session.statement(`SELECT rowid, ${vectorFieldColumns} FROM memories WHERE id = ? AND deleted_at IS NULL`);
+      const state = requireVectors(session);
+      for (const item of items) checkVector(item.vector, state.dimensions, `vector of ${item.id}`);
+      const codes = items.map((item) => encodeVector(session, item.vector));
+      const find = session.statement('SELECT rowid FROM memories WHERE id = ? AND deleted_at IS NULL');
       session.write(() => {
-        for (const item of items) {
-          const row = find.get(item.id) as (VectorFields & { rowid: number }) | undefined;
-          if (row) replaceVector(session, row.rowid, item.vector, row);
-        }
+        items.forEach((item, index) => {
+          const row = find.get(item.id) as { rowid: number } | undefined;
+          if (row) writeVector(session, row.rowid, item.vector, codes[index] as Uint8Array);
+        });
       });
     });
   }
 
-  /** The k (at most 4096, sqlite-vec's limit) most similar live vectors that match the filter. */
+  /** The k (at most 4096) most similar live vectors that match the filter. */
   async search(vector: Float32Array, k: number, filter?: MemoryFilter): Promise<VectorMatch[]> {
     const session = await this.session();
     return withRetry('vectors.search', () => {
-      const dimensions = vectorTableDimensions(session);
-      if (dimensions === null) return [];
-      checkVector(vector, dimensions, 'query vector');
+      const state = vectorState(session);
+      if (state === null) return [];
+      checkVector(vector, state.dimensions, 'query vector');
       const limit = Math.min(Math.floor(k), maxNeighbours);
-      const constraints = vectorConstraints(filter);
-      if (!(limit > 0) || constraints.empty) return [];
-      const query = vectorBlob(vector);
+      if (!(limit > 0)) return [];
+      if (this.mode === 'exact') return exactSearch(session, vector, limit, filter);
+      const { cache } = state;
+      cache.floatBudget = this.cacheBytes;
+      cache.sync(session);
 
-      let rows: Array<{ id: string; distance: number | null }>;
-      if (filter?.ids && filter.ids.length <= pointLookupLimit) {
-        const where = compileFilter(filter);
-        rows = session
-          .statement(
-            `SELECT m.id AS id, vec_distance_cosine(v.embedding, ?) AS distance
-             FROM memories m CROSS JOIN ${vectorTable} v ON v.rowid = m.rowid
-             WHERE ${where.sql} ORDER BY distance LIMIT ?`,
-          )
-          .all(query, ...where.params, limit) as typeof rows;
-      } else {
-        const knn = ['embedding MATCH ?', 'k = ?', ...constraints.conditions];
-        const params = [query, limit, ...constraints.params];
-        if (!constraints.complete) {
-          const where = compileFilter(filter);
-          knn.push(`rowid IN (SELECT m.rowid FROM memories m WHERE ${where.sql})`);
-          params.push(...where.params);
-        }
-        rows = session
-          .statement(
-            `WITH knn AS (SELECT rowid, distance FROM ${vectorTable} WHERE ${knn.join(' AND ')})
-             SELECT m.id AS id, knn.distance AS distance FROM knn JOIN memories m ON m.rowid = knn.rowid
-             ORDER BY knn.distance`,
-          )
-          .all(...params) as typeof rows;
+      // 1. The slots the in-memory fields allow: a list, or every slot the mask lets through.
+      const plan = slotFilter(filter, cache);
+      if (plan.kind === 'none') return [];
+      let base: Candidates;
+      if (plan.kind === 'sql') base = { slots: sqlMatches(session, cache, filter), flags: 0 };
+      else if (plan.kind === 'slots') base = { slots: listSlots(cache, plan), flags: plan.flags };
+      else base = { slots: null, flags: plan.flags };
+      if (base.slots?.length === 0) return [];
+
+      // What the cache cannot decide (tags, `where`) is checked in SQL on the best candidates
+      // first; when too few of them match, the filter is selective: evaluate it on every row.
+      if (plan.kind !== 'sql' && plan.residual) {
+        const matched = postFilter(session, state, vector, base, filter, stageSizes(base.slots?.length ?? cache.size, limit));
+        if (matched) return exactNearest(session, cache, matched, vector, limit);
+        base = { slots: sqlMatches(session, cache, filter), flags: 0 };
+        if (base.slots?.length === 0) return [];
       }
-      // Cosine distance is 1 - similarity; a zero vector has no direction (distance NULL).
-      return rows.map((row) => ({ id: row.id, similarity: row.distance === null ? 0 : 1 - row.distance }));
+
+      // 2.–3. Narrow by Hamming distance, then by the asymmetric estimate; 4. rank exactly.
+      const { first, second } = stageSizes(base.slots?.length ?? cache.size, limit);
+      return exactNearest(session, cache, narrow(state, vector, base, first, second), vector, limit);
     });
   }
 
@@ -120,10 +163,12 @@ export class SqliteVectorIndex implements VectorIndex {
     if (ids.length === 0) return;
     const session = await this.session();
     await withRetry('vectors.delete', () => {
-      if (vectorTableDimensions(session) === null) return;
-      const remove = session.statement(`DELETE FROM ${vectorTable} WHERE rowid = (SELECT rowid FROM memories WHERE id = ?)`);
+      if (vectorState(session) === null) return;
       session.write(() => {
-        for (const id of ids) remove.run(id);
+        for (const id of ids) {
+          const row = session.statement('SELECT rowid FROM memories WHERE id = ?').get(id) as { rowid: number } | undefined;
+          if (row) removeVector(session, row.rowid);
+        }
       });
     });
   }
@@ -131,121 +176,373 @@ export class SqliteVectorIndex implements VectorIndex {
   async count(): Promise<number> {
     const session = await this.session();
     return withRetry('vectors.count', () => {
-      if (vectorTableDimensions(session) === null) return 0;
-      return (session.statement(`SELECT count(*) AS total FROM ${vectorTable}`).get() as { total: number }).total;
+      if (vectorState(session) === null) return 0;
+      return (session.statement('SELECT count(*) AS total FROM memory_vector_codes').get() as { total: number }).total;
     });
   }
 }
 
-/** The vec0 table's dimension, or null before any `open(dimensions)` (cached once it exists). */
-export function vectorTableDimensions(session: SqliteSession): number | null {
-  if (session.vectorDimensions === null) session.vectorDimensions = readVectorDimensions(session);
-  return session.vectorDimensions;
+/** Candidate slots: a list, or (`slots: null`) every slot whose mask has no bit of `flags`. */
+interface Candidates {
+  slots: Int32Array | null;
+  flags: number;
 }
 
-/** Like `vectorTableDimensions`, for writes: a vector cannot be stored before the table exists. */
-export function requireVectorTable(session: SqliteSession): number {
-  const dimensions = vectorTableDimensions(session);
-  if (dimensions === null) {
+/** The slots that pass `filter`'s in-memory part. */
+function listSlots(cache: VectorCache, filter: Extract<SlotFilter, { kind: 'slots' }>): Int32Array {
+  const { flags, equal, test } = filter;
+  const mask = cache.mask;
+  const out = new Int32Array(cache.slotCount);
+  // The first equality (usually the scope) decides most slots, so it is checked inline.
+  const first = equal[0];
+  const firstColumn = first?.column;
+  const firstId = first?.id;
+  let listed = 0;
+  slots: for (let slot = 0; slot < cache.slotCount; slot++) {
+    if (firstColumn !== undefined && firstColumn[slot] !== firstId) continue;
+    if (((mask[slot] as number) & flags) !== 0) continue;
+    for (let index = 1; index < equal.length; index++) {
+      const { column, id } = equal[index] as { column: Int32Array; id: number };
+      if (column[slot] !== id) continue slots;
+    }
+    if (test !== undefined && !test(slot)) continue;
+    out[listed++] = slot;
+  }
+  return out.subarray(0, listed);
+}
+
+/** The slots of the rows that match the whole filter, evaluated by SQL over `memories`. */
+function sqlMatches(session: SqliteSession, cache: VectorCache, filter: MemoryFilter | undefined): Int32Array {
+  const where = compileFilter(filter);
+  const rowids = session
+    .statement(`SELECT m.rowid FROM memories m WHERE ${where.sql}`)
+    .pluck()
+    .all(...where.params) as number[];
+  const out = new Int32Array(rowids.length);
+  let listed = 0;
+  for (const rowid of rowids) {
+    const slot = cache.slotOfRowid(rowid);
+    if (slot !== undefined) out[listed++] = slot;
+  }
+  return out.subarray(0, listed);
+}
+
+/**
+ * Stages 2 and 3: at most `firstCut` candidates by Hamming distance, then at most `secondCut`
+ * of those by the asymmetric estimate. Fewer candidates than a cut skip that stage.
+ */
+function narrow(state: VectorState, vector: Float32Array, base: Candidates, firstCut: number, secondCut: number): Int32Array {
+  const { cache, coder } = state;
+  const arena = cache.codes;
+  let candidates: Int32Array;
+  if (base.slots && base.slots.length <= firstCut) candidates = base.slots;
+  else {
+    arena.query.set(coder.queryCode(vector).subarray(0, coder.layout.hammingBytes));
+    if (base.slots) {
+      arena.slots.set(base.slots);
+      arena.scanSlots(base.slots.length);
+      candidates = nearest(arena.distances, base.slots.length, arena.histogram, firstCut, arena.slots);
+    } else {
+      arena.scanAll(cache.slotCount, base.flags);
+      candidates = nearest(arena.distances, cache.slotCount, arena.histogram, firstCut, null);
+    }
+  }
+  if (candidates.length <= secondCut) return candidates;
+  return highest(candidates, estimates(candidates, arena.codeWords, coder.layout.bytes, coder.queryTable(vector)), secondCut);
+}
+
+/**
+ * For filters with a part only SQL can decide: ranks a generous pool of candidates (twice the
+ * first cut, by Hamming distance then estimate) and keeps, best first, those that pass the full
+ * filter in SQL — checked a chunk at a time, so only the rows that could be returned are read.
+ * Returns null when the pool holds fewer than `second` matches: the filter is selective enough
+ * that evaluating it on every row (and searching those) is both cheaper and exact.
+ */
+function postFilter(
+  session: SqliteSession,
+  state: VectorState,
+  vector: Float32Array,
+  base: Candidates,
+  filter: MemoryFilter | undefined,
+  cuts: { first: number; second: number },
+): Int32Array | null {
+  const { cache, coder } = state;
+  const arena = cache.codes;
+  const pool = narrow(state, vector, base, cuts.first * 2, Number.POSITIVE_INFINITY);
+  const order = byScore(pool, estimates(pool, arena.codeWords, coder.layout.bytes, coder.queryTable(vector)));
+  const where = compileFilter(filter);
+  const check = session
+    .statement(`SELECT m.rowid FROM memories m WHERE m.rowid IN (SELECT value FROM json_each(?)) AND ${where.sql}`)
+    .pluck();
+  const kept = new Int32Array(cuts.second);
+  let found = 0;
+  let chunk = cuts.second * 2;
+  for (let start = 0; start < order.length && found < cuts.second; start += chunk) {
+    const slots = order.subarray(start, start + chunk);
+    const passing = new Set(
+      check.all(JSON.stringify(Array.from(slots, (slot) => cache.rowids[slot] as number)), ...where.params) as number[],
+    );
+    for (const slot of slots) {
+      if (found < cuts.second && passing.has(cache.rowids[slot] as number)) kept[found++] = slot;
+    }
+    // Size the next chunk for what is still missing at the pass rate seen so far.
+    const rate = Math.max(found / (start + slots.length), 0.01);
+    chunk = Math.min(4096, Math.ceil(((cuts.second - found) / rate) * 1.2));
+  }
+  return found === cuts.second ? kept : null;
+}
+
+/**
+ * The `count` entries of `distances` with the smallest values (the histogram counts them by
+ * value), as slots: `slots[position]` when a slot list was scanned, else the position itself.
+ * Masked entries (`maskedDistance`) never count. Ties at the cut-off go to the earliest slots.
+ */
+function nearest(distances: Uint16Array, length: number, histogram: Uint32Array, count: number, slots: Int32Array | null): Int32Array {
+  let threshold = 0;
+  let below = 0;
+  while (threshold < histogram.length && below + (histogram[threshold] as number) < count) below += histogram[threshold++] as number;
+  let room = Math.min(count, below + (threshold < histogram.length ? (histogram[threshold] as number) : 0)) - below;
+  const selected = new Int32Array(below + room);
+  let next = 0;
+  for (let position = 0; position < length; position++) {
+    const distance = distances[position] as number;
+    if (distance < threshold || (distance === threshold && distance !== maskedDistance && room-- > 0)) {
+      selected[next++] = slots ? (slots[position] as number) : position;
+    }
+  }
+  return selected.subarray(0, next);
+}
+
+/** Each candidate's asymmetric estimate (see `VectorCoder.queryTable`): higher is closer. */
+function estimates(candidates: Int32Array, words: Uint32Array, bytes: number, table: Float32Array): Float64Array {
+  const scores = new Float64Array(candidates.length);
+  const stride = bytes / 4;
+  // Codes are read a 32-bit word (4 bytes, 4 table entries) at a time: ~2x faster than by byte.
+  for (let position = 0; position < candidates.length; position++) {
+    const start = (candidates[position] as number) * stride;
+    let even = 0;
+    let odd = 0;
+    for (let word = 0, entry = 0; word < stride; word++, entry += 1024) {
+      const value = words[start + word] as number;
+      even += (table[entry + (value & 255)] as number) + (table[entry + 512 + ((value >>> 16) & 255)] as number);
+      odd += (table[entry + 256 + ((value >>> 8) & 255)] as number) + (table[entry + 768 + (value >>> 24)] as number);
+    }
+    scores[position] = even + odd;
+  }
+  return scores;
+}
+
+/** The `count` candidates with the highest scores (in slot order; ties go to the earliest). */
+function highest(candidates: Int32Array, scores: Float64Array, count: number): Int32Array {
+  const threshold = scores.slice().sort()[candidates.length - count] as number;
+  let room = count;
+  for (const score of scores) if (score > threshold) room -= 1;
+  const selected = new Int32Array(count);
+  let next = 0;
+  for (let position = 0; position < candidates.length; position++) {
+    const score = scores[position] as number;
+    if (score > threshold || (score === threshold && room-- > 0)) selected[next++] = candidates[position] as number;
+  }
+  return selected;
+}
+
+/** All candidates, highest score first (a native numeric sort, then positions by score). */
+function byScore(candidates: Int32Array, scores: Float64Array): Int32Array {
+  const positions = new Map<number, number[]>();
+  scores.forEach((score, position) => {
+    const list = positions.get(score);
+    if (list) list.push(position);
+    else positions.set(score, [position]);
+  });
+  const sorted = scores.slice().sort();
+  const out = new Int32Array(candidates.length);
+  let next = 0;
+  for (let index = sorted.length - 1; index >= 0; ) {
+    const list = positions.get(sorted[index] as number) as number[];
+    for (const position of list) out[next++] = candidates[position] as number;
+    index -= list.length;
+  }
+  return out;
+}
+
+/**
+ * Exact cosine similarity of each candidate's float vector (sqlite-vec's `vec_distance_cosine`
+ * in SQL: no vector crosses into JavaScript), and the best `limit` with their memory ids.
+ */
+function exactNearest(
+  session: SqliteSession,
+  cache: VectorCache,
+  candidates: Int32Array,
+  query: Float32Array,
+  limit: number,
+): VectorMatch[] {
+  if (cache.floats && cache.norms)
+    return withIds(session, nearestInMemory(cache.floats, cache.norms, cache.rowids, candidates, query, limit));
+  const rowids = Array.from(candidates, (slot) => cache.rowids[slot] as number);
+  const rows = session
+    .statement(
+      `SELECT rowid, vec_distance_cosine(vector, ?) AS distance FROM memory_embeddings
+       WHERE rowid IN (SELECT value FROM json_each(?))`,
+    )
+    .all(vectorBlob(query), JSON.stringify(rowids)) as Array<{ rowid: number; distance: number | null }>;
+  // Cosine distance is 1 - similarity; a zero vector has no direction (distance NULL): 0.
+  const scored = rows.map((row) => ({ rowid: row.rowid, similarity: row.distance === null ? 0 : 1 - row.distance }));
+  scored.sort((a, b) => b.similarity - a.similarity || a.rowid - b.rowid);
+  return withIds(session, scored.slice(0, limit));
+}
+
+/** The exact stage on the float vectors the cache mirrors (small stores). */
+function nearestInMemory(
+  floats: Float32Array,
+  norms: Float64Array,
+  rowids: Float64Array,
+  candidates: Int32Array,
+  query: Float32Array,
+  limit: number,
+): Array<{ rowid: number; similarity: number }> {
+  const dimensions = query.length;
+  let queryNorm = 0;
+  for (let index = 0; index < dimensions; index++) queryNorm += (query[index] as number) ** 2;
+  queryNorm = Math.sqrt(queryNorm);
+  const scored = Array.from(candidates, (slot) => {
+    const base = slot * dimensions;
+    let dot = 0;
+    for (let index = 0; index < dimensions; index++) dot += (floats[base + index] as number) * (query[index] as number);
+    const norm = norms[slot] as number;
+    // A zero vector has no direction: similarity 0 (as the SQL path's NULL distance).
+    return { rowid: rowids[slot] as number, similarity: norm === 0 || queryNorm === 0 ? 0 : dot / (norm * queryNorm) };
+  });
+  scored.sort((a, b) => b.similarity - a.similarity || a.rowid - b.rowid);
+  return scored.slice(0, limit);
+}
+
+/** `vectorSearch: 'exact'`: one SQL pass over every vector that matches the filter. */
+function exactSearch(session: SqliteSession, query: Float32Array, limit: number, filter: MemoryFilter | undefined): VectorMatch[] {
+  const where = compileFilter(filter);
+  const rows = session
+    .statement(
+      `SELECT e.rowid AS rowid, vec_distance_cosine(e.vector, ?) AS distance
+       FROM memory_embeddings e JOIN memories m ON m.rowid = e.rowid WHERE ${where.sql}
+       ORDER BY distance IS NULL, distance, e.rowid LIMIT ?`,
+    )
+    .all(vectorBlob(query), ...where.params, limit) as Array<{ rowid: number; distance: number | null }>;
+  return withIds(
+    session,
+    rows.map((row) => ({ rowid: row.rowid, similarity: row.distance === null ? 0 : 1 - row.distance })),
+  );
+}
+
+/** The memory ids of ranked rows, in order. */
+function withIds(session: SqliteSession, best: Array<{ rowid: number; similarity: number }>): VectorMatch[] {
+  const ids = new Map(
+    (
+      session
+        .statement('SELECT rowid, id FROM memories WHERE rowid IN (SELECT value FROM json_each(?))')
+        .all(JSON.stringify(best.map((match) => match.rowid))) as Array<{
+        rowid: number;
+        id: string;
+      }>
+    ).map((row) => [row.rowid, row.id]),
+  );
+  return best.flatMap((match) => {
+    const id = ids.get(match.rowid);
+    return id === undefined ? [] : [{ id, similarity: match.similarity }];
+  });
+}
+
+/** A float32 blob as a Float32Array (copied when the blob is not 4-byte aligned). */
+function floats(blob: Buffer): Float32Array {
+  if (blob.byteOffset % 4 === 0) return new Float32Array(blob.buffer, blob.byteOffset, blob.byteLength / 4);
+  return new Float32Array(Uint8Array.prototype.slice.call(blob).buffer);
+}
+
+// ------------------------------------------------------------------ shared with the store's writes
+
+function readMeta(session: SqliteSession): VectorsMeta | null {
+  const row = session.statement("SELECT value FROM engram_meta WHERE key = 'vectors'").get() as { value: string } | undefined;
+  if (!row) return null;
+  const meta = JSON.parse(row.value) as Partial<VectorsMeta>;
+  return { dimensions: Number(meta.dimensions), metric: 'cosine', codes: meta.codes ?? null };
+}
+
+function writeMeta(session: SqliteSession, meta: VectorsMeta): void {
+  session.statement("INSERT OR REPLACE INTO engram_meta (key, value) VALUES ('vectors', ?)").run(JSON.stringify(meta));
+}
+
+/** (Re)writes the code of every stored vector, in the open write transaction. */
+function rebuildCodes(session: SqliteSession, dimensions: number): void {
+  const coder = new VectorCoder(dimensions);
+  const code = new Uint8Array(coder.layout.bytes);
+  const upsert = session.statement(
+    'INSERT INTO memory_vector_codes (rowid, code) VALUES (?, ?) ON CONFLICT (rowid) DO UPDATE SET code = excluded.code',
+  );
+  const page = session.statement('SELECT rowid, vector FROM memory_embeddings WHERE rowid > ? ORDER BY rowid LIMIT 1000');
+  // In pages: a connection cannot write while a read statement on it is still being iterated.
+  for (let after = -1; ; ) {
+    const rows = page.raw(true).all(after) as Array<[number, Buffer]>;
+    if (rows.length === 0) break;
+    for (const [rowid, blob] of rows) {
+      coder.encode(floats(blob), code);
+      upsert.run(rowid, code);
+    }
+    after = (rows.at(-1) as [number, Buffer])[0];
+  }
+  writeMeta(session, { dimensions, metric: 'cosine', codes: { version: codeVersion, bytes: coder.layout.bytes } });
+}
+
+/** The connection's vector state, or null before any `open(dimensions)` (cached once set up). */
+function vectorState(session: SqliteSession): VectorState | null {
+  let state = states.get(session);
+  if (state) return state;
+  const meta = readMeta(session);
+  if (meta === null || meta.codes?.version !== codeVersion) return null;
+  const coder = new VectorCoder(meta.dimensions);
+  state = { dimensions: meta.dimensions, coder, cache: new VectorCache(coder.layout) };
+  states.set(session, state);
+  return state;
+}
+
+/** Like `vectorState`, for writes: a vector cannot be stored before the index is set up. */
+function requireVectors(session: SqliteSession): VectorState {
+  const state = vectorState(session);
+  if (state === null) {
     throw new AdapterError(
       'sqlite',
       'vectors',
-      new Error('no vector table yet'),
+      new Error('no vector index yet'),
       'Call store.vectors.open(dimensions) once before writing vectors (Memory does this on open)',
     );
   }
-  return dimensions;
+  return state;
 }
 
-/** Reads the dimension from the table definition, which every process sees. */
-function readVectorDimensions(session: SqliteSession): number | null {
-  const row = session.db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?").get(vectorTable) as
-    | { sql: string }
-    | undefined;
-  const match = row?.sql.match(/float\[(\d+)\]/);
-  const dimensions = match ? Number(match[1]) : null;
-  if (dimensions !== null) session.vectorDimensions = dimensions;
-  return dimensions;
+/** The dimension vectors must have, for writes (throws before `open(dimensions)`). */
+export function requireVectorTable(session: SqliteSession): number {
+  return requireVectors(session).dimensions;
 }
 
-/**
- * Creates the vec0 table for this dimension, and the triggers that keep its metadata columns in
- * step with `memories`. Runs inside a write transaction; a concurrent creator makes it a no-op.
- */
-function createVectorTable(session: SqliteSession, dimensions: number): void {
-  session.db.exec(`
-    CREATE VIRTUAL TABLE IF NOT EXISTS ${vectorTable} USING vec0(
-      embedding float[${dimensions}] distance_metric=cosine,
-      user_id text, agent_id text, run_id text, conversation_id text,
-      type text, subtype text, created_at integer, superseded integer
-    );
-    CREATE TRIGGER IF NOT EXISTS memory_vectors_after_filterable_update
-    AFTER UPDATE OF type, subtype, superseded_by ON memories BEGIN
-      UPDATE ${vectorTable} SET type = new.type, subtype = ifnull(new.subtype, ''),
-        superseded = (new.superseded_by IS NOT NULL)
-      WHERE rowid = new.rowid;
-    END;
-    CREATE TRIGGER IF NOT EXISTS memory_vectors_after_soft_delete
-    AFTER UPDATE OF deleted_at ON memories WHEN new.deleted_at IS NOT NULL BEGIN
-      DELETE FROM ${vectorTable} WHERE rowid = new.rowid;
-    END;
-    CREATE TRIGGER IF NOT EXISTS memory_vectors_after_delete AFTER DELETE ON memories BEGIN
-      DELETE FROM ${vectorTable} WHERE rowid = old.rowid;
-    END;
-  `);
-  const stored = readVectorDimensions(session) ?? dimensions;
+/** The binary code of a vector (computed before the write transaction, to keep it short). */
+export function encodeVector(session: SqliteSession, vector: Float32Array): Uint8Array {
+  const { coder } = requireVectors(session);
+  const code = new Uint8Array(coder.layout.bytes);
+  coder.encode(vector, code);
+  return code;
+}
+
+/** Stores (or replaces) the vector and code of a memory row. */
+export function writeVector(session: SqliteSession, rowid: number | bigint, vector: Float32Array, code: Uint8Array): void {
   session
-    .statement("INSERT OR REPLACE INTO engram_meta (key, value) VALUES ('vectors', ?)")
-    .run(JSON.stringify({ table: vectorTable, dimensions: stored, metric: 'cosine' }));
-}
-
-/** The columns of a memory row that the vec0 table mirrors as metadata. */
-export type VectorFields = Pick<
-  MemoryRow,
-  'user_id' | 'agent_id' | 'run_id' | 'conversation_id' | 'type' | 'subtype' | 'created_at' | 'superseded_by'
->;
-
-/** The SELECT list that reads `VectorFields` from `memories`. */
-export const vectorFieldColumns = 'user_id, agent_id, run_id, conversation_id, type, subtype, created_at, superseded_by';
-
-const insertVectorSql = `INSERT INTO ${vectorTable}
-  (rowid, embedding, user_id, agent_id, run_id, conversation_id, type, subtype, created_at, superseded)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
-
-/**
- * Stores the vector of a memory row that has none yet, with the row's filterable fields.
- * vec0 wants INTEGER-typed rowids and integer metadata, which JS numbers (bound as REAL by
- * better-sqlite3) are not: integers go in as BigInt. Missing text is '' (vec0 has no NULL).
- * Values are bound directly: `INSERT INTO vec0 … SELECT` measured 2.3x slower (SQLite stages
- * the rows of an INSERT … SELECT into a virtual table in a temporary table first).
- */
-export function insertVector(session: SqliteSession, rowid: number | bigint, vector: Float32Array, fields: VectorFields): void {
+    .statement('INSERT INTO memory_embeddings (rowid, vector) VALUES (?, ?) ON CONFLICT (rowid) DO UPDATE SET vector = excluded.vector')
+    .run(rowid, vectorBlob(vector));
   session
-    .statement(insertVectorSql)
-    .run(
-      BigInt(rowid),
-      vectorBlob(vector),
-      fields.user_id ?? '',
-      fields.agent_id ?? '',
-      fields.run_id ?? '',
-      fields.conversation_id ?? '',
-      fields.type,
-      fields.subtype ?? '',
-      BigInt(fields.created_at),
-      fields.superseded_by === null ? 0n : 1n,
-    );
+    .statement('INSERT INTO memory_vector_codes (rowid, code) VALUES (?, ?) ON CONFLICT (rowid) DO UPDATE SET code = excluded.code')
+    .run(rowid, code);
 }
 
-/** Sets the vector of a memory row, whether or not it had one. */
-export function replaceVector(session: SqliteSession, rowid: number | bigint, vector: Float32Array, fields: VectorFields): void {
-  const updated = session.statement(`UPDATE ${vectorTable} SET embedding = ? WHERE rowid = ?`).run(vectorBlob(vector), BigInt(rowid));
-  if (updated.changes === 0) insertVector(session, rowid, vector, fields);
-}
-
-/** Drops the vector of a memory row, if the vector table exists. */
+/** Drops the vector of a memory row, if it has one. */
 export function removeVector(session: SqliteSession, rowid: number | bigint): void {
-  if (vectorTableDimensions(session) === null) return;
-  session.statement(`DELETE FROM ${vectorTable} WHERE rowid = ?`).run(BigInt(rowid));
+  session.statement('DELETE FROM memory_embeddings WHERE rowid = ?').run(rowid);
+  session.statement('DELETE FROM memory_vector_codes WHERE rowid = ?').run(rowid);
 }
 
 export function checkVector(vector: Float32Array, dimensions: number, field: string): void {

@@ -14,6 +14,14 @@ export interface MemoryRecord {
   /** UUIDv7: time-ordered, so ids sort in creation order. */
   id: string;
   content: string;
+  /**
+   * Text that helps find this memory without being part of it: the turns before it in a
+   * conversation, the title of the document it came from. Stores that support it index it for
+   * lexical search at a lower weight than the content; it is not embedded, not shown as
+   * content and not part of the duplicate key. Absent when none was given (and on stores that
+   * do not keep it).
+   */
+  context?: string;
   /** sha256 (hex) of the trimmed, case-folded content: the exact-duplicate key. */
   contentHash: string;
   /** Base type (observation, decision, learning, error, pattern, or an application type). */

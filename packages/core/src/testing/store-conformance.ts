@@ -251,6 +251,35 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         expect(await store.count({})).toBe(2);
       });
 
+      it('keeps a context (optional), searches it below the content and replaces it with a keyed update', async (test) => {
+        const record = makeRecord({ content: 'the answer is forty-two', context: 'what is the meaning of life', key: 'answer' });
+        const [result] = await store.write([{ record }]);
+        if (result?.record.context === undefined) return test.skip(`${store.name} does not keep a memory's context (an optional field)`);
+        expect(result.record).toEqual(record);
+        expect(await store.get([record.id])).toEqual([record]);
+        if (store.lexicalSearch) {
+          const inContent = makeRecord({ content: 'the meaning of life, explained' });
+          const fillers = ['tides and moons', 'a quiet harbour', 'ropes on the deck'].map((content) => makeRecord({ content }));
+          await store.write([inContent, ...fillers].map((item) => ({ record: item })));
+          const order = (await store.lexicalSearch('meaning of life', {}, 5)).map((match) => match.id);
+          expect(order).toEqual([inContent.id, record.id]);
+        }
+        const [same] = await store.write([{ record: makeRecord({ content: record.content, context: record.context, key: 'answer' }) }]);
+        expect(same?.status).toBe('duplicate');
+        const [changed] = await store.write([
+          { record: makeRecord({ content: record.content, context: 'a new question', key: 'answer' }) },
+        ]);
+        expect(changed?.status).toBe('updated');
+        expect(changed?.record.context).toBe('a new question');
+        if (store.lexicalSearch) {
+          expect(ids(await store.lexicalSearch('question', {}, 5))).toEqual([record.id]);
+          expect(ids(await store.lexicalSearch('life', {}, 5))).not.toContain(record.id);
+        }
+        const [cleared] = await store.write([{ record: makeRecord({ content: record.content, key: 'answer' }) }]);
+        expect(cleared?.status).toBe('updated');
+        expect((await store.get([record.id]))[0]).not.toHaveProperty('context');
+      });
+
       it('finds live records by hash', async () => {
         const record = makeRecord({ content: 'hash me', scope: { userId: 'u' } });
         await store.write([{ record }]);

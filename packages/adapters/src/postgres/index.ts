@@ -1,0 +1,3 @@
+export type { PGliteLike, PgPoolClientLike, PgPoolLike } from './postgres-client.js';
+export type { PostgresStoreOptions } from './postgres-store.js';
+export { postgresStore } from './postgres-store.js';

@@ -1,0 +1,49 @@
+import type { HistoryEntry, HistoryEvent } from '@engram/core';
+import type { Queryable } from './postgres-client.js';
+import { epochMs } from './postgres-sql.js';
+
+interface HistoryRow {
+  memory_id: string;
+  event: HistoryEvent;
+  at: number;
+  changes: HistoryEntry['changes'];
+  reason: string | null;
+}
+
+/**
+ * Appends entries to the change log in one statement, in order (inside the caller's write
+ * transaction). `changes` is bound as `json`, not `jsonb`, so it reads back exactly as written.
+ */
+export async function appendHistory(transaction: Queryable, table: string, entries: HistoryEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  const rows = entries.map((entry) => ({
+    memory_id: entry.memoryId,
+    event: entry.event,
+    at: entry.at.toISOString(),
+    changes: entry.changes,
+    reason: entry.reason,
+  }));
+  await transaction.query(
+    `INSERT INTO ${table} (memory_id, event, at, changes, reason)
+     SELECT entry.memory_id, entry.event, entry.at, entry.changes, entry.reason
+     FROM ROWS FROM (json_to_recordset($1::json) AS (memory_id text, event text, at timestamptz, changes json, reason text))
+       WITH ORDINALITY AS entry(memory_id, event, at, changes, reason, position)
+     ORDER BY entry.position`,
+    [JSON.stringify(rows)],
+  );
+}
+
+/** Every entry of a memory, oldest first (in the order they were appended). */
+export async function readHistory(client: Queryable, table: string, memoryId: string): Promise<HistoryEntry[]> {
+  const { rows } = await client.query<HistoryRow>(
+    `SELECT memory_id, event, ${epochMs('at')} AS at, changes, reason FROM ${table} WHERE memory_id = $1 ORDER BY seq`,
+    [memoryId],
+  );
+  return rows.map((row) => ({
+    memoryId: row.memory_id,
+    event: row.event,
+    at: new Date(Math.round(row.at)),
+    changes: row.changes,
+    reason: row.reason,
+  }));
+}

@@ -1,0 +1,200 @@
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import type { PostgresClient } from './postgres-client.js';
+import { transactionDialect } from './postgres-kysely.js';
+import { quoteIdentifier } from './postgres-sql.js';
+
+/** Kysely's bookkeeping tables (inside the store's schema). */
+export const migrationTableName = 'engram_migration';
+const migrationLockTableName = 'engram_migration_lock';
+
+/**
+ * Advisory-lock namespace (the first key of the two-key form) for everything the store
+ * serialises across processes; the second key is a hash of what is locked.
+ */
+export const lockNamespace = 0x656e67; // 'eng'
+
+/** Characters of content that go into the full-text index (keeps any tsvector under its 1 MB limit). */
+export const indexedContentChars = 100_000;
+
+/**
+ * The schema, as ordered migrations of plain SQL run by Kysely's `Migrator`. Never edit a
+ * released migration: add a new one. Every name is qualified with the store's schema.
+ *
+ * - `memories`: one row per record. Dates are `timestamptz` (millisecond values); tags are
+ *   `text[]` (GIN: `&&`, `@>`); metadata is `jsonb` (GIN `jsonb_path_ops` for equality
+ *   conditions); `scope_key` is core's `scopeKey(scope)` so "same scope" is one indexed
+ *   equality; `search` is the `tsvector` of content and tags (weight A) and of the optional
+ *   `context` (weight B), kept by a trigger; `id` sorts
+ *   byte-wise (COLLATE "C") like JavaScript strings, whatever the database's collation.
+ * - `memory_relations`: typed edges; `memory_history`: the change log (`changes` is `json`, so
+ *   it reads back exactly as written); `engram_meta`: the embedder and schema facts.
+ * - The vector column (`embedding vector(d)`, HNSW index) is added later, by
+ *   `vectors.open(dimensions)`, once the dimension is known and only when pgvector is there.
+ */
+export function migrations(schema: string): Record<string, Migration> {
+  const s = quoteIdentifier(schema);
+  return {
+    '0001-initial': sqlMigration([
+      `CREATE TABLE ${s}.memories (
+        id text COLLATE "C" PRIMARY KEY,
+        content text NOT NULL,
+        context text,
+        content_hash text NOT NULL,
+        type text NOT NULL,
+        subtype text,
+        tags text[] NOT NULL DEFAULT '{}',
+        metadata jsonb NOT NULL DEFAULT '{}',
+        user_id text,
+        agent_id text,
+        run_id text,
+        scope_key text NOT NULL,
+        conversation_id text,
+        importance double precision NOT NULL,
+        quality double precision,
+        access_count integer NOT NULL DEFAULT 0,
+        last_accessed_at timestamptz,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        valid_from timestamptz,
+        valid_to timestamptz,
+        superseded_by text,
+        deleted_at timestamptz,
+        key text,
+        source text,
+        confidence double precision,
+        emotion text,
+        emotional_valence double precision,
+        emotional_arousal double precision,
+        episode_id text,
+        sequence_number double precision,
+        preceding_memory_id text,
+        source_type text,
+        credibility double precision,
+        search tsvector NOT NULL
+      )`,
+      // Exact-duplicate check on write: live rows by (scope, hash).
+      `CREATE INDEX memories_scope_hash ON ${s}.memories (scope_key, content_hash) WHERE deleted_at IS NULL`,
+      // Idempotent upserts: at most one live row per (scope, key), enforced for every process.
+      `CREATE UNIQUE INDEX memories_scope_key ON ${s}.memories (scope_key, key) WHERE deleted_at IS NULL AND key IS NOT NULL`,
+      // Newest-first listing with a keyset cursor, time windows, the common scope filter.
+      `CREATE INDEX memories_created ON ${s}.memories (created_at, id)`,
+      `CREATE INDEX memories_user ON ${s}.memories (user_id, created_at)`,
+      `CREATE INDEX memories_conversation ON ${s}.memories (conversation_id) WHERE conversation_id IS NOT NULL`,
+      `CREATE INDEX memories_tags ON ${s}.memories USING gin (tags)`,
+      `CREATE INDEX memories_metadata ON ${s}.memories USING gin (metadata jsonb_path_ops)`,
+      // Tombstones leave the text index; every query's filter says `deleted_at IS NULL`.
+      `CREATE INDEX memories_search ON ${s}.memories USING gin (search) WHERE deleted_at IS NULL`,
+      // The text index follows content, tags (weight A) and context (weight B) for every writer;
+      // access statistics never touch it.
+      `CREATE FUNCTION ${s}.memories_search_document() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+      BEGIN
+        NEW.search := setweight(to_tsvector('english'::regconfig, left(NEW.content, ${indexedContentChars}) || ' ' || array_to_string(NEW.tags, ' ')), 'A')
+          || setweight(to_tsvector('english'::regconfig, left(coalesce(NEW.context, ''), ${indexedContentChars})), 'B');
+        RETURN NEW;
+      END $$`,
+      `CREATE TRIGGER memories_search_insert BEFORE INSERT ON ${s}.memories
+        FOR EACH ROW EXECUTE FUNCTION ${s}.memories_search_document()`,
+      `CREATE TRIGGER memories_search_update BEFORE UPDATE OF content, tags, context ON ${s}.memories
+        FOR EACH ROW WHEN (OLD.content IS DISTINCT FROM NEW.content OR OLD.tags IS DISTINCT FROM NEW.tags OR OLD.context IS DISTINCT FROM NEW.context)
+        EXECUTE FUNCTION ${s}.memories_search_document()`,
+
+      // Edges keyed by (source, target, type). No foreign keys: edges outlive the memories at
+      // their ends (core decides what a traversal may cross).
+      `CREATE TABLE ${s}.memory_relations (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        source_id text NOT NULL,
+        target_id text NOT NULL,
+        type text NOT NULL,
+        weight double precision NOT NULL,
+        confidence double precision NOT NULL,
+        metadata jsonb NOT NULL DEFAULT '{}',
+        inferred boolean NOT NULL DEFAULT false,
+        created_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL,
+        UNIQUE (source_id, target_id, type)
+      )`,
+      `CREATE INDEX memory_relations_target ON ${s}.memory_relations (target_id, type)`,
+
+      // Append-only change log; `seq` orders the entries of one memory.
+      `CREATE TABLE ${s}.memory_history (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        memory_id text NOT NULL,
+        event text NOT NULL,
+        at timestamptz NOT NULL,
+        changes json NOT NULL,
+        reason text
+      )`,
+      `CREATE INDEX memory_history_memory ON ${s}.memory_history (memory_id, seq)`,
+
+      `CREATE TABLE ${s}.engram_meta (key text PRIMARY KEY, value jsonb NOT NULL)`,
+      `INSERT INTO ${s}.engram_meta (key, value) VALUES ('schema', '{"store":"engram-postgres","version":1}')`,
+    ]),
+  };
+}
+
+/** A migration made of SQL statements, run in order on the migration transaction. */
+function sqlMigration(statements: string[]): Migration {
+  return {
+    // biome-ignore lint/suspicious/noExplicitAny: Kysely's Migration signature.
+    async up(db: Kysely<any>) {
+      const { sql } = await import('kysely');
+      for (const statement of statements) await sql.raw(statement).execute(db);
+    },
+  };
+}
+
+/**
+ * Creates the schema on first use and applies any migration this version adds, through Kysely's
+ * `Migrator`, inside one transaction.
+ *
+ * Several processes starting at once do not race: the transaction first takes an advisory lock
+ * keyed by the schema name, so one process migrates while the others wait, then find nothing
+ * left to do. DDL is transactional in Postgres, so a failed migration leaves nothing behind.
+ * A plain read first skips the lock entirely when the schema is already current.
+ */
+export async function migrateToLatest(
+  client: PostgresClient,
+  schema: string,
+  all: Record<string, Migration> = migrations(schema),
+): Promise<void> {
+  if (await isUpToDate(client, schema, all)) return;
+  const kysely = await loadKysely();
+  await client.transaction(async (transaction) => {
+    await transaction.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [lockNamespace, `migrate:${schema}`]);
+    // The migration table lives in the schema, so the schema comes first.
+    await transaction.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
+    const db = new kysely.Kysely<unknown>({ dialect: transactionDialect(kysely, transaction) });
+    const provider: MigrationProvider = { getMigrations: async () => all };
+    const migrator = new kysely.Migrator({
+      db,
+      provider,
+      migrationTableName,
+      migrationLockTableName,
+      migrationTableSchema: schema,
+      // Already in a transaction (ours, holding the lock).
+      disableTransactions: true,
+    });
+    const { error } = await migrator.migrateToLatest();
+    if (error) throw error;
+  });
+}
+
+async function isUpToDate(client: PostgresClient, schema: string, all: Record<string, Migration>): Promise<boolean> {
+  const table = `${quoteIdentifier(schema)}.${quoteIdentifier(migrationTableName)}`;
+  const exists = await client.query<{ found: boolean }>('SELECT to_regclass($1) IS NOT NULL AS found', [table]);
+  if (!exists.rows[0]?.found) return false;
+  const applied = new Set((await client.query<{ name: string }>(`SELECT name FROM ${table}`)).rows.map((row) => row.name));
+  return Object.keys(all).every((name) => applied.has(name));
+}
+
+async function loadKysely(): Promise<typeof import('kysely')> {
+  try {
+    return await import('kysely');
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new Error('The Postgres store needs the "kysely" package for its migrations: run `npm install kysely pg`', { cause: error });
+    }
+    throw error;
+  }
+}

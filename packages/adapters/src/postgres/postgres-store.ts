@@ -1,0 +1,653 @@
+import {
+  AdapterError,
+  decodeCursor,
+  type EmbedderInfo,
+  EngramError,
+  encodeCursor,
+  type HistoryEntry,
+  historyEntry,
+  type LexicalMatch,
+  type MemoryFilter,
+  type MemoryRecord,
+  type MemoryStore,
+  type RecordPatch,
+  type Relation,
+  type Scope,
+  type StoreCapabilities,
+  type StoreListOptions,
+  type StoreListPage,
+  type StoreWrite,
+  type StoreWriteResult,
+  scopeKey,
+  updateEvent,
+  ValidationError,
+} from '@engram/core';
+import { type PGliteLike, type PgPoolLike, type PostgresClient, pgClient, pgliteClient, type Queryable } from './postgres-client.js';
+import { type ErrorContext, withErrors } from './postgres-errors.js';
+import { compileFilter } from './postgres-filter.js';
+import { appendHistory, readHistory } from './postgres-history.js';
+import { lockNamespace, migrateToLatest } from './postgres-migrations.js';
+import { insertValues, type MemoryRow, memoryColumns, rowToRecord } from './postgres-records.js';
+import { relationsOf, removeRelations, upsertRelation } from './postgres-relations.js';
+import { PostgresSession, type VectorSupport, vectorLiteral } from './postgres-session.js';
+import { isSimpleIdentifier, quoteIdentifier, SqlParameters } from './postgres-sql.js';
+import { tsQueryText } from './postgres-text-query.js';
+import { checkVector, PostgresVectorIndex } from './postgres-vector-index.js';
+
+export interface PostgresStoreOptions {
+  /** A connection string, e.g. 'postgres://user:password@host:5432/database'. The store opens (and closes) its own pool. */
+  connectionString?: string;
+  /** A `pg.Pool` to use instead. The store never ends it: its owner does. */
+  pool?: PgPoolLike;
+  /**
+   * A PGlite instance (`@electric-sql/pglite`): Postgres in process, for tests and embedded use.
+   * Load pgvector to get vectors: `new PGlite({ extensions: { vector } })`. Never closed by the store.
+   */
+  pglite?: PGliteLike;
+  /** Schema holding the store's tables; created on first use. Lower-case letters, digits, `_`. Default 'engram'. */
+  schema?: string;
+  /**
+   * pgvector: 'auto' (default) uses it when the extension is installed or can be created, and
+   * otherwise reports `capabilities.vectors: false` (search is lexical unless Memory is given a
+   * separate VectorIndex such as Qdrant); true requires it (open fails without it); false never uses it.
+   */
+  vectors?: 'auto' | boolean;
+  /** Connections in the pool the store opens from `connectionString`. Default 10. */
+  poolSize?: number;
+  /** Server-side `statement_timeout` of the connections the store opens, in ms (0: none). Default 30000. */
+  statementTimeoutMs?: number;
+  /** How long to wait for a free pooled connection (or a new one), in ms. Default 10000. */
+  connectionTimeoutMs?: number;
+  /** `application_name` of the store's connections (shows in pg_stat_activity). Default 'engram'. */
+  applicationName?: string;
+}
+
+/**
+ * A `MemoryStore` in PostgreSQL, for many agent processes or machines sharing one memory:
+ * tsvector + GIN lexical search, JSONB metadata filters, and pgvector (HNSW) vectors written in
+ * the same transaction as their records when the extension is available.
+ *
+ *   const store = postgresStore({ connectionString: process.env.DATABASE_URL });
+ *   const memory = new Memory({ store, embedder });
+ *
+ * Nothing connects until `open()` (which the first call also triggers). The first open creates
+ * the schema (concurrent first starts are serialised by an advisory lock).
+ */
+export function postgresStore(options: PostgresStoreOptions): MemoryStore {
+  const sources = (['connectionString', 'pool', 'pglite'] as const).filter((source) => options[source] !== undefined);
+  if (sources.length !== 1) {
+    throw new ValidationError([
+      {
+        field: sources.length === 0 ? 'connectionString' : (sources[1] as string),
+        message:
+          sources.length === 0
+            ? 'is required: pass postgresStore({ connectionString: process.env.DATABASE_URL }) (or a pg Pool as `pool`, or a PGlite instance as `pglite`)'
+            : `give exactly one of connectionString, pool and pglite (got ${sources.join(' and ')})`,
+      },
+    ]);
+  }
+  const schema = options.schema ?? 'engram';
+  if (!isSimpleIdentifier(schema)) {
+    throw new ValidationError([
+      {
+        field: 'schema',
+        message: `must be a lower-case SQL identifier (letters, digits, _; at most 63 characters), got ${JSON.stringify(schema)}`,
+      },
+    ]);
+  }
+  const vectors = options.vectors ?? 'auto';
+  if (vectors !== 'auto' && typeof vectors !== 'boolean') {
+    throw new ValidationError([{ field: 'vectors', message: "must be 'auto', true or false" }]);
+  }
+  const positive = (
+    field: 'poolSize' | 'statementTimeoutMs' | 'connectionTimeoutMs',
+    value: number | undefined,
+    fallback: number,
+    allowZero: boolean,
+  ) => {
+    const resolved = value ?? fallback;
+    if (!Number.isFinite(resolved) || resolved < 0 || (!allowZero && resolved === 0) || !Number.isInteger(resolved)) {
+      throw new ValidationError([{ field, message: `must be a ${allowZero ? 'non-negative' : 'positive'} integer (got ${value})` }]);
+    }
+    return resolved;
+  };
+  return new PostgresStore({
+    ...options,
+    schema,
+    vectors,
+    poolSize: positive('poolSize', options.poolSize, 10, false),
+    statementTimeoutMs: positive('statementTimeoutMs', options.statementTimeoutMs, 30_000, true),
+    connectionTimeoutMs: positive('connectionTimeoutMs', options.connectionTimeoutMs, 10_000, true),
+  });
+}
+
+type ResolvedOptions = PostgresStoreOptions & {
+  schema: string;
+  vectors: 'auto' | boolean;
+  poolSize: number;
+  statementTimeoutMs: number;
+  connectionTimeoutMs: number;
+};
+
+/** What a keyed write compares to decide between 'updated' and 'duplicate'. */
+type KeyedRow = MemoryRow & { same_metadata: boolean };
+
+class PostgresStore implements MemoryStore {
+  readonly specificationVersion = 'v1' as const;
+  readonly name = 'postgres';
+  readonly location: string;
+
+  private session: PostgresSession | null = null;
+  private opening: Promise<void> | null = null;
+  private closed = false;
+  private flags: StoreCapabilities;
+  private readonly vectorIndex: PostgresVectorIndex;
+  private readonly errors: ErrorContext;
+
+  constructor(private readonly options: ResolvedOptions) {
+    this.location = describeLocation(options);
+    this.errors = {
+      location: this.location,
+      statementTimeoutMs: options.connectionString !== undefined ? options.statementTimeoutMs : undefined,
+      poolSize: options.connectionString !== undefined ? options.poolSize : undefined,
+    };
+    this.vectorIndex = new PostgresVectorIndex(() => this.ready());
+    // Until open() has looked for pgvector, only an explicit `vectors: true` promises vectors.
+    this.flags = Object.freeze({ lexical: 'bm25', vectors: options.vectors === true, multiProcess: options.pglite === undefined });
+  }
+
+  get capabilities(): StoreCapabilities {
+    return this.flags;
+  }
+
+  get vectors(): PostgresVectorIndex | undefined {
+    return this.flags.vectors ? this.vectorIndex : undefined;
+  }
+
+  // ------------------------------------------------------------------ lifecycle
+
+  open(): Promise<void> {
+    if (this.session) return Promise.resolve();
+    this.opening ??= this.connect().finally(() => {
+      this.opening = null;
+    });
+    return this.opening;
+  }
+
+  private async connect(): Promise<void> {
+    const client = await this.createClient();
+    try {
+      await withErrors('open', this.errors, () => migrateToLatest(client, this.options.schema));
+      const support = await withErrors('open', this.errors, () => detectVectors(client, this.options.vectors));
+      if (this.options.vectors === true && !support.found) {
+        throw new AdapterError(
+          'postgres',
+          'open',
+          new Error(`pgvector is not available in ${this.location}: ${support.reason}`),
+          'Install pgvector on the server and run CREATE EXTENSION vector as a superuser, or pass vectors: false ' +
+            "(search is then lexical, or give Memory a separate VectorIndex such as qdrantIndex from '@engram/adapters/qdrant')",
+        );
+      }
+      this.session = new PostgresSession(client, this.options.schema, this.errors, support.found ? support.support : null);
+      this.flags = Object.freeze({ ...this.flags, vectors: support.found });
+      this.closed = false;
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async createClient(): Promise<PostgresClient> {
+    if (this.options.pglite) return pgliteClient(this.options.pglite);
+    if (this.options.pool) return pgClient(this.options.pool, false);
+    const pg = await loadPg();
+    const pool = new pg.Pool({
+      connectionString: this.options.connectionString,
+      max: this.options.poolSize,
+      connectionTimeoutMillis: this.options.connectionTimeoutMs,
+      application_name: this.options.applicationName ?? 'engram',
+      ...(this.options.statementTimeoutMs > 0 ? { statement_timeout: this.options.statementTimeoutMs } : {}),
+    });
+    // An idle connection dropped by the server must not crash the process; the next query
+    // reconnects (or fails with an AdapterError the caller sees).
+    pool.on('error', () => undefined);
+    return pgClient(pool as unknown as PgPoolLike, true);
+  }
+
+  async close(): Promise<void> {
+    await this.opening?.catch(() => undefined);
+    const session = this.session;
+    this.session = null;
+    this.closed = true;
+    await session?.client.close();
+  }
+
+  /** The open session; opens on first use. */
+  private async ready(): Promise<PostgresSession> {
+    if (this.session) return this.session;
+    if (this.closed) {
+      throw new EngramError(
+        'CLOSED',
+        `The Postgres store at ${this.location} is closed. Call open() again (or create a new store) to use it.`,
+      );
+    }
+    await this.open();
+    return this.session as unknown as PostgresSession;
+  }
+
+  private async run<T>(operation: string, work: (session: PostgresSession) => Promise<T>): Promise<T> {
+    const session = await this.ready();
+    return withErrors(operation, session.errors, () => work(session));
+  }
+
+  // ------------------------------------------------------------------ embedder
+
+  async getEmbedder(): Promise<EmbedderInfo | null> {
+    return this.run('getEmbedder', async (session) => {
+      const { rows } = await session.client.query<{ value: EmbedderInfo }>(`SELECT value FROM ${session.meta} WHERE key = 'embedder'`);
+      const info = rows[0]?.value;
+      return info ? { id: info.id, dimensions: info.dimensions } : null;
+    });
+  }
+
+  async setEmbedder(info: EmbedderInfo): Promise<void> {
+    await this.run('setEmbedder', async (session) => {
+      await session.client.query(
+        `INSERT INTO ${session.meta} (key, value) VALUES ('embedder', $1::jsonb) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+        [JSON.stringify({ id: info.id, dimensions: info.dimensions })],
+      );
+    });
+  }
+
+  // ------------------------------------------------------------------ writes
+
+  async write(items: StoreWrite[]): Promise<StoreWriteResult[]> {
+    if (items.length === 0) return [];
+    return this.run('write', async (session) => {
+      // Check every vector before the transaction, so a bad item leaves nothing half-written.
+      if (items.some((item) => item.vector)) {
+        const dimensions = await session.requireVectorColumn();
+        for (const item of items) if (item.vector) checkVector(item.vector, dimensions, `vector of ${item.record.id}`);
+      }
+      return session.client.transaction(async (transaction) => {
+        // Serialise writers of the same scopes across processes: the duplicate and key checks
+        // below then see every committed write (READ COMMITTED reads the latest commits per
+        // statement). Sorted, so two batches never wait on each other in opposite orders.
+        for (const scope of [...new Set(items.map((item) => scopeKey(item.record.scope)))].sort()) {
+          await transaction.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [lockNamespace, `${session.schema}:${scope}`]);
+        }
+        const results: StoreWriteResult[] = [];
+        const history: HistoryEntry[] = [];
+        for (const item of items) results.push(await this.writeOne(session, transaction, item, history));
+        await appendHistory(transaction, session.history, history);
+        return results;
+      });
+    });
+  }
+
+  private async writeOne(
+    session: PostgresSession,
+    transaction: Queryable,
+    { record, vector }: StoreWrite,
+    history: HistoryEntry[],
+  ): Promise<StoreWriteResult> {
+    const scope = scopeKey(record.scope);
+    if (record.key !== null) {
+      const params = new SqlParameters();
+      const { rows } = await transaction.query<KeyedRow>(
+        `SELECT ${memoryColumns()}, m.metadata = ${params.json(record.metadata)} AS same_metadata
+         FROM ${session.memories} m
+         WHERE m.scope_key = ${params.add(scope)} AND m.key = ${params.add(record.key)} AND m.deleted_at IS NULL
+         FOR UPDATE`,
+        params.values,
+      );
+      const keyed = rows[0];
+      if (keyed) return this.updateKeyed(session, transaction, keyed, record, vector, history);
+    }
+    // One round trip: the oldest live record with the same hash in the scope, or else the insert.
+    const params = new SqlParameters();
+    const { columns, values } = insertValues(record, params);
+    if (vector) {
+      columns.push('embedding');
+      values.push(`${params.add(vectorLiteral(vector))}::${session.vectorType()}`);
+    }
+    const { rows } = await transaction.query<MemoryRow & { duplicate: boolean }>(
+      `WITH existing AS (
+         SELECT ${memoryColumns()} FROM ${session.memories} m
+         WHERE m.scope_key = ${params.add(scope)} AND m.content_hash = ${params.add(record.contentHash)} AND m.deleted_at IS NULL
+         ORDER BY m.created_at, m.id LIMIT 1
+       ), inserted AS (
+         INSERT INTO ${session.memories} AS m (${columns.join(', ')})
+         SELECT ${values.join(', ')} WHERE NOT EXISTS (SELECT 1 FROM existing)
+         RETURNING ${memoryColumns()}
+       )
+       SELECT true AS duplicate, * FROM existing UNION ALL SELECT false AS duplicate, * FROM inserted`,
+      params.values,
+    );
+    const row = rows[0] as MemoryRow & { duplicate: boolean };
+    const stored = rowToRecord(row);
+    if (row.duplicate) return { status: 'duplicate', record: stored };
+    history.push(historyEntry('created', null, stored, stored.createdAt));
+    return { status: 'created', record: stored };
+  }
+
+  /** A write whose key matches a live record in the same scope: update that record in place. */
+  private async updateKeyed(
+    session: PostgresSession,
+    transaction: Queryable,
+    row: KeyedRow,
+    record: MemoryRecord,
+    vector: Float32Array | undefined,
+    history: HistoryEntry[],
+  ): Promise<StoreWriteResult> {
+    const before = rowToRecord(row);
+    const unchanged =
+      row.content_hash === record.contentHash &&
+      row.context === (record.context ?? null) &&
+      row.type === record.type &&
+      row.subtype === record.subtype &&
+      row.importance === record.importance &&
+      JSON.stringify(row.tags) === JSON.stringify(record.tags) &&
+      row.same_metadata;
+    if (unchanged) return { status: 'duplicate', record: before };
+
+    const params = new SqlParameters();
+    const assignments = [
+      `content = ${params.add(record.content)}`,
+      `context = ${params.add(record.context ?? null)}`,
+      `content_hash = ${params.add(record.contentHash)}`,
+      `type = ${params.add(record.type)}`,
+      `subtype = ${params.add(record.subtype)}`,
+      `tags = ${params.textArray(record.tags)}`,
+      `metadata = ${params.json(record.metadata)}`,
+      `importance = ${params.add(record.importance)}::float8`,
+      `updated_at = ${params.time(record.updatedAt)}`,
+    ];
+    const embedding = await this.embeddingAssignment(session, transaction, params, row.content_hash, record.contentHash, vector);
+    if (embedding) assignments.push(embedding);
+    const after = await this.applyUpdate(session, transaction, row.id, assignments, params);
+    history.push(historyEntry('updated', before, after, record.updatedAt));
+    return { status: 'updated', record: after };
+  }
+
+  async update(id: string, patch: RecordPatch, vector?: Float32Array, options?: { reason?: string }): Promise<MemoryRecord | null> {
+    return this.run('update', async (session) => {
+      if (vector) checkVector(vector, await session.requireVectorColumn(), `vector of ${id}`);
+      return session.client.transaction(async (transaction) => {
+        const { rows } = await transaction.query<MemoryRow>(
+          `SELECT ${memoryColumns()} FROM ${session.memories} m WHERE m.id = $1 AND m.deleted_at IS NULL FOR UPDATE`,
+          [id],
+        );
+        const row = rows[0];
+        if (!row) return null;
+        const params = new SqlParameters();
+        const assignments: string[] = [];
+        if (patch.content !== undefined) assignments.push(`content = ${params.add(patch.content)}`);
+        if (patch.contentHash !== undefined) assignments.push(`content_hash = ${params.add(patch.contentHash)}`);
+        if (patch.type !== undefined) assignments.push(`type = ${params.add(patch.type)}`);
+        if (patch.subtype !== undefined) assignments.push(`subtype = ${params.add(patch.subtype)}`);
+        if (patch.tags !== undefined) assignments.push(`tags = ${params.textArray(patch.tags)}`);
+        if (patch.metadata !== undefined) assignments.push(`metadata = ${params.json(patch.metadata)}`);
+        if (patch.importance !== undefined) assignments.push(`importance = ${params.add(patch.importance)}::float8`);
+        if (patch.validTo !== undefined) assignments.push(`valid_to = ${params.time(patch.validTo)}`);
+        if (patch.supersededBy !== undefined) assignments.push(`superseded_by = ${params.add(patch.supersededBy)}`);
+        assignments.push(`updated_at = ${params.time(patch.updatedAt)}`);
+        const embedding = await this.embeddingAssignment(
+          session,
+          transaction,
+          params,
+          row.content_hash,
+          patch.contentHash ?? row.content_hash,
+          vector,
+        );
+        if (embedding) assignments.push(embedding);
+        const before = rowToRecord(row);
+        const after = await this.applyUpdate(session, transaction, id, assignments, params);
+        await appendHistory(transaction, session.history, [
+          historyEntry(updateEvent(before, after), before, after, patch.updatedAt, options?.reason ?? null),
+        ]);
+        return after;
+      });
+    });
+  }
+
+  /**
+   * Keeps a row's vector true to its content: a given vector replaces it; new content without a
+   * vector drops the old one, which described the old text and would otherwise match wrongly.
+   */
+  private async embeddingAssignment(
+    session: PostgresSession,
+    transaction: Queryable,
+    params: SqlParameters,
+    oldHash: string,
+    newHash: string,
+    vector: Float32Array | undefined,
+  ): Promise<string | null> {
+    if (vector) return `embedding = ${params.add(vectorLiteral(vector))}::${session.vectorType()}`;
+    if (newHash !== oldHash && (await session.vectorDimensions(transaction)) !== null) return 'embedding = NULL';
+    return null;
+  }
+
+  private async applyUpdate(
+    session: PostgresSession,
+    transaction: Queryable,
+    id: string,
+    assignments: string[],
+    params: SqlParameters,
+  ): Promise<MemoryRecord> {
+    const { rows } = await transaction.query<MemoryRow>(
+      `UPDATE ${session.memories} AS m SET ${assignments.join(', ')} WHERE m.id = ${params.add(id)} RETURNING ${memoryColumns()}`,
+      params.values,
+    );
+    return rowToRecord(rows[0] as MemoryRow);
+  }
+
+  async delete(id: string, at: Date): Promise<boolean> {
+    return this.run('delete', (session) =>
+      session.client.transaction(async (transaction) => {
+        const { rows } = await transaction.query<MemoryRow>(
+          `SELECT ${memoryColumns()} FROM ${session.memories} m WHERE m.id = $1 AND m.deleted_at IS NULL FOR UPDATE`,
+          [id],
+        );
+        const row = rows[0];
+        if (!row) return false;
+        const params = new SqlParameters();
+        const time = params.time(at);
+        const assignments = [`deleted_at = ${time}`, `updated_at = ${time}`];
+        // The vector goes with the record; the text index drops it (partial index on live rows).
+        if ((await session.vectorDimensions(transaction)) !== null) assignments.push('embedding = NULL');
+        const before = rowToRecord(row);
+        const after = await this.applyUpdate(session, transaction, id, assignments, params);
+        await appendHistory(transaction, session.history, [historyEntry('deleted', before, after, at)]);
+        return true;
+      }),
+    );
+  }
+
+  async recordAccess(ids: string[], at: Date): Promise<void> {
+    if (ids.length === 0) return;
+    const counts = new Map<string, number>();
+    for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+    await this.run('recordAccess', async (session) => {
+      // One statement for the batch. It sets neither content nor tags, so the text-index
+      // trigger does not fire; rows are locked in id order, so concurrent batches cannot deadlock.
+      await session.client.query(
+        `UPDATE ${session.memories} AS m SET access_count = m.access_count + access.n, last_accessed_at = $2::timestamptz
+         FROM (
+           SELECT hit.id, hit.n FROM ${session.memories} AS locked
+           JOIN json_to_recordset($1::json) AS hit(id text, n int) ON hit.id = locked.id
+           WHERE locked.deleted_at IS NULL ORDER BY locked.id FOR UPDATE OF locked
+         ) AS access
+         WHERE m.id = access.id`,
+        [JSON.stringify([...counts].map(([id, n]) => ({ id, n }))), at.toISOString()],
+      );
+    });
+  }
+
+  // ------------------------------------------------------------------ graph and history
+
+  async upsertRelation(relation: Relation): Promise<{ relation: Relation; created: boolean }> {
+    return this.run('upsertRelation', (session) => upsertRelation(session.client, session.relations, relation));
+  }
+
+  async removeRelations(sourceId: string, targetId: string, type?: string): Promise<Relation[]> {
+    return this.run('removeRelations', (session) => removeRelations(session.client, session.relations, sourceId, targetId, type));
+  }
+
+  async relationsOf(ids: string[], options: { direction: 'out' | 'in' | 'both'; types?: string[] }): Promise<Relation[]> {
+    if (ids.length === 0) return [];
+    return this.run('relationsOf', (session) => relationsOf(session.client, session.relations, ids, options));
+  }
+
+  async history(id: string): Promise<HistoryEntry[]> {
+    return this.run('history', (session) => readHistory(session.client, session.history, id));
+  }
+
+  // ------------------------------------------------------------------ reads
+
+  async get(ids: string[]): Promise<MemoryRecord[]> {
+    if (ids.length === 0) return [];
+    return this.run('get', async (session) => {
+      const params = new SqlParameters();
+      const { rows } = await session.client.query<MemoryRow>(
+        `SELECT ${memoryColumns()} FROM ${session.memories} m WHERE m.id = ANY(${params.textArray(ids)}) AND m.deleted_at IS NULL`,
+        params.values,
+      );
+      return rows.map(rowToRecord);
+    });
+  }
+
+  async findByHashes(scope: Scope, hashes: string[]): Promise<MemoryRecord[]> {
+    if (hashes.length === 0) return [];
+    return this.run('findByHashes', async (session) => {
+      const params = new SqlParameters();
+      const { rows } = await session.client.query<MemoryRow>(
+        `SELECT ${memoryColumns()} FROM ${session.memories} m
+         WHERE m.scope_key = ${params.add(scopeKey(scope))} AND m.content_hash = ANY(${params.textArray(hashes)}) AND m.deleted_at IS NULL`,
+        params.values,
+      );
+      return rows.map(rowToRecord);
+    });
+  }
+
+  async list(filter: MemoryFilter, options: StoreListOptions): Promise<StoreListPage> {
+    const position = options.cursor !== undefined ? decodeCursor(options.cursor) : undefined;
+    const limit = Math.floor(options.limit);
+    if (!(limit > 0)) return { items: [], nextCursor: null };
+    return this.run('list', async (session) => {
+      const params = new SqlParameters();
+      const where = compileFilter(filter, params, { includeDeleted: options.includeDeleted === true });
+      const keyset = position
+        ? ` AND (m.created_at, m.id) < (${params.time(new Date(position.createdAt))}, ${params.add(position.id)}::text)`
+        : '';
+      const { rows } = await session.client.query<MemoryRow>(
+        `SELECT ${memoryColumns()} FROM ${session.memories} m WHERE ${where}${keyset}
+         ORDER BY m.created_at DESC, m.id DESC LIMIT ${params.add(limit + 1)}`,
+        params.values,
+      );
+      const items = rows.slice(0, limit).map(rowToRecord);
+      const last = items.at(-1);
+      const nextCursor = rows.length > limit && last ? encodeCursor({ createdAt: last.createdAt.getTime(), id: last.id }) : null;
+      return { items, nextCursor };
+    });
+  }
+
+  async count(filter: MemoryFilter): Promise<number> {
+    return this.run('count', async (session) => {
+      const params = new SqlParameters();
+      const where = compileFilter(filter, params);
+      const { rows } = await session.client.query<{ total: number }>(
+        `SELECT count(*) AS total FROM ${session.memories} m WHERE ${where}`,
+        params.values,
+      );
+      return Number(rows[0]?.total ?? 0);
+    });
+  }
+
+  async lexicalSearch(query: string, filter: MemoryFilter, limit: number): Promise<LexicalMatch[]> {
+    const text = tsQueryText(query);
+    const count = Math.floor(limit);
+    if (text === null || !(count > 0)) return [];
+    return this.run('lexicalSearch', async (session) => {
+      const params = new SqlParameters();
+      const tsquery = `to_tsquery('english'::regconfig, ${params.add(text)})`;
+      const where = compileFilter(filter, params);
+      // The filter runs in the same query as the match, before the LIMIT. ts_rank_cd with
+      // normalisation 1 (divide by 1 + log(length)) approximates BM25's length normalisation;
+      // the weights {D, C, B, A} count a term in the context (B) half as much as in the content (A).
+      const { rows } = await session.client.query<{ id: string; score: number }>(
+        `SELECT m.id, ts_rank_cd('{0.1, 0.2, 0.5, 1.0}'::float4[], m.search, q.query, 1)::float8 AS score
+         FROM ${session.memories} m, ${tsquery} AS q(query)
+         WHERE m.search @@ q.query AND ${where}
+         ORDER BY score DESC, m.id LIMIT ${params.add(count)}`,
+        params.values,
+      );
+      return rows.map((row) => ({ id: row.id, score: row.score }));
+    });
+  }
+}
+
+/** Finds pgvector: installed, or creatable by this user. */
+async function detectVectors(
+  client: PostgresClient,
+  mode: 'auto' | boolean,
+): Promise<{ found: true; support: VectorSupport } | { found: false; reason: string }> {
+  if (mode === false) return { found: false, reason: 'disabled (vectors: false)' };
+  const installed = async () => {
+    const { rows } = await client.query<{ version: string; schema: string }>(
+      `SELECT e.extversion AS version, n.nspname AS schema FROM pg_extension e
+       JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'vector'`,
+    );
+    return rows[0];
+  };
+  let extension = await installed();
+  if (!extension) {
+    const available = await client.query('SELECT 1 FROM pg_available_extensions WHERE name = $1', ['vector']);
+    if (available.rows.length === 0) return { found: false, reason: 'the pgvector extension is not installed on the server' };
+    try {
+      await client.transaction(async (transaction) => {
+        await transaction.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [lockNamespace, 'extension:vector']);
+        await transaction.query('CREATE EXTENSION IF NOT EXISTS vector');
+      });
+    } catch (error) {
+      return { found: false, reason: `CREATE EXTENSION vector failed: ${error instanceof Error ? error.message : String(error)}` };
+    }
+    extension = await installed();
+    if (!extension) return { found: false, reason: 'CREATE EXTENSION vector did not install it' };
+  }
+  const [major = 0, minor = 0] = extension.version.split('.').map(Number);
+  return {
+    found: true,
+    support: { schema: quoteIdentifier(extension.schema), version: extension.version, iterativeScan: major > 0 || minor >= 8 },
+  };
+}
+
+/** Where the data lives, for messages: the connection string without its password. */
+function describeLocation(options: PostgresStoreOptions & { schema: string }): string {
+  if (options.pglite) return `PGlite (schema ${options.schema})`;
+  if (options.pool) return `a pg pool (schema ${options.schema})`;
+  try {
+    const url = new URL(options.connectionString as string);
+    if (url.password) url.password = '***';
+    return `${url.toString()} (schema ${options.schema})`;
+  } catch {
+    return `a Postgres connection string (schema ${options.schema})`;
+  }
+}
+
+interface PgModule {
+  Pool: new (config: Record<string, unknown>) => PgPoolLike & { on(event: 'error', listener: (error: Error) => void): unknown };
+}
+
+async function loadPg(): Promise<PgModule> {
+  try {
+    const module = (await import('pg')) as unknown as { default?: PgModule } & PgModule;
+    return module.default ?? module;
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+      throw new Error('The Postgres store needs the "pg" package: run `npm install pg kysely`', { cause: error });
+    }
+    throw error;
+  }
+}

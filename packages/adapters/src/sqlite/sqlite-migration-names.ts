@@ -1,0 +1,19 @@
+import type BetterSqlite3 from 'better-sqlite3';
+
+/** Kysely's bookkeeping tables, named so they never collide with an application's own Kysely migrations. */
+export const migrationTableName = 'engram_migration';
+
+/**
+ * Every migration, in order: `sqlite-migrations.ts` defines one per name (a test checks they
+ * agree). Kept apart from the migrations so that opening a store whose schema is current never
+ * loads Kysely (~100 ms of a cold start).
+ */
+export const migrationNames = ['0001-initial', '0002-context', '0003-vector-codes'];
+
+/** True when every migration has been applied to this database (a read; no write lock). */
+export function schemaIsCurrent(db: BetterSqlite3.Database): boolean {
+  const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").get(migrationTableName);
+  if (!table) return false;
+  const applied = new Set((db.prepare(`SELECT name FROM ${migrationTableName}`).all() as Array<{ name: string }>).map((row) => row.name));
+  return migrationNames.every((name) => applied.has(name));
+}

@@ -1,0 +1,94 @@
+import { createHash } from 'node:crypto';
+import { seededVector } from '@engram/core/testing';
+import { describe, expect, it } from 'vitest';
+import { codeLayout, VectorCoder } from './sqlite-vector-codes.js';
+import { CodeArena, kernelBytes, maskedDistance, slotDead, slotSuperseded } from './sqlite-vector-kernel.js';
+
+const popcount = (value: number) => {
+  let count = 0;
+  for (let bits = value; bits !== 0; bits &= bits - 1) count += 1;
+  return count;
+};
+
+describe('vector codes', () => {
+  it('lay out at least 1,024 bits, whole 64-bit words, over rotations of the padded dimension', () => {
+    expect(codeLayout(384)).toEqual({ dimensions: 384, padded: 512, copies: 2, bytes: 128, hammingBytes: 64 });
+    expect(codeLayout(768)).toEqual({ dimensions: 768, padded: 1024, copies: 1, bytes: 128, hammingBytes: 64 });
+    expect(codeLayout(1536)).toMatchObject({ padded: 2048, copies: 1, bytes: 256 });
+    expect(codeLayout(3)).toMatchObject({ padded: 8, copies: 128, bytes: 128 });
+  });
+
+  it('are a pure function of the vector (stored codes stay valid: bump codeVersion to change this)', () => {
+    const coder = new VectorCoder(384);
+    const code = new Uint8Array(coder.layout.bytes);
+    coder.encode(seededVector(1, 384), code);
+    expect(createHash('sha256').update(code).digest('hex').slice(0, 16)).toBe(
+      createHash('sha256')
+        .update(new VectorCoder(384).queryCode(seededVector(1, 384)))
+        .digest('hex')
+        .slice(0, 16),
+    );
+    expect(createHash('sha256').update(code).digest('hex')).toBe('791deba8db9c29fe34fb0adbea4f1d0dd0c91a47f855166500b279382e4351f3');
+  });
+
+  it('estimate similarity: nearer vectors get fewer differing bits and higher asymmetric scores', () => {
+    const coder = new VectorCoder(64);
+    const query = seededVector(7, 64);
+    const near = Float32Array.from(query, (value, index) => value + 0.1 * (seededVector(8, 64)[index] as number));
+    const far = seededVector(9, 64);
+    const code = (vector: Float32Array) => coder.queryCode(vector);
+    const hamming = (a: Uint8Array, b: Uint8Array) => a.reduce((sum, byte, index) => sum + popcount(byte ^ (b[index] as number)), 0);
+    expect(hamming(code(query), code(near))).toBeLessThan(hamming(code(query), code(far)));
+    const table = coder.queryTable(query);
+    const estimate = (vector: Float32Array) => code(vector).reduce((sum, byte, index) => sum + (table[index * 256 + byte] as number), 0);
+    expect(estimate(near)).toBeGreaterThan(estimate(far));
+    // The estimate of a vector against itself is the L1 norm of its rotation: every term positive.
+    expect(estimate(query)).toBeGreaterThan(0);
+  });
+});
+
+describe('the Hamming kernel', () => {
+  it('is valid WebAssembly', () => {
+    const { WebAssembly: wasm } = globalThis as unknown as { WebAssembly: { validate(bytes: Uint8Array): boolean } };
+    for (const words of [1, 4, 8, 16]) expect(wasm.validate(kernelBytes(words))).toBe(true);
+  });
+
+  it('gives the same distances and histogram in WebAssembly and in JavaScript', () => {
+    const coder = new VectorCoder(96);
+    const { bytes, hammingBytes } = coder.layout;
+    const count = 700;
+    const accelerated = new CodeArena(bytes, hammingBytes, 1024, true);
+    const portable = new CodeArena(bytes, hammingBytes, 1024, false);
+    expect(accelerated.accelerated).toBe(true);
+    expect(portable.accelerated).toBe(false);
+    for (let slot = 0; slot < count; slot++) {
+      coder.encode(seededVector(100 + slot, 96), accelerated.codes, slot * bytes);
+      if (slot % 7 === 0) accelerated.mask[slot] = slot % 2 === 0 ? slotDead : slotSuperseded;
+    }
+    portable.codes.set(accelerated.codes);
+    portable.mask.set(accelerated.mask);
+    const query = coder.queryCode(seededVector(3, 96)).subarray(0, hammingBytes);
+    for (const arena of [accelerated, portable]) {
+      arena.query.set(query);
+      arena.scanAll(count, slotDead | slotSuperseded);
+    }
+    expect(Array.from(accelerated.distances.subarray(0, count))).toEqual(Array.from(portable.distances.subarray(0, count)));
+    expect(Array.from(accelerated.histogram)).toEqual(Array.from(portable.histogram));
+    expect(accelerated.distances[0]).toBe(maskedDistance);
+    const expected = Array.from(accelerated.codes.subarray(bytes, bytes + hammingBytes)).reduce(
+      (sum, byte, index) => sum + popcount(byte ^ (query[index] as number)),
+      0,
+    );
+    expect(accelerated.distances[1]).toBe(expected);
+
+    const slots = Array.from({ length: 200 }, (_, index) => (index * 37) % count);
+    for (const arena of [accelerated, portable]) {
+      arena.slots.set(slots);
+      arena.scanSlots(slots.length);
+    }
+    expect(Array.from(accelerated.distances.subarray(0, 200))).toEqual(Array.from(portable.distances.subarray(0, 200)));
+    const grown = accelerated.grow(4096, count);
+    expect(grown.capacity).toBe(4096);
+    expect(Array.from(grown.codes.subarray(0, count * bytes))).toEqual(Array.from(accelerated.codes.subarray(0, count * bytes)));
+  });
+});

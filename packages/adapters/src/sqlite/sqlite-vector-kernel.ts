@@ -1,0 +1,458 @@
+/**
+ * The first stage of vector search: Hamming distances between one query code and many stored
+ * codes, with a histogram of the distances (so the caller can pick the best R without sorting).
+ *
+ * It runs as a tiny WebAssembly function generated here, byte by byte, for the code width in
+ * use: `i64.popcnt` compiles to one POPCNT instruction, which made the scan ~6x faster than the
+ * best JavaScript (measured 4.9 ms for 1M 512-bit codes, against ~28 ns a code in JS). Where
+ * WebAssembly is unavailable the same scan runs in JavaScript, with identical results.
+ *
+ * Everything the kernel touches lives in one buffer (`CodeArena`): the codes, a per-slot mask
+ * byte, the output distances, a slot list and the histogram. Growing the arena copies it.
+ */
+
+/** Mask bits of a slot: no vector any more / superseded memory. */
+export const slotDead = 1;
+export const slotSuperseded = 2;
+/** The distance reported for a masked slot; never counted in the histogram. */
+export const maskedDistance = 0xffff;
+
+interface WasmMemory {
+  readonly buffer: ArrayBuffer;
+}
+interface WasmApi {
+  Memory: new (descriptor: { initial: number }) => WasmMemory;
+  Module: new (bytes: Uint8Array) => object;
+  Instance: new (module: object, imports: object) => { exports: Record<string, unknown> };
+}
+type ScanAll = (
+  codes: number,
+  stride: number,
+  count: number,
+  mask: number,
+  flags: number,
+  query: number,
+  out: number,
+  histogram: number,
+) => void;
+type ScanSlots = (codes: number, stride: number, slots: number, count: number, query: number, out: number, histogram: number) => void;
+
+const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
+const modules = new Map<number, object | null>();
+
+/** Compiles (once per width) the kernel for `words` 64-bit words, or null without WebAssembly. */
+function kernelModule(words: number): object | null {
+  if (!wasm) return null;
+  let module = modules.get(words);
+  if (module === undefined) {
+    try {
+      module = new wasm.Module(kernelBytes(words));
+    } catch {
+      module = null;
+    }
+    modules.set(words, module);
+  }
+  return module;
+}
+
+const pageBytes = 65536;
+const align = (value: number) => Math.ceil(value / 8) * 8;
+
+export class CodeArena {
+  readonly capacity: number;
+  readonly stride: number;
+  readonly hammingBytes: number;
+  private readonly buffer: ArrayBuffer;
+  private readonly memory: WasmMemory | null;
+  private readonly scanAllWasm: ScanAll | null = null;
+  private readonly scanSlotsWasm: ScanSlots | null = null;
+  private readonly offsets: { mask: number; out: number; slots: number; histogram: number; query: number };
+  /** All codes, `stride` bytes each, slot after slot. */
+  readonly codes: Uint8Array;
+  /** The same bytes as 32-bit words (little-endian: byte 0 of a code is the low byte of word 0). */
+  readonly codeWords: Uint32Array;
+  readonly mask: Uint8Array;
+  readonly distances: Uint16Array;
+  readonly slots: Int32Array;
+  readonly histogram: Uint32Array;
+  readonly query: Uint8Array;
+
+  constructor(stride: number, hammingBytes: number, capacity: number, useWasm = true) {
+    this.capacity = capacity;
+    this.stride = stride;
+    this.hammingBytes = hammingBytes;
+    const mask = align(capacity * stride);
+    const out = align(mask + capacity);
+    const slots = align(out + capacity * 2);
+    const histogram = align(slots + capacity * 4);
+    const query = align(histogram + (hammingBytes * 8 + 1) * 4);
+    const total = query + stride;
+    this.offsets = { mask, out, slots, histogram, query };
+    const module = useWasm ? kernelModule(hammingBytes / 8) : null;
+    if (module && wasm) {
+      this.memory = new wasm.Memory({ initial: Math.ceil(total / pageBytes) });
+      const { exports } = new wasm.Instance(module, { env: { memory: this.memory } });
+      this.scanAllWasm = exports.all as ScanAll;
+      this.scanSlotsWasm = exports.slots as ScanSlots;
+      this.buffer = this.memory.buffer;
+    } else {
+      this.memory = null;
+      this.buffer = new ArrayBuffer(total);
+    }
+    this.codes = new Uint8Array(this.buffer, 0, capacity * stride);
+    this.codeWords = new Uint32Array(this.buffer, 0, (capacity * stride) / 4);
+    this.mask = new Uint8Array(this.buffer, mask, capacity);
+    this.distances = new Uint16Array(this.buffer, out, capacity);
+    this.slots = new Int32Array(this.buffer, slots, capacity);
+    this.histogram = new Uint32Array(this.buffer, histogram, hammingBytes * 8 + 1);
+    this.query = new Uint8Array(this.buffer, query, stride);
+  }
+
+  /** True when the scans run as WebAssembly. */
+  get accelerated(): boolean {
+    return this.memory !== null;
+  }
+
+  /** A larger arena holding the first `used` slots of this one. */
+  grow(capacity: number, used: number): CodeArena {
+    const next = new CodeArena(this.stride, this.hammingBytes, capacity, this.accelerated);
+    next.codes.set(this.codes.subarray(0, used * this.stride));
+    next.mask.set(this.mask.subarray(0, used));
+    return next;
+  }
+
+  /**
+   * Distances of slots 0..count-1 to `query`, into `distances`; slots whose mask has a bit of
+   * `flags` get `maskedDistance` and stay out of the histogram (which this resets).
+   */
+  scanAll(count: number, flags: number): void {
+    this.histogram.fill(0);
+    if (this.scanAllWasm) {
+      const { mask, query, out, histogram } = this.offsets;
+      this.scanAllWasm(0, this.stride, count, mask, flags, query, out, histogram);
+      return;
+    }
+    const words = new Uint32Array(this.buffer, 0, (count * this.stride) / 4);
+    const query = new Uint32Array(this.buffer, this.offsets.query, this.hammingBytes / 4);
+    const strideWords = this.stride / 4;
+    for (let slot = 0; slot < count; slot++) {
+      if (((this.mask[slot] as number) & flags) !== 0) {
+        this.distances[slot] = maskedDistance;
+        continue;
+      }
+      const distance = hamming(words, slot * strideWords, query);
+      this.distances[slot] = distance;
+      this.histogram[distance] = (this.histogram[distance] as number) + 1;
+    }
+  }
+
+  /** Distances of the slots listed in `slots[0..count)` to `query`, into `distances[0..count)`. */
+  scanSlots(count: number): void {
+    this.histogram.fill(0);
+    if (this.scanSlotsWasm) {
+      const { slots, query, out, histogram } = this.offsets;
+      this.scanSlotsWasm(0, this.stride, slots, count, query, out, histogram);
+      return;
+    }
+    const words = new Uint32Array(this.buffer, 0, (this.capacity * this.stride) / 4);
+    const query = new Uint32Array(this.buffer, this.offsets.query, this.hammingBytes / 4);
+    const strideWords = this.stride / 4;
+    for (let position = 0; position < count; position++) {
+      const distance = hamming(words, (this.slots[position] as number) * strideWords, query);
+      this.distances[position] = distance;
+      this.histogram[distance] = (this.histogram[distance] as number) + 1;
+    }
+  }
+}
+
+function hamming(words: Uint32Array, start: number, query: Uint32Array): number {
+  let total = 0;
+  for (let word = 0; word < query.length; word++) {
+    let bits = ((words[start + word] as number) ^ (query[word] as number)) >>> 0;
+    bits -= (bits >>> 1) & 0x55555555;
+    bits = (bits & 0x33333333) + ((bits >>> 2) & 0x33333333);
+    total += (Math.imul((bits + (bits >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) as number;
+  }
+  return total;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The WebAssembly module, assembled for a code width of `words` 64-bit words:
+//
+//   (import "env" "memory" (memory 1))
+//   (func (export "all") codes stride count mask flags query out histogram
+//     for i in 0..count:
+//       d = mask[i] & flags ? 0xffff : Σ_w popcnt(load64(codes + w*8) ^ q_w), and histogram[d]++
+//       out[i] = d; codes += stride)
+//   (func (export "slots") codes stride slots count query out histogram
+//     for j in 0..count: base = codes + slots[j] * stride; d = Σ_w popcnt(...); histogram[d]++; out[j] = d)
+//
+// with the query words held in locals and the word loop unrolled.
+
+const i32 = 0x7f;
+const i64 = 0x7e;
+const op = {
+  block: 0x02,
+  loop: 0x03,
+  if: 0x04,
+  else: 0x05,
+  end: 0x0b,
+  br: 0x0c,
+  brIf: 0x0d,
+  empty: 0x40,
+  get: 0x20,
+  set: 0x21,
+  tee: 0x22,
+  i32Load: 0x28,
+  i64Load: 0x29,
+  i32Load8u: 0x2d,
+  i32Store: 0x36,
+  i32Store16: 0x3b,
+  i32Const: 0x41,
+  i32GeU: 0x4f,
+  i32Add: 0x6a,
+  i32Mul: 0x6c,
+  i32And: 0x71,
+  i32Shl: 0x74,
+  i64Popcnt: 0x7b,
+  i64Add: 0x7c,
+  i64Xor: 0x85,
+  i32WrapI64: 0xa7,
+} as const;
+
+function unsigned(value: number): number[] {
+  const bytes: number[] = [];
+  let rest = value >>> 0;
+  do {
+    let byte = rest & 0x7f;
+    rest >>>= 7;
+    if (rest !== 0) byte |= 0x80;
+    bytes.push(byte);
+  } while (rest !== 0);
+  return bytes;
+}
+
+function signed(value: number): number[] {
+  const bytes: number[] = [];
+  let rest = value | 0;
+  for (;;) {
+    const byte = rest & 0x7f;
+    rest >>= 7;
+    if ((rest === 0 && (byte & 0x40) === 0) || (rest === -1 && (byte & 0x40) !== 0)) {
+      bytes.push(byte);
+      return bytes;
+    }
+    bytes.push(byte | 0x80);
+  }
+}
+
+const vector = (items: number[][]) => [...unsigned(items.length), ...items.flat()];
+const name = (text: string) => vector([...text].map((character) => [character.charCodeAt(0)]));
+const get = (local: number) => [op.get, ...unsigned(local)];
+const set = (local: number) => [op.set, ...unsigned(local)];
+const tee = (local: number) => [op.tee, ...unsigned(local)];
+const constant = (value: number) => [op.i32Const, ...signed(value)];
+/** A memory access immediate: alignment (log2) and a constant offset. */
+const memarg = (alignment: number, offset: number) => [alignment, ...unsigned(offset)];
+
+/** Σ_w popcnt(load64(base + 8w) ^ local[query + w]) as an i32 on the stack. */
+function popcountSum(base: number, queryLocal: number, words: number): number[] {
+  const code: number[] = [];
+  for (let word = 0; word < words; word++) {
+    code.push(...get(base), op.i64Load, ...memarg(3, word * 8), ...get(queryLocal + word), op.i64Xor, op.i64Popcnt);
+    if (word > 0) code.push(op.i64Add);
+  }
+  code.push(op.i32WrapI64);
+  return code;
+}
+
+/** histogram[local d]++ using `address` as a scratch local. */
+function countDistance(histogram: number, distance: number, address: number): number[] {
+  return [
+    ...get(histogram),
+    ...get(distance),
+    ...constant(2),
+    op.i32Shl,
+    op.i32Add,
+    ...tee(address),
+    ...get(address),
+    op.i32Load,
+    ...memarg(2, 0),
+    ...constant(1),
+    op.i32Add,
+    op.i32Store,
+    ...memarg(2, 0),
+  ];
+}
+
+function loadQuery(query: number, firstLocal: number, words: number): number[] {
+  const code: number[] = [];
+  for (let word = 0; word < words; word++) code.push(...get(query), op.i64Load, ...memarg(3, word * 8), ...set(firstLocal + word));
+  return code;
+}
+
+function scanAllBody(words: number): number[] {
+  // params 0 codes, 1 stride, 2 count, 3 mask, 4 flags, 5 query, 6 out, 7 histogram
+  // locals 8 i, 9 d, 10 address (i32); 11.. query words (i64)
+  const [codes, stride, count, mask, flags, query, out, histogram, index, distance, address, words0] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+  ];
+  const body = [
+    ...loadQuery(query, words0, words),
+    op.block,
+    op.empty,
+    op.loop,
+    op.empty,
+    ...get(index),
+    ...get(count),
+    op.i32GeU,
+    op.brIf,
+    1,
+    ...get(mask),
+    ...get(index),
+    op.i32Add,
+    op.i32Load8u,
+    ...memarg(0, 0),
+    ...get(flags),
+    op.i32And,
+    op.if,
+    op.empty,
+    ...constant(0xffff),
+    ...set(distance),
+    op.else,
+    ...popcountSum(codes, words0, words),
+    ...set(distance),
+    ...countDistance(histogram, distance, address),
+    op.end,
+    ...get(out),
+    ...get(index),
+    ...constant(1),
+    op.i32Shl,
+    op.i32Add,
+    ...get(distance),
+    op.i32Store16,
+    ...memarg(1, 0),
+    ...get(codes),
+    ...get(stride),
+    op.i32Add,
+    ...set(codes),
+    ...get(index),
+    ...constant(1),
+    op.i32Add,
+    ...set(index),
+    op.br,
+    0,
+    op.end,
+    op.end,
+    op.end,
+  ];
+  return [
+    ...vector([
+      [3, i32],
+      [...unsigned(words), i64],
+    ]),
+    ...body,
+  ];
+}
+
+function scanSlotsBody(words: number): number[] {
+  // params 0 codes, 1 stride, 2 slots, 3 count, 4 query, 5 out, 6 histogram
+  // locals 7 j, 8 d, 9 address, 10 base (i32); 11.. query words (i64)
+  const [codes, stride, slots, count, query, out, histogram, index, distance, address, base, words0] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+  ];
+  const body = [
+    ...loadQuery(query, words0, words),
+    op.block,
+    op.empty,
+    op.loop,
+    op.empty,
+    ...get(index),
+    ...get(count),
+    op.i32GeU,
+    op.brIf,
+    1,
+    ...get(codes),
+    ...get(slots),
+    ...get(index),
+    ...constant(2),
+    op.i32Shl,
+    op.i32Add,
+    op.i32Load,
+    ...memarg(2, 0),
+    ...get(stride),
+    op.i32Mul,
+    op.i32Add,
+    ...set(base),
+    ...popcountSum(base, words0, words),
+    ...set(distance),
+    ...countDistance(histogram, distance, address),
+    ...get(out),
+    ...get(index),
+    ...constant(1),
+    op.i32Shl,
+    op.i32Add,
+    ...get(distance),
+    op.i32Store16,
+    ...memarg(1, 0),
+    ...get(index),
+    ...constant(1),
+    op.i32Add,
+    ...set(index),
+    op.br,
+    0,
+    op.end,
+    op.end,
+    op.end,
+  ];
+  return [
+    ...vector([
+      [4, i32],
+      [...unsigned(words), i64],
+    ]),
+    ...body,
+  ];
+}
+
+function section(id: number, content: number[]): number[] {
+  return [id, ...unsigned(content.length), ...content];
+}
+
+export function kernelBytes(words: number): Uint8Array {
+  const params = (count: number) => vector(Array.from({ length: count }, () => [i32]));
+  const all = scanAllBody(words);
+  const slots = scanSlotsBody(words);
+  return new Uint8Array([
+    0x00,
+    0x61,
+    0x73,
+    0x6d,
+    0x01,
+    0x00,
+    0x00,
+    0x00,
+    ...section(
+      1,
+      vector([
+        [0x60, ...params(8), 0],
+        [0x60, ...params(7), 0],
+      ]),
+    ),
+    ...section(2, vector([[...name('env'), ...name('memory'), 0x02, 0x00, 0x01]])),
+    ...section(3, vector([[0], [1]])),
+    ...section(
+      7,
+      vector([
+        [...name('all'), 0x00, 0],
+        [...name('slots'), 0x00, 1],
+      ]),
+    ),
+    ...section(
+      10,
+      vector([
+        [...unsigned(all.length), ...all],
+        [...unsigned(slots.length), ...slots],
+      ]),
+    ),
+  ]);
+}
