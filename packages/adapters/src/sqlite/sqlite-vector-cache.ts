@@ -217,7 +217,7 @@ export class VectorCache implements SlotFields {
     const { bytes } = this.layout;
     const code = row[1];
     if (code.length !== bytes) throw new Error(`vector code of row ${rowid} has ${code.length} bytes, expected ${bytes}`);
-    this.arena.codes.set(code, slot * bytes);
+    this.arena.setCode(slot, code);
     this.arena.mask[slot] = row[9] ? slotSuperseded : 0;
     this.rowids[slot] = rowid;
     this.user[slot] = this.intern(row[2]);
@@ -251,15 +251,12 @@ export class VectorCache implements SlotFields {
 
   /** Moves the live slots to the front, dropping dead ones. */
   private compact(): void {
-    const { bytes } = this.layout;
-    const codes = this.arena.codes;
     const mask = this.arena.mask;
     let next = 0;
     for (let slot = 0; slot < this.used; slot++) {
       if (((mask[slot] as number) & slotDead) !== 0) continue;
       if (slot !== next) {
-        codes.copyWithin(next * bytes, slot * bytes, (slot + 1) * bytes);
-        mask[next] = mask[slot] as number;
+        this.arena.move(slot, next);
         for (const column of [
           this.rowids,
           this.user,

@@ -61,12 +61,15 @@ describe('the Hamming kernel', () => {
     const portable = new CodeArena(bytes, hammingBytes, 1024, false);
     expect(accelerated.accelerated).toBe(true);
     expect(portable.accelerated).toBe(false);
+    const code = new Uint8Array(bytes);
     for (let slot = 0; slot < count; slot++) {
-      coder.encode(seededVector(100 + slot, 96), accelerated.codes, slot * bytes);
-      if (slot % 7 === 0) accelerated.mask[slot] = slot % 2 === 0 ? slotDead : slotSuperseded;
+      coder.encode(seededVector(100 + slot, 96), code);
+      for (const arena of [accelerated, portable]) {
+        arena.setCode(slot, code);
+        if (slot % 7 === 0) arena.mask[slot] = slot % 2 === 0 ? slotDead : slotSuperseded;
+      }
+      expect(Array.from(accelerated.code(slot))).toEqual(Array.from(code));
     }
-    portable.codes.set(accelerated.codes);
-    portable.mask.set(accelerated.mask);
     const query = coder.queryCode(seededVector(3, 96)).subarray(0, hammingBytes);
     for (const arena of [accelerated, portable]) {
       arena.query.set(query);
@@ -75,7 +78,7 @@ describe('the Hamming kernel', () => {
     expect(Array.from(accelerated.distances.subarray(0, count))).toEqual(Array.from(portable.distances.subarray(0, count)));
     expect(Array.from(accelerated.histogram)).toEqual(Array.from(portable.histogram));
     expect(accelerated.distances[0]).toBe(maskedDistance);
-    const expected = Array.from(accelerated.codes.subarray(bytes, bytes + hammingBytes)).reduce(
+    const expected = Array.from(accelerated.code(1).subarray(0, hammingBytes)).reduce(
       (sum, byte, index) => sum + popcount(byte ^ (query[index] as number)),
       0,
     );
@@ -89,6 +92,8 @@ describe('the Hamming kernel', () => {
     expect(Array.from(accelerated.distances.subarray(0, 200))).toEqual(Array.from(portable.distances.subarray(0, 200)));
     const grown = accelerated.grow(4096, count);
     expect(grown.capacity).toBe(4096);
-    expect(Array.from(grown.codes.subarray(0, count * bytes))).toEqual(Array.from(accelerated.codes.subarray(0, count * bytes)));
+    for (const slot of [0, 1, count - 1]) expect(Array.from(grown.code(slot))).toEqual(Array.from(accelerated.code(slot)));
+    grown.move(count - 1, 2);
+    expect(Array.from(grown.code(2))).toEqual(Array.from(accelerated.code(count - 1)));
   });
 });

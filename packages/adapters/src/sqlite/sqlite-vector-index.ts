@@ -5,7 +5,7 @@ import type { SqliteSession } from './sqlite-session.js';
 import { defaultFloatCacheBytes, VectorCache } from './sqlite-vector-cache.js';
 import { codeLayout, codeVersion, VectorCoder } from './sqlite-vector-codes.js';
 import { type SlotFilter, slotFilter } from './sqlite-vector-filter.js';
-import { maskedDistance } from './sqlite-vector-kernel.js';
+import { type CodeArena, maskedDistance } from './sqlite-vector-kernel.js';
 
 /** The largest k one search answers (the contract's callers ask for tens). */
 export const maxNeighbours = 4096;
@@ -248,7 +248,7 @@ function narrow(state: VectorState, vector: Float32Array, base: Candidates, firs
     }
   }
   if (candidates.length <= secondCut) return candidates;
-  return highest(candidates, estimates(candidates, arena.codeWords, coder.layout.bytes, coder.queryTable(vector)), secondCut);
+  return highest(candidates, estimates(candidates, arena, coder.queryTable(vector)), secondCut);
 }
 
 /**
@@ -269,7 +269,7 @@ function postFilter(
   const { cache, coder } = state;
   const arena = cache.codes;
   const pool = narrow(state, vector, base, cuts.first * 2, Number.POSITIVE_INFINITY);
-  const order = byScore(pool, estimates(pool, arena.codeWords, coder.layout.bytes, coder.queryTable(vector)));
+  const order = byScore(pool, estimates(pool, arena, coder.queryTable(vector)));
   const where = compileFilter(filter);
   const check = session
     .statement(`SELECT m.rowid FROM memories m WHERE m.rowid IN (SELECT value FROM json_each(?)) AND ${where.sql}`)
@@ -314,16 +314,24 @@ function nearest(distances: Uint16Array, length: number, histogram: Uint32Array,
 }
 
 /** Each candidate's asymmetric estimate (see `VectorCoder.queryTable`): higher is closer. */
-function estimates(candidates: Int32Array, words: Uint32Array, bytes: number, table: Float32Array): Float64Array {
+function estimates(candidates: Int32Array, arena: CodeArena, table: Float32Array): Float64Array {
   const scores = new Float64Array(candidates.length);
-  const stride = bytes / 4;
+  const prefixStride = arena.hammingBytes / 4;
+  const suffixStride = (arena.stride - arena.hammingBytes) / 4;
+  const { prefixWords, suffixWords } = arena;
   // Codes are read a 32-bit word (4 bytes, 4 table entries) at a time: ~2x faster than by byte.
   for (let position = 0; position < candidates.length; position++) {
-    const start = (candidates[position] as number) * stride;
+    const slot = candidates[position] as number;
     let even = 0;
     let odd = 0;
-    for (let word = 0, entry = 0; word < stride; word++, entry += 1024) {
-      const value = words[start + word] as number;
+    let entry = 0;
+    for (let word = 0, at = slot * prefixStride; word < prefixStride; word++, at++, entry += 1024) {
+      const value = prefixWords[at] as number;
+      even += (table[entry + (value & 255)] as number) + (table[entry + 512 + ((value >>> 16) & 255)] as number);
+      odd += (table[entry + 256 + ((value >>> 8) & 255)] as number) + (table[entry + 768 + (value >>> 24)] as number);
+    }
+    for (let word = 0, at = slot * suffixStride; word < suffixStride; word++, at++, entry += 1024) {
+      const value = suffixWords[at] as number;
       even += (table[entry + (value & 255)] as number) + (table[entry + 512 + ((value >>> 16) & 255)] as number);
       odd += (table[entry + 256 + ((value >>> 8) & 255)] as number) + (table[entry + 768 + (value >>> 24)] as number);
     }

