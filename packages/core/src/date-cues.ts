@@ -1,3 +1,4 @@
+import { MONTHS } from './time-window.js';
 /**
  * A calendar period a query names: a year, a month (of a given year or of any year) or a day.
  * Fields left out match anything ("in June" matches every June).
@@ -11,33 +12,6 @@ export interface DateCue {
   /** 1–31. */
   day?: number;
 }
-
-const MONTHS: Record<string, number> = {
-  january: 0,
-  jan: 0,
-  february: 1,
-  feb: 1,
-  march: 2,
-  mar: 2,
-  april: 3,
-  apr: 3,
-  may: 4,
-  june: 5,
-  jun: 5,
-  july: 6,
-  jul: 6,
-  august: 7,
-  aug: 7,
-  september: 8,
-  sep: 8,
-  sept: 8,
-  october: 9,
-  oct: 9,
-  november: 10,
-  nov: 10,
-  december: 11,
-  dec: 11,
-};
 
 const month =
   '(january|february|march|april|may|june|july|august|september|october|november|december|jan|feb|mar|apr|jun|jul|aug|sept|sep|oct|nov|dec)\\.?';

@@ -184,7 +184,8 @@ const NUMBER_WORDS: Record<string, number> = {
   twelve: 12,
 };
 
-const MONTHS: Record<string, number> = {
+/** Month names and abbreviations → month index (0 = January). Shared with date cues. */
+export const MONTHS: Record<string, number> = {
   january: 0,
   jan: 0,
   february: 1,
