@@ -13,10 +13,7 @@ import { ValidationError } from './errors.js';
 import { matchesFilter, scopeKey } from './filter.js';
 import { historyEntry, updateEvent } from './history.js';
 import { inMemoryVectorIndex } from './in-memory-vector-index.js';
-import { DEFAULT_CONTEXT_WEIGHT, queryTerms, terms } from './text.js';
-
-const BM25_K1 = 1.2;
-const BM25_B = 0.75;
+import { BM25_B, BM25_K1, DEFAULT_CONTEXT_WEIGHT, queryTerms, termFrequencies, terms } from './text.js';
 
 export interface InMemoryStoreOptions {
   /**
@@ -59,12 +56,7 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
   // BM25 as SQLite's FTS5 computes it with column weights: a term's frequency is the weighted sum
   // over content, tags (weight 1) and context (`contextWeight`); the length is every token.
   const indexText = (record: MemoryRecord) => {
-    const frequencies = new Map<string, number>();
-    const count = (tokens: string[], weight: number) => {
-      for (const token of tokens) frequencies.set(token, (frequencies.get(token) ?? 0) + weight);
-      return tokens.length;
-    };
-    const length = count(terms(`${record.content} ${record.tags.join(' ')}`), 1) + count(terms(record.context ?? ''), contextWeight);
+    const { frequencies, length } = termFrequencies(record.content, record.tags, record.context, contextWeight);
     lengths.set(record.id, length);
     totalLength += length;
     for (const [token, frequency] of frequencies) {

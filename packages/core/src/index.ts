@@ -59,6 +59,8 @@ export type {
 } from './schema.js';
 export { DEFAULT_MAX_CONTENT_BYTES } from './schema.js';
 export {
+  BM25_B,
+  BM25_K1,
   contentHash,
   DEFAULT_CONTEXT_WEIGHT,
   estimateTokens,
@@ -66,6 +68,7 @@ export {
   normaliseTags,
   QUERY_STOPWORDS,
   queryTerms,
+  termFrequencies,
   terms,
   words,
 } from './text.js';

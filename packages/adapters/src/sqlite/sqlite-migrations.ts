@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, type Migration, type MigrationProvider, Migrator, SqliteDialect, sql } from 'kysely';
+import { lexicalIndexMigration } from './sqlite-lexical-migration.js';
 import { contextMigration } from './sqlite-migration-context.js';
 import { migrationTableName, schemaIsCurrent } from './sqlite-migration-names.js';
 import { vectorCodesMigration } from './sqlite-vector-migration.js';
@@ -16,16 +17,18 @@ const migrationLockTableName = 'engram_migration_lock';
  *   the JSON `attributes` column.
  * - `memory_tags`: one row per (tag, memory) for indexed tag filters.
  * - `memory_relations`: typed edges; `memory_history`: the change log of every memory.
- * - `memories_fts`: FTS5 external-content index over the content, tags and (0002) context of live rows.
+ * - `memories_fts`: FTS5 external-content index over the content, tags and (0002) context of
+ *   live rows — until 0004 replaced it with an in-memory BM25 index.
  * - `engram_meta`: the embedder the store was built with, and schema facts.
  *
- * Triggers keep `memory_tags` and `memories_fts` in step with `memories` for every writer (other
- * processes included). They fire only when content, tags or deleted_at change, so access
- * statistics (`recordAccess`) never touch the text index. Soft-deleted rows leave the FTS index.
+ * Triggers keep `memory_tags` in step with `memories` for every writer (other processes included).
  *
  * Vectors (0003, `sqlite-vector-migration.ts`): `memory_embeddings` (float vectors),
  * `memory_vector_codes` (binary codes each connection scans in memory) and `memory_vector_log`
- * (what changed, so every connection's in-memory mirror catches up). See `sqlite-vector-index.ts`.
+ * (what changed, so every connection's in-memory mirrors catch up). See `sqlite-vector-index.ts`.
+ * Lexical search (0004, `sqlite-lexical-migration.ts`): each connection's BM25 index, fed by the
+ * same log, which triggers append to when a memory's searchable or filterable fields change
+ * (never for access statistics). See `sqlite-lexical-index.ts`.
  */
 export const migrations: Record<string, Migration> = {
   '0001-initial': {
@@ -164,6 +167,7 @@ export const migrations: Record<string, Migration> = {
   },
   '0002-context': contextMigration,
   '0003-vector-codes': vectorCodesMigration,
+  '0004-lexical-index': lexicalIndexMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,15 +26,12 @@ runVectorIndexConformance({
     'it indexes vectors of stored memories only (the store suite above covers it), not free-standing payloads',
 });
 
-/** A hash of FTS5's shadow tables: any re-indexing changes it. */
-function ftsFingerprint(path: string): string {
+/** The head of the change log the in-memory indexes follow: anything they must re-index moves it. */
+function logHead(path: string): number {
   const db = new Database(path, { readonly: true });
   try {
-    const hash = createHash('sha256');
-    for (const table of ['memories_fts_data', 'memories_fts_idx', 'memories_fts_docsize', 'memories_fts_config']) {
-      hash.update(JSON.stringify(db.prepare(`SELECT * FROM ${table} ORDER BY 1, 2`).raw().all()));
-    }
-    return hash.digest('hex');
+    const row = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'memory_vector_log'").get() as { seq: number } | undefined;
+    return row?.seq ?? 0;
   } finally {
     db.close();
   }
@@ -65,27 +61,27 @@ describe('sqlite store specifics', () => {
     await second.close();
   });
 
-  it('recordAccess never touches the FTS index', async () => {
+  it('recordAccess and importance changes never make the search indexes re-index', async () => {
     const path = tempPath();
     const store = sqliteStore({ path });
     await store.open();
     const records = Array.from({ length: 20 }, (_, index) => makeRecord({ content: `access counted ${index}` }));
     await store.write(records.map((record) => ({ record })));
-    const before = ftsFingerprint(path);
+    const before = logHead(path);
     await store.recordAccess(
       records.flatMap((record) => [record.id, record.id]),
       new Date(),
     );
-    expect(ftsFingerprint(path)).toBe(before);
+    expect(logHead(path)).toBe(before);
     expect((await store.get([records[0]?.id as string]))[0]?.accessCount).toBe(2);
     await store.update(records[0]?.id as string, { importance: 0.1, updatedAt: new Date() });
-    expect(ftsFingerprint(path)).toBe(before);
+    expect(logHead(path)).toBe(before);
     await store.update(records[0]?.id as string, { content: 'changed text', updatedAt: new Date() });
-    expect(ftsFingerprint(path)).not.toBe(before);
+    expect(logHead(path)).not.toBe(before);
     await store.close();
   });
 
-  it('keeps the FTS index exactly equal to the live rows (FTS5 full integrity-check)', async () => {
+  it('keeps the lexical index exactly equal to the live rows, incrementally and on reopen', async () => {
     const path = tempPath();
     const store = sqliteStore({ path });
     await store.open();
@@ -98,15 +94,19 @@ describe('sqlite store specifics', () => {
       if (index % 3 === 1) await store.update(record.id, { content: `rewritten ${index}`, tags: ['new'], updatedAt: new Date() });
       if (index % 5 === 0) await store.recordAccess([record.id], new Date());
     }
+    await store.lexicalSearch?.('integrity', {}, 1);
     await store.write([{ record: makeRecord({ content: 'keyed rewrite', key: 'k2' }) }]);
+    const incremental = await store.lexicalSearch?.('integrity rewritten keyed', {}, 100);
     await store.close();
-    const db = new Database(path);
-    expect(() => db.prepare("INSERT INTO memories_fts (memories_fts, rank) VALUES ('integrity-check', 1)").run()).not.toThrow();
-    const indexed = db
-      .prepare("SELECT count(*) AS n FROM memories_fts WHERE memories_fts MATCH 'integrity OR rewritten OR keyed'")
-      .get() as { n: number };
-    expect(indexed.n).toBe(20);
+    const reopened = sqliteStore({ path });
+    const loaded = await reopened.lexicalSearch?.('integrity rewritten keyed', {}, 100);
+    expect(incremental).toHaveLength(20);
+    expect(loaded).toEqual(incremental);
+    const db = new Database(path, { readonly: true });
+    const live = db.prepare('SELECT id FROM memories WHERE deleted_at IS NULL').pluck().all() as string[];
+    expect(new Set(loaded?.map((match) => match.id))).toEqual(new Set(live));
     db.close();
+    await reopened.close();
   });
 
   it('validates options and does no I/O before open', async () => {
@@ -189,6 +189,7 @@ describe('sqlite store specifics', () => {
       { name: '0001-initial' },
       { name: '0002-context' },
       { name: '0003-vector-codes' },
+      { name: '0004-lexical-index' },
     ]);
     const tables = (
       db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name").all() as Array<{ name: string }>
@@ -200,18 +201,18 @@ describe('sqlite store specifics', () => {
         'memory_relations',
         'memory_history',
         'engram_meta',
-        'memories_fts',
         'memory_embeddings',
         'memory_vector_codes',
         'memory_vector_log',
       ]),
     );
     expect(tables).not.toContain('kysely_migration');
+    expect(tables).not.toContain('memories_fts');
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     db.close();
   });
 
-  it('applies scope and tag filters inside the FTS query, before the limit', async () => {
+  it('applies scope and tag filters inside the lexical search, before the limit', async () => {
     const store = sqliteStore({ path: ':memory:' });
     await store.open();
     const noise = Array.from({ length: 200 }, (_, index) =>
@@ -262,7 +263,7 @@ describe('sqlite store specifics', () => {
     expect((await store.get([old.id]))[0]).not.toHaveProperty('context');
     await store.close();
     const check = new Database(path);
-    expect(() => check.prepare("INSERT INTO memories_fts (memories_fts, rank) VALUES ('integrity-check', 1)").run()).not.toThrow();
+    expect(check.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'memories_fts%'").all()).toEqual([]);
     check.close();
   });
 

@@ -23,10 +23,10 @@ import {
   ValidationError,
 } from '@engram/core';
 import type BetterSqlite3 from 'better-sqlite3';
-import { ftsQuery } from './fts-query.js';
 import { openConnection } from './sqlite-connection.js';
 import { compileFilter, type SqlParameter } from './sqlite-filter.js';
 import { appendHistory, readHistory } from './sqlite-history.js';
+import { LexicalIndex } from './sqlite-lexical-index.js';
 import { schemaIsCurrent } from './sqlite-migration-names.js';
 import { insertMemorySql, insertParameters, type MemoryRow, memoryColumns, rowToRecord, storedRecord } from './sqlite-records.js';
 import { relationsOf, removeRelations, upsertRelation } from './sqlite-relations.js';
@@ -57,7 +57,7 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /**
    * How much a word in a memory's `context` counts in lexical search next to one in its content
-   * or tags (the FTS5 BM25 column weight), from 0 to 1. Default 0.5 (`DEFAULT_CONTEXT_WEIGHT`).
+   * or tags (a BM25 field weight), from 0 to 1. Default 0.5 (`DEFAULT_CONTEXT_WEIGHT`).
    */
   contextWeight?: number;
   /**
@@ -77,7 +77,7 @@ export interface SqliteStoreOptions {
 }
 
 /**
- * A `MemoryStore` in one SQLite file: records, FTS5 (BM25) lexical search and vectors,
+ * A `MemoryStore` in one SQLite file: records, BM25 lexical search and vectors,
  * written together in one transaction. Several processes may share the file.
  *
  *   const store = sqliteStore({ path: '.engram/memory.db' });
@@ -137,6 +137,8 @@ class SqliteStore implements MemoryStore {
   private closed = false;
 
   private readonly contextWeight: number;
+  /** This connection's BM25 index (built on the first lexical search). */
+  private lexical: LexicalIndex | null = null;
 
   constructor(private readonly options: SqliteStoreOptions & { busyTimeoutMs: number; contextWeight: number }) {
     this.contextWeight = options.contextWeight;
@@ -177,6 +179,7 @@ class SqliteStore implements MemoryStore {
     await this.opening?.catch(() => undefined);
     const session = this.session;
     this.session = null;
+    this.lexical = null;
     this.closed = true;
     if (!session || !this.owned) return;
     try {
@@ -472,23 +475,12 @@ class SqliteStore implements MemoryStore {
   }
 
   async lexicalSearch(query: string, filter: MemoryFilter, limit: number): Promise<LexicalMatch[]> {
-    const match = ftsQuery(query);
     const count = Math.floor(limit);
-    if (match === null || !(count > 0)) return [];
+    if (!(count > 0)) return [];
     const session = await this.ready();
     return withRetry('lexicalSearch', () => {
-      const where = compileFilter(filter);
-      // The filter runs in the same query as the MATCH, before the LIMIT.
-      const rows = session
-        .statement(
-          `SELECT m.id AS id, bm25(memories_fts, 1.0, 1.0, ?) AS rank
-           FROM memories_fts JOIN memories m ON m.rowid = memories_fts.rowid
-           WHERE memories_fts MATCH ? AND ${where.sql}
-           ORDER BY rank LIMIT ?`,
-        )
-        .all(this.contextWeight, match, ...where.params, count) as Array<{ id: string; rank: number }>;
-      // bm25() is lower-is-better; the contract wants higher-is-better.
-      return rows.map((row) => ({ id: row.id, score: -row.rank }));
+      this.lexical ??= new LexicalIndex(this.contextWeight);
+      return this.lexical.search(session, query, filter, count);
     });
   }
 }

@@ -1,4 +1,6 @@
+import { readLogChanges, readLogHead } from './sqlite-change-log.js';
 import type { SqliteSession } from './sqlite-session.js';
+import { SlotColumns, slotFieldColumns } from './sqlite-slot-columns.js';
 import type { CodeLayout } from './sqlite-vector-codes.js';
 import type { SlotFields } from './sqlite-vector-filter.js';
 import { CodeArena, slotDead, slotSuperseded } from './sqlite-vector-kernel.js';
@@ -12,26 +14,12 @@ export const defaultFloatCacheBytes = 64 * 1024 * 1024;
 
 const initialCapacity = 1024;
 
-/** One row of the cache's load query; see `loadColumns`. */
-type LoadedRow = [
-  rowid: number,
-  code: Buffer,
-  userId: string | null,
-  agentId: string | null,
-  runId: string | null,
-  conversationId: string | null,
-  type: string,
-  subtype: string | null,
-  createdAt: number,
-  superseded: number,
-  validTo: number | null,
-];
+/** One row of the cache's load query: rowid, code, then `slotFieldColumns`. */
+type LoadedRow = [rowid: number, code: Buffer, ...fields: unknown[]];
 
-const loadColumns = `c.rowid, c.code, m.user_id, m.agent_id, m.run_id, m.conversation_id, m.type, m.subtype,
-  m.created_at, m.superseded_by IS NOT NULL, m.valid_to`;
+const loadColumns = `c.rowid, c.code, ${slotFieldColumns}`;
 const loadAllSql = `SELECT ${loadColumns} FROM memory_vector_codes c JOIN memories m ON m.rowid = c.rowid`;
 const loadOneSql = `SELECT ${loadColumns} FROM memory_vector_codes c JOIN memories m ON m.rowid = c.rowid WHERE c.rowid = ?`;
-const headSql = "SELECT seq FROM sqlite_sequence WHERE name = 'memory_vector_log'";
 
 /**
  * This connection's in-memory mirror of the vector codes and the filterable fields of their
@@ -39,10 +27,10 @@ const headSql = "SELECT seq FROM sqlite_sequence WHERE name = 'memory_vector_log
  *
  * The database is the truth. Every change that matters to a search — a vector written, replaced
  * or dropped, a memory's type, subtype, supersession or validTo changed — appends the memory's
- * rowid to `memory_vector_log` (triggers, so writes from other processes count too; the log keeps
- * its last 100,000 entries). Before each search the cache compares the log's head with the last
- * entry it applied (one indexed read) and reloads just the changed rows; when it fell further
- * behind than the log keeps, or a transaction it saw rolled back, it reloads everything.
+ * rowid to `memory_vector_log` (see `readLogChanges`). Before each search the cache compares the
+ * log's head with the last entry it applied (one indexed read) and reloads just the changed rows;
+ * when it fell further behind than the log keeps, or a transaction it saw rolled back, it reloads
+ * everything.
  *
  * Slots are append-only; a removed vector's slot is masked dead and reclaimed by compaction.
  * While the float vectors fit in `floatBudget` bytes, they are mirrored too (`floats`).
@@ -53,16 +41,7 @@ export class VectorCache implements SlotFields {
   private liveCount = 0;
   private appliedSeq = -1;
   private readonly slotOf = new Map<number, number>();
-  private readonly strings = new Map<string, number>();
-  rowids: Float64Array;
-  user: Int32Array;
-  agent: Int32Array;
-  run: Int32Array;
-  conversation: Int32Array;
-  type: Int32Array;
-  subtype: Int32Array;
-  createdAt: Float64Array;
-  validTo: Float64Array;
+  private readonly columns = new SlotColumns(initialCapacity);
   /** Each slot's float vector (`layout.dimensions` values) and its norm, or null when not mirrored. */
   floats: Float32Array | null = null;
   norms: Float64Array | null = null;
@@ -72,15 +51,34 @@ export class VectorCache implements SlotFields {
 
   constructor(readonly layout: CodeLayout) {
     this.arena = new CodeArena(layout.bytes, layout.hammingBytes, initialCapacity);
-    this.rowids = new Float64Array(initialCapacity);
-    this.user = new Int32Array(initialCapacity);
-    this.agent = new Int32Array(initialCapacity);
-    this.run = new Int32Array(initialCapacity);
-    this.conversation = new Int32Array(initialCapacity);
-    this.type = new Int32Array(initialCapacity);
-    this.subtype = new Int32Array(initialCapacity);
-    this.createdAt = new Float64Array(initialCapacity);
-    this.validTo = new Float64Array(initialCapacity);
+  }
+
+  get rowids(): Float64Array {
+    return this.columns.rowids;
+  }
+  get user(): Int32Array {
+    return this.columns.user;
+  }
+  get agent(): Int32Array {
+    return this.columns.agent;
+  }
+  get run(): Int32Array {
+    return this.columns.run;
+  }
+  get conversation(): Int32Array {
+    return this.columns.conversation;
+  }
+  get type(): Int32Array {
+    return this.columns.type;
+  }
+  get subtype(): Int32Array {
+    return this.columns.subtype;
+  }
+  get createdAt(): Float64Array {
+    return this.columns.createdAt;
+  }
+  get validTo(): Float64Array {
+    return this.columns.validTo;
   }
 
   /** The arena the kernel scans (replaced when the cache grows or compacts). */
@@ -102,7 +100,7 @@ export class VectorCache implements SlotFields {
   }
 
   idOf(value: string): number | undefined {
-    return this.strings.get(value);
+    return this.columns.idOf(value);
   }
 
   slotOfRowid(rowid: number): number | undefined {
@@ -111,23 +109,15 @@ export class VectorCache implements SlotFields {
 
   /** Brings the cache up to date with the database (see the class comment). */
   sync(session: SqliteSession): void {
-    const head = readHead(session);
-    if (head === this.appliedSeq) return;
+    if (readLogHead(session) === this.appliedSeq) return;
     // One read transaction: the log, its head and the rows are one snapshot.
     session.db
       .transaction(() => {
-        const current = readHead(session);
-        if (this.appliedSeq < 0 || current < this.appliedSeq) return this.reload(session, current);
-        const oldest = session.statement('SELECT min(seq) AS seq FROM memory_vector_log').get() as { seq: number | null };
-        if (oldest.seq === null ? current > this.appliedSeq : oldest.seq > this.appliedSeq + 1) return this.reload(session, current);
-        const changed = session
-          .statement('SELECT DISTINCT memory_rowid AS rowid FROM memory_vector_log WHERE seq > ?')
-          .pluck()
-          .all(this.appliedSeq) as number[];
-        if (changed.length > this.liveCount / 2 + 1000) return this.reload(session, current);
+        const changes = readLogChanges(session, this.appliedSeq, this.liveCount);
+        if (changes.kind === 'reload') return this.reload(session, changes.head);
         const one = session.statement(loadOneSql).raw(true);
         const vector = session.statement('SELECT vector FROM memory_embeddings WHERE rowid = ?').pluck();
-        for (const rowid of changed) {
+        for (const rowid of changes.rowids) {
           const row = one.get(rowid) as LoadedRow | undefined;
           if (!row) this.remove(rowid);
           else {
@@ -136,7 +126,7 @@ export class VectorCache implements SlotFields {
             if (this.floats) this.putFloats(slot, vector.get(rowid) as Buffer | undefined);
           }
         }
-        this.appliedSeq = current;
+        this.appliedSeq = changes.head;
         if (this.used - this.liveCount > Math.max(initialCapacity, this.liveCount)) this.compact();
       })
       .deferred();
@@ -219,15 +209,7 @@ export class VectorCache implements SlotFields {
     if (code.length !== bytes) throw new Error(`vector code of row ${rowid} has ${code.length} bytes, expected ${bytes}`);
     this.arena.setCode(slot, code);
     this.arena.mask[slot] = row[9] ? slotSuperseded : 0;
-    this.rowids[slot] = rowid;
-    this.user[slot] = this.intern(row[2]);
-    this.agent[slot] = this.intern(row[3]);
-    this.run[slot] = this.intern(row[4]);
-    this.conversation[slot] = this.intern(row[5]);
-    this.type[slot] = this.intern(row[6]);
-    this.subtype[slot] = this.intern(row[7]);
-    this.createdAt[slot] = row[8];
-    this.validTo[slot] = row[10] ?? Number.NaN;
+    this.columns.set(slot, rowid, row, 2);
     return slot;
   }
 
@@ -239,16 +221,6 @@ export class VectorCache implements SlotFields {
     this.liveCount -= 1;
   }
 
-  private intern(value: string | null): number {
-    if (value === null) return 0;
-    let id = this.strings.get(value);
-    if (id === undefined) {
-      id = this.strings.size + 1;
-      this.strings.set(value, id);
-    }
-    return id;
-  }
-
   /** Moves the live slots to the front, dropping dead ones. */
   private compact(): void {
     const mask = this.arena.mask;
@@ -257,19 +229,7 @@ export class VectorCache implements SlotFields {
       if (((mask[slot] as number) & slotDead) !== 0) continue;
       if (slot !== next) {
         this.arena.move(slot, next);
-        for (const column of [
-          this.rowids,
-          this.user,
-          this.agent,
-          this.run,
-          this.conversation,
-          this.type,
-          this.subtype,
-          this.createdAt,
-          this.validTo,
-        ]) {
-          column[next] = column[slot] as number;
-        }
+        this.columns.move(slot, next);
         if (this.floats && this.norms) {
           const { dimensions } = this.layout;
           this.floats.copyWithin(next * dimensions, slot * dimensions, (slot + 1) * dimensions);
@@ -284,31 +244,14 @@ export class VectorCache implements SlotFields {
 
   private resize(capacity: number): void {
     this.arena = this.arena.grow(capacity, this.used);
-    const grow = <T extends Float64Array | Int32Array>(array: T): T => {
-      const larger = new (array.constructor as new (length: number) => T)(capacity);
-      larger.set(array.subarray(0, this.used));
-      return larger;
-    };
-    this.rowids = grow(this.rowids);
-    this.user = grow(this.user);
-    this.agent = grow(this.agent);
-    this.run = grow(this.run);
-    this.conversation = grow(this.conversation);
-    this.type = grow(this.type);
-    this.subtype = grow(this.subtype);
-    this.createdAt = grow(this.createdAt);
-    this.validTo = grow(this.validTo);
+    this.columns.grow(capacity, this.used);
     if (this.floats && this.norms) {
       const floats = new Float32Array(capacity * this.layout.dimensions);
       floats.set(this.floats.subarray(0, this.used * this.layout.dimensions));
       this.floats = floats;
-      this.norms = grow(this.norms);
+      const norms = new Float64Array(capacity);
+      norms.set(this.norms.subarray(0, this.used));
+      this.norms = norms;
     }
   }
-}
-
-/** The log's last sequence number (0 before any entry; never reused: AUTOINCREMENT). */
-function readHead(session: SqliteSession): number {
-  const row = session.statement(headSql).get() as { seq: number } | undefined;
-  return row?.seq ?? 0;
 }

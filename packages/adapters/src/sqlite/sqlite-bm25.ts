@@ -1,0 +1,386 @@
+import { BM25_B, BM25_K1 } from '@engram/core';
+
+const initialPostingCapacity = 4;
+
+/** One best match of `Bm25Index.search`: a slot and its BM25 score (higher is better). */
+export interface Bm25Match {
+  slot: number;
+  score: number;
+}
+
+/**
+ * An inverted index over numbered documents (slots) that returns the top k by BM25 without
+ * scoring every document that contains a query term.
+ *
+ * Scores are exactly those of the in-memory reference store (`inMemoryStore().lexicalSearch`):
+ * idf = ln(1 + (N − df + 0.5) / (df + 0.5)); a term's frequency in a document is the weighted sum
+ * over its fields; the length is every token. N and df count live documents only.
+ *
+ * Search is MaxScore (Turtle & Flood 1995), document at a time over postings sorted by slot: each
+ * term has an upper bound on what it can add to any score (idf × the saturation of its largest
+ * frequency at the shortest possible length). Once the k-th best score so far exceeds the sum of
+ * the bounds of the weakest terms, a document holding only those terms cannot enter the top k, so
+ * their postings are no longer walked, only probed (galloping) for documents the other terms
+ * found. Queries mixing rare and common words — the usual case — read the rare postings and a few
+ * probes of the common ones instead of every document with a common word.
+ *
+ * Slots are added in increasing order (postings stay sorted by appending). Removing a slot keeps
+ * its postings until `compact` renumbers the live slots; `accept` decides everything else
+ * (filters) during the search, so the top k are always k documents that pass it.
+ */
+export class Bm25Index {
+  private readonly termIds = new Map<string, number>();
+  private postingSlots: Int32Array[] = [];
+  private postingFrequencies: Float32Array[] = [];
+  private postingSizes: number[] = [];
+  private documentFrequencies: number[] = [];
+  private maxFrequencies: number[] = [];
+
+  private lengths = new Float32Array(1024);
+  private removed = new Uint8Array(1024);
+  private termStart = new Int32Array(1024);
+  private termCount = new Int32Array(1024);
+  private slotTerms = new Int32Array(4096);
+  private slotTermsUsed = 0;
+
+  private nextSlot = 0;
+  private live = 0;
+  private totalLength = 0;
+  private removedPostings = 0;
+  private totalPostings = 0;
+
+  /** Live documents. */
+  get size(): number {
+    return this.live;
+  }
+
+  /** The first slot not yet used: the next `add` must use it or a later one. */
+  get slotLimit(): number {
+    return this.nextSlot;
+  }
+
+  /** Whether enough postings belong to removed slots that `compact` is worth its pass. */
+  get wantsCompaction(): boolean {
+    return this.removedPostings > 65536 && this.removedPostings > this.totalPostings / 2;
+  }
+
+  /**
+   * Indexes document `slot` (at least `slotLimit`): its terms with their weighted frequencies
+   * and its length in tokens.
+   */
+  add(slot: number, frequencies: ReadonlyMap<string, number>, length: number): void {
+    if (!(slot >= this.nextSlot)) throw new Error(`slot ${slot} added after slot ${this.nextSlot - 1}`);
+    this.ensureSlots(slot + 1);
+    for (let skipped = this.nextSlot; skipped < slot; skipped++) {
+      this.removed[skipped] = 1;
+      this.termCount[skipped] = 0;
+    }
+    this.nextSlot = slot + 1;
+    this.removed[slot] = 0;
+    this.lengths[slot] = length;
+    this.termStart[slot] = this.slotTermsUsed;
+    this.termCount[slot] = frequencies.size;
+    if (this.slotTermsUsed + frequencies.size > this.slotTerms.length) {
+      this.slotTerms = growInt32(this.slotTerms, this.slotTermsUsed, this.slotTermsUsed + frequencies.size);
+    }
+    for (const [term, frequency] of frequencies) {
+      let id = this.termIds.get(term);
+      if (id === undefined) {
+        id = this.postingSizes.length;
+        this.termIds.set(term, id);
+        this.postingSlots.push(new Int32Array(initialPostingCapacity));
+        this.postingFrequencies.push(new Float32Array(initialPostingCapacity));
+        this.postingSizes.push(0);
+        this.documentFrequencies.push(0);
+        this.maxFrequencies.push(0);
+      }
+      const size = this.postingSizes[id] as number;
+      let slots = this.postingSlots[id] as Int32Array;
+      if (size === slots.length) {
+        slots = growInt32(slots, size, size * 2);
+        this.postingSlots[id] = slots;
+        const frequenciesOfTerm = new Float32Array(size * 2);
+        frequenciesOfTerm.set(this.postingFrequencies[id] as Float32Array);
+        this.postingFrequencies[id] = frequenciesOfTerm;
+      }
+      slots[size] = slot;
+      (this.postingFrequencies[id] as Float32Array)[size] = frequency;
+      this.postingSizes[id] = size + 1;
+      this.documentFrequencies[id] = (this.documentFrequencies[id] as number) + 1;
+      if (frequency > (this.maxFrequencies[id] as number)) this.maxFrequencies[id] = frequency;
+      this.slotTerms[this.slotTermsUsed++] = id;
+    }
+    this.totalPostings += frequencies.size;
+    this.totalLength += length;
+    this.live += 1;
+  }
+
+  /** Takes a document out of N, the document frequencies and every result. */
+  remove(slot: number): void {
+    if (slot >= this.nextSlot || this.removed[slot] === 1) return;
+    this.removed[slot] = 1;
+    const start = this.termStart[slot] as number;
+    const count = this.termCount[slot] as number;
+    for (let index = start; index < start + count; index++) {
+      const id = this.slotTerms[index] as number;
+      this.documentFrequencies[id] = (this.documentFrequencies[id] as number) - 1;
+    }
+    this.removedPostings += count;
+    this.totalLength -= this.lengths[slot] as number;
+    this.live -= 1;
+  }
+
+  /**
+   * Drops removed slots and renumbers the live ones 0, 1, 2 … in their order. Returns the new
+   * slot of each old one (−1 for removed), for the owner's own per-slot data.
+   */
+  compact(): Int32Array {
+    const renumbered = new Int32Array(this.nextSlot);
+    let next = 0;
+    for (let slot = 0; slot < this.nextSlot; slot++) renumbered[slot] = this.removed[slot] === 1 ? -1 : next++;
+    for (let id = 0; id < this.postingSizes.length; id++) {
+      const slots = this.postingSlots[id] as Int32Array;
+      const frequencies = this.postingFrequencies[id] as Float32Array;
+      const size = this.postingSizes[id] as number;
+      let kept = 0;
+      for (let index = 0; index < size; index++) {
+        const slot = renumbered[slots[index] as number] as number;
+        if (slot < 0) continue;
+        slots[kept] = slot;
+        frequencies[kept] = frequencies[index] as number;
+        kept += 1;
+      }
+      this.postingSizes[id] = kept;
+    }
+    const slotTerms = new Int32Array(Math.max(4096, this.totalPostings - this.removedPostings));
+    let used = 0;
+    for (let slot = 0; slot < this.nextSlot; slot++) {
+      const to = renumbered[slot] as number;
+      if (to < 0) continue;
+      const start = this.termStart[slot] as number;
+      const count = this.termCount[slot] as number;
+      slotTerms.set(this.slotTerms.subarray(start, start + count), used);
+      this.termStart[to] = used;
+      this.termCount[to] = count;
+      this.lengths[to] = this.lengths[slot] as number;
+      this.removed[to] = 0;
+      used += count;
+    }
+    this.slotTerms = slotTerms;
+    this.slotTermsUsed = used;
+    this.nextSlot = next;
+    this.totalPostings -= this.removedPostings;
+    this.removedPostings = 0;
+    return renumbered;
+  }
+
+  /**
+   * The `limit` best live documents for the query terms (distinct, already stemmed) that
+   * `accept` lets through, best first; ties go to the lower slot.
+   */
+  search(terms: readonly string[], limit: number, accept: (slot: number) => boolean): Bm25Match[] {
+    if (!(limit >= 1) || this.live === 0) return [];
+    const documents = this.live;
+    const averageLength = this.totalLength / documents || 1;
+    const lengthFactor = BM25_K1 * (1 - BM25_B);
+    const perLength = (BM25_K1 * BM25_B) / averageLength;
+
+    // The query's terms, weakest bound first.
+    const query: QueryTerm[] = [];
+    for (const term of new Set(terms)) {
+      const id = this.termIds.get(term);
+      if (id === undefined) continue;
+      const df = this.documentFrequencies[id] as number;
+      if (df === 0) continue;
+      const idf = Math.log(1 + (documents - df + 0.5) / (df + 0.5));
+      const top = this.maxFrequencies[id] as number;
+      query.push({
+        slots: this.postingSlots[id] as Int32Array,
+        frequencies: this.postingFrequencies[id] as Float32Array,
+        size: this.postingSizes[id] as number,
+        idf,
+        bound: (idf * top * (BM25_K1 + 1)) / (top + lengthFactor),
+        position: 0,
+      });
+    }
+    if (query.length === 0) return [];
+    query.sort((a, b) => a.bound - b.bound);
+    const boundSums = new Float64Array(query.length);
+    let running = 0;
+    for (let index = 0; index < query.length; index++) {
+      running += (query[index] as QueryTerm).bound;
+      boundSums[index] = running;
+    }
+
+    const top = new TopK(limit);
+    // query[0 .. essential-1] are walked only by probes: together they cannot lift a document
+    // with none of the other terms above the k-th best score.
+    let essential = 0;
+    const lengths = this.lengths;
+    const removed = this.removed;
+    for (;;) {
+      let slot = 0x7fffffff;
+      for (let index = essential; index < query.length; index++) {
+        const term = query[index] as QueryTerm;
+        if (term.position < term.size) {
+          const candidate = term.slots[term.position] as number;
+          if (candidate < slot) slot = candidate;
+        }
+      }
+      if (slot === 0x7fffffff) break;
+      const skip = removed[slot] === 1 || !accept(slot);
+      const norm = lengthFactor + perLength * (lengths[slot] as number);
+      let score = 0;
+      for (let index = essential; index < query.length; index++) {
+        const term = query[index] as QueryTerm;
+        if (term.position < term.size && term.slots[term.position] === slot) {
+          if (!skip) {
+            const frequency = term.frequencies[term.position] as number;
+            score += (term.idf * frequency * (BM25_K1 + 1)) / (frequency + norm);
+          }
+          term.position += 1;
+        }
+      }
+      if (skip) continue;
+      const threshold = top.threshold;
+      for (let index = essential - 1; index >= 0; index--) {
+        if (score + (boundSums[index] as number) <= threshold) break;
+        const term = query[index] as QueryTerm;
+        seek(term, slot);
+        if (term.position < term.size && term.slots[term.position] === slot) {
+          const frequency = term.frequencies[term.position] as number;
+          score += (term.idf * frequency * (BM25_K1 + 1)) / (frequency + norm);
+        }
+      }
+      if (top.offer(slot, score)) {
+        const raised = top.threshold;
+        while (essential < query.length && (boundSums[essential] as number) <= raised) essential += 1;
+      }
+    }
+    return top.sorted();
+  }
+
+  private ensureSlots(count: number): void {
+    if (count <= this.lengths.length) return;
+    let capacity = this.lengths.length;
+    while (capacity < count) capacity *= 2;
+    const lengths = new Float32Array(capacity);
+    lengths.set(this.lengths);
+    this.lengths = lengths;
+    const removed = new Uint8Array(capacity);
+    removed.set(this.removed);
+    this.removed = removed;
+    this.termStart = growInt32(this.termStart, this.termStart.length, capacity);
+    this.termCount = growInt32(this.termCount, this.termCount.length, capacity);
+  }
+}
+
+interface QueryTerm {
+  slots: Int32Array;
+  frequencies: Float32Array;
+  size: number;
+  idf: number;
+  bound: number;
+  position: number;
+}
+
+/** Moves `term.position` to the first posting at or after `slot` (galloping, then binary search). */
+function seek(term: QueryTerm, slot: number): void {
+  const { slots, size } = term;
+  let low = term.position;
+  if (low >= size || (slots[low] as number) >= slot) return;
+  let step = 1;
+  let high = low + 1;
+  while (high < size && (slots[high] as number) < slot) {
+    low = high;
+    step *= 2;
+    high = low + step;
+  }
+  if (high > size) high = size;
+  // slots[low] < slot; the answer is in (low, high].
+  while (low + 1 < high) {
+    const middle = (low + high) >>> 1;
+    if ((slots[middle] as number) < slot) low = middle;
+    else high = middle;
+  }
+  term.position = high;
+}
+
+function growInt32(array: Int32Array, used: number, atLeast: number): Int32Array<ArrayBuffer> {
+  let capacity = Math.max(array.length, 4);
+  while (capacity < atLeast) capacity *= 2;
+  const larger = new Int32Array(capacity);
+  larger.set(array.subarray(0, used));
+  return larger;
+}
+
+/**
+ * The k best (slot, score) pairs offered so far: a binary min-heap on score, the higher slot
+ * losing ties (slots are offered in increasing order, so a tie never displaces an earlier one).
+ */
+class TopK {
+  private readonly slots: Int32Array;
+  private readonly scores: Float64Array;
+  private count = 0;
+
+  constructor(private readonly k: number) {
+    this.slots = new Int32Array(k);
+    this.scores = new Float64Array(k);
+  }
+
+  /** The score a document must beat to enter (−∞ until k are held). */
+  get threshold(): number {
+    return this.count < this.k ? Number.NEGATIVE_INFINITY : (this.scores[0] as number);
+  }
+
+  /** Returns whether the threshold may have risen. */
+  offer(slot: number, score: number): boolean {
+    if (this.count < this.k) {
+      let index = this.count++;
+      while (index > 0) {
+        const parent = (index - 1) >> 1;
+        if (!this.below(score, slot, parent)) break;
+        this.slots[index] = this.slots[parent] as number;
+        this.scores[index] = this.scores[parent] as number;
+        index = parent;
+      }
+      this.slots[index] = slot;
+      this.scores[index] = score;
+      return this.count === this.k;
+    }
+    if (score <= (this.scores[0] as number)) return false;
+    let index = 0;
+    for (;;) {
+      const left = index * 2 + 1;
+      if (left >= this.count) break;
+      const right = left + 1;
+      const child = right < this.count && this.belowAt(right, left) ? right : left;
+      if (!this.below(this.scores[child] as number, this.slots[child] as number, -1, score, slot)) break;
+      this.slots[index] = this.slots[child] as number;
+      this.scores[index] = this.scores[child] as number;
+      index = child;
+    }
+    this.slots[index] = slot;
+    this.scores[index] = score;
+    return true;
+  }
+
+  sorted(): Bm25Match[] {
+    const out: Bm25Match[] = [];
+    for (let index = 0; index < this.count; index++) {
+      out.push({ slot: this.slots[index] as number, score: this.scores[index] as number });
+    }
+    return out.sort((a, b) => b.score - a.score || a.slot - b.slot);
+  }
+
+  /** Whether (score, slot) ranks below heap entry `at` (or below (otherScore, otherSlot)). */
+  private below(score: number, slot: number, at: number, otherScore?: number, otherSlot?: number): boolean {
+    const thatScore = at >= 0 ? (this.scores[at] as number) : (otherScore as number);
+    const thatSlot = at >= 0 ? (this.slots[at] as number) : (otherSlot as number);
+    return score < thatScore || (score === thatScore && slot > thatSlot);
+  }
+
+  private belowAt(a: number, b: number): boolean {
+    return this.below(this.scores[a] as number, this.slots[a] as number, b);
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * The filterable fields of the memories an in-memory mirror holds (the vector codes' and the
+ * lexical index's), one entry per slot: what `slotFilter` tests before any ranking. Strings are
+ * interned as ids (0 = null).
+ */
+export class SlotColumns {
+  rowids: Float64Array;
+  user: Int32Array;
+  agent: Int32Array;
+  run: Int32Array;
+  conversation: Int32Array;
+  type: Int32Array;
+  subtype: Int32Array;
+  createdAt: Float64Array;
+  /** NaN when null. */
+  validTo: Float64Array;
+  private readonly strings = new Map<string, number>();
+
+  constructor(capacity: number) {
+    this.rowids = new Float64Array(capacity);
+    this.user = new Int32Array(capacity);
+    this.agent = new Int32Array(capacity);
+    this.run = new Int32Array(capacity);
+    this.conversation = new Int32Array(capacity);
+    this.type = new Int32Array(capacity);
+    this.subtype = new Int32Array(capacity);
+    this.createdAt = new Float64Array(capacity);
+    this.validTo = new Float64Array(capacity);
+  }
+
+  get capacity(): number {
+    return this.rowids.length;
+  }
+
+  /** The interned id of a string, or undefined when no slot holds it. */
+  idOf(value: string): number | undefined {
+    return this.strings.get(value);
+  }
+
+  /** Fills slot `slot` from a row read with `slotFieldColumns` starting at `offset`. */
+  set(slot: number, rowid: number, row: readonly unknown[], offset: number): void {
+    this.rowids[slot] = rowid;
+    this.user[slot] = this.intern(row[offset] as string | null);
+    this.agent[slot] = this.intern(row[offset + 1] as string | null);
+    this.run[slot] = this.intern(row[offset + 2] as string | null);
+    this.conversation[slot] = this.intern(row[offset + 3] as string | null);
+    this.type[slot] = this.intern(row[offset + 4] as string);
+    this.subtype[slot] = this.intern(row[offset + 5] as string | null);
+    this.createdAt[slot] = row[offset + 6] as number;
+    this.validTo[slot] = (row[offset + 8] as number | null) ?? Number.NaN;
+  }
+
+  /** Copies slot `from` to slot `to`. */
+  move(from: number, to: number): void {
+    for (const column of this.columns()) column[to] = column[from] as number;
+  }
+
+  /** Grows every column to `capacity` slots, keeping the first `used`. */
+  grow(capacity: number, used: number): void {
+    const grow = <T extends Float64Array | Int32Array>(array: T): T => {
+      const larger = new (array.constructor as new (length: number) => T)(capacity);
+      larger.set(array.subarray(0, used));
+      return larger;
+    };
+    this.rowids = grow(this.rowids);
+    this.user = grow(this.user);
+    this.agent = grow(this.agent);
+    this.run = grow(this.run);
+    this.conversation = grow(this.conversation);
+    this.type = grow(this.type);
+    this.subtype = grow(this.subtype);
+    this.createdAt = grow(this.createdAt);
+    this.validTo = grow(this.validTo);
+  }
+
+  private columns(): Array<Float64Array | Int32Array> {
+    return [this.rowids, this.user, this.agent, this.run, this.conversation, this.type, this.subtype, this.createdAt, this.validTo];
+  }
+
+  private intern(value: string | null): number {
+    if (value === null) return 0;
+    let id = this.strings.get(value);
+    if (id === undefined) {
+      id = this.strings.size + 1;
+      this.strings.set(value, id);
+    }
+    return id;
+  }
+}
+
+/**
+ * The `memories` columns `SlotColumns.set` reads, in its order (alias `m`); the 8th says whether
+ * the memory is superseded (the caller's mask bit).
+ */
+export const slotFieldColumns = `m.user_id, m.agent_id, m.run_id, m.conversation_id, m.type, m.subtype,
+  m.created_at, m.superseded_by IS NOT NULL, m.valid_to`;
