@@ -43,7 +43,7 @@ export function terms(text: string): string[] {
 const stemCache = new Map<string, string>();
 const stemCacheLimit = 50_000;
 
-const nonAscii = /[^\u0000-\u007f]/;
+const nonAscii = /[^\x20-\x7e]/;
 const marks = /\p{M}+/gu;
 
 /** A word's search term: possessive dropped, diacritics removed ("café" → "cafe"), Porter stem. */
