@@ -68,6 +68,7 @@ export {
   normaliseTags,
   QUERY_STOPWORDS,
   queryTerms,
+  searchTerm,
   termFrequencies,
   terms,
   words,

@@ -46,7 +46,14 @@ const stemCacheLimit = 50_000;
 const nonAscii = /[^\x20-\x7e]/;
 const marks = /\p{M}+/gu;
 
-/** A word's search term: possessive dropped, diacritics removed ("café" → "cafe"), Porter stem. */
+/**
+ * A word's search term (the word lower-cased, as `words` returns it): possessive dropped,
+ * diacritics removed ("café" → "cafe"), Porter stem. What `terms` maps each word to.
+ */
+export function searchTerm(word: string): string {
+  return term(word);
+}
+
 function term(word: string): string {
   let stem = stemCache.get(word);
   if (stem === undefined) {

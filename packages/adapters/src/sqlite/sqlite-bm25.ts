@@ -30,8 +30,8 @@ export interface Bm25Match {
  */
 export class Bm25Index {
   private readonly termIds = new Map<string, number>();
-  private postingSlots: Int32Array[] = [];
-  private postingFrequencies: Float32Array[] = [];
+  private postingSlots: Int32Array<ArrayBufferLike>[] = [];
+  private postingFrequencies: Float32Array<ArrayBufferLike>[] = [];
   private postingSizes: number[] = [];
   private documentFrequencies: number[] = [];
   private maxFrequencies: number[] = [];
@@ -59,9 +59,29 @@ export class Bm25Index {
     return this.nextSlot;
   }
 
+  /** Slots removed and not yet compacted away. */
+  get removedCount(): number {
+    return this.nextSlot - this.live;
+  }
+
   /** Whether enough postings belong to removed slots that `compact` is worth its pass. */
   get wantsCompaction(): boolean {
     return this.removedPostings > 65536 && this.removedPostings > this.totalPostings / 2;
+  }
+
+  /** The id of a term, assigned on first use (for `addTerms`). */
+  termIdOf(term: string): number {
+    let id = this.termIds.get(term);
+    if (id === undefined) {
+      id = this.postingSizes.length;
+      this.termIds.set(term, id);
+      this.postingSlots.push(new Int32Array(initialPostingCapacity));
+      this.postingFrequencies.push(new Float32Array(initialPostingCapacity));
+      this.postingSizes.push(0);
+      this.documentFrequencies.push(0);
+      this.maxFrequencies.push(0);
+    }
+    return id;
   }
 
   /**
@@ -69,6 +89,18 @@ export class Bm25Index {
    * and its length in tokens.
    */
   add(slot: number, frequencies: ReadonlyMap<string, number>, length: number): void {
+    const ids = new Int32Array(frequencies.size);
+    const values = new Float32Array(frequencies.size);
+    let count = 0;
+    for (const [term, frequency] of frequencies) {
+      ids[count] = this.termIdOf(term);
+      values[count++] = frequency;
+    }
+    this.addTerms(slot, ids, values, count, length);
+  }
+
+  /** `add` with term ids (`termIdOf`, distinct) and frequencies in the first `count` entries. */
+  addTerms(slot: number, ids: Int32Array, frequencies: Float32Array, count: number, length: number): void {
     if (!(slot >= this.nextSlot)) throw new Error(`slot ${slot} added after slot ${this.nextSlot - 1}`);
     this.ensureSlots(slot + 1);
     for (let skipped = this.nextSlot; skipped < slot; skipped++) {
@@ -79,38 +111,34 @@ export class Bm25Index {
     this.removed[slot] = 0;
     this.lengths[slot] = length;
     this.termStart[slot] = this.slotTermsUsed;
-    this.termCount[slot] = frequencies.size;
-    if (this.slotTermsUsed + frequencies.size > this.slotTerms.length) {
-      this.slotTerms = growInt32(this.slotTerms, this.slotTermsUsed, this.slotTermsUsed + frequencies.size);
+    this.termCount[slot] = count;
+    if (this.slotTermsUsed + count > this.slotTerms.length) {
+      this.slotTerms = growInt32(this.slotTerms, this.slotTermsUsed, this.slotTermsUsed + count);
     }
-    for (const [term, frequency] of frequencies) {
-      let id = this.termIds.get(term);
-      if (id === undefined) {
-        id = this.postingSizes.length;
-        this.termIds.set(term, id);
-        this.postingSlots.push(new Int32Array(initialPostingCapacity));
-        this.postingFrequencies.push(new Float32Array(initialPostingCapacity));
-        this.postingSizes.push(0);
-        this.documentFrequencies.push(0);
-        this.maxFrequencies.push(0);
-      }
-      const size = this.postingSizes[id] as number;
+    const postingSizes = this.postingSizes;
+    const documentFrequencies = this.documentFrequencies;
+    const maxFrequencies = this.maxFrequencies;
+    for (let index = 0; index < count; index++) {
+      const id = ids[index] as number;
+      const frequency = frequencies[index] as number;
+      const size = postingSizes[id] as number;
       let slots = this.postingSlots[id] as Int32Array;
       if (size === slots.length) {
-        slots = growInt32(slots, size, size * 2);
+        const capacity = Math.max(initialPostingCapacity, size * 2);
+        slots = growInt32(slots, size, capacity);
         this.postingSlots[id] = slots;
-        const frequenciesOfTerm = new Float32Array(size * 2);
-        frequenciesOfTerm.set(this.postingFrequencies[id] as Float32Array);
+        const frequenciesOfTerm = new Float32Array(capacity);
+        frequenciesOfTerm.set((this.postingFrequencies[id] as Float32Array).subarray(0, size));
         this.postingFrequencies[id] = frequenciesOfTerm;
       }
       slots[size] = slot;
       (this.postingFrequencies[id] as Float32Array)[size] = frequency;
-      this.postingSizes[id] = size + 1;
-      this.documentFrequencies[id] = (this.documentFrequencies[id] as number) + 1;
-      if (frequency > (this.maxFrequencies[id] as number)) this.maxFrequencies[id] = frequency;
+      postingSizes[id] = size + 1;
+      documentFrequencies[id] = (documentFrequencies[id] as number) + 1;
+      if (frequency > (maxFrequencies[id] as number)) maxFrequencies[id] = frequency;
       this.slotTerms[this.slotTermsUsed++] = id;
     }
-    this.totalPostings += frequencies.size;
+    this.totalPostings += count;
     this.totalLength += length;
     this.live += 1;
   }
@@ -172,6 +200,68 @@ export class Bm25Index {
     this.totalPostings -= this.removedPostings;
     this.removedPostings = 0;
     return renumbered;
+  }
+
+  /**
+   * The whole index as a header (JSON-safe) and typed arrays, for `Bm25Index.fromState`.
+   * Call `compact` first when slots were removed: removed slots are not exported.
+   */
+  exportState(): { header: Bm25Header; arrays: Bm25Arrays } {
+    if (this.removedPostings > 0) throw new Error('compact the index before exporting it');
+    const terms = [...this.termIds.keys()];
+    const postingOffsets = new Int32Array(terms.length + 1);
+    for (let id = 0; id < terms.length; id++) postingOffsets[id + 1] = (postingOffsets[id] as number) + (this.postingSizes[id] as number);
+    const total = postingOffsets[terms.length] as number;
+    const postingSlots = new Int32Array(total);
+    const postingFrequencies = new Float32Array(total);
+    for (let id = 0; id < terms.length; id++) {
+      const size = this.postingSizes[id] as number;
+      postingSlots.set((this.postingSlots[id] as Int32Array).subarray(0, size), postingOffsets[id]);
+      postingFrequencies.set((this.postingFrequencies[id] as Float32Array).subarray(0, size), postingOffsets[id]);
+    }
+    const slots = this.nextSlot;
+    return {
+      header: { terms, nextSlot: slots, live: this.live, totalLength: this.totalLength, totalPostings: this.totalPostings },
+      arrays: {
+        postingOffsets,
+        postingSlots,
+        postingFrequencies,
+        documentFrequencies: Int32Array.from(this.documentFrequencies),
+        maxFrequencies: Float32Array.from(this.maxFrequencies),
+        lengths: this.lengths.slice(0, slots),
+        termStart: this.termStart.slice(0, slots),
+        termCount: this.termCount.slice(0, slots),
+        slotTerms: this.slotTerms.slice(0, this.slotTermsUsed),
+      },
+    };
+  }
+
+  /** An index from `exportState`'s output (its arrays are used in place, copied when they grow). */
+  static fromState(header: Bm25Header, arrays: Bm25Arrays): Bm25Index {
+    const index = new Bm25Index();
+    const { postingOffsets, postingSlots, postingFrequencies } = arrays;
+    header.terms.forEach((term, id) => {
+      index.termIds.set(term, id);
+      const start = postingOffsets[id] as number;
+      const end = postingOffsets[id + 1] as number;
+      index.postingSlots.push(postingSlots.subarray(start, end));
+      index.postingFrequencies.push(postingFrequencies.subarray(start, end));
+      index.postingSizes.push(end - start);
+      index.documentFrequencies.push(arrays.documentFrequencies[id] as number);
+      index.maxFrequencies.push(arrays.maxFrequencies[id] as number);
+    });
+    const slots = header.nextSlot;
+    index.ensureSlots(slots);
+    index.lengths.set(arrays.lengths);
+    index.termStart.set(arrays.termStart);
+    index.termCount.set(arrays.termCount);
+    index.slotTerms = growInt32(arrays.slotTerms, arrays.slotTerms.length, arrays.slotTerms.length + 1);
+    index.slotTermsUsed = arrays.slotTerms.length;
+    index.nextSlot = slots;
+    index.live = header.live;
+    index.totalLength = header.totalLength;
+    index.totalPostings = header.totalPostings;
+    return index;
   }
 
   /**
@@ -273,6 +363,28 @@ export class Bm25Index {
     this.termStart = growInt32(this.termStart, this.termStart.length, capacity);
     this.termCount = growInt32(this.termCount, this.termCount.length, capacity);
   }
+}
+
+/** The scalars and vocabulary of an exported index. */
+export interface Bm25Header {
+  terms: string[];
+  nextSlot: number;
+  live: number;
+  totalLength: number;
+  totalPostings: number;
+}
+
+/** The arrays of an exported index. */
+export interface Bm25Arrays {
+  postingOffsets: Int32Array;
+  postingSlots: Int32Array;
+  postingFrequencies: Float32Array;
+  documentFrequencies: Int32Array;
+  maxFrequencies: Float32Array;
+  lengths: Float32Array;
+  termStart: Int32Array;
+  termCount: Int32Array;
+  slotTerms: Int32Array;
 }
 
 interface QueryTerm {

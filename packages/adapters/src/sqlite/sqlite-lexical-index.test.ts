@@ -303,3 +303,132 @@ describe('SQLite lexical search against the in-memory reference', () => {
     await store.close();
   });
 });
+
+describe('SQLite lexical index snapshot', () => {
+  let directory: string;
+  afterEach(() => rmSync(directory, { recursive: true, force: true }));
+  const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+  /** A file with 2,500 memories (enough to be persisted) and the snapshot its first search wrote. */
+  async function persistedFile() {
+    directory = mkdtempSync(join(tmpdir(), 'engram-lexical-snapshot-'));
+    const path = join(directory, 'memory.db');
+    const store = sqliteStore({ path });
+    const next = random(9);
+    const records = Array.from({ length: 2500 }, (_, index) =>
+      makeRecord({ content: `${sentence(next, 10)} r${index}`, scope: { userId: `u${index % 4}` }, tags: [`t${index % 9}`] }),
+    );
+    await store.write(records.map((record) => ({ record })));
+    const first = await lexical(store, 'w1x w2x w9x', {}, 20);
+    await settle();
+    await store.close();
+    return { path, records, first };
+  }
+  const snapshotMeta = (path: string) => {
+    const db = new Database(path, { readonly: true });
+    const value = db.prepare("SELECT value FROM engram_meta WHERE key = 'lexical_snapshot'").pluck().get() as string | undefined;
+    const parts = db.prepare('SELECT count(*) FROM memory_lexical_snapshot').pluck().get() as number;
+    db.close();
+    return { meta: value ? (JSON.parse(value) as { seq: number; version: number; contextWeight: number }) : null, parts };
+  };
+
+  it('is written after a full build and gives a new connection the same results', async () => {
+    const { path, first } = await persistedFile();
+    const { meta, parts } = snapshotMeta(path);
+    expect(meta).toMatchObject({ version: 1, contextWeight: 0.5 });
+    expect(parts).toBeGreaterThan(0);
+    const reopened = sqliteStore({ path });
+    expect(await lexical(reopened, 'w1x w2x w9x', {}, 20)).toEqual(first);
+    expect(await lexical(reopened, 'w1x', { scope: { userId: 'u2' }, tags: { any: ['t3'] } }, 5)).toEqual(
+      await lexical(inMemoryCopy(path), 'w1x', { scope: { userId: 'u2' }, tags: { any: ['t3'] } }, 5),
+    );
+    await reopened.close();
+
+    // Proof that a new connection reads the snapshot rather than the rows: change a row behind
+    // the log's back (its trigger dropped); the snapshot still holds the old words.
+    const db = new Database(path);
+    db.exec('DROP TRIGGER memories_after_search_field_update');
+    db.prepare("UPDATE memories SET content = 'unlogged marker' WHERE rowid = 1").run();
+    db.close();
+    const fromSnapshot = sqliteStore({ path });
+    expect(await lexical(fromSnapshot, 'unlogged')).toEqual([]);
+    await fromSnapshot.close();
+  });
+
+  it('is brought up to date with what was written after it', async () => {
+    const { path, records } = await persistedFile();
+    const writer = sqliteStore({ path });
+    const added = makeRecord({ content: 'quokka sighting after the snapshot' });
+    await writer.write([{ record: added }]);
+    await writer.delete(records[0]?.id as string, new Date());
+    const rewritten = 'quokka rewritten after the snapshot';
+    await writer.update(records[1]?.id as string, { content: rewritten, contentHash: contentHash(rewritten), updatedAt: new Date() });
+    await writer.close();
+    expect(snapshotMeta(path).meta?.seq).toBeLessThan(readHead(path));
+
+    const reader = sqliteStore({ path });
+    expect(new Set((await lexical(reader, 'quokka')).map((match) => match.id))).toEqual(new Set([added.id, records[1]?.id]));
+    expect((await lexical(reader, 'r0')).map((match) => match.id)).toEqual([]);
+    expect(await lexical(reader, 'w1x w5x', {}, 30)).toEqual(await lexical(inMemoryCopy(path), 'w1x w5x', {}, 30));
+    await reader.close();
+  });
+
+  it('is rebuilt when damaged, of another context weight, or no longer covered by the log', async () => {
+    const { path, first } = await persistedFile();
+    const db = new Database(path);
+    db.prepare("UPDATE memory_lexical_snapshot SET data = x'00010203' WHERE part = 0").run();
+    db.close();
+    const damaged = sqliteStore({ path });
+    expect(await lexical(damaged, 'w1x w2x w9x', {}, 20)).toEqual(first);
+    await settle();
+    await damaged.close();
+    expect(snapshotMeta(path).parts).toBeGreaterThan(0);
+
+    const weighted = sqliteStore({ path, contextWeight: 0.25 });
+    expect(await lexical(weighted, 'w1x w2x w9x', {}, 20)).toEqual(first);
+    await settle();
+    await weighted.close();
+    expect(snapshotMeta(path).meta?.contextWeight).toBe(0.25);
+
+    // A snapshot older than the log's window: the log cannot replay what happened since.
+    const stale = new Database(path);
+    const meta = snapshotMeta(path).meta as { seq: number };
+    stale.prepare("UPDATE engram_meta SET value = json_set(value, '$.seq', ?) WHERE key = 'lexical_snapshot'").run(meta.seq - 10);
+    stale.prepare('DELETE FROM memory_vector_log WHERE seq <= ?').run(meta.seq - 5);
+    stale.close();
+    const rebuilt = sqliteStore({ path, contextWeight: 0.25 });
+    expect(await lexical(rebuilt, 'w1x w2x w9x', {}, 20)).toEqual(first);
+    await rebuilt.close();
+  });
+});
+
+function readHead(path: string): number {
+  const db = new Database(path, { readonly: true });
+  const seq = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'memory_vector_log'").pluck().get() as number;
+  db.close();
+  return seq;
+}
+
+/** An in-memory reference store holding the live rows of a file (content and tags; no context). */
+function inMemoryCopy(path: string): MemoryStore {
+  const db = new Database(path, { readonly: true });
+  const rows = db.prepare('SELECT id, content, tags, user_id FROM memories WHERE deleted_at IS NULL').all() as Array<{
+    id: string;
+    content: string;
+    tags: string;
+    user_id: string | null;
+  }>;
+  db.close();
+  const store = inMemoryStore();
+  void store.write(
+    rows.map((row) => ({
+      record: makeRecord({
+        id: row.id,
+        content: row.content,
+        tags: JSON.parse(row.tags) as string[],
+        scope: row.user_id ? { userId: row.user_id } : {},
+      }),
+    })),
+  );
+  return store;
+}

@@ -1,9 +1,10 @@
-import { type LexicalMatch, type MemoryFilter, queryTerms, termFrequencies } from '@engram/core';
-import { Bm25Index } from './sqlite-bm25.js';
+import { type LexicalMatch, type MemoryFilter, queryTerms, searchTerm, words } from '@engram/core';
+import { type Bm25Arrays, type Bm25Header, Bm25Index } from './sqlite-bm25.js';
 import { readLogChanges, readLogHead } from './sqlite-change-log.js';
 import { compileFilter } from './sqlite-filter.js';
 import type { SqliteSession } from './sqlite-session.js';
 import { SlotColumns, slotFieldColumns } from './sqlite-slot-columns.js';
+import { decodeSnapshot, encodeSnapshot } from './sqlite-snapshot.js';
 import { type SlotFields, type SlotFilter, slotFilter } from './sqlite-vector-filter.js';
 import { slotDead, slotSuperseded } from './sqlite-vector-kernel.js';
 
@@ -16,6 +17,19 @@ const loadOneSql = `SELECT ${loadColumns} FROM memories m WHERE m.rowid = ? AND 
 
 const initialCapacity = 1024;
 
+/** Bump when tokenisation or the snapshot layout changes: older snapshots are then rebuilt. */
+const snapshotVersion = 1;
+/** Smaller indexes are rebuilt from the rows on open (a few milliseconds), never persisted. */
+const snapshotMinimum = 2000;
+const snapshotPartBytes = 16 * 1024 * 1024;
+
+/** What `engram_meta` says of the persisted snapshot. */
+interface SnapshotMeta {
+  version: number;
+  seq: number;
+  contextWeight: number;
+}
+
 /**
  * This connection's lexical index: BM25 over the content, tags and context of every live memory
  * (`Bm25Index`), with the filterable fields of each (`SlotFields`), so a filtered search ranks
@@ -27,14 +41,30 @@ const initialCapacity = 1024;
  * is removed and indexed again under a new slot; `compact` renumbers once removed slots hold
  * half the postings.
  *
+ * Building it means reading and tokenising every memory (~15 µs each), so an index of 2,000
+ * memories or more is persisted (`memory_lexical_snapshot`, with the log entry it reflects in
+ * `engram_meta`): after a full build, and on close when 5 % (at least 1,000) of its memories
+ * changed since. A new connection loads the snapshot in one read and applies the log entries
+ * after it; a snapshot the log no longer covers, of another version or context weight, is rebuilt.
+ *
  * Scores are those of the in-memory reference store (`termFrequencies`, BM25 k1 1.2, b 0.75).
  */
 export class LexicalIndex implements SlotFields {
-  private readonly index = new Bm25Index();
-  private readonly columns = new SlotColumns(initialCapacity);
+  private index = new Bm25Index();
+  private columns = new SlotColumns(initialCapacity);
   private slotMask = new Uint8Array(initialCapacity);
   private readonly slotOf = new Map<number, number>();
   private appliedSeq = -1;
+  private triedSnapshot = false;
+  /** Lower-cased word → term id in `index` (skips stemming words seen before). */
+  private wordIds = new Map<string, number>();
+  /** Scratch space of `put`: the current memory's distinct term ids and frequencies. */
+  private termScratch = new Int32Array(256);
+  private frequencyScratch = new Float32Array(256);
+  private seenIn = new Int32Array(1024);
+  private seenAt = new Int32Array(1024);
+  /** Rows re-indexed since the persisted snapshot matched this index (−1: no snapshot is current). */
+  private changesSinceSnapshot = -1;
 
   constructor(private readonly contextWeight: number) {}
 
@@ -75,8 +105,23 @@ export class LexicalIndex implements SlotFields {
     return this.index.size;
   }
 
+  /** Whether this index was built from the rows and no snapshot of it has been written yet. */
+  get lacksSnapshot(): boolean {
+    return this.appliedSeq >= 0 && this.index.size >= snapshotMinimum && this.changesSinceSnapshot < 0;
+  }
+
+  /** Whether persisting this index would save a later connection work (see the class comment). */
+  get wantsSnapshot(): boolean {
+    if (this.appliedSeq < 0 || this.index.size < snapshotMinimum) return false;
+    return this.changesSinceSnapshot < 0 || this.changesSinceSnapshot >= Math.max(1000, this.index.size / 20);
+  }
+
   /** Brings the index up to date with the database. */
   sync(session: SqliteSession): void {
+    if (!this.triedSnapshot) {
+      this.triedSnapshot = true;
+      this.loadSnapshot(session);
+    }
     if (readLogHead(session) === this.appliedSeq) return;
     // One read transaction: the log, its head and the rows are one snapshot.
     session.db
@@ -89,6 +134,7 @@ export class LexicalIndex implements SlotFields {
           const row = one.get(rowid) as LoadedRow | undefined;
           if (row) this.put(row);
         }
+        if (this.changesSinceSnapshot >= 0) this.changesSinceSnapshot += changes.rowids.length;
         this.appliedSeq = changes.head;
         if (this.index.wantsCompaction) this.compact();
       })
@@ -171,6 +217,99 @@ export class LexicalIndex implements SlotFields {
     const rows = session.statement(loadAllSql).raw(true).iterate() as IterableIterator<LoadedRow>;
     for (const row of rows) this.put(row);
     this.appliedSeq = head;
+    this.changesSinceSnapshot = -1;
+  }
+
+  /**
+   * Persists this index (replacing any earlier snapshot) when `wantsSnapshot`. Never waits for
+   * another process's write lock and never fails: a snapshot only saves work.
+   */
+  saveSnapshot(session: SqliteSession): void {
+    if (!this.wantsSnapshot) return;
+    if (this.index.removedCount > 0) this.compact();
+    const slots = this.index.slotLimit;
+    const bm25 = this.index.exportState();
+    const columns = this.columns.exportState(slots);
+    const arrays: Record<string, Int32Array | Float32Array | Float64Array | Uint8Array> = { mask: this.slotMask.slice(0, slots) };
+    for (const [name, array] of Object.entries(bm25.arrays)) arrays[`bm25.${name}`] = array;
+    for (const [name, array] of Object.entries(columns.arrays)) arrays[`column.${name}`] = array;
+    const buffer = encodeSnapshot({ bm25: bm25.header, strings: columns.strings }, arrays);
+    const meta: SnapshotMeta = { version: snapshotVersion, seq: this.appliedSeq, contextWeight: this.contextWeight };
+    const { db } = session;
+    const busyTimeout = db.pragma('busy_timeout', { simple: true }) as number;
+    try {
+      db.pragma('busy_timeout = 0');
+      session.write(() => {
+        session.statement('DELETE FROM memory_lexical_snapshot').run();
+        const insert = session.statement('INSERT INTO memory_lexical_snapshot (part, data) VALUES (?, ?)');
+        for (let part = 0; part * snapshotPartBytes < buffer.length; part++) {
+          insert.run(part, buffer.subarray(part * snapshotPartBytes, (part + 1) * snapshotPartBytes));
+        }
+        session
+          .statement(
+            "INSERT INTO engram_meta (key, value) VALUES ('lexical_snapshot', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+          )
+          .run(JSON.stringify(meta));
+      });
+      this.changesSinceSnapshot = 0;
+    } catch {
+      // Busy, read-only or full: the next connection builds the index from the rows instead.
+      // Not retried before as many changes again.
+      this.changesSinceSnapshot = 0;
+    } finally {
+      db.pragma(`busy_timeout = ${busyTimeout}`);
+    }
+  }
+
+  /** Loads the persisted snapshot when the log still covers it (see the class comment). */
+  private loadSnapshot(session: SqliteSession): void {
+    try {
+      session.db
+        .transaction(() => {
+          const value = session.statement("SELECT value FROM engram_meta WHERE key = 'lexical_snapshot'").pluck().get() as
+            | string
+            | undefined;
+          if (value === undefined) return;
+          const meta = JSON.parse(value) as SnapshotMeta;
+          if (meta.version !== snapshotVersion || meta.contextWeight !== this.contextWeight) return;
+          const head = readLogHead(session);
+          const oldest = session.statement('SELECT min(seq) AS seq FROM memory_vector_log').get() as { seq: number | null };
+          const covered = head === meta.seq || (head > meta.seq && oldest.seq !== null && oldest.seq <= meta.seq + 1);
+          if (!covered) return;
+          const parts = session.statement('SELECT data FROM memory_lexical_snapshot ORDER BY part').pluck().all() as Buffer[];
+          const { header, arrays } = decodeSnapshot(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts));
+          const { bm25, strings } = header as { bm25: Bm25Header; strings: string[] };
+          const bm25Arrays: Record<string, unknown> = {};
+          const columnArrays: Record<string, unknown> = {};
+          for (const [name, array] of Object.entries(arrays)) {
+            if (name.startsWith('bm25.')) bm25Arrays[name.slice(5)] = array;
+            else if (name.startsWith('column.')) columnArrays[name.slice(7)] = array;
+          }
+          const index = Bm25Index.fromState(bm25, bm25Arrays as unknown as Bm25Arrays);
+          let capacity = initialCapacity;
+          while (capacity < bm25.nextSlot) capacity *= 2;
+          const columns = SlotColumns.fromState({ strings, arrays: columnArrays }, capacity);
+          const mask = new Uint8Array(capacity);
+          mask.set(arrays.mask as Uint8Array);
+          this.index = index;
+          this.wordIds.clear();
+          this.columns = columns;
+          this.slotMask = mask;
+          this.slotOf.clear();
+          for (let slot = 0; slot < bm25.nextSlot; slot++) this.slotOf.set(columns.rowids[slot] as number, slot);
+          this.appliedSeq = meta.seq;
+          this.changesSinceSnapshot = 0;
+        })
+        .deferred();
+    } catch {
+      // A damaged snapshot: build from the rows.
+      this.index = new Bm25Index();
+      this.wordIds.clear();
+      this.columns = new SlotColumns(initialCapacity);
+      this.slotMask = new Uint8Array(initialCapacity);
+      this.slotOf.clear();
+      this.appliedSeq = -1;
+    }
   }
 
   private put(row: LoadedRow): void {
@@ -185,9 +324,61 @@ export class LexicalIndex implements SlotFields {
     }
     this.columns.set(slot, rowid, row, 4);
     this.slotMask[slot] = row[11] ? slotSuperseded : 0;
-    const { frequencies, length } = termFrequencies(content, JSON.parse(tags) as string[], context, this.contextWeight);
-    this.index.add(slot, frequencies, length);
+    // The terms of content, tags (weight 1) and context (`contextWeight`), as `termFrequencies`
+    // counts them, without a Map per memory.
+    this.distinct = 0;
+    this.stamp += 1;
+    let length = this.countWords(content, 1);
+    // Tags are a JSON array of strings: its words are the tags' words unless a tag needed escapes.
+    if (tags.includes('\\')) for (const tag of JSON.parse(tags) as string[]) length += this.countWords(tag, 1);
+    else length += this.countWords(tags, 1);
+    if (context) length += this.countWords(context, this.contextWeight);
+    this.index.addTerms(slot, this.termScratch, this.frequencyScratch, this.distinct, length);
     this.slotOf.set(rowid, slot);
+  }
+
+  private distinct = 0;
+  private stamp = 0;
+
+  /** Adds the words of `text` to the scratch term list of the memory being put; returns how many. */
+  private countWords(text: string, weight: number): number {
+    const found = words(text);
+    const stamp = this.stamp;
+    for (const word of found) {
+      let id = this.wordIds.get(word);
+      if (id === undefined) {
+        id = this.index.termIdOf(searchTerm(word));
+        this.wordIds.set(word, id);
+      }
+      if (id >= this.seenIn.length) {
+        let capacity = this.seenIn.length * 2;
+        while (capacity <= id) capacity *= 2;
+        const seenIn = new Int32Array(capacity);
+        seenIn.set(this.seenIn);
+        this.seenIn = seenIn;
+        const seenAt = new Int32Array(capacity);
+        seenAt.set(this.seenAt);
+        this.seenAt = seenAt;
+      }
+      if (this.seenIn[id] === stamp) {
+        const at = this.seenAt[id] as number;
+        this.frequencyScratch[at] = (this.frequencyScratch[at] as number) + weight;
+        continue;
+      }
+      if (this.distinct === this.termScratch.length) {
+        const terms = new Int32Array(this.distinct * 2);
+        terms.set(this.termScratch);
+        this.termScratch = terms;
+        const frequencies = new Float32Array(this.distinct * 2);
+        frequencies.set(this.frequencyScratch);
+        this.frequencyScratch = frequencies;
+      }
+      this.seenIn[id] = stamp;
+      this.seenAt[id] = this.distinct;
+      this.termScratch[this.distinct] = id;
+      this.frequencyScratch[this.distinct++] = weight;
+    }
+    return found.length;
   }
 
   private remove(rowid: number): void {

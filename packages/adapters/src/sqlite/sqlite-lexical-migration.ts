@@ -9,7 +9,8 @@ import { type Kysely, type Migration, sql } from 'kysely';
  * cost about a fifth of each insert. The FTS table, its source view and the triggers that fed it
  * are dropped; `memory_vector_log` now also records every memory inserted or deleted and every
  * change to its text (content, tags, context), type, subtype, supersession, validity or deletion,
- * whether or not it has a vector. The tags table keeps its triggers.
+ * whether or not it has a vector. The tags table keeps its triggers. `memory_lexical_snapshot`
+ * holds a persisted copy of the index.
  */
 export const lexicalIndexMigration: Migration = {
   async up(db: Kysely<unknown>) {
@@ -43,5 +44,10 @@ export const lexicalIndexMigration: Migration = {
       END`,
     ];
     for (const trigger of triggers) await sql.raw(trigger).execute(db);
+
+    // A persisted copy of a connection's lexical index (see `LexicalIndex`), so a new process
+    // loads it in one read instead of tokenising every memory; `engram_meta` says which log entry
+    // it reflects.
+    await sql`CREATE TABLE memory_lexical_snapshot (part INTEGER PRIMARY KEY, data BLOB NOT NULL)`.execute(db);
   },
 };

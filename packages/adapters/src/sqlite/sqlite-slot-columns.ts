@@ -73,6 +73,34 @@ export class SlotColumns {
     this.validTo = grow(this.validTo);
   }
 
+  /** The first `used` slots and the interned strings, for `SlotColumns.fromState`. */
+  exportState(used: number): { strings: string[]; arrays: Record<string, Float64Array | Int32Array> } {
+    const names = ['rowids', 'user', 'agent', 'run', 'conversation', 'type', 'subtype', 'createdAt', 'validTo'] as const;
+    const arrays: Record<string, Float64Array | Int32Array> = {};
+    this.columns().forEach((column, index) => {
+      arrays[names[index] as string] = column.slice(0, used);
+    });
+    return { strings: [...this.strings.keys()], arrays };
+  }
+
+  static fromState(state: { strings: string[]; arrays: Record<string, unknown> }, capacity: number): SlotColumns {
+    const columns = new SlotColumns(capacity);
+    state.strings.forEach((value, index) => {
+      columns.strings.set(value, index + 1);
+    });
+    const { arrays } = state;
+    columns.rowids.set(arrays.rowids as Float64Array);
+    columns.user.set(arrays.user as Int32Array);
+    columns.agent.set(arrays.agent as Int32Array);
+    columns.run.set(arrays.run as Int32Array);
+    columns.conversation.set(arrays.conversation as Int32Array);
+    columns.type.set(arrays.type as Int32Array);
+    columns.subtype.set(arrays.subtype as Int32Array);
+    columns.createdAt.set(arrays.createdAt as Float64Array);
+    columns.validTo.set(arrays.validTo as Float64Array);
+    return columns;
+  }
+
   private columns(): Array<Float64Array | Int32Array> {
     return [this.rowids, this.user, this.agent, this.run, this.conversation, this.type, this.subtype, this.createdAt, this.validTo];
   }

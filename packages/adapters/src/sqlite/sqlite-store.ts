@@ -178,6 +178,7 @@ class SqliteStore implements MemoryStore {
   async close(): Promise<void> {
     await this.opening?.catch(() => undefined);
     const session = this.session;
+    if (session && this.lexical) this.lexical.saveSnapshot(session);
     this.session = null;
     this.lexical = null;
     this.closed = true;
@@ -479,8 +480,16 @@ class SqliteStore implements MemoryStore {
     if (!(count > 0)) return [];
     const session = await this.ready();
     return withRetry('lexicalSearch', () => {
-      this.lexical ??= new LexicalIndex(this.contextWeight);
-      return this.lexical.search(session, query, filter, count);
+      if (!this.lexical) this.lexical = new LexicalIndex(this.contextWeight);
+      const lexical = this.lexical;
+      const matches = lexical.search(session, query, filter, count);
+      // A freshly built index is persisted for the next process, after this answer is returned.
+      if (lexical.lacksSnapshot) {
+        setImmediate(() => {
+          if (this.session === session && this.lexical === lexical) lexical.saveSnapshot(session);
+        });
+      }
+      return matches;
     });
   }
 }
