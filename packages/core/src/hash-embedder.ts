@@ -16,15 +16,33 @@ const STOPWORDS = new Set(
   ),
 );
 
-/** FNV-1a, 32 bits. */
-function fnv1a(text: string, seed: number): number {
-  let hash = 0x811c9dc5 ^ seed;
-  for (let index = 0; index < text.length; index++) {
-    hash ^= text.charCodeAt(index);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return hash >>> 0;
+// Features are hashed with FNV-1a (32 bits) twice — seed 0 picks the dimension, seed 0x9e3779b9
+// the sign — over the feature's text: "w:" + word, "b:" + word + " " + next word, "t:" + a
+// character trigram of "^word$". The hashes are computed incrementally over the characters
+// (no feature strings are built), which gives exactly the values hashing those strings would.
+const fnvPrime = 0x01000193;
+const fnvOffset = 0x811c9dc5;
+const signSeed = 0x9e3779b9;
+
+function fold(hash: number, text: string): number {
+  let state = hash;
+  for (let index = 0; index < text.length; index++) state = Math.imul(state ^ text.charCodeAt(index), fnvPrime);
+  return state;
 }
+
+const prefixes = (prefix: string) => [fold(fnvOffset ^ 0, prefix), fold(fnvOffset ^ signSeed, prefix)] as const;
+const [word0, word1] = prefixes('w:');
+const [bigram0, bigram1] = prefixes('b:');
+const [trigram0, trigram1] = prefixes('t:');
+const caret = '^'.charCodeAt(0);
+const dollar = '$'.charCodeAt(0);
+const space = ' '.charCodeAt(0);
+
+/**
+ * A feature's identity: its dimension hash (32 bits) and the low 21 bits of its sign hash, in
+ * one exact double. Two features would merge only if 53 bits of their hashes agreed.
+ */
+const featureKey = (hash0: number, hash1: number) => (hash0 >>> 0) * 2097152 + ((hash1 >>> 0) & 0x1fffff);
 
 /**
  * A deterministic, offline embedder: signed feature hashing of words, word bigrams and
@@ -43,24 +61,41 @@ export function hashEmbedder(options: HashEmbedderOptions = {}): Embedder {
   const customWeights = options.weights ? `-w${wordWeight}-${bigramWeight}-${trigramWeight}` : '';
 
   const embedOne = (text: string): Float32Array => {
-    const counts = new Map<string, number>();
-    const bump = (feature: string, weight: number) => counts.set(feature, (counts.get(feature) ?? 0) + weight);
+    // Weight per feature, in order of first appearance (the order the vector is summed in).
+    const counts = new Map<number, number>();
+    const bump = (key: number, weight: number) => counts.set(key, (counts.get(key) ?? 0) + weight);
     const tokens = words(text);
     for (let index = 0; index < tokens.length; index++) {
       const token = tokens[index] as string;
       const stop = STOPWORDS.has(token);
-      bump(`w:${token}`, stop ? wordWeight * 0.2 : wordWeight);
+      const token0 = fold(word0, token);
+      const token1 = fold(word1, token);
+      bump(featureKey(token0, token1), stop ? wordWeight * 0.2 : wordWeight);
       const next = tokens[index + 1];
-      if (next !== undefined) bump(`b:${token} ${next}`, bigramWeight);
+      if (next !== undefined) {
+        const pair0 = fold(Math.imul(fold(bigram0, token) ^ space, fnvPrime), next);
+        const pair1 = fold(Math.imul(fold(bigram1, token) ^ space, fnvPrime), next);
+        bump(featureKey(pair0, pair1), bigramWeight);
+      }
       if (!stop && token.length > 2) {
-        const padded = `^${token}$`;
-        for (let start = 0; start + 3 <= padded.length; start++) bump(`t:${padded.slice(start, start + 3)}`, trigramWeight);
+        const last = token.length + 2;
+        const code = (position: number) => (position === 0 ? caret : position === last - 1 ? dollar : token.charCodeAt(position - 1));
+        for (let start = 0; start + 3 <= last; start++) {
+          let hash0 = trigram0;
+          let hash1 = trigram1;
+          for (let position = start; position < start + 3; position++) {
+            const character = code(position);
+            hash0 = Math.imul(hash0 ^ character, fnvPrime);
+            hash1 = Math.imul(hash1 ^ character, fnvPrime);
+          }
+          bump(featureKey(hash0, hash1), trigramWeight);
+        }
       }
     }
     const vector = new Float32Array(dimensions);
-    for (const [feature, weight] of counts) {
-      const hash = fnv1a(feature, 0);
-      const sign = fnv1a(feature, 0x9e3779b9) & 1 ? 1 : -1;
+    for (const [key, weight] of counts) {
+      const hash = Math.floor(key / 2097152);
+      const sign = key % 2 === 1 ? 1 : -1;
       // Sublinear: a word said five times is not five times as meaningful.
       vector[hash % dimensions] = (vector[hash % dimensions] ?? 0) + sign * (1 + Math.log(weight > 1 ? weight : 1)) * Math.min(weight, 1);
     }

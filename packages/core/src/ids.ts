@@ -1,7 +1,12 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 let lastTimestamp = 0;
 let sequence = 0;
+
+// Random bytes are drawn 4 KiB at a time: one call per 256 ids instead of one per id (a call
+// costs ~7 µs, a third of a batched add's id and history work).
+const pool = Buffer.alloc(4096);
+let poolOffset = pool.length;
 
 /**
  * A UUIDv7 (RFC 9562): 48-bit millisecond timestamp, then randomness. Ids made in the same
@@ -20,7 +25,12 @@ export function uuidv7(now: number = Date.now()): string {
     lastTimestamp = now;
     sequence = 0;
   }
-  const bytes = randomBytes(16);
+  if (poolOffset === pool.length) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const bytes = Buffer.from(pool.subarray(poolOffset, poolOffset + 16));
+  poolOffset += 16;
   bytes[0] = (now / 2 ** 40) & 0xff;
   bytes[1] = (now / 2 ** 32) & 0xff;
   bytes[2] = (now >>> 24) & 0xff;

@@ -21,7 +21,7 @@ const migrationLockTableName = 'engram_migration_lock';
  *   live rows — until 0004 replaced it with an in-memory BM25 index.
  * - `engram_meta`: the embedder the store was built with, and schema facts.
  *
- * Triggers keep `memory_tags` in step with `memories` for every writer (other processes included).
+ * The store writes a new row's tags to `memory_tags`; a trigger keeps them in step when tags change.
  *
  * Vectors (0003, `sqlite-vector-migration.ts`): `memory_embeddings` (float vectors),
  * `memory_vector_codes` (binary codes each connection scans in memory) and `memory_vector_log`

@@ -259,6 +259,10 @@ class SqliteStore implements MemoryStore {
 
     const parameters = insertParameters(record);
     const { lastInsertRowid } = session.statement(insertMemorySql).run(parameters);
+    if (record.tags.length > 0) {
+      const tag = session.statement('INSERT OR IGNORE INTO memory_tags (tag, memory_rowid) VALUES (?, ?)');
+      for (const value of record.tags) tag.run(value, lastInsertRowid);
+    }
     // A record imported as already deleted keeps no vector, as a soft delete drops it.
     if (vector && code && parameters.deleted_at === null) writeVector(session, lastInsertRowid, vector, code);
     const stored = storedRecord(parameters);
