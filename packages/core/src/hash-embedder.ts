@@ -45,6 +45,65 @@ const space = ' '.charCodeAt(0);
 const featureKey = (hash0: number, hash1: number) => (hash0 >>> 0) * 2097152 + ((hash1 >>> 0) & 0x1fffff);
 
 /**
+ * Feature weights keyed by `featureKey`, in order of first appearance: an open-addressing table
+ * reused for every text (no Map, no allocation per feature).
+ */
+class FeatureTable {
+  keys = new Float64Array(256);
+  weights = new Float64Array(256);
+  size = 0;
+  private slots = new Int32Array(1024).fill(-1);
+
+  clear(): void {
+    if (this.size > 0) this.slots.fill(-1);
+    this.size = 0;
+  }
+
+  bump(key: number, weight: number): void {
+    const mask = this.slots.length - 1;
+    let slot = (key % 2147483647) & mask;
+    for (;;) {
+      const entry = this.slots[slot] as number;
+      if (entry < 0) break;
+      if (this.keys[entry] === key) {
+        this.weights[entry] = (this.weights[entry] as number) + weight;
+        return;
+      }
+      slot = (slot + 1) & mask;
+    }
+    if (this.size === this.keys.length) this.grow();
+    if ((this.size + 1) * 2 > this.slots.length) {
+      this.rehash(this.slots.length * 2);
+      this.bump(key, weight);
+      return;
+    }
+    this.slots[slot] = this.size;
+    this.keys[this.size] = key;
+    this.weights[this.size] = weight;
+    this.size += 1;
+  }
+
+  private grow(): void {
+    const keys = new Float64Array(this.keys.length * 2);
+    keys.set(this.keys);
+    this.keys = keys;
+    const weights = new Float64Array(this.weights.length * 2);
+    weights.set(this.weights);
+    this.weights = weights;
+  }
+
+  private rehash(capacity: number): void {
+    this.slots = new Int32Array(capacity).fill(-1);
+    const mask = capacity - 1;
+    for (let entry = 0; entry < this.size; entry++) {
+      let slot = ((this.keys[entry] as number) % 2147483647) & mask;
+      while ((this.slots[slot] as number) >= 0) slot = (slot + 1) & mask;
+      this.slots[slot] = entry;
+    }
+  }
+}
+
+/**
  * A deterministic, offline embedder: signed feature hashing of words, word bigrams and
  * character trigrams, with sublinear term weighting and L2 normalisation. It knows no
  * synonyms; it makes lexically similar texts close, needs no model and costs microseconds.
@@ -60,40 +119,40 @@ export function hashEmbedder(options: HashEmbedderOptions = {}): Embedder {
   const trigramWeight = options.weights?.trigrams ?? 0.25;
   const customWeights = options.weights ? `-w${wordWeight}-${bigramWeight}-${trigramWeight}` : '';
 
+  const features = new FeatureTable();
   const embedOne = (text: string): Float32Array => {
     // Weight per feature, in order of first appearance (the order the vector is summed in).
-    const counts = new Map<number, number>();
-    const bump = (key: number, weight: number) => counts.set(key, (counts.get(key) ?? 0) + weight);
+    features.clear();
     const tokens = words(text);
     for (let index = 0; index < tokens.length; index++) {
       const token = tokens[index] as string;
       const stop = STOPWORDS.has(token);
-      const token0 = fold(word0, token);
-      const token1 = fold(word1, token);
-      bump(featureKey(token0, token1), stop ? wordWeight * 0.2 : wordWeight);
+      features.bump(featureKey(fold(word0, token), fold(word1, token)), stop ? wordWeight * 0.2 : wordWeight);
       const next = tokens[index + 1];
       if (next !== undefined) {
         const pair0 = fold(Math.imul(fold(bigram0, token) ^ space, fnvPrime), next);
         const pair1 = fold(Math.imul(fold(bigram1, token) ^ space, fnvPrime), next);
-        bump(featureKey(pair0, pair1), bigramWeight);
+        features.bump(featureKey(pair0, pair1), bigramWeight);
       }
       if (!stop && token.length > 2) {
+        // Trigrams of "^token$".
         const last = token.length + 2;
-        const code = (position: number) => (position === 0 ? caret : position === last - 1 ? dollar : token.charCodeAt(position - 1));
+        let previous0 = caret;
+        let current = token.charCodeAt(0);
         for (let start = 0; start + 3 <= last; start++) {
-          let hash0 = trigram0;
-          let hash1 = trigram1;
-          for (let position = start; position < start + 3; position++) {
-            const character = code(position);
-            hash0 = Math.imul(hash0 ^ character, fnvPrime);
-            hash1 = Math.imul(hash1 ^ character, fnvPrime);
-          }
-          bump(featureKey(hash0, hash1), trigramWeight);
+          const following = start + 2 === last - 1 ? dollar : token.charCodeAt(start + 1);
+          const hash0 = Math.imul(Math.imul(Math.imul(trigram0 ^ previous0, fnvPrime) ^ current, fnvPrime) ^ following, fnvPrime);
+          const hash1 = Math.imul(Math.imul(Math.imul(trigram1 ^ previous0, fnvPrime) ^ current, fnvPrime) ^ following, fnvPrime);
+          features.bump(featureKey(hash0, hash1), trigramWeight);
+          previous0 = current;
+          current = following;
         }
       }
     }
     const vector = new Float32Array(dimensions);
-    for (const [key, weight] of counts) {
+    for (let entry = 0; entry < features.size; entry++) {
+      const key = features.keys[entry] as number;
+      const weight = features.weights[entry] as number;
       const hash = Math.floor(key / 2097152);
       const sign = key % 2 === 1 ? 1 : -1;
       // Sublinear: a word said five times is not five times as meaningful.

@@ -12,8 +12,13 @@ export function diffRecords(before: MemoryRecord | null, after: MemoryRecord): H
   const changes: HistoryEntry['changes'] = {};
   for (const key of Object.keys(after) as Array<keyof MemoryRecord>) {
     if (IGNORED.has(key)) continue;
-    const from = before ? plain(before[key]) : null;
     const to = plain(after[key]);
+    if (before === null) {
+      // A creation lists every field that has a value (what JSON would not write as null).
+      if (to !== null && !(typeof to === 'number' && !Number.isFinite(to))) changes[key] = { from: null, to };
+      continue;
+    }
+    const from = plain(before[key]);
     if (JSON.stringify(from) !== JSON.stringify(to)) changes[key] = { from, to };
   }
   return changes;
