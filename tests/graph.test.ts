@@ -178,6 +178,26 @@ describe.each(backends)('graph on %s', (_name, createStore) => {
       expect((await memory.path(d, f, { includeSuperseded: true }))?.map((node) => node.id)).toEqual([d, e, f]);
     });
 
+    it('routes a path around deleted and superseded memories, however many shortcuts they offer', async () => {
+      const memory = createMemory();
+      const [a, p, q, r, c] = (await chain(memory, 5, 'follows', 'live detour')) as [string, string, string, string, string];
+      // Ten two-hop shortcuts from a to c through memories that cannot be entered: more than the
+      // searches over raw edges try before checking every node.
+      for (let index = 0; index < 10; index++) {
+        const shortcut = (await memory.add({ content: `shortcut ${index}` })).memory.id;
+        await memory.link(a, shortcut, 'follows');
+        await memory.link(shortcut, c, 'follows');
+        if (index % 2 === 0) await memory.delete(shortcut);
+        else await memory.resolve((await memory.add({ content: `replaces shortcut ${index}` })).memory.id, shortcut);
+      }
+      expect((await memory.path(a, c))?.map((node) => node.id)).toEqual([a, p, q, r, c]);
+      expect((await memory.path(a, c, { includeSuperseded: true }))?.length).toBe(3);
+      const one = (await memory.add({ content: 'one live shortcut' })).memory.id;
+      await memory.link(a, one, 'follows');
+      await memory.link(one, c, 'follows');
+      expect((await memory.path(a, c))?.map((node) => node.id)).toEqual([a, one, c]);
+    });
+
     it('finds the shortest path within maxDepth, following direction', async () => {
       const memory = createMemory();
       const ids = (await chain(memory, 7)) as string[];

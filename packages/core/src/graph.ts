@@ -142,18 +142,61 @@ export async function expand(
   return reached;
 }
 
+/** At most this many searches over the raw edges before falling back to checking every node. */
+const pathAttempts = 8;
+
+interface PathOptions {
+  direction: Direction;
+  types?: string[];
+  maxDepth: number;
+  includeSuperseded: boolean;
+}
+
 /**
  * Shortest path by bidirectional breadth-first search (each side one query per level), so a
  * depth-5 path costs about two depth-3 expansions instead of one depth-5 one.
+ *
+ * Memories are checked for liveness (not deleted, not superseded unless asked) only on the path
+ * found, not at every node discovered: the search runs over the edges, the path's memories are
+ * fetched, and if one of them cannot be entered it is excluded and the search runs again. The
+ * first path whose memories all can be entered is a shortest live path (the graph searched
+ * contains every live one). After a few exclusions the search checks every node instead.
  */
 export async function shortestPath(
   store: MemoryStore,
   relationTypes: RelationTypes,
   fromId: string,
   toId: string,
-  options: { direction: Direction; types?: string[]; maxDepth: number; includeSuperseded: boolean },
+  options: PathOptions,
 ): Promise<string[] | null> {
   if (fromId === toId) return [fromId];
+  const excluded = new Set<string>();
+  for (let attempt = 0; attempt < pathAttempts; attempt++) {
+    const path = await bidirectionalSearch(store, relationTypes, fromId, toId, options, (ids) =>
+      Promise.resolve(new Set(ids.filter((id) => !excluded.has(id)))),
+    );
+    if (path === null) return null;
+    const live = await enterable(store, path, options.includeSuperseded);
+    const dead = path.filter((id) => !live.has(id));
+    if (dead.length === 0) return path;
+    if (dead.includes(fromId) || dead.includes(toId)) return null;
+    for (const id of dead) excluded.add(id);
+  }
+  return bidirectionalSearch(store, relationTypes, fromId, toId, options, async (ids) => {
+    const live = await enterable(store, ids, options.includeSuperseded);
+    return new Set(live.keys());
+  });
+}
+
+/** The search of `shortestPath`; `allowed` says which discovered memories may be entered. */
+async function bidirectionalSearch(
+  store: MemoryStore,
+  relationTypes: RelationTypes,
+  fromId: string,
+  toId: string,
+  options: PathOptions,
+  allowed: (ids: string[]) => Promise<Set<string>>,
+): Promise<string[] | null> {
   const reverse: Direction = options.direction === 'out' ? 'in' : options.direction === 'in' ? 'out' : 'both';
   // parent pointers and distances from each end
   const forwardParent = new Map<string, string | null>([[fromId, null]]);
@@ -191,7 +234,7 @@ export async function shortestPath(
         discovered.set(next, from);
       }
     }
-    const live = await enterable(store, [...discovered.keys()], options.includeSuperseded);
+    const live = await allowed([...discovered.keys()]);
     const nextFrontier: string[] = [];
     let meeting: string | undefined;
     let meetingLength = Number.POSITIVE_INFINITY;

@@ -30,8 +30,10 @@ export interface Bm25Match {
  */
 export class Bm25Index {
   private readonly termIds = new Map<string, number>();
-  private postingSlots: Int32Array<ArrayBufferLike>[] = [];
-  private postingFrequencies: Float32Array<ArrayBufferLike>[] = [];
+  // A term's postings: its own arrays, or (undefined) a range of `loaded` not yet touched.
+  private postingSlots: Array<Int32Array<ArrayBufferLike> | undefined> = [];
+  private postingFrequencies: Array<Float32Array<ArrayBufferLike> | undefined> = [];
+  private loaded: { offsets: Int32Array; slots: Int32Array; frequencies: Float32Array } | null = null;
   private postingSizes: number[] = [];
   private documentFrequencies: number[] = [];
   private maxFrequencies: number[] = [];
@@ -122,17 +124,17 @@ export class Bm25Index {
       const id = ids[index] as number;
       const frequency = frequencies[index] as number;
       const size = postingSizes[id] as number;
-      let slots = this.postingSlots[id] as Int32Array;
+      let slots = this.slotsOf(id);
       if (size === slots.length) {
         const capacity = Math.max(initialPostingCapacity, size * 2);
         slots = growInt32(slots, size, capacity);
         this.postingSlots[id] = slots;
         const frequenciesOfTerm = new Float32Array(capacity);
-        frequenciesOfTerm.set((this.postingFrequencies[id] as Float32Array).subarray(0, size));
+        frequenciesOfTerm.set(this.frequenciesOf(id).subarray(0, size));
         this.postingFrequencies[id] = frequenciesOfTerm;
       }
       slots[size] = slot;
-      (this.postingFrequencies[id] as Float32Array)[size] = frequency;
+      this.frequenciesOf(id)[size] = frequency;
       postingSizes[id] = size + 1;
       documentFrequencies[id] = (documentFrequencies[id] as number) + 1;
       if (frequency > (maxFrequencies[id] as number)) maxFrequencies[id] = frequency;
@@ -167,9 +169,10 @@ export class Bm25Index {
     let next = 0;
     for (let slot = 0; slot < this.nextSlot; slot++) renumbered[slot] = this.removed[slot] === 1 ? -1 : next++;
     for (let id = 0; id < this.postingSizes.length; id++) {
-      const slots = this.postingSlots[id] as Int32Array;
-      const frequencies = this.postingFrequencies[id] as Float32Array;
       const size = this.postingSizes[id] as number;
+      if (size === 0) continue;
+      const slots = this.slotsOf(id);
+      const frequencies = this.frequenciesOf(id);
       let kept = 0;
       for (let index = 0; index < size; index++) {
         const slot = renumbered[slots[index] as number] as number;
@@ -216,8 +219,9 @@ export class Bm25Index {
     const postingFrequencies = new Float32Array(total);
     for (let id = 0; id < terms.length; id++) {
       const size = this.postingSizes[id] as number;
-      postingSlots.set((this.postingSlots[id] as Int32Array).subarray(0, size), postingOffsets[id]);
-      postingFrequencies.set((this.postingFrequencies[id] as Float32Array).subarray(0, size), postingOffsets[id]);
+      if (size === 0) continue;
+      postingSlots.set(this.slotsOf(id).subarray(0, size), postingOffsets[id]);
+      postingFrequencies.set(this.frequenciesOf(id).subarray(0, size), postingOffsets[id]);
     }
     const slots = this.nextSlot;
     return {
@@ -240,16 +244,18 @@ export class Bm25Index {
   static fromState(header: Bm25Header, arrays: Bm25Arrays): Bm25Index {
     const index = new Bm25Index();
     const { postingOffsets, postingSlots, postingFrequencies } = arrays;
+    const terms = header.terms.length;
     header.terms.forEach((term, id) => {
       index.termIds.set(term, id);
-      const start = postingOffsets[id] as number;
-      const end = postingOffsets[id + 1] as number;
-      index.postingSlots.push(postingSlots.subarray(start, end));
-      index.postingFrequencies.push(postingFrequencies.subarray(start, end));
-      index.postingSizes.push(end - start);
-      index.documentFrequencies.push(arrays.documentFrequencies[id] as number);
-      index.maxFrequencies.push(arrays.maxFrequencies[id] as number);
     });
+    // Views into the loaded arrays are made when a term is first used (`slotsOf`).
+    index.loaded = { offsets: postingOffsets, slots: postingSlots, frequencies: postingFrequencies };
+    index.postingSlots = new Array(terms);
+    index.postingFrequencies = new Array(terms);
+    index.postingSizes = new Array(terms);
+    for (let id = 0; id < terms; id++) index.postingSizes[id] = (postingOffsets[id + 1] as number) - (postingOffsets[id] as number);
+    index.documentFrequencies = Array.from(arrays.documentFrequencies);
+    index.maxFrequencies = Array.from(arrays.maxFrequencies);
     const slots = header.nextSlot;
     index.ensureSlots(slots);
     index.lengths.set(arrays.lengths);
@@ -285,8 +291,8 @@ export class Bm25Index {
       const idf = Math.log(1 + (documents - df + 0.5) / (df + 0.5));
       const top = this.maxFrequencies[id] as number;
       query.push({
-        slots: this.postingSlots[id] as Int32Array,
-        frequencies: this.postingFrequencies[id] as Float32Array,
+        slots: this.slotsOf(id),
+        frequencies: this.frequenciesOf(id),
         size: this.postingSizes[id] as number,
         idf,
         bound: (idf * top * (BM25_K1 + 1)) / (top + lengthFactor),
@@ -348,6 +354,28 @@ export class Bm25Index {
       }
     }
     return top.sorted();
+  }
+
+  private slotsOf(id: number): Int32Array {
+    const own = this.postingSlots[id];
+    if (own !== undefined) return own;
+    this.materialise(id);
+    return this.postingSlots[id] as Int32Array;
+  }
+
+  private frequenciesOf(id: number): Float32Array {
+    const own = this.postingFrequencies[id];
+    if (own !== undefined) return own;
+    this.materialise(id);
+    return this.postingFrequencies[id] as Float32Array;
+  }
+
+  private materialise(id: number): void {
+    const loaded = this.loaded as NonNullable<Bm25Index['loaded']>;
+    const start = loaded.offsets[id] as number;
+    const end = loaded.offsets[id + 1] as number;
+    this.postingSlots[id] = loaded.slots.subarray(start, end);
+    this.postingFrequencies[id] = loaded.frequencies.subarray(start, end);
   }
 
   private ensureSlots(count: number): void {
