@@ -326,8 +326,8 @@ describe('SQLite lexical index snapshot', () => {
   }
   const snapshotMeta = (path: string) => {
     const db = new Database(path, { readonly: true });
-    const value = db.prepare("SELECT value FROM engram_meta WHERE key = 'lexical_snapshot'").pluck().get() as string | undefined;
-    const parts = db.prepare('SELECT count(*) FROM memory_lexical_snapshot').pluck().get() as number;
+    const value = db.prepare("SELECT value FROM engram_meta WHERE key = 'snapshot:lexical'").pluck().get() as string | undefined;
+    const parts = db.prepare("SELECT count(*) FROM memory_index_snapshot WHERE name = 'lexical'").pluck().get() as number;
     db.close();
     return { meta: value ? (JSON.parse(value) as { seq: number; version: number; contextWeight: number }) : null, parts };
   };
@@ -376,7 +376,7 @@ describe('SQLite lexical index snapshot', () => {
   it('is rebuilt when damaged, of another context weight, or no longer covered by the log', async () => {
     const { path, first } = await persistedFile();
     const db = new Database(path);
-    db.prepare("UPDATE memory_lexical_snapshot SET data = x'00010203' WHERE part = 0").run();
+    db.prepare("UPDATE memory_index_snapshot SET data = x'00010203' WHERE name = 'lexical' AND part = 0").run();
     db.close();
     const damaged = sqliteStore({ path });
     expect(await lexical(damaged, 'w1x w2x w9x', {}, 20)).toEqual(first);
@@ -393,7 +393,7 @@ describe('SQLite lexical index snapshot', () => {
     // A snapshot older than the log's window: the log cannot replay what happened since.
     const stale = new Database(path);
     const meta = snapshotMeta(path).meta as { seq: number };
-    stale.prepare("UPDATE engram_meta SET value = json_set(value, '$.seq', ?) WHERE key = 'lexical_snapshot'").run(meta.seq - 10);
+    stale.prepare("UPDATE engram_meta SET value = json_set(value, '$.seq', ?) WHERE key = 'snapshot:lexical'").run(meta.seq - 10);
     stale.prepare('DELETE FROM memory_vector_log WHERE seq <= ?').run(meta.seq - 5);
     stale.close();
     const rebuilt = sqliteStore({ path, contextWeight: 0.25 });

@@ -4,7 +4,7 @@ import { readLogChanges, readLogHead } from './sqlite-change-log.js';
 import { compileFilter } from './sqlite-filter.js';
 import type { SqliteSession } from './sqlite-session.js';
 import { SlotColumns, slotFieldColumns } from './sqlite-slot-columns.js';
-import { decodeSnapshot, encodeSnapshot } from './sqlite-snapshot.js';
+import { encodeSnapshot, readSnapshot, saveSnapshot } from './sqlite-snapshot.js';
 import { type SlotFields, type SlotFilter, slotFilter } from './sqlite-vector-filter.js';
 import { slotDead, slotSuperseded } from './sqlite-vector-kernel.js';
 
@@ -21,14 +21,6 @@ const initialCapacity = 1024;
 const snapshotVersion = 1;
 /** Smaller indexes are rebuilt from the rows on open (a few milliseconds), never persisted. */
 const snapshotMinimum = 2000;
-const snapshotPartBytes = 16 * 1024 * 1024;
-
-/** What `engram_meta` says of the persisted snapshot. */
-interface SnapshotMeta {
-  version: number;
-  seq: number;
-  contextWeight: number;
-}
 
 /**
  * This connection's lexical index: BM25 over the content, tags and context of every live memory
@@ -42,8 +34,7 @@ interface SnapshotMeta {
  * half the postings.
  *
  * Building it means reading and tokenising every memory (~15 µs each), so an index of 2,000
- * memories or more is persisted (`memory_lexical_snapshot`, with the log entry it reflects in
- * `engram_meta`): after a full build, and on close when 5 % (at least 1,000) of its memories
+ * memories or more is persisted (`saveSnapshot`, as `lexical`): after a full build, and on close when 5 % (at least 1,000) of its memories
  * changed since. A new connection loads the snapshot in one read and applies the log entries
  * after it; a snapshot the log no longer covers, of another version or context weight, is rebuilt.
  *
@@ -234,31 +225,10 @@ export class LexicalIndex implements SlotFields {
     for (const [name, array] of Object.entries(bm25.arrays)) arrays[`bm25.${name}`] = array;
     for (const [name, array] of Object.entries(columns.arrays)) arrays[`column.${name}`] = array;
     const buffer = encodeSnapshot({ bm25: bm25.header, strings: columns.strings }, arrays);
-    const meta: SnapshotMeta = { version: snapshotVersion, seq: this.appliedSeq, contextWeight: this.contextWeight };
-    const { db } = session;
-    const busyTimeout = db.pragma('busy_timeout', { simple: true }) as number;
-    try {
-      db.pragma('busy_timeout = 0');
-      session.write(() => {
-        session.statement('DELETE FROM memory_lexical_snapshot').run();
-        const insert = session.statement('INSERT INTO memory_lexical_snapshot (part, data) VALUES (?, ?)');
-        for (let part = 0; part * snapshotPartBytes < buffer.length; part++) {
-          insert.run(part, buffer.subarray(part * snapshotPartBytes, (part + 1) * snapshotPartBytes));
-        }
-        session
-          .statement(
-            "INSERT INTO engram_meta (key, value) VALUES ('lexical_snapshot', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-          )
-          .run(JSON.stringify(meta));
-      });
-      this.changesSinceSnapshot = 0;
-    } catch {
-      // Busy, read-only or full: the next connection builds the index from the rows instead.
-      // Not retried before as many changes again.
-      this.changesSinceSnapshot = 0;
-    } finally {
-      db.pragma(`busy_timeout = ${busyTimeout}`);
-    }
+    const meta = { version: snapshotVersion, seq: this.appliedSeq, contextWeight: this.contextWeight };
+    // Written or not (busy, read-only), not tried again before as many changes again.
+    saveSnapshot(session, 'lexical', meta, buffer);
+    this.changesSinceSnapshot = 0;
   }
 
   /** Loads the persisted snapshot when the log still covers it (see the class comment). */
@@ -266,18 +236,13 @@ export class LexicalIndex implements SlotFields {
     try {
       session.db
         .transaction(() => {
-          const value = session.statement("SELECT value FROM engram_meta WHERE key = 'lexical_snapshot'").pluck().get() as
-            | string
-            | undefined;
-          if (value === undefined) return;
-          const meta = JSON.parse(value) as SnapshotMeta;
-          if (meta.version !== snapshotVersion || meta.contextWeight !== this.contextWeight) return;
-          const head = readLogHead(session);
-          const oldest = session.statement('SELECT min(seq) AS seq FROM memory_vector_log').get() as { seq: number | null };
-          const covered = head === meta.seq || (head > meta.seq && oldest.seq !== null && oldest.seq <= meta.seq + 1);
-          if (!covered) return;
-          const parts = session.statement('SELECT data FROM memory_lexical_snapshot ORDER BY part').pluck().all() as Buffer[];
-          const { header, arrays } = decodeSnapshot(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts));
+          const snapshot = readSnapshot(
+            session,
+            'lexical',
+            (meta) => meta.version === snapshotVersion && meta.contextWeight === this.contextWeight,
+          );
+          if (snapshot === null) return;
+          const { meta, header, arrays } = snapshot;
           const { bm25, strings } = header as { bm25: Bm25Header; strings: string[] };
           const bm25Arrays: Record<string, unknown> = {};
           const columnArrays: Record<string, unknown> = {};

@@ -35,6 +35,7 @@ import { SqliteSession } from './sqlite-session.js';
 import {
   checkVector,
   encodeVector,
+  persistVectorSnapshot,
   removeVector,
   requireVectorTable,
   SqliteVectorIndex,
@@ -178,7 +179,10 @@ class SqliteStore implements MemoryStore {
   async close(): Promise<void> {
     await this.opening?.catch(() => undefined);
     const session = this.session;
-    if (session && this.lexical) this.lexical.saveSnapshot(session);
+    if (session) {
+      this.lexical?.saveSnapshot(session);
+      persistVectorSnapshot(session);
+    }
     this.session = null;
     this.lexical = null;
     this.closed = true;

@@ -1,6 +1,7 @@
 import { readLogChanges, readLogHead } from './sqlite-change-log.js';
 import type { SqliteSession } from './sqlite-session.js';
 import { SlotColumns, slotFieldColumns } from './sqlite-slot-columns.js';
+import { encodeSnapshot, readSnapshot, saveSnapshot } from './sqlite-snapshot.js';
 import type { CodeLayout } from './sqlite-vector-codes.js';
 import type { SlotFields } from './sqlite-vector-filter.js';
 import { CodeArena, slotDead, slotSuperseded } from './sqlite-vector-kernel.js';
@@ -20,6 +21,11 @@ type LoadedRow = [rowid: number, code: Buffer, ...fields: unknown[]];
 const loadColumns = `c.rowid, c.code, ${slotFieldColumns}`;
 const loadAllSql = `SELECT ${loadColumns} FROM memory_vector_codes c JOIN memories m ON m.rowid = c.rowid`;
 const loadOneSql = `SELECT ${loadColumns} FROM memory_vector_codes c JOIN memories m ON m.rowid = c.rowid WHERE c.rowid = ?`;
+
+/** Bump when the snapshot layout changes: older snapshots are then rebuilt. */
+const snapshotVersion = 1;
+/** Smaller mirrors load from the rows in a few tens of milliseconds and are never persisted. */
+const snapshotMinimum = 10_000;
 
 /**
  * This connection's in-memory mirror of the vector codes and the filterable fields of their
@@ -41,7 +47,10 @@ export class VectorCache implements SlotFields {
   private liveCount = 0;
   private appliedSeq = -1;
   private readonly slotOf = new Map<number, number>();
-  private readonly columns = new SlotColumns(initialCapacity);
+  private columns = new SlotColumns(initialCapacity);
+  private triedSnapshot = false;
+  /** Rows reloaded since the persisted snapshot matched this mirror (−1: no snapshot is current). */
+  private changesSinceSnapshot = -1;
   /** Each slot's float vector (`layout.dimensions` values) and its norm, or null when not mirrored. */
   floats: Float32Array | null = null;
   norms: Float64Array | null = null;
@@ -107,8 +116,43 @@ export class VectorCache implements SlotFields {
     return this.slotOf.get(rowid);
   }
 
+  /** Whether this mirror was loaded from the rows and no snapshot of it has been written yet. */
+  get lacksSnapshot(): boolean {
+    return this.appliedSeq >= 0 && this.liveCount >= snapshotMinimum && this.changesSinceSnapshot < 0;
+  }
+
+  /** Whether persisting this mirror would save a later connection work: none yet, or 5 % changed. */
+  get wantsSnapshot(): boolean {
+    if (this.appliedSeq < 0 || this.liveCount < snapshotMinimum) return false;
+    return this.changesSinceSnapshot < 0 || this.changesSinceSnapshot >= Math.max(1000, this.liveCount / 20);
+  }
+
+  /**
+   * Persists the codes, masks and fields (not the float vectors) as the `vectors` snapshot, so a
+   * new connection loads them in one read instead of one row at a time (~2.7 µs a row).
+   */
+  saveSnapshot(session: SqliteSession): void {
+    if (!this.wantsSnapshot) return;
+    if (this.used !== this.liveCount) this.compact();
+    const { hammingBytes, bytes, dimensions } = this.layout;
+    const columns = this.columns.exportState(this.used);
+    const arrays: Record<string, Int32Array | Float64Array | Uint8Array> = {
+      prefixes: this.arena.prefixes.slice(0, this.used * hammingBytes),
+      suffixes: this.arena.suffixes.slice(0, this.used * (bytes - hammingBytes)),
+      mask: this.arena.mask.slice(0, this.used),
+    };
+    for (const [name, array] of Object.entries(columns.arrays)) arrays[`column.${name}`] = array;
+    const buffer = encodeSnapshot({ strings: columns.strings, used: this.used }, arrays);
+    saveSnapshot(session, 'vectors', { version: snapshotVersion, seq: this.appliedSeq, bytes, hammingBytes, dimensions }, buffer);
+    this.changesSinceSnapshot = 0;
+  }
+
   /** Brings the cache up to date with the database (see the class comment). */
   sync(session: SqliteSession): void {
+    if (!this.triedSnapshot) {
+      this.triedSnapshot = true;
+      this.loadSnapshot(session);
+    }
     if (readLogHead(session) === this.appliedSeq) return;
     // One read transaction: the log, its head and the rows are one snapshot.
     session.db
@@ -126,6 +170,7 @@ export class VectorCache implements SlotFields {
             if (this.floats) this.putFloats(slot, vector.get(rowid) as Buffer | undefined);
           }
         }
+        if (this.changesSinceSnapshot >= 0) this.changesSinceSnapshot += changes.rowids.length;
         this.appliedSeq = changes.head;
         if (this.used - this.liveCount > Math.max(initialCapacity, this.liveCount)) this.compact();
       })
@@ -136,25 +181,78 @@ export class VectorCache implements SlotFields {
     this.clear();
     const rows = session.statement(loadAllSql).raw(true).iterate() as IterableIterator<LoadedRow>;
     for (const row of rows) this.put(row);
-    this.dropFloats();
-    if (this.fitsFloats()) {
-      this.floats = new Float32Array(this.arena.capacity * this.layout.dimensions);
-      this.norms = new Float64Array(this.arena.capacity);
-      const vectors = session.statement('SELECT rowid, vector FROM memory_embeddings').raw(true).iterate() as IterableIterator<
-        [number, Buffer]
-      >;
-      let mirrored = 0;
-      for (const [rowid, blob] of vectors) {
-        const slot = this.slotOf.get(rowid);
-        if (slot !== undefined && this.floats) {
-          this.putFloats(slot, blob);
-          mirrored += 1;
-        }
-      }
-      // Every code has its vector (they are written and dropped together); if not, do without.
-      if (mirrored !== this.liveCount) this.dropFloats();
-    }
+    this.loadFloats(session);
     this.appliedSeq = head;
+    this.changesSinceSnapshot = -1;
+  }
+
+  /** Mirrors every slot's float vector when they fit the budget (after a full load). */
+  private loadFloats(session: SqliteSession): void {
+    this.dropFloats();
+    if (!this.fitsFloats()) return;
+    this.floats = new Float32Array(this.arena.capacity * this.layout.dimensions);
+    this.norms = new Float64Array(this.arena.capacity);
+    const vectors = session.statement('SELECT rowid, vector FROM memory_embeddings').raw(true).iterate() as IterableIterator<
+      [number, Buffer]
+    >;
+    let mirrored = 0;
+    for (const [rowid, blob] of vectors) {
+      const slot = this.slotOf.get(rowid);
+      if (slot !== undefined && this.floats) {
+        this.putFloats(slot, blob);
+        mirrored += 1;
+      }
+    }
+    // Every code has its vector (they are written and dropped together); if not, do without.
+    if (mirrored !== this.liveCount) this.dropFloats();
+  }
+
+  /** Loads the `vectors` snapshot when it matches this layout and the log still covers it. */
+  private loadSnapshot(session: SqliteSession): void {
+    const { hammingBytes, bytes, dimensions } = this.layout;
+    try {
+      session.db
+        .transaction(() => {
+          const snapshot = readSnapshot(
+            session,
+            'vectors',
+            (meta) =>
+              meta.version === snapshotVersion &&
+              meta.bytes === bytes &&
+              meta.hammingBytes === hammingBytes &&
+              meta.dimensions === dimensions,
+          );
+          if (snapshot === null) return;
+          const { meta, header, arrays } = snapshot;
+          const { strings, used } = header as { strings: string[]; used: number };
+          let capacity = initialCapacity;
+          while (capacity < used) capacity *= 2;
+          const arena = new CodeArena(bytes, hammingBytes, capacity);
+          arena.prefixes.set(arrays.prefixes as Uint8Array);
+          arena.suffixes.set(arrays.suffixes as Uint8Array);
+          arena.mask.set(arrays.mask as Uint8Array);
+          const columnArrays: Record<string, unknown> = {};
+          for (const [name, array] of Object.entries(arrays)) if (name.startsWith('column.')) columnArrays[name.slice(7)] = array;
+          const columns = SlotColumns.fromState({ strings, arrays: columnArrays }, capacity);
+          this.arena = arena;
+          this.columns = columns;
+          this.clear();
+          for (let slot = 0; slot < used; slot++) this.slotOf.set(columns.rowids[slot] as number, slot);
+          this.used = used;
+          this.liveCount = used;
+          this.loadFloats(session);
+          this.appliedSeq = meta.seq;
+          this.changesSinceSnapshot = 0;
+        })
+        .deferred();
+    } catch {
+      // A damaged snapshot: load from the rows.
+      this.arena = new CodeArena(bytes, hammingBytes, initialCapacity);
+      this.columns = new SlotColumns(initialCapacity);
+      this.clear();
+      this.dropFloats();
+      this.appliedSeq = -1;
+    }
   }
 
   /** Whether float vectors for every slot the arrays hold (capacity, not just live) fit the budget. */

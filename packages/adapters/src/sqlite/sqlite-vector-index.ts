@@ -134,6 +134,12 @@ export class SqliteVectorIndex implements VectorIndex {
       const { cache } = state;
       cache.floatBudget = this.cacheBytes;
       cache.sync(session);
+      // A mirror just loaded from the rows is persisted for the next process, after this search.
+      if (cache.lacksSnapshot) {
+        setImmediate(() => {
+          if (session.db.open && states.get(session) === state) cache.saveSnapshot(session);
+        });
+      }
 
       // 1. The slots the in-memory fields allow: a list, or every slot the mask lets through.
       const plan = slotFilter(filter, cache);
@@ -508,6 +514,12 @@ function vectorState(session: SqliteSession): VectorState | null {
   state = { dimensions: meta.dimensions, coder, cache: new VectorCache(coder.layout) };
   states.set(session, state);
   return state;
+}
+
+/** Persists this connection's vector mirror if that would save the next process work (on close). */
+export function persistVectorSnapshot(session: SqliteSession): void {
+  const state = states.get(session);
+  if (state?.cache.wantsSnapshot) state.cache.saveSnapshot(session);
 }
 
 /** Like `vectorState`, for writes: a vector cannot be stored before the index is set up. */
