@@ -29,7 +29,10 @@ export interface Bm25Match {
  * (filters) during the search, so the top k are always k documents that pass it.
  */
 export class Bm25Index {
+  /** Term → id, for terms added in this process (see `sortedTerms`). */
   private readonly termIds = new Map<string, number>();
+  /** The terms of a loaded snapshot, sorted: term `sortedTerms[i]` has id i (binary search). */
+  private sortedTerms: string[] = [];
   // A term's postings: its own arrays, or (undefined) a range of `loaded` not yet touched.
   private postingSlots: Array<Int32Array<ArrayBufferLike> | undefined> = [];
   private postingFrequencies: Array<Float32Array<ArrayBufferLike> | undefined> = [];
@@ -42,7 +45,7 @@ export class Bm25Index {
   private removed = new Uint8Array(1024);
   private termStart = new Int32Array(1024);
   private termCount = new Int32Array(1024);
-  private slotTerms = new Int32Array(4096);
+  private slotTerms: Int32Array<ArrayBufferLike> = new Int32Array(4096);
   private slotTermsUsed = 0;
 
   private nextSlot = 0;
@@ -73,7 +76,7 @@ export class Bm25Index {
 
   /** The id of a term, assigned on first use (for `addTerms`). */
   termIdOf(term: string): number {
-    let id = this.termIds.get(term);
+    let id = this.lookup(term);
     if (id === undefined) {
       id = this.postingSizes.length;
       this.termIds.set(term, id);
@@ -211,31 +214,53 @@ export class Bm25Index {
    */
   exportState(): { header: Bm25Header; arrays: Bm25Arrays } {
     if (this.removedPostings > 0) throw new Error('compact the index before exporting it');
-    const terms = [...this.termIds.keys()];
-    const postingOffsets = new Int32Array(terms.length + 1);
-    for (let id = 0; id < terms.length; id++) postingOffsets[id + 1] = (postingOffsets[id] as number) + (this.postingSizes[id] as number);
-    const total = postingOffsets[terms.length] as number;
+    // Terms are exported sorted (ids renumbered to match), so a loaded index finds them by
+    // binary search instead of building a Map of every term first.
+    const byId: string[] = [...this.sortedTerms];
+    for (const [term, id] of this.termIds) byId[id] = term;
+    const order = byId.map((_, id) => id).sort((a, b) => compare(byId[a] as string, byId[b] as string));
+    const rank = new Int32Array(byId.length);
+    order.forEach((id, position) => {
+      rank[id] = position;
+    });
+    const postingOffsets = new Int32Array(order.length + 1);
+    order.forEach((id, position) => {
+      postingOffsets[position + 1] = (postingOffsets[position] as number) + (this.postingSizes[id] as number);
+    });
+    const total = postingOffsets[order.length] as number;
     const postingSlots = new Int32Array(total);
     const postingFrequencies = new Float32Array(total);
-    for (let id = 0; id < terms.length; id++) {
+    const documentFrequencies = new Int32Array(order.length);
+    const maxFrequencies = new Float32Array(order.length);
+    order.forEach((id, position) => {
+      documentFrequencies[position] = this.documentFrequencies[id] as number;
+      maxFrequencies[position] = this.maxFrequencies[id] as number;
       const size = this.postingSizes[id] as number;
-      if (size === 0) continue;
-      postingSlots.set(this.slotsOf(id).subarray(0, size), postingOffsets[id]);
-      postingFrequencies.set(this.frequenciesOf(id).subarray(0, size), postingOffsets[id]);
-    }
+      if (size === 0) return;
+      postingSlots.set(this.slotsOf(id).subarray(0, size), postingOffsets[position]);
+      postingFrequencies.set(this.frequenciesOf(id).subarray(0, size), postingOffsets[position]);
+    });
+    const slotTerms = new Int32Array(this.slotTermsUsed);
+    for (let index = 0; index < this.slotTermsUsed; index++) slotTerms[index] = rank[this.slotTerms[index] as number] as number;
     const slots = this.nextSlot;
     return {
-      header: { terms, nextSlot: slots, live: this.live, totalLength: this.totalLength, totalPostings: this.totalPostings },
+      header: {
+        terms: order.map((id) => byId[id] as string),
+        nextSlot: slots,
+        live: this.live,
+        totalLength: this.totalLength,
+        totalPostings: this.totalPostings,
+      },
       arrays: {
         postingOffsets,
         postingSlots,
         postingFrequencies,
-        documentFrequencies: Int32Array.from(this.documentFrequencies),
-        maxFrequencies: Float32Array.from(this.maxFrequencies),
+        documentFrequencies,
+        maxFrequencies,
         lengths: this.lengths.slice(0, slots),
         termStart: this.termStart.slice(0, slots),
         termCount: this.termCount.slice(0, slots),
-        slotTerms: this.slotTerms.slice(0, this.slotTermsUsed),
+        slotTerms,
       },
     };
   }
@@ -245,9 +270,7 @@ export class Bm25Index {
     const index = new Bm25Index();
     const { postingOffsets, postingSlots, postingFrequencies } = arrays;
     const terms = header.terms.length;
-    header.terms.forEach((term, id) => {
-      index.termIds.set(term, id);
-    });
+    index.sortedTerms = header.terms;
     // Views into the loaded arrays are made when a term is first used (`slotsOf`).
     index.loaded = { offsets: postingOffsets, slots: postingSlots, frequencies: postingFrequencies };
     index.postingSlots = new Array(terms);
@@ -261,7 +284,7 @@ export class Bm25Index {
     index.lengths.set(arrays.lengths);
     index.termStart.set(arrays.termStart);
     index.termCount.set(arrays.termCount);
-    index.slotTerms = growInt32(arrays.slotTerms, arrays.slotTerms.length, arrays.slotTerms.length + 1);
+    index.slotTerms = arrays.slotTerms;
     index.slotTermsUsed = arrays.slotTerms.length;
     index.nextSlot = slots;
     index.live = header.live;
@@ -284,7 +307,7 @@ export class Bm25Index {
     // The query's terms, weakest bound first.
     const query: QueryTerm[] = [];
     for (const term of new Set(terms)) {
-      const id = this.termIds.get(term);
+      const id = this.lookup(term);
       if (id === undefined) continue;
       const df = this.documentFrequencies[id] as number;
       if (df === 0) continue;
@@ -354,6 +377,23 @@ export class Bm25Index {
       }
     }
     return top.sorted();
+  }
+
+  /** The id of a known term. */
+  private lookup(term: string): number | undefined {
+    const added = this.termIds.get(term);
+    if (added !== undefined) return added;
+    const sorted = this.sortedTerms;
+    let low = 0;
+    let high = sorted.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >>> 1;
+      const found = sorted[middle] as string;
+      if (found === term) return middle;
+      if (found < term) low = middle + 1;
+      else high = middle - 1;
+    }
+    return undefined;
   }
 
   private slotsOf(id: number): Int32Array {
@@ -444,6 +484,11 @@ function seek(term: QueryTerm, slot: number): void {
     else high = middle;
   }
   term.position = high;
+}
+
+/** Code-unit order, as `<` compares strings (and `lookup` searches). */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function growInt32(array: Int32Array, used: number, atLeast: number): Int32Array<ArrayBuffer> {

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -14,6 +14,7 @@ import { makeRecord } from '@engram/core/testing';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Bm25Index } from './sqlite-bm25.js';
+import { decodeSnapshot } from './sqlite-snapshot.js';
 import { sqliteStore } from './sqlite-store.js';
 
 const lexical = (store: MemoryStore, query: string, filter: MemoryFilter = {}, limit = 10): Promise<LexicalMatch[]> =>
@@ -107,6 +108,30 @@ describe('Bm25Index', () => {
         expect(got[position]?.score).toBeCloseTo(want[position]?.score as number, 9);
       }
     }
+  });
+
+  it('exports and loads its state: same results, before and after more documents and another export', () => {
+    const next = random(4);
+    const texts = Array.from({ length: 800 }, () => sentence(next, 4 + Math.floor(next() * 12)));
+    const later = Array.from({ length: 200 }, (_, index) => `${sentence(next, 6)} brandnew${index % 7}`);
+    const fresh = new Bm25Index();
+    texts.forEach((text, slot) => fresh.add(slot, frequencies(text), text.split(' ').length));
+    for (let slot = 0; slot < 800; slot += 9) fresh.remove(slot);
+    fresh.compact();
+    const exported = fresh.exportState();
+    const loaded = Bm25Index.fromState(exported.header, exported.arrays);
+    const queries = [['w0x', 'w3x'], ['w7x', 'w1x', 'w40x'], ['brandnew3', 'w2x'], ['nothing']];
+    for (const query of queries) expect(loaded.search(query, 10, () => true)).toEqual(fresh.search(query, 10, () => true));
+    for (const index of [fresh, loaded]) {
+      for (const text of later) index.add(index.slotLimit, frequencies(text), text.split(' ').length);
+      index.remove(3);
+    }
+    for (const query of queries) expect(loaded.search(query, 10, () => true)).toEqual(fresh.search(query, 10, () => true));
+    loaded.compact();
+    fresh.compact();
+    const again = loaded.exportState();
+    const reloaded = Bm25Index.fromState(again.header, again.arrays);
+    for (const query of queries) expect(reloaded.search(query, 10, () => true)).toEqual(fresh.search(query, 10, () => true));
   });
 
   it('compacts: renumbers the live slots in order and keeps every score', () => {
@@ -325,18 +350,17 @@ describe('SQLite lexical index snapshot', () => {
     return { path, records, first };
   }
   const snapshotMeta = (path: string) => {
-    const db = new Database(path, { readonly: true });
-    const value = db.prepare("SELECT value FROM engram_meta WHERE key = 'snapshot:lexical'").pluck().get() as string | undefined;
-    const parts = db.prepare("SELECT count(*) FROM memory_index_snapshot WHERE name = 'lexical'").pluck().get() as number;
-    db.close();
-    return { meta: value ? (JSON.parse(value) as { seq: number; version: number; contextWeight: number }) : null, parts };
+    const file = `${path}-lexical.snapshot`;
+    if (!existsSync(file)) return { meta: null, exists: false };
+    const { header } = decodeSnapshot(readFileSync(file));
+    return { meta: (header as { meta: { seq: number; version: number; contextWeight: number } }).meta, exists: true };
   };
 
   it('is written after a full build and gives a new connection the same results', async () => {
     const { path, first } = await persistedFile();
-    const { meta, parts } = snapshotMeta(path);
-    expect(meta).toMatchObject({ version: 1, contextWeight: 0.5 });
-    expect(parts).toBeGreaterThan(0);
+    const { meta, exists } = snapshotMeta(path);
+    expect(exists).toBe(true);
+    expect(meta).toMatchObject({ version: 2, contextWeight: 0.5 });
     const reopened = sqliteStore({ path });
     expect(await lexical(reopened, 'w1x w2x w9x', {}, 20)).toEqual(first);
     expect(await lexical(reopened, 'w1x', { scope: { userId: 'u2' }, tags: { any: ['t3'] } }, 5)).toEqual(
@@ -375,14 +399,12 @@ describe('SQLite lexical index snapshot', () => {
 
   it('is rebuilt when damaged, of another context weight, or no longer covered by the log', async () => {
     const { path, first } = await persistedFile();
-    const db = new Database(path);
-    db.prepare("UPDATE memory_index_snapshot SET data = x'00010203' WHERE name = 'lexical' AND part = 0").run();
-    db.close();
+    writeFileSync(`${path}-lexical.snapshot`, Buffer.from([0, 1, 2, 3]));
     const damaged = sqliteStore({ path });
     expect(await lexical(damaged, 'w1x w2x w9x', {}, 20)).toEqual(first);
     await settle();
     await damaged.close();
-    expect(snapshotMeta(path).parts).toBeGreaterThan(0);
+    expect(snapshotMeta(path).meta?.version).toBe(2);
 
     const weighted = sqliteStore({ path, contextWeight: 0.25 });
     expect(await lexical(weighted, 'w1x w2x w9x', {}, 20)).toEqual(first);
@@ -393,12 +415,40 @@ describe('SQLite lexical index snapshot', () => {
     // A snapshot older than the log's window: the log cannot replay what happened since.
     const stale = new Database(path);
     const meta = snapshotMeta(path).meta as { seq: number };
-    stale.prepare("UPDATE engram_meta SET value = json_set(value, '$.seq', ?) WHERE key = 'snapshot:lexical'").run(meta.seq - 10);
-    stale.prepare('DELETE FROM memory_vector_log WHERE seq <= ?').run(meta.seq - 5);
+    stale.prepare('DELETE FROM memory_vector_log WHERE seq <= ?').run(meta.seq - 2);
     stale.close();
     const rebuilt = sqliteStore({ path, contextWeight: 0.25 });
     expect(await lexical(rebuilt, 'w1x w2x w9x', {}, 20)).toEqual(first);
     await rebuilt.close();
+  });
+});
+
+describe('SQLite index snapshot ownership', () => {
+  let directory: string;
+  afterEach(() => rmSync(directory, { recursive: true, force: true }));
+
+  it('ignores a snapshot file left beside a database that was deleted and created again', async () => {
+    directory = mkdtempSync(join(tmpdir(), 'engram-snapshot-owner-'));
+    const path = join(directory, 'memory.db');
+    const write = async (prefix: string) => {
+      const store = sqliteStore({ path });
+      const next = random(prefix.length);
+      await store.write(
+        Array.from({ length: 2100 }, (_, index) => ({ record: makeRecord({ content: `${prefix} ${sentence(next, 6)} ${index}` }) })),
+      );
+      await lexical(store, prefix);
+      await new Promise((resolve) => setImmediate(resolve));
+      await store.close();
+    };
+    await write('firstborn');
+    expect(existsSync(`${path}-lexical.snapshot`)).toBe(true);
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
+    // The same number of writes again: the log reaches the same sequence numbers.
+    await write('secondborn');
+    const store = sqliteStore({ path });
+    expect(await lexical(store, 'firstborn')).toEqual([]);
+    expect(await lexical(store, 'secondborn', {}, 5)).toHaveLength(5);
+    await store.close();
   });
 });
 

@@ -4,7 +4,7 @@ import { readLogChanges, readLogHead } from './sqlite-change-log.js';
 import { compileFilter } from './sqlite-filter.js';
 import type { SqliteSession } from './sqlite-session.js';
 import { SlotColumns, slotFieldColumns } from './sqlite-slot-columns.js';
-import { encodeSnapshot, readSnapshot, saveSnapshot } from './sqlite-snapshot.js';
+import { readSnapshot, saveSnapshot } from './sqlite-snapshot.js';
 import { type SlotFields, type SlotFilter, slotFilter } from './sqlite-vector-filter.js';
 import { slotDead, slotSuperseded } from './sqlite-vector-kernel.js';
 
@@ -18,7 +18,7 @@ const loadOneSql = `SELECT ${loadColumns} FROM memories m WHERE m.rowid = ? AND 
 const initialCapacity = 1024;
 
 /** Bump when tokenisation or the snapshot layout changes: older snapshots are then rebuilt. */
-const snapshotVersion = 1;
+const snapshotVersion = 2;
 /** Smaller indexes are rebuilt from the rows on open (a few milliseconds), never persisted. */
 const snapshotMinimum = 2000;
 
@@ -44,7 +44,8 @@ export class LexicalIndex implements SlotFields {
   private index = new Bm25Index();
   private columns = new SlotColumns(initialCapacity);
   private slotMask = new Uint8Array(initialCapacity);
-  private readonly slotOf = new Map<number, number>();
+  /** rowid → slot; null after a snapshot load until first needed (~10 ms per 100k to build). */
+  private slotMap: Map<number, number> | null = new Map();
   private appliedSeq = -1;
   private triedSnapshot = false;
   /** Lower-cased word → term id in `index` (skips stemming words seen before). */
@@ -85,6 +86,18 @@ export class LexicalIndex implements SlotFields {
   }
   get mask(): Uint8Array {
     return this.slotMask;
+  }
+
+  private get slotOf(): Map<number, number> {
+    if (this.slotMap === null) {
+      const map = new Map<number, number>();
+      const rowids = this.columns.rowids;
+      for (let slot = 0; slot < this.index.slotLimit; slot++) {
+        if (((this.slotMask[slot] as number) & slotDead) === 0) map.set(rowids[slot] as number, slot);
+      }
+      this.slotMap = map;
+    }
+    return this.slotMap;
   }
 
   idOf(value: string): number | undefined {
@@ -224,10 +237,9 @@ export class LexicalIndex implements SlotFields {
     const arrays: Record<string, Int32Array | Float32Array | Float64Array | Uint8Array> = { mask: this.slotMask.slice(0, slots) };
     for (const [name, array] of Object.entries(bm25.arrays)) arrays[`bm25.${name}`] = array;
     for (const [name, array] of Object.entries(columns.arrays)) arrays[`column.${name}`] = array;
-    const buffer = encodeSnapshot({ bm25: bm25.header, strings: columns.strings }, arrays);
     const meta = { version: snapshotVersion, seq: this.appliedSeq, contextWeight: this.contextWeight };
     // Written or not (busy, read-only), not tried again before as many changes again.
-    saveSnapshot(session, 'lexical', meta, buffer);
+    saveSnapshot(session, 'lexical', meta, { bm25: bm25.header, strings: columns.strings }, arrays);
     this.changesSinceSnapshot = 0;
   }
 
@@ -260,8 +272,7 @@ export class LexicalIndex implements SlotFields {
           this.wordIds.clear();
           this.columns = columns;
           this.slotMask = mask;
-          this.slotOf.clear();
-          for (let slot = 0; slot < bm25.nextSlot; slot++) this.slotOf.set(columns.rowids[slot] as number, slot);
+          this.slotMap = null;
           this.appliedSeq = meta.seq;
           this.changesSinceSnapshot = 0;
         })
@@ -272,7 +283,7 @@ export class LexicalIndex implements SlotFields {
       this.wordIds.clear();
       this.columns = new SlotColumns(initialCapacity);
       this.slotMask = new Uint8Array(initialCapacity);
-      this.slotOf.clear();
+      this.slotMap = new Map();
       this.appliedSeq = -1;
     }
   }

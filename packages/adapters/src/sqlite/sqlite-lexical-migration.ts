@@ -10,7 +10,7 @@ import { type Kysely, type Migration, sql } from 'kysely';
  * are dropped; `memory_vector_log` now also records every memory inserted or deleted and every
  * change to its text (content, tags, context), type, subtype, supersession, validity or deletion,
  * whether or not it has a vector. A new row's tags are written by the store (the insert trigger
- * no longer expands them); `memory_index_snapshot` holds persisted copies of the in-memory indexes.
+ * no longer expands them).
  */
 export const lexicalIndexMigration: Migration = {
   async up(db: Kysely<unknown>) {
@@ -45,15 +45,5 @@ export const lexicalIndexMigration: Migration = {
       END`,
     ];
     for (const trigger of triggers) await sql.raw(trigger).execute(db);
-
-    // Persisted copies of a connection's in-memory indexes (lexical, vector codes), so a new
-    // process loads them in one read instead of rebuilding them from every row; `engram_meta`
-    // (`snapshot:<name>`) says which log entry each reflects (see `sqlite-snapshot.ts`).
-    await sql`CREATE TABLE memory_index_snapshot (
-      name TEXT NOT NULL,
-      part INTEGER NOT NULL,
-      data BLOB NOT NULL,
-      PRIMARY KEY (name, part)
-    )`.execute(db);
   },
 };

@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { readLogHead } from './sqlite-change-log.js';
 import type { SqliteSession } from './sqlite-session.js';
 
@@ -61,9 +63,7 @@ export function decodeSnapshot(input: Buffer): { header: unknown; arrays: Record
   return { header: meta.header, arrays };
 }
 
-const partBytes = 16 * 1024 * 1024;
-
-/** What `engram_meta` records of a persisted index (key `snapshot:<name>`). */
+/** What a snapshot records besides its arrays: which log entry it reflects, and what must match. */
 export interface SnapshotMeta {
   /** Layout version: a snapshot of another version is ignored. */
   version: number;
@@ -74,28 +74,65 @@ export interface SnapshotMeta {
 }
 
 /**
- * Persists an in-memory index as `name` (replacing the previous one): its bytes in
- * `memory_index_snapshot`, `meta` in `engram_meta`. Never waits for another process's write lock
- * and never throws: a snapshot only saves work. Returns whether it was written.
+ * Where the snapshot `name` of this database lives: a file beside it (`memory.db-lexical.snapshot`),
+ * read with one `readFileSync` (SQLite reads a large blob page by page, ~5x slower). Null for an
+ * in-memory database.
  */
-export function saveSnapshot(session: SqliteSession, name: string, meta: SnapshotMeta, buffer: Buffer): boolean {
+function snapshotFile(session: SqliteSession, name: string): string | null {
+  const file = session.db.name;
+  if (session.db.memory || !file || file === ':memory:') return null;
+  return `${file}-${name}.snapshot`;
+}
+
+/**
+ * This database's identity (created on first use, in `engram_meta`): a snapshot records it, so a
+ * file left beside a database that was deleted and created again is never taken for its own.
+ */
+function databaseId(session: SqliteSession, create: boolean): string | null {
+  const read = () => session.statement("SELECT value FROM engram_meta WHERE key = 'database_id'").pluck().get() as string | undefined;
+  const found = read();
+  if (found !== undefined || !create) return found ?? null;
+  session.write(() => {
+    session.statement("INSERT INTO engram_meta (key, value) VALUES ('database_id', ?) ON CONFLICT (key) DO NOTHING").run(randomUUID());
+  });
+  return read() ?? null;
+}
+
+/** The memory rowids of log entries seq-7 … seq that the log still holds (a fingerprint of its history). */
+function logTail(session: SqliteSession, seq: number): number[] {
+  return session
+    .statement('SELECT memory_rowid FROM memory_vector_log WHERE seq > ? AND seq <= ? ORDER BY seq')
+    .pluck()
+    .all(seq - 8, seq) as number[];
+}
+
+/**
+ * Persists an in-memory index as `name`, replacing the previous one (written to a temporary file,
+ * then renamed: readers see the old file or the new one). Never waits for another process's
+ * write lock and never throws: a snapshot only saves work. Returns whether it was written.
+ */
+export function saveSnapshot(
+  session: SqliteSession,
+  name: string,
+  meta: SnapshotMeta,
+  header: unknown,
+  arrays: Record<string, Typed>,
+): boolean {
+  const file = snapshotFile(session, name);
+  if (file === null) return false;
   const { db } = session;
   const busyTimeout = db.pragma('busy_timeout', { simple: true }) as number;
+  const temporary = `${file}.${process.pid}.tmp`;
   try {
     db.pragma('busy_timeout = 0');
-    session.write(() => {
-      session.statement('DELETE FROM memory_index_snapshot WHERE name = ?').run(name);
-      const insert = session.statement('INSERT INTO memory_index_snapshot (name, part, data) VALUES (?, ?, ?)');
-      for (let part = 0; part * partBytes < buffer.length; part++) {
-        insert.run(name, part, buffer.subarray(part * partBytes, (part + 1) * partBytes));
-      }
-      session
-        .statement('INSERT INTO engram_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
-        .run(`snapshot:${name}`, JSON.stringify(meta));
-    });
+    const database = databaseId(session, true);
+    const tail = logTail(session, meta.seq);
+    writeFileSync(temporary, encodeSnapshot({ meta, database, tail, header }, arrays));
+    renameSync(temporary, file);
     return true;
   } catch {
     // Busy, read-only or full: the next connection builds the index from the rows instead.
+    rmSync(temporary, { force: true });
     return false;
   } finally {
     db.pragma(`busy_timeout = ${busyTimeout}`);
@@ -103,23 +140,35 @@ export function saveSnapshot(session: SqliteSession, name: string, meta: Snapsho
 }
 
 /**
- * The persisted index `name` when `usable(meta)` and the change log still holds every entry after
- * it (so the caller can replay them); else null. Call inside a read transaction, with the reads
- * that follow. Throws on a damaged snapshot.
+ * The persisted index `name` when it belongs to this database, `usable(meta)` holds and the
+ * change log still holds every entry after it (so the caller can replay them); else null. Call
+ * inside a read transaction, with the reads that follow. Throws on a damaged snapshot.
  */
 export function readSnapshot(
   session: SqliteSession,
   name: string,
   usable: (meta: SnapshotMeta) => boolean,
 ): { meta: SnapshotMeta; header: unknown; arrays: Record<string, Typed> } | null {
-  const value = session.statement('SELECT value FROM engram_meta WHERE key = ?').pluck().get(`snapshot:${name}`) as string | undefined;
-  if (value === undefined) return null;
-  const meta = JSON.parse(value) as SnapshotMeta;
-  if (!usable(meta)) return null;
-  const head = readLogHead(session);
-  const oldest = session.statement('SELECT min(seq) AS seq FROM memory_vector_log').get() as { seq: number | null };
-  const covered = head === meta.seq || (head > meta.seq && oldest.seq !== null && oldest.seq <= meta.seq + 1);
-  if (!covered) return null;
-  const parts = session.statement('SELECT data FROM memory_index_snapshot WHERE name = ? ORDER BY part').pluck().all(name) as Buffer[];
-  return { meta, ...decodeSnapshot(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts)) };
+  const file = snapshotFile(session, name);
+  if (file === null || !existsSync(file)) return null;
+  const database = databaseId(session, false);
+  if (database === null) return null;
+  const decoded = decodeSnapshot(readFileSync(file));
+  const {
+    meta,
+    database: owner,
+    tail,
+    header,
+  } = decoded.header as {
+    meta: SnapshotMeta;
+    database: string;
+    tail: number[];
+    header: unknown;
+  };
+  if (owner !== database || !usable(meta)) return null;
+  // The log must still hold the snapshot's last entries, unchanged (a database file restored from
+  // an older backup and written since would not), and every entry after them.
+  if (readLogHead(session) < meta.seq || JSON.stringify(logTail(session, meta.seq)) !== JSON.stringify(tail)) return null;
+  if (meta.seq > 0 && tail.length === 0) return null;
+  return { meta, header, arrays: decoded.arrays };
 }

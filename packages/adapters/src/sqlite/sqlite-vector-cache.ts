@@ -1,7 +1,7 @@
 import { readLogChanges, readLogHead } from './sqlite-change-log.js';
 import type { SqliteSession } from './sqlite-session.js';
 import { SlotColumns, slotFieldColumns } from './sqlite-slot-columns.js';
-import { encodeSnapshot, readSnapshot, saveSnapshot } from './sqlite-snapshot.js';
+import { readSnapshot, saveSnapshot } from './sqlite-snapshot.js';
 import type { CodeLayout } from './sqlite-vector-codes.js';
 import type { SlotFields } from './sqlite-vector-filter.js';
 import { CodeArena, slotDead, slotSuperseded } from './sqlite-vector-kernel.js';
@@ -46,7 +46,8 @@ export class VectorCache implements SlotFields {
   private used = 0;
   private liveCount = 0;
   private appliedSeq = -1;
-  private readonly slotOf = new Map<number, number>();
+  /** rowid → slot; null after a snapshot load until first needed (~10 ms per 100k to build). */
+  private slotMap: Map<number, number> | null = new Map();
   private columns = new SlotColumns(initialCapacity);
   private triedSnapshot = false;
   /** Rows reloaded since the persisted snapshot matched this mirror (−1: no snapshot is current). */
@@ -112,6 +113,19 @@ export class VectorCache implements SlotFields {
     return this.columns.idOf(value);
   }
 
+  private get slotOf(): Map<number, number> {
+    if (this.slotMap === null) {
+      const map = new Map<number, number>();
+      const { rowids } = this.columns;
+      const mask = this.arena.mask;
+      for (let slot = 0; slot < this.used; slot++) {
+        if (((mask[slot] as number) & slotDead) === 0) map.set(rowids[slot] as number, slot);
+      }
+      this.slotMap = map;
+    }
+    return this.slotMap;
+  }
+
   slotOfRowid(rowid: number): number | undefined {
     return this.slotOf.get(rowid);
   }
@@ -142,8 +156,8 @@ export class VectorCache implements SlotFields {
       mask: this.arena.mask.slice(0, this.used),
     };
     for (const [name, array] of Object.entries(columns.arrays)) arrays[`column.${name}`] = array;
-    const buffer = encodeSnapshot({ strings: columns.strings, used: this.used }, arrays);
-    saveSnapshot(session, 'vectors', { version: snapshotVersion, seq: this.appliedSeq, bytes, hammingBytes, dimensions }, buffer);
+    const meta = { version: snapshotVersion, seq: this.appliedSeq, bytes, hammingBytes, dimensions };
+    saveSnapshot(session, 'vectors', meta, { strings: columns.strings, used: this.used }, arrays);
     this.changesSinceSnapshot = 0;
   }
 
@@ -237,7 +251,7 @@ export class VectorCache implements SlotFields {
           this.arena = arena;
           this.columns = columns;
           this.clear();
-          for (let slot = 0; slot < used; slot++) this.slotOf.set(columns.rowids[slot] as number, slot);
+          this.slotMap = null;
           this.used = used;
           this.liveCount = used;
           this.loadFloats(session);
@@ -290,7 +304,7 @@ export class VectorCache implements SlotFields {
   private clear(): void {
     this.used = 0;
     this.liveCount = 0;
-    this.slotOf.clear();
+    this.slotMap = new Map();
   }
 
   private put(row: LoadedRow): number {

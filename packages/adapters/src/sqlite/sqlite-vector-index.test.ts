@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -17,6 +17,7 @@ import { makeRecord, nearVector, seededVector } from '@engram/core/testing';
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { decodeSnapshot } from './sqlite-snapshot.js';
 import { type SqliteStoreOptions, sqliteStore } from './sqlite-store.js';
 
 const dimensions = 16;
@@ -413,7 +414,7 @@ describe('stores from before the vector codes (0003)', () => {
     raw.exec(`
       CREATE VIRTUAL TABLE memory_vectors USING vec0(embedding float[${dimensions}] distance_metric=cosine, user_id text);
       INSERT INTO memory_vectors (rowid, embedding, user_id) SELECT e.rowid, e.vector, m.user_id FROM memory_embeddings e JOIN memories m ON m.rowid = e.rowid;
-      DROP TABLE memory_embeddings; DROP TABLE memory_vector_codes; DROP TABLE memory_vector_log; DROP TABLE memory_index_snapshot;
+      DROP TABLE memory_embeddings; DROP TABLE memory_vector_codes; DROP TABLE memory_vector_log;
       DELETE FROM engram_migration WHERE name IN ('0003-vector-codes', '0004-lexical-index');
       UPDATE engram_meta SET value = json_object('table', 'memory_vectors', 'dimensions', ${dimensions}, 'metric', 'cosine') WHERE key = 'vectors';
     `);
@@ -447,10 +448,9 @@ describe('stores from before the vector codes (0003)', () => {
 describe('vector mirror snapshot', () => {
   const settle = () => new Promise((resolve) => setImmediate(resolve));
   const snapshotSeq = (path: string) => {
-    const db = new Database(path, { readonly: true });
-    const value = db.prepare("SELECT value FROM engram_meta WHERE key = 'snapshot:vectors'").pluck().get() as string | undefined;
-    db.close();
-    return value === undefined ? null : (JSON.parse(value) as { seq: number }).seq;
+    const file = `${path}-vectors.snapshot`;
+    if (!existsSync(file)) return null;
+    return (decodeSnapshot(readFileSync(file)).header as { meta: { seq: number } }).meta.seq;
   };
 
   it('is written once 10,000 vectors were loaded from the rows, read by the next connection and brought up to date', async () => {
