@@ -115,7 +115,9 @@ describe('Bm25Index', () => {
     const texts = Array.from({ length: 800 }, () => sentence(next, 4 + Math.floor(next() * 12)));
     const later = Array.from({ length: 200 }, (_, index) => `${sentence(next, 6)} brandnew${index % 7}`);
     const fresh = new Bm25Index();
-    texts.forEach((text, slot) => fresh.add(slot, frequencies(text), text.split(' ').length));
+    texts.forEach((text, slot) => {
+      fresh.add(slot, frequencies(text), text.split(' ').length);
+    });
     for (let slot = 0; slot < 800; slot += 9) fresh.remove(slot);
     fresh.compact();
     const exported = fresh.exportState();
