@@ -3,7 +3,7 @@ import { type Bm25Arrays, type Bm25Header, Bm25Index } from './sqlite-bm25.js';
 import { readLogChanges, readLogHead } from './sqlite-change-log.js';
 import { compileFilter } from './sqlite-filter.js';
 import type { SqliteSession } from './sqlite-session.js';
-import { SlotColumns, slotFieldColumns } from './sqlite-slot-columns.js';
+import { SlotColumns, SlotFieldsView, slotFieldColumns } from './sqlite-slot-columns.js';
 import { readSnapshot, saveSnapshot } from './sqlite-snapshot.js';
 import { type SlotFields, type SlotFilter, slotFilter } from './sqlite-vector-filter.js';
 import { slotDead, slotSuperseded } from './sqlite-vector-kernel.js';
@@ -40,7 +40,7 @@ const snapshotMinimum = 2000;
  *
  * Scores are those of the in-memory reference store (`termFrequencies`, BM25 k1 1.2, b 0.75).
  */
-export class LexicalIndex implements SlotFields {
+export class LexicalIndex extends SlotFieldsView implements SlotFields {
   private index = new Bm25Index();
   private columns = new SlotColumns(initialCapacity);
   private slotMask = new Uint8Array(initialCapacity);
@@ -58,50 +58,21 @@ export class LexicalIndex implements SlotFields {
   /** Rows re-indexed since the persisted snapshot matched this index (−1: no snapshot is current). */
   private changesSinceSnapshot = -1;
 
-  constructor(private readonly contextWeight: number) {}
+  constructor(private readonly contextWeight: number) {
+    super();
+  }
 
-  get user(): Int32Array {
-    return this.columns.user;
+  protected get columnsNow(): SlotColumns {
+    return this.columns;
   }
-  get agent(): Int32Array {
-    return this.columns.agent;
-  }
-  get run(): Int32Array {
-    return this.columns.run;
-  }
-  get conversation(): Int32Array {
-    return this.columns.conversation;
-  }
-  get type(): Int32Array {
-    return this.columns.type;
-  }
-  get subtype(): Int32Array {
-    return this.columns.subtype;
-  }
-  get createdAt(): Float64Array {
-    return this.columns.createdAt;
-  }
-  get validTo(): Float64Array {
-    return this.columns.validTo;
-  }
+
   get mask(): Uint8Array {
     return this.slotMask;
   }
 
   private get slotOf(): Map<number, number> {
-    if (this.slotMap === null) {
-      const map = new Map<number, number>();
-      const rowids = this.columns.rowids;
-      for (let slot = 0; slot < this.index.slotLimit; slot++) {
-        if (((this.slotMask[slot] as number) & slotDead) === 0) map.set(rowids[slot] as number, slot);
-      }
-      this.slotMap = map;
-    }
+    if (this.slotMap === null) this.slotMap = this.liveSlotMap(this.index.slotLimit, slotDead);
     return this.slotMap;
-  }
-
-  idOf(value: string): number | undefined {
-    return this.columns.idOf(value);
   }
 
   /** Live memories indexed. */

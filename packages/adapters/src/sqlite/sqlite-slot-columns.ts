@@ -122,3 +122,55 @@ export class SlotColumns {
  */
 export const slotFieldColumns = `m.user_id, m.agent_id, m.run_id, m.conversation_id, m.type, m.subtype,
   m.created_at, m.superseded_by IS NOT NULL, m.valid_to`;
+
+/**
+ * The `SlotFields` view of a mirror whose fields live in `columns` (the vector codes' and the
+ * lexical index's): the column getters, so each mirror only says where its columns and mask are.
+ */
+export abstract class SlotFieldsView {
+  protected abstract readonly columnsNow: SlotColumns;
+  abstract readonly mask: Uint8Array;
+
+  get rowids(): Float64Array {
+    return this.columnsNow.rowids;
+  }
+  get user(): Int32Array {
+    return this.columnsNow.user;
+  }
+  get agent(): Int32Array {
+    return this.columnsNow.agent;
+  }
+  get run(): Int32Array {
+    return this.columnsNow.run;
+  }
+  get conversation(): Int32Array {
+    return this.columnsNow.conversation;
+  }
+  get type(): Int32Array {
+    return this.columnsNow.type;
+  }
+  get subtype(): Int32Array {
+    return this.columnsNow.subtype;
+  }
+  get createdAt(): Float64Array {
+    return this.columnsNow.createdAt;
+  }
+  get validTo(): Float64Array {
+    return this.columnsNow.validTo;
+  }
+
+  idOf(value: string): number | undefined {
+    return this.columnsNow.idOf(value);
+  }
+
+  /** rowid → slot of the first `count` slots that are not dead (`deadBit` clear in the mask). */
+  protected liveSlotMap(count: number, deadBit: number): Map<number, number> {
+    const map = new Map<number, number>();
+    const { rowids } = this.columnsNow;
+    const mask = this.mask;
+    for (let slot = 0; slot < count; slot++) {
+      if (((mask[slot] as number) & deadBit) === 0) map.set(rowids[slot] as number, slot);
+    }
+    return map;
+  }
+}

@@ -1,6 +1,6 @@
 import { readLogChanges, readLogHead } from './sqlite-change-log.js';
 import type { SqliteSession } from './sqlite-session.js';
-import { SlotColumns, slotFieldColumns } from './sqlite-slot-columns.js';
+import { SlotColumns, SlotFieldsView, slotFieldColumns } from './sqlite-slot-columns.js';
 import { readSnapshot, saveSnapshot } from './sqlite-snapshot.js';
 import type { CodeLayout } from './sqlite-vector-codes.js';
 import type { SlotFields } from './sqlite-vector-filter.js';
@@ -41,7 +41,7 @@ const snapshotMinimum = 10_000;
  * Slots are append-only; a removed vector's slot is masked dead and reclaimed by compaction.
  * While the float vectors fit in `floatBudget` bytes, they are mirrored too (`floats`).
  */
-export class VectorCache implements SlotFields {
+export class VectorCache extends SlotFieldsView implements SlotFields {
   private arena: CodeArena;
   private used = 0;
   private liveCount = 0;
@@ -60,35 +60,12 @@ export class VectorCache implements SlotFields {
   floatBudget = defaultFloatCacheBytes;
 
   constructor(readonly layout: CodeLayout) {
+    super();
     this.arena = new CodeArena(layout.bytes, layout.hammingBytes, initialCapacity);
   }
 
-  get rowids(): Float64Array {
-    return this.columns.rowids;
-  }
-  get user(): Int32Array {
-    return this.columns.user;
-  }
-  get agent(): Int32Array {
-    return this.columns.agent;
-  }
-  get run(): Int32Array {
-    return this.columns.run;
-  }
-  get conversation(): Int32Array {
-    return this.columns.conversation;
-  }
-  get type(): Int32Array {
-    return this.columns.type;
-  }
-  get subtype(): Int32Array {
-    return this.columns.subtype;
-  }
-  get createdAt(): Float64Array {
-    return this.columns.createdAt;
-  }
-  get validTo(): Float64Array {
-    return this.columns.validTo;
+  protected get columnsNow(): SlotColumns {
+    return this.columns;
   }
 
   /** The arena the kernel scans (replaced when the cache grows or compacts). */
@@ -109,20 +86,8 @@ export class VectorCache implements SlotFields {
     return this.liveCount;
   }
 
-  idOf(value: string): number | undefined {
-    return this.columns.idOf(value);
-  }
-
   private get slotOf(): Map<number, number> {
-    if (this.slotMap === null) {
-      const map = new Map<number, number>();
-      const { rowids } = this.columns;
-      const mask = this.arena.mask;
-      for (let slot = 0; slot < this.used; slot++) {
-        if (((mask[slot] as number) & slotDead) === 0) map.set(rowids[slot] as number, slot);
-      }
-      this.slotMap = map;
-    }
+    if (this.slotMap === null) this.slotMap = this.liveSlotMap(this.used, slotDead);
     return this.slotMap;
   }
 
