@@ -90,21 +90,9 @@ export class Bm25Index {
   }
 
   /**
-   * Indexes document `slot` (at least `slotLimit`): its terms with their weighted frequencies
-   * and its length in tokens.
+   * Indexes document `slot` (at least `slotLimit`): its distinct term ids (`termIdOf`) and their
+   * weighted frequencies in the first `count` entries, and its length in tokens.
    */
-  add(slot: number, frequencies: ReadonlyMap<string, number>, length: number): void {
-    const ids = new Int32Array(frequencies.size);
-    const values = new Float32Array(frequencies.size);
-    let count = 0;
-    for (const [term, frequency] of frequencies) {
-      ids[count] = this.termIdOf(term);
-      values[count++] = frequency;
-    }
-    this.addTerms(slot, ids, values, count, length);
-  }
-
-  /** `add` with term ids (`termIdOf`, distinct) and frequencies in the first `count` entries. */
   addTerms(slot: number, ids: Int32Array, frequencies: Float32Array, count: number, length: number): void {
     if (!(slot >= this.nextSlot)) throw new Error(`slot ${slot} added after slot ${this.nextSlot - 1}`);
     this.ensureSlots(slot + 1);

@@ -54,13 +54,21 @@ function expectSameRanking(actual: LexicalMatch[], expected: LexicalMatch[], lab
   expect(key(actual), label).toEqual(key(expected));
 }
 
-describe('Bm25Index', () => {
-  const frequencies = (text: string) => {
-    const map = new Map<string, number>();
-    for (const word of text.split(' ')) map.set(word, (map.get(word) ?? 0) + 1);
-    return map;
-  };
+/** Each space-separated word of `text` with how often it occurs. */
+function frequencies(text: string): Map<string, number> {
+  const map = new Map<string, number>();
+  for (const word of text.split(' ')) map.set(word, (map.get(word) ?? 0) + 1);
+  return map;
+}
 
+/** Indexes `text` (words separated by spaces, each counted once per occurrence) as document `slot`. */
+function addText(index: Bm25Index, slot: number, text: string): void {
+  const counts = frequencies(text);
+  const ids = Int32Array.from(counts.keys(), (term) => index.termIdOf(term));
+  index.addTerms(slot, ids, Float32Array.from(counts.values()), ids.length, text.split(' ').length);
+}
+
+describe('Bm25Index', () => {
   it('matches exhaustive BM25 on every query, limit and filter (MaxScore prunes nothing it should keep)', () => {
     const next = random(1);
     const index = new Bm25Index();
@@ -68,7 +76,7 @@ describe('Bm25Index', () => {
     for (let slot = 0; slot < 3000; slot++) {
       const text = sentence(next, 3 + Math.floor(next() * 20));
       texts.push(text);
-      index.add(slot, frequencies(text), text.split(' ').length);
+      addText(index, slot, text);
     }
     for (let slot = 0; slot < 3000; slot += 7) index.remove(slot);
     const live = texts.map((_, slot) => slot).filter((slot) => slot % 7 !== 0);
@@ -116,7 +124,7 @@ describe('Bm25Index', () => {
     const later = Array.from({ length: 200 }, (_, index) => `${sentence(next, 6)} brandnew${index % 7}`);
     const fresh = new Bm25Index();
     texts.forEach((text, slot) => {
-      fresh.add(slot, frequencies(text), text.split(' ').length);
+      addText(fresh, slot, text);
     });
     for (let slot = 0; slot < 800; slot += 9) fresh.remove(slot);
     fresh.compact();
@@ -125,7 +133,7 @@ describe('Bm25Index', () => {
     const queries = [['w0x', 'w3x'], ['w7x', 'w1x', 'w40x'], ['brandnew3', 'w2x'], ['nothing']];
     for (const query of queries) expect(loaded.search(query, 10, () => true)).toEqual(fresh.search(query, 10, () => true));
     for (const index of [fresh, loaded]) {
-      for (const text of later) index.add(index.slotLimit, frequencies(text), text.split(' ').length);
+      for (const text of later) addText(index, index.slotLimit, text);
       index.remove(3);
     }
     for (const query of queries) expect(loaded.search(query, 10, () => true)).toEqual(fresh.search(query, 10, () => true));
@@ -141,7 +149,7 @@ describe('Bm25Index', () => {
     const index = new Bm25Index();
     for (let slot = 0; slot < 500; slot++) {
       const text = sentence(next, 5 + Math.floor(next() * 10));
-      index.add(slot, frequencies(text), text.split(' ').length);
+      addText(index, slot, text);
     }
     for (let slot = 0; slot < 500; slot += 2) index.remove(slot);
     const query = ['w0x', 'w1x', 'w5x', 'w20x'];
@@ -156,7 +164,7 @@ describe('Bm25Index', () => {
     expect(after.map((match) => match.score)).toEqual(before.map((match) => match.score));
     // New slots continue after the compacted ones.
     expect(index.slotLimit).toBe(250);
-    expect(() => index.add(10, new Map([['a', 1]]), 1)).toThrow(/after slot/);
+    expect(() => addText(index, 10, 'a')).toThrow(/after slot/);
   });
 });
 
