@@ -1,32 +1,16 @@
 export type * from './contracts/index.js';
-export type { ListPosition } from './cursor.js';
-export { decodeCursor, encodeCursor, isAfterPosition } from './cursor.js';
-export type { DateCue } from './date-cues.js';
-export { findDateCues, matchesDateCue } from './date-cues.js';
-export type { EngramErrorCode, ValidationIssue } from './errors.js';
-export {
-  AdapterError,
-  ConflictError,
-  EmbedderError,
-  EmbedderMismatchError,
-  EngramError,
-  NotFoundError,
-  ValidationError,
-} from './errors.js';
-export type { MemoryEventName, MemoryEvents } from './events.js';
-export type { Filterable } from './filter.js';
-export { evaluateCondition, matchesFilter, scopeKey } from './filter.js';
-export type { Direction, RelationTypeOptions } from './graph.js';
-export { BUILT_IN_RELATION_TYPES, RelationTypes } from './graph.js';
-export type { HashEmbedderOptions } from './hash-embedder.js';
-export { hashEmbedder } from './hash-embedder.js';
-export { diffRecords, historyEntry, updateEvent } from './history.js';
-export { uuidv7 } from './ids.js';
-export type { InMemoryStoreOptions } from './in-memory-store.js';
-export { inMemoryStore } from './in-memory-store.js';
-export type { InMemoryVectorIndexOptions } from './in-memory-vector-index.js';
-export { cosineSimilarity, inMemoryVectorIndex } from './in-memory-vector-index.js';
-export type { LinkSuggestion } from './link-suggestions.js';
+export type { HashEmbedderOptions } from './embedding/hash-embedder.js';
+export { hashEmbedder } from './embedding/hash-embedder.js';
+export type { MemoryEventName, MemoryEvents } from './events/events.js';
+export type { Filterable } from './filter/filter.js';
+export { evaluateCondition, matchesFilter, scopeKey } from './filter/filter.js';
+export type { TimeWindow } from './filter/time-window.js';
+export { parseTimeWindow } from './filter/time-window.js';
+export type { Where, WhereOperators, WhereValue } from './filter/where.js';
+export { parseWhere } from './filter/where.js';
+export type { LinkSuggestion } from './graph/link-suggestions.js';
+export type { Direction, RelationTypeOptions } from './graph/relation-types.js';
+export { BUILT_IN_RELATION_TYPES, RelationTypes } from './graph/relation-types.js';
 export type {
   AddResult,
   ContextResult,
@@ -39,11 +23,19 @@ export type {
   Subgraph,
 } from './memory.js';
 export { Memory } from './memory.js';
-export type { OntologyOptions, ResolvedType } from './ontology.js';
-export { BUILT_IN_TYPES, DEFAULT_TYPE, LEGACY_TYPES, Ontology } from './ontology.js';
-export { porterStem } from './porter-stemmer.js';
-export type { Explanation, RetrievalOptions } from './retrieval.js';
-export { resolveRetrievalOptions } from './retrieval.js';
+export type { EngramErrorCode, ValidationIssue } from './model/errors.js';
+export {
+  AdapterError,
+  ConflictError,
+  EmbedderError,
+  EmbedderMismatchError,
+  EngramError,
+  NotFoundError,
+  ValidationError,
+} from './model/errors.js';
+export { uuidv7 } from './model/ids.js';
+export type { OntologyOptions, ResolvedType } from './model/ontology.js';
+export { BUILT_IN_TYPES, DEFAULT_TYPE, LEGACY_TYPES, Ontology } from './model/ontology.js';
 export type {
   AddInput,
   ContextOptions,
@@ -56,8 +48,20 @@ export type {
   SearchOptions,
   SubgraphOptions,
   UpdatePatch,
-} from './schema.js';
-export { DEFAULT_MAX_CONTENT_BYTES } from './schema.js';
+} from './model/schema.js';
+export { DEFAULT_MAX_CONTENT_BYTES } from './model/schema.js';
+export type { DateCue } from './retrieval/date-cues.js';
+export { findDateCues, matchesDateCue } from './retrieval/date-cues.js';
+export type { Explanation, RetrievalOptions } from './retrieval/fusion.js';
+export { resolveRetrievalOptions } from './retrieval/fusion.js';
+export type { ListPosition } from './stores/cursor.js';
+export { decodeCursor, encodeCursor, isAfterPosition } from './stores/cursor.js';
+export { diffRecords, historyEntry, updateEvent } from './stores/history.js';
+export type { InMemoryStoreOptions } from './stores/in-memory-store.js';
+export { inMemoryStore } from './stores/in-memory-store.js';
+export type { InMemoryVectorIndexOptions } from './stores/in-memory-vector-index.js';
+export { cosineSimilarity, inMemoryVectorIndex } from './stores/in-memory-vector-index.js';
+export { porterStem } from './text/porter-stemmer.js';
 export {
   BM25_B,
   BM25_K1,
@@ -72,8 +76,4 @@ export {
   termFrequencies,
   terms,
   words,
-} from './text.js';
-export type { TimeWindow } from './time-window.js';
-export { parseTimeWindow } from './time-window.js';
-export type { Where, WhereOperators, WhereValue } from './where.js';
-export { parseWhere } from './where.js';
+} from './text/text.js';

@@ -3,23 +3,16 @@ import type { Embedder } from './contracts/embedder.js';
 import type { MemoryStore, StoreWrite, StoreWriteResult, WriteStatus } from './contracts/memory-store.js';
 import type { EmbedderInfo, HistoryEntry, MemoryFilter, MemoryRecord, Relation, Scope } from './contracts/model.js';
 import type { VectorIndex } from './contracts/vector-index.js';
-import { findDateCues } from './date-cues.js';
-import { ConflictError, EmbedderError, EmbedderMismatchError, EngramError, NotFoundError, ValidationError } from './errors.js';
-import type { MemoryEventName, MemoryEvents } from './events.js';
-import { matchesFilter, scopeKey } from './filter.js';
-import { type Direction, expand, type RelationTypeOptions, RelationTypes, shortestPath } from './graph.js';
-import { uuidv7 } from './ids.js';
-import { type LinkSuggestion, suggestLinks } from './link-suggestions.js';
-import { Ontology, type OntologyOptions } from './ontology.js';
-import {
-  collectCandidates,
-  defaultVectorWeight,
-  type Explanation,
-  type ResolvedRetrievalOptions,
-  type RetrievalOptions,
-  resolveRetrievalOptions,
-  scoreCandidate,
-} from './retrieval.js';
+import type { MemoryEventName, MemoryEvents } from './events/events.js';
+import { matchesFilter, scopeKey } from './filter/filter.js';
+import { parseTimeWindow } from './filter/time-window.js';
+import { parseWhere } from './filter/where.js';
+import { type LinkSuggestion, suggestLinks } from './graph/link-suggestions.js';
+import { type Direction, type RelationTypeOptions, RelationTypes } from './graph/relation-types.js';
+import { expand, shortestPath } from './graph/traversal.js';
+import { ConflictError, EmbedderError, EmbedderMismatchError, EngramError, NotFoundError, ValidationError } from './model/errors.js';
+import { uuidv7 } from './model/ids.js';
+import { Ontology, type OntologyOptions } from './model/ontology.js';
 import {
   type AddInput,
   addInputSchema,
@@ -46,10 +39,18 @@ import {
   type UpdatePatch,
   updatePatchSchema,
   validate,
-} from './schema.js';
-import { contentHash, estimateTokens, normaliseTags } from './text.js';
-import { parseTimeWindow } from './time-window.js';
-import { parseWhere } from './where.js';
+} from './model/schema.js';
+import { findDateCues } from './retrieval/date-cues.js';
+import {
+  collectCandidates,
+  defaultVectorWeight,
+  type Explanation,
+  type ResolvedRetrievalOptions,
+  type RetrievalOptions,
+  resolveRetrievalOptions,
+  scoreCandidate,
+} from './retrieval/fusion.js';
+import { contentHash, estimateTokens, normaliseTags } from './text/text.js';
 
 export interface DedupOptions {
   /**

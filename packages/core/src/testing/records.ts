@@ -1,6 +1,6 @@
 import type { MemoryRecord, Scope } from '../contracts/model.js';
-import { uuidv7 } from '../ids.js';
-import { contentHash } from '../text.js';
+import { uuidv7 } from '../model/ids.js';
+import { contentHash } from '../text/text.js';
 
 let clock = Date.UTC(2025, 0, 1);
 

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MemoryStore } from '../contracts/memory-store.js';
 import type { MemoryFilter, MemoryRecord, Relation } from '../contracts/model.js';
-import { matchesFilter } from '../filter.js';
-import { parseWhere } from '../where.js';
+import { matchesFilter } from '../filter/filter.js';
+import { parseWhere } from '../filter/where.js';
 import { makeRecord, nearVector, seededVector } from './records.js';
 
 export interface StoreConformanceOptions {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { VectorIndex, VectorPayload } from '../contracts/vector-index.js';
-import { parseWhere } from '../where.js';
+import { parseWhere } from '../filter/where.js';
 import { makeRecord, nearVector, seededVector } from './records.js';
 
 export interface VectorIndexConformanceOptions {

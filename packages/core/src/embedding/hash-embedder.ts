@@ -1,6 +1,6 @@
-import type { Embedder } from './contracts/embedder.js';
-import { ValidationError } from './errors.js';
-import { words } from './text.js';
+import type { Embedder } from '../contracts/embedder.js';
+import { ValidationError } from '../model/errors.js';
+import { words } from '../text/text.js';
 
 export interface HashEmbedderOptions {
   /** Vector size. Default 384. */

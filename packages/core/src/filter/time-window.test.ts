@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ValidationError } from './errors.js';
+import { ValidationError } from '../model/errors.js';
 import { type ParseTimeWindowOptions, parseTimeWindow } from './time-window.js';
 
 /** Saturday 2026-11-21, 15:30 UTC. */

@@ -1,5 +1,5 @@
-import type { MemoryRecord } from './contracts/model.js';
-import type { RelationTypes } from './graph.js';
+import type { MemoryRecord } from '../contracts/model.js';
+import type { RelationTypes } from './relation-types.js';
 
 export interface LinkSuggestion {
   sourceId: string;

@@ -1,4 +1,4 @@
-import type { HistoryEntry, HistoryEvent, MemoryRecord } from './contracts/model.js';
+import type { HistoryEntry, HistoryEvent, MemoryRecord } from '../contracts/model.js';
 
 /** Fields a history entry never records: bookkeeping that changes on every read or write. */
 const IGNORED = new Set<keyof MemoryRecord>(['accessCount', 'lastAccessedAt', 'updatedAt', 'contentHash']);

@@ -1,5 +1,5 @@
-import type { WriteStatus } from './contracts/memory-store.js';
-import type { MemoryRecord, Relation } from './contracts/model.js';
+import type { WriteStatus } from '../contracts/memory-store.js';
+import type { MemoryRecord, Relation } from '../contracts/model.js';
 
 /** Every event core emits, with its payload. Only core emits; adapters never do. */
 export interface MemoryEvents {

@@ -1,4 +1,4 @@
-import type { MemoryRecord, Relation } from './contracts/model.js';
+import type { MemoryRecord, Relation } from '../contracts/model.js';
 import { type DateCue, matchesDateCue } from './date-cues.js';
 
 /** How search turns candidate lists into one 0–1 score. All fields optional. */

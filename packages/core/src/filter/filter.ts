@@ -1,5 +1,5 @@
-import type { Condition, ConditionValue, MemoryFilter, Scope } from './contracts/model.js';
-import type { VectorPayload } from './contracts/vector-index.js';
+import type { Condition, ConditionValue, MemoryFilter, Scope } from '../contracts/model.js';
+import type { VectorPayload } from '../contracts/vector-index.js';
 
 /** The fields a filter reads. A `MemoryRecord` and a `VectorPayload` both have them. */
 export type Filterable = VectorPayload & { id: string; deletedAt?: Date | null };

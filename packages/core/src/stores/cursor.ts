@@ -1,4 +1,4 @@
-import { ValidationError } from './errors.js';
+import { ValidationError } from '../model/errors.js';
 
 /** A keyset position in "newest first" order: (createdAt desc, id desc). */
 export interface ListPosition {

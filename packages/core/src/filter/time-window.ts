@@ -1,4 +1,4 @@
-import { ValidationError } from './errors.js';
+import { ValidationError } from '../model/errors.js';
 
 /**
  * A half-open time window: `after` is inclusive, `before` is exclusive. A missing bound is open.

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from './errors.js';
-import { hashEmbedder } from './hash-embedder.js';
-import { inMemoryStore } from './in-memory-store.js';
-import { Memory } from './memory.js';
-import { defaultVectorWeight, HASH_VECTOR_WEIGHT, resolveRetrievalOptions } from './retrieval.js';
+import { hashEmbedder } from '../embedding/hash-embedder.js';
+import { Memory } from '../memory.js';
+import { ValidationError } from '../model/errors.js';
+import { inMemoryStore } from '../stores/in-memory-store.js';
+import { defaultVectorWeight, HASH_VECTOR_WEIGHT, resolveRetrievalOptions } from './fusion.js';
 
 const memoryWith = (options: Partial<ConstructorParameters<typeof Memory>[0]> = {}) =>
   new Memory({ store: inMemoryStore(), embedder: hashEmbedder({ dimensions: 64 }), logger: false, ...options });

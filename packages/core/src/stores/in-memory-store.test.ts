@@ -1,6 +1,6 @@
+import { runStoreConformance, runVectorIndexConformance } from '../testing/index.js';
 import { inMemoryStore } from './in-memory-store.js';
 import { inMemoryVectorIndex } from './in-memory-vector-index.js';
-import { runStoreConformance, runVectorIndexConformance } from './testing/index.js';
 
 runStoreConformance({ name: 'memory', create: () => inMemoryStore() });
 runVectorIndexConformance({ name: 'memory', create: () => inMemoryVectorIndex() });

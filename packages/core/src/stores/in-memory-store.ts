@@ -6,14 +6,14 @@ import type {
   StoreListPage,
   StoreWrite,
   StoreWriteResult,
-} from './contracts/memory-store.js';
-import type { EmbedderInfo, HistoryEntry, MemoryFilter, MemoryRecord, Relation, Scope } from './contracts/model.js';
+} from '../contracts/memory-store.js';
+import type { EmbedderInfo, HistoryEntry, MemoryFilter, MemoryRecord, Relation, Scope } from '../contracts/model.js';
+import { matchesFilter, scopeKey } from '../filter/filter.js';
+import { ValidationError } from '../model/errors.js';
+import { BM25_B, BM25_K1, DEFAULT_CONTEXT_WEIGHT, queryTerms, termFrequencies, terms } from '../text/text.js';
 import { decodeCursor, encodeCursor, isAfterPosition } from './cursor.js';
-import { ValidationError } from './errors.js';
-import { matchesFilter, scopeKey } from './filter.js';
 import { historyEntry, updateEvent } from './history.js';
 import { inMemoryVectorIndex } from './in-memory-vector-index.js';
-import { BM25_B, BM25_K1, DEFAULT_CONTEXT_WEIGHT, queryTerms, termFrequencies, terms } from './text.js';
 
 export interface InMemoryStoreOptions {
   /**

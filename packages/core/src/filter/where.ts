@@ -1,5 +1,5 @@
-import type { ComparisonOperator, Condition, ConditionValue } from './contracts/model.js';
-import { ValidationError } from './errors.js';
+import type { ComparisonOperator, Condition, ConditionValue } from '../contracts/model.js';
+import { ValidationError } from '../model/errors.js';
 
 /**
  * The `where` syntax callers write:

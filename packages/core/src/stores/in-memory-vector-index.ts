@@ -1,7 +1,7 @@
-import type { MemoryFilter } from './contracts/model.js';
-import type { VectorIndex, VectorItem, VectorMatch, VectorPayload } from './contracts/vector-index.js';
-import { EngramError, ValidationError } from './errors.js';
-import { matchesFilter } from './filter.js';
+import type { MemoryFilter } from '../contracts/model.js';
+import type { VectorIndex, VectorItem, VectorMatch, VectorPayload } from '../contracts/vector-index.js';
+import { matchesFilter } from '../filter/filter.js';
+import { EngramError, ValidationError } from '../model/errors.js';
 
 /** Cosine similarity of two vectors of the same length. */
 export function cosineSimilarity(a: Float32Array, b: Float32Array): number {

@@ -1,4 +1,4 @@
-import { MONTHS } from './time-window.js';
+import { MONTHS } from '../filter/time-window.js';
 /**
  * A calendar period a query names: a year, a month (of a given year or of any year) or a day.
  * Fields left out match anything ("in June" matches every June).
