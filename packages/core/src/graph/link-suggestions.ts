@@ -1,4 +1,8 @@
+import type { MemoryStore } from '../contracts/memory-store.js';
 import type { MemoryRecord } from '../contracts/model.js';
+import { ValidationError } from '../model/errors.js';
+import type { Searcher } from '../retrieval/searcher.js';
+import { type Graph, liveMemory } from './graph.js';
 import type { RelationTypes } from './relation-types.js';
 
 export interface LinkSuggestion {
@@ -90,4 +94,72 @@ export function suggestLinks(memory: MemoryRecord, candidates: Candidate[], rela
     suggestions.push({ sourceId, targetId, type, confidence, reasons, memory: other });
   }
   return suggestions.sort((a, b) => b.confidence - a.confidence);
+}
+
+/** `MemoryOptions.autoLink`: link suggestions at or above `threshold`, at most `limit` a memory. */
+export type AutoLinkOptions = { threshold?: number; limit?: number } | boolean;
+
+export function resolveAutoLink(options: AutoLinkOptions | undefined): { threshold: number; limit: number } | undefined {
+  const autoLink = options === true ? {} : options || undefined;
+  const resolved = autoLink ? { threshold: autoLink.threshold ?? 0.8, limit: autoLink.limit ?? 3 } : undefined;
+  if (resolved && !(resolved.threshold > 0 && resolved.threshold <= 1)) {
+    throw new ValidationError([{ field: 'autoLink.threshold', message: 'must be in (0, 1]' }]);
+  }
+  return resolved;
+}
+
+export interface LinkSuggesterContext {
+  store: MemoryStore;
+  /** Opens the store (once). */
+  open: () => Promise<unknown>;
+  searcher: Searcher;
+  graph: Graph;
+  relationTypes: RelationTypes;
+}
+
+/**
+ * Suggests links for a memory from a search on its content (not counted as access), leaving out
+ * memories it is already linked to; with auto-linking, writes the confident ones as inferred edges.
+ */
+export class LinkSuggester {
+  constructor(private readonly context: LinkSuggesterContext) {}
+
+  async suggest(id: string, options: { limit?: number } = {}): Promise<LinkSuggestion[]> {
+    const limit = options.limit ?? 5;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+      throw new ValidationError([{ field: 'options.limit', message: 'must be an integer from 1 to 100' }]);
+    await this.context.open();
+    const memory = await liveMemory(this.context.store, id, 'id');
+    return this.suggestFor(memory, limit);
+  }
+
+  /** Links the suggestions for a new memory whose confidence reaches `settings.threshold`, marked inferred. */
+  async linkInferred(memory: MemoryRecord, settings: { threshold: number; limit: number }): Promise<void> {
+    const suggestions = await this.suggestFor(memory, settings.limit);
+    for (const suggestion of suggestions) {
+      if (suggestion.confidence < settings.threshold) continue;
+      await this.context.graph.link(
+        suggestion.sourceId,
+        suggestion.targetId,
+        suggestion.type,
+        { confidence: suggestion.confidence, metadata: { reasons: suggestion.reasons } },
+        true,
+      );
+    }
+  }
+
+  private async suggestFor(memory: MemoryRecord, limit: number): Promise<LinkSuggestion[]> {
+    const hits = await this.context.searcher.search(
+      memory.content.slice(0, 10_000),
+      { scope: memory.scope, limit: Math.max(limit * 4, 20), explain: true },
+      false,
+    );
+    const linked = new Set(
+      (await this.context.store.relationsOf([memory.id], { direction: 'both' })).map((edge) =>
+        edge.sourceId === memory.id ? edge.targetId : edge.sourceId,
+      ),
+    );
+    const candidates = hits.filter((hit) => hit.memory.id !== memory.id && !linked.has(hit.memory.id));
+    return suggestLinks(memory, candidates, this.context.relationTypes).slice(0, limit);
+  }
 }

@@ -152,6 +152,14 @@ export function validate<Schema extends z.ZodType>(schema: Schema, input: unknow
   );
 }
 
+/** A memory id argument: a non-empty string of at most 256 characters, trimmed. */
+export function validateId(id: unknown): string {
+  if (typeof id !== 'string' || id.trim().length === 0 || id.length > 256) {
+    throw new ValidationError([{ field: 'id', message: 'must be a non-empty string id (as returned by add)' }]);
+  }
+  return id.trim();
+}
+
 export const linkOptionsSchema = z
   .object({
     weight: unit.optional(),

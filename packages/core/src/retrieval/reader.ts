@@ -1,0 +1,61 @@
+import type { MemoryStore } from '../contracts/memory-store.js';
+import type { HistoryEntry, MemoryRecord } from '../contracts/model.js';
+import { buildFilter } from '../filter/build-filter.js';
+import { NotFoundError } from '../model/errors.js';
+import type { Ontology } from '../model/ontology.js';
+import { type CountFilter, countFilterSchema, type ListOptions, listOptionsSchema, validate, validateId } from '../model/schema.js';
+import type { AccessRecorder } from './access-recorder.js';
+
+export interface ListResult {
+  items: MemoryRecord[];
+  nextCursor: string | null;
+}
+
+export interface ReaderContext {
+  store: MemoryStore;
+  /** Opens the store (once). */
+  open: () => Promise<unknown>;
+  ontology: Ontology;
+  access: AccessRecorder;
+  now: () => number;
+}
+
+/** Reads by id and by filter: `get`, `list`, `count`, `history`. Reads see pending access statistics. */
+export class Reader {
+  constructor(private readonly context: ReaderContext) {}
+
+  async get(id: string): Promise<MemoryRecord | null> {
+    const memoryId = validateId(id);
+    await this.context.open();
+    await this.context.access.flush();
+    const [record] = await this.context.store.get([memoryId]);
+    return record ?? null;
+  }
+
+  async list(options: ListOptions = {}): Promise<ListResult> {
+    const parsed = validate(listOptionsSchema, options, 'options');
+    const filter = buildFilter(parsed, this.context);
+    await this.context.open();
+    await this.context.access.flush();
+    return this.context.store.list(filter, {
+      limit: parsed.limit ?? 50,
+      ...(parsed.cursor !== undefined ? { cursor: parsed.cursor } : {}),
+      ...(parsed.includeDeleted ? { includeDeleted: true } : {}),
+    });
+  }
+
+  async count(filter: CountFilter = {}): Promise<number> {
+    const parsed = validate(countFilterSchema, filter, 'filter');
+    const memoryFilter = buildFilter(parsed, this.context);
+    await this.context.open();
+    return this.context.store.count(memoryFilter);
+  }
+
+  async history(id: string): Promise<HistoryEntry[]> {
+    const memoryId = validateId(id);
+    await this.context.open();
+    const entries = await this.context.store.history(memoryId);
+    if (entries.length === 0 && (await this.context.store.get([memoryId])).length === 0) throw new NotFoundError('Memory', memoryId);
+    return entries;
+  }
+}

@@ -1,0 +1,110 @@
+import type { MemoryStore } from '../contracts/memory-store.js';
+import type { MemoryRecord } from '../contracts/model.js';
+import type { VectorIndex } from '../contracts/vector-index.js';
+import type { Embedding } from '../embedding/embedding.js';
+import type { EventHub } from '../events/event-hub.js';
+import { buildFilter } from '../filter/build-filter.js';
+import { matchesFilter } from '../filter/filter.js';
+import type { RelationTypes } from '../graph/relation-types.js';
+import { ValidationError } from '../model/errors.js';
+import type { Ontology } from '../model/ontology.js';
+import { type SearchOptions, searchOptionsSchema, validate } from '../model/schema.js';
+import type { AccessRecorder } from './access-recorder.js';
+import { findDateCues } from './date-cues.js';
+import { expandHits } from './expansion.js';
+import { collectCandidates, defaultVectorWeight, type Explanation, type ResolvedRetrievalOptions, scoreCandidate } from './fusion.js';
+
+export interface SearchHit {
+  memory: MemoryRecord;
+  /** 0–1; see `Explanation` for how it is made. */
+  score: number;
+  explanation?: Explanation;
+}
+
+type Mode = 'hybrid' | 'vector' | 'lexical';
+
+const MAX_QUERY_CHARS = 100_000;
+
+export interface SearcherContext {
+  store: MemoryStore;
+  /** Opens the store (once); answers the vector index in use, if any. */
+  open: () => Promise<VectorIndex | undefined>;
+  embedding: Embedding;
+  ontology: Ontology;
+  relationTypes: RelationTypes;
+  events: EventHub;
+  access: AccessRecorder;
+  retrieval: ResolvedRetrievalOptions;
+  now: () => number;
+}
+
+/**
+ * Hybrid search: lexical and vector candidates, each filtered at the source, fused and reranked
+ * (`fusion.ts`), optionally expanded along the graph (`expansion.ts`); emits `search`.
+ */
+export class Searcher {
+  private fusion: ResolvedRetrievalOptions | undefined;
+
+  constructor(private readonly context: SearcherContext) {}
+
+  /** `recordAccess: false` for internal searches (link suggestions) that must not count as reads. */
+  async search(query: string, options: SearchOptions = {}, recordAccess = true): Promise<SearchHit[]> {
+    const started = performance.now();
+    const { store, events } = this.context;
+    if (typeof query !== 'string') throw new ValidationError([{ field: 'query', message: 'must be a string' }]);
+    if (query.length > MAX_QUERY_CHARS)
+      throw new ValidationError([{ field: 'query', message: `is longer than ${MAX_QUERY_CHARS} characters` }]);
+    const parsed = validate(searchOptionsSchema, options, 'options');
+    const filter = buildFilter(parsed, this.context);
+    const vectors = await this.context.open();
+    const limit = parsed.limit ?? 10;
+    const requested: Mode = parsed.mode ?? 'hybrid';
+    const useLexical = requested !== 'vector' && store.capabilities.lexical === 'bm25' && store.lexicalSearch !== undefined;
+    const useVector = requested !== 'lexical' && vectors !== undefined;
+    if (requested === 'vector' && !useVector)
+      throw new ValidationError([{ field: 'options.mode', message: 'is "vector" but this Memory has no vector index' }]);
+    if (requested === 'lexical' && !useLexical)
+      throw new ValidationError([{ field: 'options.mode', message: `is "lexical" but the ${store.name} store has no lexical search` }]);
+    if (query.trim().length === 0) return [];
+
+    const candidateCount = this.context.retrieval.candidates ?? Math.max(limit * 4, 40);
+    const [lexical, vector] = await Promise.all([
+      useLexical ? (store.lexicalSearch as NonNullable<MemoryStore['lexicalSearch']>).call(store, query, filter, candidateCount) : [],
+      useVector
+        ? this.context.embedding.embedQuery(query).then((embedding) => (vectors as VectorIndex).search(embedding, candidateCount, filter))
+        : [],
+    ]);
+    const candidates = collectCandidates(lexical, vector);
+    const records = await store.get([...candidates.keys()]);
+    const now = this.context.now();
+    const lists = { lexical: useLexical, vector: useVector };
+    const fusion = this.fusionOptions();
+    const dateCues = fusion.dateWeight > 0 ? findDateCues(query) : [];
+    const hits: SearchHit[] = [];
+    for (const record of records) {
+      const candidate = candidates.get(record.id);
+      // A separate vector index may hold a stale payload: the store's record is the truth.
+      if (!candidate || !matchesFilter(record, filter)) continue;
+      const explanation = scoreCandidate(candidate, record, lists, fusion, now, dateCues);
+      if (parsed.minScore !== undefined && explanation.score < parsed.minScore) continue;
+      hits.push(parsed.explain ? { memory: record, score: explanation.score, explanation } : { memory: record, score: explanation.score });
+    }
+    hits.sort((a, b) => b.score - a.score || (a.memory.id < b.memory.id ? 1 : -1));
+    if (parsed.expand) {
+      await expandHits(store, this.context.relationTypes, hits, filter, parsed.expand, parsed.explain ?? false, parsed.minScore);
+    }
+    const top = hits.slice(0, limit);
+    if (recordAccess) this.context.access.record(top.map((hit) => hit.memory.id));
+    const mode: Mode = useLexical && useVector ? 'hybrid' : useVector ? 'vector' : 'lexical';
+    events.emit('search', { query, mode, hits: top.length, durationMs: performance.now() - started });
+    return top;
+  }
+
+  /** The retrieval options with the vector weight settled once the embedder is known. */
+  private fusionOptions(): ResolvedRetrievalOptions {
+    const retrieval = this.context.retrieval;
+    if (retrieval.vectorWeight !== undefined) return retrieval;
+    this.fusion ??= { ...retrieval, vectorWeight: defaultVectorWeight(this.context.embedding.id) };
+    return this.fusion;
+  }
+}
