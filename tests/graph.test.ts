@@ -152,7 +152,8 @@ describe.each(backends)('graph on %s', (_name, createStore) => {
       await memory.link(ids[3] as string, ids[0] as string, 'causes');
       const reached = await memory.neighbors(ids[0] as string, { direction: 'out', depth: 10 });
       expect(reached.map((item) => item.distance)).toEqual([1, 2, 3]);
-      expect(await memory.path(ids[1] as string, ids[0] as string)).toHaveLength(4);
+      expect(await memory.path(ids[1] as string, ids[0] as string, { direction: 'out' })).toHaveLength(4);
+      expect(await memory.path(ids[1] as string, ids[0] as string)).toHaveLength(2);
     });
 
     it('skips deleted memories and, unless asked, superseded ones', async () => {
@@ -198,6 +199,22 @@ describe.each(backends)('graph on %s', (_name, createStore) => {
       expect((await memory.path(a, c))?.map((node) => node.id)).toEqual([a, one, c]);
     });
 
+    it('path follows links both ways by default, like neighbors (the docs/graph.md example)', async () => {
+      const memory = createMemory();
+      const scope = { userId: 'team-payments' };
+      const bug = (await memory.add({ content: 'Webhook handler returns 502 under load', type: 'bug', scope })).memory;
+      const fix = (await memory.add({ content: 'Raising the nginx proxy buffer to 16k fixed the 502s', type: 'insight', scope })).memory;
+      const decision = (await memory.add({ content: 'All services use the shared nginx config', type: 'configuration', scope })).memory;
+      await memory.link(fix.id, bug.id, 'fixes');
+      await memory.link(fix.id, decision.id, 'supports');
+      expect((await memory.neighbors(bug.id, { depth: 2 })).map((item) => item.memory.id)).toEqual([fix.id, decision.id]);
+      expect((await memory.path(fix.id, decision.id))?.map((node) => node.id)).toEqual([fix.id, decision.id]);
+      expect((await memory.path(bug.id, decision.id))?.map((node) => node.id)).toEqual([bug.id, fix.id, decision.id]);
+      expect((await memory.path(decision.id, bug.id))?.map((node) => node.id)).toEqual([decision.id, fix.id, bug.id]);
+      expect(await memory.path(bug.id, decision.id, { direction: 'out' })).toBeNull();
+      expect((await memory.path(fix.id, decision.id, { direction: 'out' }))?.map((node) => node.id)).toEqual([fix.id, decision.id]);
+    });
+
     it('finds the shortest path within maxDepth, following direction', async () => {
       const memory = createMemory();
       const ids = (await chain(memory, 7)) as string[];
@@ -205,8 +222,9 @@ describe.each(backends)('graph on %s', (_name, createStore) => {
       expect(path?.map((node) => node.id)).toEqual(ids.slice(0, 6));
       expect(await memory.path(ids[0] as string, ids[6] as string)).toBeNull();
       expect((await memory.path(ids[0] as string, ids[6] as string, { maxDepth: 6 }))?.length).toBe(7);
-      expect(await memory.path(ids[5] as string, ids[0] as string)).toBeNull();
+      expect(await memory.path(ids[5] as string, ids[0] as string, { direction: 'out' })).toBeNull();
       expect((await memory.path(ids[5] as string, ids[0] as string, { direction: 'in' }))?.length).toBe(6);
+      expect((await memory.path(ids[5] as string, ids[0] as string))?.length).toBe(6);
       await memory.link(ids[0] as string, ids[4] as string, 'related');
       expect((await memory.path(ids[0] as string, ids[5] as string))?.map((node) => node.id)).toEqual([ids[0], ids[4], ids[5]]);
       expect((await memory.path(ids[0] as string, ids[5] as string, { types: ['follows'] }))?.length).toBe(6);

@@ -101,6 +101,35 @@ describe.each(backends)('Memory on %s', (_name, createStore) => {
       expect((await extended.add({ content: 'i', type: 'flaky_test' })).memory).toMatchObject({ type: 'error', subtype: 'flaky_test' });
     });
 
+    it('emits the warning event for add, addMany and update warnings; only update also logs them', async () => {
+      const logged: string[] = [];
+      const memory = createMemory({ logger: (message) => logged.push(message) });
+      const warnings: string[] = [];
+      memory.on('warning', ({ message }) => warnings.push(message));
+      await memory.ready();
+      warnings.length = 0;
+      logged.length = 0;
+      const single = await memory.add({ content: 'a', type: 'feeling' });
+      expect(single.warnings).toHaveLength(1);
+      expect(warnings).toEqual(single.warnings);
+      expect(warnings[0]).toMatch(/^unknown type "feeling".*Stored as observation\.$/);
+      const many = await memory.addMany([
+        { content: 'b', type: 'mood' },
+        { content: 'c', type: 'decision' },
+        { content: 'a', type: 'feeling' },
+      ]);
+      expect(many.map((result) => result.status)).toEqual(['created', 'created', 'duplicate']);
+      expect(warnings.slice(1)).toEqual([...(many[0]?.warnings ?? []), ...(many[2]?.warnings ?? [])]);
+      expect(warnings).toHaveLength(3);
+      expect(logged).toEqual([]);
+      await expect(memory.addMany([{ content: 'd', type: 'mood' }, { content: ' ' }])).rejects.toMatchObject({ field: 'inputs.1.content' });
+      expect(warnings).toHaveLength(3);
+      await memory.update(single.memory.id, { type: 'vibe' });
+      expect(warnings).toHaveLength(4);
+      expect(warnings[3]).toMatch(/^unknown type "vibe"/);
+      expect(logged).toEqual([warnings[3]]);
+    });
+
     it('returns the existing memory for exact duplicates in the same scope', async () => {
       const memory = createMemory();
       const first = await memory.add({ content: 'Use pnpm in this repo', scope: { userId: 'u' } });

@@ -290,7 +290,7 @@ export class Memory {
     return this.graph.neighbors(id, options);
   }
 
-  /** The shortest chain of memories from one to another (following edges `direction`, default 'out'), or null. */
+  /** The shortest chain of memories from one to another (following edges `direction`, default 'both' like `neighbors`), or null. */
   path(fromId: string, toId: string, options: PathOptions = {}): Promise<MemoryRecord[] | null> {
     return this.graph.path(fromId, toId, options);
   }

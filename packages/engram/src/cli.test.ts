@@ -889,9 +889,9 @@ describe('graph commands', () => {
     );
     expect((await cli.run(['neighbors', bug.id, '--direction', 'out'])).stdout).toMatch(/no linked memories/);
 
-    const path = await cli.run(['path', bug.id, decision.id, '--direction', 'both', '--json']);
+    const path = await cli.run(['path', bug.id, decision.id, '--json']);
     expect(path.json().path.map((record: { id: string }) => record.id)).toEqual([bug.id, fix.id, decision.id]);
-    const noPath = await cli.run(['path', bug.id, decision.id]);
+    const noPath = await cli.run(['path', bug.id, decision.id, '--direction', 'out']);
     expect(noPath.code).toBe(1);
     expect(noPath.stdout).toMatch(/no path/);
 

@@ -39,11 +39,6 @@ export class EventHub {
     this.emitter.removeAllListeners();
   }
 
-  /** To the logger only (no event). */
-  log(message: string): void {
-    this.logger(message);
-  }
-
   /** To the logger and the `warning` event. */
   warn(message: string): void {
     this.logger(message);

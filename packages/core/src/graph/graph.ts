@@ -149,7 +149,7 @@ export class Graph {
     const includeSuperseded = parsed.includeSuperseded ?? false;
     if (!includeSuperseded && (from.supersededBy !== null || to.supersededBy !== null)) return null;
     const ids = await shortestPath(store, relationTypes, fromId, toId, {
-      direction: parsed.direction ?? 'out',
+      direction: parsed.direction ?? 'both',
       ...(types ? { types } : {}),
       maxDepth: parsed.maxDepth ?? 5,
       includeSuperseded,

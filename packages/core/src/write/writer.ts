@@ -117,6 +117,10 @@ export class Writer {
         for (const result of written) if (result.status === 'created') await onCreated(result.record);
       }
     }
+    // The caller has them in `warnings` too, so they go to listeners only (not the logger).
+    for (const result of results as AddResult[]) {
+      for (const message of result.warnings) events.emit('warning', { message });
+    }
     return results as AddResult[];
   }
 
@@ -129,6 +133,7 @@ export class Writer {
     if (!previous) throw new NotFoundError('Memory', memoryId);
     const now = new Date(this.context.now());
     const changes: Parameters<MemoryStore['update']>[1] = { updatedAt: now };
+    let warning: string | undefined;
     if (parsed.content !== undefined && parsed.content !== previous.content) {
       if (parsed.content.trim().length === 0) throw new ValidationError([{ field: 'patch.content', message: 'is empty: store some text' }]);
       const bytes = Buffer.byteLength(parsed.content, 'utf8');
@@ -140,7 +145,7 @@ export class Writer {
     }
     if (parsed.type !== undefined) {
       const resolved = this.context.ontology.resolve(parsed.type, 'patch.type');
-      if (resolved.warning) events.log(resolved.warning);
+      if (resolved.warning) warning = resolved.warning;
       changes.type = resolved.type;
       changes.subtype = resolved.subtype;
     }
@@ -157,6 +162,8 @@ export class Writer {
     if (vectorIndex && !ownVectors && vector) await vectorIndex.upsert([{ id: memoryId, vector, payload: updated }]);
     this.context.embedding.forgetQueries();
     events.emit('memory:updated', { memory: updated, previous });
+    // `update` returns no warnings: the logger and the `warning` event are where they go.
+    if (warning !== undefined) events.warn(warning);
     return updated;
   }
 

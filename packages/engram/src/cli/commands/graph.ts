@@ -131,7 +131,7 @@ Examples:
     .argument('<from>', 'Start memory id')
     .argument('<to>', 'End memory id')
     .option('--max-depth <n>', 'Longest path to look for (default 5)', parsePositiveInteger)
-    .option('--direction <dir>', 'Follow edges out (default), in, or both ways', parseDirection)
+    .option('--direction <dir>', 'Follow edges out, in, or both ways (default both)', parseDirection)
     .option('--types <types>', 'Only these relationship types (comma-separated)', parseList)
     .action(async (from: string, to: string, flags: { maxDepth?: number; direction?: DirectionFlag; types?: string[] }, self: Command) => {
       const invocation = new Invocation(state, self);
