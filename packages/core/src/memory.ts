@@ -27,7 +27,7 @@ import {
 } from './model/schema.js';
 import { AccessRecorder } from './retrieval/access-recorder.js';
 import { type ContextResult, packContext } from './retrieval/context.js';
-import { type RetrievalOptions, resolveRetrievalOptions } from './retrieval/fusion.js';
+import { type ResolvedRetrievalOptions, type RetrievalOptions, resolveRetrievalOptions } from './retrieval/fusion.js';
 import { type ListResult, Reader } from './retrieval/reader.js';
 import { Searcher, type SearchHit } from './retrieval/searcher.js';
 import { type DedupOptions, resolveDedupOptions } from './write/near-duplicates.js';
@@ -108,7 +108,7 @@ export class Memory {
     this.ontology = new Ontology(options.ontology);
     this.relationTypes = new RelationTypes(options.relations);
     const autoLink = resolveAutoLink(options.autoLink);
-    let retrieval: ReturnType<typeof resolveRetrievalOptions>;
+    let retrieval: ResolvedRetrievalOptions;
     try {
       retrieval = resolveRetrievalOptions(options.retrieval);
     } catch (error) {
