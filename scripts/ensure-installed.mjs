@@ -1,10 +1,12 @@
-// Runs before `npm run demo`, `npm test` and `npm run bench`, so that a fresh clone needs
-// nothing but that one command: installs the dependencies (npm ci) when they are missing.
+// Used by scripts/build.mjs (the build step of `npm run demo`, `npm test` and `npm run bench`),
+// so that a fresh clone needs nothing but that one command: installs the dependencies (npm ci)
+// when they are missing.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
-const root = new URL('..', import.meta.url).pathname;
+const root = fileURLToPath(new URL('..', import.meta.url));
 const require = createRequire(new URL('../package.json', import.meta.url));
 
 function installed() {
@@ -18,12 +20,9 @@ function installed() {
   }
 }
 
-if (!installed()) {
+export function ensureInstalled() {
+  if (installed()) return;
   console.error('[engram] Dependencies are missing: running `npm ci` (better-sqlite3 may build from source, about a minute)…');
-  const result = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], {
-    cwd: root,
-    stdio: 'inherit',
-    env: { ...process.env, ONNXRUNTIME_NODE_INSTALL_CUDA: 'skip', ONNXRUNTIME_NODE_INSTALL: 'skip' },
-  });
+  const result = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
