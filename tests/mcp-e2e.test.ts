@@ -297,7 +297,13 @@ describe.skipIf(!built)(`engram-mcp end to end${skipReason}`, () => {
     const installed = await run(['hooks', 'install', '--global'], env);
     expect(installed.code).toBe(0);
     const settings = JSON.parse(readFileSync(join(home, '.claude', 'settings.json'), 'utf8'));
-    expect(settings.hooks.SessionStart[0].hooks[0].command).toBe('engram-mcp hook session-start');
+    // engram-mcp is not on the test's PATH: the hooks run this node and this install's bin script.
+    const written = settings.hooks.SessionStart[0].hooks[0].command as string;
+    expect(written).toBe(
+      `${process.execPath} ${join(fileURLToPath(new URL('../packages/mcp/bin/engram-mcp.js', import.meta.url)))} hook session-start`,
+    );
+    expect(installed.stdout).toContain(`SessionStart runs: ${written}`);
+    expect(installed.stdout).toMatch(/engram-mcp is not on your PATH/);
     expect((await run(['hooks', 'install', '--global'], env)).stdout).toMatch(/nothing changed/);
 
     const transcriptPath = join(projectRoot, 'transcript.jsonl');

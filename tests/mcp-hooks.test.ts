@@ -1,8 +1,8 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hashEmbedder, inMemoryStore, Memory, type MemoryStore } from '@engram/core';
-import { extractSessionNotes, installClaudeCodeHooks, runClaudeCodeHook, uninstallClaudeCodeHooks } from '@engram/mcp';
+import { extractSessionNotes, installClaudeCodeHooks, resolveHookRunner, runClaudeCodeHook, uninstallClaudeCodeHooks } from '@engram/mcp';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const directories: string[] = [];
@@ -32,6 +32,50 @@ type Json = Record<string, any>;
 function readJson(path: string): Json {
   return JSON.parse(readFileSync(path, 'utf8')) as Json;
 }
+
+describe('resolveHookRunner', () => {
+  /** A fake install: bin/engram-mcp.js, and a global bin folder that may link to it. */
+  function install() {
+    const base = temporary('engram-runner-');
+    const script = join(base, 'lib', 'node_modules', '@engram', 'mcp', 'bin', 'engram-mcp.js');
+    mkdirSync(join(script, '..'), { recursive: true });
+    writeFileSync(script, '#!/usr/bin/env node\n');
+    chmodSync(script, 0o755);
+    const globalBin = join(base, 'bin');
+    const projectBin = join(base, 'project', 'node_modules', '.bin');
+    mkdirSync(globalBin, { recursive: true });
+    mkdirSync(projectBin, { recursive: true });
+    return { base, script, globalBin, projectBin };
+  }
+
+  it('writes the bare bin name when the PATH leads to this install', () => {
+    const { script, globalBin } = install();
+    symlinkSync(script, join(globalBin, 'engram-mcp'));
+    expect(resolveHookRunner({ bin: 'engram-mcp', script, searchPath: `/nowhere:${globalBin}` })).toEqual({
+      command: 'engram-mcp',
+      onPath: true,
+    });
+  });
+
+  it('writes node and the script by absolute path when the bin is only in node_modules/.bin (npx, a clone)', () => {
+    const { script, projectBin } = install();
+    symlinkSync(script, join(projectBin, 'engram-mcp'));
+    expect(resolveHookRunner({ bin: 'engram-mcp', script, searchPath: projectBin, nodePath: '/opt/node 20/bin/node' })).toEqual({
+      command: `'/opt/node 20/bin/node' ${script}`,
+      onPath: false,
+    });
+  });
+
+  it('does not trust another install of the same name on the PATH', () => {
+    const { script, globalBin } = install();
+    const other = install();
+    symlinkSync(other.script, join(globalBin, 'engram-mcp'));
+    expect(resolveHookRunner({ bin: 'engram-mcp', script, searchPath: globalBin, nodePath: '/usr/bin/node' })).toEqual({
+      command: `/usr/bin/node ${script}`,
+      onPath: false,
+    });
+  });
+});
 
 describe('installClaudeCodeHooks', () => {
   it('writes both hooks into the project settings at the git root, idempotently', async () => {

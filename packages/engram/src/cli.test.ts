@@ -929,7 +929,12 @@ describe('mcp and hooks commands', () => {
       const settingsPath = join(project, '.claude', 'settings.json');
       const settings = JSON.parse(readFileSync(settingsPath, 'utf8'));
       const commands = JSON.stringify(settings.hooks);
-      expect(commands).toContain('engram hook session-start --path');
+      // Not on the PATH in the tests: the absolute node and bin script, which resolve anywhere.
+      expect(first.json().onPath).toBe(false);
+      expect(settings.hooks.SessionStart[0].hooks[0].command).toMatch(
+        /^\S*node\S* \S+\/packages\/engram\/bin\/engram\.js hook session-start --path /,
+      );
+      expect(first.stdout).toContain(settings.hooks.SessionStart[0].hooks[0].command);
       expect(commands).toContain(join(project, 'store.db'));
       expect((await cli.run(['hooks', 'install', '--path', 'store.db', '--json'])).json().changed).toBe(false);
       expect((await cli.run(['hooks', 'uninstall'])).stdout).toMatch(/removed Engram's hooks/);

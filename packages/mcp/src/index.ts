@@ -12,6 +12,8 @@ export type {
   InstallClaudeCodeHooksOptions,
 } from './hooks/claude-code-settings.js';
 export { HOOK_TIMEOUT_SECONDS, installClaudeCodeHooks, settingsPathFor, uninstallClaudeCodeHooks } from './hooks/claude-code-settings.js';
+export type { HookRunner, HookRunnerOptions } from './hooks/hook-runner.js';
+export { resolveHookRunner } from './hooks/hook-runner.js';
 export type { ClaudeCodeHookEvent, ClaudeCodeHookResult, RunClaudeCodeHookOptions } from './hooks/run-claude-code-hook.js';
 export { CLAUDE_CODE_HOOK_EVENTS, HOOK_DEADLINE_MS, runClaudeCodeHook } from './hooks/run-claude-code-hook.js';
 export type { SessionNotes, TranscriptMessage } from './hooks/transcript.js';
@@ -19,7 +21,7 @@ export { extractSessionNotes, readTranscript } from './hooks/transcript.js';
 export { memoryGuide, SERVER_INSTRUCTIONS } from './memory-guide.js';
 export type { MemorySource } from './memory-source.js';
 export type { CommandLineIo } from './run-command-line.js';
-export { runMcpCommandLine } from './run-command-line.js';
+export { describeHooksInstall, ENGRAM_MCP_BIN_SCRIPT, runMcpCommandLine } from './run-command-line.js';
 export type { McpServerHandle, StartMcpServerOptions } from './start-mcp-server.js';
 export { DEFAULT_HTTP_HOST, DEFAULT_HTTP_PORT, startMcpServer } from './start-mcp-server.js';
 export { COMPAT_TOOL_NAMES, splitTimeExpression } from './tools/compat-tools.js';

@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describeFatal, parseCommandLine, USAGE, UsageError } from './cli.js';
+import type { ClaudeCodeHooksResult } from './hooks/claude-code-settings.js';
 import { VERSION } from './version.js';
 
 // Each command imports what it needs when it runs: the server must answer `initialize` fast.
@@ -9,6 +11,32 @@ export interface CommandLineIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
+}
+
+/** The engram-mcp bin's script in this install (src/ and the bundled dist/ both sit beside bin/). */
+export const ENGRAM_MCP_BIN_SCRIPT = fileURLToPath(new URL('../bin/engram-mcp.js', import.meta.url));
+
+/** What `hooks install` prints: where, what each hook runs, and why an absolute path was written. */
+export function describeHooksInstall(
+  result: ClaudeCodeHooksResult,
+  runner: { bin: string; onPath: boolean } | undefined,
+  reinstall: string,
+): string {
+  const lines = [
+    result.changed
+      ? `Claude Code hooks in ${result.settingsPath}: SessionStart ${result.hooks.SessionStart}, Stop ${result.hooks.Stop}.`
+      : `Claude Code hooks already installed in ${result.settingsPath}: nothing changed.`,
+  ];
+  if (result.commands) {
+    lines.push(`  SessionStart runs: ${result.commands.SessionStart}`, `  Stop runs:         ${result.commands.Stop}`);
+  }
+  if (runner && !runner.onPath) {
+    lines.push(
+      `${runner.bin} is not on your PATH, so the hooks run this install by absolute path. If you move or delete it, ` +
+        `run \`${reinstall}\` again (or install the bin globally, then reinstall the hooks to use its bare name).`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 const MAX_HOOK_INPUT_BYTES = 1024 * 1024;
@@ -69,15 +97,19 @@ export async function runMcpCommandLine(args: readonly string[], io: CommandLine
       }
       case 'hooks-install': {
         const { installClaudeCodeHooks } = await import('./hooks/claude-code-settings.js');
+        const { resolveHookRunner } = await import('./hooks/hook-runner.js');
+        const runner = command.hookCommand ? undefined : resolveHookRunner({ bin: 'engram-mcp', script: ENGRAM_MCP_BIN_SCRIPT });
         const result = await installClaudeCodeHooks({
           global: command.global,
-          ...(command.hookCommand ? { command: command.hookCommand } : {}),
+          command: command.hookCommand ?? runner?.command ?? 'engram-mcp',
           ...(command.options.path ? { arguments: ['--path', resolve(command.options.path)] } : {}),
         });
         io.stdout.write(
-          result.changed
-            ? `Claude Code hooks in ${result.settingsPath}: SessionStart ${result.hooks.SessionStart}, Stop ${result.hooks.Stop}.\n`
-            : `Claude Code hooks already installed in ${result.settingsPath}: nothing changed.\n`,
+          describeHooksInstall(
+            result,
+            runner && { bin: 'engram-mcp', onPath: runner.onPath },
+            `engram-mcp hooks install${command.global ? ' --global' : ''}`,
+          ),
         );
         return 0;
       }

@@ -22,7 +22,8 @@ export interface InstallClaudeCodeHooksOptions {
   homeDir?: string;
   /**
    * The command that runs Engram's hooks, followed by `hook session-start` / `hook stop`.
-   * Default 'engram-mcp' (the @engram/mcp bin); the engram CLI passes 'engram'.
+   * Default 'engram-mcp' (the @engram/mcp bin). The bins pass what `resolveHookRunner` finds:
+   * their bare name when it is on the PATH, else `<node> <absolute script path>`.
    */
   command?: string;
   /** Extra arguments for both hooks, e.g. ['--path', '/home/me/.engram/memory.db']. Shell-quoted as needed. */
@@ -36,6 +37,8 @@ export interface ClaudeCodeHooksResult {
   /** True when the file was written. */
   changed: boolean;
   hooks: Record<ClaudeCodeHookEventName, HookChange>;
+  /** install: the command each hook runs, as written to the settings file. */
+  commands?: Record<ClaudeCodeHookEventName, string>;
 }
 
 interface HookCommand {
@@ -153,9 +156,11 @@ export async function installClaudeCodeHooks(options: InstallClaudeCodeHooksOpti
   const base = [options.command ?? 'engram-mcp', ...(options.arguments ?? []).map(shellQuote)];
   const hooks: Record<ClaudeCodeHookEventName, HookChange> = { SessionStart: 'unchanged', Stop: 'unchanged' };
   const events: ClaudeCodeHookEventName[] = ['SessionStart', 'Stop'];
+  const commands = {} as Record<ClaudeCodeHookEventName, string>;
   const before = JSON.stringify(settings);
   for (const event of events) {
     const command = [base[0], 'hook', SUBCOMMAND[event], ...base.slice(1)].join(' ');
+    commands[event] = command;
     const desired: HookCommand = { type: 'command', command, timeout: HOOK_TIMEOUT_SECONDS[event] };
     const groups = groupsOf(settings, event);
     const { remaining, found, groupFields, position } = takeEngramHooks(groups, event);
@@ -171,7 +176,7 @@ export async function installClaudeCodeHooks(options: InstallClaudeCodeHooksOpti
   }
   const changed = JSON.stringify(settings) !== before;
   if (changed) await writeSettings(settingsPath, settings);
-  return { settingsPath, changed, hooks };
+  return { settingsPath, changed, hooks, commands };
 }
 
 /** Removes Engram's hooks from a settings file, keeping everything else. */

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import { ENGRAM_BIN_SCRIPT } from '../../bin-script.js';
 import { type CliState, Invocation } from '../invocation.js';
 
 /** The store path the user chose for this run, as arguments for engram-mcp. */
@@ -44,12 +45,21 @@ Examples:
     )
     .action(async (flags: { global?: boolean }, self: Command) => {
       const invocation = new Invocation(state, self);
-      const { installClaudeCodeHooks } = await import('@engram/mcp');
-      const result = await installClaudeCodeHooks({ global: flags.global ?? false, command: 'engram', arguments: pathArguments(self) });
-      await invocation.result(result, () =>
-        result.changed
-          ? `installed Engram's Claude Code hooks in ${result.settingsPath}`
-          : `Engram's Claude Code hooks were already installed in ${result.settingsPath}`,
+      const { describeHooksInstall, installClaudeCodeHooks, resolveHookRunner } = await import('@engram/mcp');
+      // Claude Code runs the hooks in its own environment: the bare `engram` only when the PATH
+      // leads to this install, else this node and this bin's script by absolute path.
+      const runner = resolveHookRunner({ bin: 'engram', script: ENGRAM_BIN_SCRIPT });
+      const result = await installClaudeCodeHooks({
+        global: flags.global ?? false,
+        command: runner.command,
+        arguments: pathArguments(self),
+      });
+      await invocation.result({ ...result, onPath: runner.onPath }, () =>
+        describeHooksInstall(
+          result,
+          { bin: 'engram', onPath: runner.onPath },
+          `engram hooks install${flags.global ? ' --global' : ''}`,
+        ).trimEnd(),
       );
     });
   hooks
