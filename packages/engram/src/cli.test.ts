@@ -784,6 +784,16 @@ describe('engram export and import', () => {
     expect(result.stderr).toMatch(/^error: cannot read .*missing\.jsonl: no such file\n$/);
     expect(cli.opened).toBe(0);
   });
+
+  it('says a folder is not an import file (no raw EISDIR), without opening the store', async () => {
+    const folder = tempDirectory();
+    const result = await cli.run(['import', folder]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      `error: cannot read ${folder}: it is a folder. Pass a JSON Lines file (one memory per line, as \`engram export\` writes), or - to read stdin.\n`,
+    );
+    expect(cli.opened).toBe(0);
+  });
 });
 
 describe('store location', () => {
@@ -908,10 +918,17 @@ describe('graph commands', () => {
     const b = await addJson(['second']);
     const badType = await cli.run(['link', a.id, 'likes', b.id]);
     expect(badType.code).toBe(1);
-    expect(badType.stderr).toMatch(/unknown relationship type "likes"/);
+    // The type is positional: no "--type", and no SDK advice the CLI cannot follow.
+    expect(badType.stderr).toBe(
+      'error: invalid <type> "likes": unknown relationship type. Use one of related, contradicts, causes, fixes, supports, follows (engram link <source> <type> <target>).\n',
+    );
     const missing = await cli.run(['neighbors', 'nope']);
     expect(missing.code).toBe(1);
-    expect(missing.stderr).toMatch(/does not exist/);
+    expect(missing.stderr).toMatch(/no memory with id "nope" \(it does not exist, or was deleted\)\. Find ids with `engram list`/);
+    expect(missing.stderr).not.toMatch(/memory\.list\(\)/);
+    const unknownTarget = await cli.run(['link', a.id, 'fixes', '0190f0c2-7a3b-7c1e-9a55-2b1f4e6d8a90']);
+    expect(unknownTarget.code).toBe(1);
+    expect(unknownTarget.stderr).toMatch(/no memory with id "0190f0c2-7a3b-7c1e-9a55-2b1f4e6d8a90".*engram list/);
     const badDirection = await cli.run(['neighbors', a.id, '--direction', 'sideways']);
     expect(badDirection.code).toBe(2);
   });

@@ -1,4 +1,4 @@
-import { EngramError, ValidationError } from '@engram/core';
+import { EngramError, NotFoundError, ValidationError } from '@engram/core';
 
 /** An expected failure the user can fix (exit code 1): printed as `error: <message>`, no stack. */
 export class CliError extends Error {
@@ -87,6 +87,16 @@ export function describeError(error: unknown): DescribedError {
     });
     const flag = flagForField(error.field);
     return { exitCode: 1, code: error.code, messages, field: error.field, ...(flag ? { flag } : {}) };
+  }
+  if (NotFoundError.isInstance(error)) {
+    // Core's message speaks to SDK users (memory.list()); this one to the shell.
+    return {
+      exitCode: 1,
+      code: error.code,
+      messages: [
+        `no memory with id ${JSON.stringify(error.id)} (it does not exist, or was deleted). Find ids with \`engram list\` or \`engram search\`.`,
+      ],
+    };
   }
   if (EngramError.isInstance(error)) return { exitCode: 1, code: error.code, messages: [error.message] };
   if (error instanceof CliError) return { exitCode: error.exitCode, code: error.code, messages: [error.message] };

@@ -1,5 +1,6 @@
-import type { MemoryRecord, Relation } from '@engram/core';
+import { BUILT_IN_RELATION_TYPES, type MemoryRecord, type Relation, ValidationError } from '@engram/core';
 import { type Command, InvalidArgumentError } from 'commander';
+import { CliError } from '../errors.js';
 import { formatRows, memoryRow, toJsonRecord, typeLabel } from '../format.js';
 import { type CliState, Invocation } from '../invocation.js';
 import { parseJsonObject, parseList, parseNumber, parsePositiveInteger } from '../options.js';
@@ -48,11 +49,23 @@ Examples:
       ) => {
         const invocation = new Invocation(state, self);
         const relation = await invocation.withMemory('read', (memory) =>
-          memory.link(source, target, type, {
-            ...(flags.weight !== undefined ? { weight: flags.weight } : {}),
-            ...(flags.confidence !== undefined ? { confidence: flags.confidence } : {}),
-            ...(flags.metadata !== undefined ? { metadata: flags.metadata } : {}),
-          }),
+          memory
+            .link(source, target, type, {
+              ...(flags.weight !== undefined ? { weight: flags.weight } : {}),
+              ...(flags.confidence !== undefined ? { confidence: flags.confidence } : {}),
+              ...(flags.metadata !== undefined ? { metadata: flags.metadata } : {}),
+            })
+            .catch((error: unknown) => {
+              // The type is the second positional argument here, not a --type flag, and the CLI
+              // cannot register new types: say so in the shell's terms.
+              if (ValidationError.isInstance(error) && error.field === 'type') {
+                throw new CliError(
+                  `invalid <type> "${type}": unknown relationship type. Use one of ${Object.keys(BUILT_IN_RELATION_TYPES).join(', ')} (engram link <source> <type> <target>).`,
+                  error.code,
+                );
+              }
+              throw error;
+            }),
         );
         await invocation.result({ relation: relationJson(relation) }, () => `linked ${edgeLabel(relation)}`);
       },

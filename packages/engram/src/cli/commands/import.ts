@@ -54,6 +54,13 @@ Examples:
         const handle = await open(file, 'r').catch((error: NodeJS.ErrnoException) => {
           throw new CliError(`cannot read ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`, error.code ?? 'CLI_ERROR');
         });
+        if ((await handle.stat()).isDirectory()) {
+          await handle.close();
+          throw new CliError(
+            `cannot read ${file}: it is a folder. Pass a JSON Lines file (one memory per line, as \`engram export\` writes), or - to read stdin.`,
+            'EISDIR',
+          );
+        }
         input = handle.createReadStream({ encoding: 'utf8' });
         close = () => handle.close().catch(() => {});
       }
