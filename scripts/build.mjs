@@ -6,16 +6,15 @@
 //   node scripts/build.mjs            build what is out of date
 //   node scripts/build.mjs --force    rebuild every package
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureInstalled } from './ensure-installed.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const force = process.argv.includes('--force');
-// The stamp lives inside dist/, so a clean (tsup's `clean: true`, or deleting dist) also
-// invalidates it.
-const stampName = '.engram-build-stamp';
+// One stamp per package, outside dist/ (so it is never packed); a missing dist/ also means stale.
+const stamps = join(root, 'node_modules', '.cache', 'engram-build');
 const ignoredDirectories = new Set(['dist', 'node_modules', '.turbo', 'coverage']);
 
 function newestModification(directory) {
@@ -55,7 +54,7 @@ for (const workspace of workspaceNames(rootManifest)) {
   const manifest = readJson(manifestPath);
   if (!manifest.scripts?.build) continue;
   const name = manifest.name ?? workspace;
-  const stamp = join(directory, 'dist', stampName);
+  const stamp = join(stamps, `${workspace.replace(/[\\/]/g, '__')}.stamp`);
   const dependsOnRebuilt = Object.keys({ ...manifest.dependencies, ...manifest.devDependencies, ...manifest.peerDependencies }).some(
     (dependency) => rebuilt.has(dependency),
   );
@@ -63,6 +62,7 @@ for (const workspace of workspaceNames(rootManifest)) {
     force ||
     dependsOnRebuilt ||
     !existsSync(stamp) ||
+    !existsSync(join(directory, 'dist')) ||
     Math.max(sharedInputs, newestModification(directory)) > statSync(stamp).mtimeMs;
   if (!stale) {
     console.log(`build ${name}: up to date`);
@@ -79,6 +79,7 @@ for (const workspace of workspaceNames(rootManifest)) {
     failed = true;
     break;
   }
+  mkdirSync(stamps, { recursive: true });
   writeFileSync(stamp, `${new Date().toISOString()}\n`);
   rebuilt.add(name);
   console.log(`build ${name}: ${seconds} s`);
