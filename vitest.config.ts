@@ -21,6 +21,8 @@ export default defineConfig({
     ],
   },
   test: {
+    // The default output, then every skipped test's reason (tests/support/skip-reasons-reporter.ts).
+    reporters: ['default', './tests/support/skip-reasons-reporter.ts'],
     include: ['packages/*/src/**/*.test.ts', 'tests/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

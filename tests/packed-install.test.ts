@@ -181,7 +181,7 @@ describe.skipIf(!built)(`packed tarballs installed into a new project${built ? '
         const line = buffer.slice(0, newline).trim();
         buffer = buffer.slice(newline + 1);
         if (line) {
-          const message = JSON.parse(line) as { id?: number };
+          const message = JSON.parse(line) as { id?: number; result?: { tools?: Array<{ name: string }>; serverInfo?: { name: string } } };
           if (typeof message.id === 'number') responses.set(message.id, message);
         }
         newline = buffer.indexOf('\n');
