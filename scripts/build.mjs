@@ -1,7 +1,8 @@
 // `npm run build`, and the build step of `npm test`, `npm run demo` and `npm run bench`.
 // Builds each workspace (in the order of the root package.json, so a package's dependencies are
 // built before it) only when its sources changed since its last build, prints one line per
-// package, and shows the build's own output only when it fails.
+// package it builds (one line in all when nothing changed), and shows the build's own output only
+// when it fails.
 //
 //   node scripts/build.mjs            build what is out of date
 //   node scripts/build.mjs --force    rebuild every package
@@ -46,6 +47,7 @@ const sharedInputs = ['tsconfig.base.json', 'package-lock.json']
   .reduce((newest, path) => Math.max(newest, statSync(path).mtimeMs), 0);
 
 const rebuilt = new Set();
+const upToDate = [];
 let failed = false;
 for (const workspace of workspaceNames(rootManifest)) {
   const directory = join(root, workspace);
@@ -65,7 +67,7 @@ for (const workspace of workspaceNames(rootManifest)) {
     !existsSync(join(directory, 'dist')) ||
     Math.max(sharedInputs, newestModification(directory)) > statSync(stamp).mtimeMs;
   if (!stale) {
-    console.log(`build ${name}: up to date`);
+    upToDate.push(name);
     continue;
   }
   const started = performance.now();
@@ -85,4 +87,9 @@ for (const workspace of workspaceNames(rootManifest)) {
   console.log(`build ${name}: ${seconds} s`);
 }
 
+if (!failed && upToDate.length > 0) {
+  console.log(
+    rebuilt.size === 0 ? `build: all ${upToDate.length} packages up to date` : `build: ${upToDate.length} other packages up to date`,
+  );
+}
 process.exit(failed ? 1 : 0);
