@@ -28,7 +28,8 @@ Options:
   --port <number>      HTTP port (default 8765; 0 = any free port)
   --token <secret>     HTTP bearer token clients must send (default: $ENGRAM_MCP_TOKEN)
   --global             hooks: write ~/.claude/settings.json instead of <project>/.claude/settings.json
-  --command <cmd>      hooks install: the command hooks run (default engram-mcp)
+  --command <cmd>      hooks install: the command hooks run (default: engram-mcp when the PATH leads
+                       to this install, else node and its bin script by absolute path)
   -h, --help           show this help
   -V, --version        show the version
 `;
