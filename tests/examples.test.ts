@@ -1,0 +1,36 @@
+/**
+ * Every recipe in examples/<framework>/ runs as a user would run it (`node examples/<name>/index.mjs`
+ * from the repository root, against the built packages) and must exit 0; each recipe checks its
+ * own outcome and throws when the agent did not recall what it should have.
+ * Needs `npm run build` first (`npm test` does it).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const root = fileURLToPath(new URL('..', import.meta.url));
+const examples = fileURLToPath(new URL('../examples/', import.meta.url));
+const recipes = readdirSync(examples, { withFileTypes: true })
+  .filter((entry) => entry.isDirectory() && existsSync(`${examples}${entry.name}/index.mjs`))
+  .map((entry) => entry.name);
+
+describe('examples', () => {
+  it('has a recipe per framework, each with a README', () => {
+    expect(recipes).toEqual(expect.arrayContaining(['ai-sdk']));
+    for (const recipe of recipes) expect(existsSync(`${examples}${recipe}/README.md`), `${recipe}/README.md`).toBe(true);
+  });
+
+  for (const recipe of recipes) {
+    it(`${recipe} runs offline and recalls what it stored`, { timeout: 120_000 }, async () => {
+      const { stdout } = await run(process.execPath, [`examples/${recipe}/index.mjs`], {
+        cwd: root,
+        env: { ...process.env, NO_COLOR: '1' },
+        timeout: 110_000,
+      });
+      expect(stdout.trim().length).toBeGreaterThan(0);
+    });
+  }
+});
