@@ -64,13 +64,13 @@ const linkInput = z.object({
 
 const forgetInput = z.object({ id: z.string().min(1).describe('The id of the memory to forget') });
 
-export interface EngramTools {
+export type EngramTools = {
   remember: Tool<z.infer<typeof rememberInput>, { id: string; status: AddResult['status']; type: string; warnings: string[] }>;
   recall: Tool<z.infer<typeof recallInput>, { memories: ToolMemory[] }>;
   context: Tool<z.infer<typeof contextInput>, { text: string; memoryIds: string[] }>;
   link: Tool<z.infer<typeof linkInput>, { linked: true; sourceId: string; targetId: string; type: string }>;
   forget: Tool<z.infer<typeof forgetInput>, { forgotten: boolean; id: string }>;
-}
+};
 
 /**
  * AI SDK tools over an Engram `Memory`: `remember`, `recall`, `context`, `link` and `forget`.
