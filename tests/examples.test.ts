@@ -19,7 +19,7 @@ const recipes = readdirSync(examples, { withFileTypes: true })
 
 describe('examples', () => {
   it('has a recipe per framework, each with a README', () => {
-    expect(recipes).toEqual(expect.arrayContaining(['ai-sdk', 'langgraph', 'mastra']));
+    expect(recipes).toEqual(expect.arrayContaining(['ai-sdk', 'langgraph', 'mastra', 'openai-agents']));
     for (const recipe of recipes) expect(existsSync(`${examples}${recipe}/README.md`), `${recipe}/README.md`).toBe(true);
   });
 
