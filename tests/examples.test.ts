@@ -9,6 +9,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { usePostgres } from './support/postgres.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -17,20 +18,38 @@ const recipes = readdirSync(examples, { withFileTypes: true })
   .filter((entry) => entry.isDirectory() && existsSync(`${examples}${entry.name}/index.mjs`))
   .map((entry) => entry.name);
 
+async function runRecipe(recipe: string, env: Record<string, string> = {}): Promise<string> {
+  const { stdout } = await run(process.execPath, [`examples/${recipe}/index.mjs`], {
+    cwd: root,
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    timeout: 110_000,
+  });
+  return stdout;
+}
+
+const postgres = usePostgres();
+
 describe('examples', () => {
   it('has a recipe per framework, each with a README', () => {
-    expect(recipes).toEqual(expect.arrayContaining(['ai-sdk', 'langgraph', 'mastra', 'openai-agents']));
+    expect(recipes).toEqual(expect.arrayContaining(['ai-sdk', 'langgraph', 'mastra', 'openai-agents', 'multi-agent']));
     for (const recipe of recipes) expect(existsSync(`${examples}${recipe}/README.md`), `${recipe}/README.md`).toBe(true);
   });
 
   for (const recipe of recipes) {
     it(`${recipe} runs offline and recalls what it stored`, { timeout: 120_000 }, async () => {
-      const { stdout } = await run(process.execPath, [`examples/${recipe}/index.mjs`], {
-        cwd: root,
-        env: { ...process.env, NO_COLOR: '1' },
-        timeout: 110_000,
-      });
+      const stdout = await runRecipe(recipe);
       expect(stdout.trim().length).toBeGreaterThan(0);
     });
   }
+
+  const onPostgres = postgres.skip ? it.skip : it;
+  onPostgres(
+    `multi-agent shares memory through Postgres${postgres.skip ? ` (skipped: ${postgres.skip})` : ''}`,
+    { timeout: 120_000 },
+    async () => {
+      const stdout = await runRecipe('multi-agent', { ENGRAM_PG_URL: postgres.url });
+      expect(stdout).toContain('shared memory: Postgres');
+      expect(stdout).toContain('"received":3');
+    },
+  );
 });
