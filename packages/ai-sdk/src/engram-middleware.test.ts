@@ -1,6 +1,8 @@
 import { hashEmbedder, inMemoryStore, Memory } from '@engram/core';
 import { generateText, streamText, wrapLanguageModel } from 'ai';
 import { convertArrayToReadableStream, MockLanguageModelV3 } from 'ai/test';
+import { generateText as generateTextV5, wrapLanguageModel as wrapLanguageModelV5 } from 'ai-v5';
+import { MockLanguageModelV2 } from 'ai-v5/test';
 import { afterEach, describe, expect, it } from 'vitest';
 import { engramMiddleware } from './engram-middleware.js';
 import { textTurn } from './test-model.js';
@@ -107,5 +109,28 @@ describe('engramMiddleware', () => {
     // Without onError the failure reaches the caller.
     const strict = wrapLanguageModel({ model, middleware: engramMiddleware(memory) });
     await expect(generateText({ model: strict, prompt: 'Hello?' })).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+});
+
+describe('engramMiddleware on AI SDK 5 (LanguageModelV2)', () => {
+  it('injects memories and stores the exchange with MockLanguageModelV2', async () => {
+    const memory = newMemory();
+    await memory.add({ content: 'Ada is allergic to peanuts', scope: { userId: 'ada' } });
+    const usage = { inputTokens: 1, outputTokens: 1, totalTokens: 2 };
+    const model = new MockLanguageModelV2({
+      doGenerate: async () => ({ content: [{ type: 'text', text: 'No peanuts tonight.' }], finishReason: 'stop', usage, warnings: [] }),
+    });
+    // The types target AI SDK 6; the V2 prompt and result shapes it reads are the same.
+    const middleware = engramMiddleware(memory, { scope: { userId: 'ada' }, remember: 'exchange' }) as unknown as Parameters<
+      typeof wrapLanguageModelV5
+    >[0]['middleware'];
+    const result = await generateTextV5({ model: wrapLanguageModelV5({ model, middleware }), prompt: 'Plan a dinner' });
+    expect(result.text).toBe('No peanuts tonight.');
+    expect(JSON.stringify(model.doGenerateCalls[0]?.prompt)).toContain('allergic to peanuts');
+    expect((await memory.list()).items.map((item) => item.content).sort()).toEqual([
+      'Ada is allergic to peanuts',
+      'No peanuts tonight.',
+      'Plan a dinner',
+    ]);
   });
 });
