@@ -3,11 +3,12 @@
  * the same script on the store under test and on LangGraph's own `InMemoryStore` (the oracle) and
  * expects the same observable results, plus absolute expectations where the contract is clear.
  *
- * Written anew from the behaviours checked by LangGraph.js's own store tests, read at
- * langchain-ai/langgraphjs `libs/checkpoint-postgres/src/tests/store.int.test.ts` (PostgresStore,
- * @langchain/langgraph-checkpoint-postgres 1.x) and `libs/checkpoint-mongodb` store tests, against
- * `@langchain/langgraph-checkpoint` 1.2.2: batches, CRUD, namespace validation and listing, search
- * with filters, pagination and queries, field indexing, TTL.
+ * Written anew (no code copied) from the behaviours checked by LangGraph.js's own store tests,
+ * read in langchain-ai/langgraphjs: `libs/checkpoint-postgres/src/tests/store.int.test.ts`
+ * (PostgresStore, commit 12f079e) and `libs/checkpoint-mongodb/src/tests/store.int.test.ts`
+ * (MongoDBStore, commit 010210c), against `@langchain/langgraph-checkpoint` 1.2.2's InMemoryStore:
+ * batches, CRUD, namespace validation and listing, search with filters, pagination and queries,
+ * per-put field indexing, TTL.
  *
  * Deliberate gaps of the oracle (asserted on the store under test only, each saying why):
  * - Order of a search without `query` is unspecified (InMemoryStore: insertion order; database
@@ -466,6 +467,27 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         });
       }
 
+      it('compares decimal numbers in filters, alone and with another condition', async () => {
+        const result = await both(async (store) => {
+          const products: Array<[string, Record<string, unknown>]> = [
+            ['budget', { name: 'Budget Item', price: 29.99, category: 'electronics' }],
+            ['standard', { name: 'Standard Item', price: 99.99, category: 'electronics' }],
+            ['premium', { name: 'Premium Item', price: 299.99, category: 'electronics' }],
+            ['book', { name: 'Book', price: 19.99, category: 'books' }],
+          ];
+          for (const [key, value] of products) await store.put(['products'], key, value);
+          const keys = async (filter: Record<string, unknown>) =>
+            (await store.search(['products'], { filter, limit: 100 })).map((item) => item.key).sort();
+          return {
+            over100: await keys({ price: { $gt: 100 } }),
+            upTo50: await keys({ price: { $lte: 50 } }),
+            electronicsFrom50: await keys({ category: 'electronics', price: { $gte: 50 } }),
+          };
+        });
+        expect(result.actual).toEqual({ over100: ['premium'], upTo50: ['book', 'budget'], electronicsFrom50: ['premium', 'standard'] });
+        expectSame(result);
+      });
+
       it('pages with limit and offset without overlap or loss', async () => {
         const result = await both(async (store) => {
           for (let index = 0; index < 7; index++) await store.put(['paged'], `item${index}`, { index });
@@ -516,6 +538,27 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
           { fields: ['title', 'content'] },
         );
         expect(result.actual).toEqual(['doc1', 'doc3']);
+        expectSame(result);
+      });
+
+      it('stores puts with mixed index configurations in one batch', async () => {
+        const result = await both(
+          async (store) => {
+            await store.batch([
+              { namespace: ['mixed'], key: 'always', value: { searchable: 'yes' } },
+              { namespace: ['mixed'], key: 'never', value: { searchable: 'no' }, index: false },
+              { namespace: ['mixed'], key: 'selective', value: { field1: 'search me', field2: 'ignore me' }, index: ['field1'] },
+            ]);
+            const results = await store.batch([
+              { namespace: ['mixed'], key: 'always' },
+              { namespace: ['mixed'], key: 'never' },
+              { namespace: ['mixed'], key: 'selective' },
+            ]);
+            return results.map((item) => (item as unknown as Item | null)?.value);
+          },
+          { fields: ['searchable'] },
+        );
+        expect(result.actual).toEqual([{ searchable: 'yes' }, { searchable: 'no' }, { field1: 'search me', field2: 'ignore me' }]);
         expectSame(result);
       });
 
