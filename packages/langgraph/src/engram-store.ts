@@ -69,8 +69,6 @@ export type EngramPutOperation = PutOperation & PutOptions;
 /** What the store keeps in a memory's metadata next to the value. */
 interface ItemMetadata {
   namespace: string[];
-  /** Namespace segments as `{ s0, s1, … }`, so a prefix is pushed down as equality conditions. */
-  path: Record<string, string>;
   depth: number;
   key: string;
   /** False when the put indexed no text (`index: false`, or no text at the fields): query search lists it unranked. */
@@ -80,7 +78,6 @@ interface ItemMetadata {
   expiresAt?: number;
 }
 
-const SEGMENT = (index: number) => `s${index}`;
 const MAX_PAGE = 1000;
 const MINUTE = 60_000;
 
@@ -206,7 +203,6 @@ export class EngramStore extends BaseStore {
           const ttl = put.ttl === undefined ? this.ttl.defaultTtl : (put.ttl ?? undefined);
           const metadata: ItemMetadata = {
             namespace: put.namespace,
-            path: Object.fromEntries(put.namespace.map((segment, index) => [SEGMENT(index), segment])),
             depth: put.namespace.length,
             key: put.key,
             indexed: false,
@@ -220,6 +216,7 @@ export class EngramStore extends BaseStore {
           const id = itemId(put.namespace, put.key);
           return {
             content,
+            tags: namespaceTags(put.namespace),
             key: id,
             scope: { ...this.scope, runId: id },
             metadata: { langgraph: metadata, value: put.value },
@@ -264,28 +261,31 @@ export class EngramStore extends BaseStore {
     if (!Number.isInteger(offset) || offset < 0) throw new InvalidNamespaceError('search: `offset` must be an integer of 0 or more');
     if (!Number.isInteger(limit) || limit < 0) throw new InvalidNamespaceError('search: `limit` must be an integer of 0 or more');
     if (limit === 0) return [];
-    const where = {
-      ...prefixWhere(operation.namespacePrefix),
-      ...filterToWhere(operation.filter),
-      and: [this.liveWhere()],
-    };
+    const where = { ...filterToWhere(operation.filter), and: [this.liveWhere()] };
+    const tags = namespaceTags(operation.namespacePrefix);
+    const tagFilter = tags.length > 0 ? { tags: { all: tags } } : {};
     const wanted = offset + limit;
     let found: Array<{ record: MemoryRecord; score?: number }>;
     if (operation.query !== undefined && operation.query.trim() !== '') {
       const ranked = { ...where, 'langgraph.indexed': true };
-      const hits = await this.memory.search(operation.query, { scope: this.scope, where: ranked, limit: Math.min(wanted, MAX_PAGE) });
+      const hits = await this.memory.search(operation.query, {
+        scope: this.scope,
+        ...tagFilter,
+        where: ranked,
+        limit: Math.min(wanted, MAX_PAGE),
+      });
       found = hits.map((hit) => ({ record: hit.memory, score: hit.score }));
       // Unindexed items and those the query does not reach still count, unranked after the ranked
       // ones (as InMemoryStore does).
       if (found.length < wanted) {
         const seen = new Set(found.map((hit) => hit.record.id));
-        for (const record of await this.listAll(where, wanted)) {
+        for (const record of await this.listAll(where, wanted, tags)) {
           if (found.length >= wanted) break;
           if (!seen.has(record.id)) found.push({ record });
         }
       }
     } else {
-      found = (await this.listAll(where, wanted)).map((record) => ({ record }));
+      found = (await this.listAll(where, wanted, tags)).map((record) => ({ record }));
     }
     const page = found.slice(offset, wanted);
     await this.refresh(page.map((hit) => hit.record));
@@ -294,16 +294,12 @@ export class EngramStore extends BaseStore {
 
   private async listNamespacesOperation(operation: ListNamespacesOperation): Promise<string[][]> {
     const conditions = operation.matchConditions ?? [];
-    // Prefix segments other than '*' are pushed down; the rest is matched here.
-    const pushed: Record<string, unknown> = {};
-    for (const condition of conditions) {
-      if (condition.matchType !== 'prefix') continue;
-      condition.path.forEach((segment, index) => {
-        if (segment !== '*') pushed[`langgraph.path.${SEGMENT(index)}`] = segment;
-      });
-    }
+    // Prefix segments other than '*' are pushed down (as tags); the rest is matched here.
+    const pushed = conditions
+      .filter((condition) => condition.matchType === 'prefix')
+      .flatMap((condition) => condition.path.flatMap((segment, index) => (segment === '*' ? [] : [namespaceTag(index, segment)])));
     const namespaces = new Map<string, string[]>();
-    for (const record of await this.listAll({ ...pushed, and: [this.liveWhere()] }, Number.POSITIVE_INFINITY)) {
+    for (const record of await this.listAll(this.liveWhere(), Number.POSITIVE_INFINITY, pushed)) {
       let namespace = itemMetadata(record).namespace;
       if (!conditions.every((condition) => matches(condition, namespace))) continue;
       if (operation.maxDepth !== undefined) namespace = namespace.slice(0, operation.maxDepth);
@@ -314,14 +310,15 @@ export class EngramStore extends BaseStore {
     return sorted.slice(offset, offset + (operation.limit ?? sorted.length));
   }
 
-  /** Memories of this store matching `where`, newest first, at most `max`. */
-  private async listAll(where: Record<string, unknown>, max: number): Promise<MemoryRecord[]> {
+  /** Memories of this store matching `where` and carrying every tag, newest first, at most `max`. */
+  private async listAll(where: Record<string, unknown>, max: number, tags: string[] = []): Promise<MemoryRecord[]> {
     const records: MemoryRecord[] = [];
     let cursor: string | undefined;
     while (records.length < max) {
       const page = await this.memory.list({
         scope: this.scope,
         where,
+        ...(tags.length > 0 ? { tags: { all: tags } } : {}),
         limit: Math.min(MAX_PAGE, max - records.length),
         ...(cursor === undefined ? {} : { cursor }),
       });
@@ -368,8 +365,17 @@ function toItem(record: MemoryRecord): Item {
   };
 }
 
-function prefixWhere(prefix: string[]): Record<string, unknown> {
-  return Object.fromEntries(prefix.map((segment, index) => [`langgraph.path.${SEGMENT(index)}`, segment]));
+/**
+ * One tag per namespace segment and position (`lg<position>-<hash of the segment>`): tags are
+ * indexed by every Engram store, so a namespace prefix narrows candidates before anything else;
+ * the hash keeps case-sensitive segments apart (Engram lower-cases tags).
+ */
+function namespaceTag(position: number, segment: string): string {
+  return `lg${position}-${createHash('sha256').update(segment).digest('hex').slice(0, 24)}`;
+}
+
+function namespaceTags(namespace: string[]): string[] {
+  return namespace.map((segment, position) => namespaceTag(position, segment));
 }
 
 function matches(condition: MatchCondition, namespace: string[]): boolean {
