@@ -89,6 +89,23 @@ describe('EngramStore', () => {
     await expect(store.search(['docs'], { filter: { status: { $in: 'open' } } })).rejects.toThrow('filter.status.$in: must be an array');
   });
 
+  it('rewrites an item read again within a tenth of its TTL at most once', async () => {
+    let clock = 0;
+    const store = new EngramStore({ store: inMemoryStore(), index: { embed: hashEmbedder() }, ttl: { defaultTtl: 10 }, now: () => clock });
+    stores.push(store);
+    let updates = 0;
+    store.memory.on('memory:updated', () => updates++);
+    await store.put(['ttl'], 'hot', { data: 1 });
+    for (let read = 0; read < 20; read++) {
+      clock += 1000; // twenty reads within 20 seconds of a 10-minute TTL
+      expect(await store.get(['ttl'], 'hot')).not.toBeNull();
+    }
+    expect(updates).toBe(0);
+    clock += 60_000; // a minute later: a tenth of the TTL has passed, the read restarts it
+    await store.get(['ttl'], 'hot');
+    expect(updates).toBe(1);
+  });
+
   it('sweeps expired items on a timer between start() and stop()', async () => {
     let clock = 0;
     const store = new EngramStore({
