@@ -120,6 +120,7 @@ describe('EngramStore', () => {
     store.start();
     await expect.poll(() => store.memory.count(), { timeout: 2000 }).toBe(0);
     await store.stop();
+    await store.stop(); // stopping twice is harmless
   });
 });
 

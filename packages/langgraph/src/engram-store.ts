@@ -94,6 +94,7 @@ export class EngramStore extends BaseStore {
   private readonly ttl: Required<Pick<EngramStoreTtlConfig, 'refreshOnRead'>> & EngramStoreTtlConfig;
   private readonly now: () => number;
   private sweeper: ReturnType<typeof setInterval> | undefined;
+  private closed = false;
 
   constructor(options: EngramStoreOptions) {
     super();
@@ -188,7 +189,10 @@ export class EngramStore extends BaseStore {
   override async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = undefined;
-    if (this.ownsMemory) await this.memory.close();
+    if (this.ownsMemory && !this.closed) {
+      this.closed = true;
+      await this.memory.close();
+    }
   }
 
   // ------------------------------------------------------------------ writes
