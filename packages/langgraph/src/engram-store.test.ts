@@ -66,6 +66,17 @@ describe('EngramStore', () => {
     await memory.close();
   });
 
+  it('never takes other memories of the same scope for items', async () => {
+    const memory = new Memory({ store: inMemoryStore(), embedder: hashEmbedder(), logger: false });
+    const store = new EngramStore({ memory, scope: { userId: 'ada' } });
+    await memory.add({ content: 'Ada said this through the MCP server', scope: { userId: 'ada' } });
+    await store.put(['notes'], 'one', { text: 'a store item' });
+    expect((await store.search([], { limit: 10 })).map((item) => item.key)).toEqual(['one']);
+    expect((await store.search([], { query: 'what did Ada say', limit: 10 })).map((item) => item.key)).toEqual(['one']);
+    expect(await store.listNamespaces()).toEqual([['notes']]);
+    await memory.close();
+  });
+
   it('says what is wrong with its options', () => {
     const memory = new Memory({ store: inMemoryStore(), embedder: hashEmbedder() });
     expect(() => new EngramStore({ memory, index: { embed: hashEmbedder() } })).toThrow('pass the embedder to `new Memory({ embedder })`');

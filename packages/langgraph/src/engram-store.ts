@@ -79,6 +79,11 @@ interface ItemMetadata {
 }
 
 const MAX_PAGE = 1000;
+/**
+ * Every item carries it, and every read filters on it: other memories of the same Memory and
+ * scope (written by an agent, the MCP server, the CLI) are never taken for items.
+ */
+const ITEM_TAG = 'langgraph-item';
 const MINUTE = 60_000;
 
 /**
@@ -169,7 +174,7 @@ export class EngramStore extends BaseStore {
   /** Deletes the items whose TTL has passed; returns how many. `start()` runs it on a timer. */
   async sweepExpiredItems(): Promise<number> {
     let swept = 0;
-    for (const record of await this.listAll({ 'langgraph.expiresAt': { lte: this.now() } }, Number.POSITIVE_INFINITY)) {
+    for (const record of await this.listAll({ 'langgraph.expiresAt': { lte: this.now() } }, Number.POSITIVE_INFINITY, [ITEM_TAG])) {
       if (await this.memory.delete(record.id)) swept++;
     }
     return swept;
@@ -220,7 +225,7 @@ export class EngramStore extends BaseStore {
           const id = itemId(put.namespace, put.key);
           return {
             content,
-            tags: namespaceTags(put.namespace),
+            tags: [ITEM_TAG, ...namespaceTags(put.namespace)],
             key: id,
             scope: { ...this.scope, runId: id },
             metadata: { langgraph: metadata, value: put.value },
@@ -266,15 +271,14 @@ export class EngramStore extends BaseStore {
     if (!Number.isInteger(limit) || limit < 0) throw new InvalidNamespaceError('search: `limit` must be an integer of 0 or more');
     if (limit === 0) return [];
     const where = { ...filterToWhere(operation.filter), and: [this.liveWhere()] };
-    const tags = namespaceTags(operation.namespacePrefix);
-    const tagFilter = tags.length > 0 ? { tags: { all: tags } } : {};
+    const tags = [ITEM_TAG, ...namespaceTags(operation.namespacePrefix)];
     const wanted = offset + limit;
     let found: Array<{ record: MemoryRecord; score?: number }>;
     if (operation.query !== undefined && operation.query.trim() !== '') {
       const ranked = { ...where, 'langgraph.indexed': true };
       const hits = await this.memory.search(operation.query, {
         scope: this.scope,
-        ...tagFilter,
+        tags: { all: tags },
         where: ranked,
         limit: Math.min(wanted, MAX_PAGE),
       });
@@ -303,7 +307,7 @@ export class EngramStore extends BaseStore {
       .filter((condition) => condition.matchType === 'prefix')
       .flatMap((condition) => condition.path.flatMap((segment, index) => (segment === '*' ? [] : [namespaceTag(index, segment)])));
     const namespaces = new Map<string, string[]>();
-    for (const record of await this.listAll(this.liveWhere(), Number.POSITIVE_INFINITY, pushed)) {
+    for (const record of await this.listAll(this.liveWhere(), Number.POSITIVE_INFINITY, [ITEM_TAG, ...pushed])) {
       let namespace = itemMetadata(record).namespace;
       if (!conditions.every((condition) => matches(condition, namespace))) continue;
       if (operation.maxDepth !== undefined) namespace = namespace.slice(0, operation.maxDepth);
@@ -314,15 +318,15 @@ export class EngramStore extends BaseStore {
     return sorted.slice(offset, offset + (operation.limit ?? sorted.length));
   }
 
-  /** Memories of this store matching `where` and carrying every tag, newest first, at most `max`. */
-  private async listAll(where: Record<string, unknown>, max: number, tags: string[] = []): Promise<MemoryRecord[]> {
+  /** Memories matching `where` and carrying every tag, newest first, at most `max`. */
+  private async listAll(where: Record<string, unknown>, max: number, tags: string[]): Promise<MemoryRecord[]> {
     const records: MemoryRecord[] = [];
     let cursor: string | undefined;
     while (records.length < max) {
       const page = await this.memory.list({
         scope: this.scope,
         where,
-        ...(tags.length > 0 ? { tags: { all: tags } } : {}),
+        tags: { all: tags },
         limit: Math.min(MAX_PAGE, max - records.length),
         ...(cursor === undefined ? {} : { cursor }),
       });
