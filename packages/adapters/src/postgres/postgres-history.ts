@@ -1,4 +1,4 @@
-import type { HistoryEntry, HistoryEvent } from '@engram/core';
+import type { ChangeLogPage, HistoryEntry, HistoryEvent } from '@engram/core';
 import type { Queryable } from './postgres-client.js';
 import { epochMs } from './postgres-sql.js';
 
@@ -46,4 +46,26 @@ export async function readHistory(client: Queryable, table: string, memoryId: st
     changes: row.changes,
     reason: row.reason,
   }));
+}
+
+/** Entries of every memory after sequence number `after`, in order (see `MemoryStore.changesSince`). */
+export async function readChangesSince(client: Queryable, table: string, after: number | null, limit: number): Promise<ChangeLogPage> {
+  const head = await client.query<{ head: string }>(`SELECT coalesce(max(seq), 0)::text AS head FROM ${table}`);
+  const headSeq = Number(head.rows[0]?.head ?? 0);
+  if (after === null || after >= headSeq) return { head: headSeq, entries: [] };
+  const { rows } = await client.query<HistoryRow & { seq: string }>(
+    `SELECT seq::text AS seq, memory_id, event, ${epochMs('at')} AS at, changes, reason FROM ${table} WHERE seq > $1 ORDER BY seq LIMIT $2`,
+    [after, limit],
+  );
+  return {
+    head: headSeq,
+    entries: rows.map((row) => ({
+      seq: Number(row.seq),
+      memoryId: row.memory_id,
+      event: row.event,
+      at: new Date(Math.round(row.at)),
+      changes: row.changes,
+      reason: row.reason,
+    })),
+  };
 }

@@ -1,4 +1,5 @@
 import {
+  type ChangeLogPage,
   AdapterError,
   decodeCursor,
   type EmbedderInfo,
@@ -25,7 +26,7 @@ import {
 import { type PGliteLike, type PgPoolLike, type PostgresClient, pgClient, pgliteClient, type Queryable } from './postgres-client.js';
 import { type ErrorContext, withErrors } from './postgres-errors.js';
 import { compileFilter } from './postgres-filter.js';
-import { appendHistory, readHistory } from './postgres-history.js';
+import { appendHistory, readChangesSince, readHistory } from './postgres-history.js';
 import { lockNamespace, migrateToLatest } from './postgres-migrations.js';
 import { insertValues, type MemoryRow, memoryColumns, rowToRecord } from './postgres-records.js';
 import { relationsOf, removeRelations, upsertRelation } from './postgres-relations.js';
@@ -501,6 +502,10 @@ class PostgresStore implements MemoryStore {
 
   async history(id: string): Promise<HistoryEntry[]> {
     return this.run('history', (session) => readHistory(session.client, session.history, id));
+  }
+
+  async changesSince(after: number | null, limit: number): Promise<ChangeLogPage> {
+    return this.run('changesSince', (session) => readChangesSince(session.client, session.history, after, limit));
   }
 
   // ------------------------------------------------------------------ reads

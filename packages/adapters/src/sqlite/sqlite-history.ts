@@ -1,4 +1,4 @@
-import type { HistoryEntry, HistoryEvent } from '@engram/core';
+import type { ChangeLogPage, HistoryEntry, HistoryEvent } from '@engram/core';
 import type { SqliteSession } from './sqlite-session.js';
 
 interface HistoryRow {
@@ -28,4 +28,24 @@ export function readHistory(session: SqliteSession, memoryId: string): HistoryEn
     changes: JSON.parse(row.changes) as HistoryEntry['changes'],
     reason: row.reason,
   }));
+}
+
+/** Entries of every memory after sequence number `after`, in order (see `MemoryStore.changesSince`). */
+export function readChangesSince(session: SqliteSession, after: number | null, limit: number): ChangeLogPage {
+  const head = (session.statement('SELECT coalesce(max(seq), 0) AS head FROM memory_history').get() as { head: number }).head;
+  if (after === null || after >= head) return { head, entries: [] };
+  const rows = session
+    .statement('SELECT seq, memory_id, event, at, changes, reason FROM memory_history WHERE seq > ? ORDER BY seq LIMIT ?')
+    .all(after, limit) as Array<HistoryRow & { seq: number }>;
+  return {
+    head,
+    entries: rows.map((row) => ({
+      seq: row.seq,
+      memoryId: row.memory_id,
+      event: row.event,
+      at: new Date(row.at),
+      changes: JSON.parse(row.changes) as HistoryEntry['changes'],
+      reason: row.reason,
+    })),
+  };
 }

@@ -1,4 +1,5 @@
 import {
+  type ChangeLogPage,
   DEFAULT_CONTEXT_WEIGHT,
   decodeCursor,
   type EmbedderInfo,
@@ -25,7 +26,7 @@ import {
 import type BetterSqlite3 from 'better-sqlite3';
 import { openConnection } from './sqlite-connection.js';
 import { compileFilter, type SqlParameter } from './sqlite-filter.js';
-import { appendHistory, readHistory } from './sqlite-history.js';
+import { appendHistory, readChangesSince, readHistory } from './sqlite-history.js';
 import { LexicalIndex } from './sqlite-lexical-index.js';
 import { schemaIsCurrent } from './sqlite-migration-names.js';
 import { insertMemorySql, insertParameters, type MemoryRow, memoryColumns, rowToRecord, storedRecord } from './sqlite-records.js';
@@ -400,6 +401,11 @@ class SqliteStore implements MemoryStore {
   async history(id: string): Promise<HistoryEntry[]> {
     const session = await this.ready();
     return withRetry('history', () => readHistory(session, id));
+  }
+
+  async changesSince(after: number | null, limit: number): Promise<ChangeLogPage> {
+    const session = await this.ready();
+    return withRetry('changesSince', () => readChangesSince(session, after, limit));
   }
 
   async recordAccess(ids: string[], at: Date): Promise<void> {

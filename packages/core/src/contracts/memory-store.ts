@@ -46,6 +46,13 @@ export interface StoreListPage {
   nextCursor: string | null;
 }
 
+/** A page of the store-wide change log (see `MemoryStore.changesSince`). */
+export interface ChangeLogPage {
+  /** The highest sequence number written so far (0 for an empty log). */
+  head: number;
+  entries: Array<HistoryEntry & { seq: number }>;
+}
+
 export interface LexicalMatch {
   id: string;
   /** Higher is better; only the order matters to core. */
@@ -139,6 +146,13 @@ export interface MemoryStore {
 
   /** Every history entry of a memory (deleted ones included), oldest first. */
   history(id: string): Promise<HistoryEntry[]>;
+
+  /**
+   * Optional: the history entries of every memory appended after sequence number `after`, in
+   * sequence order, at most `limit`, whichever process wrote them; `after: null` returns no
+   * entries, only the current `head`. Servers read it to stream other processes' writes.
+   */
+  changesSince?(after: number | null, limit: number): Promise<ChangeLogPage>;
 
   /**
    * Adds one to accessCount per occurrence of an id (`[a, a, b]` adds two to a) and sets
