@@ -1,0 +1,167 @@
+import { NotFoundError } from '@engram/core';
+import { createRoute } from '@hono/zod-openapi';
+import {
+  AddMemorySchema,
+  AddResultSchema,
+  BatchResultSchema,
+  BatchSchema,
+  ContextResultSchema,
+  ContextSchema,
+  DeleteResultSchema,
+  IdParamSchema,
+  ListQuerySchema,
+  ListResultSchema,
+  MemoryResultSchema,
+  SearchResultSchema,
+  SearchSchema,
+  UpdateMemorySchema,
+} from '../schemas.js';
+import type { EngramHono } from './app-env.js';
+import { addInputFrom, integer, listFilterFrom } from './request-values.js';
+import { ERRORS, jsonBody, jsonContent, NOT_FOUND, SECURITY } from './responses.js';
+
+const tags = ['memories'];
+
+export const addRoute = createRoute({
+  method: 'post',
+  path: '/api/memories',
+  tags,
+  summary: 'Store a memory',
+  description:
+    'Stores one memory. An exact duplicate in the same scope returns the stored one with status `duplicate` (200). ' +
+    'An `X-Agent-ID` header sets `scope.agentId` and adds the tag `agent:<name>`. Accepts mcp-memory-service bodies (`memory_type`).',
+  security: SECURITY,
+  request: { ...jsonBody(AddMemorySchema) },
+  responses: {
+    201: jsonContent(AddResultSchema, 'Created'),
+    200: jsonContent(AddResultSchema, 'Already stored (duplicate) or a keyed memory updated'),
+    ...ERRORS,
+  },
+});
+
+const batchRoute = createRoute({
+  method: 'post',
+  path: '/api/memories/batch',
+  tags,
+  summary: 'Store up to 1,000 memories in one transaction',
+  description: 'All or nothing: one invalid memory rejects the batch (its index is in `field`) and nothing is written.',
+  security: SECURITY,
+  request: { ...jsonBody(BatchSchema) },
+  responses: { 201: jsonContent(BatchResultSchema, 'Stored, one result per memory in order'), ...ERRORS },
+});
+
+const listRoute = createRoute({
+  method: 'get',
+  path: '/api/memories',
+  tags,
+  summary: 'List memories, newest first',
+  security: SECURITY,
+  request: { query: ListQuerySchema },
+  responses: { 200: jsonContent(ListResultSchema, 'A page; pass nextCursor as cursor for the next one'), ...ERRORS },
+});
+
+const getRoute = createRoute({
+  method: 'get',
+  path: '/api/memories/{id}',
+  tags,
+  summary: 'Get a memory',
+  security: SECURITY,
+  request: { params: IdParamSchema },
+  responses: { 200: jsonContent(MemoryResultSchema, 'The memory'), ...NOT_FOUND, ...ERRORS },
+});
+
+const updateRoute = createRoute({
+  method: 'patch',
+  path: '/api/memories/{id}',
+  tags,
+  summary: 'Change a memory',
+  security: SECURITY,
+  request: { params: IdParamSchema, ...jsonBody(UpdateMemorySchema) },
+  responses: { 200: jsonContent(MemoryResultSchema, 'The updated memory'), ...NOT_FOUND, ...ERRORS },
+});
+
+const deleteRoute = createRoute({
+  method: 'delete',
+  path: '/api/memories/{id}',
+  tags,
+  summary: 'Delete a memory (soft: history keeps it)',
+  security: SECURITY,
+  request: { params: IdParamSchema },
+  responses: { 200: jsonContent(DeleteResultSchema, 'Deleted'), ...NOT_FOUND, ...ERRORS },
+});
+
+export const searchRoute = createRoute({
+  method: 'post',
+  path: '/api/search',
+  tags: ['retrieval'],
+  summary: 'Hybrid search',
+  security: SECURITY,
+  request: { ...jsonBody(SearchSchema) },
+  responses: { 200: jsonContent(SearchResultSchema, 'Hits, best first'), ...ERRORS },
+});
+
+const contextRoute = createRoute({
+  method: 'post',
+  path: '/api/context',
+  tags: ['retrieval'],
+  summary: 'The best memories for a query as a prompt-ready block within a token budget',
+  security: SECURITY,
+  request: { ...jsonBody(ContextSchema) },
+  responses: { 200: jsonContent(ContextResultSchema, 'Text, its token estimate and the hits in it'), ...ERRORS },
+});
+
+export function registerMemoryRoutes(app: EngramHono): void {
+  app.openapi(addRoute, async (context) => {
+    const input = addInputFrom(context.req.valid('json'), context.req.header('x-agent-id'));
+    const result = await context.var.memory.add(input);
+    return context.json(result as never, result.status === 'created' ? 201 : 200);
+  });
+
+  app.openapi(batchRoute, async (context) => {
+    const agent = context.req.header('x-agent-id');
+    const inputs = context.req.valid('json').memories.map((body, index) => addInputFrom(body, agent, `memories.${index}`));
+    const results = await context.var.memory.addMany(inputs, 'memories');
+    return context.json({ results } as never, 201);
+  });
+
+  app.openapi(listRoute, async (context) => {
+    const query = context.req.valid('query');
+    const limit = integer(query.limit);
+    const page = await context.var.memory.list({
+      ...listFilterFrom(query),
+      ...(limit !== undefined ? { limit } : {}),
+      ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+    });
+    return context.json(page as never, 200);
+  });
+
+  app.openapi(getRoute, async (context) => {
+    const { id } = context.req.valid('param');
+    const memory = await context.var.memory.get(id);
+    if (!memory) throw new NotFoundError('Memory', id);
+    return context.json({ memory } as never, 200);
+  });
+
+  app.openapi(updateRoute, async (context) => {
+    const { id } = context.req.valid('param');
+    const memory = await context.var.memory.update(id, context.req.valid('json'));
+    return context.json({ memory } as never, 200);
+  });
+
+  app.openapi(deleteRoute, async (context) => {
+    const { id } = context.req.valid('param');
+    if (!(await context.var.memory.delete(id))) throw new NotFoundError('Memory', id);
+    return context.json({ deleted: true, id } as never, 200);
+  });
+
+  app.openapi(searchRoute, async (context) => {
+    const { query, ...options } = context.req.valid('json');
+    const hits = await context.var.memory.search(query, options);
+    return context.json({ hits } as never, 200);
+  });
+
+  app.openapi(contextRoute, async (context) => {
+    const result = await context.var.memory.context(context.req.valid('json'));
+    return context.json(result as never, 200);
+  });
+}

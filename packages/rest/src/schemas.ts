@@ -1,0 +1,349 @@
+import { z } from '@hono/zod-openapi';
+
+/**
+ * Request and response schemas: the server validates with them and the OpenAPI document is
+ * generated from them, so the two cannot drift. Requests are checked for shape here; the finer
+ * rules (ranges, the `where` grammar, time expressions) are core's, whose ValidationError names
+ * the field the same way.
+ */
+
+const dateTime = z.string().openapi({ format: 'date-time', example: '2026-01-31T12:00:00.000Z' });
+const nullableDateTime = dateTime.nullable();
+const identifier = z.string().min(1).max(256);
+const dateInput = z.union([z.string(), z.number()]).openapi({ description: 'An ISO 8601 date-time or epoch milliseconds' });
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: 'VALIDATION_ERROR' }),
+      message: z.string().openapi({ example: 'Invalid content: is required and must be a string' }),
+      field: z.string().optional().openapi({ example: 'content' }),
+    }),
+  })
+  .openapi('Error');
+
+export const ScopeSchema = z
+  .strictObject({ userId: identifier.optional(), agentId: identifier.optional(), runId: identifier.optional() })
+  .openapi('Scope', { description: 'Who a memory belongs to, inside the caller’s tenant.' });
+
+export const MemorySchema = z
+  .object({
+    id: z.string().openapi({ example: '0193a7f2-5a1e-7c3b-9d4e-2f1a6b8c9d0e' }),
+    content: z.string(),
+    context: z.string().optional(),
+    contentHash: z.string(),
+    type: z.string().openapi({ example: 'learning' }),
+    subtype: z.string().nullable(),
+    tags: z.array(z.string()),
+    metadata: z.record(z.string(), z.unknown()),
+    scope: ScopeSchema,
+    conversationId: z.string().nullable(),
+    importance: z.number(),
+    quality: z.number().nullable(),
+    accessCount: z.number(),
+    lastAccessedAt: nullableDateTime,
+    createdAt: dateTime,
+    updatedAt: dateTime,
+    validFrom: nullableDateTime,
+    validTo: nullableDateTime,
+    supersededBy: z.string().nullable(),
+    deletedAt: nullableDateTime,
+    key: z.string().nullable(),
+    source: z.string().nullable(),
+    confidence: z.number().nullable(),
+    emotion: z.string().nullable(),
+    emotionalValence: z.number().nullable(),
+    emotionalArousal: z.number().nullable(),
+    episodeId: z.string().nullable(),
+    sequenceNumber: z.number().nullable(),
+    precedingMemoryId: z.string().nullable(),
+    sourceType: z.string().nullable(),
+    credibility: z.number().nullable(),
+  })
+  .openapi('Memory');
+
+export const RelationSchema = z
+  .object({
+    sourceId: z.string(),
+    targetId: z.string(),
+    type: z.string().openapi({ example: 'fixes' }),
+    weight: z.number(),
+    confidence: z.number(),
+    metadata: z.record(z.string(), z.unknown()),
+    inferred: z.boolean(),
+    createdAt: dateTime,
+    updatedAt: dateTime,
+  })
+  .openapi('Relation');
+
+const metadata = z.record(z.string(), z.unknown());
+const unit = z.number().min(0).max(1);
+
+export const AddMemorySchema = z
+  .strictObject({
+    content: z.string().openapi({ example: 'The CI cache key must include the lockfile hash' }),
+    context: z.string().optional(),
+    type: z.string().optional().openapi({ description: 'A base type or subtype (bug, insight, …)', example: 'gotcha' }),
+    memory_type: z.string().optional().openapi({ description: 'mcp-memory-service alias of `type`' }),
+    tags: z.array(z.string()).optional(),
+    metadata: metadata.optional(),
+    scope: ScopeSchema.optional(),
+    conversationId: identifier.optional(),
+    importance: unit.optional(),
+    key: identifier.optional(),
+    createdAt: dateInput.optional(),
+    quality: unit.optional(),
+    source: z.string().optional(),
+    confidence: unit.optional(),
+    emotion: z.string().optional(),
+    emotionalValence: z.number().min(-1).max(1).optional(),
+    emotionalArousal: unit.optional(),
+    episodeId: identifier.optional(),
+    sequenceNumber: z.number().int().min(0).optional(),
+    precedingMemoryId: identifier.optional(),
+    sourceType: z.string().optional(),
+    credibility: unit.optional(),
+    client_hostname: z.string().optional().openapi({ description: 'mcp-memory-service field, kept in metadata.clientHostname' }),
+  })
+  .openapi('AddMemory');
+
+export const AddResultSchema = z
+  .object({
+    memory: MemorySchema,
+    status: z.enum(['created', 'updated', 'duplicate']),
+    warnings: z.array(z.string()),
+  })
+  .openapi('AddResult');
+
+export const BatchSchema = z.strictObject({ memories: z.array(AddMemorySchema).min(1).max(1000) }).openapi('AddBatch');
+export const BatchResultSchema = z.object({ results: z.array(AddResultSchema) }).openapi('AddBatchResult');
+
+export const UpdateMemorySchema = z
+  .strictObject({
+    content: z.string().optional(),
+    type: z.string().optional(),
+    tags: z.array(z.string()).optional(),
+    metadata: metadata.optional(),
+    importance: unit.optional(),
+  })
+  .openapi('UpdateMemory');
+
+const tagFilter = z.union([
+  z.array(z.string()),
+  z.strictObject({ any: z.array(z.string()).optional(), all: z.array(z.string()).optional() }),
+]);
+
+const filterFields = {
+  scope: ScopeSchema.optional(),
+  conversationId: identifier.optional(),
+  types: z.array(z.string()).optional(),
+  tags: tagFilter.optional().openapi({ description: 'A list (any of them) or { any, all }' }),
+  time: z.string().optional().openapi({ description: 'A natural time window: "last week", "yesterday", "since 2026-01-01"' }),
+  after: dateInput.optional(),
+  before: dateInput.optional(),
+  where: z.unknown().optional().openapi({ description: 'Metadata conditions: { "priority": { "gte": 2 } }, with and/or/not' }),
+  includeSuperseded: z.boolean().optional(),
+  asOf: dateInput.optional(),
+};
+
+export const SearchSchema = z
+  .strictObject({
+    query: z.string().openapi({ example: 'ci cache' }),
+    limit: z.number().int().min(1).max(1000).optional(),
+    mode: z.enum(['hybrid', 'vector', 'lexical']).optional(),
+    minScore: unit.optional(),
+    explain: z.boolean().optional(),
+    expand: z
+      .strictObject({
+        depth: z.number().int().optional(),
+        types: z.array(z.string()).optional(),
+        seeds: z.number().int().optional(),
+        decay: z.number().optional(),
+      })
+      .optional(),
+    ...filterFields,
+  })
+  .openapi('Search');
+
+export const HitSchema = z
+  .object({ memory: MemorySchema, score: z.number(), explanation: z.record(z.string(), z.unknown()).optional() })
+  .openapi('Hit');
+export const SearchResultSchema = z.object({ hits: z.array(HitSchema) }).openapi('SearchResult');
+
+export const ContextSchema = z
+  .strictObject({
+    query: z.string(),
+    tokenBudget: z.number().int().optional(),
+    limit: z.number().int().optional(),
+    mode: z.enum(['hybrid', 'vector', 'lexical']).optional(),
+    ...filterFields,
+  })
+  .openapi('ContextRequest');
+export const ContextResultSchema = z.object({ text: z.string(), tokens: z.number(), hits: z.array(HitSchema) }).openapi('ContextResult');
+
+/** Query parameters that name a scope (GET routes). */
+const scopeQuery = {
+  userId: identifier.optional(),
+  agentId: identifier.optional(),
+  runId: identifier.optional(),
+};
+const booleanQuery = z.enum(['true', 'false']).optional();
+const listQuery = z.string().optional().openapi({ description: 'Comma-separated' });
+
+export const ListQuerySchema = z.strictObject({
+  ...scopeQuery,
+  limit: z.string().regex(/^\d+$/, 'must be a positive integer').optional().openapi({ example: '50' }),
+  cursor: z.string().optional(),
+  conversationId: identifier.optional(),
+  types: listQuery,
+  tags: listQuery.openapi({ description: 'Comma-separated; a memory matches with any of them' }),
+  tagsAll: listQuery.openapi({ description: 'Comma-separated; a memory matches with all of them' }),
+  time: z.string().optional(),
+  after: z.string().optional(),
+  before: z.string().optional(),
+  where: z.string().optional().openapi({ description: 'Metadata conditions as JSON, e.g. {"priority":{"gte":2}}' }),
+  includeSuperseded: booleanQuery,
+  asOf: z.string().optional(),
+});
+export const ListResultSchema = z.object({ items: z.array(MemorySchema), nextCursor: z.string().nullable() }).openapi('MemoryPage');
+
+export const ExportQuerySchema = ListQuerySchema.omit({ limit: true, cursor: true });
+
+export const IdParamSchema = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(256)
+    .openapi({ param: { name: 'id', in: 'path' } }),
+});
+
+export const MemoryResultSchema = z.object({ memory: MemorySchema }).openapi('MemoryResult');
+export const DeleteResultSchema = z.object({ deleted: z.literal(true), id: z.string() }).openapi('DeleteResult');
+
+export const LinkSchema = z
+  .strictObject({
+    sourceId: identifier,
+    targetId: identifier,
+    type: z.string().min(1).openapi({ example: 'fixes' }),
+    weight: unit.optional(),
+    confidence: unit.optional(),
+    metadata: metadata.optional(),
+  })
+  .openapi('Link');
+export const RelationResultSchema = z.object({ relation: RelationSchema }).openapi('RelationResult');
+export const UnlinkQuerySchema = z.strictObject({ sourceId: identifier, targetId: identifier, type: z.string().optional() });
+export const UnlinkResultSchema = z.object({ removed: z.number() }).openapi('UnlinkResult');
+
+const directionQuery = z.enum(['out', 'in', 'both']).optional();
+const integerQuery = z.string().regex(/^\d+$/, 'must be a non-negative integer').optional();
+
+export const RelationsQuerySchema = z.strictObject({ direction: directionQuery, types: listQuery });
+export const RelationsResultSchema = z.object({ relations: z.array(RelationSchema) }).openapi('Relations');
+
+export const NeighborsQuerySchema = z.strictObject({
+  direction: directionQuery,
+  types: listQuery,
+  depth: integerQuery,
+  limit: integerQuery,
+  includeSuperseded: booleanQuery,
+});
+export const NeighborsResultSchema = z
+  .object({ neighbors: z.array(z.object({ memory: MemorySchema, distance: z.number(), via: RelationSchema })) })
+  .openapi('Neighbors');
+
+export const SubgraphQuerySchema = z.strictObject({
+  radius: integerQuery,
+  types: listQuery,
+  maxNodes: integerQuery,
+  includeSuperseded: booleanQuery,
+});
+export const SubgraphResultSchema = z.object({ nodes: z.array(MemorySchema), edges: z.array(RelationSchema) }).openapi('Subgraph');
+
+export const HistoryResultSchema = z
+  .object({
+    history: z.array(
+      z.object({
+        memoryId: z.string(),
+        event: z.enum(['created', 'updated', 'superseded', 'deleted']),
+        at: dateTime,
+        changes: z.record(z.string(), z.object({ from: z.unknown(), to: z.unknown() })),
+        reason: z.string().nullable(),
+      }),
+    ),
+  })
+  .openapi('History');
+
+export const PathQuerySchema = z.strictObject({
+  from: identifier,
+  to: identifier,
+  direction: directionQuery,
+  types: listQuery,
+  maxDepth: integerQuery,
+  includeSuperseded: booleanQuery,
+});
+export const PathResultSchema = z.object({ path: z.array(MemorySchema).nullable() }).openapi('Path');
+
+export const ResolveSchema = z
+  .strictObject({ winnerId: identifier, loserId: identifier, reason: z.string().max(10_000).optional() })
+  .openapi('Resolve');
+export const ResolveResultSchema = z.object({ winner: MemorySchema, loser: MemorySchema }).openapi('ResolveResult');
+
+export const ScopeQuerySchema = z.strictObject(scopeQuery);
+export const TagsResultSchema = z.object({ tags: z.array(z.object({ tag: z.string(), count: z.number() })) }).openapi('Tags');
+export const TypesResultSchema = z
+  .object({ types: z.array(z.object({ type: z.string(), subtypes: z.array(z.string()), count: z.number() })) })
+  .openapi('Types');
+export const StatsResultSchema = z
+  .object({
+    total: z.number(),
+    superseded: z.number(),
+    byType: z.record(z.string(), z.number()),
+    store: z.object({ name: z.string() }),
+    embedder: z.object({ id: z.string(), dimensions: z.number() }),
+    tenant: z.string(),
+  })
+  .openapi('Stats');
+
+export const ImportResultSchema = z
+  .object({ records: z.number(), created: z.number(), updated: z.number(), duplicates: z.number(), skipped: z.number() })
+  .openapi('ImportResult');
+
+export const HealthSchema = z.object({ ok: z.boolean() }).openapi('Health');
+
+export const EventsQuerySchema = z.strictObject({ ...scopeQuery, tags: listQuery });
+
+// Compatibility aliases.
+export const CompatSearchSchema = z
+  .object({
+    query: z.string(),
+    n_results: z.number().int().min(1).max(1000).optional(),
+    limit: z.number().int().min(1).max(1000).optional(),
+    tags: z.array(z.string()).optional(),
+    memory_type: z.string().optional(),
+    similarity_threshold: unit.optional(),
+  })
+  .openapi('CompatSearch');
+export const CompatSearchResultSchema = z
+  .object({
+    results: z.array(z.object({ memory: MemorySchema, similarity_score: z.number() })),
+    query: z.string(),
+    total_found: z.number(),
+  })
+  .openapi('CompatSearchResult');
+
+export const RememberSchema = z
+  .object({
+    content: z.string(),
+    user_id: identifier.optional(),
+    memory_type: z.string().optional(),
+    tags: z.array(z.string()).optional(),
+    metadata: metadata.optional(),
+  })
+  .openapi('Remember');
+export const RememberResultSchema = z.object({ id: z.string(), success: z.boolean(), memory: MemorySchema }).openapi('RememberResult');
+export const RecallSchema = z
+  .object({ query: z.string(), user_id: identifier.optional(), limit: z.number().int().min(1).max(1000).optional() })
+  .openapi('Recall');
+export const RecallResultSchema = z
+  .object({ memories: z.array(z.object({ memory: MemorySchema, score: z.number() })), count: z.number() })
+  .openapi('RecallResult');

@@ -1,0 +1,104 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ValidationError } from '@engram/core';
+import { serve as serveNode } from '@hono/node-server';
+import { createEngramApp, type EngramApp, type EngramAppOptions } from '../create-engram-app.js';
+import { isLoopback } from './loopback.js';
+
+export const DEFAULT_PORT = 8000;
+export const DEFAULT_HOST = '127.0.0.1';
+
+export interface ServeOptions extends EngramAppOptions {
+  /** Port to listen on. Default 8000; 0 picks a free one (see `url`). */
+  port?: number;
+  /** Interface to bind. Default 127.0.0.1. Anything else requires API keys. */
+  host?: string;
+  /** On close, how long in-flight requests may take before their connections are cut, in ms. Default 10,000. */
+  shutdownTimeoutMs?: number;
+  /** Stop gracefully on SIGTERM and SIGINT (what the CLI does). Default false: the owner decides. */
+  handleSignals?: boolean;
+}
+
+export interface ServerHandle {
+  app: EngramApp;
+  url: string;
+  port: number;
+  host: string;
+  /** False when the server runs without API keys (anonymous, loopback only). */
+  authenticated: boolean;
+  /** Settles once the server has stopped. */
+  closed: Promise<void>;
+  /** Stops accepting, lets in-flight requests finish (up to shutdownTimeoutMs), ends event streams, closes the stores it opened. */
+  close(): Promise<void>;
+}
+
+/** Starts the REST server and resolves once it accepts connections. */
+export async function serve(options: ServeOptions): Promise<ServerHandle> {
+  const host = options.host ?? DEFAULT_HOST;
+  const port = options.port ?? DEFAULT_PORT;
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new ValidationError([{ field: 'port', message: `must be an integer from 0 to 65535 (got ${port})` }]);
+  }
+  const loopback = isLoopback(host);
+  const app = createEngramApp({
+    ...options,
+    ...(options.allowedHosts === undefined && loopback ? { allowedHosts: 'loopback' as const } : {}),
+  });
+  const authenticated = await app.engram.authenticator.configured();
+  if (!authenticated && !loopback) {
+    await app.engram.close();
+    throw new ValidationError([
+      {
+        field: 'host',
+        message: `${host} is reachable from other machines, and this server has no API keys: create one (engram keys create --tenant <name>) or set ENGRAM_API_KEYS, or bind 127.0.0.1`,
+      },
+    ]);
+  }
+
+  const server = await new Promise<Server>((resolve, reject) => {
+    const created = serveNode({ fetch: app.fetch, port, hostname: host }) as Server;
+    created.once('error', reject);
+    created.once('listening', () => {
+      created.off('error', reject);
+      resolve(created);
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const displayHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${displayHost}:${address.port}`;
+
+  let resolveClosed: () => void = () => {};
+  const closed = new Promise<void>((resolve) => {
+    resolveClosed = resolve;
+  });
+  const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
+  let closing: Promise<void> | undefined;
+  const close = () => {
+    closing ??= (async () => {
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Event streams never finish on their own: end them; idle keep-alive sockets too.
+      app.engram.events.close();
+      server.closeIdleConnections();
+      const deadline = setTimeout(() => server.closeAllConnections(), shutdownTimeoutMs);
+      deadline.unref();
+      await stopped;
+      clearTimeout(deadline);
+      await app.engram.close();
+      resolveClosed();
+    })();
+    return closing;
+  };
+
+  if (options.handleSignals) {
+    const onSignal = () => {
+      void close();
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+    void closed.then(() => {
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+    });
+  }
+  return { app, url, port: address.port, host, authenticated, closed, close };
+}
