@@ -5,6 +5,8 @@ export { KeyFile } from './auth/key-file.js';
 export type { TenantMemoryFactory } from './auth/tenant-memories.js';
 export { TenantMemories } from './auth/tenant-memories.js';
 export { checkTenantName, LOCAL_TENANT } from './auth/tenant-name.js';
+export type { ServerCommandLineIo } from './cli/run-server-command-line.js';
+export { runServerCommandLine, SERVER_USAGE } from './cli/run-server-command-line.js';
 export type { EngramApp, EngramAppOptions } from './create-engram-app.js';
 export {
   createEngramApp,
@@ -21,4 +23,6 @@ export type { RateLimitOptions } from './server/rate-limiter.js';
 export { RateLimiter } from './server/rate-limiter.js';
 export type { ServeOptions, ServerHandle } from './server/serve.js';
 export { DEFAULT_HOST, DEFAULT_PORT, serve } from './server/serve.js';
+export type { StoreLocation, TenantMemoryFactoryOptions } from './server/tenant-stores.js';
+export { defaultKeyFile, tenantMemoryFactory, tenantStoreLocation } from './server/tenant-stores.js';
 export { VERSION } from './version.js';

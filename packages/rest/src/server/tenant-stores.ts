@@ -1,0 +1,78 @@
+import { basename, dirname, extname, join } from 'node:path';
+import { AdapterError, Memory, type MemoryStore } from '@engram/core';
+import { defaultEmbedder } from '@engram/embedders/default';
+import type { TenantMemoryFactory } from '../auth/tenant-memories.js';
+import { LOCAL_TENANT } from '../auth/tenant-name.js';
+
+/** Where the server's memories live; each tenant gets its own file or schema from it. */
+export type StoreLocation = { kind: 'sqlite'; path: string } | { kind: 'postgres'; connectionString: string };
+
+/** Postgres schema of the `local` tenant (the adapter's default), and the prefix of the others. */
+export const DEFAULT_SCHEMA = 'engram';
+
+/**
+ * Where one tenant's store is: the `local` tenant (anonymous mode) uses the base file or the
+ * default schema itself, so a laptop store keeps its memories once keys are added for `local`;
+ * tenant `t` uses `<name>.tenants/t.db` beside the base file, or the schema `engram_t_t`.
+ */
+export function tenantStoreLocation(
+  base: StoreLocation,
+  tenant: string,
+): { kind: 'sqlite'; path: string } | { kind: 'postgres'; connectionString: string; schema: string } {
+  if (base.kind === 'postgres') return { ...base, schema: tenant === LOCAL_TENANT ? DEFAULT_SCHEMA : `${DEFAULT_SCHEMA}_t_${tenant}` };
+  if (base.path === ':memory:' || tenant === LOCAL_TENANT) return base;
+  const name = basename(base.path, extname(base.path));
+  return { kind: 'sqlite', path: join(dirname(base.path), `${name}.tenants`, `${tenant}.db`) };
+}
+
+/** The default key file of a SQLite store: `<name>.keys.json` beside it. */
+export function defaultKeyFile(base: StoreLocation): string | undefined {
+  if (base.kind !== 'sqlite' || base.path === ':memory:') return undefined;
+  return join(dirname(base.path), `${basename(base.path, extname(base.path))}.keys.json`);
+}
+
+interface PostgresModule {
+  postgresStore(options: { connectionString: string; schema: string }): MemoryStore;
+}
+
+// A variable specifier: the Postgres adapter and its driver are optional.
+const POSTGRES_ADAPTER = '@engram/adapters/postgres';
+
+async function openStore(location: ReturnType<typeof tenantStoreLocation>): Promise<MemoryStore> {
+  if (location.kind === 'sqlite') {
+    let module: typeof import('@engram/adapters/sqlite');
+    try {
+      module = await import('@engram/adapters/sqlite');
+    } catch (error) {
+      throw new AdapterError('sqlite', 'load', error, 'Install the SQLite peers: npm install better-sqlite3 kysely sqlite-vec');
+    }
+    return module.sqliteStore({ path: location.path });
+  }
+  let module: Partial<PostgresModule>;
+  try {
+    module = (await import(POSTGRES_ADAPTER)) as Partial<PostgresModule>;
+  } catch (error) {
+    throw new AdapterError('postgres', 'load', error, 'Install the Postgres driver (npm install pg) or serve a SQLite file with --path');
+  }
+  if (typeof module.postgresStore !== 'function')
+    throw new AdapterError('postgres', 'load', new Error('no postgresStore export'), 'Upgrade @engram/adapters');
+  return module.postgresStore({ connectionString: location.connectionString, schema: location.schema });
+}
+
+export interface TenantMemoryFactoryOptions {
+  store: StoreLocation;
+  /** Embedder of new stores: auto, hash, transformers, transformers:<model>. A store keeps the one it was built with. */
+  embedder?: string;
+  log?: (message: string) => void;
+}
+
+/** One `Memory` per tenant, each on its own store (see `tenantStoreLocation`). */
+export function tenantMemoryFactory(options: TenantMemoryFactoryOptions): TenantMemoryFactory {
+  const log = options.log ?? (() => {});
+  return async (tenant) => {
+    const store = await openStore(tenantStoreLocation(options.store, tenant));
+    const memory = new Memory({ store, embedder: defaultEmbedder({ choice: options.embedder ?? 'auto', log }), logger: log });
+    await memory.ready();
+    return memory;
+  };
+}
