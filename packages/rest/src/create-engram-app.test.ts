@@ -305,3 +305,15 @@ describe('auth and tenants', () => {
     expect(response.json.error.code).toBe('TIMEOUT');
   });
 });
+
+describe('/docs', () => {
+  it('is one offline page: no script, style or font from anywhere else', async () => {
+    const app = anonymousApp();
+    const response = await app.request('http://localhost/docs');
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toContain("fetch('/openapi.json')");
+    expect(html).not.toMatch(/(src|href)=["']?(https?:)?\/\//);
+    expect(html).not.toMatch(/@import|url\(/);
+  });
+});

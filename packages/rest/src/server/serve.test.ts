@@ -46,10 +46,16 @@ afterAll(async () => {
 describe('serve() over a real socket', () => {
   it('answers every route', async () => {
     expect((await request(server, 'GET', '/api/health')).json).toEqual({ ok: true });
-    const first = await request(server, 'POST', '/api/memories', { content: 'The staging database is db-stage-2', type: 'configuration', tags: ['db'] });
+    const first = await request(server, 'POST', '/api/memories', {
+      content: 'The staging database is db-stage-2',
+      type: 'configuration',
+      tags: ['db'],
+    });
     expect(first.status).toBe(201);
     const a = first.json.memory.id;
-    const batch = await request(server, 'POST', '/api/memories/batch', { memories: [{ content: 'Migrations run before deploys' }, { content: 'db-stage-1 was retired' }] });
+    const batch = await request(server, 'POST', '/api/memories/batch', {
+      memories: [{ content: 'Migrations run before deploys' }, { content: 'db-stage-1 was retired' }],
+    });
     const [b, c] = batch.json.results.map((result: { memory: { id: string } }) => result.memory.id);
     expect((await request(server, 'GET', '/api/memories?limit=2')).json.items).toHaveLength(2);
     expect((await request(server, 'GET', `/api/memories/${a}`)).json.memory.id).toBe(a);
@@ -67,7 +73,12 @@ describe('serve() over a real socket', () => {
     expect((await request(server, 'DELETE', `/api/relations?sourceId=${b}&targetId=${a}`)).json.removed).toBe(1);
     expect((await request(server, 'GET', '/api/tags')).json.tags).toEqual([{ tag: 'db', count: 1 }]);
     expect((await request(server, 'GET', '/api/types')).json.types.length).toBeGreaterThanOrEqual(5);
-    expect((await request(server, 'GET', '/api/stats')).json).toMatchObject({ total: 2, superseded: 1, store: { name: 'sqlite' }, tenant: 'team_a' });
+    expect((await request(server, 'GET', '/api/stats')).json).toMatchObject({
+      total: 2,
+      superseded: 1,
+      store: { name: 'sqlite' },
+      tenant: 'team_a',
+    });
     const exported = await request(server, 'GET', '/api/export');
     expect(exported.text.trim().split('\n')).toHaveLength(2);
     const imported = await fetch(`${server.url}/api/import`, {
@@ -94,10 +105,20 @@ describe('serve() over a real socket', () => {
   });
 
   it('streams events with ids and heartbeats, resumes after Last-Event-ID, and carries writes of another server on the same store', async () => {
-    const other = await serve({ memory: tenantMemoryFactory({ store, embedder: 'hash' }), auth: { keys }, port: 0, rateLimit: false, eventPollMs: 50, log: () => {} });
+    const other = await serve({
+      memory: tenantMemoryFactory({ store, embedder: 'hash' }),
+      auth: { keys },
+      port: 0,
+      rateLimit: false,
+      eventPollMs: 50,
+      log: () => {},
+    });
     try {
       const controller = new AbortController();
-      const response = await fetch(`${server.url}/api/events?tags=signal`, { headers: { authorization: `Bearer ${keys.team_a}` }, signal: controller.signal });
+      const response = await fetch(`${server.url}/api/events?tags=signal`, {
+        headers: { authorization: `Bearer ${keys.team_a}` },
+        signal: controller.signal,
+      });
       expect(response.headers.get('content-type')).toContain('text/event-stream');
       const events = sseReader(response);
       expect((await events.next((event) => event.event === 'comment')).event).toBe('comment');
@@ -136,13 +157,22 @@ describe('serve() over a real socket', () => {
   });
 
   it('refuses a public host without keys', async () => {
-    await expect(serve({ memory: tenantMemoryFactory({ store: { kind: 'sqlite', path: ':memory:' }, embedder: 'hash' }), host: '0.0.0.0', port: 0, log: () => {} })).rejects.toThrow(
-      /no API keys/,
-    );
+    await expect(
+      serve({
+        memory: tenantMemoryFactory({ store: { kind: 'sqlite', path: ':memory:' }, embedder: 'hash' }),
+        host: '0.0.0.0',
+        port: 0,
+        log: () => {},
+      }),
+    ).rejects.toThrow(/no API keys/);
   });
 
   it('finishes in-flight requests on close, then refuses connections', async () => {
-    const handle = await serve({ memory: tenantMemoryFactory({ store: { kind: 'sqlite', path: join(directory, 'slow.db') }, embedder: 'hash' }), port: 0, log: () => {} });
+    const handle = await serve({
+      memory: tenantMemoryFactory({ store: { kind: 'sqlite', path: join(directory, 'slow.db') }, embedder: 'hash' }),
+      port: 0,
+      log: () => {},
+    });
     const memory = await handle.app.engram.tenants.get('local');
     const original = memory.count.bind(memory);
     memory.count = async (filter) => {

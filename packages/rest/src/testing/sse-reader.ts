@@ -38,7 +38,10 @@ export function sseReader(response: Response) {
   };
 
   return {
-    async next(predicate: (event: ReceivedEvent) => boolean = (event) => event.event !== 'comment', timeoutMs = 5000): Promise<ReceivedEvent> {
+    async next(
+      predicate: (event: ReceivedEvent) => boolean = (event) => event.event !== 'comment',
+      timeoutMs = 5000,
+    ): Promise<ReceivedEvent> {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const index = pending.findIndex(predicate);
