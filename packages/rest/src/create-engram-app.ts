@@ -198,6 +198,8 @@ export function createEngramApp(options: EngramAppOptions): EngramApp {
       if (!principal)
         throw new HttpError(401, 'UNAUTHORIZED', 'Unknown or revoked API key', undefined, { 'www-authenticate': 'Bearer realm="engram"' });
     } else {
+      // A key sent to a server without keys is a mistake worth reporting (a revoked key, the wrong server).
+      if (key !== undefined) throw new HttpError(401, 'UNAUTHORIZED', 'Unknown API key: this server has no keys configured');
       // No keys: one anonymous tenant, for this machine only.
       const peer = remoteAddress(context);
       if (peer !== undefined && !isLoopback(peer)) {

@@ -12,6 +12,7 @@ import { registerImport } from './commands/import.js';
 import { registerList } from './commands/list.js';
 import { registerMcp } from './commands/mcp.js';
 import { registerSearch } from './commands/search.js';
+import { registerServe } from './commands/serve.js';
 import { registerStats } from './commands/stats.js';
 import { describeError } from './errors.js';
 import { CliState, DEFAULT_STORE_PATH, stringifyJson } from './invocation.js';
@@ -48,6 +49,7 @@ export function createProgram(state: CliState): Command {
   registerImport(program, state);
   registerGraph(program, state);
   registerMcp(program, state);
+  registerServe(program, state);
 
   program.addHelpText(
     'after',
@@ -70,6 +72,7 @@ Examples:
   $ engram link <fix-id> fixes <bug-id> && engram neighbors <bug-id> --depth 2
   $ engram mcp                      # serve this memory to Claude Code, Cursor… over MCP (stdio)
   $ engram hooks install            # Claude Code: recall at session start, remember at stop
+  $ engram serve --port 8000        # REST + SSE for any HTTP client; engram keys create --tenant me for keys
   $ engram stats --json`,
   );
   return program;

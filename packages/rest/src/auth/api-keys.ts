@@ -82,7 +82,8 @@ export function apiKeys(options: ApiKeysOptions = {}): Authenticator {
     staticTenants: () => [...new Set(staticKeys.map((entry) => entry.principal.tenant))],
     async configured() {
       if (staticKeys.length > 0) return true;
-      return file ? (await file.read()).keys.length > 0 : false;
+      // A key file, even one whose keys were all revoked, means keys are managed: never fall back to anonymous.
+      return file ? (await file.read()).exists : false;
     },
     async authenticate(key) {
       if (typeof key !== 'string' || key.length === 0 || key.length > 512) return null;

@@ -16,6 +16,8 @@ export interface StoredKey {
 interface Contents {
   /** Changes whenever the file does (its mtime and size). */
   version: number;
+  /** False when there is no file (yet). */
+  exists: boolean;
   keys: StoredKey[];
 }
 
@@ -48,7 +50,7 @@ export class KeyFile {
     if (this.cached && signature === this.signature) return this.cached;
     const keys = signature === 'missing' ? [] : await this.load();
     this.signature = signature;
-    this.cached = { version: (this.cached?.version ?? 0) + 1, keys };
+    this.cached = { version: (this.cached?.version ?? 0) + 1, exists: signature !== 'missing', keys };
     return this.cached;
   }
 

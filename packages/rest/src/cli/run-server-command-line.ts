@@ -223,7 +223,9 @@ export async function runServerCommandLine(
         log('no API keys: serving tenant "local" anonymously, to this machine only (engram keys create --tenant <name> to add keys)');
     }
     await handle.closed;
-    if (!cluster.isWorker) log('stopped: in-flight requests finished and the store is closed');
+    // A worker's IPC channel keeps it alive: let go of it so the process can end.
+    if (cluster.isWorker) cluster.worker?.disconnect();
+    else log('stopped: in-flight requests finished and the store is closed');
     return 0;
   } catch (error) {
     if (error instanceof UsageError) {
@@ -286,7 +288,10 @@ async function runPrimary(options: ReturnType<typeof serveOptionsFrom>, argv: st
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
     const check = () => {
-      if (stopping && Object.keys(cluster.workers ?? {}).length === 0) resolveExit(0);
+      if (stopping && Object.keys(cluster.workers ?? {}).length === 0) {
+        log('stopped: every worker finished its requests and closed the store');
+        resolveExit(0);
+      }
     };
     cluster.on('exit', check);
   });

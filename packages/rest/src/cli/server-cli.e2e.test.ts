@@ -1,0 +1,127 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { sseReader } from '../testing/sse-reader.js';
+
+// The built bin (npm run build): what `npx engram-server` runs.
+const bin = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+const directory = mkdtempSync(join(tmpdir(), 'engram-server-cli-'));
+const environment = {
+  ...process.env,
+  ENGRAM_EMBEDDER: 'hash',
+  ENGRAM_PATH: '',
+  ENGRAM_PG_URL: '',
+  ENGRAM_API_KEYS: '',
+  ENGRAM_KEYS_FILE: '',
+};
+const children: ChildProcess[] = [];
+
+afterAll(() => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  rmSync(directory, { recursive: true, force: true });
+});
+
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd: directory, env: environment });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+    });
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Starts the server and resolves with its URL once it listens (every worker, with --workers). */
+function start(args: string[]): Promise<{ child: ChildProcess; url: string; output: () => string; exited: Promise<number | null> }> {
+  const child = spawn(process.execPath, [bin, '--port', '0', ...args], { cwd: directory, env: environment });
+  children.push(child);
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  return new Promise((resolve, reject) => {
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      stderr += chunk;
+      const match = /serving .* at (http:\/\/[\d.:]+)/.exec(stderr);
+      if (match) resolve({ child, url: match[1] as string, output: () => stderr, exited });
+    });
+    child.on('close', (code) => reject(new Error(`server exited (${code}): ${stderr}`)));
+  });
+}
+
+describe('engram-server', () => {
+  it('creates, lists and revokes keys, keeping only scrypt hashes', async () => {
+    const created = await run(['keys', 'create', '--tenant', 'team_a', '--label', 'laptop', '--json']);
+    expect(created.code).toBe(0);
+    const { key, id, file } = JSON.parse(created.stdout) as { key: string; id: string; file: string };
+    expect(key).toMatch(/^egk_[a-f0-9]{12}_/);
+    expect(file).toBe(join(directory, '.engram', 'memory.keys.json'));
+    const { readFileSync } = await import('node:fs');
+    const stored = readFileSync(file, 'utf8');
+    expect(stored).not.toContain(key.split('_')[2]);
+    expect(stored).toContain('"hash"');
+    expect(statSync(file).mode & 0o077).toBe(0);
+    const listed = await run(['keys', 'list', '--json']);
+    expect(JSON.parse(listed.stdout)).toEqual([{ id, tenant: 'team_a', label: 'laptop', createdAt: expect.any(String) }]);
+    expect(listed.stdout).not.toContain('hash');
+
+    const server = await start([]);
+    const stats = await fetch(`${server.url}/api/stats`, { headers: { authorization: `Bearer ${key}` } });
+    expect(((await stats.json()) as { tenant: string }).tenant).toBe('team_a');
+    expect((await fetch(`${server.url}/api/stats`)).status).toBe(401);
+
+    expect((await run(['keys', 'revoke', id])).code).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 1200));
+    expect((await fetch(`${server.url}/api/stats`, { headers: { authorization: `Bearer ${key}` } })).status).toBe(401);
+    expect((await run(['keys', 'revoke', id])).code).toBe(1);
+
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(server.output()).toContain('stopped');
+  });
+
+  it('refuses a public host without keys, and bad flags, with usage', async () => {
+    const publicHost = await run(['--host', '0.0.0.0', '--port', '0', '--path', join(directory, 'public.db')]);
+    expect(publicHost.code).toBe(2);
+    expect(publicHost.stderr).toMatch(/no API keys/);
+    const badFlag = await run(['--workers', 'many']);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toContain('--workers must be an integer');
+  });
+
+  it('runs 2 workers on one SQLite file: both serve, every write streams to every worker, SIGTERM stops them', async () => {
+    const server = await start(['--workers', '2', '--path', join(directory, 'shared.db')]);
+    expect(server.output()).toContain('with 2 workers');
+    expect(server.output()).toContain('anonymously');
+    // Several streams, each its own connection: the cluster spreads connections over both workers.
+    const streams = await Promise.all([0, 1, 2, 3].map(async () => sseReader(await fetch(`${server.url}/api/events`))));
+    const written: string[] = [];
+    for (let index = 0; index < 6; index++) {
+      const response = await fetch(`${server.url}/api/memories`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ content: `write number ${index}` }),
+      });
+      expect(response.status).toBe(201);
+      written.push(`write number ${index}`);
+    }
+    for (const stream of streams) {
+      const seen: string[] = [];
+      while (seen.length < written.length) {
+        const event = await stream.next((candidate) => candidate.event === 'memory:added', 10_000);
+        seen.push(JSON.parse(event.data as string).memory.content);
+      }
+      expect(seen).toEqual(written);
+      await stream.cancel();
+    }
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  });
+});
