@@ -1,6 +1,6 @@
 import {
-  type ChangeLogPage,
   AdapterError,
+  type ChangeLogPage,
   decodeCursor,
   type EmbedderInfo,
   EngramError,
