@@ -59,6 +59,9 @@ const OPTIONS = {
 
 class UsageError extends Error {}
 
+const ANONYMOUS_NOTE =
+  '[engram-server] no API keys: serving tenant "local" anonymously, to this machine only (engram keys create --tenant <name> to add keys)';
+
 function environmentValue(env: Environment, name: string): string | undefined {
   const value = env[name]?.trim();
   return value ? value : undefined;
@@ -218,9 +221,8 @@ export async function runServerCommandLine(
     const workerNote = cluster.isWorker ? ` (worker ${cluster.worker?.id})` : '';
     if (cluster.isWorker) process.send?.({ engram: 'listening', url: handle.url, authenticated: handle.authenticated });
     else {
-      log(`serving ${describe(options.store)} at ${handle.url}${workerNote} — docs at ${handle.url}/docs`);
-      if (!handle.authenticated)
-        log('no API keys: serving tenant "local" anonymously, to this machine only (engram keys create --tenant <name> to add keys)');
+      const anonymous = handle.authenticated ? '' : `\n${ANONYMOUS_NOTE}`;
+      log(`serving ${describe(options.store)} at ${handle.url}${workerNote} — docs at ${handle.url}/docs${anonymous}`);
     }
     await handle.closed;
     // A worker's IPC channel keeps it alive: let go of it so the process can end.
@@ -262,8 +264,10 @@ async function runPrimary(options: ReturnType<typeof serveOptionsFrom>, argv: st
       listening++;
       if (!announced && listening === options.workers) {
         announced = true;
-        log(`serving ${describe(options.store)} at ${message.url} with ${options.workers} workers — docs at ${message.url}/docs`);
-        if (!message.authenticated) log('no API keys: serving tenant "local" anonymously, to this machine only');
+        const anonymous = message.authenticated ? '' : `\n${ANONYMOUS_NOTE}`;
+        log(
+          `serving ${describe(options.store)} at ${message.url} with ${options.workers} workers — docs at ${message.url}/docs${anonymous}`,
+        );
       }
     });
   };
