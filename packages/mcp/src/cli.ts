@@ -27,6 +27,9 @@ Options:
   --host <address>     HTTP interface (default 127.0.0.1); any non-loopback address needs a token
   --port <number>      HTTP port (default 8765; 0 = any free port)
   --token <secret>     HTTP bearer token clients must send (default: $ENGRAM_MCP_TOKEN)
+  --keys-file <file>   HTTP: API keys → tenants, as engram keys create writes them (default: $ENGRAM_KEYS_FILE,
+                       else <name>.keys.json beside the SQLite file; also $ENGRAM_API_KEYS). With keys, each
+                       key's tenant bounds every tool call, whatever user_id it sends
   --global             hooks: write ~/.claude/settings.json instead of <project>/.claude/settings.json
   --command <cmd>      hooks install: the command hooks run (default: engram-mcp when the PATH leads
                        to this install, else node and its bin script by absolute path)
@@ -45,6 +48,7 @@ const OPTIONS = {
   host: { type: 'string' },
   port: { type: 'string' },
   token: { type: 'string' },
+  'keys-file': { type: 'string' },
   global: { type: 'boolean' },
   command: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -72,6 +76,7 @@ export interface McpServerArguments extends EngramMcpConfig {
   host?: string;
   port?: number;
   token?: string;
+  keysFile?: string;
   compat?: boolean;
 }
 
@@ -103,7 +108,7 @@ export function parseCommandLine(args: readonly string[]): ParsedCommand {
   if (first === undefined || first === 'serve') {
     if (first === 'serve' && second !== undefined) throw new UsageError(`unexpected argument "${second}"`);
     refuse(['global', 'command'], 'the server');
-    if (!values.http) refuse(['host', 'port', 'token'], 'stdio: add --http');
+    if (!values.http) refuse(['host', 'port', 'token', 'keys-file'], 'stdio: add --http');
     let port: number | undefined;
     if (values.port !== undefined) {
       port = Number(values.port);
@@ -118,6 +123,7 @@ export function parseCommandLine(args: readonly string[]): ParsedCommand {
         ...(values.host !== undefined ? { host: values.host } : {}),
         ...(port !== undefined ? { port } : {}),
         ...(values.token !== undefined ? { token: values.token } : {}),
+        ...(values['keys-file'] !== undefined ? { keysFile: values['keys-file'] } : {}),
         ...(values.compat ? { compat: true } : {}),
       },
     };
@@ -126,14 +132,14 @@ export function parseCommandLine(args: readonly string[]): ParsedCommand {
     if (second !== 'session-start' && second !== 'stop')
       throw new UsageError('hook needs an event: engram-mcp hook session-start | engram-mcp hook stop');
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
-    refuse(['http', 'host', 'port', 'token', 'compat', 'global', 'command'], 'a hook');
+    refuse(['http', 'host', 'port', 'token', 'keys-file', 'compat', 'global', 'command'], 'a hook');
     return { command: 'hook', event: second, options: config };
   }
   if (first === 'hooks') {
     if (second !== 'install' && second !== 'uninstall')
       throw new UsageError('hooks needs an action: engram-mcp hooks install [--global] | engram-mcp hooks uninstall [--global]');
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
-    refuse(['http', 'host', 'port', 'token', 'compat', 'embedder', 'user-id', 'agent-id', 'pg-url'], `hooks ${second}`);
+    refuse(['http', 'host', 'port', 'token', 'keys-file', 'compat', 'embedder', 'user-id', 'agent-id', 'pg-url'], `hooks ${second}`);
     if (second === 'uninstall') refuse(['command', 'path'], 'hooks uninstall');
     return {
       command: second === 'install' ? 'hooks-install' : 'hooks-uninstall',

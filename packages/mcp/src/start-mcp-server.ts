@@ -1,10 +1,11 @@
 import type { Memory } from '@engram/core';
 import { ValidationError } from '@engram/core';
-import { describeStore, type EngramMcpConfig, type Environment, fromEnvironment, resolveConfig } from './config.js';
+import { describeStore, type EngramMcpConfig, type Environment, fromEnvironment, type ResolvedConfig, resolveConfig } from './config.js';
 import { checkEmbedderChoice, createMemory } from './create-memory.js';
 import { defaultLog } from './engram-mcp-server.js';
 import { LazyMemory } from './memory-source.js';
 import { isLoopback } from './transports/loopback.js';
+import { type TenantMemorySource, TenantUnavailableError } from './transports/tenant-memory-source.js';
 
 export const DEFAULT_HTTP_PORT = 8765;
 export const DEFAULT_HTTP_HOST = '127.0.0.1';
@@ -16,8 +17,16 @@ export interface StartMcpServerOptions extends EngramMcpConfig {
   host?: string;
   /** HTTP: port. Default 8765; 0 picks a free one (see `url` on the result). */
   port?: number;
-  /** HTTP: bearer token clients must send. Default: ENGRAM_MCP_TOKEN. */
+  /** HTTP: bearer token clients must send. Default: ENGRAM_MCP_TOKEN. It serves the default store (tenant "local"). */
   token?: string;
+  /**
+   * HTTP: API keys mapped to tenants, as the REST server takes them (tenant → key). Default:
+   * ENGRAM_API_KEYS. With keys, every request needs one, and its tenant bounds every tool call:
+   * each tenant has its own store, whatever user_id a call sends.
+   */
+  keys?: Record<string, string | string[]>;
+  /** HTTP: the key file of `engram keys create`. Default: ENGRAM_KEYS_FILE, else `<name>.keys.json` beside the SQLite file. */
+  keysFile?: string;
   /** Also register the reference servers' tool names. Default: ENGRAM_MCP_COMPAT=1. */
   compat?: boolean;
   /** Serve this memory instead of building one from path / postgresUrl / the environment. */
@@ -71,16 +80,68 @@ export async function startMcpServer(options: StartMcpServerOptions = {}): Promi
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     throw new ValidationError([{ field: 'port', message: `must be an integer from 0 to 65535 (got ${port})` }]);
   const token = options.token ?? fromEnvironment(env, 'ENGRAM_MCP_TOKEN');
-  if (!token && !isLoopback(host)) {
+  const { apiKeys, defaultKeyFile, parseApiKeysVariable } = await import('@engram/rest');
+  const keys = options.keys ?? parseApiKeysVariable(fromEnvironment(env, 'ENGRAM_API_KEYS'));
+  const keysFile =
+    options.keysFile ??
+    fromEnvironment(env, 'ENGRAM_KEYS_FILE') ??
+    (options.memory
+      ? undefined
+      : defaultKeyFile(
+          config.store.kind === 'sqlite' ? config.store : { kind: 'postgres', connectionString: config.store.connectionString },
+        ));
+  const authenticator = apiKeys({ ...(keys ? { keys } : {}), ...(keysFile ? { file: keysFile } : {}) });
+  const keyed = await authenticator.configured();
+  if (!token && !keyed && !isLoopback(host)) {
     throw new ValidationError([
       {
         field: 'token',
-        message: `is required to listen on ${host}, which is reachable from other machines: set ENGRAM_MCP_TOKEN (or --token) to a long random secret, or bind 127.0.0.1`,
+        message: `is required to listen on ${host}, which is reachable from other machines: create API keys (engram keys create --tenant <name>) or set ENGRAM_MCP_TOKEN (or --token) to a long random secret, or bind 127.0.0.1`,
       },
     ]);
   }
   const { serveHttp } = await import('./transports/http-transport.js');
-  const handle = await serveHttp(server, { host, port, ...(token ? { token } : {}), warmUp });
-  log(`serving ${where} at ${handle.url}${token ? ' (bearer token required)' : ''}${compat ? ' (with compatibility tools)' : ''}`);
+  const handle = await serveHttp(server, {
+    host,
+    port,
+    ...(token ? { token } : {}),
+    warmUp,
+    authenticator,
+    tenantMemory: await tenantMemorySource(options.memory ? undefined : config, memory, log),
+  });
+  const access = keyed ? ' (API keys required; each key sees its own tenant only)' : token ? ' (bearer token required)' : '';
+  log(`serving ${where} at ${handle.url}${access}${compat ? ' (with compatibility tools)' : ''}`);
   return handle;
+}
+
+/**
+ * Tenant → Memory for keyed HTTP: the `local` tenant is the store this server was started on;
+ * every other tenant has a store of its own (laid out as the REST server lays them out). With a
+ * `Memory` passed in there is no layout to follow: only `local` is served.
+ */
+async function tenantMemorySource(
+  config: ResolvedConfig | undefined,
+  local: LazyMemory,
+  log: (message: string) => void,
+): Promise<TenantMemorySource> {
+  const { tenantMemoryFactory } = await import('@engram/rest');
+  const others = config ? tenantMemoryFactory({ store: config.store, embedder: config.embedder, log }) : undefined;
+  const built = new Map<string, Promise<Memory>>();
+  return {
+    get(tenant: string): Promise<Memory> {
+      if (tenant === 'local') return local.get();
+      if (!others) return Promise.reject(new TenantUnavailableError(tenant));
+      let pending = built.get(tenant);
+      if (!pending) {
+        pending = Promise.resolve(others(tenant));
+        pending.catch(() => built.delete(tenant));
+        built.set(tenant, pending);
+      }
+      return pending;
+    },
+    async close(): Promise<void> {
+      const memories = await Promise.all([...built.values()].map((pending) => pending.catch(() => undefined)));
+      await Promise.allSettled(memories.map((memory) => memory?.close()));
+    },
+  };
 }

@@ -1,11 +1,14 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Authenticator } from '@engram/rest';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { LazyMemory } from '../memory-source.js';
 import type { McpServerHandle } from '../start-mcp-server.js';
 import { VERSION } from '../version.js';
 import { isLoopback } from './loopback.js';
 import { buildServer, type ServeOptions, warmUp } from './serve-options.js';
+import { type TenantMemorySource, TenantUnavailableError } from './tenant-memory-source.js';
 
 export const MCP_PATH = '/mcp';
 
@@ -39,9 +42,18 @@ function sameSecret(given: string, expected: string): boolean {
  */
 export async function serveHttp(
   options: ServeOptions,
-  settings: { host: string; port: number; token?: string; warmUp: boolean },
+  settings: {
+    host: string;
+    port: number;
+    token?: string;
+    warmUp: boolean;
+    authenticator?: Authenticator;
+    tenantMemory?: TenantMemorySource;
+  },
 ): Promise<McpServerHandle> {
   const loopback = isLoopback(settings.host);
+  const unauthorized = (response: ServerResponse, message: string) =>
+    rpcError(response, 401, -32001, message, { 'www-authenticate': 'Bearer realm="engram"' });
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
@@ -58,20 +70,35 @@ export async function serveHttp(
       if (origin && origin !== 'null' && !isLoopback(hostnameOf(origin) ?? ''))
         return rpcError(response, 403, -32000, 'Forbidden: cross-origin request');
     }
-    if (settings.token) {
-      const header = request.headers.authorization ?? '';
-      const match = /^Bearer\s+(.+)$/i.exec(header);
-      if (!match || !sameSecret((match[1] as string).trim(), settings.token)) {
-        return rpcError(response, 401, -32001, "Unauthorized: send Authorization: Bearer <token> (the server's ENGRAM_MCP_TOKEN)", {
-          'www-authenticate': 'Bearer realm="engram"',
-        });
-      }
+    // The tenant binding: with API keys, the key's tenant decides the memory every tool call of
+    // this request uses; nothing a call sends (user_id included) reaches another tenant's store.
+    const presented = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')?.[1]?.trim();
+    const keyed = settings.authenticator ? await settings.authenticator.configured() : false;
+    let tenant = 'local';
+    if (settings.token && presented !== undefined && sameSecret(presented, settings.token)) {
+      tenant = 'local';
+    } else if (keyed) {
+      const principal = presented !== undefined ? await settings.authenticator?.authenticate(presented) : null;
+      if (!principal)
+        return unauthorized(response, 'Unauthorized: send Authorization: Bearer <API key> (engram keys create --tenant <name>)');
+      tenant = principal.tenant;
+    } else if (settings.token) {
+      return unauthorized(response, "Unauthorized: send Authorization: Bearer <token> (the server's ENGRAM_MCP_TOKEN)");
     }
     if (request.method !== 'POST') {
       return rpcError(response, 405, -32000, 'Method not allowed: this stateless server accepts POST only', { allow: 'POST' });
     }
 
-    const server = buildServer(options);
+    let memory = options.memory;
+    if (tenant !== 'local' && settings.tenantMemory) {
+      try {
+        memory = new LazyMemory(await settings.tenantMemory.get(tenant));
+      } catch (error) {
+        if (error instanceof TenantUnavailableError) return rpcError(response, 403, -32000, `Forbidden: ${error.message}`);
+        throw error;
+      }
+    }
+    const server = buildServer({ ...options, memory });
     const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
     response.on('close', () => {
       transport.close().catch(() => {});
@@ -112,6 +139,9 @@ export async function serveHttp(
         httpServer.closeAllConnections();
       });
       await options.memory.close().catch((error: unknown) => options.log(`closing the store failed: ${(error as Error).message}`));
+      await settings.tenantMemory
+        ?.close()
+        .catch((error: unknown) => options.log(`closing a tenant store failed: ${(error as Error).message}`));
       resolveClosed();
     })();
     return closing;

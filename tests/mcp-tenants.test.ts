@@ -1,0 +1,139 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type McpServerHandle, startMcpServer } from '@engram/mcp';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/**
+ * MCP over HTTP with API keys: each key's tenant bounds every tool. Tenant A (key A) tries every
+ * tool on tenant B's memories, by id, by user_id, by filter and by link; all of it must look
+ * like B's memories do not exist.
+ */
+interface ToolResult {
+  isError?: boolean;
+  content: Array<{ type: string; text: string }>;
+  structuredContent?: Record<string, unknown>;
+}
+
+const keys = { team_a: 'mcp-key-of-team-a-0123456789', team_b: 'mcp-key-of-team-b-0123456789' };
+const directory = mkdtempSync(join(tmpdir(), 'engram-mcp-tenants-'));
+let server: McpServerHandle;
+const clients: Client[] = [];
+
+async function connect(key: string | undefined): Promise<Client> {
+  const client = new Client({ name: 'tenant-test', version: '1.0.0' });
+  await client.connect(
+    new StreamableHTTPClientTransport(
+      new URL(server.url as string),
+      key ? { requestInit: { headers: { Authorization: `Bearer ${key}` } } } : {},
+    ),
+  );
+  clients.push(client);
+  return client;
+}
+
+async function tool(client: Client, name: string, args: Record<string, unknown>): Promise<ToolResult> {
+  return (await client.callTool({ name, arguments: args })) as ToolResult;
+}
+
+let a: Client;
+let b: Client;
+let bId: string;
+let bOther: string;
+const secret = 'Team B vault combination is 4-8-15-16';
+
+beforeAll(async () => {
+  server = await startMcpServer({
+    transport: 'http',
+    port: 0,
+    path: join(directory, 'memory.db'),
+    embedder: 'hash',
+    userId: 'alice',
+    keys,
+    compat: true,
+    warmUp: false,
+    env: {},
+    log: () => {},
+  });
+  a = await connect(keys.team_a);
+  b = await connect(keys.team_b);
+  const stored = await tool(b, 'memory_store', { content: secret, user_id: 'carol', tags: ['vault'] });
+  bId = (stored.structuredContent?.memory as { id: string }).id;
+  bOther = (
+    (await tool(b, 'memory_store', { content: 'Team B standup is at 9', user_id: 'carol' })).structuredContent?.memory as { id: string }
+  ).id;
+  await tool(b, 'memory_link', { source_id: bId, target_id: bOther, type: 'related', user_id: 'carol' });
+  await tool(a, 'memory_store', { content: 'Team A ships on Mondays' });
+});
+
+afterAll(async () => {
+  for (const client of clients) await client.close().catch(() => {});
+  await server?.close();
+  rmSync(directory, { recursive: true, force: true });
+});
+
+describe('MCP over HTTP with API keys', () => {
+  it('refuses requests without a valid key', async () => {
+    await expect(connect(undefined)).rejects.toThrow(/401|Unauthorized/);
+    await expect(connect('not-a-key-0123456789')).rejects.toThrow(/401|Unauthorized/);
+  });
+
+  it("keeps every tool of tenant A away from tenant B's memories, whatever user_id it sends", async () => {
+    expect(bId).toBeTruthy();
+    const byId: Array<[string, Record<string, unknown>]> = [
+      ['memory_get', { id: bId, user_id: 'carol' }],
+      ['memory_update', { id: bId, content: 'overwritten', user_id: 'carol' }],
+      ['memory_delete', { id: bId, user_id: 'carol' }],
+      ['memory_link', { source_id: bId, target_id: bOther, type: 'supports', user_id: 'carol' }],
+      ['memory_resolve', { winner_id: bOther, loser_id: bId, user_id: 'carol' }],
+      ['memory_graph', { action: 'connected', id: bId, user_id: 'carol' }],
+      ['memory_graph', { action: 'subgraph', id: bId }],
+      ['memory_graph', { action: 'path', from: bId, to: bOther }],
+      ['get_memory', { memory_id: bId }],
+      ['update_memory', { memory_id: bId, data: 'overwritten' }],
+    ];
+    for (const [name, args] of byId) {
+      const result = await tool(a, name, args);
+      expect(result.isError, `${name} ${JSON.stringify(args)}: ${result.content[0]?.text}`).toBe(true);
+      expect(result.content[0]?.text).toMatch(/does not exist|not found/i);
+    }
+    const unlink = await tool(a, 'memory_unlink', { source_id: bId, target_id: bOther, type: 'related' });
+    expect(JSON.stringify(unlink.structuredContent ?? unlink.content)).toMatch(/"removed":0|does not exist/i);
+
+    const reads: Array<[string, Record<string, unknown>]> = [
+      ['memory_search', { query: secret, user_id: 'carol' }],
+      ['memory_search', { query: 'vault combination' }],
+      ['memory_list', { user_id: 'carol' }],
+      ['memory_list', {}],
+      ['memory_context', { query: 'vault combination', user_id: 'carol' }],
+      ['memory_stats', { user_id: 'carol' }],
+      ['retrieve_memory', { query: 'vault combination' }],
+      ['search_by_tag', { tags: ['vault'] }],
+      ['search_memories', { query: 'vault combination', user_id: 'carol' }],
+      ['get_memories', { user_id: 'carol' }],
+    ];
+    for (const [name, args] of reads) {
+      const result = await tool(a, name, args);
+      const text = JSON.stringify(result);
+      // Queries are echoed back, so look for B's ids and B's other memory, never asked for.
+      expect(text, `${name} ${JSON.stringify(args)}`).not.toContain(bId);
+      expect(text, `${name} ${JSON.stringify(args)}`).not.toContain(bOther);
+      expect(text).not.toContain('standup');
+    }
+    const stats = (await tool(a, 'memory_stats', {})).structuredContent as { total: number };
+    expect(stats.total).toBe(1);
+    const wipe = await tool(a, 'delete_all_memories', { user_id: 'carol' });
+    expect(wipe.isError ?? false).toBe(false);
+
+    // B still has everything, untouched.
+    const own = (await tool(b, 'memory_get', { id: bId, user_id: 'carol', include_relations: true })).structuredContent as {
+      memory: { content: string };
+      relations: unknown[];
+    };
+    expect(own.memory.content).toBe(secret);
+    expect(own.relations).toHaveLength(1);
+    expect(((await tool(b, 'memory_stats', { user_id: 'carol' })).structuredContent as { total: number }).total).toBe(2);
+  });
+});
