@@ -202,7 +202,7 @@ function cases(count: number): Case[] {
         headers: json,
       });
     } else if (kind === 4) {
-      const header = pick([
+      const header = pick<Record<string, string>>([
         { authorization: 'Bearer' },
         { authorization: 'Bearer wrong-key-0123456789' },
         { authorization: 'Basic dXNlcjpwYXNz' },
