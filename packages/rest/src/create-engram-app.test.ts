@@ -119,7 +119,7 @@ describe('graph routes', () => {
     expect(subgraph.json.edges).toHaveLength(2);
     const path = await call(app, 'GET', `/api/path?from=${note}&to=${bug}`);
     expect(path.json.path.map((memory: { id: string }) => memory.id)).toEqual([note, fix, bug]);
-    expect((await call(app, 'GET', `/api/path?from=${bug}&to=${note}`)).json.path).toBeNull();
+    expect((await call(app, 'GET', `/api/path?from=${bug}&to=${note}&direction=out`)).json.path).toBeNull();
 
     const resolved = await call(app, 'POST', '/api/resolve', { winnerId: fix, loserId: note, reason: 'outdated' });
     expect(resolved.json.loser.supersededBy).toBe(fix);
