@@ -107,6 +107,7 @@ export async function run({ full = false, progress = () => {} } = {}) {
       connections: CONNECTIONS,
       durationSeconds: duration,
       inProcessSearchPerSecond: inProcess,
+      inProcessAppSearchPerSecond: inProcessApp,
       workers: {},
     };
     let counter = 0;
