@@ -92,6 +92,7 @@ describe('MCP over HTTP with API keys', () => {
       ['memory_graph', { action: 'subgraph', id: bId }],
       ['memory_graph', { action: 'path', from: bId, to: bOther }],
       ['get_memory', { memory_id: bId }],
+      ['delete_memory', { memory_id: bId, user_id: 'carol' }],
       ['update_memory', { memory_id: bId, data: 'overwritten' }],
     ];
     for (const [name, args] of byId) {
@@ -113,6 +114,8 @@ describe('MCP over HTTP with API keys', () => {
       ['search_by_tag', { tags: ['vault'] }],
       ['search_memories', { query: 'vault combination', user_id: 'carol' }],
       ['get_memories', { user_id: 'carol' }],
+      ['recall_memory', { query: 'vault combination last week', user_id: 'carol' }],
+      ['check_database_health', { user_id: 'carol' }],
     ];
     for (const [name, args] of reads) {
       const result = await tool(a, name, args);
@@ -122,10 +125,13 @@ describe('MCP over HTTP with API keys', () => {
       expect(text, `${name} ${JSON.stringify(args)}`).not.toContain(bOther);
       expect(text).not.toContain('standup');
     }
+    const own0 = (await tool(b, 'memory_get', { id: bId, user_id: 'carol' })).structuredContent;
     const stats = (await tool(a, 'memory_stats', {})).structuredContent as { total: number };
     expect(stats.total).toBe(1);
     const wipe = await tool(a, 'delete_all_memories', { user_id: 'carol' });
     expect(wipe.isError ?? false).toBe(false);
+    const byHash = await tool(a, 'delete_memory', { content_hash: (own0 as { memory: { content_hash: string } }).memory.content_hash });
+    expect(JSON.stringify(byHash)).not.toContain(bId);
 
     // B still has everything, untouched.
     const own = (await tool(b, 'memory_get', { id: bId, user_id: 'carol', include_relations: true })).structuredContent as {
