@@ -38,6 +38,9 @@ export interface EventHubOptions {
 type Listener = (event: StreamEvent) => void;
 
 const PAGE = 500;
+/** How long a gap in the change log is waited for, and the largest gap tracked. */
+const GAP_PATIENCE_MS = 10_000;
+const MAX_GAP = 1000;
 const EVENT_OF_HISTORY: Record<HistoryEntry['event'], StreamEventName> = {
   created: 'memory:added',
   updated: 'memory:updated',
@@ -83,6 +86,8 @@ export class TenantEventHub {
   private readonly ring: StreamEvent[] = [];
   private readonly known = new Map<string, { scope: Scope; tags: string[] }>();
   private cursor = 0;
+  /** Sequence numbers skipped below the cursor (maybe a transaction not committed yet), with when they were first missed. */
+  private readonly gaps = new Map<number, number>();
   private localCount = 0;
   private chain: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
@@ -150,15 +155,28 @@ export class TenantEventHub {
   private async poll(): Promise<void> {
     const log = this.changeLog;
     if (!log || this.closed) return;
+    // Postgres numbers entries when they are written, not when they commit: a transaction that
+    // commits late fills a gap below the cursor. Gaps are re-read for a while (a rolled-back
+    // transaction leaves one for good); SQLite writes one at a time, so it never has any.
+    const now = Date.now();
+    for (const [seq, since] of this.gaps) if (now - since > GAP_PATIENCE_MS) this.gaps.delete(seq);
+    let position = this.gaps.size > 0 ? Math.min(this.cursor, Math.min(...this.gaps.keys()) - 1) : this.cursor;
     for (;;) {
-      const page = await log(this.cursor, PAGE);
+      const page = await log(position, PAGE);
       for (const entry of page.entries) {
+        if (entry.seq <= this.cursor && !this.gaps.delete(entry.seq)) continue;
+        if (entry.seq > this.cursor + 1 && entry.seq - this.cursor <= MAX_GAP) {
+          for (let missing = this.cursor + 1; missing < entry.seq; missing++) this.gaps.set(missing, now);
+        }
         const event = await this.fromHistory(entry);
-        this.cursor = entry.seq;
-        this.localCount = 0;
+        if (entry.seq > this.cursor) {
+          this.cursor = entry.seq;
+          this.localCount = 0;
+        }
         this.publish(event);
       }
       if (page.entries.length < PAGE) break;
+      position = (page.entries[page.entries.length - 1] as { seq: number }).seq;
     }
   }
 
