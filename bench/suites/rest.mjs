@@ -13,7 +13,7 @@ import { hashEmbedder, Memory, sqliteStore } from 'engram';
 import { memories, queries } from '../lib/corpus.mjs';
 import { formatCount, formatMs, round } from '../lib/stats.mjs';
 
-const BIN = fileURLToPath(new URL('../../packages/rest/dist/bin.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../packages/rest/bin/engram-server.js', import.meta.url));
 const CONNECTIONS = 16;
 
 function startServer(path, workers) {

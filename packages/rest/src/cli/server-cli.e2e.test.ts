@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sseReader } from '../testing/sse-reader.js';
 
-// The built bin (npm run build): what `npx engram-server` runs.
-const bin = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+// The bin `npx engram-server` runs (it loads the build: npm run build).
+const bin = fileURLToPath(new URL('../../bin/engram-server.js', import.meta.url));
 const directory = mkdtempSync(join(tmpdir(), 'engram-server-cli-'));
 const environment = {
   ...process.env,
