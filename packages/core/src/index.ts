@@ -30,6 +30,7 @@ export {
   EmbedderError,
   EmbedderMismatchError,
   EngramError,
+  ModelError,
   NotFoundError,
   ValidationError,
 } from './model/errors.js';

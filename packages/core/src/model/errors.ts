@@ -11,6 +11,7 @@ export type EngramErrorCode =
   | 'ADAPTER_ERROR'
   | 'EMBEDDER_MISMATCH'
   | 'EMBEDDER_ERROR'
+  | 'MODEL_ERROR'
   | 'CLOSED';
 
 export class EngramError extends Error {
@@ -132,5 +133,22 @@ export class EmbedderError extends EngramError {
 
   static override isInstance(error: unknown): error is EmbedderError {
     return EngramError.isInstance(error) && error.code === 'EMBEDDER_ERROR';
+  }
+}
+
+/**
+ * A language model failed: the server refused or errored, timed out, or answered something that
+ * is not the JSON asked for. `retryable` tells whether trying again later may help.
+ */
+export class ModelError extends EngramError {
+  readonly retryable: boolean;
+  constructor(message: string, options?: { cause?: unknown; retryable?: boolean }) {
+    super('MODEL_ERROR', message, options);
+    this.name = 'ModelError';
+    this.retryable = options?.retryable ?? false;
+  }
+
+  static override isInstance(error: unknown): error is ModelError {
+    return EngramError.isInstance(error) && error.code === 'MODEL_ERROR';
   }
 }
