@@ -16,6 +16,7 @@ export default defineConfig({
       { find: /^@engram\/embedders\/transformers$/, replacement: source('./packages/embedders/src/transformers/index.ts') },
       { find: /^@engram\/embedders\/openai$/, replacement: source('./packages/embedders/src/openai/index.ts') },
       { find: /^@engram\/embedders\/default$/, replacement: source('./packages/embedders/src/default/index.ts') },
+      { find: /^@engram\/models$/, replacement: source('./packages/models/src/index.ts') },
       { find: /^@engram\/mcp$/, replacement: source('./packages/mcp/src/index.ts') },
       { find: /^@engram\/ai-sdk$/, replacement: source('./packages/ai-sdk/src/index.ts') },
       { find: /^@engram\/langgraph\/testing$/, replacement: source('./packages/langgraph/src/testing/index.ts') },
