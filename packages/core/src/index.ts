@@ -2,6 +2,7 @@ export type * from './contracts/index.js';
 export type { HashEmbedderOptions } from './embedding/hash-embedder.js';
 export { hashEmbedder } from './embedding/hash-embedder.js';
 export type { MemoryEventName, MemoryEvents } from './events/events.js';
+export * from './extraction/index.js';
 export type { Filterable } from './filter/filter.js';
 export { evaluateCondition, matchesFilter, scopeKey } from './filter/filter.js';
 export type { TimeWindow } from './filter/time-window.js';

@@ -1,10 +1,19 @@
 import type { Embedder } from './contracts/embedder.js';
+import type { LanguageModel } from './contracts/language-model.js';
 import type { MemoryStore } from './contracts/memory-store.js';
 import type { HistoryEntry, MemoryRecord, Relation } from './contracts/model.js';
 import type { VectorIndex } from './contracts/vector-index.js';
 import { type EmbedderFactory, Embedding } from './embedding/embedding.js';
 import { EventHub, type Logger } from './events/event-hub.js';
 import type { MemoryEventName, MemoryEvents } from './events/events.js';
+import {
+  type ConversationMessage,
+  type InferenceHost,
+  type InferenceOptions,
+  type InferOptions,
+  type InferResult,
+  inferMemories,
+} from './extraction/index.js';
 import { Graph, type Neighbor, type Subgraph } from './graph/graph.js';
 import { type AutoLinkOptions, LinkSuggester, type LinkSuggestion, resolveAutoLink } from './graph/link-suggestions.js';
 import { type RelationTypeOptions, RelationTypes } from './graph/relation-types.js';
@@ -58,6 +67,10 @@ export interface MemoryOptions {
   autoLink?: AutoLinkOptions;
   dedup?: DedupOptions;
   retrieval?: RetrievalOptions;
+  /** A language model for `add(messages, { infer: true })` (see @engram/models). Nothing else needs one. */
+  model?: LanguageModel;
+  /** Settings of fact extraction and reconciliation (extraction/). */
+  inference?: InferenceOptions;
   /** Largest content accepted, in UTF-8 bytes. Default 1,000,000. */
   maxContentBytes?: number;
   /** Where warnings go besides the `warning` event. Default: console.warn. `false` silences them. */
@@ -89,6 +102,10 @@ export class Memory {
   private readonly linkSuggester: LinkSuggester;
   private openPromise: Promise<VectorIndex | undefined> | undefined;
   private closed = false;
+  /** The language model `add(messages, { infer: true })` uses, if any. */
+  readonly model: LanguageModel | undefined;
+  private readonly inference: InferenceOptions;
+  private readonly now: () => number;
 
   constructor(options: MemoryOptions) {
     if (!options || typeof options !== 'object') {
@@ -118,6 +135,14 @@ export class Memory {
     const maxContentBytes = options.maxContentBytes ?? DEFAULT_MAX_CONTENT_BYTES;
     this.events = new EventHub(options.logger);
     const now = options.now ?? Date.now;
+    this.now = now;
+    if (options.model !== undefined && (typeof options.model !== 'object' || typeof options.model?.complete !== 'function')) {
+      throw new ValidationError([
+        { field: 'model', message: 'must be a LanguageModel { specificationVersion, id, complete() }, e.g. openaiCompatibleModel()' },
+      ]);
+    }
+    this.model = options.model;
+    this.inference = options.inference ?? {};
 
     const open = () => this.open();
     const { embedding, events, ontology, relationTypes } = this;
@@ -216,9 +241,60 @@ export class Memory {
   // ---------------------------------------------------------------- writing (write/)
 
   /** Stores one memory. An exact duplicate in the same scope returns the existing one. */
-  async add(input: AddInput): Promise<AddResult> {
+  add(input: AddInput): Promise<AddResult>;
+  /**
+   * Learns from a conversation with the `model`: extracts facts and reconciles them with what is
+   * stored (add, update, supersede, unchanged). See extraction/ and docs/intelligence.md.
+   */
+  add(messages: string | ConversationMessage[], options: InferOptions): Promise<InferResult>;
+  async add(input: AddInput | string | ConversationMessage[], options?: InferOptions): Promise<AddResult | InferResult> {
+    if (options !== undefined || typeof input === 'string' || Array.isArray(input)) return this.infer(input, options);
     const [result] = await this.writer.addMany([input], 'input');
     return result as AddResult;
+  }
+
+  private async infer(messages: unknown, options: InferOptions | undefined): Promise<InferResult> {
+    if (options?.infer !== true) {
+      throw new ValidationError([
+        { field: 'options.infer', message: 'must be true to learn from messages; to store text verbatim use add({ content })' },
+      ]);
+    }
+    if (!this.model) {
+      throw new ValidationError([
+        { field: 'model', message: 'is not set: new Memory({ model: openaiCompatibleModel({ … }) }) (ENGRAM_MODEL for the CLI and MCP)' },
+      ]);
+    }
+    const vectors = await this.open();
+    return inferMemories(this.inferenceHost(this.model, vectors !== undefined), messages, options, this.inference);
+  }
+
+  /** The small surface extraction works through (see extraction/infer-memories.ts). */
+  private inferenceHost(model: LanguageModel, hasVectors: boolean): InferenceHost {
+    const types = Object.fromEntries(this.ontology.types.map((type) => [type, this.ontology.subtypesOf(type)]));
+    return {
+      model,
+      types,
+      now: this.now,
+      related: async (query, scope, limit) => {
+        // Not a read by the caller: access statistics are left alone.
+        const hits = await this.searcher.search(query.slice(0, 10_000), { scope, limit, explain: true }, false);
+        return hits.map((hit) => ({
+          memory: hit.memory,
+          similarity: hasVectors ? (hit.explanation?.vector?.similarity ?? 0) : null,
+          lexical: hit.explanation?.lexical !== undefined,
+        }));
+      },
+      add: async (memories) => {
+        const inputs = memories.map(({ type, ...rest }) => {
+          // A type the model made up is stored as observation (with a warning), even in strict mode.
+          const known = type !== undefined && (this.ontology.isKnown(type) || this.ontology.isKnown(type.split('/')[1] ?? ''));
+          return { ...rest, ...(known ? { type } : {}) };
+        });
+        return (await this.writer.addMany(inputs, 'inputs')).map(({ memory, status, warnings }) => ({ memory, status, warnings }));
+      },
+      update: (id, patch, reason) => this.writer.update(id, patch, { reason }),
+      supersede: async (winnerId, loserId, reason) => (await this.resolver.resolve(winnerId, loserId, { reason })).loser,
+    };
   }
 
   /** Stores many memories in one transaction with batched embedding. Bad input writes nothing. */
@@ -226,9 +302,9 @@ export class Memory {
     return this.writer.addMany(inputs, root);
   }
 
-  /** Changes content, tags, metadata, type or importance. Re-embeds when the content changes. */
-  update(id: string, patch: UpdatePatch): Promise<MemoryRecord> {
-    return this.writer.update(id, patch);
+  /** Changes content, tags, metadata, type or importance. Re-embeds when the content changes. `reason` goes to history. */
+  update(id: string, patch: UpdatePatch, options: { reason?: string } = {}): Promise<MemoryRecord> {
+    return this.writer.update(id, patch, options);
   }
 
   /** Soft delete: the memory disappears from get, search, list and count. False when unknown. */

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { LanguageModelRequest } from '../contracts/language-model.js';
-import { ModelError, ValidationError } from '../errors.js';
-import { hashEmbedder } from '../hash-embedder.js';
-import { inMemoryStore } from '../in-memory-store.js';
+import { hashEmbedder } from '../embedding/hash-embedder.js';
 import { Memory, type MemoryOptions } from '../memory.js';
+import { ModelError, ValidationError } from '../model/errors.js';
+import { inMemoryStore } from '../stores/in-memory-store.js';
 import { factsSchema, reconcileSchema } from './extraction-schemas.js';
 import { scriptedModel } from './test-fixtures/scripted-model.js';
 

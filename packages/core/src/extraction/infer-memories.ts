@@ -1,6 +1,6 @@
 import type { LanguageModel, LanguageModelResponse } from '../contracts/language-model.js';
 import type { MemoryRecord, Scope } from '../contracts/model.js';
-import { EngramError, ModelError, ValidationError } from '../errors.js';
+import { EngramError, ModelError, ValidationError } from '../model/errors.js';
 import { extractionPrompt, reconcilePrompt } from './extraction-prompts.js';
 import {
   type ExtractedFact,

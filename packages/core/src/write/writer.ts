@@ -124,8 +124,11 @@ export class Writer {
     return results as AddResult[];
   }
 
-  async update(id: string, patch: UpdatePatch): Promise<MemoryRecord> {
+  async update(id: string, patch: UpdatePatch, options: { reason?: string } = {}): Promise<MemoryRecord> {
     const { store, events, maxContentBytes } = this.context;
+    if (options.reason !== undefined && typeof options.reason !== 'string') {
+      throw new ValidationError([{ field: 'options.reason', message: 'must be a string' }]);
+    }
     const memoryId = validateId(id);
     const parsed = validate(updatePatchSchema, patch, 'patch');
     const vectorIndex = await this.context.open();
@@ -157,7 +160,9 @@ export class Writer {
     // An external index keeps a payload copy of filterable fields: refresh it on any change.
     const needsVector = vectorIndex !== undefined && (changes.content !== undefined || !ownVectors);
     const vector = needsVector ? (await this.context.embedding.embedMany([changes.content ?? previous.content]))[0] : undefined;
-    const updated = await store.update(memoryId, changes, ownVectors ? vector : undefined);
+    const updated = await store.update(memoryId, changes, ownVectors ? vector : undefined, {
+      ...(options.reason !== undefined ? { reason: options.reason } : {}),
+    });
     if (!updated) throw new NotFoundError('Memory', memoryId);
     if (vectorIndex && !ownVectors && vector) await vectorIndex.upsert([{ id: memoryId, vector, payload: updated }]);
     this.context.embedding.forgetQueries();
