@@ -98,10 +98,13 @@ describe.each(backends)('MCP tools on %s', (_name, createStore) => {
       expect(byName.get(name)?.annotations?.readOnlyHint, name).toBe(false);
     }
     const store = byName.get('memory_store');
-    expect(store?.inputSchema.required).toEqual(['content']);
+    // content is required unless messages is given (with infer): checked when the tool runs.
+    expect(store?.inputSchema.required ?? []).toEqual([]);
     expect(Object.keys(store?.inputSchema.properties ?? {})).toEqual(
       expect.arrayContaining([
         'content',
+        'messages',
+        'infer',
         'type',
         'tags',
         'metadata',

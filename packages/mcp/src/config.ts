@@ -1,6 +1,7 @@
 import { homedir } from 'node:os';
 import { isAbsolute, parse, resolve } from 'node:path';
-import { ValidationError } from '@engram/core';
+import { type LanguageModel, ValidationError } from '@engram/core';
+import { modelFromEnvironment } from '@engram/models';
 
 /** Where the server keeps its SQLite file unless told otherwise (the same default as `new Memory()`). */
 export const DEFAULT_PATH = './.engram/memory.db';
@@ -23,6 +24,8 @@ export interface ResolvedConfig {
   store: { kind: 'sqlite'; path: string } | { kind: 'postgres'; connectionString: string };
   embedder: string;
   defaults: { userId?: string; agentId?: string };
+  /** For memory_store `infer` and the Stop hook: from ENGRAM_MODEL / ENGRAM_MODEL_URL / ENGRAM_MODEL_KEY. */
+  model?: LanguageModel;
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -45,6 +48,7 @@ export function resolveConfig(config: EngramMcpConfig, env: Environment = proces
   if (userId) defaults.userId = userId;
   if (agentId) defaults.agentId = agentId;
   const embedder = config.embedder ?? fromEnvironment(env, 'ENGRAM_EMBEDDER') ?? 'auto';
+  const model = modelFromEnvironment(env);
   if (config.path !== undefined && config.postgresUrl !== undefined) {
     throw new ValidationError([
       { field: 'path', message: 'and a Postgres URL were both given: pass one store, --path <file> or --pg-url <url>' },
@@ -52,13 +56,13 @@ export function resolveConfig(config: EngramMcpConfig, env: Environment = proces
   }
   // An explicit --path beats ENGRAM_PG_URL from the environment.
   const postgresUrl = config.postgresUrl ?? (config.path === undefined ? fromEnvironment(env, 'ENGRAM_PG_URL') : undefined);
-  if (postgresUrl) return { store: { kind: 'postgres', connectionString: postgresUrl }, embedder, defaults };
+  if (postgresUrl) return { store: { kind: 'postgres', connectionString: postgresUrl }, embedder, defaults, ...(model ? { model } : {}) };
   const given = config.path ?? fromEnvironment(env, 'ENGRAM_PATH');
   let path: string;
   if (given === ':memory:') path = given;
   else if (given) path = isAbsolute(given) ? given : resolve(cwd, expandHome(given));
   else path = parse(resolve(cwd)).root === resolve(cwd) ? resolve(homedir(), '.engram', 'memory.db') : resolve(cwd, DEFAULT_PATH);
-  return { store: { kind: 'sqlite', path }, embedder, defaults };
+  return { store: { kind: 'sqlite', path }, embedder, defaults, ...(model ? { model } : {}) };
 }
 
 function expandHome(path: string): string {

@@ -19,7 +19,12 @@ export function checkEmbedderChoice(choice: string): void {
  */
 export async function createMemory(config: ResolvedConfig, log: (message: string) => void): Promise<Memory> {
   const store = config.store.kind === 'sqlite' ? await sqlite(config.store.path) : await postgres(config.store.connectionString);
-  return new Memory({ store, embedder: embedderChoice(config.embedder, log), logger: log });
+  return new Memory({
+    store,
+    embedder: embedderChoice(config.embedder, log),
+    logger: log,
+    ...(config.model ? { model: config.model } : {}),
+  });
 }
 
 async function sqlite(path: string): Promise<MemoryStore> {

@@ -41,9 +41,31 @@ const mode = z
 
 const storeInput = z.strictObject({
   content: z
-    .string({ error: 'required (the text to remember)' })
+    .string()
     .min(1, 'must not be empty')
-    .describe('What to remember: one self-contained fact, decision or lesson (include names and the why).'),
+    .optional()
+    .describe(
+      'What to remember: one self-contained fact, decision or lesson (include names and the why). Required unless messages is given.',
+    ),
+  messages: z
+    .array(
+      z.strictObject({
+        role: z.enum(['user', 'assistant', 'system', 'tool']),
+        content: z.string(),
+        id: z.string().min(1).max(256).optional(),
+      }),
+    )
+    .min(1)
+    .max(500)
+    .optional()
+    .describe('With infer: a conversation to learn from, oldest first, instead of content.'),
+  infer: z
+    .boolean()
+    .optional()
+    .describe(
+      'Let the configured model (ENGRAM_MODEL) extract the facts worth keeping from content or messages and reconcile them with what is stored: new facts are added, changed ones replace the old, known ones are left alone. Default false: content is stored as given.',
+    ),
+  dry_run: z.boolean().optional().describe('With infer: return what would be stored without writing. Default false.'),
   type: z.string().trim().min(1).max(100).optional().describe(`A base type or a subtype. Default observation. ${TYPE_HELP}`),
   tags: tagList.optional().describe('Labels to filter by later, e.g. ["billing", "project:engram"]. Lower-cased.'),
   metadata: metadata.optional(),
@@ -59,16 +81,34 @@ const storeInput = z.strictObject({
   ...scopeArguments,
 });
 
+const inferredView = z.object({
+  memory: memoryViewSchema,
+  status: z.enum(['created', 'updated', 'superseded', 'unchanged']),
+  replaced_id: z.string().optional(),
+});
+
 const memoryStore = defineTool({
   name: 'memory_store',
   title: 'Store a memory',
   description:
     'Remember something for later sessions: a decision and why, a learning or gotcha, a bug and its fix, a user preference. ' +
-    'An exact duplicate in the same scope returns the existing memory instead of adding another.',
+    'An exact duplicate in the same scope returns the existing memory instead of adding another. ' +
+    'With infer: true (when the server has a model), pass raw content or messages and the facts are extracted and reconciled for you.',
   input: storeInput,
-  output: z.object({ memory: memoryViewSchema, status: z.enum(['created', 'duplicate', 'updated']), warnings: z.array(z.string()) }),
+  output: z.object({
+    memory: memoryViewSchema.optional(),
+    status: z.enum(['created', 'duplicate', 'updated']).optional(),
+    results: z.array(inferredView).optional(),
+    plan: z.record(z.string(), z.unknown()).optional(),
+    usage: z.object({ input_tokens: z.number(), output_tokens: z.number(), calls: z.number() }).optional(),
+    warnings: z.array(z.string()),
+  }),
   kind: 'write',
   async run(args, context) {
+    if (args.infer) return storeInferred(args, context);
+    if (args.messages !== undefined) throw invalid('messages', 'needs infer: true (or pass the text as content to store it as given)');
+    if (args.dry_run !== undefined) throw invalid('dry_run', 'only applies with infer: true');
+    if (args.content === undefined) throw invalid('content', 'required (the text to remember)');
     const memory = await context.memory();
     const scope = scopeOf(args, context.defaults);
     const result = await memory.add(
@@ -93,6 +133,61 @@ const memoryStore = defineTool({
     };
   },
 });
+
+async function storeInferred(args: z.output<typeof storeInput>, context: Parameters<AnyToolDefinition['run']>[1]) {
+  for (const field of ['type', 'importance', 'key'] as const) {
+    if (args[field] !== undefined) throw invalid(field, 'does not apply with infer: true (the model chooses types and importance)');
+  }
+  if ((args.content === undefined) === (args.messages === undefined)) {
+    throw invalid(args.content === undefined ? 'messages' : 'content', 'with infer: true, pass either content or messages (one of them)');
+  }
+  const memory = await context.memory();
+  if (!memory.model) {
+    throw invalid(
+      'infer',
+      'needs a language model, and this server has none: set ENGRAM_MODEL (e.g. openai:gpt-4o-mini, ollama:qwen2.5:7b), plus ENGRAM_MODEL_URL and ENGRAM_MODEL_KEY as needed, in its environment',
+    );
+  }
+  const result = await memory.add(
+    args.messages ?? (args.content as string),
+    defined({
+      infer: true as const,
+      scope: scopeOf(args, context.defaults),
+      conversationId: args.conversation_id,
+      tags: args.tags,
+      metadata: args.metadata,
+      dryRun: args.dry_run,
+    }),
+  );
+  const lines = args.dry_run
+    ? result.plan.operations.map((operation) => {
+        const fact = result.plan.facts[operation.fact];
+        return `- would ${operation.op}${operation.target ? ` ${operation.targetId}` : ''}: ${fact?.content ?? ''} (${operation.reason})`;
+      })
+    : result.results.map(
+        (item) =>
+          `- ${item.status}: ${memoryLine(item.memory)}${item.previous && item.status === 'superseded' ? ` (replaces ${item.previous.id})` : ''}`,
+      );
+  const heading = args.dry_run
+    ? `Dry run: ${plural(result.plan.facts.length, 'fact')} extracted, nothing written.`
+    : `Learned ${plural(result.results.filter((item) => item.status !== 'unchanged').length, 'change')} from ${plural(result.plan.facts.length, 'fact')}.`;
+  const warnings = result.warnings.length > 0 ? `\nWarnings: ${result.warnings.join('; ')}` : '';
+  return {
+    text: `${heading}${lines.length > 0 ? `\n${lines.join('\n')}` : ''}${warnings}`,
+    data: {
+      results: result.results.map((item) =>
+        defined({
+          memory: memoryView(item.memory),
+          status: item.status,
+          replaced_id: item.status === 'superseded' ? item.previous?.id : undefined,
+        }),
+      ),
+      plan: result.plan as unknown as Record<string, unknown>,
+      usage: { input_tokens: result.usage.inputTokens, output_tokens: result.usage.outputTokens, calls: result.usage.calls },
+      warnings: result.warnings,
+    },
+  };
+}
 
 // ---------------------------------------------------------------- memory_search
 
