@@ -12,8 +12,11 @@ export type {
   InstallClaudeCodeHooksOptions,
 } from './hooks/claude-code-settings.js';
 export { HOOK_TIMEOUT_SECONDS, installClaudeCodeHooks, settingsPathFor, uninstallClaudeCodeHooks } from './hooks/claude-code-settings.js';
+export type { HarvestItem, HarvestOptions, HarvestResult } from './hooks/harvest.js';
+export { harvestTranscript, MAX_HARVEST_CHARACTERS } from './hooks/harvest.js';
 export type { HookRunner, HookRunnerOptions } from './hooks/hook-runner.js';
 export { resolveHookRunner } from './hooks/hook-runner.js';
+export { projectOf, projectTag } from './hooks/project.js';
 export type { ClaudeCodeHookEvent, ClaudeCodeHookResult, RunClaudeCodeHookOptions } from './hooks/run-claude-code-hook.js';
 export { CLAUDE_CODE_HOOK_EVENTS, HOOK_DEADLINE_MS, runClaudeCodeHook } from './hooks/run-claude-code-hook.js';
 export type { SessionNotes, TranscriptMessage } from './hooks/transcript.js';

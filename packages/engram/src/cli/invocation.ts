@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { Memory } from '@engram/core';
+import type { LanguageModel, Memory } from '@engram/core';
 import type { Command } from 'commander';
 import { CliError } from './errors.js';
 import { type CliIo, type OutputStream, terminalWidth, writeChunk } from './io.js';
@@ -85,9 +85,9 @@ export class Invocation {
     this.state.fail(code);
   }
 
-  /** Opens the Memory, runs `use`, and always closes it. */
-  async withMemory<T>(access: StoreAccess, use: (memory: Memory) => Promise<T>): Promise<T> {
-    const memory = await this.openMemory(access);
+  /** Opens the Memory (with `model` for inference), runs `use`, and always closes it. */
+  async withMemory<T>(access: StoreAccess, use: (memory: Memory) => Promise<T>, model?: LanguageModel): Promise<T> {
+    const memory = await this.openMemory(access, model);
     let result: T;
     try {
       result = await use(memory);
@@ -100,9 +100,9 @@ export class Invocation {
     return result;
   }
 
-  private async openMemory(access: StoreAccess): Promise<Memory> {
+  private async openMemory(access: StoreAccess, model: LanguageModel | undefined): Promise<Memory> {
     const logger = this.quiet ? (false as const) : (message: string) => void this.stderr.write(`[engram] ${message}\n`);
-    if (this.state.io.createMemory) return this.state.io.createMemory(this.path, { logger });
+    if (this.state.io.createMemory) return this.state.io.createMemory(this.path, { logger, ...(model ? { model } : {}) });
     if (this.path !== ':memory:') {
       const absolute = resolve(this.path);
       if (access === 'read' && !existsSync(absolute)) {
@@ -115,7 +115,7 @@ export class Invocation {
     }
     // Loaded on demand: the SQLite adapter and the embedders are only needed when a command runs.
     const { Memory } = await import('../memory.js');
-    return new Memory({ path: this.path, logger });
+    return new Memory({ path: this.path, logger, ...(model ? { model } : {}) });
   }
 }
 

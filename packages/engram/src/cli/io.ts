@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import type { Memory } from '@engram/core';
+import type { LanguageModel, Memory } from '@engram/core';
 
 /** The part of a writable stream the CLI uses; `process.stdout` and simple test doubles both fit. */
 export interface OutputStream {
@@ -13,6 +13,8 @@ export interface OutputStream {
 export interface CreateMemoryContext {
   /** Where the memory's warnings and notices should go (already silenced under --quiet). */
   logger: ((message: string) => void) | false;
+  /** The language model (ENGRAM_MODEL) for commands that infer: remember --infer, harvest. */
+  model?: LanguageModel;
 }
 
 /** Everything `runCli` touches outside itself, so tests can run it in-process. */

@@ -8,9 +8,11 @@ import { registerDelete } from './commands/delete.js';
 import { registerExport } from './commands/export.js';
 import { registerGet } from './commands/get.js';
 import { registerGraph } from './commands/graph.js';
+import { registerHarvest } from './commands/harvest.js';
 import { registerImport } from './commands/import.js';
 import { registerList } from './commands/list.js';
 import { registerMcp } from './commands/mcp.js';
+import { registerRemember } from './commands/remember.js';
 import { registerSearch } from './commands/search.js';
 import { registerServe } from './commands/serve.js';
 import { registerStats } from './commands/stats.js';
@@ -39,6 +41,7 @@ export function createProgram(state: CliState): Command {
     .showHelpAfterError('(run with --help for usage)');
 
   registerAdd(program, state);
+  registerRemember(program, state);
   registerSearch(program, state);
   registerGet(program, state);
   registerList(program, state);
@@ -50,6 +53,7 @@ export function createProgram(state: CliState): Command {
   registerGraph(program, state);
   registerMcp(program, state);
   registerServe(program, state);
+  registerHarvest(program, state);
 
   program.addHelpText(
     'after',
@@ -60,6 +64,8 @@ Environment:
   ENGRAM_PATH      the store's SQLite file when --path is not given
   ENGRAM_EMBEDDER  embedder for a new store: auto (default), hash, transformers, transformers:<model id>.
                    An existing store always reopens with the embedder it was built with.
+  ENGRAM_MODEL     language model for remember --infer and harvest: openai:gpt-4o-mini, ollama:qwen2.5:7b, …
+                   (with ENGRAM_MODEL_URL and ENGRAM_MODEL_KEY; see docs/intelligence.md)
 
 Exit codes: 0 success, 1 an error (bad value, unknown id, failed import lines), 2 a usage error.
 

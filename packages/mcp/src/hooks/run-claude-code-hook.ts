@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { estimateTokens, type Memory, type MemoryRecord } from '@engram/core';
 import { type EngramMcpConfig, type Environment, fromEnvironment, resolveConfig } from '../config.js';
 import { createMemory } from '../create-memory.js';
+import { harvestTranscript } from './harvest.js';
 import { currentBranch, projectOf, projectTag } from './project.js';
 import { extractSessionNotes, readTranscript } from './transcript.js';
 
@@ -193,40 +194,32 @@ async function stop(options: RunClaudeCodeHookOptions, env: Environment, log: (m
   }
   const cwd = cwdOf(input, options, env);
   const messages = await readTranscript(input.transcript_path);
-  const notes = extractSessionNotes(messages);
-  if (notes.decisions.length === 0 && notes.learnings.length === 0) return { stdout: '', memoryIds: [] };
+  // Without a model, a session that decided and learned nothing (by the keyword rules) opens no store.
+  const hasModel = options.memory ? options.memory.model !== undefined : resolveConfig(options, env, cwd).model !== undefined;
+  if (!hasModel) {
+    const notes = extractSessionNotes(messages);
+    if (notes.decisions.length === 0 && notes.learnings.length === 0) return { stdout: '', memoryIds: [] };
+  }
   const project = projectOf(cwd);
   const sessionId = typeof input.session_id === 'string' && input.session_id ? input.session_id : undefined;
   const scope = scopeOf(options, env);
-  const date = new Date().toISOString().slice(0, 10);
-  const ids = await withMemory(
+  const result = await withMemory(
     options,
     env,
     cwd,
     log,
-    async (memory) => {
-      const written: string[] = [];
-      const kinds = [
-        { type: 'decision', noun: 'decisions', items: notes.decisions },
-        { type: 'learning', noun: 'learnings', items: notes.learnings },
-      ] as const;
-      for (const kind of kinds) {
-        if (kind.items.length === 0) continue;
-        const { memory: record } = await memory.add({
-          content: `Claude Code session in ${project.name} (${date}), ${kind.noun}:\n${kind.items.map((item) => `- ${item}`).join('\n')}`,
-          type: kind.type,
-          tags: ['claude-code', 'session', projectTag(project.name)],
-          metadata: { source: 'claude-code-stop-hook', project: project.name, ...(sessionId ? { session_id: sessionId } : {}) },
-          importance: 0.6,
-          scope,
-          // Stop fires after every reply: one record per session and kind, updated each time.
-          ...(sessionId ? { key: `claude-code:${sessionId}:${kind.noun}`, conversationId: sessionId } : {}),
-        });
-        written.push(record.id);
-      }
-      return written;
-    },
+    (memory) =>
+      harvestTranscript(memory, messages, {
+        project: project.name,
+        scope,
+        ...(sessionId ? { sessionId } : {}),
+        // Stop fires after every reply: the model reads the latest exchange only.
+        latestExchange: true,
+        source: 'claude-code-stop-hook',
+      }),
     false,
   );
-  return { stdout: '', memoryIds: ids ?? [] };
+  for (const warning of result?.warnings ?? []) log(warning);
+  const ids = (result?.items ?? []).flatMap((item) => (item.id && item.action !== 'unchanged' ? [item.id] : []));
+  return { stdout: '', memoryIds: [...new Set(ids)] };
 }
