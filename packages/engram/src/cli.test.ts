@@ -138,9 +138,9 @@ describe('help and usage', () => {
   });
 
   it('exits 2 on an unknown command, a missing argument or an unknown option', async () => {
-    const unknown = await cli.run(['remember', 'x']);
+    const unknown = await cli.run(['memorise', 'x']);
     expect(unknown.code).toBe(2);
-    expect(unknown.stderr).toContain("unknown command 'remember'");
+    expect(unknown.stderr).toContain("unknown command 'memorise'");
     const missing = await cli.run(['get']);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain("missing required argument 'id'");
