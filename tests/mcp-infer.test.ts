@@ -94,6 +94,8 @@ describe('the MCP configuration', () => {
     expect(resolveConfig({}, {}, '/tmp').model).toBeUndefined();
     const config = resolveConfig({}, { ENGRAM_MODEL: 'qwen2.5:7b', ENGRAM_MODEL_URL: 'http://127.0.0.1:8000/v1' }, '/tmp');
     expect(config.model?.id).toBe('openai-compatible:qwen2.5:7b');
-    expect(() => resolveConfig({}, { ENGRAM_MODEL: 'anthropic:claude-3-5-haiku-latest', ANTHROPIC_API_KEY: '' }, '/tmp')).toThrow(/ENGRAM_MODEL_KEY/);
+    expect(() => resolveConfig({}, { ENGRAM_MODEL: 'anthropic:claude-3-5-haiku-latest', ANTHROPIC_API_KEY: '' }, '/tmp')).toThrow(
+      /ENGRAM_MODEL_KEY/,
+    );
   });
 });
