@@ -193,6 +193,21 @@ describe('add(messages, { infer: true }): reconciliation', () => {
     expect((updated?.memory.metadata.inference as { operation: string }).operation).toBe('update');
   });
 
+  it("reconciles within exactly the given scope: no scope never sees (or rewrites) a user's memories", async () => {
+    const { memory, editor } = await seeded();
+    const model = scriptedModel({
+      engram_facts: { facts: [fact('The user prefers dark mode in the editor.')] },
+      engram_reconcile: { operations: [{ op: 'supersede', fact: 0, target: 'm1', content: null, reason: 'changed' }] },
+    });
+    const learner = new Memory({ store: memory.store, embedder: hashEmbedder(), model, logger: false, now: () => clock });
+    const result = await learner.add('I use dark mode', { infer: true, onFailure: 'throw' });
+    expect(result.plan.reconciled).toBe(false);
+    expect(result.results.map((item) => [item.status, item.memory.content, item.memory.scope])).toEqual([
+      ['created', 'The user prefers dark mode in the editor.', {}],
+    ]);
+    expect((await learner.get(editor.id))?.supersededBy).toBeNull();
+  });
+
   it('rejects and reports an alias the model was not given; the fact is added and nothing else changes', async () => {
     const { memory, editor } = await seeded();
     const model = scriptedModel({

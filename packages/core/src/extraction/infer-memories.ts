@@ -269,6 +269,12 @@ export async function inferMemories(
   return { results, plan, usage, warnings };
 }
 
+function sameScope(a: Scope, b: Scope): boolean {
+  return (
+    (a.userId ?? null) === (b.userId ?? null) && (a.agentId ?? null) === (b.agentId ?? null) && (a.runId ?? null) === (b.runId ?? null)
+  );
+}
+
 function provenance(messages: readonly ConversationMessage[], options: InferOptions): Record<string, unknown> {
   const messageIds = messages.flatMap((message) => (message.id !== undefined ? [message.id] : []));
   return {
@@ -364,7 +370,8 @@ async function buildPlan(
     options.signal?.throwIfAborted();
     for (const hit of await host.related(fact.content, scope, settings.maxRelated)) {
       const close = hit.similarity !== null ? hit.similarity >= settings.relatedThreshold : hit.lexical;
-      if (!close || aliasOf.has(hit.memory.id)) continue;
+      // Only memories of exactly this scope: a fact about nobody in particular must not rewrite a user's memory.
+      if (!close || aliasOf.has(hit.memory.id) || !sameScope(hit.memory.scope, scope)) continue;
       const alias = `m${aliasOf.size + 1}`;
       aliasOf.set(hit.memory.id, alias);
       related.set(alias, hit.memory);
