@@ -116,6 +116,41 @@ describe('openaiCompatibleModel: requests and answers', () => {
     expect(error.message).toContain('structuredOutputs: false');
   });
 
+  it('adapts to reasoning models: max_completion_tokens instead of max_tokens, and no temperature, remembered', async () => {
+    server.next(
+      (_request, response) =>
+        sendJson(response, 400, {
+          error: {
+            message: "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.",
+            type: 'invalid_request_error',
+            param: 'max_tokens',
+            code: 'unsupported_parameter',
+          },
+        }),
+      (_request, response) =>
+        sendJson(response, 400, {
+          error: {
+            message: "Unsupported value: 'temperature' does not support 0 with this model. Only the default (1) value is supported.",
+            type: 'invalid_request_error',
+            param: 'temperature',
+            code: 'unsupported_value',
+          },
+        }),
+    );
+    const model = local();
+    expect((await model.complete({ messages: [{ role: 'user', content: 'x' }], json: FACTS })).text).toBe('{"facts":[]}');
+    expect(
+      server.requests.map((request) => [request.body.max_tokens, request.body.max_completion_tokens, request.body.temperature]),
+    ).toEqual([
+      [4096, undefined, 0],
+      [undefined, 4096, 0],
+      [undefined, 4096, undefined],
+    ]);
+    await model.complete({ messages: [{ role: 'user', content: 'y' }] });
+    expect(server.requests[3]?.body).toMatchObject({ max_completion_tokens: 4096 });
+    expect(server.requests[3]?.body).not.toHaveProperty('temperature');
+  });
+
   it('has an id naming the model', () => {
     expect(local().id).toBe('openai-compatible:test-model');
   });

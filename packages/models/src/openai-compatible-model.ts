@@ -26,7 +26,10 @@ export interface OpenAICompatibleModelOptions {
    * mode from the start.
    */
   structuredOutputs?: 'auto' | boolean;
-  /** Default answer length limit (`max_tokens`). Default 4096. */
+  /**
+   * Default answer length limit (`max_tokens`; `max_completion_tokens` once a server asks for it,
+   * as OpenAI's reasoning models do). Default 4096.
+   */
   maxOutputTokens?: number;
   /** Default 0: extraction wants the same answer for the same input. */
   temperature?: number;
@@ -106,6 +109,9 @@ export function openaiCompatibleModel(options: OpenAICompatibleModelOptions): Op
   const structured = options.structuredOutputs ?? 'auto';
   if (structured !== 'auto' && typeof structured !== 'boolean') throw invalid('structuredOutputs', "must be 'auto', true or false");
   let useStructuredOutputs = structured !== false;
+  // Learned from 400 answers (OpenAI's reasoning models): max_completion_tokens, no temperature.
+  let tokensField: 'max_tokens' | 'max_completion_tokens' = 'max_tokens';
+  let sendTemperature = true;
 
   const maxOutputTokens = options.maxOutputTokens ?? 4096;
   const temperature = options.temperature ?? 0;
@@ -134,13 +140,21 @@ export function openaiCompatibleModel(options: OpenAICompatibleModelOptions): Op
           'and that baseURL (ENGRAM_MODEL_URL) is the API root including the version, e.g. https://api.openai.com/v1 or http://localhost:11434/v1.',
       );
     }
-    const fallback = status === 400 && useStructuredOutputs && rejectsStructuredOutputs(body);
+    const parameter = status === 400 ? rejectedParameter(body) : undefined;
+    const adjustment =
+      parameter === 'max_tokens' && tokensField === 'max_tokens'
+        ? USE_MAX_COMPLETION_TOKENS
+        : parameter === 'temperature' && sendTemperature
+          ? OMIT_TEMPERATURE
+          : status === 400 && useStructuredOutputs && rejectsStructuredOutputs(body)
+            ? STRUCTURED_OUTPUTS_REJECTED
+            : undefined;
     return new ModelError(
       `${url} rejected the request for model ${JSON.stringify(model)} (${reason}).` +
-        (fallback
+        (adjustment === STRUCTURED_OUTPUTS_REJECTED
           ? " This server has no structured outputs: use structuredOutputs: false or the default, 'auto'."
           : ' Check the model name (ENGRAM_MODEL) and maxOutputTokens against what this server accepts.'),
-      { cause: fallback ? STRUCTURED_OUTPUTS_REJECTED : undefined },
+      { cause: adjustment },
     );
   };
 
@@ -158,8 +172,8 @@ export function openaiCompatibleModel(options: OpenAICompatibleModelOptions): Op
         ...(system ? [{ role: 'system', content: system }] : []),
         ...request.messages.map(({ role, content }) => ({ role, content })),
       ],
-      temperature: request.temperature ?? temperature,
-      max_tokens: request.maxOutputTokens ?? maxOutputTokens,
+      ...(sendTemperature ? { temperature: request.temperature ?? temperature } : {}),
+      [tokensField]: request.maxOutputTokens ?? maxOutputTokens,
       ...(request.json
         ? {
             response_format:
@@ -200,20 +214,42 @@ export function openaiCompatibleModel(options: OpenAICompatibleModelOptions): Op
     async complete(request) {
       if (!request || !Array.isArray(request.messages)) throw invalid('request.messages', 'must be an array of { role, content }');
       const wantsSchema = typeof request.json === 'object';
-      if (!wantsSchema || !useStructuredOutputs) return send(request, false);
-      try {
-        return await send(request, true);
-      } catch (error) {
-        if (structured !== 'auto' || (error as { cause?: unknown })?.cause !== STRUCTURED_OUTPUTS_REJECTED) throw error;
-        // The server has no structured outputs: use JSON mode from now on.
-        useStructuredOutputs = false;
-        return send(request, false);
+      // Each rejection the server explains (no structured outputs, max_completion_tokens instead of
+      // max_tokens, no temperature) is adapted to once and remembered for later calls.
+      for (let adjustments = 0; ; adjustments++) {
+        try {
+          return await send(request, wantsSchema && useStructuredOutputs);
+        } catch (error) {
+          const cause = (error as { cause?: unknown })?.cause;
+          if (adjustments >= 3) throw error;
+          if (cause === STRUCTURED_OUTPUTS_REJECTED && structured === 'auto') useStructuredOutputs = false;
+          else if (cause === USE_MAX_COMPLETION_TOKENS) tokensField = 'max_completion_tokens';
+          else if (cause === OMIT_TEMPERATURE) sendTemperature = false;
+          else throw error;
+        }
       }
     },
   };
 }
 
 const STRUCTURED_OUTPUTS_REJECTED = Symbol('structured outputs rejected');
+const USE_MAX_COMPLETION_TOKENS = Symbol('use max_completion_tokens');
+const OMIT_TEMPERATURE = Symbol('omit temperature');
+
+/** The parameter a 400 names as unsupported (`error.param`, or "Unsupported parameter: 'x'" / "Unsupported value: 'x'"). */
+function rejectedParameter(body: string): string | undefined {
+  let error: { param?: unknown; code?: unknown } | undefined;
+  try {
+    error = (JSON.parse(body) as { error?: { param?: unknown; code?: unknown } })?.error;
+  } catch {
+    error = undefined;
+  }
+  const message = serverMessage(body);
+  const named = /Unsupported (?:parameter|value): '(\w+)'/i.exec(message)?.[1];
+  if (named) return named;
+  if (typeof error?.param === 'string' && /unsupported/i.test(`${String(error.code)} ${message}`)) return error.param;
+  return undefined;
+}
 
 function readCompletion(url: string, model: string, body: string, maxOutputTokens: number): LanguageModelResponse {
   const payload = parseBody(url, body, 'an OpenAI-compatible API root');
