@@ -154,4 +154,28 @@ describe('Claude Code Stop hook with a model', () => {
     ]);
     await memory.close();
   });
+
+  it('cancels a model call still running at the deadline and stores nothing', async () => {
+    const memory = new Memory({
+      store: inMemoryStore(),
+      embedder: hashEmbedder(),
+      logger: false,
+      // Its own timeout comes after the hook's deadline: without the cancel it would fail then and store the text raw.
+      model: openaiCompatibleModel({ baseURL: server.baseURL, model: 'extractor', maxRetries: 0, timeoutMs: 400 }),
+    });
+    server.next(() => {}); // the model never answers
+    const path = transcript([{ role: 'user', text: 'We use deno.' }]);
+    const logs: string[] = [];
+    const result = await runClaudeCodeHook('stop', {
+      input: { transcript_path: path, cwd: directory, session_id: 's-2' },
+      memory,
+      timeoutMs: 200,
+      log: (message) => logs.push(message),
+    });
+    expect(result).toEqual({ stdout: '', memoryIds: [] });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(await memory.count()).toBe(0);
+    expect(logs.join('\n')).toContain('gave up after 200 ms');
+    await memory.close();
+  });
 });

@@ -68,17 +68,22 @@ export async function runClaudeCodeHook(event: ClaudeCodeHookEvent, options: Run
   const deadline = options.timeoutMs ?? (Number.isFinite(configured) && configured > 0 ? configured : HOOK_DEADLINE_MS[event]);
   const nothing: ClaudeCodeHookResult = { stdout: '', memoryIds: [] };
   let timer: NodeJS.Timeout | undefined;
+  // Cancels a model call still running at the deadline (Stop with ENGRAM_MODEL).
+  const cancel = new AbortController();
   const timeout = new Promise<ClaudeCodeHookResult>((resolveTimeout) => {
     timer = setTimeout(() => {
+      cancel.abort(new Error(`gave up after ${deadline} ms`));
       log(`gave up after ${deadline} ms`);
       resolveTimeout(nothing);
     }, deadline);
     timer.unref?.();
   });
-  const work = (event === 'session-start' ? sessionStart(options, env, log) : stop(options, env, log)).catch((error: unknown) => {
-    log(error instanceof Error ? error.message : String(error));
-    return nothing;
-  });
+  const work = (event === 'session-start' ? sessionStart(options, env, log) : stop(options, env, log, cancel.signal)).catch(
+    (error: unknown) => {
+      log(error instanceof Error ? error.message : String(error));
+      return nothing;
+    },
+  );
   try {
     return await Promise.race([work, timeout]);
   } finally {
@@ -186,7 +191,12 @@ async function sessionStart(
 
 // ---------------------------------------------------------------- Stop
 
-async function stop(options: RunClaudeCodeHookOptions, env: Environment, log: (message: string) => void): Promise<ClaudeCodeHookResult> {
+async function stop(
+  options: RunClaudeCodeHookOptions,
+  env: Environment,
+  log: (message: string) => void,
+  signal: AbortSignal,
+): Promise<ClaudeCodeHookResult> {
   const input = parseInput(options.input);
   if (typeof input.transcript_path !== 'string' || !input.transcript_path) {
     log('no transcript_path in the hook input: nothing to record');
@@ -216,6 +226,7 @@ async function stop(options: RunClaudeCodeHookOptions, env: Environment, log: (m
         // Stop fires after every reply: the model reads the latest exchange only.
         latestExchange: true,
         source: 'claude-code-stop-hook',
+        signal,
       }),
     false,
   );
