@@ -13,6 +13,7 @@ import {
   type InferOptions,
   type InferResult,
   inferMemories,
+  resolveInferenceOptions,
 } from './extraction/index.js';
 import { Graph, type Neighbor, type Subgraph } from './graph/graph.js';
 import { type AutoLinkOptions, LinkSuggester, type LinkSuggestion, resolveAutoLink } from './graph/link-suggestions.js';
@@ -142,7 +143,7 @@ export class Memory {
       ]);
     }
     this.model = options.model;
-    this.inference = options.inference ?? {};
+    this.inference = resolveInferenceOptions(options.inference);
 
     const open = () => this.open();
     const { embedding, events, ontology, relationTypes } = this;

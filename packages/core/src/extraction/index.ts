@@ -29,4 +29,11 @@ export type {
   PlannedOperation,
   RelatedMemory,
 } from './infer-memories.js';
-export { DEFAULT_MAX_RELATED, DEFAULT_RELATED_THRESHOLD, inferMemories, normaliseMessages, renderTranscript } from './infer-memories.js';
+export {
+  DEFAULT_MAX_RELATED,
+  DEFAULT_RELATED_THRESHOLD,
+  inferMemories,
+  normaliseMessages,
+  renderTranscript,
+  resolveInferenceOptions,
+} from './infer-memories.js';

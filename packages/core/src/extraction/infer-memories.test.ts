@@ -111,6 +111,8 @@ describe('add(messages, { infer: true }): extraction', () => {
     expect((await failure(memory.add('x', { infer: true, onFailure: 'ignore' } as never))).message).toContain('options.onFailure');
     expect((await failure(memoryWith(undefined).add('x', { infer: true }))).message).toMatch(/model.*openaiCompatibleModel/);
     expect(() => memoryWith({ id: 'x' } as never)).toThrow(/model/);
+    expect(() => memoryWith(undefined, { inference: { relatedThreshold: 0 } })).toThrow(/inference\.relatedThreshold/);
+    expect(() => memoryWith(undefined, { inference: { maxRelated: 2.5 } })).toThrow(/inference\.maxRelated/);
   });
 });
 

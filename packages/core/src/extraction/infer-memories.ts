@@ -143,6 +143,19 @@ const ROLES = new Set(['user', 'assistant', 'system', 'tool']);
 export const DEFAULT_RELATED_THRESHOLD = 0.3;
 export const DEFAULT_MAX_RELATED = 5;
 
+/** Checks `new Memory({ inference })`; errors name the field. */
+export function resolveInferenceOptions(options: InferenceOptions | undefined): Required<InferenceOptions> {
+  const relatedThreshold = options?.relatedThreshold ?? DEFAULT_RELATED_THRESHOLD;
+  const maxRelated = options?.maxRelated ?? DEFAULT_MAX_RELATED;
+  if (typeof relatedThreshold !== 'number' || !(relatedThreshold > 0 && relatedThreshold <= 1)) {
+    throw new ValidationError([{ field: 'inference.relatedThreshold', message: `must be in (0, 1], got ${String(relatedThreshold)}` }]);
+  }
+  if (!Number.isInteger(maxRelated) || maxRelated < 1 || maxRelated > 50) {
+    throw new ValidationError([{ field: 'inference.maxRelated', message: `must be an integer from 1 to 50, got ${String(maxRelated)}` }]);
+  }
+  return { relatedThreshold, maxRelated };
+}
+
 /** Checks and normalises `messages` (a string is one user message). */
 export function normaliseMessages(messages: unknown): ConversationMessage[] {
   const list = typeof messages === 'string' ? [{ role: 'user', content: messages }] : messages;
