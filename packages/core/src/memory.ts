@@ -266,7 +266,20 @@ export class Memory {
       ]);
     }
     const vectors = await this.open();
-    return inferMemories(this.inferenceHost(this.model, vectors !== undefined), messages, options, this.inference);
+    const started = performance.now();
+    const result = await inferMemories(this.inferenceHost(this.model, vectors !== undefined), messages, options, this.inference);
+    this.events.emit('extraction:completed', {
+      model: this.model.id,
+      dryRun: options.dryRun === true,
+      facts: result.plan.facts.length,
+      operations: result.plan.operations.length,
+      rejected: result.plan.rejected.length,
+      written: result.results.filter((item) => item.status !== 'unchanged').length,
+      usage: result.usage,
+      warnings: result.warnings,
+      durationMs: performance.now() - started,
+    });
+    return result;
   }
 
   /** The small surface extraction works through (see extraction/infer-memories.ts). */

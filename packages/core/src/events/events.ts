@@ -11,6 +11,18 @@ export interface MemoryEvents {
   'relation:removed': (event: { relation: Relation }) => void;
   search: (event: { query: string; mode: 'hybrid' | 'vector' | 'lexical'; hits: number; durationMs: number }) => void;
   warning: (event: { message: string }) => void;
+  /** After `add(messages, { infer: true })` returned (also a dry run, and a run that fell back to storing the messages raw). */
+  'extraction:completed': (event: {
+    model: string;
+    dryRun: boolean;
+    facts: number;
+    operations: number;
+    rejected: number;
+    written: number;
+    usage: { inputTokens: number; outputTokens: number; calls: number };
+    warnings: string[];
+    durationMs: number;
+  }) => void;
 }
 
 export type MemoryEventName = keyof MemoryEvents;

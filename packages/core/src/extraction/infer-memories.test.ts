@@ -159,7 +159,20 @@ describe('add(messages, { infer: true }): reconciliation', () => {
       },
     });
     const learner = new Memory({ store: memory.store, embedder: hashEmbedder(), model, logger: false, now: () => clock });
+    const events: unknown[] = [];
+    learner.on('extraction:completed', (event) => events.push(event));
     const result = await learner.add('…', { infer: true, scope: USER });
+    expect(events).toEqual([
+      expect.objectContaining({
+        model: 'scripted:test',
+        dryRun: false,
+        facts: 4,
+        operations: 4,
+        rejected: 0,
+        written: 3,
+        usage: { inputTokens: 200, outputTokens: 20, calls: 2 },
+      }),
+    ]);
 
     expect(model.requests).toHaveLength(2);
     expect(shown?.facts.map((item) => item.fact)).toEqual([0, 1, 2, 3]);
