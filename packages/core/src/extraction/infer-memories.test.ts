@@ -223,6 +223,21 @@ describe('add(messages, { infer: true }): reconciliation', () => {
     expect((await learner.get(editor.id))?.supersededBy).toBeNull();
   });
 
+  it('finds the memories of its own scope even when narrower scopes hold closer ones', async () => {
+    const memory = memoryWith(undefined);
+    const mine = await memory.add({ content: 'The user prefers light mode in the editor.' });
+    for (let user = 0; user < 6; user++)
+      await memory.add({ content: 'The user prefers dark mode in the editor.', scope: { userId: `u${user}` } });
+    const model = scriptedModel({
+      engram_facts: { facts: [fact('The user prefers dark mode in the editor.')] },
+      engram_reconcile: { operations: [{ op: 'supersede', fact: 0, target: 'm1', content: null, reason: 'changed' }] },
+    });
+    const learner = new Memory({ store: memory.store, embedder: hashEmbedder(), model, logger: false, now: () => clock });
+    const result = await learner.add('I use dark mode', { infer: true, onFailure: 'throw' });
+    expect(result.plan.related.map((item) => item.id)).toEqual([mine.memory.id]);
+    expect(result.results[0]?.previous?.id).toBe(mine.memory.id);
+  });
+
   it('rejects and reports an alias the model was not given; the fact is added and nothing else changes', async () => {
     const { memory, editor } = await seeded();
     const model = scriptedModel({

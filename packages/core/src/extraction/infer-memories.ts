@@ -379,12 +379,20 @@ async function buildPlan(
 
   // Related memories per fact, in one alias table (m1, m2… in order of first appearance).
   const aliasOf = new Map<string, string>();
+  // The store's scope filter leaves a missing field unconstrained, so with one missing, memories
+  // of narrower scopes compete for the first places: fetch more, keep only this exact scope.
+  const complete = scope.userId !== undefined && scope.agentId !== undefined && scope.runId !== undefined;
+  const fetch = complete ? settings.maxRelated : Math.min(100, settings.maxRelated * 4);
   for (const fact of facts) {
     options.signal?.throwIfAborted();
-    for (const hit of await host.related(fact.content, scope, settings.maxRelated)) {
-      const close = hit.similarity !== null ? hit.similarity >= settings.relatedThreshold : hit.lexical;
+    let kept = 0;
+    for (const hit of await host.related(fact.content, scope, fetch)) {
+      if (kept >= settings.maxRelated) break;
       // Only memories of exactly this scope: a fact about nobody in particular must not rewrite a user's memory.
-      if (!close || aliasOf.has(hit.memory.id) || !sameScope(hit.memory.scope, scope)) continue;
+      if (!sameScope(hit.memory.scope, scope)) continue;
+      kept++;
+      const close = hit.similarity !== null ? hit.similarity >= settings.relatedThreshold : hit.lexical;
+      if (!close || aliasOf.has(hit.memory.id)) continue;
       const alias = `m${aliasOf.size + 1}`;
       aliasOf.set(hit.memory.id, alias);
       related.set(alias, hit.memory);
