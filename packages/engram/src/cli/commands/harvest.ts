@@ -28,7 +28,7 @@ export function registerHarvest(program: Command, state: CliState): void {
   command.addHelpText(
     'after',
     `
-With ENGRAM_MODEL set, the model extracts facts from the latest ${'48,000'} characters of the session and
+With ENGRAM_MODEL set, the model extracts facts from the latest 48,000 characters of the session and
 reconciles them with what is stored (added, updated, superseded, unchanged). Without one, decision and
 learning statements are picked by keyword rules into one record per kind and session (what the
 Claude Code Stop hook stores).
