@@ -1,4 +1,13 @@
 export type * from './contracts/index.js';
+export type {
+  ConversationContextOptions,
+  ReindexContextResult,
+} from './conversation/conversation-context.js';
+export {
+  compareTurns,
+  DEFAULT_CONVERSATION_CONTEXT_TURNS,
+  derivedContext,
+} from './conversation/conversation-context.js';
 export type { HashEmbedderOptions } from './embedding/hash-embedder.js';
 export { hashEmbedder } from './embedding/hash-embedder.js';
 export type { MemoryEventName, MemoryEvents } from './events/events.js';

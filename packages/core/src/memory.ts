@@ -1,8 +1,15 @@
 import type { Embedder } from './contracts/embedder.js';
 import type { LanguageModel } from './contracts/language-model.js';
 import type { MemoryStore } from './contracts/memory-store.js';
-import type { HistoryEntry, MemoryRecord, Relation } from './contracts/model.js';
+import type { HistoryEntry, MemoryRecord, Relation, Scope } from './contracts/model.js';
 import type { VectorIndex } from './contracts/vector-index.js';
+import {
+  ConversationContext,
+  type ConversationContextOptions,
+  type ReindexContextResult,
+  reindexContextSchema,
+  resolveConversationContextOptions,
+} from './conversation/conversation-context.js';
 import { type EmbedderFactory, Embedding } from './embedding/embedding.js';
 import { EventHub, type Logger } from './events/event-hub.js';
 import type { MemoryEventName, MemoryEvents } from './events/events.js';
@@ -34,7 +41,9 @@ import {
   type SearchOptions,
   type SubgraphOptions,
   type UpdatePatch,
+  validate,
 } from './model/schema.js';
+import { compactScope } from './model/scope.js';
 import { AccessRecorder } from './retrieval/access-recorder.js';
 import { type ContextResult, packContext } from './retrieval/context.js';
 import { type ResolvedRetrievalOptions, type RetrievalOptions, resolveRetrievalOptions } from './retrieval/fusion.js';
@@ -43,6 +52,7 @@ import { Searcher, type SearchHit } from './retrieval/searcher.js';
 import { type DedupOptions, resolveDedupOptions } from './write/near-duplicates.js';
 import { type AddResult, Writer } from './write/writer.js';
 
+export type { ConversationContextOptions, ReindexContextResult } from './conversation/conversation-context.js';
 export type { EmbedderFactory } from './embedding/embedding.js';
 export type { Neighbor, Subgraph } from './graph/graph.js';
 export type { ContextResult } from './retrieval/context.js';
@@ -72,6 +82,11 @@ export interface MemoryOptions {
   model?: LanguageModel;
   /** Settings of fact extraction and reconciliation (extraction/). */
   inference?: InferenceOptions;
+  /**
+   * Conversation-aware lexical context: a new memory with a `conversationId` and no `context` is
+   * indexed with the preceding turns of its conversation. Default `{ turns: 2 }`; `false` turns it off.
+   */
+  conversationContext?: ConversationContextOptions | false;
   /** Largest content accepted, in UTF-8 bytes. Default 1,000,000. */
   maxContentBytes?: number;
   /** Where warnings go besides the `warning` event. Default: console.warn. `false` silences them. */
@@ -101,6 +116,7 @@ export class Memory {
   private readonly graph: Graph;
   private readonly resolver: Resolver;
   private readonly linkSuggester: LinkSuggester;
+  private readonly conversationContext: ConversationContext;
   private openPromise: Promise<VectorIndex | undefined> | undefined;
   private closed = false;
   /** The language model `add(messages, { infer: true })` uses, if any. */
@@ -133,6 +149,12 @@ export class Memory {
       throw new ValidationError([{ field: 'retrieval', message: (error as Error).message }]);
     }
     const dedup = resolveDedupOptions(options.dedup);
+    let conversationContextOptions: ReturnType<typeof resolveConversationContextOptions>;
+    try {
+      conversationContextOptions = resolveConversationContextOptions(options.conversationContext);
+    } catch (error) {
+      throw new ValidationError([{ field: 'conversationContext', message: (error as Error).message }]);
+    }
     const maxContentBytes = options.maxContentBytes ?? DEFAULT_MAX_CONTENT_BYTES;
     this.events = new EventHub(options.logger);
     const now = options.now ?? Date.now;
@@ -154,7 +176,9 @@ export class Memory {
     this.resolver = new Resolver({ store, open, embedding, graph: this.graph, relationTypes, events, now });
     const linkSuggester = new LinkSuggester({ store, open, searcher: this.searcher, graph: this.graph, relationTypes });
     this.linkSuggester = linkSuggester;
+    this.conversationContext = new ConversationContext({ store, options: conversationContextOptions });
     this.writer = new Writer({
+      conversationContext: this.conversationContext,
       store,
       open,
       embedding,
@@ -324,6 +348,21 @@ export class Memory {
   /** Soft delete: the memory disappears from get, search, list and count. False when unknown. */
   delete(id: string): Promise<boolean> {
     return this.writer.delete(id);
+  }
+
+  /**
+   * Re-derives the conversation context of stored memories (those written before it existed, or
+   * with another window): every memory with a `conversationId` whose context is absent or
+   * derived, within `scope` / `conversationId` when given. A caller's context is never changed.
+   * With `conversationContext: false` it removes derived contexts instead.
+   */
+  async reindexContext(options: { scope?: Scope; conversationId?: string } = {}): Promise<ReindexContextResult> {
+    const parsed = validate(reindexContextSchema, options, 'options');
+    await this.open();
+    return this.conversationContext.reindex({
+      ...(parsed.scope ? { scope: compactScope(parsed.scope) } : {}),
+      ...(parsed.conversationId !== undefined ? { conversationId: parsed.conversationId } : {}),
+    });
   }
 
   // ---------------------------------------------------------------- reading (retrieval/)

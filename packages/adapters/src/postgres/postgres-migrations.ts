@@ -129,6 +129,8 @@ export function migrations(schema: string): Record<string, Migration> {
       `CREATE TABLE ${s}.engram_meta (key text PRIMARY KEY, value jsonb NOT NULL)`,
       `INSERT INTO ${s}.engram_meta (key, value) VALUES ('schema', '{"store":"engram-postgres","version":1}')`,
     ]),
+    // 'conversation' when core derived the memory's context from its conversation (issue 15).
+    '0002-context-source': sqlMigration([`ALTER TABLE ${s}.memories ADD COLUMN context_source text`]),
   };
 }
 

@@ -6,6 +6,8 @@ export interface MemoryRow {
   id: string;
   content: string;
   context: string | null;
+  /** Added by migration 0002: 'conversation' when core derived the context. */
+  context_source: string | null;
   content_hash: string;
   type: string;
   subtype: string | null;
@@ -42,6 +44,7 @@ const plainColumns = [
   'id',
   'content',
   'context',
+  'context_source',
   'content_hash',
   'type',
   'subtype',
@@ -87,6 +90,7 @@ export function insertValues(record: MemoryRecord, params: SqlParameters): { col
     ['id', params.add(record.id)],
     ['content', params.add(record.content)],
     ['context', params.add(record.context ?? null)],
+    ['context_source', params.add(record.context !== undefined ? (record.contextSource ?? null) : null)],
     ['content_hash', params.add(record.contentHash)],
     ['type', params.add(record.type)],
     ['subtype', params.add(record.subtype)],
@@ -127,6 +131,7 @@ export function rowToRecord(row: MemoryRow): MemoryRecord {
     id: row.id,
     content: row.content,
     ...(row.context !== null ? { context: row.context } : {}),
+    ...(row.context !== null && row.context_source === 'conversation' ? { contextSource: 'conversation' as const } : {}),
     contentHash: row.content_hash,
     type: row.type,
     subtype: row.subtype,

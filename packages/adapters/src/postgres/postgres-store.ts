@@ -345,6 +345,7 @@ class PostgresStore implements MemoryStore {
     const unchanged =
       row.content_hash === record.contentHash &&
       row.context === (record.context ?? null) &&
+      row.context_source === (record.context !== undefined ? (record.contextSource ?? null) : null) &&
       row.type === record.type &&
       row.subtype === record.subtype &&
       row.importance === record.importance &&
@@ -356,6 +357,7 @@ class PostgresStore implements MemoryStore {
     const assignments = [
       `content = ${params.add(record.content)}`,
       `context = ${params.add(record.context ?? null)}`,
+      `context_source = ${params.add(record.context !== undefined ? (record.contextSource ?? null) : null)}`,
       `content_hash = ${params.add(record.contentHash)}`,
       `type = ${params.add(record.type)}`,
       `subtype = ${params.add(record.subtype)}`,
@@ -463,6 +465,33 @@ class PostgresStore implements MemoryStore {
         return true;
       }),
     );
+  }
+
+  async setDerivedContexts(items: Array<{ id: string; context: string | null }>): Promise<number> {
+    if (items.length === 0) return 0;
+    const updates = items.map(({ id, context }) => ({ id, context: context !== null && context.trim() ? context : null }));
+    return this.run('setDerivedContexts', async (session) => {
+      // One statement; only rows with no context or a derived one change (a caller's context is
+      // never touched), locked in id order so concurrent batches cannot deadlock. The text-index
+      // trigger re-indexes the context; updated_at and history are left alone.
+      const { rows } = await session.client.query<{ id: string }>(
+        `UPDATE ${session.memories} AS m
+         SET context = wanted.context,
+             context_source = CASE WHEN wanted.context IS NULL THEN NULL ELSE 'conversation' END
+         FROM (
+           SELECT item.id, item.context FROM ${session.memories} AS locked
+           JOIN json_to_recordset($1::json) AS item(id text, context text) ON item.id = locked.id
+           WHERE locked.deleted_at IS NULL
+             AND (locked.context IS NULL OR locked.context_source = 'conversation')
+             AND locked.context IS DISTINCT FROM item.context
+           ORDER BY locked.id FOR UPDATE OF locked
+         ) AS wanted
+         WHERE m.id = wanted.id
+         RETURNING m.id`,
+        [JSON.stringify(updates)],
+      );
+      return rows.length;
+    });
   }
 
   async recordAccess(ids: string[], at: Date): Promise<void> {

@@ -81,6 +81,8 @@ const attributeFields = [
   'precedingMemoryId',
   'sourceType',
   'credibility',
+  // 'conversation' when core derived the context (kept here: no column of its own).
+  'contextSource',
 ] as const satisfies ReadonlyArray<keyof MemoryRecord>;
 
 type AttributeField = (typeof attributeFields)[number];
@@ -169,6 +171,7 @@ export function rowToRecord(row: MemoryRow): MemoryRecord {
     id: row.id,
     content: row.content,
     ...(row.context !== null ? { context: row.context } : {}),
+    ...(row.context !== null && attributes.contextSource === 'conversation' ? { contextSource: 'conversation' as const } : {}),
     contentHash: row.content_hash,
     type: row.type,
     subtype: row.subtype,
@@ -207,6 +210,14 @@ function scopeOf(row: Pick<MemoryRow, 'user_id' | 'agent_id' | 'run_id'>): Scope
   if (row.agent_id !== null) scope.agentId = row.agent_id;
   if (row.run_id !== null) scope.runId = row.run_id;
   return scope;
+}
+
+/** A row's attributes JSON with `contextSource` set to this value (or removed). */
+export function withContextSource(attributes: string | null, source: 'conversation' | undefined): string | null {
+  const parsed = attributes ? (JSON.parse(attributes) as Record<string, unknown>) : {};
+  if (source === undefined) delete parsed.contextSource;
+  else parsed.contextSource = source;
+  return Object.keys(parsed).length > 0 ? JSON.stringify(parsed) : null;
 }
 
 function attributesJson(record: MemoryRecord): string | null {

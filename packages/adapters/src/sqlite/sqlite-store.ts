@@ -29,7 +29,15 @@ import { compileFilter, type SqlParameter } from './sqlite-filter.js';
 import { appendHistory, readChangesSince, readHistory } from './sqlite-history.js';
 import { LexicalIndex } from './sqlite-lexical-index.js';
 import { schemaIsCurrent } from './sqlite-migration-names.js';
-import { insertMemorySql, insertParameters, type MemoryRow, memoryColumns, rowToRecord, storedRecord } from './sqlite-records.js';
+import {
+  insertMemorySql,
+  insertParameters,
+  type MemoryRow,
+  memoryColumns,
+  rowToRecord,
+  storedRecord,
+  withContextSource,
+} from './sqlite-records.js';
 import { relationsOf, removeRelations, upsertRelation } from './sqlite-relations.js';
 import { withRetry } from './sqlite-retry.js';
 import { SqliteSession } from './sqlite-session.js';
@@ -286,9 +294,11 @@ class SqliteStore implements MemoryStore {
     const tags = JSON.stringify(record.tags);
     const metadata = JSON.stringify(record.metadata);
     const context = record.context ?? null;
+    const attributes = withContextSource(row.attributes, context !== null ? record.contextSource : undefined);
     const unchanged =
       row.content_hash === record.contentHash &&
       row.context === context &&
+      row.attributes === attributes &&
       row.type === record.type &&
       row.subtype === record.subtype &&
       row.importance === record.importance &&
@@ -302,6 +312,7 @@ class SqliteStore implements MemoryStore {
     if (row.content !== record.content) changes.set('content', record.content);
     if (row.tags !== tags) changes.set('tags', tags);
     if (row.context !== context) changes.set('context', context);
+    if (row.attributes !== attributes) changes.set('attributes', attributes);
     changes.set('content_hash', record.contentHash);
     changes.set('type', record.type);
     changes.set('subtype', record.subtype);
@@ -406,6 +417,29 @@ class SqliteStore implements MemoryStore {
   async changesSince(after: number | null, limit: number): Promise<ChangeLogPage> {
     const session = await this.ready();
     return withRetry('changesSince', () => readChangesSince(session, after, limit));
+  }
+
+  async setDerivedContexts(items: Array<{ id: string; context: string | null }>): Promise<number> {
+    if (items.length === 0) return 0;
+    const session = await this.ready();
+    return withRetry('setDerivedContexts', () =>
+      session.write(() => {
+        let changed = 0;
+        for (const { id, context } of items) {
+          const row = session.statement(`${selectMemory} WHERE id = ? AND deleted_at IS NULL`).get(id) as MemoryRow | undefined;
+          if (!row) continue;
+          const derived = row.context === null || rowToRecord(row).contextSource === 'conversation';
+          const text = context !== null && context.trim() ? context : null;
+          if (!derived || row.context === text) continue;
+          // Only the context and its marker change: the text triggers re-index it, nothing else moves.
+          session
+            .statement('UPDATE memories SET context = ?, attributes = ? WHERE rowid = ?')
+            .run(text, withContextSource(row.attributes, text !== null ? 'conversation' : undefined), row.rowid);
+          changed += 1;
+        }
+        return changed;
+      }),
+    );
   }
 
   async recordAccess(ids: string[], at: Date): Promise<void> {

@@ -125,6 +125,16 @@ export interface MemoryStore {
    */
   lexicalSearch?(query: string, filter: MemoryFilter, limit: number): Promise<LexicalMatch[]>;
 
+  /**
+   * Sets (or, with `null`, removes) the derived context of live records whose context is absent
+   * or derived (`contextSource: 'conversation'`), marking it derived; a record with a caller's
+   * context, an unknown id or a deleted record is left alone. Re-indexes the text; writes no
+   * history entry and leaves `updatedAt` alone (the context is an index aid, not the memory).
+   * One transaction. Answers how many records changed. Optional: without it, Engram derives
+   * conversation context for new memories only and `reindex --context` is unavailable.
+   */
+  setDerivedContexts?(items: Array<{ id: string; context: string | null }>): Promise<number>;
+
   // ------------------------------------------------------------------ graph
 
   /**

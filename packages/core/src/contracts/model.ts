@@ -22,6 +22,12 @@ export interface MemoryRecord {
    * do not keep it).
    */
   context?: string;
+  /**
+   * 'conversation' when Engram derived `context` from the preceding turns of the memory's
+   * conversation (see `conversationContext`); absent when the caller gave it (or there is none).
+   * Engram only ever rewrites a derived context.
+   */
+  contextSource?: 'conversation';
   /** sha256 (hex) of the trimmed, case-folded content: the exact-duplicate key. */
   contentHash: string;
   /** Base type (observation, decision, learning, error, pattern, or an application type). */

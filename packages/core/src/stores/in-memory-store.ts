@@ -91,6 +91,7 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
   const sameContent = (a: MemoryRecord, b: MemoryRecord) =>
     a.contentHash === b.contentHash &&
     a.context === b.context &&
+    a.contextSource === b.contextSource &&
     a.type === b.type &&
     a.subtype === b.subtype &&
     a.importance === b.importance &&
@@ -125,11 +126,12 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
       for (const { record, vector } of items) {
         const keyed = record.key !== null ? findLive(record.scope, (existing) => existing.key === record.key) : undefined;
         if (keyed) {
-          const { context: _previousContext, ...kept } = keyed;
+          const { context: _previousContext, contextSource: _previousSource, ...kept } = keyed;
           const updated: MemoryRecord = {
             ...kept,
             content: record.content,
             ...(record.context !== undefined ? { context: record.context } : {}),
+            ...(record.context !== undefined && record.contextSource !== undefined ? { contextSource: record.contextSource } : {}),
             contentHash: record.contentHash,
             type: record.type,
             subtype: record.subtype,
@@ -188,6 +190,23 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
       appendHistory(historyEntry(updateEvent(existing, updated), existing, updated, patch.updatedAt, options?.reason ?? null));
       if (vector) await vectors.upsert([{ id, vector, payload: updated }]);
       return clone(updated);
+    },
+
+    async setDerivedContexts(items) {
+      let changed = 0;
+      for (const { id, context } of items) {
+        const existing = live(id);
+        if (!existing || (existing.context !== undefined && existing.contextSource !== 'conversation')) continue;
+        const text = context !== null && context.trim() ? context : undefined;
+        if (text === existing.context) continue;
+        const { context: _previousContext, contextSource: _previousSource, ...kept } = existing;
+        const updated: MemoryRecord = { ...kept, ...(text !== undefined ? { context: text, contextSource: 'conversation' as const } : {}) };
+        unindexText(existing);
+        records.set(id, updated);
+        indexText(updated);
+        changed += 1;
+      }
+      return changed;
     },
 
     async get(ids) {

@@ -1,8 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MemoryStore } from '../contracts/memory-store.js';
 import type { MemoryFilter, MemoryRecord, Relation } from '../contracts/model.js';
+import { hashEmbedder } from '../embedding/hash-embedder.js';
 import { matchesFilter } from '../filter/filter.js';
 import { parseWhere } from '../filter/where.js';
+import { Memory } from '../memory.js';
 import { makeRecord, nearVector, seededVector } from './records.js';
 
 export interface StoreConformanceOptions {
@@ -629,6 +631,112 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         await store.write([{ record }]);
         await store.recordAccess([record.id], new Date());
         expect((await store.history(record.id)).map((entry) => entry.event)).toEqual(['created']);
+      });
+    });
+
+    describe('conversation context', () => {
+      const contextOf = async (id: string) => (await store.get([id]))[0]?.context;
+      const sourceOf = async (id: string) => (await store.get([id]))[0]?.contextSource;
+
+      it('sets derived contexts only where the context is absent or derived, without history or updatedAt', async (test) => {
+        if (!store.setDerivedContexts) return test.skip(`${store.name} has no setDerivedContexts (an optional method)`);
+        const plain = makeRecord({ content: 'Bob: Luna and Oliver!' });
+        const caller = makeRecord({ content: 'Bob: they are cats', context: 'the caller said so' });
+        const derived = makeRecord({ content: 'Alice: lovely names', context: 'old turn', contextSource: 'conversation' });
+        const gone = makeRecord({ content: 'deleted turn' });
+        const [, , stored] = await store.write([plain, caller, derived, gone].map((record) => ({ record })));
+        expect(stored?.record.contextSource).toBe('conversation');
+        await store.delete(gone.id, new Date());
+        const changed = await store.setDerivedContexts([
+          { id: plain.id, context: 'Alice: what are your pets called?' },
+          { id: caller.id, context: 'must not replace the caller context' },
+          { id: derived.id, context: null },
+          { id: gone.id, context: 'deleted: ignored' },
+          { id: 'unknown-id', context: 'ignored' },
+        ]);
+        expect(changed).toBe(2);
+        expect(await contextOf(plain.id)).toBe('Alice: what are your pets called?');
+        expect(await sourceOf(plain.id)).toBe('conversation');
+        expect(await contextOf(caller.id)).toBe('the caller said so');
+        expect(await sourceOf(caller.id)).toBeUndefined();
+        expect(await contextOf(derived.id)).toBeUndefined();
+        expect(await sourceOf(derived.id)).toBeUndefined();
+        expect((await store.get([plain.id]))[0]?.updatedAt).toEqual(plain.updatedAt);
+        expect((await store.history(plain.id)).map((entry) => entry.event)).toEqual(['created']);
+        if (store.lexicalSearch) expect(ids(await store.lexicalSearch('pets called', {}, 5))).toEqual([plain.id]);
+        expect(await store.setDerivedContexts([{ id: plain.id, context: 'Alice: what are your pets called?' }])).toBe(0);
+      });
+
+      it('gives conversation turns the preceding turns as context through Memory (one by one, batched, out of order)', async (test) => {
+        if (!store.setDerivedContexts) return test.skip(`${store.name} has no setDerivedContexts (an optional method)`);
+        const memory = new Memory({ store, embedder: hashEmbedder(), logger: false });
+        const at = (minute: number) => new Date(Date.UTC(2025, 0, 1, 10, minute));
+        const scope = { userId: 'u1' };
+        const turn = (content: string, minute: number, extra: Record<string, unknown> = {}) => ({
+          content,
+          scope,
+          conversationId: 'chat-1',
+          createdAt: at(minute),
+          ...extra,
+        });
+        const first = (await memory.add(turn('Alice: do you have pets?', 0))).memory;
+        expect(first.context).toBeUndefined();
+        const second = (await memory.add(turn('Bob: two cats', 2))).memory;
+        expect(second.context).toBe('Alice: do you have pets?');
+        expect(second.contextSource).toBe('conversation');
+        const batch = await memory.addMany([turn('Alice: names?', 4), turn('Bob: Luna and Oliver!', 6)]);
+        expect(batch[1]?.memory.context).toBe('Bob: two cats\nAlice: names?');
+        // Another scope and another conversation never lend their turns.
+        const other = await memory.addMany([
+          turn('Mallory: secret plans', 5, { scope: { userId: 'u2' } }),
+          turn('Carol: hello', 7, { conversationId: 'chat-2' }),
+        ]);
+        expect(other[0]?.memory.context).toBeUndefined();
+        expect(other[1]?.memory.context).toBeUndefined();
+        // A caller's context is kept as given; `conversationContext: false` derives nothing.
+        const given = (await memory.add(turn('Bob: they sleep a lot', 8, { context: 'about the cats' }))).memory;
+        expect(given.context).toBe('about the cats');
+        expect(given.contextSource).toBeUndefined();
+        const off = new Memory({ store, embedder: hashEmbedder(), logger: false, conversationContext: false });
+        expect((await off.add(turn('Alice: same here', 9))).memory.context).toBeUndefined();
+        // A turn that lands between stored turns gets its predecessors, and the turns after it are re-derived.
+        const late = (await memory.add(turn('Alice: what breed?', 3))).memory;
+        expect(late.context).toBe('Alice: do you have pets?\nBob: two cats');
+        expect(await contextOf(batch[0]?.memory.id as string)).toBe('Bob: two cats\nAlice: what breed?');
+        expect(await contextOf(batch[1]?.memory.id as string)).toBe('Alice: what breed?\nAlice: names?');
+        expect(await contextOf(given.id)).toBe('about the cats');
+        // Same createdAt: sequenceNumber orders the turns.
+        const tied = await memory.addMany([
+          turn('Dan: third', 30, { conversationId: 'chat-3', sequenceNumber: 3 }),
+          turn('Dan: first', 30, { conversationId: 'chat-3', sequenceNumber: 1 }),
+          turn('Dan: second', 30, { conversationId: 'chat-3', sequenceNumber: 2 }),
+        ]);
+        expect(tied.map((result) => result.memory.context)).toEqual(['Dan: first\nDan: second', undefined, 'Dan: first']);
+        if (store.lexicalSearch) {
+          const hits = await memory.search('names', { scope, mode: 'lexical', limit: 5, minScore: 0 });
+          expect(hits.map((hit) => hit.memory.content)).toContain('Bob: Luna and Oliver!');
+        }
+      });
+
+      it('re-derives contexts for memories written without them (reindexContext)', async (test) => {
+        if (!store.setDerivedContexts) return test.skip(`${store.name} has no setDerivedContexts (an optional method)`);
+        const old = new Memory({ store, embedder: hashEmbedder(), logger: false, conversationContext: false });
+        const at = (minute: number) => new Date(Date.UTC(2025, 0, 1, 10, minute));
+        const written = await old.addMany([
+          { content: 'Alice: where do you live?', conversationId: 'c', createdAt: at(0) },
+          { content: 'Bob: in Lisbon', conversationId: 'c', createdAt: at(1) },
+          { content: 'Bob: near the river', conversationId: 'c', createdAt: at(2), context: 'kept' },
+          { content: 'not in a conversation', createdAt: at(3) },
+        ]);
+        expect(written.every((result) => result.memory.context === undefined || result.memory.context === 'kept')).toBe(true);
+        const memory = new Memory({ store, embedder: hashEmbedder(), logger: false, conversationContext: { turns: 1 } });
+        expect(await memory.reindexContext()).toEqual({ conversations: 1, memories: 3, updated: 1 });
+        expect(await contextOf(written[1]?.memory.id as string)).toBe('Alice: where do you live?');
+        expect(await contextOf(written[2]?.memory.id as string)).toBe('kept');
+        expect(await memory.reindexContext({ conversationId: 'c' })).toEqual({ conversations: 1, memories: 3, updated: 0 });
+        expect(await old.reindexContext()).toEqual({ conversations: 1, memories: 3, updated: 1 });
+        expect(await contextOf(written[1]?.memory.id as string)).toBeUndefined();
+        await expect(memory.reindexContext({ conversationId: '' })).rejects.toThrow(/conversationId/);
       });
     });
 

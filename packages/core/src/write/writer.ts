@@ -1,6 +1,7 @@
 import type { MemoryStore, StoreWrite, StoreWriteResult, WriteStatus } from '../contracts/memory-store.js';
 import type { MemoryRecord, Scope } from '../contracts/model.js';
 import type { VectorIndex } from '../contracts/vector-index.js';
+import type { ConversationContext } from '../conversation/conversation-context.js';
 import type { Embedding } from '../embedding/embedding.js';
 import type { EventHub } from '../events/event-hub.js';
 import { scopeKey } from '../filter/filter.js';
@@ -27,6 +28,8 @@ export interface WriterContext {
   dedup: ResolvedDedupOptions;
   maxContentBytes: number;
   now: () => number;
+  /** Derives conversation context for new conversation memories (off when absent or disabled). */
+  conversationContext?: ConversationContext | undefined;
   /** Runs for each memory `addMany` created, after its `memory:added` event (auto-linking). */
   onCreated?: ((memory: MemoryRecord) => Promise<void>) | undefined;
 }
@@ -70,6 +73,8 @@ export class Writer {
     });
 
     if (toWrite.length > 0) {
+      const conversation = this.context.conversationContext?.enabled ? this.context.conversationContext : undefined;
+      const repair = conversation ? await conversation.prepare(toWrite.map((item) => item.record)) : undefined;
       const vectors = vectorIndex ? await this.context.embedding.embedMany(toWrite.map((item) => item.record.content)) : undefined;
       if (this.context.dedup.semantic && vectorIndex && vectors) {
         for (let position = toWrite.length - 1; position >= 0; position--) {
@@ -108,6 +113,11 @@ export class Writer {
         const item = toWrite[position] as (typeof toWrite)[number];
         results[item.index] = { memory: result.record, status: result.status, warnings: item.warnings };
       });
+      if (conversation && repair)
+        await conversation.repair(
+          repair,
+          written.filter((result) => result.status === 'created').map((result) => result.record),
+        );
       this.context.embedding.forgetQueries();
       for (const result of written) {
         if (result.status !== 'duplicate') events.emit('memory:added', { memory: result.record, status: result.status });
