@@ -1,5 +1,6 @@
 import type { MemoryRecord, Relation } from '../contracts/model.js';
 import { type DateCue, matchesDateCue } from './date-cues.js';
+import { checkFloorOptions, type RelevanceFloorOptions } from './relevance-floor.js';
 
 /** How search turns candidate lists into one 0–1 score. All fields optional. */
 export interface RetrievalOptions {
@@ -23,6 +24,13 @@ export interface RetrievalOptions {
   recency?: { weight?: number; halfLifeDays?: number };
   /** Share of the final score given to the memory's importance (0–1). Default 0.1. */
   importance?: { weight?: number };
+  /**
+   * The relevance floor: below it search returns nothing rather than unrelated hits (see
+   * `RelevanceFloorOptions`). Default: on with the built-in hash embedder (coverage 0.5,
+   * similarity 0.5), off with other embedders. `false` turns it off; a search's `minScore`
+   * (even 0) replaces it for that search.
+   */
+  floor?: RelevanceFloorOptions | false;
 }
 
 export interface ResolvedRetrievalOptions {
@@ -36,6 +44,8 @@ export interface ResolvedRetrievalOptions {
   recencyWeight: number;
   halfLifeDays: number;
   importanceWeight: number;
+  /** As configured; the embedder's default applies when undefined. */
+  floor: RelevanceFloorOptions | false | undefined;
 }
 
 export function resolveRetrievalOptions(options: RetrievalOptions = {}): ResolvedRetrievalOptions {
@@ -48,8 +58,9 @@ export function resolveRetrievalOptions(options: RetrievalOptions = {}): Resolve
     recencyWeight: options.recency?.weight ?? 0.1,
     halfLifeDays: options.recency?.halfLifeDays ?? 30,
     importanceWeight: options.importance?.weight ?? 0.1,
+    floor: options.floor,
   };
-  const problems: string[] = [];
+  const problems: string[] = checkFloorOptions(options.floor);
   if (!(resolved.rrfK > 0)) problems.push('retrieval.rrfK must be > 0');
   if (resolved.lexicalWeight < 0 || (resolved.vectorWeight ?? 0) < 0) problems.push('retrieval.weights must be >= 0');
   if (!(resolved.dateWeight >= 0)) problems.push('retrieval.dateCues.weight must be >= 0');
@@ -82,6 +93,8 @@ export interface Explanation {
   date?: { cue: string; contribution: number };
   recency: { ageDays: number; value: number; contribution: number };
   importance: { value: number; contribution: number };
+  /** The query words this memory holds (content, tags, context), when the relevance floor applied. */
+  evidence?: { matched: number; coverage: number };
   /** Set when graph expansion brought this memory in: the seed hit, the edge and the decay applied. */
   expansion?: { seedId: string; seedScore: number; via: Relation; distance: number; factor: number };
   score: number;

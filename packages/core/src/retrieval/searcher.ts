@@ -13,6 +13,7 @@ import type { AccessRecorder } from './access-recorder.js';
 import { findDateCues } from './date-cues.js';
 import { expandHits } from './expansion.js';
 import { collectCandidates, defaultVectorWeight, type Explanation, type ResolvedRetrievalOptions, scoreCandidate } from './fusion.js';
+import { applyFloor, floorFor } from './relevance-floor.js';
 
 export interface SearchHit {
   memory: MemoryRecord;
@@ -80,16 +81,30 @@ export class Searcher {
     const lists = { lexical: useLexical, vector: useVector };
     const fusion = this.fusionOptions();
     const dateCues = fusion.dateWeight > 0 ? findDateCues(query) : [];
-    const hits: SearchHit[] = [];
+    const scored: Array<{ memory: MemoryRecord; explanation: Explanation; similarity: number | undefined }> = [];
     for (const record of records) {
       const candidate = candidates.get(record.id);
       // A separate vector index may hold a stale payload: the store's record is the truth.
       if (!candidate || !matchesFilter(record, filter)) continue;
       const explanation = scoreCandidate(candidate, record, lists, fusion, now, dateCues);
       if (parsed.minScore !== undefined && explanation.score < parsed.minScore) continue;
-      hits.push(parsed.explain ? { memory: record, score: explanation.score, explanation } : { memory: record, score: explanation.score });
+      scored.push({ memory: record, explanation, similarity: candidate.vector?.similarity });
     }
-    hits.sort((a, b) => b.score - a.score || (a.memory.id < b.memory.id ? 1 : -1));
+    scored.sort((a, b) => b.explanation.score - a.explanation.score || (a.memory.id < b.memory.id ? 1 : -1));
+    // The relevance floor (evidence, not rank) applies unless the caller chose a minScore.
+    const floor = parsed.minScore === undefined ? floorFor(fusion.floor, this.context.embedding.id) : undefined;
+    let kept = scored;
+    if (floor) {
+      const applied = applyFloor(query, scored, floor);
+      kept = applied.kept;
+      for (const item of kept) {
+        const evidence = applied.evidence.get(item);
+        if (evidence) item.explanation.evidence = evidence;
+      }
+    }
+    const hits: SearchHit[] = kept.map(({ memory, explanation }) =>
+      parsed.explain ? { memory, score: explanation.score, explanation } : { memory, score: explanation.score },
+    );
     if (parsed.expand) {
       await expandHits(store, this.context.relationTypes, hits, filter, parsed.expand, parsed.explain ?? false, parsed.minScore);
     }

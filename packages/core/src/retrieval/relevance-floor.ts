@@ -1,0 +1,91 @@
+import type { MemoryRecord } from '../contracts/model.js';
+import { queryTerms, terms } from '../text/text.js';
+
+/**
+ * When search answers "nothing relevant". Rank fusion gives every result list a first hit scoring
+ * near 1, however unrelated: the floor looks at evidence instead.
+ * - `coverage` (query level): the share of the query's words (stemmed, function words left out)
+ *   found in at least one candidate's content, tags or context. Below it, search returns `[]`
+ *   (unless a candidate's vector similarity reaches `similarity`).
+ * - per hit: a hit is kept only if it holds at least one query word, or its vector similarity
+ *   reaches `similarity`.
+ */
+export interface RelevanceFloorOptions {
+  /** 0–1. Default 0.5 with the built-in hash embedder. */
+  coverage?: number;
+  /** Cosine similarity, 0–1. Default 0.5 with the built-in hash embedder. */
+  similarity?: number;
+}
+
+export interface ResolvedRelevanceFloor {
+  coverage: number;
+  similarity: number;
+}
+
+/** Measured on LoCoMo (tuning conversations) with `hash-v1-384`: see docs/retrieval.md "Relevance floor". */
+export const HASH_RELEVANCE_FLOOR: ResolvedRelevanceFloor = { coverage: 0.5, similarity: 0.5 };
+
+/**
+ * The floor in force: the configured one, or the embedder's default — the hash embedder's
+ * (measured), none for other embedders (their similarities are not calibrated here: configure
+ * `retrieval.floor` after measuring, see docs/retrieval.md).
+ */
+export function floorFor(
+  configured: RelevanceFloorOptions | false | undefined,
+  embedderId: string | undefined,
+): ResolvedRelevanceFloor | undefined {
+  if (configured === false) return undefined;
+  const isHash = embedderId !== undefined && /^hash-v\d+-/.test(embedderId);
+  if (configured === undefined) return isHash ? HASH_RELEVANCE_FLOOR : undefined;
+  const base = isHash ? HASH_RELEVANCE_FLOOR : { coverage: 0.5, similarity: 1 };
+  return { coverage: configured.coverage ?? base.coverage, similarity: configured.similarity ?? base.similarity };
+}
+
+export function checkFloorOptions(floor: RelevanceFloorOptions | false | undefined): string[] {
+  if (floor === undefined || floor === false) return [];
+  if (floor === null || typeof floor !== 'object') return ['retrieval.floor must be false or { coverage?, similarity? }'];
+  const problems: string[] = [];
+  for (const name of ['coverage', 'similarity'] as const) {
+    const value = floor[name];
+    if (value !== undefined && !(typeof value === 'number' && value >= 0 && value <= 1))
+      problems.push(`retrieval.floor.${name} must be a number from 0 to 1`);
+  }
+  return problems;
+}
+
+/** The evidence of one hit: how many of the query's words it holds, and their share. */
+export interface HitEvidence {
+  /** Query words (search terms) found in the memory's content, tags or context. */
+  matched: number;
+  /** matched ÷ query words (0 when the query has none). */
+  coverage: number;
+}
+
+/**
+ * Applies the floor to scored candidates (best first): answers the ones to keep (possibly none)
+ * and each one's evidence.
+ */
+export function applyFloor<Hit extends { memory: MemoryRecord; similarity: number | undefined }>(
+  query: string,
+  hits: readonly Hit[],
+  floor: ResolvedRelevanceFloor,
+): { kept: Hit[]; evidence: Map<Hit, HitEvidence> } {
+  const wanted = queryTerms(query);
+  const evidence = new Map<Hit, HitEvidence>();
+  if (wanted.length === 0) return { kept: [...hits], evidence };
+  const found = new Set<string>();
+  for (const hit of hits) {
+    const own = new Set(terms(`${hit.memory.content} ${hit.memory.tags.join(' ')} ${hit.memory.context ?? ''}`));
+    let matched = 0;
+    for (const term of wanted) {
+      if (own.has(term)) {
+        matched += 1;
+        found.add(term);
+      }
+    }
+    evidence.set(hit, { matched, coverage: matched / wanted.length });
+  }
+  const close = (hit: Hit) => hit.similarity !== undefined && hit.similarity >= floor.similarity;
+  if (found.size / wanted.length < floor.coverage && !hits.some(close)) return { kept: [], evidence };
+  return { kept: hits.filter((hit) => (evidence.get(hit)?.matched ?? 0) > 0 || close(hit)), evidence };
+}
