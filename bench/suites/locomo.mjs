@@ -2,7 +2,8 @@
 // own conversation, gold turns (the question's evidence) looked for in the top k.
 //
 //   node bench/suites/locomo.mjs [--data path] [--mode hybrid|lexical|vector[,…]] [--store sqlite|memory]
-//                                [--context N] [--conversations conv-26,conv-30] [--retrieval '{"rrfK":60}'] [--json file]
+//                                [--context N] [--conversation-context N|off] [--conversations conv-26,conv-30]
+//                                [--retrieval '{"rrfK":60}'] [--json file]
 //
 // The data (CC BY-NC 4.0) is never part of the project: it is read from --data, by default
 // ../shared/data/locomo/locomo-dev.json next to the repository. Metric definitions:
@@ -19,8 +20,14 @@ export const DEFAULT_DATA = resolve(repositoryRoot, '../shared/data/locomo/locom
 export const KS = [1, 5, 10, 25];
 export const CATEGORIES = { 1: 'multi-hop', 2: 'temporal', 3: 'open-domain', 4: 'single-hop', 5: 'adversarial' };
 export const MODES = ['hybrid', 'lexical', 'vector'];
-/** Preceding turns of the same session given as each memory's `context` (0: none). */
-export const DEFAULT_CONTEXT_TURNS = 2;
+/** Every NEGATIVE_STRIDE-th question of the other conversations is asked in each conversation (the negative set). */
+export const NEGATIVE_STRIDE = 4;
+/**
+ * Preceding turns of the same session passed by the caller as each memory's `context` (0: none,
+ * the default: the plain API an agent, the MCP server or the REST server uses; Engram derives the
+ * conversation context itself, see docs/conversation-context.md).
+ */
+export const DEFAULT_CONTEXT_TURNS = 0;
 /**
  * Parameters are chosen on the tuning conversations and confirmed on the held-out ones, so a
  * gain that only fits the conversations it was tuned on shows up as a gap between the two.
@@ -152,8 +159,13 @@ export function breakdown(outcomes) {
   return { groups, splits };
 }
 
-async function openMemory(engram, store, directory, retrieval) {
-  const options = { embedder: engram.hashEmbedder(), logger: false, ...(retrieval ? { retrieval } : {}) };
+async function openMemory(engram, store, directory, retrieval, conversationContext) {
+  const options = {
+    embedder: engram.hashEmbedder(),
+    logger: false,
+    ...(retrieval ? { retrieval } : {}),
+    ...(conversationContext !== undefined ? { conversationContext } : {}),
+  };
   if (store === 'memory') return new engram.Memory({ ...options, store: engram.inMemoryStore() });
   return new engram.Memory({ ...options, store: engram.sqliteStore({ path: join(directory, 'locomo.db') }) });
 }
@@ -174,6 +186,7 @@ export async function run({
   retrieval,
   contextTurns = DEFAULT_CONTEXT_TURNS,
   conversations: only,
+  conversationContext,
 } = {}) {
   void outDir; // the harness writes the results; this suite keeps nothing on disk
   const path = data ?? DEFAULT_DATA;
@@ -189,7 +202,7 @@ export async function run({
   void full;
   const runModes = modes ?? MODES;
   const directory = mkdtempSync(join(tmpdir(), 'engram-locomo-'));
-  const memory = await openMemory(engram, store, directory, retrieval);
+  const memory = await openMemory(engram, store, directory, retrieval, conversationContext);
   try {
     await memory.ready();
     // memory id → dia_ids (an exact duplicate turn would come back as the memory already stored).
@@ -224,6 +237,7 @@ export async function run({
       embedder: memory.embedder.id,
       retrieval: retrieval ?? {},
       contextTurns,
+      conversationContext: conversationContext ?? 'default',
       conversations: selected.map((conversation) => conversation.id),
       turns: turnCount,
       questions: selected.reduce((sum, conversation) => sum + conversation.questions.length, 0),
@@ -233,18 +247,22 @@ export async function run({
       modes: {},
     };
     const limit = Math.max(...KS);
-    for (const mode of runModes) {
+    const variants = runModes.flatMap((mode) => [
+      { name: mode, mode, extra: {} },
+      { name: `${mode}, no floor`, mode, extra: { minScore: 0 } },
+    ]);
+    for (const { name, mode, extra } of variants) {
       const outcomes = [];
       const latencies = [];
       // A few warm-up searches so the first timings do not measure statement preparation.
       for (const conversation of selected.slice(0, 1)) {
         for (const question of conversation.questions.slice(0, 5))
-          await memory.search(question.question, { scope: { userId: conversation.id }, limit, mode });
+          await memory.search(question.question, { scope: { userId: conversation.id }, limit, mode, ...extra });
       }
       for (const conversation of selected) {
         for (const question of conversation.questions) {
           const began = performance.now();
-          const hits = await memory.search(question.question, { scope: { userId: conversation.id }, limit, mode });
+          const hits = await memory.search(question.question, { scope: { userId: conversation.id }, limit, mode, ...extra });
           latencies.push(performance.now() - began);
           const ranked = hits.flatMap((hit) => turnsOf.get(hit.memory.id) ?? []);
           const gold = new Set(question.evidence);
@@ -253,11 +271,12 @@ export async function run({
           outcomes.push({ conversation: conversation.id, category: question.category, gold: gold.size, found });
         }
       }
-      results.modes[mode] = {
+      results.modes[name] = {
         latencyMs: { p50: round(percentile(latencies, 50), 3), p95: round(percentile(latencies, 95), 3) },
         ...breakdown(outcomes),
+        negatives: await negativeQueries(memory, selected, mode, extra),
       };
-      say(`${mode} frac@10 ${results.modes[mode].groups.all.frac[10]}`);
+      say(`${name} frac@10 ${results.modes[name].groups.all.frac[10]}, negatives with no hit ${results.modes[name].negatives.all.empty} %`);
     }
     const targets = [];
     const hybrid = results.modes.hybrid;
@@ -265,12 +284,60 @@ export async function run({
       // The retrieval quality target of issue 6, met by the default (hybrid) search with the offline embedder.
       const value = hybrid.groups.all.frac[10];
       targets.push({ target: 'LoCoMo frac@10, all categories (hybrid, hash embedder)', goal: '≥ 70', value, unit: '%', met: value >= 70 });
+      // Issue 15: plain API (no caller context), held-out conversations, relevance floor on.
+      const heldOut = hybrid.splits.heldOut?.all;
+      if (heldOut && contextTurns === 0) {
+        targets.push({
+          target: 'LoCoMo frac@10, held-out, plain API, floor on',
+          goal: '≥ 80',
+          value: heldOut.frac[10],
+          unit: '%',
+          met: heldOut.frac[10] >= 80,
+        });
+        targets.push({
+          target: 'LoCoMo frac@5, held-out, plain API, floor on',
+          goal: '≥ 72',
+          value: heldOut.frac[5],
+          unit: '%',
+          met: heldOut.frac[5] >= 72,
+        });
+      }
+      const empty = hybrid.negatives.all.empty;
+      targets.push({ target: 'negative queries answered with no hit (floor on)', goal: '≥ 90', value: empty, unit: '%', met: empty >= 90 });
     }
     return { suite: 'locomo', results, markdown: markdown(results), targets };
   } finally {
     await memory.close();
     rmSync(directory, { recursive: true, force: true });
   }
+}
+
+/**
+ * The negative set: each conversation is asked every NEGATIVE_STRIDE-th question of the other
+ * conversations (topics and people it never mentions); the share answered with no hit at all.
+ */
+async function negativeQueries(memory, conversations, mode, extra) {
+  const counts = {};
+  const count = (group, empty) => {
+    counts[group] ??= { queries: 0, emptyCount: 0 };
+    counts[group].queries += 1;
+    if (empty) counts[group].emptyCount += 1;
+  };
+  for (const conversation of conversations) {
+    const split = Object.entries(SPLITS).find(([, ids]) => ids.includes(conversation.id))?.[0];
+    const others = conversations
+      .filter((other) => other.id !== conversation.id)
+      .flatMap((other) => other.questions.filter((_, index) => index % NEGATIVE_STRIDE === 0));
+    for (const question of others) {
+      const hits = await memory.search(question.question, { scope: { userId: conversation.id }, limit: 10, mode, ...extra });
+      count('all', hits.length === 0);
+      if (split) count(split, hits.length === 0);
+    }
+  }
+  const summary = {};
+  for (const [group, { queries, emptyCount }] of Object.entries(counts))
+    summary[group] = { queries, empty: round((100 * emptyCount) / queries) };
+  return summary;
 }
 
 /** The tables: per mode, frac@k and any@k per group, then the split check and timings. */
@@ -281,7 +348,7 @@ export function markdown(results) {
     '',
     `${results.conversations.length} conversations, ${results.turns} turns, ${results.questions} questions ` +
       `(${results.droppedQuestions} without valid evidence dropped); ${results.store} store, ${results.embedder}, ` +
-      `context: ${results.contextTurns} preceding turn(s); ` +
+      `caller context: ${results.contextTurns} preceding turn(s); Engram's conversation context: ${JSON.stringify(results.conversationContext)}; ` +
       `ingest ${results.ingest.turnsPerSecond} turns/s.`,
   ];
   for (const [mode, outcome] of Object.entries(results.modes)) {
@@ -300,6 +367,10 @@ export function markdown(results) {
           `${KS.map((k) => `${summary.all.frac[k]} / ${summary['cat1-4'].frac[k]}`).join(' | ')} | ${KS.map((k) => `${summary.all.any[k]} / ${summary['cat1-4'].any[k]}`).join(' | ')} |`,
       );
     }
+    const negatives = Object.entries(outcome.negatives)
+      .map(([group, summary]) => `${group === 'heldOut' ? 'held-out' : group} ${summary.empty} % of ${summary.queries}`)
+      .join(', ');
+    lines.push('', `Negative queries (other conversations' questions) answered with no hit: ${negatives}.`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -314,6 +385,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
       conversations: { type: 'string' },
       retrieval: { type: 'string' },
       json: { type: 'string' },
+      'conversation-context': { type: 'string' },
     },
   });
   const modes = values.mode?.split(',');
@@ -327,6 +399,9 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     ...(values.context !== undefined ? { contextTurns: Number(values.context) } : {}),
     ...(values.conversations ? { conversations: values.conversations.split(',') } : {}),
     ...(values.retrieval ? { retrieval: JSON.parse(values.retrieval) } : {}),
+    ...(values['conversation-context'] !== undefined
+      ? { conversationContext: values['conversation-context'] === 'off' ? false : { turns: Number(values['conversation-context']) } }
+      : {}),
     progress: (message) => process.stderr.write(`locomo: ${message}\n`),
   });
   process.stdout.write(outcome.markdown);

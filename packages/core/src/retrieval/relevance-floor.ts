@@ -69,12 +69,18 @@ export function applyFloor<Hit extends { memory: MemoryRecord; similarity: numbe
   query: string,
   hits: readonly Hit[],
   floor: ResolvedRelevanceFloor,
+  limit = Number.POSITIVE_INFINITY,
 ): { kept: Hit[]; evidence: Map<Hit, HitEvidence> } {
   const wanted = queryTerms(query);
   const evidence = new Map<Hit, HitEvidence>();
   if (wanted.length === 0) return { kept: [...hits], evidence };
+  const close = (hit: Hit) => hit.similarity !== undefined && hit.similarity >= floor.similarity;
   const found = new Set<string>();
+  const kept: Hit[] = [];
+  let anyClose = false;
   for (const hit of hits) {
+    // Enough kept and enough evidence: the rest cannot change the answer (tokenising is the cost).
+    if (kept.length >= limit && (anyClose || found.size / wanted.length >= floor.coverage)) break;
     const own = new Set(terms(`${hit.memory.content} ${hit.memory.tags.join(' ')} ${hit.memory.context ?? ''}`));
     let matched = 0;
     for (const term of wanted) {
@@ -84,8 +90,9 @@ export function applyFloor<Hit extends { memory: MemoryRecord; similarity: numbe
       }
     }
     evidence.set(hit, { matched, coverage: matched / wanted.length });
+    if (close(hit)) anyClose = true;
+    if (kept.length < limit && (matched > 0 || close(hit))) kept.push(hit);
   }
-  const close = (hit: Hit) => hit.similarity !== undefined && hit.similarity >= floor.similarity;
-  if (found.size / wanted.length < floor.coverage && !hits.some(close)) return { kept: [], evidence };
-  return { kept: hits.filter((hit) => (evidence.get(hit)?.matched ?? 0) > 0 || close(hit)), evidence };
+  if (found.size / wanted.length < floor.coverage && !anyClose) return { kept: [], evidence };
+  return { kept, evidence };
 }

@@ -95,7 +95,8 @@ export class Searcher {
     const floor = parsed.minScore === undefined ? floorFor(fusion.floor, this.context.embedding.id) : undefined;
     let kept = scored;
     if (floor) {
-      const applied = applyFloor(query, scored, floor);
+      // Expansion seeds from the best hits, so the floor keeps `limit` of them either way.
+      const applied = applyFloor(query, scored, floor, limit);
       kept = applied.kept;
       for (const item of kept) {
         const evidence = applied.evidence.get(item);
