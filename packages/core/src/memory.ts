@@ -354,15 +354,18 @@ export class Memory {
    * Re-derives the conversation context of stored memories (those written before it existed, or
    * with another window): every memory with a `conversationId` whose context is absent or
    * derived, within `scope` / `conversationId` when given. A caller's context is never changed.
-   * With `conversationContext: false` it removes derived contexts instead.
+   * `turns` sets the window for this run; with 0 (or `conversationContext: false`) it removes derived contexts.
    */
-  async reindexContext(options: { scope?: Scope; conversationId?: string } = {}): Promise<ReindexContextResult> {
+  async reindexContext(options: { scope?: Scope; conversationId?: string; turns?: number } = {}): Promise<ReindexContextResult> {
     const parsed = validate(reindexContextSchema, options, 'options');
     await this.open();
-    return this.conversationContext.reindex({
-      ...(parsed.scope ? { scope: compactScope(parsed.scope) } : {}),
-      ...(parsed.conversationId !== undefined ? { conversationId: parsed.conversationId } : {}),
-    });
+    return this.conversationContext.reindex(
+      {
+        ...(parsed.scope ? { scope: compactScope(parsed.scope) } : {}),
+        ...(parsed.conversationId !== undefined ? { conversationId: parsed.conversationId } : {}),
+      },
+      parsed.turns,
+    );
   }
 
   // ---------------------------------------------------------------- reading (retrieval/)

@@ -557,6 +557,31 @@ describe('engram stats', () => {
   });
 });
 
+describe('engram reindex --context', () => {
+  it('re-derives conversation contexts written without them, and removes them with --turns 0', async () => {
+    const old = new Memory({ store: cli.store, embedder: hashEmbedder(), logger: false, conversationContext: false });
+    const at = (minute: number) => new Date(Date.UTC(2025, 0, 1, 9, minute));
+    const [, answer] = await old.addMany([
+      { content: 'Alice: what are your pets called?', conversationId: 'chat', scope: { userId: 'u' }, createdAt: at(0) },
+      { content: 'Bob: Luna and Oliver!', conversationId: 'chat', scope: { userId: 'u' }, createdAt: at(1) },
+    ]);
+    const result = await cli.run(['reindex', '--context', '--user', 'u', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json()).toEqual({ conversations: 1, memories: 2, updated: 1 });
+    expect((await cli.memory().get(answer?.memory.id as string))?.context).toBe('Alice: what are your pets called?');
+    const human = await cli.run(['reindex', '--context', '--turns', '0', '--conversation', 'chat']);
+    expect(human.stdout).toMatch(/updated +1\n/);
+    expect((await cli.memory().get(answer?.memory.id as string))?.context).toBeUndefined();
+  });
+
+  it('is a usage error without --context, and names a bad --turns', async () => {
+    expect((await cli.run(['reindex'])).code).toBe(2);
+    const bad = await cli.run(['reindex', '--context', '--turns', '99']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('turns');
+  });
+});
+
 describe('engram context', () => {
   it('prints a prompt-ready block within the budget', async () => {
     await addJson(['Billing retries must be idempotent', '--type', 'insight']);

@@ -17,9 +17,17 @@ export interface ConversationContextOptions {
   turns?: number;
 }
 
+const MAX_TURNS = 20;
+const PAGE = 500;
+
 /** What `memory.reindexContext(options)` accepts. */
 export const reindexContextSchema = z
-  .object({ scope: scopeSchema.optional(), conversationId: z.string().trim().min(1, 'must not be empty').optional() })
+  .object({
+    scope: scopeSchema.optional(),
+    conversationId: z.string().trim().min(1, 'must not be empty').optional(),
+    /** The window for this run (default: the Memory's `conversationContext.turns`); 0 removes derived contexts. */
+    turns: z.number().int('must be a whole number').min(0, 'must be at least 0').max(MAX_TURNS, `must be at most ${MAX_TURNS}`).optional(),
+  })
   .strict();
 
 export interface ResolvedConversationContextOptions {
@@ -31,8 +39,6 @@ export interface ResolvedConversationContextOptions {
 export const DEFAULT_CONVERSATION_CONTEXT_TURNS = 2;
 /** A derived context keeps at most this many characters: the nearest text, whole turns first. */
 export const MAX_DERIVED_CONTEXT_CHARS = 4000;
-const MAX_TURNS = 20;
-const PAGE = 500;
 
 export function resolveConversationContextOptions(
   options: ConversationContextOptions | false | undefined,
@@ -177,8 +183,8 @@ export class ConversationContext {
    * one conversation) whose context is absent or derived; a caller's context is left alone.
    * With the feature off it removes derived contexts instead.
    */
-  async reindex(filter: MemoryFilter = {}): Promise<ReindexContextResult> {
-    const { store, options } = this.context;
+  async reindex(filter: MemoryFilter = {}, turns = this.context.options.turns): Promise<ReindexContextResult> {
+    const { store } = this.context;
     if (!store.setDerivedContexts) {
       throw new Error(`The ${store.name} store cannot set derived contexts (it has no setDerivedContexts)`);
     }
@@ -202,7 +208,7 @@ export class ConversationContext {
       const updates: Array<{ id: string; context: string | null }> = [];
       ordered.forEach((record, index) => {
         if (!contextIsDerivable(record) || record.key !== null) return;
-        const text = options.turns > 0 ? derivedContext(ordered, index, options.turns) : undefined;
+        const text = turns > 0 ? derivedContext(ordered, index, turns) : undefined;
         if (text !== record.context) updates.push({ id: record.id, context: text ?? null });
       });
       for (let start = 0; start < updates.length; start += PAGE) {

@@ -12,6 +12,7 @@ import { registerHarvest } from './commands/harvest.js';
 import { registerImport } from './commands/import.js';
 import { registerList } from './commands/list.js';
 import { registerMcp } from './commands/mcp.js';
+import { registerReindex } from './commands/reindex.js';
 import { registerRemember } from './commands/remember.js';
 import { registerSearch } from './commands/search.js';
 import { registerServe } from './commands/serve.js';
@@ -51,6 +52,7 @@ export function createProgram(state: CliState): Command {
   registerExport(program, state);
   registerImport(program, state);
   registerGraph(program, state);
+  registerReindex(program, state);
   registerMcp(program, state);
   registerServe(program, state);
   registerHarvest(program, state);
