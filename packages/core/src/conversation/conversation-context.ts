@@ -132,17 +132,15 @@ export class ConversationContext {
     }
     for (const incoming of groups.values()) {
       const first = incoming[0] as MemoryRecord;
-      const times = incoming.map((record) => record.createdAt.getTime());
-      const earliest = Math.min(...times);
-      const latest = Math.max(...times);
+      const earliest = Math.min(...incoming.map((record) => record.createdAt.getTime()));
       const filter: MemoryFilter = { scope: first.scope, conversationId: first.conversationId as string, includeSuperseded: true };
       const sameScope = (record: MemoryRecord) => scopeKey(record.scope) === scopeKey(first.scope);
-      // The turns before the earliest new one, those among the new ones' times, and the ones after
-      // that a new turn may precede (out of order): enough to place every new turn and to repair.
+      // The nearest turns before the earliest new one, and every stored turn from its time on (a new
+      // turn may precede them: out of order): enough to place every new turn and to repair. When
+      // turns arrive in order, the second list holds only turns of the same instant.
       const before = (await this.context.store.list({ ...filter, before: new Date(earliest) }, { limit: turns * 4 + 8 })).items;
-      const among = await this.listAll({ ...filter, after: new Date(earliest), before: new Date(latest + 1) });
-      const after = await this.listAll({ ...filter, after: new Date(latest + 1) });
-      const stored = [...before, ...among, ...after].filter(sameScope);
+      const later = await this.listAll({ ...filter, after: new Date(earliest) });
+      const stored = [...before, ...later].filter(sameScope);
       const ordered = [...stored, ...incoming].sort(compareTurns);
       ordered.forEach((record, index) => {
         if (!incoming.includes(record) || record.context !== undefined) return;
@@ -152,7 +150,7 @@ export class ConversationContext {
           record.contextSource = 'conversation';
         }
       });
-      if (after.length > 0 || among.length > 0) repair.groups.push({ stored, incoming });
+      if (later.length > 0) repair.groups.push({ stored, incoming });
     }
     return repair;
   }
