@@ -469,7 +469,7 @@ class PostgresStore implements MemoryStore {
 
   async setDerivedContexts(items: Array<{ id: string; context: string | null }>): Promise<number> {
     if (items.length === 0) return 0;
-    const updates = items.map(({ id, context }) => ({ id, context: context !== null && context.trim() ? context : null }));
+    const updates = items.map(({ id, context }) => ({ id, context: context?.trim() ? context : null }));
     return this.run('setDerivedContexts', async (session) => {
       // One statement; only rows with no context or a derived one change (a caller's context is
       // never touched), locked in id order so concurrent batches cannot deadlock. The text-index

@@ -429,7 +429,7 @@ class SqliteStore implements MemoryStore {
           const row = session.statement(`${selectMemory} WHERE id = ? AND deleted_at IS NULL`).get(id) as MemoryRow | undefined;
           if (!row) continue;
           const derived = row.context === null || rowToRecord(row).contextSource === 'conversation';
-          const text = context !== null && context.trim() ? context : null;
+          const text = context?.trim() ? context : null;
           if (!derived || row.context === text) continue;
           // Only the context and its marker change: the text triggers re-index it, nothing else moves.
           session

@@ -197,7 +197,7 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
       for (const { id, context } of items) {
         const existing = live(id);
         if (!existing || (existing.context !== undefined && existing.contextSource !== 'conversation')) continue;
-        const text = context !== null && context.trim() ? context : undefined;
+        const text = context?.trim() ? context : undefined;
         if (text === existing.context) continue;
         const { context: _previousContext, contextSource: _previousSource, ...kept } = existing;
         const updated: MemoryRecord = { ...kept, ...(text !== undefined ? { context: text, contextSource: 'conversation' as const } : {}) };
