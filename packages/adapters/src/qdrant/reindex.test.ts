@@ -59,7 +59,8 @@ describe('reindex', () => {
 
     const again = new Memory({ store, vectors: rebuilt, embedder, logger: false });
     // Current payloads: the superseded memory is hidden unless asked for, the deleted one is gone.
-    const after = await again.search('office berlin', { mode: 'vector', scope: { userId: 'u' } });
+    // minScore 0: every live memory, related or not (the relevance floor would keep only the close ones).
+    const after = await again.search('office berlin', { mode: 'vector', scope: { userId: 'u' }, minScore: 0 });
     expect(after[0]?.memory.id).toBe(ids[5]);
     expect(after.map((hit) => hit.memory.id).sort()).toEqual([ids[0], ids[1], ids[3], ids[5]].sort());
     expect((await again.search('office paris', { mode: 'vector', includeSuperseded: true })).some((hit) => hit.memory.id === ids[4])).toBe(
