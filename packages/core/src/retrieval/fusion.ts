@@ -26,7 +26,7 @@ export interface RetrievalOptions {
   importance?: { weight?: number };
   /**
    * The relevance floor: below it search returns nothing rather than unrelated hits (see
-   * `RelevanceFloorOptions`). Default: on with the built-in hash embedder (coverage 0.5,
+   * `RelevanceFloorOptions`). Default: on with the built-in hash embedder (coverage 0.25,
    * similarity 0.5), off with other embedders. `false` turns it off; a search's `minScore`
    * (even 0) replaces it for that search.
    */

@@ -11,7 +11,7 @@ import { queryTerms, terms } from '../text/text.js';
  *   reaches `similarity`.
  */
 export interface RelevanceFloorOptions {
-  /** 0–1. Default 0.5 with the built-in hash embedder. */
+  /** 0–1. Default 0.25 with the built-in hash embedder. */
   coverage?: number;
   /** Cosine similarity, 0–1. Default 0.5 with the built-in hash embedder. */
   similarity?: number;
@@ -23,7 +23,7 @@ export interface ResolvedRelevanceFloor {
 }
 
 /** Measured on LoCoMo (tuning conversations) with `hash-v1-384`: see docs/retrieval.md "Relevance floor". */
-export const HASH_RELEVANCE_FLOOR: ResolvedRelevanceFloor = { coverage: 0.5, similarity: 0.5 };
+export const HASH_RELEVANCE_FLOOR: ResolvedRelevanceFloor = { coverage: 0.25, similarity: 0.5 };
 
 /**
  * The floor in force: the configured one, or the embedder's default — the hash embedder's
