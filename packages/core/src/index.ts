@@ -36,6 +36,8 @@ export {
   ValidationError,
 } from './model/errors.js';
 export { uuidv7 } from './model/ids.js';
+export type { MetadataLimits } from './model/input-guards.js';
+export { DEFAULT_METADATA_LIMITS, describeValue, isIllFormed } from './model/input-guards.js';
 export type { OntologyOptions, ResolvedType } from './model/ontology.js';
 export { BUILT_IN_TYPES, DEFAULT_TYPE, LEGACY_TYPES, Ontology } from './model/ontology.js';
 export type {

@@ -20,6 +20,7 @@ import { type AutoLinkOptions, LinkSuggester, type LinkSuggestion, resolveAutoLi
 import { type RelationTypeOptions, RelationTypes } from './graph/relation-types.js';
 import { Resolver } from './graph/resolve.js';
 import { EmbedderMismatchError, EngramError, ValidationError } from './model/errors.js';
+import { type MetadataLimits, resolveMetadataLimits } from './model/input-guards.js';
 import { Ontology, type OntologyOptions } from './model/ontology.js';
 import {
   type AddInput,
@@ -74,6 +75,8 @@ export interface MemoryOptions {
   inference?: InferenceOptions;
   /** Largest content accepted, in UTF-8 bytes. Default 1,000,000. */
   maxContentBytes?: number;
+  /** Limits on `metadata` (of memories and links): JSON size, key count, nesting depth. */
+  metadataLimits?: MetadataLimits;
   /** Where warnings go besides the `warning` event. Default: console.warn. `false` silences them. */
   logger?: Logger;
   /** The clock (tests). Default Date.now. */
@@ -134,6 +137,7 @@ export class Memory {
     }
     const dedup = resolveDedupOptions(options.dedup);
     const maxContentBytes = options.maxContentBytes ?? DEFAULT_MAX_CONTENT_BYTES;
+    const metadataLimits = resolveMetadataLimits(options.metadataLimits);
     this.events = new EventHub(options.logger);
     const now = options.now ?? Date.now;
     this.now = now;
@@ -150,7 +154,7 @@ export class Memory {
     this.access = new AccessRecorder(store, events, now);
     this.reader = new Reader({ store, open, ontology, access: this.access, now });
     this.searcher = new Searcher({ store, open, embedding, ontology, relationTypes, events, access: this.access, retrieval, now });
-    this.graph = new Graph({ store, open, relationTypes, events, now });
+    this.graph = new Graph({ store, open, relationTypes, events, metadataLimits, now });
     this.resolver = new Resolver({ store, open, embedding, graph: this.graph, relationTypes, events, now });
     const linkSuggester = new LinkSuggester({ store, open, searcher: this.searcher, graph: this.graph, relationTypes });
     this.linkSuggester = linkSuggester;
@@ -162,6 +166,7 @@ export class Memory {
       events,
       dedup,
       maxContentBytes,
+      metadataLimits,
       now,
       onCreated: autoLink ? (memory) => linkSuggester.linkInferred(memory, autoLink) : undefined,
     });

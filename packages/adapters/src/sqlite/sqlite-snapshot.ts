@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { readLogHead } from './sqlite-change-log.js';
 import type { SqliteSession } from './sqlite-session.js';
 
@@ -82,6 +83,44 @@ function snapshotFile(session: SqliteSession, name: string): string | null {
   const file = session.db.name;
   if (session.db.memory || !file || file === ':memory:') return null;
   return `${file}-${name}.snapshot`;
+}
+
+/** Whether a process with this id is running (a signal-0 probe; EPERM means it runs as another user). */
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes snapshot temporary files (`memory.db-<name>.snapshot.<pid>.tmp`) left by a process
+ * that died while writing one: nothing else ever would. A file of a live process (another
+ * connection writing its snapshot right now) is left alone. Never throws. Returns what it removed.
+ */
+export function removeStaleSnapshotFiles(databaseFile: string): string[] {
+  const removed: string[] = [];
+  if (!databaseFile || databaseFile === ':memory:') return removed;
+  const prefix = `${basename(databaseFile)}-`;
+  const pattern = /^(.*)\.snapshot\.(\d+)\.tmp$/;
+  try {
+    const folder = dirname(databaseFile);
+    for (const entry of readdirSync(folder)) {
+      if (!entry.startsWith(prefix)) continue;
+      const match = pattern.exec(entry.slice(prefix.length));
+      if (!match) continue;
+      const pid = Number(match[2]);
+      if (pid !== process.pid && processIsAlive(pid)) continue;
+      const path = join(folder, entry);
+      rmSync(path, { force: true });
+      removed.push(path);
+    }
+  } catch {
+    // An unreadable folder: leave the files, the store still works.
+  }
+  return removed;
 }
 
 /**

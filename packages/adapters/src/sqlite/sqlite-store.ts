@@ -33,6 +33,7 @@ import { insertMemorySql, insertParameters, type MemoryRow, memoryColumns, rowTo
 import { relationsOf, removeRelations, upsertRelation } from './sqlite-relations.js';
 import { withRetry } from './sqlite-retry.js';
 import { SqliteSession } from './sqlite-session.js';
+import { removeStaleSnapshotFiles } from './sqlite-snapshot.js';
 import {
   checkVector,
   encodeVector,
@@ -173,6 +174,7 @@ class SqliteStore implements MemoryStore {
       throw error;
     }
     this.session = new SqliteSession(connection.db, this.location);
+    if (!connection.db.memory) removeStaleSnapshotFiles(connection.db.name);
     this.owned = connection.owned;
     this.closed = false;
   }

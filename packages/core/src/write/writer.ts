@@ -5,6 +5,7 @@ import type { Embedding } from '../embedding/embedding.js';
 import type { EventHub } from '../events/event-hub.js';
 import { scopeKey } from '../filter/filter.js';
 import { NotFoundError, ValidationError } from '../model/errors.js';
+import { checkMetadata, type ResolvedMetadataLimits } from '../model/input-guards.js';
 import type { Ontology } from '../model/ontology.js';
 import { type AddInput, type UpdatePatch, updatePatchSchema, validate, validateId } from '../model/schema.js';
 import { contentHash, normaliseTags } from '../text/text.js';
@@ -26,6 +27,7 @@ export interface WriterContext {
   events: EventHub;
   dedup: ResolvedDedupOptions;
   maxContentBytes: number;
+  metadataLimits: ResolvedMetadataLimits;
   now: () => number;
   /** Runs for each memory `addMany` created, after its `memory:added` event (auto-linking). */
   onCreated?: ((memory: MemoryRecord) => Promise<void>) | undefined;
@@ -131,6 +133,7 @@ export class Writer {
     }
     const memoryId = validateId(id);
     const parsed = validate(updatePatchSchema, patch, 'patch');
+    checkMetadata(parsed.metadata, 'patch.metadata', this.context.metadataLimits);
     const vectorIndex = await this.context.open();
     const [previous] = await store.get([memoryId]);
     if (!previous) throw new NotFoundError('Memory', memoryId);
