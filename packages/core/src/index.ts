@@ -1,6 +1,7 @@
 export type * from './contracts/index.js';
 export type { HashEmbedderOptions } from './embedding/hash-embedder.js';
 export { hashEmbedder } from './embedding/hash-embedder.js';
+export type { ForgetInput, ForgetResult, RetentionOptions } from './erasure/eraser.js';
 export type { MemoryEventName, MemoryEvents } from './events/events.js';
 export * from './extraction/index.js';
 export type { Filterable } from './filter/filter.js';

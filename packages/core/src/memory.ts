@@ -4,6 +4,7 @@ import type { MemoryStore } from './contracts/memory-store.js';
 import type { HistoryEntry, MemoryRecord, Relation } from './contracts/model.js';
 import type { VectorIndex } from './contracts/vector-index.js';
 import { type EmbedderFactory, Embedding } from './embedding/embedding.js';
+import { Eraser, type ForgetInput, type ForgetResult, type RetentionOptions, resolveRetentionOptions } from './erasure/eraser.js';
 import { EventHub, type Logger } from './events/event-hub.js';
 import type { MemoryEventName, MemoryEvents } from './events/events.js';
 import {
@@ -45,6 +46,7 @@ import { type DedupOptions, resolveDedupOptions } from './write/near-duplicates.
 import { type AddResult, Writer } from './write/writer.js';
 
 export type { EmbedderFactory } from './embedding/embedding.js';
+export type { ForgetInput, ForgetResult, RetentionOptions } from './erasure/eraser.js';
 export type { Neighbor, Subgraph } from './graph/graph.js';
 export type { ContextResult } from './retrieval/context.js';
 export type { ListResult } from './retrieval/reader.js';
@@ -77,6 +79,8 @@ export interface MemoryOptions {
   maxContentBytes?: number;
   /** Limits on `metadata` (of memories and links): JSON size, key count, nesting depth. */
   metadataLimits?: MetadataLimits;
+  /** Erase soft-deleted memories for good after `deletedDays` (checked on open and by `purgeDeleted`). */
+  retention?: RetentionOptions;
   /** Where warnings go besides the `warning` event. Default: console.warn. `false` silences them. */
   logger?: Logger;
   /** The clock (tests). Default Date.now. */
@@ -104,6 +108,7 @@ export class Memory {
   private readonly graph: Graph;
   private readonly resolver: Resolver;
   private readonly linkSuggester: LinkSuggester;
+  private readonly eraser: Eraser;
   private openPromise: Promise<VectorIndex | undefined> | undefined;
   private closed = false;
   /** The language model `add(messages, { infer: true })` uses, if any. */
@@ -138,6 +143,7 @@ export class Memory {
     const dedup = resolveDedupOptions(options.dedup);
     const maxContentBytes = options.maxContentBytes ?? DEFAULT_MAX_CONTENT_BYTES;
     const metadataLimits = resolveMetadataLimits(options.metadataLimits);
+    const retention = resolveRetentionOptions(options.retention);
     this.events = new EventHub(options.logger);
     const now = options.now ?? Date.now;
     this.now = now;
@@ -158,6 +164,7 @@ export class Memory {
     this.resolver = new Resolver({ store, open, embedding, graph: this.graph, relationTypes, events, now });
     const linkSuggester = new LinkSuggester({ store, open, searcher: this.searcher, graph: this.graph, relationTypes });
     this.linkSuggester = linkSuggester;
+    this.eraser = new Eraser({ store, open, events, retention, onErased: () => embedding.forgetQueries(), now });
     this.writer = new Writer({
       store,
       open,
@@ -227,6 +234,7 @@ export class Memory {
     if (this.store.capabilities.lexical === 'none' || !this.store.lexicalSearch) {
       this.events.warnOnce('no-lexical', `The ${this.store.name} store has no lexical search: search runs on vectors only.`);
     }
+    await this.eraser.applyRetention(vectors);
     return vectors;
   }
 
@@ -329,6 +337,22 @@ export class Memory {
   /** Soft delete: the memory disappears from get, search, list and count. False when unknown. */
   delete(id: string): Promise<boolean> {
     return this.writer.delete(id);
+  }
+
+  // ---------------------------------------------------------------- erasure (erasure/)
+
+  /**
+   * Right to erasure: hard-deletes every memory of a scope (`{ scope: { userId: 'alice' } }`) or
+   * these ids — live, superseded or soft-deleted — with their history, edges, vectors, index
+   * entries and snapshot contents, then reclaims the space. `history(id)` is empty afterwards.
+   */
+  forget(input: ForgetInput): Promise<ForgetResult> {
+    return this.eraser.forget(input);
+  }
+
+  /** Erases soft-deleted memories deleted more than `olderThanDays` (default `retention.deletedDays`) days ago. */
+  purgeDeleted(options: { olderThanDays?: number } = {}): Promise<ForgetResult> {
+    return this.eraser.purgeDeleted(options);
   }
 
   // ---------------------------------------------------------------- reading (retrieval/)

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { readLogHead } from './sqlite-change-log.js';
+import { readErasedSeq, readLogHead } from './sqlite-change-log.js';
 import type { SqliteSession } from './sqlite-session.js';
 
 /**
@@ -123,6 +123,15 @@ export function removeStaleSnapshotFiles(databaseFile: string): string[] {
   return removed;
 }
 
+/** Deletes every persisted index snapshot of this database (after an erasure). Never throws. */
+export function removeSnapshots(session: SqliteSession): void {
+  for (const name of ['lexical', 'vectors']) {
+    const file = snapshotFile(session, name);
+    if (file !== null) rmSync(file, { force: true });
+  }
+  if (!session.db.memory) removeStaleSnapshotFiles(session.db.name);
+}
+
 /**
  * This database's identity (created on first use, in `engram_meta`): a snapshot records it, so a
  * file left beside a database that was deleted and created again is never taken for its own.
@@ -164,6 +173,8 @@ export function saveSnapshot(
   const temporary = `${file}.${process.pid}.tmp`;
   try {
     db.pragma('busy_timeout = 0');
+    // An index loaded before an erasure may still hold erased words: never persist it.
+    if (meta.seq < readErasedSeq(session)) return false;
     const database = databaseId(session, true);
     const tail = logTail(session, meta.seq);
     writeFileSync(temporary, encodeSnapshot({ meta, database, tail, header }, arrays));
@@ -204,7 +215,7 @@ export function readSnapshot(
     tail: number[];
     header: unknown;
   };
-  if (owner !== database || !usable(meta)) return null;
+  if (owner !== database || !usable(meta) || meta.seq < readErasedSeq(session)) return null;
   // The log must still hold the snapshot's last entries, unchanged (a database file restored from
   // an older backup and written since would not), and every entry after them.
   if (readLogHead(session) < meta.seq || JSON.stringify(logTail(session, meta.seq)) !== JSON.stringify(tail)) return null;

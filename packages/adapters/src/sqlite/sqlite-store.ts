@@ -24,16 +24,18 @@ import {
   ValidationError,
 } from '@engram/core';
 import type BetterSqlite3 from 'better-sqlite3';
+import { recordErasure } from './sqlite-change-log.js';
 import { openConnection } from './sqlite-connection.js';
 import { compileFilter, type SqlParameter } from './sqlite-filter.js';
 import { appendHistory, readChangesSince, readHistory } from './sqlite-history.js';
 import { LexicalIndex } from './sqlite-lexical-index.js';
 import { schemaIsCurrent } from './sqlite-migration-names.js';
+import { reclaimSpace } from './sqlite-reclaim.js';
 import { insertMemorySql, insertParameters, type MemoryRow, memoryColumns, rowToRecord, storedRecord } from './sqlite-records.js';
 import { relationsOf, removeRelations, upsertRelation } from './sqlite-relations.js';
 import { withRetry } from './sqlite-retry.js';
 import { SqliteSession } from './sqlite-session.js';
-import { removeStaleSnapshotFiles } from './sqlite-snapshot.js';
+import { removeSnapshots, removeStaleSnapshotFiles } from './sqlite-snapshot.js';
 import {
   checkVector,
   encodeVector,
@@ -408,6 +410,45 @@ class SqliteStore implements MemoryStore {
   async changesSince(after: number | null, limit: number): Promise<ChangeLogPage> {
     const session = await this.ready();
     return withRetry('changesSince', () => readChangesSince(session, after, limit));
+  }
+
+  async purge(ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const session = await this.ready();
+    const removed = withRetry('purge', () =>
+      session.write(() => {
+        // secure_delete: freed pages are overwritten with zeros, so the text is gone from the file
+        // even before the VACUUM below (which may find the database busy).
+        session.db.pragma('secure_delete = ON');
+        let count = 0;
+        for (let start = 0; start < ids.length; start += 500) {
+          const chunk = ids.slice(start, start + 500);
+          const marks = chunk.map(() => '?').join(', ');
+          const rowids = session.db
+            .prepare(`SELECT rowid FROM memories WHERE id IN (${marks})`)
+            .pluck()
+            .all(...chunk) as number[];
+          if (rowids.length > 0) {
+            const rowMarks = rowids.map(() => '?').join(', ');
+            session.db.prepare(`DELETE FROM memory_tags WHERE memory_rowid IN (${rowMarks})`).run(...rowids);
+            // Triggers drop the vector and code and append the rowids to the change log.
+            count += session.db.prepare(`DELETE FROM memories WHERE rowid IN (${rowMarks})`).run(...rowids).changes;
+          }
+          session.db.prepare(`DELETE FROM memory_history WHERE memory_id IN (${marks})`).run(...chunk);
+          session.db
+            .prepare(`DELETE FROM memory_relations WHERE source_id IN (${marks}) OR target_id IN (${marks})`)
+            .run(...chunk, ...chunk);
+        }
+        recordErasure(session);
+        return count;
+      }),
+    );
+    // This connection's mirrors reload from the rows on their next use (readLogChanges), and
+    // snapshots written before the erasure are deleted.
+    this.lexical = null;
+    removeSnapshots(session);
+    reclaimSpace(session);
+    return removed;
   }
 
   async recordAccess(ids: string[], at: Date): Promise<void> {

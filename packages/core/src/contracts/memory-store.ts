@@ -159,4 +159,14 @@ export interface MemoryStore {
    * lastAccessedAt, in one batched write that re-indexes nothing. Unknown ids are ignored.
    */
   recordAccess(ids: string[], at: Date): Promise<void>;
+
+  /**
+   * Erasure (hard delete): removes the records with these ids whatever their state (live,
+   * superseded or soft-deleted) together with everything derived from them — tags, history
+   * entries, edges touching them, vectors, text-index entries and persisted index snapshots —
+   * in one transaction, then reclaims the space so the bytes are gone from the files (SQLite:
+   * VACUUM and a WAL checkpoint; Postgres: VACUUM). Unknown ids are ignored. Answers how many
+   * records were removed. `memory.forget` needs it; a store without it cannot erase.
+   */
+  purge?(ids: string[]): Promise<number>;
 }

@@ -12,7 +12,8 @@ export type EngramErrorCode =
   | 'EMBEDDER_MISMATCH'
   | 'EMBEDDER_ERROR'
   | 'MODEL_ERROR'
-  | 'CLOSED';
+  | 'CLOSED'
+  | 'UNSUPPORTED';
 
 export class EngramError extends Error {
   readonly [marker] = true;

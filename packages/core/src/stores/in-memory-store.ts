@@ -282,6 +282,24 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
       return structuredClone(histories.get(id) ?? []);
     },
 
+    async purge(ids) {
+      const wanted = new Set(ids);
+      let removed = 0;
+      for (const id of wanted) {
+        const record = records.get(id);
+        if (!record) continue;
+        if (!record.deletedAt) unindexText(record);
+        records.delete(id);
+        histories.delete(id);
+        removed += 1;
+      }
+      for (const [key, relation] of relations) {
+        if (wanted.has(relation.sourceId) || wanted.has(relation.targetId)) relations.delete(key);
+      }
+      await vectors.delete([...wanted]);
+      return removed;
+    },
+
     async lexicalSearch(query: string, filter: MemoryFilter, limit: number): Promise<LexicalMatch[]> {
       const wanted = queryTerms(query);
       if (wanted.length === 0) return [];
