@@ -36,17 +36,15 @@ export function resolveRetentionOptions(options: RetentionOptions | undefined): 
   return { deletedDays: parsed.deletedDays ?? null };
 }
 
-const forgetSchema = z.union([
-  z.object({ scope: scopeSchema }).strict(),
-  z
-    .object({
-      ids: z
-        .array(z.string().trim().min(1, 'must not be empty').max(256))
-        .min(1, 'must list at least one id')
-        .max(100_000, 'at most 100,000 ids per call'),
-    })
-    .strict(),
-]);
+const forgetScopeSchema = z.object({ scope: scopeSchema }).strict();
+const forgetIdsSchema = z
+  .object({
+    ids: z
+      .array(z.string().trim().min(1, 'must not be empty').max(256))
+      .min(1, 'must list at least one id')
+      .max(100_000, 'at most 100,000 ids per call'),
+  })
+  .strict();
 
 export interface EraserContext {
   store: MemoryStore;
@@ -70,12 +68,12 @@ export class Eraser {
   constructor(private readonly context: EraserContext) {}
 
   async forget(input: ForgetInput): Promise<ForgetResult> {
-    if (input === null || typeof input !== 'object' || ('scope' in input && 'ids' in input)) {
+    if (input === null || typeof input !== 'object' || ('scope' in input && 'ids' in input) || !('scope' in input || 'ids' in input)) {
       throw new ValidationError([
         { field: 'input', message: 'pass { scope: { userId, agentId, runId } } or { ids: [...] } (one of them)' },
       ]);
     }
-    const parsed = validate(forgetSchema, input, 'input');
+    const parsed = 'scope' in input ? validate(forgetScopeSchema, input, 'input') : validate(forgetIdsSchema, input, 'input');
     let ids: string[];
     let vectorIndex: VectorIndex | undefined;
     if ('scope' in parsed) {

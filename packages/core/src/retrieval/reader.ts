@@ -54,8 +54,8 @@ export class Reader {
   async history(id: string): Promise<HistoryEntry[]> {
     const memoryId = validateId(id);
     await this.context.open();
-    const entries = await this.context.store.history(memoryId);
-    if (entries.length === 0 && (await this.context.store.get([memoryId])).length === 0) throw new NotFoundError('Memory', memoryId);
-    return entries;
+    // Empty for an unknown id: after `forget`, an erased memory must be indistinguishable from one
+    // that never existed.
+    return this.context.store.history(memoryId);
   }
 }

@@ -6,6 +6,7 @@ import { registerAdd } from './commands/add.js';
 import { registerContext } from './commands/context.js';
 import { registerDelete } from './commands/delete.js';
 import { registerExport } from './commands/export.js';
+import { registerForget } from './commands/forget.js';
 import { registerGet } from './commands/get.js';
 import { registerGraph } from './commands/graph.js';
 import { registerHarvest } from './commands/harvest.js';
@@ -46,6 +47,7 @@ export function createProgram(state: CliState): Command {
   registerGet(program, state);
   registerList(program, state);
   registerDelete(program, state);
+  registerForget(program, state);
   registerContext(program, state);
   registerStats(program, state);
   registerExport(program, state);
