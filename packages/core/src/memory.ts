@@ -1,6 +1,6 @@
 import type { Embedder } from './contracts/embedder.js';
 import type { LanguageModel } from './contracts/language-model.js';
-import type { MemoryStore } from './contracts/memory-store.js';
+import type { BackupOptions, BackupResult, MemoryStore } from './contracts/memory-store.js';
 import type { HistoryEntry, MemoryRecord, Relation } from './contracts/model.js';
 import type { VectorIndex } from './contracts/vector-index.js';
 import { type EmbedderFactory, Embedding } from './embedding/embedding.js';
@@ -353,6 +353,25 @@ export class Memory {
   /** Erases soft-deleted memories deleted more than `olderThanDays` (default `retention.deletedDays`) days ago. */
   purgeDeleted(options: { olderThanDays?: number } = {}): Promise<ForgetResult> {
     return this.eraser.purgeDeleted(options);
+  }
+
+  /**
+   * A consistent copy of the whole store in one file, taken while other processes keep writing
+   * (SQLite's online backup API). Restore with `engram restore`. Postgres: use pg_dump.
+   */
+  async backup(destination: string, options: BackupOptions = {}): Promise<BackupResult> {
+    if (typeof destination !== 'string' || destination.trim().length === 0) {
+      throw new ValidationError([{ field: 'destination', message: 'must be the path of the backup file to write' }]);
+    }
+    await this.open();
+    if (!this.store.backup) {
+      throw new EngramError(
+        'UNSUPPORTED',
+        `The ${this.store.name} store cannot write a file backup: ${this.store.name === 'postgres' ? 'use pg_dump (see docs/data-safety.md)' : 'use engram export, or a store with backup() such as SQLite'}.`,
+      );
+    }
+    await this.access.flush();
+    return this.store.backup(destination, options);
   }
 
   // ---------------------------------------------------------------- reading (retrieval/)

@@ -1,5 +1,7 @@
 import {
   type ChangeLogPage,
+  type BackupOptions,
+  type BackupResult,
   DEFAULT_CONTEXT_WEIGHT,
   decodeCursor,
   type EmbedderInfo,
@@ -24,6 +26,7 @@ import {
   ValidationError,
 } from '@engram/core';
 import type BetterSqlite3 from 'better-sqlite3';
+import { backupDatabase } from './sqlite-backup.js';
 import { recordErasure } from './sqlite-change-log.js';
 import { openConnection } from './sqlite-connection.js';
 import { compileFilter, type SqlParameter } from './sqlite-filter.js';
@@ -410,6 +413,11 @@ class SqliteStore implements MemoryStore {
   async changesSince(after: number | null, limit: number): Promise<ChangeLogPage> {
     const session = await this.ready();
     return withRetry('changesSince', () => readChangesSince(session, after, limit));
+  }
+
+  async backup(destination: string, options?: BackupOptions): Promise<BackupResult> {
+    const session = await this.ready();
+    return backupDatabase(session.db, destination, options);
   }
 
   async purge(ids: string[]): Promise<number> {

@@ -1,6 +1,27 @@
 import type { EmbedderInfo, HistoryEntry, MemoryFilter, MemoryRecord, Relation, Scope } from './model.js';
 import type { VectorIndex } from './vector-index.js';
 
+export interface BackupProgress {
+  copiedPages: number;
+  totalPages: number;
+}
+
+export interface BackupOptions {
+  /** Replace an existing file at the destination. Default false. */
+  overwrite?: boolean;
+  /** Called after each copy step (progress bars). */
+  onProgress?: (progress: BackupProgress) => void;
+}
+
+export interface BackupResult {
+  /** Absolute path of the backup written. */
+  destination: string;
+  pages: number;
+  bytes: number;
+  /** How many times concurrent writes restarted the copy. */
+  restarts: number;
+}
+
 export interface StoreCapabilities {
   /** 'bm25': `lexicalSearch` ranks by a BM25-style score. 'none': no lexical search. */
   readonly lexical: 'bm25' | 'none';
@@ -169,4 +190,11 @@ export interface MemoryStore {
    * records were removed. `memory.forget` needs it; a store without it cannot erase.
    */
   purge?(ids: string[]): Promise<number>;
+
+  /**
+   * A consistent copy of the whole store in one file, taken while other connections keep
+   * writing (SQLite: the online backup API). Stores backed by a server leave it out and
+   * document their own tools (Postgres: pg_dump).
+   */
+  backup?(destination: string, options?: BackupOptions): Promise<BackupResult>;
 }

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerAdd } from './commands/add.js';
+import { registerBackup } from './commands/backup.js';
 import { registerContext } from './commands/context.js';
 import { registerDelete } from './commands/delete.js';
 import { registerExport } from './commands/export.js';
@@ -52,6 +53,7 @@ export function createProgram(state: CliState): Command {
   registerStats(program, state);
   registerExport(program, state);
   registerImport(program, state);
+  registerBackup(program, state);
   registerGraph(program, state);
   registerMcp(program, state);
   registerServe(program, state);
