@@ -55,6 +55,8 @@ export type {
   UpdatePatch,
 } from './model/schema.js';
 export { DEFAULT_MAX_CONTENT_BYTES } from './model/schema.js';
+export type { ReembedStoreOptions } from './reembed/reembed.js';
+export { reembedStore } from './reembed/reembed.js';
 export type { DateCue } from './retrieval/date-cues.js';
 export { findDateCues, matchesDateCue } from './retrieval/date-cues.js';
 export type { Explanation, RetrievalOptions } from './retrieval/fusion.js';

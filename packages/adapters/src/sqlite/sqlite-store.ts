@@ -14,6 +14,8 @@ import {
   type MemoryRecord,
   type MemoryStore,
   type RecordPatch,
+  type ReembedOptions,
+  type ReembedResult,
   type Relation,
   type Scope,
   type StoreCapabilities,
@@ -35,6 +37,7 @@ import { LexicalIndex } from './sqlite-lexical-index.js';
 import { schemaIsCurrent } from './sqlite-migration-names.js';
 import { reclaimSpace } from './sqlite-reclaim.js';
 import { insertMemorySql, insertParameters, type MemoryRow, memoryColumns, rowToRecord, storedRecord } from './sqlite-records.js';
+import { reembedSqlite } from './sqlite-reembed.js';
 import { relationsOf, removeRelations, upsertRelation } from './sqlite-relations.js';
 import { withRetry } from './sqlite-retry.js';
 import { SqliteSession } from './sqlite-session.js';
@@ -413,6 +416,15 @@ class SqliteStore implements MemoryStore {
   async changesSince(after: number | null, limit: number): Promise<ChangeLogPage> {
     const session = await this.ready();
     return withRetry('changesSince', () => readChangesSince(session, after, limit));
+  }
+
+  async reembed(
+    target: EmbedderInfo,
+    embed: (texts: string[]) => Promise<Float32Array[]>,
+    options?: ReembedOptions,
+  ): Promise<ReembedResult> {
+    const session = await this.ready();
+    return reembedSqlite(session, target, embed, options);
   }
 
   async backup(destination: string, options?: BackupOptions): Promise<BackupResult> {

@@ -22,6 +22,25 @@ export interface BackupResult {
   restarts: number;
 }
 
+export interface ReembedOptions {
+  /** Memories embedded per batch (each batch is committed, so a crash loses at most one). Default 256. */
+  batchSize?: number;
+  /** Called after each batch: memories with a vector from the new embedder, of all live ones. */
+  onProgress?: (progress: { embedded: number; total: number }) => void;
+  signal?: AbortSignal;
+}
+
+export interface ReembedResult {
+  from: EmbedderInfo | null;
+  to: EmbedderInfo;
+  /** Memories embedded by this run. */
+  embedded: number;
+  /** Memories a previous, interrupted run had already embedded. */
+  resumed: number;
+  /** Live memories now embedded with `to`. */
+  total: number;
+}
+
 export interface StoreCapabilities {
   /** 'bm25': `lexicalSearch` ranks by a BM25-style score. 'none': no lexical search. */
   readonly lexical: 'bm25' | 'none';
@@ -197,4 +216,10 @@ export interface MemoryStore {
    * document their own tools (Postgres: pg_dump).
    */
   backup?(destination: string, options?: BackupOptions): Promise<BackupResult>;
+
+  /**
+   * Replaces every vector with one from another embedder, resumably: old vectors serve searches
+   * until one atomic switch, which also records `target` as the store's embedder.
+   */
+  reembed?(target: EmbedderInfo, embed: (texts: string[]) => Promise<Float32Array[]>, options?: ReembedOptions): Promise<ReembedResult>;
 }

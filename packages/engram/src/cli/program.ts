@@ -14,6 +14,7 @@ import { registerHarvest } from './commands/harvest.js';
 import { registerImport } from './commands/import.js';
 import { registerList } from './commands/list.js';
 import { registerMcp } from './commands/mcp.js';
+import { registerReembed } from './commands/reembed.js';
 import { registerRemember } from './commands/remember.js';
 import { registerSearch } from './commands/search.js';
 import { registerServe } from './commands/serve.js';
@@ -54,6 +55,7 @@ export function createProgram(state: CliState): Command {
   registerExport(program, state);
   registerImport(program, state);
   registerBackup(program, state);
+  registerReembed(program, state);
   registerGraph(program, state);
   registerMcp(program, state);
   registerServe(program, state);
