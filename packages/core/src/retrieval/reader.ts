@@ -1,7 +1,6 @@
 import type { MemoryStore } from '../contracts/memory-store.js';
 import type { HistoryEntry, MemoryRecord } from '../contracts/model.js';
 import { buildFilter } from '../filter/build-filter.js';
-import { NotFoundError } from '../model/errors.js';
 import type { Ontology } from '../model/ontology.js';
 import { type CountFilter, countFilterSchema, type ListOptions, listOptionsSchema, validate, validateId } from '../model/schema.js';
 import type { AccessRecorder } from './access-recorder.js';
