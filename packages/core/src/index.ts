@@ -1,6 +1,8 @@
 export type * from './contracts/index.js';
 export type { HashEmbedderOptions } from './embedding/hash-embedder.js';
 export { hashEmbedder } from './embedding/hash-embedder.js';
+export type { EncryptionKey, EncryptionOptions } from './encryption/encryption.js';
+export { isEnvelope, keyFromText } from './encryption/envelope.js';
 export type { ForgetInput, ForgetResult, RetentionOptions } from './erasure/eraser.js';
 export type { MemoryEventName, MemoryEvents } from './events/events.js';
 export * from './extraction/index.js';

@@ -4,6 +4,8 @@ import type { BackupOptions, BackupResult, MemoryStore } from './contracts/memor
 import type { HistoryEntry, MemoryRecord, Relation } from './contracts/model.js';
 import type { VectorIndex } from './contracts/vector-index.js';
 import { type EmbedderFactory, Embedding } from './embedding/embedding.js';
+import { Encryption, type EncryptionOptions } from './encryption/encryption.js';
+import { isEnvelope } from './encryption/envelope.js';
 import { Eraser, type ForgetInput, type ForgetResult, type RetentionOptions, resolveRetentionOptions } from './erasure/eraser.js';
 import { EventHub, type Logger } from './events/event-hub.js';
 import type { MemoryEventName, MemoryEvents } from './events/events.js';
@@ -79,6 +81,8 @@ export interface MemoryOptions {
   maxContentBytes?: number;
   /** Limits on `metadata` (of memories and links): JSON size, key count, nesting depth. */
   metadataLimits?: MetadataLimits;
+  /** Keys for sensitive memories (`add({ sensitive: true })`): AES-256-GCM at rest. See docs/data-safety.md. */
+  encryption?: EncryptionOptions;
   /** Erase soft-deleted memories for good after `deletedDays` (checked on open and by `purgeDeleted`). */
   retention?: RetentionOptions;
   /** Where warnings go besides the `warning` event. Default: console.warn. `false` silences them. */
@@ -109,6 +113,7 @@ export class Memory {
   private readonly resolver: Resolver;
   private readonly linkSuggester: LinkSuggester;
   private readonly eraser: Eraser;
+  private readonly encryption: Encryption;
   private openPromise: Promise<VectorIndex | undefined> | undefined;
   private closed = false;
   /** The language model `add(messages, { infer: true })` uses, if any. */
@@ -144,6 +149,9 @@ export class Memory {
     const maxContentBytes = options.maxContentBytes ?? DEFAULT_MAX_CONTENT_BYTES;
     const metadataLimits = resolveMetadataLimits(options.metadataLimits);
     const retention = resolveRetentionOptions(options.retention);
+    const encryption = new Encryption(options.encryption);
+    this.encryption = encryption;
+    const reveal = (record: MemoryRecord) => encryption.reveal(record);
     this.events = new EventHub(options.logger);
     const now = options.now ?? Date.now;
     this.now = now;
@@ -159,7 +167,7 @@ export class Memory {
     const { embedding, events, ontology, relationTypes } = this;
     this.access = new AccessRecorder(store, events, now);
     this.reader = new Reader({ store, open, ontology, access: this.access, now });
-    this.searcher = new Searcher({ store, open, embedding, ontology, relationTypes, events, access: this.access, retrieval, now });
+    this.searcher = new Searcher({ store, open, embedding, ontology, relationTypes, events, access: this.access, retrieval, reveal, now });
     this.graph = new Graph({ store, open, relationTypes, events, metadataLimits, now });
     this.resolver = new Resolver({ store, open, embedding, graph: this.graph, relationTypes, events, now });
     const linkSuggester = new LinkSuggester({ store, open, searcher: this.searcher, graph: this.graph, relationTypes });
@@ -169,6 +177,7 @@ export class Memory {
       store,
       open,
       embedding,
+      encryption,
       ontology,
       events,
       dedup,
@@ -377,13 +386,16 @@ export class Memory {
   // ---------------------------------------------------------------- reading (retrieval/)
 
   /** The memory, or null when unknown or deleted. */
-  get(id: string): Promise<MemoryRecord | null> {
-    return this.reader.get(id);
+  async get(id: string): Promise<MemoryRecord | null> {
+    const record = await this.reader.get(id);
+    return record && this.encryption.reveal(record);
   }
 
   /** Newest first, with a cursor for the next page. */
-  list(options: ListOptions = {}): Promise<ListResult> {
-    return this.reader.list(options);
+  /** Sensitive memories come back opened with the key (`decrypt: false`: as stored, e.g. for exports). */
+  async list(options: ListOptions = {}): Promise<ListResult> {
+    const page = await this.reader.list(options);
+    return options?.decrypt === false ? page : { ...page, items: await this.encryption.revealAll(page.items) };
   }
 
   /** How many live memories match. */
@@ -392,8 +404,8 @@ export class Memory {
   }
 
   /** Every change to a memory, oldest first: created, updated (old → new), superseded, deleted. */
-  history(id: string): Promise<HistoryEntry[]> {
-    return this.reader.history(id);
+  async history(id: string): Promise<HistoryEntry[]> {
+    return this.encryption.revealHistory(await this.reader.history(id));
   }
 
   /** Hybrid (lexical + vector) search with filters applied inside each candidate query. */
@@ -424,26 +436,73 @@ export class Memory {
   }
 
   /** Memories linked to this one, up to `depth` hops, nearest first, each once. */
-  neighbors(id: string, options: NeighborsOptions = {}): Promise<Neighbor[]> {
-    return this.graph.neighbors(id, options);
+  async neighbors(id: string, options: NeighborsOptions = {}): Promise<Neighbor[]> {
+    const found = await this.graph.neighbors(id, options);
+    for (const neighbor of found) neighbor.memory = await this.encryption.reveal(neighbor.memory);
+    return found;
   }
 
   /** The shortest chain of memories from one to another (following edges `direction`, default 'both' like `neighbors`), or null. */
-  path(fromId: string, toId: string, options: PathOptions = {}): Promise<MemoryRecord[] | null> {
-    return this.graph.path(fromId, toId, options);
+  async path(fromId: string, toId: string, options: PathOptions = {}): Promise<MemoryRecord[] | null> {
+    const found = await this.graph.path(fromId, toId, options);
+    return found && this.encryption.revealAll(found);
   }
 
   /** The memories within `radius` hops (either direction) and every edge among them: ready for D3 and friends. */
-  subgraph(id: string, options: SubgraphOptions = {}): Promise<Subgraph> {
-    return this.graph.subgraph(id, options);
+  async subgraph(id: string, options: SubgraphOptions = {}): Promise<Subgraph> {
+    const found = await this.graph.subgraph(id, options);
+    return { ...found, nodes: await this.encryption.revealAll(found.nodes) };
   }
 
   /**
    * Settles a contradiction: the loser is superseded by the winner (`supersededBy`, `validTo` =
    * now), a `contradicts` edge is written if there is none, and history records why.
    */
-  resolve(winnerId: string, loserId: string, options: { reason?: string } = {}): Promise<{ winner: MemoryRecord; loser: MemoryRecord }> {
-    return this.resolver.resolve(winnerId, loserId, options);
+  async resolve(
+    winnerId: string,
+    loserId: string,
+    options: { reason?: string } = {},
+  ): Promise<{ winner: MemoryRecord; loser: MemoryRecord }> {
+    const { winner, loser } = await this.resolver.resolve(winnerId, loserId, options);
+    return { winner: await this.encryption.reveal(winner), loser: await this.encryption.reveal(loser) };
+  }
+
+  // ---------------------------------------------------------------- encryption (encryption/)
+
+  /**
+   * Re-wraps the data key of every sensitive memory (live, superseded or deleted) under the
+   * current key (`encryption.key` / `keyProvider()`); the older keys must still be available
+   * (`previousKeys`). The content itself is not re-encrypted. Answers how many were re-wrapped.
+   */
+  async rotateEncryption(
+    options: { onProgress?: (progress: { done: number; total: number }) => void } = {},
+  ): Promise<{ rewrapped: number; keyId: string }> {
+    await this.open();
+    const current = await this.encryption.currentKey();
+    if (!this.store.rewrapContent) {
+      throw new EngramError('UNSUPPORTED', `The ${this.store.name} store cannot rotate encryption keys (it has no rewrapContent method).`);
+    }
+    const targets: Array<{ id: string; content: string; context?: string }> = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.store.list({ includeSuperseded: true }, { limit: 1000, includeDeleted: true, ...(cursor ? { cursor } : {}) });
+      for (const record of page.items) {
+        if (isEnvelope(record.content))
+          targets.push({ id: record.id, content: record.content, ...(record.context !== undefined ? { context: record.context } : {}) });
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    let rewrapped = 0;
+    for (const [index, target] of targets.entries()) {
+      const content = await this.encryption.rewrap(target.content);
+      const context = target.context !== undefined ? await this.encryption.rewrap(target.context) : null;
+      if (content !== null || context !== null) {
+        await this.store.rewrapContent(target.id, { ...(content !== null ? { content } : {}), ...(context !== null ? { context } : {}) });
+        rewrapped += 1;
+      }
+      options.onProgress?.({ done: index + 1, total: targets.length });
+    }
+    return { rewrapped, keyId: current.id };
   }
 
   /** Links this memory probably has, with a guessed type, a confidence and reasons. Writes nothing. */

@@ -465,6 +465,16 @@ class PostgresStore implements MemoryStore {
     );
   }
 
+  async rewrapContent(id: string, texts: { content?: string; context?: string }): Promise<boolean> {
+    return this.run('rewrapContent', async (session) => {
+      const { rows } = await session.client.query<{ id: string }>(
+        `UPDATE ${session.memories} SET content = COALESCE($2, content), context = COALESCE($3, context) WHERE id = $1 RETURNING id`,
+        [id, texts.content ?? null, texts.context ?? null],
+      );
+      return rows.length > 0;
+    });
+  }
+
   async purge(ids: string[]): Promise<number> {
     if (ids.length === 0) return 0;
     const removed = await this.run('purge', (session) =>

@@ -427,6 +427,26 @@ class SqliteStore implements MemoryStore {
     return reembedSqlite(session, target, embed, options);
   }
 
+  async rewrapContent(id: string, texts: { content?: string; context?: string }): Promise<boolean> {
+    const session = await this.ready();
+    return withRetry('rewrapContent', () =>
+      session.write(() => {
+        const assignments: string[] = [];
+        const values: string[] = [];
+        if (texts.content !== undefined) {
+          assignments.push('content = ?');
+          values.push(texts.content);
+        }
+        if (texts.context !== undefined) {
+          assignments.push('context = ?');
+          values.push(texts.context);
+        }
+        if (assignments.length === 0) return session.statement('SELECT 1 FROM memories WHERE id = ?').get(id) !== undefined;
+        return session.db.prepare(`UPDATE memories SET ${assignments.join(', ')} WHERE id = ?`).run(...values, id).changes > 0;
+      }),
+    );
+  }
+
   async backup(destination: string, options?: BackupOptions): Promise<BackupResult> {
     const session = await this.ready();
     return backupDatabase(session.db, destination, options);

@@ -63,6 +63,8 @@ const unit = z.number().min(0, 'must be between 0 and 1').max(1, 'must be betwee
 export const addInputSchema = z
   .object({
     content: z.string({ error: 'is required and must be a string' }),
+    /** Encrypt content (and context) at rest with the configured key (see docs/data-safety.md). */
+    sensitive: z.boolean().optional(),
     /** Text that helps find the memory without being part of it (see `MemoryRecord.context`). */
     context: z.string().optional(),
     type: z.string().trim().min(1).max(100).optional(),
@@ -132,6 +134,8 @@ export const listOptionsSchema = filterOptionsSchema
     limit: z.number().int().min(1).max(10_000).optional(),
     cursor: z.string().max(1000).optional(),
     includeDeleted: z.boolean().optional(),
+    /** Open sensitive memories with the key (default true). `false` returns them as stored (exports). */
+    decrypt: z.boolean().optional(),
   })
   .strict();
 

@@ -282,6 +282,16 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
       return structuredClone(histories.get(id) ?? []);
     },
 
+    async rewrapContent(id, texts) {
+      const record = records.get(id);
+      if (!record) return false;
+      if (!record.deletedAt) unindexText(record);
+      if (texts.content !== undefined) record.content = texts.content;
+      if (texts.context !== undefined) record.context = texts.context;
+      if (!record.deletedAt) indexText(record);
+      return true;
+    },
+
     async purge(ids) {
       const wanted = new Set(ids);
       let removed = 0;

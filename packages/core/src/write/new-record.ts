@@ -19,7 +19,11 @@ export interface NewRecordContext {
  * resolved by the ontology (an unknown type becomes a warning, or an error in strict mode), tags
  * normalised, content hashed, defaults filled in. `root` prefixes the fields errors name.
  */
-export function newRecord(input: AddInput, root: string, context: NewRecordContext): { record: MemoryRecord; warnings: string[] } {
+export function newRecord(
+  input: AddInput,
+  root: string,
+  context: NewRecordContext,
+): { record: MemoryRecord; warnings: string[]; sensitive: boolean } {
   const parsed: ParsedAddInput = validate(addInputSchema, input, root);
   const field = (name: string) => (root ? `${root}.${name}` : name);
   const { maxContentBytes } = context;
@@ -78,5 +82,5 @@ export function newRecord(input: AddInput, root: string, context: NewRecordConte
     sourceType: parsed.sourceType ?? null,
     credibility: parsed.credibility ?? null,
   };
-  return { record, warnings };
+  return { record, warnings, sensitive: parsed.sensitive === true };
 }

@@ -12,6 +12,7 @@ import { registerGet } from './commands/get.js';
 import { registerGraph } from './commands/graph.js';
 import { registerHarvest } from './commands/harvest.js';
 import { registerImport } from './commands/import.js';
+import { registerKeysEncryption } from './commands/keys-encryption.js';
 import { registerList } from './commands/list.js';
 import { registerMcp } from './commands/mcp.js';
 import { registerReembed } from './commands/reembed.js';
@@ -56,6 +57,7 @@ export function createProgram(state: CliState): Command {
   registerImport(program, state);
   registerBackup(program, state);
   registerReembed(program, state);
+  registerKeysEncryption(program, state);
   registerGraph(program, state);
   registerMcp(program, state);
   registerServe(program, state);

@@ -52,7 +52,7 @@ Examples:
         const result = await reembedStore({ store, embedder, batchSize, onProgress: ({ embedded, total }) => bar.update(embedded, total) });
         bar.end();
         await invocation.result(result, () => [
-          `Re-embedded ${result.total} ${result.total === 1 ? "memory" : "memories"} with ${result.to.id} (${result.to.dimensions} dimensions)` +
+          `Re-embedded ${result.total} ${result.total === 1 ? 'memory' : 'memories'} with ${result.to.id} (${result.to.dimensions} dimensions)` +
             `${result.from ? `, replacing ${result.from.id}` : ''}${result.resumed > 0 ? `; resumed after ${result.resumed} already done` : ''}.`,
         ]);
       } finally {
