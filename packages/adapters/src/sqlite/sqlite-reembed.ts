@@ -48,9 +48,14 @@ export async function reembedSqlite(
 
   const pending = session.db.prepare(
     `SELECT m.rowid AS rowid, m.content AS content, m.content_hash AS hash FROM memories m LEFT JOIN ${STAGING} s ON s.rowid = m.rowid
-     WHERE m.deleted_at IS NULL AND (s.rowid IS NULL OR s.content_hash <> m.content_hash) AND m.rowid > ? ORDER BY m.rowid LIMIT ?`,
+     WHERE m.deleted_at IS NULL AND m.content NOT LIKE 'engram:enc:v1:%' AND (s.rowid IS NULL OR s.content_hash <> m.content_hash) AND m.rowid > ? ORDER BY m.rowid LIMIT ?`,
   );
-  const countLive = () => session.statement('SELECT count(*) FROM memories WHERE deleted_at IS NULL').pluck().get() as number;
+  // Sensitive memories (encrypted envelopes) get no vector here: the text is not readable to the store.
+  const countLive = () =>
+    session
+      .statement("SELECT count(*) FROM memories WHERE deleted_at IS NULL AND content NOT LIKE 'engram:enc:v1:%'")
+      .pluck()
+      .get() as number;
   const countDone = () =>
     session.db
       .prepare(
