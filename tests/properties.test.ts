@@ -164,6 +164,7 @@ describe('properties', () => {
     await memory.close();
   });
 
+  // `export <file>` is left out: random file names would be written into the working folder.
   it('the CLI parser answers any arguments with exit code 0, 1 or 2 and never throws', async () => {
     const store = inMemoryStore();
     const tokens = [
