@@ -178,7 +178,6 @@ describe('properties', () => {
       'link',
       'neighbors',
       'forget',
-      'export',
       'import',
       'help',
       '--json',
