@@ -1,7 +1,7 @@
 import {
-  type ChangeLogPage,
   type BackupOptions,
   type BackupResult,
+  type ChangeLogPage,
   DEFAULT_CONTEXT_WEIGHT,
   decodeCursor,
   type EmbedderInfo,
