@@ -57,11 +57,12 @@ export function createProgram(state: CliState): Command {
   registerImport(program, state);
   registerBackup(program, state);
   registerReembed(program, state);
-  registerKeysEncryption(program, state);
   registerGraph(program, state);
   registerMcp(program, state);
   registerServe(program, state);
   registerHarvest(program, state);
+  // After serve: `keys` is the REST server's command; rotate-encryption joins it as a subcommand.
+  registerKeysEncryption(program, state);
 
   program.addHelpText(
     'after',
