@@ -48,6 +48,7 @@ const PRIMARY_TOOLS = [
   'memory_graph',
   'memory_resolve',
   'memory_stats',
+  'memory_forget',
 ];
 
 describe.each(backends)('MCP tools on %s', (_name, createStore) => {

@@ -518,7 +518,7 @@ describe('Memory on a reopened SQLite file', () => {
     const mismatched = new Memory({ store: sqliteStore({ path }), embedder: hashEmbedder({ dimensions: 64 }), logger: false });
     const error = await mismatched.search('x').catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(EmbedderMismatchError);
-    expect((error as Error).message).toMatch(/hash-v1-32.*hash-v1-64.*engram export/s);
+    expect((error as Error).message).toMatch(/hash-v1-32.*hash-v1-64.*engram reembed --embedder hash-v1-64/s);
     await mismatched.close();
   });
 });

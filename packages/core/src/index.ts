@@ -10,6 +10,9 @@ export {
 } from './conversation/conversation-context.js';
 export type { HashEmbedderOptions } from './embedding/hash-embedder.js';
 export { hashEmbedder } from './embedding/hash-embedder.js';
+export type { EncryptionKey, EncryptionOptions } from './encryption/encryption.js';
+export { isEnvelope, keyFromText } from './encryption/envelope.js';
+export type { ForgetInput, ForgetResult, RetentionOptions } from './erasure/eraser.js';
 export type { MemoryEventName, MemoryEvents } from './events/events.js';
 export * from './extraction/index.js';
 export type { Filterable } from './filter/filter.js';
@@ -45,6 +48,8 @@ export {
   ValidationError,
 } from './model/errors.js';
 export { uuidv7 } from './model/ids.js';
+export type { MetadataLimits } from './model/input-guards.js';
+export { DEFAULT_METADATA_LIMITS, describeValue, isIllFormed } from './model/input-guards.js';
 export type { OntologyOptions, ResolvedType } from './model/ontology.js';
 export { BUILT_IN_TYPES, DEFAULT_TYPE, LEGACY_TYPES, Ontology } from './model/ontology.js';
 export type {
@@ -61,6 +66,8 @@ export type {
   UpdatePatch,
 } from './model/schema.js';
 export { DEFAULT_MAX_CONTENT_BYTES } from './model/schema.js';
+export type { ReembedStoreOptions } from './reembed/reembed.js';
+export { reembedStore } from './reembed/reembed.js';
 export type { DateCue } from './retrieval/date-cues.js';
 export { findDateCues, matchesDateCue } from './retrieval/date-cues.js';
 export type { Explanation, RetrievalOptions } from './retrieval/fusion.js';

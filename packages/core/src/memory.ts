@@ -1,6 +1,6 @@
 import type { Embedder } from './contracts/embedder.js';
 import type { LanguageModel } from './contracts/language-model.js';
-import type { MemoryStore } from './contracts/memory-store.js';
+import type { BackupOptions, BackupResult, MemoryStore } from './contracts/memory-store.js';
 import type { HistoryEntry, MemoryRecord, Relation, Scope } from './contracts/model.js';
 import type { VectorIndex } from './contracts/vector-index.js';
 import {
@@ -11,6 +11,9 @@ import {
   resolveConversationContextOptions,
 } from './conversation/conversation-context.js';
 import { type EmbedderFactory, Embedding } from './embedding/embedding.js';
+import { Encryption, type EncryptionOptions } from './encryption/encryption.js';
+import { isEnvelope } from './encryption/envelope.js';
+import { Eraser, type ForgetInput, type ForgetResult, type RetentionOptions, resolveRetentionOptions } from './erasure/eraser.js';
 import { EventHub, type Logger } from './events/event-hub.js';
 import type { MemoryEventName, MemoryEvents } from './events/events.js';
 import {
@@ -27,6 +30,7 @@ import { type AutoLinkOptions, LinkSuggester, type LinkSuggestion, resolveAutoLi
 import { type RelationTypeOptions, RelationTypes } from './graph/relation-types.js';
 import { Resolver } from './graph/resolve.js';
 import { EmbedderMismatchError, EngramError, ValidationError } from './model/errors.js';
+import { type MetadataLimits, resolveMetadataLimits } from './model/input-guards.js';
 import { Ontology, type OntologyOptions } from './model/ontology.js';
 import {
   type AddInput,
@@ -54,6 +58,7 @@ import { type AddResult, Writer } from './write/writer.js';
 
 export type { ConversationContextOptions, ReindexContextResult } from './conversation/conversation-context.js';
 export type { EmbedderFactory } from './embedding/embedding.js';
+export type { ForgetInput, ForgetResult, RetentionOptions } from './erasure/eraser.js';
 export type { Neighbor, Subgraph } from './graph/graph.js';
 export type { ContextResult } from './retrieval/context.js';
 export type { ListResult } from './retrieval/reader.js';
@@ -89,6 +94,12 @@ export interface MemoryOptions {
   conversationContext?: ConversationContextOptions | false;
   /** Largest content accepted, in UTF-8 bytes. Default 1,000,000. */
   maxContentBytes?: number;
+  /** Limits on `metadata` (of memories and links): JSON size, key count, nesting depth. */
+  metadataLimits?: MetadataLimits;
+  /** Keys for sensitive memories (`add({ sensitive: true })`): AES-256-GCM at rest. See docs/data-safety.md. */
+  encryption?: EncryptionOptions;
+  /** Erase soft-deleted memories for good after `deletedDays` (checked on open and by `purgeDeleted`). */
+  retention?: RetentionOptions;
   /** Where warnings go besides the `warning` event. Default: console.warn. `false` silences them. */
   logger?: Logger;
   /** The clock (tests). Default Date.now. */
@@ -117,6 +128,8 @@ export class Memory {
   private readonly resolver: Resolver;
   private readonly linkSuggester: LinkSuggester;
   private readonly conversationContext: ConversationContext;
+  private readonly eraser: Eraser;
+  private readonly encryption: Encryption;
   private openPromise: Promise<VectorIndex | undefined> | undefined;
   private closed = false;
   /** The language model `add(messages, { infer: true })` uses, if any. */
@@ -156,6 +169,11 @@ export class Memory {
       throw new ValidationError([{ field: 'conversationContext', message: (error as Error).message }]);
     }
     const maxContentBytes = options.maxContentBytes ?? DEFAULT_MAX_CONTENT_BYTES;
+    const metadataLimits = resolveMetadataLimits(options.metadataLimits);
+    const retention = resolveRetentionOptions(options.retention);
+    const encryption = new Encryption(options.encryption);
+    this.encryption = encryption;
+    const reveal = (record: MemoryRecord) => encryption.reveal(record);
     this.events = new EventHub(options.logger);
     const now = options.now ?? Date.now;
     this.now = now;
@@ -171,21 +189,24 @@ export class Memory {
     const { embedding, events, ontology, relationTypes } = this;
     this.access = new AccessRecorder(store, events, now);
     this.reader = new Reader({ store, open, ontology, access: this.access, now });
-    this.searcher = new Searcher({ store, open, embedding, ontology, relationTypes, events, access: this.access, retrieval, now });
-    this.graph = new Graph({ store, open, relationTypes, events, now });
+    this.searcher = new Searcher({ store, open, embedding, ontology, relationTypes, events, access: this.access, retrieval, reveal, now });
+    this.graph = new Graph({ store, open, relationTypes, events, metadataLimits, now });
     this.resolver = new Resolver({ store, open, embedding, graph: this.graph, relationTypes, events, now });
     const linkSuggester = new LinkSuggester({ store, open, searcher: this.searcher, graph: this.graph, relationTypes });
     this.linkSuggester = linkSuggester;
     this.conversationContext = new ConversationContext({ store, options: conversationContextOptions });
+    this.eraser = new Eraser({ store, open, events, retention, onErased: () => embedding.forgetQueries(), now });
     this.writer = new Writer({
       conversationContext: this.conversationContext,
       store,
       open,
       embedding,
+      encryption,
       ontology,
       events,
       dedup,
       maxContentBytes,
+      metadataLimits,
       now,
       onCreated: autoLink ? (memory) => linkSuggester.linkInferred(memory, autoLink) : undefined,
     });
@@ -246,6 +267,7 @@ export class Memory {
     if (this.store.capabilities.lexical === 'none' || !this.store.lexicalSearch) {
       this.events.warnOnce('no-lexical', `The ${this.store.name} store has no lexical search: search runs on vectors only.`);
     }
+    await this.eraser.applyRetention(vectors);
     return vectors;
   }
 
@@ -368,16 +390,54 @@ export class Memory {
     );
   }
 
+  // ---------------------------------------------------------------- erasure (erasure/)
+
+  /**
+   * Right to erasure: hard-deletes every memory of a scope (`{ scope: { userId: 'alice' } }`) or
+   * these ids — live, superseded or soft-deleted — with their history, edges, vectors, index
+   * entries and snapshot contents, then reclaims the space. `history(id)` is empty afterwards.
+   */
+  forget(input: ForgetInput): Promise<ForgetResult> {
+    return this.eraser.forget(input);
+  }
+
+  /** Erases soft-deleted memories deleted more than `olderThanDays` (default `retention.deletedDays`) days ago. */
+  purgeDeleted(options: { olderThanDays?: number } = {}): Promise<ForgetResult> {
+    return this.eraser.purgeDeleted(options);
+  }
+
+  /**
+   * A consistent copy of the whole store in one file, taken while other processes keep writing
+   * (SQLite's online backup API). Restore with `engram restore`. Postgres: use pg_dump.
+   */
+  async backup(destination: string, options: BackupOptions = {}): Promise<BackupResult> {
+    if (typeof destination !== 'string' || destination.trim().length === 0) {
+      throw new ValidationError([{ field: 'destination', message: 'must be the path of the backup file to write' }]);
+    }
+    await this.open();
+    if (!this.store.backup) {
+      throw new EngramError(
+        'UNSUPPORTED',
+        `The ${this.store.name} store cannot write a file backup: ${this.store.name === 'postgres' ? 'use pg_dump (see docs/data-safety.md)' : 'use engram export, or a store with backup() such as SQLite'}.`,
+      );
+    }
+    await this.access.flush();
+    return this.store.backup(destination, options);
+  }
+
   // ---------------------------------------------------------------- reading (retrieval/)
 
   /** The memory, or null when unknown or deleted. */
-  get(id: string): Promise<MemoryRecord | null> {
-    return this.reader.get(id);
+  async get(id: string): Promise<MemoryRecord | null> {
+    const record = await this.reader.get(id);
+    return record && this.encryption.reveal(record);
   }
 
   /** Newest first, with a cursor for the next page. */
-  list(options: ListOptions = {}): Promise<ListResult> {
-    return this.reader.list(options);
+  /** Sensitive memories come back opened with the key (`decrypt: false`: as stored, e.g. for exports). */
+  async list(options: ListOptions = {}): Promise<ListResult> {
+    const page = await this.reader.list(options);
+    return options?.decrypt === false ? page : { ...page, items: await this.encryption.revealAll(page.items) };
   }
 
   /** How many live memories match. */
@@ -386,8 +446,8 @@ export class Memory {
   }
 
   /** Every change to a memory, oldest first: created, updated (old → new), superseded, deleted. */
-  history(id: string): Promise<HistoryEntry[]> {
-    return this.reader.history(id);
+  async history(id: string): Promise<HistoryEntry[]> {
+    return this.encryption.revealHistory(await this.reader.history(id));
   }
 
   /** Hybrid (lexical + vector) search with filters applied inside each candidate query. */
@@ -418,26 +478,73 @@ export class Memory {
   }
 
   /** Memories linked to this one, up to `depth` hops, nearest first, each once. */
-  neighbors(id: string, options: NeighborsOptions = {}): Promise<Neighbor[]> {
-    return this.graph.neighbors(id, options);
+  async neighbors(id: string, options: NeighborsOptions = {}): Promise<Neighbor[]> {
+    const found = await this.graph.neighbors(id, options);
+    for (const neighbor of found) neighbor.memory = await this.encryption.reveal(neighbor.memory);
+    return found;
   }
 
   /** The shortest chain of memories from one to another (following edges `direction`, default 'both' like `neighbors`), or null. */
-  path(fromId: string, toId: string, options: PathOptions = {}): Promise<MemoryRecord[] | null> {
-    return this.graph.path(fromId, toId, options);
+  async path(fromId: string, toId: string, options: PathOptions = {}): Promise<MemoryRecord[] | null> {
+    const found = await this.graph.path(fromId, toId, options);
+    return found && this.encryption.revealAll(found);
   }
 
   /** The memories within `radius` hops (either direction) and every edge among them: ready for D3 and friends. */
-  subgraph(id: string, options: SubgraphOptions = {}): Promise<Subgraph> {
-    return this.graph.subgraph(id, options);
+  async subgraph(id: string, options: SubgraphOptions = {}): Promise<Subgraph> {
+    const found = await this.graph.subgraph(id, options);
+    return { ...found, nodes: await this.encryption.revealAll(found.nodes) };
   }
 
   /**
    * Settles a contradiction: the loser is superseded by the winner (`supersededBy`, `validTo` =
    * now), a `contradicts` edge is written if there is none, and history records why.
    */
-  resolve(winnerId: string, loserId: string, options: { reason?: string } = {}): Promise<{ winner: MemoryRecord; loser: MemoryRecord }> {
-    return this.resolver.resolve(winnerId, loserId, options);
+  async resolve(
+    winnerId: string,
+    loserId: string,
+    options: { reason?: string } = {},
+  ): Promise<{ winner: MemoryRecord; loser: MemoryRecord }> {
+    const { winner, loser } = await this.resolver.resolve(winnerId, loserId, options);
+    return { winner: await this.encryption.reveal(winner), loser: await this.encryption.reveal(loser) };
+  }
+
+  // ---------------------------------------------------------------- encryption (encryption/)
+
+  /**
+   * Re-wraps the data key of every sensitive memory (live, superseded or deleted) under the
+   * current key (`encryption.key` / `keyProvider()`); the older keys must still be available
+   * (`previousKeys`). The content itself is not re-encrypted. Answers how many were re-wrapped.
+   */
+  async rotateEncryption(
+    options: { onProgress?: (progress: { done: number; total: number }) => void } = {},
+  ): Promise<{ rewrapped: number; keyId: string }> {
+    await this.open();
+    const current = await this.encryption.currentKey();
+    if (!this.store.rewrapContent) {
+      throw new EngramError('UNSUPPORTED', `The ${this.store.name} store cannot rotate encryption keys (it has no rewrapContent method).`);
+    }
+    const targets: Array<{ id: string; content: string; context?: string }> = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.store.list({ includeSuperseded: true }, { limit: 1000, includeDeleted: true, ...(cursor ? { cursor } : {}) });
+      for (const record of page.items) {
+        if (isEnvelope(record.content))
+          targets.push({ id: record.id, content: record.content, ...(record.context !== undefined ? { context: record.context } : {}) });
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    let rewrapped = 0;
+    for (const [index, target] of targets.entries()) {
+      const content = await this.encryption.rewrap(target.content);
+      const context = target.context !== undefined ? await this.encryption.rewrap(target.context) : null;
+      if (content !== null || context !== null) {
+        await this.store.rewrapContent(target.id, { ...(content !== null ? { content } : {}), ...(context !== null ? { context } : {}) });
+        rewrapped += 1;
+      }
+      options.onProgress?.({ done: index + 1, total: targets.length });
+    }
+    return { rewrapped, keyId: current.id };
   }
 
   /** Links this memory probably has, with a guessed type, a confidence and reasons. Writes nothing. */

@@ -19,11 +19,19 @@ export function checkEmbedderChoice(choice: string): void {
  */
 export async function createMemory(config: ResolvedConfig, log: (message: string) => void): Promise<Memory> {
   const store = config.store.kind === 'sqlite' ? await sqlite(config.store.path) : await postgres(config.store.connectionString);
+  // Sensitive memories: the same variables as the engram package (docs/data-safety.md).
+  const key = process.env.ENGRAM_ENCRYPTION_KEY?.trim();
+  const previousKeys = (process.env.ENGRAM_ENCRYPTION_PREVIOUS_KEYS ?? '')
+    .split(',')
+    .map((text) => text.trim())
+    .filter(Boolean);
+  const encryption = key ? { key, ...(previousKeys.length > 0 ? { previousKeys } : {}) } : undefined;
   return new Memory({
     store,
     embedder: embedderChoice(config.embedder, log),
     logger: log,
     ...(config.model ? { model: config.model } : {}),
+    ...(encryption ? { encryption } : {}),
   });
 }
 

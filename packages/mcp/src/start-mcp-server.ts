@@ -79,7 +79,13 @@ export async function startMcpServer(options: StartMcpServerOptions = {}): Promi
   const port = options.port ?? DEFAULT_HTTP_PORT;
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     throw new ValidationError([{ field: 'port', message: `must be an integer from 0 to 65535 (got ${port})` }]);
-  const token = options.token ?? fromEnvironment(env, 'ENGRAM_MCP_TOKEN');
+  if (options.token !== undefined && (typeof options.token !== 'string' || options.token.trim().length === 0)) {
+    // A blank token would start a server no client can authenticate to (the header value is trimmed).
+    throw new ValidationError([
+      { field: 'token', message: 'is blank: pass a long random secret (e.g. `openssl rand -hex 32`), or leave it out on loopback' },
+    ]);
+  }
+  const token = options.token?.trim() ?? fromEnvironment(env, 'ENGRAM_MCP_TOKEN');
   const { apiKeys, defaultKeyFile, parseApiKeysVariable } = await import('@engram/rest');
   const keys = options.keys ?? parseApiKeysVariable(fromEnvironment(env, 'ENGRAM_API_KEYS'));
   const keysFile =

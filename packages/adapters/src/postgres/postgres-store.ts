@@ -494,6 +494,39 @@ class PostgresStore implements MemoryStore {
     });
   }
 
+  async rewrapContent(id: string, texts: { content?: string; context?: string }): Promise<boolean> {
+    return this.run('rewrapContent', async (session) => {
+      const { rows } = await session.client.query<{ id: string }>(
+        `UPDATE ${session.memories} SET content = COALESCE($2, content), context = COALESCE($3, context) WHERE id = $1 RETURNING id`,
+        [id, texts.content ?? null, texts.context ?? null],
+      );
+      return rows.length > 0;
+    });
+  }
+
+  async purge(ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const removed = await this.run('purge', (session) =>
+      session.client.transaction(async (transaction) => {
+        const { rows } = await transaction.query<{ id: string }>(
+          `DELETE FROM ${session.memories} WHERE id = ANY($1::text[]) RETURNING id`,
+          [ids],
+        );
+        await transaction.query(`DELETE FROM ${session.history} WHERE memory_id = ANY($1::text[])`, [ids]);
+        await transaction.query(`DELETE FROM ${session.relations} WHERE source_id = ANY($1::text[]) OR target_id = ANY($1::text[])`, [ids]);
+        return rows.length;
+      }),
+    );
+    // Plain VACUUM (no exclusive lock) makes the dead row versions' space reusable; it cannot run
+    // inside a transaction. Best effort: autovacuum does the same later.
+    await this.run('purge', async (session) => {
+      for (const table of [session.memories, session.history, session.relations]) {
+        await session.client.query(`VACUUM ${table}`).catch(() => undefined);
+      }
+    });
+    return removed;
+  }
+
   async recordAccess(ids: string[], at: Date): Promise<void> {
     if (ids.length === 0) return;
     const counts = new Map<string, number>();

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { readLogHead } from './sqlite-change-log.js';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { readErasedSeq, readLogHead } from './sqlite-change-log.js';
 import type { SqliteSession } from './sqlite-session.js';
 
 /**
@@ -84,6 +85,53 @@ function snapshotFile(session: SqliteSession, name: string): string | null {
   return `${file}-${name}.snapshot`;
 }
 
+/** Whether a process with this id is running (a signal-0 probe; EPERM means it runs as another user). */
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes snapshot temporary files (`memory.db-<name>.snapshot.<pid>.tmp`) left by a process
+ * that died while writing one: nothing else ever would. A file of a live process (another
+ * connection writing its snapshot right now) is left alone. Never throws. Returns what it removed.
+ */
+export function removeStaleSnapshotFiles(databaseFile: string): string[] {
+  const removed: string[] = [];
+  if (!databaseFile || databaseFile === ':memory:') return removed;
+  const prefix = `${basename(databaseFile)}-`;
+  const pattern = /^(.*)\.snapshot\.(\d+)\.tmp$/;
+  try {
+    const folder = dirname(databaseFile);
+    for (const entry of readdirSync(folder)) {
+      if (!entry.startsWith(prefix)) continue;
+      const match = pattern.exec(entry.slice(prefix.length));
+      if (!match) continue;
+      const pid = Number(match[2]);
+      if (pid !== process.pid && processIsAlive(pid)) continue;
+      const path = join(folder, entry);
+      rmSync(path, { force: true });
+      removed.push(path);
+    }
+  } catch {
+    // An unreadable folder: leave the files, the store still works.
+  }
+  return removed;
+}
+
+/** Deletes every persisted index snapshot of this database (after an erasure). Never throws. */
+export function removeSnapshots(session: SqliteSession): void {
+  for (const name of ['lexical', 'vectors']) {
+    const file = snapshotFile(session, name);
+    if (file !== null) rmSync(file, { force: true });
+  }
+  if (!session.db.memory) removeStaleSnapshotFiles(session.db.name);
+}
+
 /**
  * This database's identity (created on first use, in `engram_meta`): a snapshot records it, so a
  * file left beside a database that was deleted and created again is never taken for its own.
@@ -125,6 +173,8 @@ export function saveSnapshot(
   const temporary = `${file}.${process.pid}.tmp`;
   try {
     db.pragma('busy_timeout = 0');
+    // An index loaded before an erasure may still hold erased words: never persist it.
+    if (meta.seq < readErasedSeq(session)) return false;
     const database = databaseId(session, true);
     const tail = logTail(session, meta.seq);
     writeFileSync(temporary, encodeSnapshot({ meta, database, tail, header }, arrays));
@@ -165,7 +215,7 @@ export function readSnapshot(
     tail: number[];
     header: unknown;
   };
-  if (owner !== database || !usable(meta)) return null;
+  if (owner !== database || !usable(meta) || meta.seq < readErasedSeq(session)) return null;
   // The log must still hold the snapshot's last entries, unchanged (a database file restored from
   // an older backup and written since would not), and every entry after them.
   if (readLogHead(session) < meta.seq || JSON.stringify(logTail(session, meta.seq)) !== JSON.stringify(tail)) return null;

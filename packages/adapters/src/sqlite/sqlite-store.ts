@@ -1,4 +1,6 @@
 import {
+  type BackupOptions,
+  type BackupResult,
   type ChangeLogPage,
   DEFAULT_CONTEXT_WEIGHT,
   decodeCursor,
@@ -12,6 +14,8 @@ import {
   type MemoryRecord,
   type MemoryStore,
   type RecordPatch,
+  type ReembedOptions,
+  type ReembedResult,
   type Relation,
   type Scope,
   type StoreCapabilities,
@@ -24,11 +28,14 @@ import {
   ValidationError,
 } from '@engram/core';
 import type BetterSqlite3 from 'better-sqlite3';
+import { backupDatabase } from './sqlite-backup.js';
+import { recordErasure } from './sqlite-change-log.js';
 import { openConnection } from './sqlite-connection.js';
 import { compileFilter, type SqlParameter } from './sqlite-filter.js';
 import { appendHistory, readChangesSince, readHistory } from './sqlite-history.js';
 import { LexicalIndex } from './sqlite-lexical-index.js';
 import { schemaIsCurrent } from './sqlite-migration-names.js';
+import { reclaimSpace } from './sqlite-reclaim.js';
 import {
   insertMemorySql,
   insertParameters,
@@ -38,9 +45,11 @@ import {
   storedRecord,
   withContextSource,
 } from './sqlite-records.js';
+import { reembedSqlite } from './sqlite-reembed.js';
 import { relationsOf, removeRelations, upsertRelation } from './sqlite-relations.js';
 import { withRetry } from './sqlite-retry.js';
 import { SqliteSession } from './sqlite-session.js';
+import { removeSnapshots, removeStaleSnapshotFiles } from './sqlite-snapshot.js';
 import {
   checkVector,
   encodeVector,
@@ -181,6 +190,7 @@ class SqliteStore implements MemoryStore {
       throw error;
     }
     this.session = new SqliteSession(connection.db, this.location);
+    if (!connection.db.memory) removeStaleSnapshotFiles(connection.db.name);
     this.owned = connection.owned;
     this.closed = false;
   }
@@ -440,6 +450,79 @@ class SqliteStore implements MemoryStore {
         return changed;
       }),
     );
+  }
+
+  async reembed(
+    target: EmbedderInfo,
+    embed: (texts: string[]) => Promise<Float32Array[]>,
+    options?: ReembedOptions,
+  ): Promise<ReembedResult> {
+    const session = await this.ready();
+    return reembedSqlite(session, target, embed, options);
+  }
+
+  async rewrapContent(id: string, texts: { content?: string; context?: string }): Promise<boolean> {
+    const session = await this.ready();
+    return withRetry('rewrapContent', () =>
+      session.write(() => {
+        const assignments: string[] = [];
+        const values: string[] = [];
+        if (texts.content !== undefined) {
+          assignments.push('content = ?');
+          values.push(texts.content);
+        }
+        if (texts.context !== undefined) {
+          assignments.push('context = ?');
+          values.push(texts.context);
+        }
+        if (assignments.length === 0) return session.statement('SELECT 1 FROM memories WHERE id = ?').get(id) !== undefined;
+        return session.db.prepare(`UPDATE memories SET ${assignments.join(', ')} WHERE id = ?`).run(...values, id).changes > 0;
+      }),
+    );
+  }
+
+  async backup(destination: string, options?: BackupOptions): Promise<BackupResult> {
+    const session = await this.ready();
+    return backupDatabase(session.db, destination, options);
+  }
+
+  async purge(ids: string[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    const session = await this.ready();
+    const removed = withRetry('purge', () =>
+      session.write(() => {
+        // secure_delete: freed pages are overwritten with zeros, so the text is gone from the file
+        // even before the VACUUM below (which may find the database busy).
+        session.db.pragma('secure_delete = ON');
+        let count = 0;
+        for (let start = 0; start < ids.length; start += 500) {
+          const chunk = ids.slice(start, start + 500);
+          const marks = chunk.map(() => '?').join(', ');
+          const rowids = session.db
+            .prepare(`SELECT rowid FROM memories WHERE id IN (${marks})`)
+            .pluck()
+            .all(...chunk) as number[];
+          if (rowids.length > 0) {
+            const rowMarks = rowids.map(() => '?').join(', ');
+            session.db.prepare(`DELETE FROM memory_tags WHERE memory_rowid IN (${rowMarks})`).run(...rowids);
+            // Triggers drop the vector and code and append the rowids to the change log.
+            count += session.db.prepare(`DELETE FROM memories WHERE rowid IN (${rowMarks})`).run(...rowids).changes;
+          }
+          session.db.prepare(`DELETE FROM memory_history WHERE memory_id IN (${marks})`).run(...chunk);
+          session.db
+            .prepare(`DELETE FROM memory_relations WHERE source_id IN (${marks}) OR target_id IN (${marks})`)
+            .run(...chunk, ...chunk);
+        }
+        recordErasure(session);
+        return count;
+      }),
+    );
+    // This connection's mirrors reload from the rows on their next use (readLogChanges), and
+    // snapshots written before the erasure are deleted.
+    this.lexical = null;
+    removeSnapshots(session);
+    reclaimSpace(session);
+    return removed;
   }
 
   async recordAccess(ids: string[], at: Date): Promise<void> {

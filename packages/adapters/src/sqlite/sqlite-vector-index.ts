@@ -92,8 +92,8 @@ export class SqliteVectorIndex implements VectorIndex {
           'sqlite',
           'vectors.open',
           new Error(`${session.location} holds ${meta?.dimensions}-dimensional vectors, not ${dimensions}`),
-          'Open the store with the embedder it was built with, or re-embed everything into a new store ' +
-            '(`engram export --path <old> > memories.jsonl`, then `engram import memories.jsonl --path <new>`)',
+          'Open the store with the embedder it was built with, or re-embed it in place ' +
+            '(`engram reembed --embedder <id> --path <store>`)',
         );
       }
     });
@@ -577,4 +577,15 @@ export function checkVector(vector: Float32Array, dimensions: number, field: str
 /** The vector's bytes as little-endian float32, without copying. */
 function vectorBlob(vector: Float32Array): Buffer {
   return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
+}
+
+/**
+ * After `memory_embeddings` was replaced by vectors of another embedder (re-embedding), in the
+ * open write transaction: drops every code, rewrites them for `dimensions` and the vector meta,
+ * and forgets this connection's cached state (its layout may have changed).
+ */
+export function switchVectors(session: SqliteSession, dimensions: number): void {
+  session.statement('DELETE FROM memory_vector_codes').run();
+  rebuildCodes(session, dimensions);
+  states.delete(session);
 }

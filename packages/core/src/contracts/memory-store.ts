@@ -1,6 +1,46 @@
 import type { EmbedderInfo, HistoryEntry, MemoryFilter, MemoryRecord, Relation, Scope } from './model.js';
 import type { VectorIndex } from './vector-index.js';
 
+export interface BackupProgress {
+  copiedPages: number;
+  totalPages: number;
+}
+
+export interface BackupOptions {
+  /** Replace an existing file at the destination. Default false. */
+  overwrite?: boolean;
+  /** Called after each copy step (progress bars). */
+  onProgress?: (progress: BackupProgress) => void;
+}
+
+export interface BackupResult {
+  /** Absolute path of the backup written. */
+  destination: string;
+  pages: number;
+  bytes: number;
+  /** How many times concurrent writes restarted the copy. */
+  restarts: number;
+}
+
+export interface ReembedOptions {
+  /** Memories embedded per batch (each batch is committed, so a crash loses at most one). Default 256. */
+  batchSize?: number;
+  /** Called after each batch: memories with a vector from the new embedder, of all live ones. */
+  onProgress?: (progress: { embedded: number; total: number }) => void;
+  signal?: AbortSignal;
+}
+
+export interface ReembedResult {
+  from: EmbedderInfo | null;
+  to: EmbedderInfo;
+  /** Memories embedded by this run. */
+  embedded: number;
+  /** Memories a previous, interrupted run had already embedded. */
+  resumed: number;
+  /** Live memories now embedded with `to`. */
+  total: number;
+}
+
 export interface StoreCapabilities {
   /** 'bm25': `lexicalSearch` ranks by a BM25-style score. 'none': no lexical search. */
   readonly lexical: 'bm25' | 'none';
@@ -169,4 +209,34 @@ export interface MemoryStore {
    * lastAccessedAt, in one batched write that re-indexes nothing. Unknown ids are ignored.
    */
   recordAccess(ids: string[], at: Date): Promise<void>;
+
+  /**
+   * Erasure (hard delete): removes the records with these ids whatever their state (live,
+   * superseded or soft-deleted) together with everything derived from them — tags, history
+   * entries, edges touching them, vectors, text-index entries and persisted index snapshots —
+   * in one transaction, then reclaims the space so the bytes are gone from the files (SQLite:
+   * VACUUM and a WAL checkpoint; Postgres: VACUUM). Unknown ids are ignored. Answers how many
+   * records were removed. `memory.forget` needs it; a store without it cannot erase.
+   */
+  purge?(ids: string[]): Promise<number>;
+
+  /**
+   * A consistent copy of the whole store in one file, taken while other connections keep
+   * writing (SQLite: the online backup API). Stores backed by a server leave it out and
+   * document their own tools (Postgres: pg_dump).
+   */
+  backup?(destination: string, options?: BackupOptions): Promise<BackupResult>;
+
+  /**
+   * Replaces the stored (encrypted) content and/or context of a record in any state, with no
+   * history entry and nothing else changed: the same text re-wrapped under another key
+   * (`memory.rotateEncryption`). False when the id is unknown.
+   */
+  rewrapContent?(id: string, texts: { content?: string; context?: string }): Promise<boolean>;
+
+  /**
+   * Replaces every vector with one from another embedder, resumably: old vectors serve searches
+   * until one atomic switch, which also records `target` as the store's embedder.
+   */
+  reembed?(target: EmbedderInfo, embed: (texts: string[]) => Promise<Float32Array[]>, options?: ReembedOptions): Promise<ReembedResult>;
 }

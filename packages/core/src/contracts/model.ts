@@ -15,6 +15,11 @@ export interface MemoryRecord {
   id: string;
   content: string;
   /**
+   * Set by core on records it returns when the content is stored encrypted (`add({ sensitive:
+   * true })`); stores never see it. Without the key, `content` is a redaction notice.
+   */
+  sensitive?: boolean;
+  /**
    * Text that helps find this memory without being part of it: the turns before it in a
    * conversation, the title of the document it came from. Stores that support it index it for
    * lexical search at a lower weight than the content; it is not embedded, not shown as

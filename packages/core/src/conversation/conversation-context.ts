@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { MemoryStore } from '../contracts/memory-store.js';
 import type { MemoryFilter, MemoryRecord } from '../contracts/model.js';
+import { isEnvelope } from '../encryption/envelope.js';
 import { scopeKey } from '../filter/filter.js';
 import { scopeSchema } from '../model/schema.js';
 
@@ -66,11 +67,21 @@ export function compareTurns(a: MemoryRecord, b: MemoryRecord): number {
 }
 
 /** The context derived for `ordered[index]`: the `turns` turns before it, oldest first, one a line, at most MAX_DERIVED_CONTEXT_CHARS. */
-export function derivedContext(ordered: readonly MemoryRecord[], index: number, turns: number): string | undefined {
+export function derivedContext(
+  ordered: readonly MemoryRecord[],
+  index: number,
+  turns: number,
+  isPrivate: (record: MemoryRecord) => boolean = isSealed,
+): string | undefined {
   const lines: string[] = [];
   let length = 0;
-  for (let back = 1; back <= turns && index - back >= 0; back++) {
-    const text = (ordered[index - back] as MemoryRecord).content.trim();
+  let taken = 0;
+  for (let back = 1; taken < turns && index - back >= 0; back++) {
+    const turn = ordered[index - back] as MemoryRecord;
+    // A sensitive turn never lends its words to another memory's (plaintext) context.
+    if (isPrivate(turn)) continue;
+    taken += 1;
+    const text = turn.content.trim();
     const room = MAX_DERIVED_CONTEXT_CHARS - length - (lines.length > 0 ? 1 : 0);
     if (room <= 0) break;
     // The nearest turn is kept even when long: its end is what leads into this turn.
@@ -78,6 +89,11 @@ export function derivedContext(ordered: readonly MemoryRecord[], index: number, 
     length += Math.min(text.length, room) + (lines.length > 1 ? 1 : 0);
   }
   return lines.length > 0 ? lines.join('\n') : undefined;
+}
+
+/** A stored sensitive memory: its content is an encryption envelope. */
+function isSealed(record: MemoryRecord): boolean {
+  return isEnvelope(record.content);
 }
 
 /** True when Engram may set this memory's context: it has none, or the one it has was derived. */
@@ -93,6 +109,8 @@ export interface ConversationContextPart {
 /** What `prepare` found: the stored turns whose context must follow once the new ones are written. */
 export interface ContextRepair {
   groups: Array<{ stored: MemoryRecord[]; incoming: MemoryRecord[] }>;
+  /** Turns that must not lend their words to another memory's context (sensitive ones). */
+  isPrivate: (record: MemoryRecord) => boolean;
 }
 
 export interface ReindexContextResult {
@@ -118,9 +136,10 @@ export class ConversationContext {
   }
 
   /** Sets `context`/`contextSource` on the records to write; answers what `repair` needs afterwards. */
-  async prepare(records: MemoryRecord[]): Promise<ContextRepair> {
+  async prepare(records: MemoryRecord[], sensitiveIds: ReadonlySet<string> = new Set()): Promise<ContextRepair> {
+    const isPrivate = (record: MemoryRecord) => sensitiveIds.has(record.id) || isSealed(record);
     const { turns } = this.context.options;
-    const repair: ContextRepair = { groups: [] };
+    const repair: ContextRepair = { groups: [], isPrivate };
     if (turns === 0) return repair;
     const groups = new Map<string, MemoryRecord[]>();
     for (const record of records) {
@@ -144,7 +163,7 @@ export class ConversationContext {
       const ordered = [...stored, ...incoming].sort(compareTurns);
       ordered.forEach((record, index) => {
         if (!incoming.includes(record) || record.context !== undefined) return;
-        const text = derivedContext(ordered, index, turns);
+        const text = derivedContext(ordered, index, turns, isPrivate);
         if (text !== undefined) {
           record.context = text;
           record.contextSource = 'conversation';
@@ -169,7 +188,7 @@ export class ConversationContext {
       const first = ordered.findIndex((record) => incoming.includes(record));
       ordered.forEach((record, index) => {
         if (index <= first || incoming.includes(record) || !contextIsDerivable(record) || record.key !== null) return;
-        const text = derivedContext(ordered, index, options.turns);
+        const text = derivedContext(ordered, index, options.turns, repair.isPrivate);
         if ((text ?? undefined) !== record.context) updates.push({ id: record.id, context: text ?? null });
       });
     }

@@ -6,6 +6,8 @@ export interface MemoryEvents {
   'memory:added': (event: { memory: MemoryRecord; status: Exclude<WriteStatus, 'duplicate'> }) => void;
   'memory:updated': (event: { memory: MemoryRecord; previous: MemoryRecord }) => void;
   'memory:deleted': (event: { id: string; memory: MemoryRecord }) => void;
+  /** Erasure: these memories and everything derived from them are gone (ids only: the content is not kept anywhere). */
+  'memory:forgotten': (event: { ids: string[]; reason: 'forget' | 'retention' }) => void;
   'memory:superseded': (event: { winner: MemoryRecord; loser: MemoryRecord; reason: string | null }) => void;
   'relation:added': (event: { relation: Relation; created: boolean }) => void;
   'relation:removed': (event: { relation: Relation }) => void;

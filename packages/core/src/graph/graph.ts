@@ -2,6 +2,7 @@ import type { MemoryStore } from '../contracts/memory-store.js';
 import type { MemoryRecord, Relation } from '../contracts/model.js';
 import type { EventHub } from '../events/event-hub.js';
 import { NotFoundError, ValidationError } from '../model/errors.js';
+import { checkMetadata, DEFAULT_METADATA_LIMITS, type ResolvedMetadataLimits } from '../model/input-guards.js';
 import {
   type LinkOptions,
   linkOptionsSchema,
@@ -38,6 +39,8 @@ export interface GraphContext {
   open: () => Promise<unknown>;
   relationTypes: RelationTypes;
   events: EventHub;
+  /** Limits on link metadata (default: DEFAULT_METADATA_LIMITS). */
+  metadataLimits?: ResolvedMetadataLimits;
   now: () => number;
 }
 
@@ -64,6 +67,7 @@ export class Graph {
     const { store, relationTypes } = this.context;
     const relationType = relationTypes.check(type);
     const parsed = validate(linkOptionsSchema, options, 'options');
+    checkMetadata(parsed.metadata, 'options.metadata', this.context.metadataLimits ?? DEFAULT_METADATA_LIMITS);
     await this.context.open();
     if (sourceId === targetId)
       throw new ValidationError([{ field: 'targetId', message: 'is the same memory as sourceId: self-loops are not allowed' }]);

@@ -1,5 +1,6 @@
 import type { Relation } from '../contracts/model.js';
 import { ValidationError } from '../model/errors.js';
+import { describeValue } from '../model/input-guards.js';
 
 /** The built-in relationship types. Symmetric ones are found from either end and stored once. */
 export const BUILT_IN_RELATION_TYPES = {
@@ -53,7 +54,7 @@ export class RelationTypes {
       throw new ValidationError([
         {
           field,
-          message: `unknown relationship type ${JSON.stringify(type)}. Use one of ${this.names.join(', ')}, or register it with new Memory({ relations: { types: { ... } } })`,
+          message: `unknown relationship type ${describeValue(type)}. Use one of ${this.names.join(', ')}, or register it with new Memory({ relations: { types: { ... } } })`,
         },
       ]);
     }

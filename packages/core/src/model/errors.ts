@@ -12,7 +12,8 @@ export type EngramErrorCode =
   | 'EMBEDDER_MISMATCH'
   | 'EMBEDDER_ERROR'
   | 'MODEL_ERROR'
-  | 'CLOSED';
+  | 'CLOSED'
+  | 'UNSUPPORTED';
 
 export class EngramError extends Error {
   readonly [marker] = true;
@@ -110,9 +111,8 @@ export class EmbedderMismatchError extends EngramError {
       'EMBEDDER_MISMATCH',
       `The store at ${where} was built with embedder ${stored.id} (${stored.dimensions} dimensions), ` +
         `but this Memory was given ${supplied.id} (${supplied.dimensions} dimensions). Mixing them would corrupt ` +
-        `search. Either open it with the original embedder, or re-embed everything into a new store: ` +
-        `\`engram export --path <old> > memories.jsonl\` then \`engram import memories.jsonl --path <new>\` ` +
-        `with the new embedder configured.`,
+        `search. Either open it with the original embedder, or re-embed the store in place with the new one: ` +
+        `\`engram reembed --embedder ${supplied.id} --path <store>\` (resumable; searches keep working until the switch).`,
     );
     this.name = 'EmbedderMismatchError';
     this.stored = stored;

@@ -1,10 +1,36 @@
 import { z } from 'zod';
 import { ValidationError } from './errors.js';
+import { guardInput, isIllFormed } from './input-guards.js';
 
 /** Largest content accepted by default (bytes of UTF-8). Configurable with `maxContentBytes`. */
 export const DEFAULT_MAX_CONTENT_BYTES = 1_000_000;
 
+const calendarDate = /^([+-]\d{6}|\d{4})-(\d{2})-(\d{2})(?![\d])/;
+
+/**
+ * True when a string starting YYYY-MM-DD names a day that exists: `Date` parsing rolls
+ * 2024-02-30 over to March 1st, which would store a different date than the caller wrote.
+ */
+export function isRealCalendarDate(text: string): boolean {
+  const match = calendarDate.exec(text.trim());
+  if (!match) return true;
+  const year = Number(match[1]);
+  const month = Number(match[2]);
+  const day = Number(match[3]);
+  if (month < 1 || month > 12 || day < 1) return false;
+  const daysInMonth = new Date(Date.UTC(2000, month, 0)).getUTCDate();
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return day <= (month === 2 ? (leap ? 29 : 28) : daysInMonth);
+}
+
 const date = z.union([z.date(), z.string(), z.number()]).transform((value, context) => {
+  if (typeof value === 'string' && !isRealCalendarDate(value)) {
+    context.addIssue({
+      code: 'custom',
+      message: `is not a real calendar date (${JSON.stringify(value.slice(0, 40))}): check the month and day`,
+    });
+    return z.NEVER;
+  }
   const parsed = value instanceof Date ? value : new Date(value);
   if (Number.isNaN(parsed.getTime())) {
     context.addIssue({ code: 'custom', message: 'is not a valid date (use a Date, an ISO string or epoch milliseconds)' });
@@ -37,6 +63,8 @@ const unit = z.number().min(0, 'must be between 0 and 1').max(1, 'must be betwee
 export const addInputSchema = z
   .object({
     content: z.string({ error: 'is required and must be a string' }),
+    /** Encrypt content (and context) at rest with the configured key (see docs/data-safety.md). */
+    sensitive: z.boolean().optional(),
     /** Text that helps find the memory without being part of it (see `MemoryRecord.context`). */
     context: z.string().optional(),
     type: z.string().trim().min(1).max(100).optional(),
@@ -106,6 +134,8 @@ export const listOptionsSchema = filterOptionsSchema
     limit: z.number().int().min(1).max(10_000).optional(),
     cursor: z.string().max(1000).optional(),
     includeDeleted: z.boolean().optional(),
+    /** Open sensitive memories with the key (default true). `false` returns them as stored (exports). */
+    decrypt: z.boolean().optional(),
   })
   .strict();
 
@@ -139,6 +169,7 @@ export type ContextOptions = z.input<typeof contextOptionsSchema>;
 
 /** Runs a zod schema and turns failures into a `ValidationError` naming each field. */
 export function validate<Schema extends z.ZodType>(schema: Schema, input: unknown, root: string): z.output<Schema> {
+  guardInput(input, root);
   const result = schema.safeParse(input);
   if (result.success) return result.data;
   throw new ValidationError(
@@ -154,7 +185,7 @@ export function validate<Schema extends z.ZodType>(schema: Schema, input: unknow
 
 /** A memory id argument: a non-empty string of at most 256 characters, trimmed. */
 export function validateId(id: unknown): string {
-  if (typeof id !== 'string' || id.trim().length === 0 || id.length > 256) {
+  if (typeof id !== 'string' || id.trim().length === 0 || id.length > 256 || isIllFormed(id)) {
     throw new ValidationError([{ field: 'id', message: 'must be a non-empty string id (as returned by add)' }]);
   }
   return id.trim();

@@ -1,7 +1,6 @@
 import type { MemoryStore } from '../contracts/memory-store.js';
 import type { HistoryEntry, MemoryRecord } from '../contracts/model.js';
 import { buildFilter } from '../filter/build-filter.js';
-import { NotFoundError } from '../model/errors.js';
 import type { Ontology } from '../model/ontology.js';
 import { type CountFilter, countFilterSchema, type ListOptions, listOptionsSchema, validate, validateId } from '../model/schema.js';
 import type { AccessRecorder } from './access-recorder.js';
@@ -54,8 +53,8 @@ export class Reader {
   async history(id: string): Promise<HistoryEntry[]> {
     const memoryId = validateId(id);
     await this.context.open();
-    const entries = await this.context.store.history(memoryId);
-    if (entries.length === 0 && (await this.context.store.get([memoryId])).length === 0) throw new NotFoundError('Memory', memoryId);
-    return entries;
+    // Empty for an unknown id: after `forget`, an erased memory must be indistinguishable from one
+    // that never existed.
+    return this.context.store.history(memoryId);
   }
 }

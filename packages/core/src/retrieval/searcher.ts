@@ -36,6 +36,8 @@ export interface SearcherContext {
   events: EventHub;
   access: AccessRecorder;
   retrieval: ResolvedRetrievalOptions;
+  /** Opens (or redacts) sensitive memories before they are returned. Default: as stored. */
+  reveal?: (record: MemoryRecord) => Promise<MemoryRecord>;
   now: () => number;
 }
 
@@ -113,6 +115,8 @@ export class Searcher {
     if (recordAccess) this.context.access.record(top.map((hit) => hit.memory.id));
     const mode: Mode = useLexical && useVector ? 'hybrid' : useVector ? 'vector' : 'lexical';
     events.emit('search', { query, mode, hits: top.length, durationMs: performance.now() - started });
+    const reveal = this.context.reveal;
+    if (reveal) for (const hit of top) hit.memory = await reveal(hit.memory);
     return top;
   }
 

@@ -301,6 +301,34 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
       return structuredClone(histories.get(id) ?? []);
     },
 
+    async rewrapContent(id, texts) {
+      const record = records.get(id);
+      if (!record) return false;
+      if (!record.deletedAt) unindexText(record);
+      if (texts.content !== undefined) record.content = texts.content;
+      if (texts.context !== undefined) record.context = texts.context;
+      if (!record.deletedAt) indexText(record);
+      return true;
+    },
+
+    async purge(ids) {
+      const wanted = new Set(ids);
+      let removed = 0;
+      for (const id of wanted) {
+        const record = records.get(id);
+        if (!record) continue;
+        if (!record.deletedAt) unindexText(record);
+        records.delete(id);
+        histories.delete(id);
+        removed += 1;
+      }
+      for (const [key, relation] of relations) {
+        if (wanted.has(relation.sourceId) || wanted.has(relation.targetId)) relations.delete(key);
+      }
+      await vectors.delete([...wanted]);
+      return removed;
+    },
+
     async lexicalSearch(query: string, filter: MemoryFilter, limit: number): Promise<LexicalMatch[]> {
       const wanted = queryTerms(query);
       if (wanted.length === 0) return [];

@@ -740,6 +740,49 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
       });
     });
 
+    describe('erasure', () => {
+      it('purge removes records in any state with their history, edges, vectors and index entries', async (context) => {
+        if (!store.purge) return context.skip(`${store.name} has no purge(): it cannot erase`);
+        const vectors = await withVectors();
+        const live = makeRecord({ content: 'erase the zebra secret', scope: { userId: 'alice' } });
+        const deleted = makeRecord({ content: 'erase the deleted zebra', scope: { userId: 'alice' } });
+        const kept = makeRecord({ content: 'keep the zebra note', scope: { userId: 'bob' } });
+        const write = (record: MemoryRecord, seed: number) => (vectors ? { record, vector: seededVector(seed, DIMENSIONS) } : { record });
+        await store.write([write(live, 1), write(deleted, 2), write(kept, 3)]);
+        await store.update(live.id, { content: 'erase the zebra secret v2', updatedAt: new Date() });
+        await store.delete(deleted.id, new Date());
+        const now = new Date();
+        const edge = (sourceId: string, targetId: string): Relation => ({
+          sourceId,
+          targetId,
+          type: 'related',
+          weight: 1,
+          confidence: 1,
+          metadata: {},
+          inferred: false,
+          createdAt: now,
+          updatedAt: now,
+        });
+        await store.upsertRelation(edge(live.id, kept.id));
+        await store.upsertRelation(edge(kept.id, deleted.id));
+
+        expect(await store.purge([live.id, deleted.id, 'unknown-id'])).toBe(2);
+
+        expect(await store.get([live.id, deleted.id])).toEqual([]);
+        const everything = await store.list({ includeSuperseded: true }, { limit: 100, includeDeleted: true });
+        expect(ids(everything.items)).toEqual([kept.id]);
+        expect(await store.history(live.id)).toEqual([]);
+        expect(await store.history(deleted.id)).toEqual([]);
+        expect((await store.history(kept.id)).length).toBe(1);
+        expect(await store.relationsOf([kept.id], { direction: 'both' })).toEqual([]);
+        if (store.lexicalSearch) expect(ids(await store.lexicalSearch('zebra', {}, 10))).toEqual([kept.id]);
+        if (vectors && store.vectors) {
+          expect((await store.vectors.search(seededVector(1, DIMENSIONS), 10)).map((match) => match.id)).toEqual([kept.id]);
+        }
+        expect(await store.purge([live.id])).toBe(0);
+      });
+    });
+
     describe('access statistics', () => {
       it('counts accesses without touching content or search', async () => {
         const record = makeRecord({ content: 'remember the access' });

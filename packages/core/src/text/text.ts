@@ -3,8 +3,12 @@ import { porterStem } from './porter-stemmer.js';
 
 /** The exact-duplicate key: sha256 of the trimmed, case-folded content (whitespace runs folded). */
 export function contentHash(content: string): string {
-  const normalised = content.trim().replace(/\s+/g, ' ').toLowerCase();
-  return createHash('sha256').update(normalised).digest('hex');
+  return createHash('sha256').update(normaliseForHash(content)).digest('hex');
+}
+
+/** What the duplicate key is computed over: trimmed, whitespace runs folded, lower-cased. */
+export function normaliseForHash(content: string): string {
+  return content.trim().replace(/\s+/g, ' ').toLowerCase();
 }
 
 /** Tags as stored: trimmed, lower-cased, de-duplicated, empty ones dropped, order kept. */

@@ -1,6 +1,7 @@
 import type { MemoryRecord } from '../contracts/model.js';
 import { ValidationError } from '../model/errors.js';
 import { uuidv7 } from '../model/ids.js';
+import { checkMetadata, type ResolvedMetadataLimits } from '../model/input-guards.js';
 import type { Ontology } from '../model/ontology.js';
 import { type AddInput, addInputSchema, type ParsedAddInput, validate } from '../model/schema.js';
 import { compactScope } from '../model/scope.js';
@@ -9,6 +10,7 @@ import { contentHash, normaliseTags } from '../text/text.js';
 export interface NewRecordContext {
   ontology: Ontology;
   maxContentBytes: number;
+  metadataLimits: ResolvedMetadataLimits;
   now: () => number;
 }
 
@@ -17,7 +19,11 @@ export interface NewRecordContext {
  * resolved by the ontology (an unknown type becomes a warning, or an error in strict mode), tags
  * normalised, content hashed, defaults filled in. `root` prefixes the fields errors name.
  */
-export function newRecord(input: AddInput, root: string, context: NewRecordContext): { record: MemoryRecord; warnings: string[] } {
+export function newRecord(
+  input: AddInput,
+  root: string,
+  context: NewRecordContext,
+): { record: MemoryRecord; warnings: string[]; sensitive: boolean } {
   const parsed: ParsedAddInput = validate(addInputSchema, input, root);
   const field = (name: string) => (root ? `${root}.${name}` : name);
   const { maxContentBytes } = context;
@@ -38,6 +44,7 @@ export function newRecord(input: AddInput, root: string, context: NewRecordConte
       { field: field('context'), message: `is over the ${maxContentBytes}-byte limit: keep the nearest text only` },
     ]);
   }
+  checkMetadata(parsed.metadata, field('metadata'), context.metadataLimits);
   const warnings: string[] = [];
   const resolved = context.ontology.resolve(parsed.type, field('type'));
   if (resolved.warning) warnings.push(resolved.warning);
@@ -75,5 +82,5 @@ export function newRecord(input: AddInput, root: string, context: NewRecordConte
     sourceType: parsed.sourceType ?? null,
     credibility: parsed.credibility ?? null,
   };
-  return { record, warnings };
+  return { record, warnings, sensitive: parsed.sensitive === true };
 }

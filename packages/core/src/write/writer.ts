@@ -3,9 +3,12 @@ import type { MemoryRecord, Scope } from '../contracts/model.js';
 import type { VectorIndex } from '../contracts/vector-index.js';
 import type { ConversationContext } from '../conversation/conversation-context.js';
 import type { Embedding } from '../embedding/embedding.js';
+import type { Encryption } from '../encryption/encryption.js';
+import { isEnvelope } from '../encryption/envelope.js';
 import type { EventHub } from '../events/event-hub.js';
 import { scopeKey } from '../filter/filter.js';
 import { NotFoundError, ValidationError } from '../model/errors.js';
+import { checkMetadata, type ResolvedMetadataLimits } from '../model/input-guards.js';
 import type { Ontology } from '../model/ontology.js';
 import { type AddInput, type UpdatePatch, updatePatchSchema, validate, validateId } from '../model/schema.js';
 import { contentHash, normaliseTags } from '../text/text.js';
@@ -23,10 +26,12 @@ export interface WriterContext {
   /** Opens the store (once); answers the vector index in use, if any. */
   open: () => Promise<VectorIndex | undefined>;
   embedding: Embedding;
+  encryption: Encryption;
   ontology: Ontology;
   events: EventHub;
   dedup: ResolvedDedupOptions;
   maxContentBytes: number;
+  metadataLimits: ResolvedMetadataLimits;
   now: () => number;
   /** Derives conversation context for new conversation memories (off when absent or disabled). */
   conversationContext?: ConversationContext | undefined;
@@ -48,6 +53,11 @@ export class Writer {
     const prepared = inputs.map((input, index) => newRecord(input, root === 'input' ? '' : `${root}.${index}`, this.context));
     const vectorIndex = await this.context.open();
     if (prepared.length === 0) return [];
+    const { encryption } = this.context;
+    // Sensitive memories dedupe on a keyed hash (a plain sha256 would confirm guessed texts).
+    for (const item of prepared) if (item.sensitive) item.record.contentHash = await encryption.hash(item.record.content);
+    const sensitiveIds = new Set(prepared.filter((item) => item.sensitive).map((item) => item.record.id));
+    const wantsVector = (record: MemoryRecord) => !sensitiveIds.has(record.id) || encryption.embedSensitive;
 
     // Exact duplicates already stored: answer without embedding (keyed inputs go to the store).
     const existingByKey = new Map<string, MemoryRecord>();
@@ -74,12 +84,28 @@ export class Writer {
 
     if (toWrite.length > 0) {
       const conversation = this.context.conversationContext?.enabled ? this.context.conversationContext : undefined;
-      const repair = conversation ? await conversation.prepare(toWrite.map((item) => item.record)) : undefined;
-      const vectors = vectorIndex ? await this.context.embedding.embedMany(toWrite.map((item) => item.record.content)) : undefined;
+      const repair = conversation
+        ? await conversation.prepare(
+            toWrite.map((item) => item.record),
+            sensitiveIds,
+          )
+        : undefined;
+      // Sensitive content is embedded (before encryption) only with `encryption.embedSensitive`.
+      let vectors: Array<Float32Array | undefined> | undefined;
+      if (vectorIndex) {
+        const embedPositions = toWrite.flatMap((item, position) => (wantsVector(item.record) ? [position] : []));
+        const embedded = await this.context.embedding.embedMany(
+          embedPositions.map((position) => (toWrite[position] as (typeof toWrite)[number]).record.content),
+        );
+        vectors = toWrite.map(() => undefined);
+        embedPositions.forEach((position, index) => {
+          (vectors as Array<Float32Array | undefined>)[position] = embedded[index];
+        });
+      }
       if (this.context.dedup.semantic && vectorIndex && vectors) {
         for (let position = toWrite.length - 1; position >= 0; position--) {
           const item = toWrite[position] as (typeof toWrite)[number];
-          if (item.record.conversationId !== null) continue;
+          if (item.record.conversationId !== null || vectors[position] === undefined) continue;
           const near = await findNearDuplicate(
             store,
             vectorIndex,
@@ -96,20 +122,25 @@ export class Writer {
         }
       }
       const ownVectors = vectorIndex !== undefined && vectorIndex === store.vectors;
-      const writes: StoreWrite[] = toWrite.map((item, position) => ({
-        record: item.record,
-        ...(ownVectors && vectors ? { vector: vectors[position] as Float32Array } : {}),
-      }));
+      const writes: StoreWrite[] = [];
+      for (const [position, item] of toWrite.entries()) {
+        const vector = vectors?.[position];
+        writes.push({
+          record: sensitiveIds.has(item.record.id) ? await encryption.seal(item.record) : item.record,
+          ...(ownVectors && vector ? { vector } : {}),
+        });
+      }
       const written: StoreWriteResult[] = writes.length > 0 ? await store.write(writes) : [];
       if (vectorIndex && !ownVectors && vectors) {
-        const upserts = written.flatMap((result, position) =>
-          result.status === 'duplicate'
-            ? []
-            : [{ id: result.record.id, vector: vectors[position] as Float32Array, payload: result.record }],
-        );
+        const upserts = written.flatMap((result, position) => {
+          const vector = vectors?.[position];
+          return result.status === 'duplicate' || !vector ? [] : [{ id: result.record.id, vector, payload: result.record }];
+        });
         if (upserts.length > 0) await vectorIndex.upsert(upserts);
       }
-      written.forEach((result, position) => {
+      const revealed: StoreWriteResult[] = [];
+      for (const result of written) revealed.push({ status: result.status, record: await encryption.reveal(result.record) });
+      revealed.forEach((result, position) => {
         const item = toWrite[position] as (typeof toWrite)[number];
         results[item.index] = { memory: result.record, status: result.status, warnings: item.warnings };
       });
@@ -119,14 +150,15 @@ export class Writer {
           written.filter((result) => result.status === 'created').map((result) => result.record),
         );
       this.context.embedding.forgetQueries();
-      for (const result of written) {
+      for (const result of revealed) {
         if (result.status !== 'duplicate') events.emit('memory:added', { memory: result.record, status: result.status });
       }
       const onCreated = this.context.onCreated;
       if (onCreated) {
-        for (const result of written) if (result.status === 'created') await onCreated(result.record);
+        for (const result of revealed) if (result.status === 'created' && !result.record.sensitive) await onCreated(result.record);
       }
     }
+    for (const result of results as AddResult[]) result.memory = await encryption.reveal(result.memory);
     // The caller has them in `warnings` too, so they go to listeners only (not the logger).
     for (const result of results as AddResult[]) {
       for (const message of result.warnings) events.emit('warning', { message });
@@ -141,9 +173,13 @@ export class Writer {
     }
     const memoryId = validateId(id);
     const parsed = validate(updatePatchSchema, patch, 'patch');
+    checkMetadata(parsed.metadata, 'patch.metadata', this.context.metadataLimits);
     const vectorIndex = await this.context.open();
-    const [previous] = await store.get([memoryId]);
-    if (!previous) throw new NotFoundError('Memory', memoryId);
+    const [stored] = await store.get([memoryId]);
+    if (!stored) throw new NotFoundError('Memory', memoryId);
+    const { encryption } = this.context;
+    const sensitive = isEnvelope(stored.content);
+    const previous = await encryption.reveal(stored);
     const now = new Date(this.context.now());
     const changes: Parameters<MemoryStore['update']>[1] = { updatedAt: now };
     let warning: string | undefined;
@@ -153,8 +189,8 @@ export class Writer {
       if (bytes > maxContentBytes) {
         throw new ValidationError([{ field: 'patch.content', message: `is ${bytes} bytes, over the ${maxContentBytes}-byte limit` }]);
       }
-      changes.content = parsed.content;
-      changes.contentHash = contentHash(parsed.content);
+      changes.content = sensitive ? await encryption.sealText(parsed.content) : parsed.content;
+      changes.contentHash = sensitive ? await encryption.hash(parsed.content) : contentHash(parsed.content);
     }
     if (parsed.type !== undefined) {
       const resolved = this.context.ontology.resolve(parsed.type, 'patch.type');
@@ -168,13 +204,15 @@ export class Writer {
 
     const ownVectors = vectorIndex !== undefined && vectorIndex === store.vectors;
     // An external index keeps a payload copy of filterable fields: refresh it on any change.
-    const needsVector = vectorIndex !== undefined && (changes.content !== undefined || !ownVectors);
-    const vector = needsVector ? (await this.context.embedding.embedMany([changes.content ?? previous.content]))[0] : undefined;
-    const updated = await store.update(memoryId, changes, ownVectors ? vector : undefined, {
+    const needsVector =
+      vectorIndex !== undefined && (changes.content !== undefined || !ownVectors) && (!sensitive || encryption.embedSensitive);
+    const vector = needsVector ? (await this.context.embedding.embedMany([parsed.content ?? previous.content]))[0] : undefined;
+    const written = await store.update(memoryId, changes, ownVectors ? vector : undefined, {
       ...(options.reason !== undefined ? { reason: options.reason } : {}),
     });
-    if (!updated) throw new NotFoundError('Memory', memoryId);
-    if (vectorIndex && !ownVectors && vector) await vectorIndex.upsert([{ id: memoryId, vector, payload: updated }]);
+    if (!written) throw new NotFoundError('Memory', memoryId);
+    const updated = await encryption.reveal(written);
+    if (vectorIndex && !ownVectors && vector) await vectorIndex.upsert([{ id: memoryId, vector, payload: written }]);
     this.context.embedding.forgetQueries();
     events.emit('memory:updated', { memory: updated, previous });
     // `update` returns no warnings: the logger and the `warning` event are where they go.
@@ -191,7 +229,7 @@ export class Writer {
     const deleted = await store.delete(memoryId, new Date(this.context.now()));
     if (!deleted) return false;
     if (vectorIndex && vectorIndex !== store.vectors) await vectorIndex.delete([memoryId]);
-    this.context.events.emit('memory:deleted', { id: memoryId, memory: existing });
+    this.context.events.emit('memory:deleted', { id: memoryId, memory: await this.context.encryption.reveal(existing) });
     return true;
   }
 }

@@ -114,8 +114,9 @@ export class Invocation {
       if (access === 'write') mkdirSync(dirname(absolute), { recursive: true });
     }
     // Loaded on demand: the SQLite adapter and the embedders are only needed when a command runs.
-    const { Memory } = await import('../memory.js');
-    return new Memory({ path: this.path, logger, ...(model ? { model } : {}) });
+    const { Memory, encryptionFromEnvironment } = await import('../memory.js');
+    const encryption = encryptionFromEnvironment(this.state.env);
+    return new Memory({ path: this.path, logger, ...(model ? { model } : {}), ...(encryption ? { encryption } : {}) });
   }
 }
 

@@ -3,15 +3,19 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerAdd } from './commands/add.js';
+import { registerBackup } from './commands/backup.js';
 import { registerContext } from './commands/context.js';
 import { registerDelete } from './commands/delete.js';
 import { registerExport } from './commands/export.js';
+import { registerForget } from './commands/forget.js';
 import { registerGet } from './commands/get.js';
 import { registerGraph } from './commands/graph.js';
 import { registerHarvest } from './commands/harvest.js';
 import { registerImport } from './commands/import.js';
+import { registerKeysEncryption } from './commands/keys-encryption.js';
 import { registerList } from './commands/list.js';
 import { registerMcp } from './commands/mcp.js';
+import { registerReembed } from './commands/reembed.js';
 import { registerReindex } from './commands/reindex.js';
 import { registerRemember } from './commands/remember.js';
 import { registerSearch } from './commands/search.js';
@@ -47,15 +51,20 @@ export function createProgram(state: CliState): Command {
   registerGet(program, state);
   registerList(program, state);
   registerDelete(program, state);
+  registerForget(program, state);
   registerContext(program, state);
   registerStats(program, state);
   registerExport(program, state);
   registerImport(program, state);
+  registerBackup(program, state);
+  registerReembed(program, state);
   registerGraph(program, state);
   registerReindex(program, state);
   registerMcp(program, state);
   registerServe(program, state);
   registerHarvest(program, state);
+  // After serve: `keys` is the REST server's command; rotate-encryption joins it as a subcommand.
+  registerKeysEncryption(program, state);
 
   program.addHelpText(
     'after',

@@ -13,6 +13,8 @@ export interface ExportOptions {
   includeDeleted?: boolean;
   /** Memories fetched per page. Default 1000. */
   pageSize?: number;
+  /** Write sensitive memories decrypted. Default false: exported as stored (encrypted). */
+  decrypt?: boolean;
 }
 
 /** Streams every matching memory, newest first, page by page; returns how many were written. */
@@ -30,6 +32,7 @@ export async function exportMemories(
       limit: pageSize,
       ...(cursor !== null ? { cursor } : {}),
       ...(options.includeDeleted ? { includeDeleted: true } : {}),
+      decrypt: options.decrypt === true,
     });
     if (page.items.length > 0) await write(`${page.items.map((record) => JSON.stringify(toJsonRecord(record))).join('\n')}\n`);
     count += page.items.length;

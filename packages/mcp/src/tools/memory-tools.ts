@@ -71,6 +71,10 @@ const storeInput = z.strictObject({
   metadata: metadata.optional(),
   conversation_id: z.string().trim().min(1).max(256).optional().describe('The conversation this came from.'),
   importance: importance.optional().describe('0–1, default 0.5. Use 0.8+ for things that must not be forgotten.'),
+  sensitive: z
+    .boolean()
+    .optional()
+    .describe('Encrypt the content at rest (secrets, personal data). Needs the server to have ENGRAM_ENCRYPTION_KEY.'),
   key: z
     .string()
     .trim()
@@ -120,6 +124,7 @@ const memoryStore = defineTool({
         conversationId: args.conversation_id,
         importance: args.importance,
         key: args.key,
+        sensitive: args.sensitive,
         scope,
       }),
     );

@@ -211,6 +211,8 @@ export function defined<T extends Record<string, unknown>>(value: T): { [K in ke
   return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as never;
 }
 
+/** `1 memory`, `2 memories`, `3 links`: a consonant + y takes -ies. */
 export function plural(count: number, noun: string): string {
-  return `${count} ${noun}${count === 1 ? '' : 's'}`;
+  if (count === 1) return `${count} ${noun}`;
+  return /[^aeiou]y$/.test(noun) ? `${count} ${noun.slice(0, -1)}ies` : `${count} ${noun}s`;
 }

@@ -1,3 +1,4 @@
+import { NotFoundError } from '@engram/core';
 import { createRoute } from '@hono/zod-openapi';
 import {
   HistoryResultSchema,
@@ -172,6 +173,8 @@ export function registerGraphRoutes(app: EngramHono): void {
   app.openapi(historyRoute, async (context) => {
     const { id } = context.req.valid('param');
     const history = await context.var.memory.history(id);
+    // Core answers [] for an id that never existed or was erased (forget): over HTTP that is a 404.
+    if (history.length === 0) throw new NotFoundError('Memory', id);
     return context.json({ history } as never, 200);
   });
 

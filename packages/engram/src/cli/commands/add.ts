@@ -12,6 +12,7 @@ interface AddFlags extends ScopeFlags {
   metadata?: Record<string, unknown>;
   importance?: number;
   key?: string;
+  sensitive?: boolean;
 }
 
 export function registerAdd(program: Command, state: CliState): void {
@@ -23,7 +24,8 @@ export function registerAdd(program: Command, state: CliState): void {
     .option('--tags <list>', 'Comma-separated tags (repeatable)', parseList)
     .option('--metadata <json>', 'Metadata as a JSON object', parseJsonObject)
     .option('--importance <0..1>', 'How much it matters (default 0.5)', parseNumber)
-    .option('--key <key>', 'Caller key: adding the same key in the same scope updates that memory');
+    .option('--key <key>', 'Caller key: adding the same key in the same scope updates that memory')
+    .option('--sensitive', 'Encrypt the content at rest (needs ENGRAM_ENCRYPTION_KEY; see docs/data-safety.md)');
   addScopeOptions(command, 'store');
   command.addHelpText(
     'after',
@@ -48,6 +50,7 @@ Examples:
       ...(flags.conversation !== undefined ? { conversationId: flags.conversation } : {}),
       ...(flags.importance !== undefined ? { importance: flags.importance } : {}),
       ...(flags.key !== undefined ? { key: flags.key } : {}),
+      ...(flags.sensitive ? { sensitive: true } : {}),
     };
     const result = await invocation.withMemory('write', (memory) => {
       if (input.type !== undefined) input.type = resolveSlashType(input.type, memory.ontology);

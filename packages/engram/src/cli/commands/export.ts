@@ -10,6 +10,7 @@ import { exportMemories } from '../transfer.js';
 
 interface ExportFlags extends FilterFlags {
   includeDeleted?: boolean;
+  decrypt?: boolean;
   pageSize: number;
 }
 
@@ -18,6 +19,7 @@ export function registerExport(program: Command, state: CliState): void {
     .command('export')
     .description('Write memories as JSON Lines (one memory per line, every field, ISO dates), newest first.')
     .argument('[file]', 'Where to write; stdout when absent or "-"')
+    .option('--decrypt', 'Write sensitive memories decrypted (needs the key); by default they stay encrypted')
     .option('--include-deleted', 'Also export deleted memories (with deletedAt set; import skips them)')
     .option('--page-size <n>', 'Memories read per page', parsePositiveInteger, 1000);
   addFilterOptions(command, { time: true, where: true });
@@ -42,6 +44,7 @@ Examples:
         filter: filterFrom(flags, memory.ontology),
         includeDeleted: flags.includeDeleted === true,
         pageSize: flags.pageSize,
+        decrypt: flags.decrypt === true,
       };
       if (toStdout) return exportMemories(memory, (chunk) => writeChunk(invocation.stdout, chunk), options);
       return exportToFile(file, (write) => exportMemories(memory, write, options));
