@@ -1,3 +1,15 @@
+export type { ArchiveReason, ConsolidationArchive } from './consolidation/archive.js';
+export { memoryArchive } from './consolidation/archive.js';
+export type {
+  ConsolidateOptions,
+  ConsolidationOptions,
+  ConsolidationProgress,
+  ConsolidationStep,
+} from './consolidation/consolidation-options.js';
+export { CONSOLIDATION_STEPS, DEFAULT_RETENTION_DAYS, DEFAULT_STEPS } from './consolidation/consolidation-options.js';
+export type { Protection } from './consolidation/forgetting.js';
+export { decayScore } from './consolidation/relevance.js';
+export type { CompressedCluster, ConsolidationReport, ForgottenMemory, SuggestedAssociation } from './consolidation/report.js';
 export type * from './contracts/index.js';
 export type {
   ConversationContextOptions,

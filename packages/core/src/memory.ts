@@ -1,3 +1,6 @@
+import { type ConsolidateOptions, type ConsolidationOptions, resolveConsolidationOptions } from './consolidation/consolidation-options.js';
+import { Consolidator } from './consolidation/consolidator.js';
+import type { ConsolidationReport } from './consolidation/report.js';
 import type { Embedder } from './contracts/embedder.js';
 import type { LanguageModel } from './contracts/language-model.js';
 import type { MemoryStore } from './contracts/memory-store.js';
@@ -53,6 +56,7 @@ import { type DedupOptions, resolveDedupOptions } from './write/near-duplicates.
 import { type AddResult, Writer } from './write/writer.js';
 
 export type { ConversationContextOptions, ReindexContextResult } from './conversation/conversation-context.js';
+export type { ConsolidationReport } from './consolidation/report.js';
 export type { EmbedderFactory } from './embedding/embedding.js';
 export type { Neighbor, Subgraph } from './graph/graph.js';
 export type { ContextResult } from './retrieval/context.js';
@@ -87,6 +91,8 @@ export interface MemoryOptions {
    * indexed with the preceding turns of its conversation. Default `{ turns: 2 }`; `false` turns it off.
    */
   conversationContext?: ConversationContextOptions | false;
+  /** How `consolidate()` scores, forgets (and archives), compresses and links. See docs/consolidation.md. */
+  consolidation?: ConsolidationOptions;
   /** Largest content accepted, in UTF-8 bytes. Default 1,000,000. */
   maxContentBytes?: number;
   /** Where warnings go besides the `warning` event. Default: console.warn. `false` silences them. */
@@ -117,6 +123,7 @@ export class Memory {
   private readonly resolver: Resolver;
   private readonly linkSuggester: LinkSuggester;
   private readonly conversationContext: ConversationContext;
+  private readonly consolidator: Consolidator;
   private openPromise: Promise<VectorIndex | undefined> | undefined;
   private closed = false;
   /** The language model `add(messages, { infer: true })` uses, if any. */
@@ -155,6 +162,7 @@ export class Memory {
     } catch (error) {
       throw new ValidationError([{ field: 'conversationContext', message: (error as Error).message }]);
     }
+    const consolidation = resolveConsolidationOptions(options.consolidation);
     const maxContentBytes = options.maxContentBytes ?? DEFAULT_MAX_CONTENT_BYTES;
     this.events = new EventHub(options.logger);
     const now = options.now ?? Date.now;
@@ -171,7 +179,18 @@ export class Memory {
     const { embedding, events, ontology, relationTypes } = this;
     this.access = new AccessRecorder(store, events, now);
     this.reader = new Reader({ store, open, ontology, access: this.access, now });
-    this.searcher = new Searcher({ store, open, embedding, ontology, relationTypes, events, access: this.access, retrieval, now });
+    this.searcher = new Searcher({
+      store,
+      open,
+      embedding,
+      ontology,
+      relationTypes,
+      events,
+      access: this.access,
+      retrieval,
+      decay: consolidation,
+      now,
+    });
     this.graph = new Graph({ store, open, relationTypes, events, now });
     this.resolver = new Resolver({ store, open, embedding, graph: this.graph, relationTypes, events, now });
     const linkSuggester = new LinkSuggester({ store, open, searcher: this.searcher, graph: this.graph, relationTypes });
@@ -188,6 +207,18 @@ export class Memory {
       maxContentBytes,
       now,
       onCreated: autoLink ? (memory) => linkSuggester.linkInferred(memory, autoLink) : undefined,
+    });
+    const writer = this.writer;
+    this.consolidator = new Consolidator({
+      store,
+      open,
+      embedding,
+      events,
+      graph: this.graph,
+      linkSuggester,
+      addMany: (inputs) => writer.addMany(inputs, 'pattern'),
+      options: consolidation,
+      now,
     });
   }
 
@@ -443,5 +474,17 @@ export class Memory {
   /** Links this memory probably has, with a guessed type, a confidence and reasons. Writes nothing. */
   suggestLinks(id: string, options: { limit?: number } = {}): Promise<LinkSuggestion[]> {
     return this.linkSuggester.suggest(id, options);
+  }
+
+  // ---------------------------------------------------------------- consolidation (consolidation/)
+
+  /**
+   * Keeps a long-lived memory healthy: scores every memory's decay (relevance), archives then
+   * soft-deletes the faded ones (forgetting), turns near-duplicate clusters into `pattern`
+   * memories (compression) and, when asked, suggests links (associations). A dry run by default:
+   * pass `dryRun: false` to apply. The report lists ids and reasons either way.
+   */
+  consolidate(options: ConsolidateOptions = {}): Promise<ConsolidationReport> {
+    return this.consolidator.consolidate(options);
   }
 }

@@ -4,5 +4,7 @@ export type { AnthropicModel, AnthropicModelOptions, OpenAICompatibleModel, Open
 export { anthropicModel, modelFromEnvironment, openaiCompatibleModel } from '@engram/models';
 export type { DefaultEmbedderOptions } from './default-embedder.js';
 export { defaultEmbedder } from './default-embedder.js';
+export type { JsonlArchiveOptions } from './jsonl-archive.js';
+export { archivePathFor, jsonlArchive } from './jsonl-archive.js';
 export type { EngramMemoryOptions } from './memory.js';
 export { DEFAULT_PATH, Memory } from './memory.js';

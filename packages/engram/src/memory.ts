@@ -1,6 +1,7 @@
 import { sqliteStore } from '@engram/adapters/sqlite';
 import { Memory as CoreMemory, type MemoryOptions as CoreMemoryOptions } from '@engram/core';
 import { defaultEmbedder } from './default-embedder.js';
+import { archivePathFor, jsonlArchive } from './jsonl-archive.js';
 
 /** Where `new Memory()` keeps its SQLite file unless told otherwise. */
 export const DEFAULT_PATH = './.engram/memory.db';
@@ -13,16 +14,21 @@ export interface EngramMemoryOptions extends Partial<CoreMemoryOptions> {
 /**
  * `Memory` with batteries: a SQLite file and the default embedder unless you pass your own.
  * Every core option (`store`, `embedder`, `vectors`, `ontology`, `dedup`, `retrieval`, …) is
- * accepted; only what is missing is filled in. No I/O until first use.
+ * accepted; only what is missing is filled in. No I/O until first use. With the default SQLite
+ * store, consolidation archives forgotten memories to `<file>.archive.jsonl` beside it
+ * (`memory.db` → `memory.archive.jsonl`) unless `consolidation.archive` says otherwise.
  */
 export class Memory extends CoreMemory {
   constructor(options: EngramMemoryOptions = {}) {
     const { path, ...rest } = options;
     const logger = rest.logger;
     const log = logger === false ? () => {} : (logger ?? ((message: string) => console.error(`[engram] ${message}`)));
+    const storePath = path ?? process.env.ENGRAM_PATH ?? DEFAULT_PATH;
+    const defaultArchive = rest.store === undefined && storePath !== ':memory:' && rest.consolidation?.archive === undefined;
     super({
       ...rest,
-      store: rest.store ?? sqliteStore({ path: path ?? process.env.ENGRAM_PATH ?? DEFAULT_PATH }),
+      ...(defaultArchive ? { consolidation: { ...rest.consolidation, archive: jsonlArchive({ path: archivePathFor(storePath) }) } } : {}),
+      store: rest.store ?? sqliteStore({ path: storePath }),
       embedder: rest.embedder ?? defaultEmbedder({ log }),
     });
   }

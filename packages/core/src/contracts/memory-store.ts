@@ -169,4 +169,11 @@ export interface MemoryStore {
    * lastAccessedAt, in one batched write that re-indexes nothing. Unknown ids are ignored.
    */
   recordAccess(ids: string[], at: Date): Promise<void>;
+
+  /**
+   * Optional: stores each memory's consolidation decay score (`MemoryRecord.decayScore`) in one
+   * batched write that re-indexes nothing and appends no history. Unknown and deleted ids are
+   * ignored. Without it, consolidation reports scores but search cannot use them.
+   */
+  recordDecayScores?(scores: Array<{ id: string; score: number }>, at: Date): Promise<void>;
 }
