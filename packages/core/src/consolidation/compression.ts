@@ -39,7 +39,8 @@ interface Entry {
  * Each item is hashed into BANDS buckets (random-hyperplane LSH, seeded so runs are
  * deterministic) keyed by its group; it is compared only with the members of those buckets that
  * are at most `windowDays` newer, and joins (union-find) the cluster of every one whose cosine
- * similarity reaches `similarity` (or `taggedSimilarity` when they share a tag). An item that
+ * similarity reaches `similarity` (or `taggedSimilarity` when they share a tag), as long as the
+ * joined cluster spans at most `windowDays` (no chaining across months). An item that
  * joined a bucket's member is not added to that bucket (the member represents it), buckets hold
  * at most BUCKET_CAPACITY members and members older than the window are dropped: the work per
  * item is bounded, so the pass is linear in the number of items, and what is kept in memory is
@@ -49,6 +50,8 @@ export class NearDuplicateClusterer {
   private readonly planes: Float32Array[] = [];
   private readonly buckets = new Map<string, Entry[]>();
   private readonly parent = new Map<string, string>();
+  /** Oldest and newest createdAt of each cluster, by root: a cluster never spans more than the window. */
+  private readonly spans = new Map<string, { oldest: number; newest: number }>();
   private readonly windowMs: number;
   private added = 0;
   /** Cosine similarities computed so far (the cost the bench watches). */
@@ -92,10 +95,7 @@ export class NearDuplicateClusterer {
         this.comparisons++;
         const similarity = dot(member.vector, entry.vector) / (member.norm * entry.norm);
         const needed = shareTag(member.tags, entry.tags) ? this.rules.taggedSimilarity : this.rules.similarity;
-        if (similarity >= needed) {
-          this.union(member.id, entry.id);
-          represented = true;
-        }
+        if (similarity >= needed && this.union(member, entry)) represented = true;
       }
       if (!represented) {
         bucket.push(entry);
@@ -156,15 +156,23 @@ export class NearDuplicateClusterer {
     return root;
   }
 
-  private union(a: string, b: string): void {
-    if (!this.parent.has(a)) this.parent.set(a, a);
-    if (!this.parent.has(b)) this.parent.set(b, b);
-    const rootA = this.find(a);
-    const rootB = this.find(b);
-    if (rootA === rootB) return;
+  /** Joins the clusters of a and b unless the result would span more than the window; true when joined. */
+  private union(a: Entry, b: Entry): boolean {
+    const rootA = this.find(a.id);
+    const rootB = this.find(b.id);
+    if (rootA === rootB) return true;
+    const spanA = this.spans.get(rootA) ?? { oldest: a.createdAt, newest: a.createdAt };
+    const spanB = this.spans.get(rootB) ?? { oldest: b.createdAt, newest: b.createdAt };
+    const span = { oldest: Math.min(spanA.oldest, spanB.oldest), newest: Math.max(spanA.newest, spanB.newest) };
+    if (span.newest - span.oldest > this.windowMs) return false;
+    if (!this.parent.has(a.id)) this.parent.set(a.id, a.id);
+    if (!this.parent.has(b.id)) this.parent.set(b.id, b.id);
     // The smaller id wins, so the result does not depend on the order of unions.
-    if (rootA < rootB) this.parent.set(rootB, rootA);
-    else this.parent.set(rootA, rootB);
+    const [root, child] = rootA < rootB ? [rootA, rootB] : [rootB, rootA];
+    this.parent.set(child, root);
+    this.spans.delete(child);
+    this.spans.set(root, span);
+    return true;
   }
 }
 
@@ -201,50 +209,72 @@ function gaussian(random: () => number): number {
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
 }
 
-const SENTENCE = /[^.!?\n]+[.!?]*/g;
+/** A sentence ends at . ! or ? followed by white space, or at a line break (so 'registry.npmjs.org' stays whole). */
+const SENTENCE_END = /(?<=[.!?])\s+|\n+/;
 const MAX_SUMMARY_SENTENCES = 2;
 const MAX_SENTENCE_CHARACTERS = 300;
 
 /**
- * An extractive summary of a cluster: the (at most two) sentences whose terms occur in the most
- * members, in the order they first appear, followed by how many memories it stands for and when.
- * Deterministic: ties go to the earlier sentence.
+ * An extractive summary of a cluster, followed by how many memories it stands for and when.
+ * Terms score by how many members contain them. A short cluster (the usual near-duplicates)
+ * is summed up by its most representative member, whole; longer memories give their (at most
+ * two) best sentences, a second one only when it says something the first does not.
+ * Deterministic: ties go to the earlier member or sentence.
  */
 export function extractiveSummary(records: readonly Pick<MemoryRecord, 'content' | 'createdAt'>[]): string {
   const documentFrequency = new Map<string, number>();
+  const termsOf = (text: string) => [...new Set(terms(text))].filter((term) => !QUERY_STOPWORDS.has(term));
   for (const record of records) {
-    for (const term of new Set(terms(record.content))) {
-      if (!QUERY_STOPWORDS.has(term)) documentFrequency.set(term, (documentFrequency.get(term) ?? 0) + 1);
-    }
+    for (const term of termsOf(record.content)) documentFrequency.set(term, (documentFrequency.get(term) ?? 0) + 1);
   }
-  const seen = new Set<string>();
-  const sentences: Array<{ text: string; score: number; order: number }> = [];
+  // Mean frequency over the square root of the term count: representative, not merely long.
+  const score = (found: string[]) =>
+    found.length === 0 ? 0 : found.reduce((sum, term) => sum + (documentFrequency.get(term) ?? 0), 0) / Math.sqrt(found.length);
+  const oneLine = (text: string) => text.trim().replace(/\s+/g, ' ');
+
+  let best: { text: string; score: number } | undefined;
   for (const record of records) {
-    for (const match of record.content.match(SENTENCE) ?? []) {
-      const text = match.trim().replace(/\s+/g, ' ');
-      const normalised = text.toLowerCase();
-      if (text.length === 0 || seen.has(normalised)) continue;
-      seen.add(normalised);
-      const sentenceTerms = [...new Set(terms(text))].filter((term) => !QUERY_STOPWORDS.has(term));
-      if (sentenceTerms.length === 0) continue;
-      let score = 0;
-      for (const term of sentenceTerms) score += documentFrequency.get(term) ?? 0;
-      // Average over the sentence's terms, so a long sentence does not win by length alone.
-      sentences.push({
-        text: text.slice(0, MAX_SENTENCE_CHARACTERS),
-        score: score / Math.sqrt(sentenceTerms.length),
-        order: sentences.length,
-      });
-    }
+    const candidate = { text: oneLine(record.content), score: score(termsOf(record.content)) };
+    if (!best || candidate.score > best.score) best = candidate;
   }
-  const chosen = [...sentences]
-    .sort((a, b) => b.score - a.score || a.order - b.order)
-    .slice(0, MAX_SUMMARY_SENTENCES)
-    .sort((a, b) => a.order - b.order)
-    .map((sentence) => sentence.text);
+  let chosen: string[];
+  if (best && best.text.length <= MAX_SENTENCE_CHARACTERS) chosen = [best.text];
+  else {
+    const seen = new Set<string>();
+    const sentences: Array<{ text: string; terms: string[]; score: number; order: number }> = [];
+    for (const record of records) {
+      for (const part of record.content.split(SENTENCE_END)) {
+        const text = oneLine(part);
+        if (text.length === 0 || seen.has(text.toLowerCase())) continue;
+        seen.add(text.toLowerCase());
+        const sentenceTerms = termsOf(text);
+        if (sentenceTerms.length === 0) continue;
+        sentences.push({
+          text: text.slice(0, MAX_SENTENCE_CHARACTERS),
+          terms: sentenceTerms,
+          score: score(sentenceTerms),
+          order: sentences.length,
+        });
+      }
+    }
+    const picked: typeof sentences = [];
+    for (const sentence of [...sentences].sort((a, b) => b.score - a.score || a.order - b.order)) {
+      if (picked.length === MAX_SUMMARY_SENTENCES) break;
+      if (picked.some((other) => jaccard(other.terms, sentence.terms) >= 0.5)) continue;
+      picked.push(sentence);
+    }
+    chosen = picked.sort((a, b) => a.order - b.order).map((sentence) => sentence.text);
+  }
   const times = records.map((record) => record.createdAt.getTime());
   const first = new Date(Math.min(...times)).toISOString().slice(0, 10);
   const last = new Date(Math.max(...times)).toISOString().slice(0, 10);
   const span = first === last ? `on ${first}` : `between ${first} and ${last}`;
   return `${chosen.join(' ')} (${records.length} similar memories ${span})`;
+}
+
+function jaccard(a: readonly string[], b: readonly string[]): number {
+  const set = new Set(a);
+  let shared = 0;
+  for (const term of b) if (set.has(term)) shared++;
+  return shared / (set.size + b.length - shared);
 }
