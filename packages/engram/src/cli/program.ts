@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, CommanderError } from 'commander';
 import { registerAdd } from './commands/add.js';
+import { registerConsolidate } from './commands/consolidate.js';
 import { registerContext } from './commands/context.js';
 import { registerDelete } from './commands/delete.js';
 import { registerExport } from './commands/export.js';
@@ -53,6 +54,7 @@ export function createProgram(state: CliState): Command {
   registerImport(program, state);
   registerGraph(program, state);
   registerReindex(program, state);
+  registerConsolidate(program, state);
   registerMcp(program, state);
   registerServe(program, state);
   registerHarvest(program, state);
