@@ -97,6 +97,8 @@ async function exerciseEveryTool(client: Client): Promise<string[]> {
   expect((await ok('memory_delete', { id: bug.id })).deleted).toBe(1);
   const refused = await call('memory_delete', {});
   expect(refused.isError).toBe(true);
+  const consolidation = await ok('memory_consolidate', { steps: ['relevance', 'forgetting'] });
+  expect(consolidation).toMatchObject({ dry_run: true, scanned: 1, forgetting: { forgotten: [] } });
   const stats = await ok('memory_stats');
   expect(stats).toMatchObject({
     health: { ok: true },
@@ -109,6 +111,7 @@ async function exerciseEveryTool(client: Client): Promise<string[]> {
 }
 
 const PRIMARY_TOOLS = [
+  'memory_consolidate',
   'memory_context',
   'memory_delete',
   'memory_get',

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sqliteStore } from '@engram/adapters/sqlite';
-import { hashEmbedder, inMemoryStore, Memory, type MemoryStore } from '@engram/core';
+import { hashEmbedder, inMemoryStore, Memory, type MemoryStore, memoryArchive } from '@engram/core';
 import { COMPAT_TOOL_NAMES, createEngramMcpServer, type EngramMcpServerOptions, splitTimeExpression } from '@engram/mcp';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
@@ -48,6 +48,7 @@ const PRIMARY_TOOLS = [
   'memory_graph',
   'memory_resolve',
   'memory_stats',
+  'memory_consolidate',
 ];
 
 describe.each(backends)('MCP tools on %s', (_name, createStore) => {
@@ -597,5 +598,60 @@ describe('argument names in errors', () => {
     });
     expect(splitTimeExpression('what may break the build')).toEqual({ rest: 'what may break the build' });
     expect(splitTimeExpression('yesterday?')).toEqual({ time: 'yesterday', rest: '' });
+  });
+});
+
+describe('memory_consolidate', () => {
+  async function connect(withArchive: boolean) {
+    const archive = memoryArchive();
+    const memory = new Memory({
+      store: inMemoryStore(),
+      embedder: hashEmbedder({ dimensions: 64 }),
+      logger: false,
+      ...(withArchive ? { consolidation: { archive } } : {}),
+    });
+    const server = createEngramMcpServer({ memory, log: () => {} });
+    const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverTransport);
+    const client = new Client({ name: 'engram-test', version: '1.0.0' });
+    await client.connect(clientTransport);
+    const call = async (args: Record<string, unknown>) =>
+      (await client.callTool({ name: 'memory_consolidate', arguments: args })) as ToolResult;
+    const close = async () => {
+      await client.close();
+      await memory.close();
+    };
+    return { memory, archive, call, close };
+  }
+  const longAgo = new Date(Date.now() - 400 * 86_400_000);
+
+  it('reports a dry run by default and forgets (archived) only with apply', async () => {
+    const { memory, archive, call, close } = await connect(true);
+    const faded = (await memory.add({ content: 'Opened the settings page once', importance: 0.1, createdAt: longAgo })).memory;
+    await memory.add({ content: 'The office wifi is Engram-5G', importance: 0.1, tags: ['keep'], createdAt: longAgo });
+    const dry = await call({});
+    expect(dry.isError).toBeFalsy();
+    expect(dry.content[0]?.text).toContain('1 would be forgotten (protected: 0 linked, 0 important, 0 keyed, 1 keep-tag)');
+    expect(dry.content[0]?.text).toContain('Call again with apply: true');
+    expect(dry.structuredContent).toMatchObject({ dry_run: true, forgetting: { forgotten: [{ id: faded.id, age_days: 400 }] } });
+    expect(await memory.get(faded.id)).not.toBeNull();
+    const applied = await call({ apply: true });
+    expect(applied.structuredContent).toMatchObject({ dry_run: false, forgetting: { archive: 'memory' } });
+    expect(await memory.get(faded.id)).toBeNull();
+    expect(archive.entries.map((entry) => entry.record.id)).toEqual([faded.id]);
+    await close();
+  });
+
+  it('explains that forgetting needs an archive, and rejects unknown steps', async () => {
+    const { memory, call, close } = await connect(false);
+    await memory.add({ content: 'Opened the settings page once', importance: 0.1, createdAt: longAgo });
+    const refused = await call({ apply: true });
+    expect(refused.isError).toBe(true);
+    expect(refused.content[0]?.text).toContain('forgetting archives every memory before it deletes it');
+    const relevance = await call({ apply: true, steps: ['relevance'] });
+    expect(relevance.structuredContent).toMatchObject({ relevance: { scored: 1, stored: 1 } });
+    const bad = await call({ steps: ['dream'] });
+    expect(bad.isError).toBe(true);
+    await close();
   });
 });

@@ -1,7 +1,12 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { 'sqlite/index': 'src/sqlite/index.ts', 'postgres/index': 'src/postgres/index.ts', 'qdrant/index': 'src/qdrant/index.ts' },
+  entry: {
+    'sqlite/index': 'src/sqlite/index.ts',
+    'postgres/index': 'src/postgres/index.ts',
+    'qdrant/index': 'src/qdrant/index.ts',
+    'archive/index': 'src/archive/index.ts',
+  },
   format: ['esm'],
   dts: true,
   clean: true,

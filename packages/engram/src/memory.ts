@@ -1,7 +1,7 @@
+import { archivePathFor, jsonlArchive } from '@engram/adapters/archive';
 import { sqliteStore } from '@engram/adapters/sqlite';
 import { Memory as CoreMemory, type MemoryOptions as CoreMemoryOptions } from '@engram/core';
 import { defaultEmbedder } from './default-embedder.js';
-import { archivePathFor, jsonlArchive } from './jsonl-archive.js';
 
 /** Where `new Memory()` keeps its SQLite file unless told otherwise. */
 export const DEFAULT_PATH = './.engram/memory.db';

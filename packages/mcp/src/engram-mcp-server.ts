@@ -2,6 +2,7 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { registerMemoryGuide, SERVER_INSTRUCTIONS } from './memory-guide.js';
 import { LazyMemory, type MemorySource } from './memory-source.js';
 import { compatTools } from './tools/compat-tools.js';
+import { consolidationTools } from './tools/consolidation-tool.js';
 import { graphTools } from './tools/graph-tools.js';
 import { memoryTools } from './tools/memory-tools.js';
 import { statsTools } from './tools/stats-tool.js';
@@ -20,7 +21,7 @@ export interface EngramMcpServerOptions {
 }
 
 /** The primary tools, in the order clients list them. */
-export const TOOLS: readonly AnyToolDefinition[] = [...memoryTools, ...graphTools, ...statsTools];
+export const TOOLS: readonly AnyToolDefinition[] = [...memoryTools, ...graphTools, ...statsTools, ...consolidationTools];
 
 export const defaultLog = (message: string): void => {
   process.stderr.write(`[engram-mcp] ${message}\n`);

@@ -1,10 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jsonlArchive } from '@engram/adapters/archive';
 import { sqliteStore } from '@engram/adapters/sqlite';
 import { hashEmbedder, Memory } from '@engram/core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { jsonlArchive } from '../../jsonl-archive.js';
 import { type CliIo, runCli } from '../program.js';
 
 const directories: string[] = [];
@@ -31,8 +31,19 @@ function setup() {
     let stdout = '';
     let stderr = '';
     const io: CliIo = {
-      stdout: { write: (chunk: string) => ((stdout += chunk), true) },
-      stderr: { write: (chunk: string) => ((stderr += chunk), true), ...(stderrTty ? { isTTY: true, columns: 80 } : {}) },
+      stdout: {
+        write: (chunk: string) => {
+          stdout += chunk;
+          return true;
+        },
+      },
+      stderr: {
+        write: (chunk: string) => {
+          stderr += chunk;
+          return true;
+        },
+        ...(stderrTty ? { isTTY: true, columns: 80 } : {}),
+      },
       env: {},
       createMemory,
     };

@@ -2,7 +2,6 @@ import { mkdirSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { ArchiveReason, ConsolidationArchive, MemoryRecord } from '@engram/core';
-import { toJsonRecord } from './cli/format.js';
 
 export interface JsonlArchiveOptions {
   /** The JSON Lines file forgotten memories are appended to (created with its folder). */
@@ -25,7 +24,8 @@ export function jsonlArchive(options: JsonlArchiveOptions): ConsolidationArchive
     async append(records: MemoryRecord[], _reason: ArchiveReason): Promise<void> {
       if (records.length === 0) return;
       // The reason is in the consolidation report; lines stay exactly the export format so import takes them.
-      const text = `${records.map((record) => JSON.stringify(toJsonRecord(record))).join('\n')}\n`;
+      // JSON.stringify writes dates as ISO strings: the `engram export` format `engram import` reads.
+      const text = `${records.map((record) => JSON.stringify(record)).join('\n')}\n`;
       mkdirSync(dirname(path), { recursive: true });
       const handle = await open(path, 'a');
       try {
