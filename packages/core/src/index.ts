@@ -33,6 +33,11 @@ export { parseWhere } from './filter/where.js';
 export type { LinkSuggestion } from './graph/link-suggestions.js';
 export type { Direction, RelationTypeOptions } from './graph/relation-types.js';
 export { BUILT_IN_RELATION_TYPES, RelationTypes } from './graph/relation-types.js';
+export type { ChunkOptions, DocumentChunk } from './ingestion/chunk.js';
+export { chunkBlocks } from './ingestion/chunk.js';
+export type { IngestedDocument, IngestOptions, IngestReport, IngestSource, IngestStatus, PdfReader } from './ingestion/ingester.js';
+export type { DocumentBlock, DocumentFormat } from './ingestion/parse.js';
+export { formatOf, pageBlocks, parseBlocks } from './ingestion/parse.js';
 export type {
   AddResult,
   ContextResult,

@@ -25,10 +25,13 @@ import {
   inferMemories,
   resolveInferenceOptions,
 } from './extraction/index.js';
+import { scopeKey } from './filter/filter.js';
+import { parseWhere } from './filter/where.js';
 import { Graph, type Neighbor, type Subgraph } from './graph/graph.js';
 import { type AutoLinkOptions, LinkSuggester, type LinkSuggestion, resolveAutoLink } from './graph/link-suggestions.js';
 import { type RelationTypeOptions, RelationTypes } from './graph/relation-types.js';
 import { Resolver } from './graph/resolve.js';
+import { Ingester, type IngestOptions, type IngestReport, type IngestSource, type PdfReader } from './ingestion/ingester.js';
 import { EmbedderMismatchError, EngramError, ValidationError } from './model/errors.js';
 import { Ontology, type OntologyOptions } from './model/ontology.js';
 import {
@@ -91,6 +94,8 @@ export interface MemoryOptions {
    * indexed with the preceding turns of its conversation. Default `{ turns: 2 }`; `false` turns it off.
    */
   conversationContext?: ConversationContextOptions | false;
+  /** Document ingestion: `pdf` reads PDF bytes (the engram package supplies one built on unpdf). */
+  ingestion?: { pdf?: PdfReader };
   /** How `consolidate()` scores, forgets (and archives), compresses and links. See docs/consolidation.md. */
   consolidation?: ConsolidationOptions;
   /** Largest content accepted, in UTF-8 bytes. Default 1,000,000. */
@@ -124,6 +129,7 @@ export class Memory {
   private readonly linkSuggester: LinkSuggester;
   private readonly conversationContext: ConversationContext;
   private readonly consolidator: Consolidator;
+  private readonly ingester: Ingester;
   private openPromise: Promise<VectorIndex | undefined> | undefined;
   private closed = false;
   /** The language model `add(messages, { infer: true })` uses, if any. */
@@ -219,6 +225,30 @@ export class Memory {
       addMany: (inputs) => writer.addMany(inputs, 'pattern'),
       options: consolidation,
       now,
+    });
+    const graph = this.graph;
+    const pdf = options.ingestion?.pdf;
+    if (pdf !== undefined && typeof pdf !== 'function') {
+      throw new ValidationError([{ field: 'ingestion.pdf', message: 'must be a function (bytes) => Promise<{ pages, title? }>' }]);
+    }
+    this.ingester = new Ingester({
+      open,
+      addMany: (inputs) => writer.addMany(inputs, 'chunks'),
+      delete: (id) => writer.delete(id),
+      link: (sourceId, targetId) => graph.link(sourceId, targetId, 'follows', {}, false),
+      chunksOf: async (scope, source) => {
+        const where = parseWhere({ source, documentHash: { exists: true } });
+        const wanted = scopeKey(scope);
+        const found: MemoryRecord[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await store.list({ scope, where }, { limit: 500, ...(cursor ? { cursor } : {}) });
+          found.push(...page.items.filter((record) => scopeKey(record.scope) === wanted));
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor);
+        return found;
+      },
+      ...(pdf ? { pdf } : {}),
     });
   }
 
@@ -486,5 +516,17 @@ export class Memory {
    */
   consolidate(options: ConsolidateOptions = {}): Promise<ConsolidationReport> {
     return this.consolidator.consolidate(options);
+  }
+
+  // ---------------------------------------------------------------- ingestion (ingestion/)
+
+  /**
+   * Reads documents (text + title, or a file's bytes + name: Markdown, text, HTML, JSON, JSONL,
+   * CSV, PDF, code) into chunks that follow their structure, one keyed memory each, linked
+   * `follows` in order. Re-ingesting an unchanged document writes nothing; a changed one replaces
+   * its chunks. A document that cannot be read is reported in the result and skipped.
+   */
+  ingest(source: IngestSource | IngestSource[], options: IngestOptions = {}): Promise<IngestReport> {
+    return this.ingester.ingest(source, options);
   }
 }

@@ -6,5 +6,7 @@ export type { AnthropicModel, AnthropicModelOptions, OpenAICompatibleModel, Open
 export { anthropicModel, modelFromEnvironment, openaiCompatibleModel } from '@engram/models';
 export type { DefaultEmbedderOptions } from './default-embedder.js';
 export { defaultEmbedder } from './default-embedder.js';
+export type { IngestFilesOptions, IngestFilesReport } from './ingest-files.js';
+export { ingestFiles, unpdfReader } from './ingest-files.js';
 export type { EngramMemoryOptions } from './memory.js';
 export { DEFAULT_PATH, Memory } from './memory.js';

@@ -1,7 +1,14 @@
 import { archivePathFor, jsonlArchive } from '@engram/adapters/archive';
 import { sqliteStore } from '@engram/adapters/sqlite';
-import { Memory as CoreMemory, type MemoryOptions as CoreMemoryOptions } from '@engram/core';
+import {
+  Memory as CoreMemory,
+  type MemoryOptions as CoreMemoryOptions,
+  type IngestOptions,
+  type IngestReport,
+  type IngestSource,
+} from '@engram/core';
 import { defaultEmbedder } from './default-embedder.js';
+import { type IngestFilesOptions, type IngestFilesReport, ingestFiles, unpdfReader } from './ingest-files.js';
 
 /** Where `new Memory()` keeps its SQLite file unless told otherwise. */
 export const DEFAULT_PATH = './.engram/memory.db';
@@ -28,8 +35,26 @@ export class Memory extends CoreMemory {
     super({
       ...rest,
       ...(defaultArchive ? { consolidation: { ...rest.consolidation, archive: jsonlArchive({ path: archivePathFor(storePath) }) } } : {}),
+      ingestion: { pdf: unpdfReader, ...rest.ingestion },
       store: rest.store ?? sqliteStore({ path: storePath }),
       embedder: rest.embedder ?? defaultEmbedder({ log }),
     });
+  }
+
+  /**
+   * Also takes paths: a file, a folder (every readable file under it) or a glob (`docs/**\/*.md`),
+   * read from disk, with `prune: true` to forget documents whose file is gone. Text and buffers
+   * work as in core.
+   */
+  override ingest(source: IngestSource | IngestSource[], options?: IngestOptions): Promise<IngestReport>;
+  override ingest(paths: string | string[], options?: IngestFilesOptions): Promise<IngestFilesReport>;
+  override ingest(
+    source: string | string[] | IngestSource | IngestSource[],
+    options: IngestFilesOptions = {},
+  ): Promise<IngestReport | IngestFilesReport> {
+    if (typeof source === 'string' || (Array.isArray(source) && source.every((item) => typeof item === 'string'))) {
+      return ingestFiles(this, typeof source === 'string' ? [source] : (source as string[]), options);
+    }
+    return super.ingest(source as IngestSource | IngestSource[], options);
   }
 }
