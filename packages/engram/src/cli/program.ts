@@ -11,6 +11,7 @@ import { registerGet } from './commands/get.js';
 import { registerGraph } from './commands/graph.js';
 import { registerHarvest } from './commands/harvest.js';
 import { registerImport } from './commands/import.js';
+import { registerIngest } from './commands/ingest.js';
 import { registerList } from './commands/list.js';
 import { registerMcp } from './commands/mcp.js';
 import { registerReindex } from './commands/reindex.js';
@@ -55,6 +56,7 @@ export function createProgram(state: CliState): Command {
   registerGraph(program, state);
   registerReindex(program, state);
   registerConsolidate(program, state);
+  registerIngest(program, state);
   registerMcp(program, state);
   registerServe(program, state);
   registerHarvest(program, state);
