@@ -58,7 +58,7 @@ async function pdf(pages: string[][], title?: string): Promise<Uint8Array> {
   const font = await document.embedFont(StandardFonts.Helvetica);
   for (const lines of pages) {
     const page = document.addPage();
-    lines.forEach((line, index) => page.drawText(line, { x: 50, y: 700 - index * 20, size: 12, font }));
+    for (const [index, line] of lines.entries()) page.drawText(line, { x: 50, y: 700 - index * 20, size: 12, font });
   }
   if (title) document.setTitle(title);
   return document.save();

@@ -107,6 +107,10 @@ async function exerciseEveryTool(client: Client): Promise<string[]> {
     store: { name: 'sqlite' },
     embedder: { id: expect.stringMatching(/^hash-v1-\d+$/) },
   });
+  const ingested = await ok('memory_ingest', { text: '# Setup\n\nRun make.', title: 'Setup notes', format: 'markdown' });
+  expect(ingested).toMatchObject({ failed: 0, chunks: { created: 1 } });
+  const refusedPath = await call('memory_ingest', { paths: ['/etc/passwd'] });
+  expect(refusedPath.isError).toBe(true);
   return [...new Set(called)];
 }
 
@@ -116,6 +120,7 @@ const PRIMARY_TOOLS = [
   'memory_delete',
   'memory_get',
   'memory_graph',
+  'memory_ingest',
   'memory_link',
   'memory_list',
   'memory_resolve',
@@ -243,7 +248,7 @@ describe.skipIf(!built)(`engram-mcp end to end${skipReason}`, () => {
     const other = new Client({ name: 'engram-e2e-2', version: '1.0.0' });
     await other.connect(new StreamableHTTPClientTransport(new URL(url)));
     const stats = (await other.callTool({ name: 'memory_stats', arguments: {} })) as ToolResult;
-    expect(stats.structuredContent?.total).toBe(1);
+    expect(stats.structuredContent?.total).toBe(2);
     await client.close();
     await other.close();
     expect(await rawPost(url, { host: 'evil.example:80' })).toBe(403);

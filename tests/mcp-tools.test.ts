@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sqliteStore } from '@engram/adapters/sqlite';
@@ -49,6 +49,7 @@ const PRIMARY_TOOLS = [
   'memory_resolve',
   'memory_stats',
   'memory_consolidate',
+  'memory_ingest',
 ];
 
 describe.each(backends)('MCP tools on %s', (_name, createStore) => {
@@ -652,6 +653,56 @@ describe('memory_consolidate', () => {
     expect(relevance.structuredContent).toMatchObject({ relevance: { scored: 1, stored: 1 } });
     const bad = await call({ steps: ['dream'] });
     expect(bad.isError).toBe(true);
+    await close();
+  });
+});
+
+describe('memory_ingest', () => {
+  async function connect(allowIngest?: string[]) {
+    const memory = new Memory({ store: inMemoryStore(), embedder: hashEmbedder({ dimensions: 64 }), logger: false });
+    const server = createEngramMcpServer({ memory, log: () => {}, ...(allowIngest ? { allowIngest } : {}) });
+    const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverTransport);
+    const client = new Client({ name: 'engram-test', version: '1.0.0' });
+    await client.connect(clientTransport);
+    const call = async (args: Record<string, unknown>) => (await client.callTool({ name: 'memory_ingest', arguments: args })) as ToolResult;
+    const close = async () => {
+      await client.close();
+      await memory.close();
+    };
+    return { memory, call, close };
+  }
+
+  it('ingests text with a title; reads no file unless the server allows its folder', async () => {
+    const { memory, call, close } = await connect();
+    const text = await call({ text: '# Deploy\n\n## Rollback\n\nRun deploy --rollback.', title: 'Runbook', format: 'markdown' });
+    expect(text.isError).toBeFalsy();
+    expect(text.structuredContent).toMatchObject({ failed: 0, chunks: { created: 1 } });
+    expect((await memory.search('rollback', { limit: 1 }))[0]?.memory.context).toBe('Runbook > Deploy > Rollback');
+    const refused = await call({ paths: ['/etc/hostname'] });
+    expect(refused.isError).toBe(true);
+    expect(refused.content[0]?.text).toContain('this server reads no files: start it with --allow-ingest <folder>');
+    await close();
+  });
+
+  it('reads inside the allowed folder only, symbolic links included', async () => {
+    const allowed = mkdtempSync(join(tmpdir(), 'engram-mcp-ingest-'));
+    const outside = mkdtempSync(join(tmpdir(), 'engram-mcp-outside-'));
+    directories.push(allowed, outside);
+    writeFileSync(join(allowed, 'notes.md'), '# Notes\n\nThe staging port is 8443.\n');
+    writeFileSync(join(outside, 'secret.md'), '# Secret\n\nDo not read me.\n');
+    symlinkSync(outside, join(allowed, 'escape'));
+    const { memory, call, close } = await connect([allowed]);
+    const ok = await call({ paths: ['notes.md'] });
+    expect(ok.structuredContent).toMatchObject({ failed: 0, chunks: { created: 1 } });
+    for (const path of [join(outside, 'secret.md'), '../secret.md', 'escape/secret.md', `${outside}/**/*.md`]) {
+      const refused = await call({ paths: [path] });
+      expect(refused.isError, path).toBe(true);
+      expect(refused.content[0]?.text).toContain('is outside the folders this server may read');
+    }
+    // A directory walk does not follow the link either.
+    await call({ paths: [allowed] });
+    expect((await memory.search('secret', { limit: 5 })).map((hit) => hit.memory.content)).not.toContain('Do not read me.');
     await close();
   });
 });

@@ -1,12 +1,12 @@
 export type { JsonlArchiveOptions } from '@engram/adapters/archive';
 export { archivePathFor, jsonlArchive } from '@engram/adapters/archive';
+export type { IngestFilesOptions, IngestFilesReport } from '@engram/adapters/files';
+export { ingestFiles, unpdfReader } from '@engram/adapters/files';
 export { sqliteStore } from '@engram/adapters/sqlite';
 export * from '@engram/core';
 export type { AnthropicModel, AnthropicModelOptions, OpenAICompatibleModel, OpenAICompatibleModelOptions } from '@engram/models';
 export { anthropicModel, modelFromEnvironment, openaiCompatibleModel } from '@engram/models';
 export type { DefaultEmbedderOptions } from './default-embedder.js';
 export { defaultEmbedder } from './default-embedder.js';
-export type { IngestFilesOptions, IngestFilesReport } from './ingest-files.js';
-export { ingestFiles, unpdfReader } from './ingest-files.js';
 export type { EngramMemoryOptions } from './memory.js';
 export { DEFAULT_PATH, Memory } from './memory.js';

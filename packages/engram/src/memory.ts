@@ -1,4 +1,5 @@
 import { archivePathFor, jsonlArchive } from '@engram/adapters/archive';
+import { type IngestFilesOptions, type IngestFilesReport, ingestFiles, unpdfReader } from '@engram/adapters/files';
 import { sqliteStore } from '@engram/adapters/sqlite';
 import {
   Memory as CoreMemory,
@@ -8,7 +9,6 @@ import {
   type IngestSource,
 } from '@engram/core';
 import { defaultEmbedder } from './default-embedder.js';
-import { type IngestFilesOptions, type IngestFilesReport, ingestFiles, unpdfReader } from './ingest-files.js';
 
 /** Where `new Memory()` keeps its SQLite file unless told otherwise. */
 export const DEFAULT_PATH = './.engram/memory.db';

@@ -33,6 +33,7 @@ Options:
                        key's tenant bounds every tool call, whatever user_id it sends
   --consolidate-every <duration>
                        HTTP: apply consolidation every 24h, 30m… (forgotten memories are archived first)
+  --allow-ingest <dir> let memory_ingest read files in this folder (repeatable; default: text only)
   --archive <file>     where consolidation archives forgotten memories (default: $ENGRAM_ARCHIVE,
                        else <store>.archive.jsonl beside a SQLite file)
   --global             hooks: write ~/.claude/settings.json instead of <project>/.claude/settings.json
@@ -56,6 +57,7 @@ const OPTIONS = {
   'keys-file': { type: 'string' },
   'consolidate-every': { type: 'string' },
   archive: { type: 'string' },
+  'allow-ingest': { type: 'string', multiple: true },
   global: { type: 'boolean' },
   command: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -86,6 +88,7 @@ export interface McpServerArguments extends EngramMcpConfig {
   keysFile?: string;
   compat?: boolean;
   consolidateEvery?: number;
+  allowIngest?: string[];
 }
 
 /**
@@ -144,6 +147,7 @@ export function parseCommandLine(args: readonly string[]): ParsedCommand {
         ...(values['keys-file'] !== undefined ? { keysFile: values['keys-file'] } : {}),
         ...(values.compat ? { compat: true } : {}),
         ...(consolidateEvery !== undefined ? { consolidateEvery } : {}),
+        ...(values['allow-ingest'] ? { allowIngest: values['allow-ingest'] } : {}),
       },
     };
   }
@@ -151,7 +155,7 @@ export function parseCommandLine(args: readonly string[]): ParsedCommand {
     if (second !== 'session-start' && second !== 'stop')
       throw new UsageError('hook needs an event: engram-mcp hook session-start | engram-mcp hook stop');
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
-    refuse(['http', 'host', 'port', 'token', 'keys-file', 'compat', 'global', 'command', 'consolidate-every', 'archive'], 'a hook');
+    refuse(['http', 'host', 'port', 'token', 'keys-file', 'compat', 'global', 'command', 'consolidate-every', 'archive', 'allow-ingest'], 'a hook');
     return { command: 'hook', event: second, options: config };
   }
   if (first === 'hooks') {
@@ -159,7 +163,7 @@ export function parseCommandLine(args: readonly string[]): ParsedCommand {
       throw new UsageError('hooks needs an action: engram-mcp hooks install [--global] | engram-mcp hooks uninstall [--global]');
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
     refuse(
-      ['http', 'host', 'port', 'token', 'keys-file', 'compat', 'embedder', 'user-id', 'agent-id', 'pg-url', 'consolidate-every', 'archive'],
+      ['http', 'host', 'port', 'token', 'keys-file', 'compat', 'embedder', 'user-id', 'agent-id', 'pg-url', 'consolidate-every', 'archive', 'allow-ingest'],
       `hooks ${second}`,
     );
     if (second === 'uninstall') refuse(['command', 'path'], 'hooks uninstall');

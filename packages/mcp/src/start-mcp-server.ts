@@ -45,6 +45,8 @@ export interface StartMcpServerOptions extends EngramMcpConfig {
    * it forgets (see `archivePath`). Off by default.
    */
   consolidateEvery?: number;
+  /** Folders memory_ingest may read files from. Default none (text only). */
+  allowIngest?: string[];
 }
 
 export interface McpServerHandle {
@@ -70,7 +72,7 @@ export async function startMcpServer(options: StartMcpServerOptions = {}): Promi
   checkEmbedderChoice(config.embedder);
   const compat = options.compat ?? ['1', 'true', 'yes'].includes(fromEnvironment(env, 'ENGRAM_MCP_COMPAT')?.toLowerCase() ?? '');
   const memory = new LazyMemory(options.memory ?? (() => createMemory(config, log)));
-  const server = { memory, defaults: config.defaults, compat, log };
+  const server = { memory, defaults: config.defaults, compat, log, ...(options.allowIngest ? { allowIngest: options.allowIngest } : {}) };
   const warmUp = options.warmUp ?? true;
   const where = options.memory ? 'the given memory' : describeStore(config);
 

@@ -1,5 +1,5 @@
+import type { IngestFilesReport } from '@engram/adapters/files';
 import type { Command } from 'commander';
-import type { IngestFilesReport } from '../../ingest-files.js';
 import { formatBytes, formatCount } from '../format.js';
 import { type CliState, Invocation } from '../invocation.js';
 import { parseList, parsePositiveInteger, type ScopeFlags, scopeFrom } from '../options.js';
@@ -48,7 +48,7 @@ Examples:
       let report: IngestFilesReport;
       try {
         report = await invocation.withMemory('write', async (memory) => {
-          const { ingestFiles } = await import('../../ingest-files.js');
+          const { ingestFiles } = await import('@engram/adapters/files');
           return ingestFiles(memory, paths, {
             ...(scope ? { scope } : {}),
             ...(flags.tags ? { tags: flags.tags } : {}),
