@@ -19,7 +19,7 @@ const { values } = parseArgs({
   },
 });
 
-const available = ['scale', 'ann', 'peer', 'graph', 'langgraph', 'locomo', 'rest', 'infer', 'consolidation'].filter((name) =>
+const available = ['scale', 'ann', 'peer', 'graph', 'langgraph', 'locomo', 'rest', 'infer', 'consolidation', 'ingestion'].filter((name) =>
   existsSync(new URL(`./suites/${name}.mjs`, import.meta.url)),
 );
 const selected = values.suite

@@ -226,7 +226,6 @@ export class Memory {
       options: consolidation,
       now,
     });
-    const graph = this.graph;
     const pdf = options.ingestion?.pdf;
     if (pdf !== undefined && typeof pdf !== 'function') {
       throw new ValidationError([{ field: 'ingestion.pdf', message: 'must be a function (bytes) => Promise<{ pages, title? }>' }]);
@@ -235,17 +234,39 @@ export class Memory {
       open,
       addMany: (inputs) => writer.addMany(inputs, 'chunks'),
       delete: (id) => writer.delete(id),
-      link: (sourceId, targetId) => graph.link(sourceId, targetId, 'follows', {}, false),
-      chunksOf: async (scope, source) => {
-        const where = parseWhere({ source, documentHash: { exists: true } });
+      // Both chunks were just written in this call: the edge goes straight to the store (no
+      // liveness look-ups per chunk), with the same event a link() emits.
+      link: async (sourceId, targetId) => {
+        const at = new Date(now());
+        const result = await store.upsertRelation({
+          sourceId,
+          targetId,
+          type: 'follows',
+          weight: 1,
+          confidence: 1,
+          metadata: {},
+          inferred: false,
+          createdAt: at,
+          updatedAt: at,
+        });
+        this.events.emit('relation:added', result);
+      },
+      chunksOf: async (scope, sources) => {
         const wanted = scopeKey(scope);
-        const found: MemoryRecord[] = [];
-        let cursor: string | undefined;
-        do {
-          const page = await store.list({ scope, where }, { limit: 500, ...(cursor ? { cursor } : {}) });
-          found.push(...page.items.filter((record) => scopeKey(record.scope) === wanted));
-          cursor = page.nextCursor ?? undefined;
-        } while (cursor);
+        const found = new Map<string, MemoryRecord[]>();
+        for (let start = 0; start < sources.length; start += 500) {
+          const where = parseWhere({ source: { in: sources.slice(start, start + 500) }, documentHash: { exists: true } });
+          let cursor: string | undefined;
+          do {
+            const page = await store.list({ scope, where }, { limit: 1000, ...(cursor ? { cursor } : {}) });
+            for (const record of page.items) {
+              if (scopeKey(record.scope) !== wanted) continue;
+              const source = record.metadata.source as string;
+              found.set(source, [...(found.get(source) ?? []), record]);
+            }
+            cursor = page.nextCursor ?? undefined;
+          } while (cursor);
+        }
         return found;
       },
       ...(pdf ? { pdf } : {}),

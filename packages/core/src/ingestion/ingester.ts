@@ -58,8 +58,8 @@ export interface IngesterContext {
   addMany: (inputs: AddInput[]) => Promise<AddResult[]>;
   delete: (id: string) => Promise<boolean>;
   link: (sourceId: string, targetId: string) => Promise<unknown>;
-  /** Every live memory of this scope ingested from `source`. */
-  chunksOf: (scope: Scope, source: string) => Promise<MemoryRecord[]>;
+  /** Every live memory of exactly this scope ingested from one of these sources, by source (one pass for a whole call). */
+  chunksOf: (scope: Scope, sources: string[]) => Promise<Map<string, MemoryRecord[]>>;
   pdf?: PdfReader;
 }
 
@@ -106,8 +106,9 @@ export class Ingester {
       durationMs: 0,
     };
     const scope = compactScope(options.scope);
+    const stored = await this.context.chunksOf(scope, [...new Set(sources.map(sourceName))]);
     for (const [index, source] of sources.entries()) {
-      const document = await this.one(source, scope, options, report);
+      const document = await this.one(source, scope, options, report, stored.get(sourceName(source)) ?? []);
       report.documents.push(document);
       report.bytes += document.bytes;
       if (document.status === 'failed') report.failed++;
@@ -127,6 +128,7 @@ export class Ingester {
     scope: Scope,
     options: z.output<typeof optionsSchema>,
     report: IngestReport,
+    existing: MemoryRecord[],
   ): Promise<IngestedDocument> {
     const name = sourceName(source);
     const bytes = 'buffer' in source ? source.buffer.byteLength : Buffer.byteLength(source.text);
@@ -144,7 +146,6 @@ export class Ingester {
     }
     if (parsed.chunks.length === 0) return failed(parsed.title, 'no text found');
 
-    const existing = await this.context.chunksOf(scope, name);
     const documentHash = parsed.hash;
     if (existing.length === parsed.chunks.length && existing.every((record) => record.metadata.documentHash === documentHash)) {
       report.chunks.unchanged += existing.length;
