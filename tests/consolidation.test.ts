@@ -88,7 +88,9 @@ function syntheticYear(seed = 7): AddInput[] {
 /** The report with ids replaced by contents and timing left out: comparable across stores. */
 function portable(report: ConsolidationReport, contents: Map<string, string>): unknown {
   const { durationMs: _duration, ...rest } = report;
-  return JSON.parse(JSON.stringify(rest, (key, value) => (typeof value === 'string' && contents.has(value) ? contents.get(value) : value)));
+  return JSON.parse(
+    JSON.stringify(rest, (_key, value) => (typeof value === 'string' && contents.has(value) ? contents.get(value) : value)),
+  );
 }
 
 async function everything(store: MemoryStore): Promise<MemoryRecord[]> {

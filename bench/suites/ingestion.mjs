@@ -84,7 +84,15 @@ export async function run({ full = false, progress = () => {} } = {}) {
       suite: 'ingestion',
       results,
       markdown: markdownReport,
-      targets: [{ target: `ingestion, Markdown into SQLite (${embedder})`, goal: '≥ 2 MB/s', value: results.megabytesPerSecond, unit: 'MB/s', met: megabytesPerSecond >= 2 }],
+      targets: [
+        {
+          target: `ingestion, Markdown into SQLite (${embedder})`,
+          goal: '≥ 2 MB/s',
+          value: results.megabytesPerSecond,
+          unit: 'MB/s',
+          met: megabytesPerSecond >= 2,
+        },
+      ],
     };
   } finally {
     rmSync(directory, { recursive: true, force: true });
