@@ -155,7 +155,10 @@ export function parseCommandLine(args: readonly string[]): ParsedCommand {
     if (second !== 'session-start' && second !== 'stop')
       throw new UsageError('hook needs an event: engram-mcp hook session-start | engram-mcp hook stop');
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
-    refuse(['http', 'host', 'port', 'token', 'keys-file', 'compat', 'global', 'command', 'consolidate-every', 'archive', 'allow-ingest'], 'a hook');
+    refuse(
+      ['http', 'host', 'port', 'token', 'keys-file', 'compat', 'global', 'command', 'consolidate-every', 'archive', 'allow-ingest'],
+      'a hook',
+    );
     return { command: 'hook', event: second, options: config };
   }
   if (first === 'hooks') {
@@ -163,7 +166,21 @@ export function parseCommandLine(args: readonly string[]): ParsedCommand {
       throw new UsageError('hooks needs an action: engram-mcp hooks install [--global] | engram-mcp hooks uninstall [--global]');
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
     refuse(
-      ['http', 'host', 'port', 'token', 'keys-file', 'compat', 'embedder', 'user-id', 'agent-id', 'pg-url', 'consolidate-every', 'archive', 'allow-ingest'],
+      [
+        'http',
+        'host',
+        'port',
+        'token',
+        'keys-file',
+        'compat',
+        'embedder',
+        'user-id',
+        'agent-id',
+        'pg-url',
+        'consolidate-every',
+        'archive',
+        'allow-ingest',
+      ],
       `hooks ${second}`,
     );
     if (second === 'uninstall') refuse(['command', 'path'], 'hooks uninstall');
