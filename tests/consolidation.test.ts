@@ -393,3 +393,38 @@ describe('the JSONL archive', () => {
     await restored.close();
   });
 });
+
+describe('compression summaries from a language model', () => {
+  it("uses the Memory's model, and falls back to an extractive summary when it fails", async () => {
+    const prompts: string[] = [];
+    let fail = false;
+    const model = {
+      specificationVersion: 'v1' as const,
+      id: 'test:double',
+      async complete(request: { messages: Array<{ content: string }> }) {
+        prompts.push(request.messages[0]?.content ?? '');
+        if (fail) throw new Error('the model is down');
+        return { text: 'CI builds keep failing on registry timeouts.' };
+      },
+    };
+    const memory = new Memory({ store: inMemoryStore(), embedder: hashEmbedder(), logger: false, now: () => NOW.getTime(), model });
+    for (const job of ['lint', 'test', 'build']) {
+      await memory.add({
+        content: `CI build failed: npm ERR! ETIMEDOUT fetching registry.npmjs.org in job ${job}`,
+        type: 'failure',
+        tags: ['ci'],
+        createdAt: new Date(NOW.getTime() - 3 * DAY),
+      });
+    }
+    const report = await memory.consolidate({ steps: ['compression'] });
+    expect(report.compression?.clusters[0]).toMatchObject({
+      summary: 'CI builds keep failing on registry timeouts.',
+      summarySource: 'model',
+    });
+    expect(prompts[0]).toContain('- CI build failed: npm ERR! ETIMEDOUT fetching registry.npmjs.org in job lint');
+    fail = true;
+    const fallback = await memory.consolidate({ steps: ['compression'] });
+    expect(fallback.compression?.clusters[0]?.summarySource).toBe('extractive');
+    await memory.close();
+  });
+});

@@ -168,7 +168,11 @@ export class Memory {
     } catch (error) {
       throw new ValidationError([{ field: 'conversationContext', message: (error as Error).message }]);
     }
-    const consolidation = resolveConsolidationOptions(options.consolidation);
+    // Pattern summaries use the Memory's language model unless consolidation names its own.
+    const consolidation = resolveConsolidationOptions({
+      ...options.consolidation,
+      ...((options.consolidation?.model ?? options.model) ? { model: options.consolidation?.model ?? options.model } : {}),
+    });
     const maxContentBytes = options.maxContentBytes ?? DEFAULT_MAX_CONTENT_BYTES;
     this.events = new EventHub(options.logger);
     const now = options.now ?? Date.now;

@@ -61,7 +61,7 @@ export interface ConsolidationOptions {
   };
   /** Where forgotten memories are written before they are soft-deleted. Required to apply forgetting. */
   archive?: ConsolidationArchive;
-  /** Writes the pattern summaries when given; otherwise they are extractive. */
+  /** Writes the pattern summaries when given (default: the Memory's `model`); otherwise they are extractive. */
   model?: LanguageModel;
 }
 

@@ -293,8 +293,9 @@ export class Consolidator {
           system:
             'You consolidate an AI agent memory. Summarise the related memories below into one or two sentences stating the recurring pattern. Answer with the summary only.',
           messages: [{ role: 'user', content: members.map((member) => `- ${member.content.slice(0, 2000)}`).join('\n') }],
+          maxOutputTokens: 200,
         });
-        const summary = answer.trim();
+        const summary = (typeof answer === 'string' ? answer : answer.text).trim();
         if (summary.length > 0) return { summary, source: 'model' };
         this.context.events.warn('consolidation: the language model returned an empty summary; using an extractive one');
       } catch (error) {
