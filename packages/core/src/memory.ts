@@ -58,8 +58,8 @@ import { Searcher, type SearchHit } from './retrieval/searcher.js';
 import { type DedupOptions, resolveDedupOptions } from './write/near-duplicates.js';
 import { type AddResult, Writer } from './write/writer.js';
 
-export type { ConversationContextOptions, ReindexContextResult } from './conversation/conversation-context.js';
 export type { ConsolidationReport } from './consolidation/report.js';
+export type { ConversationContextOptions, ReindexContextResult } from './conversation/conversation-context.js';
 export type { EmbedderFactory } from './embedding/embedding.js';
 export type { Neighbor, Subgraph } from './graph/graph.js';
 export type { ContextResult } from './retrieval/context.js';
