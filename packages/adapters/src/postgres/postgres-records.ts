@@ -38,7 +38,7 @@ export interface MemoryRow {
   preceding_memory_id: string | null;
   source_type: string | null;
   credibility: number | null;
-  /** Added by migration 0002. */
+  /** Added by migration 0003. */
   decay_score: number | null;
 }
 
