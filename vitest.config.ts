@@ -13,6 +13,8 @@ export default defineConfig({
       { find: /^@engram\/adapters\/sqlite$/, replacement: source('./packages/adapters/src/sqlite/index.ts') },
       { find: /^@engram\/adapters\/postgres$/, replacement: source('./packages/adapters/src/postgres/index.ts') },
       { find: /^@engram\/adapters\/qdrant$/, replacement: source('./packages/adapters/src/qdrant/index.ts') },
+      { find: /^@engram\/adapters\/archive$/, replacement: source('./packages/adapters/src/archive/index.ts') },
+      { find: /^@engram\/adapters\/files$/, replacement: source('./packages/adapters/src/files/index.ts') },
       { find: /^@engram\/embedders\/transformers$/, replacement: source('./packages/embedders/src/transformers/index.ts') },
       { find: /^@engram\/embedders\/openai$/, replacement: source('./packages/embedders/src/openai/index.ts') },
       { find: /^@engram\/embedders\/default$/, replacement: source('./packages/embedders/src/default/index.ts') },

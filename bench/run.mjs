@@ -19,8 +19,8 @@ const { values } = parseArgs({
   },
 });
 
-const available = ['scale', 'ann', 'peer', 'graph', 'langgraph', 'safety', 'locomo', 'rest', 'infer'].filter((name) =>
-  existsSync(new URL(`./suites/${name}.mjs`, import.meta.url)),
+const available = ['scale', 'ann', 'peer', 'graph', 'langgraph', 'safety', 'locomo', 'rest', 'infer', 'consolidation', 'ingestion'].filter(
+  (name) => existsSync(new URL(`./suites/${name}.mjs`, import.meta.url)),
 );
 const selected = values.suite
   ? values.suite

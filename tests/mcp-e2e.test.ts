@@ -97,6 +97,8 @@ async function exerciseEveryTool(client: Client): Promise<string[]> {
   expect((await ok('memory_delete', { id: bug.id })).deleted).toBe(1);
   const refused = await call('memory_delete', {});
   expect(refused.isError).toBe(true);
+  const consolidation = await ok('memory_consolidate', { steps: ['relevance', 'forgetting'] });
+  expect(consolidation).toMatchObject({ dry_run: true, scanned: 1, forgetting: { forgotten: [] } });
   const stats = await ok('memory_stats');
   expect(stats).toMatchObject({
     health: { ok: true },
@@ -105,14 +107,20 @@ async function exerciseEveryTool(client: Client): Promise<string[]> {
     store: { name: 'sqlite' },
     embedder: { id: expect.stringMatching(/^hash-v1-\d+$/) },
   });
+  const ingested = await ok('memory_ingest', { text: '# Setup\n\nRun make.', title: 'Setup notes', format: 'markdown' });
+  expect(ingested).toMatchObject({ failed: 0, chunks: { created: 1 } });
+  const refusedPath = await call('memory_ingest', { paths: ['/etc/passwd'] });
+  expect(refusedPath.isError).toBe(true);
   return [...new Set(called)];
 }
 
 const PRIMARY_TOOLS = [
+  'memory_consolidate',
   'memory_context',
   'memory_delete',
   'memory_get',
   'memory_graph',
+  'memory_ingest',
   'memory_link',
   'memory_list',
   'memory_resolve',
@@ -240,7 +248,7 @@ describe.skipIf(!built)(`engram-mcp end to end${skipReason}`, () => {
     const other = new Client({ name: 'engram-e2e-2', version: '1.0.0' });
     await other.connect(new StreamableHTTPClientTransport(new URL(url)));
     const stats = (await other.callTool({ name: 'memory_stats', arguments: {} })) as ToolResult;
-    expect(stats.structuredContent?.total).toBe(1);
+    expect(stats.structuredContent?.total).toBe(2);
     await client.close();
     await other.close();
     expect(await rawPost(url, { host: 'evil.example:80' })).toBe(403);

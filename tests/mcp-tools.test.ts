@@ -1,8 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sqliteStore } from '@engram/adapters/sqlite';
-import { hashEmbedder, inMemoryStore, Memory, type MemoryStore } from '@engram/core';
+import { hashEmbedder, inMemoryStore, Memory, type MemoryStore, memoryArchive } from '@engram/core';
 import { COMPAT_TOOL_NAMES, createEngramMcpServer, type EngramMcpServerOptions, splitTimeExpression } from '@engram/mcp';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
@@ -49,6 +49,8 @@ const PRIMARY_TOOLS = [
   'memory_resolve',
   'memory_stats',
   'memory_forget',
+  'memory_consolidate',
+  'memory_ingest',
 ];
 
 describe.each(backends)('MCP tools on %s', (_name, createStore) => {
@@ -598,5 +600,110 @@ describe('argument names in errors', () => {
     });
     expect(splitTimeExpression('what may break the build')).toEqual({ rest: 'what may break the build' });
     expect(splitTimeExpression('yesterday?')).toEqual({ time: 'yesterday', rest: '' });
+  });
+});
+
+describe('memory_consolidate', () => {
+  async function connect(withArchive: boolean) {
+    const archive = memoryArchive();
+    const memory = new Memory({
+      store: inMemoryStore(),
+      embedder: hashEmbedder({ dimensions: 64 }),
+      logger: false,
+      ...(withArchive ? { consolidation: { archive } } : {}),
+    });
+    const server = createEngramMcpServer({ memory, log: () => {} });
+    const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverTransport);
+    const client = new Client({ name: 'engram-test', version: '1.0.0' });
+    await client.connect(clientTransport);
+    const call = async (args: Record<string, unknown>) =>
+      (await client.callTool({ name: 'memory_consolidate', arguments: args })) as ToolResult;
+    const close = async () => {
+      await client.close();
+      await memory.close();
+    };
+    return { memory, archive, call, close };
+  }
+  const longAgo = new Date(Date.now() - 400 * 86_400_000);
+
+  it('reports a dry run by default and forgets (archived) only with apply', async () => {
+    const { memory, archive, call, close } = await connect(true);
+    const faded = (await memory.add({ content: 'Opened the settings page once', importance: 0.1, createdAt: longAgo })).memory;
+    await memory.add({ content: 'The office wifi is Engram-5G', importance: 0.1, tags: ['keep'], createdAt: longAgo });
+    const dry = await call({});
+    expect(dry.isError).toBeFalsy();
+    expect(dry.content[0]?.text).toContain('1 would be forgotten (protected: 0 linked, 0 important, 0 keyed, 1 keep-tag)');
+    expect(dry.content[0]?.text).toContain('Call again with apply: true');
+    expect(dry.structuredContent).toMatchObject({ dry_run: true, forgetting: { forgotten: [{ id: faded.id, age_days: 400 }] } });
+    expect(await memory.get(faded.id)).not.toBeNull();
+    const applied = await call({ apply: true });
+    expect(applied.structuredContent).toMatchObject({ dry_run: false, forgetting: { archive: 'memory' } });
+    expect(await memory.get(faded.id)).toBeNull();
+    expect(archive.entries.map((entry) => entry.record.id)).toEqual([faded.id]);
+    await close();
+  });
+
+  it('explains that forgetting needs an archive, and rejects unknown steps', async () => {
+    const { memory, call, close } = await connect(false);
+    await memory.add({ content: 'Opened the settings page once', importance: 0.1, createdAt: longAgo });
+    const refused = await call({ apply: true });
+    expect(refused.isError).toBe(true);
+    expect(refused.content[0]?.text).toContain('forgetting archives every memory before it deletes it');
+    const relevance = await call({ apply: true, steps: ['relevance'] });
+    expect(relevance.structuredContent).toMatchObject({ relevance: { scored: 1, stored: 1 } });
+    const bad = await call({ steps: ['dream'] });
+    expect(bad.isError).toBe(true);
+    await close();
+  });
+});
+
+describe('memory_ingest', () => {
+  async function connect(allowIngest?: string[]) {
+    const memory = new Memory({ store: inMemoryStore(), embedder: hashEmbedder({ dimensions: 64 }), logger: false });
+    const server = createEngramMcpServer({ memory, log: () => {}, ...(allowIngest ? { allowIngest } : {}) });
+    const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverTransport);
+    const client = new Client({ name: 'engram-test', version: '1.0.0' });
+    await client.connect(clientTransport);
+    const call = async (args: Record<string, unknown>) => (await client.callTool({ name: 'memory_ingest', arguments: args })) as ToolResult;
+    const close = async () => {
+      await client.close();
+      await memory.close();
+    };
+    return { memory, call, close };
+  }
+
+  it('ingests text with a title; reads no file unless the server allows its folder', async () => {
+    const { memory, call, close } = await connect();
+    const text = await call({ text: '# Deploy\n\n## Rollback\n\nRun deploy --rollback.', title: 'Runbook', format: 'markdown' });
+    expect(text.isError).toBeFalsy();
+    expect(text.structuredContent).toMatchObject({ failed: 0, chunks: { created: 1 } });
+    expect((await memory.search('rollback', { limit: 1 }))[0]?.memory.context).toBe('Runbook > Deploy > Rollback');
+    const refused = await call({ paths: ['/etc/hostname'] });
+    expect(refused.isError).toBe(true);
+    expect(refused.content[0]?.text).toContain('this server reads no files: start it with --allow-ingest <folder>');
+    await close();
+  });
+
+  it('reads inside the allowed folder only, symbolic links included', async () => {
+    const allowed = mkdtempSync(join(tmpdir(), 'engram-mcp-ingest-'));
+    const outside = mkdtempSync(join(tmpdir(), 'engram-mcp-outside-'));
+    directories.push(allowed, outside);
+    writeFileSync(join(allowed, 'notes.md'), '# Notes\n\nThe staging port is 8443.\n');
+    writeFileSync(join(outside, 'secret.md'), '# Secret\n\nDo not read me.\n');
+    symlinkSync(outside, join(allowed, 'escape'));
+    const { memory, call, close } = await connect([allowed]);
+    const ok = await call({ paths: ['notes.md'] });
+    expect(ok.structuredContent).toMatchObject({ failed: 0, chunks: { created: 1 } });
+    for (const path of [join(outside, 'secret.md'), '../secret.md', 'escape/secret.md', `${outside}/**/*.md`]) {
+      const refused = await call({ paths: [path] });
+      expect(refused.isError, path).toBe(true);
+      expect(refused.content[0]?.text).toContain('is outside the folders this server may read');
+    }
+    // A directory walk does not follow the link either.
+    await call({ paths: [allowed] });
+    expect((await memory.search('secret', { limit: 5 })).map((hit) => hit.memory.content)).not.toContain('Do not read me.');
+    await close();
   });
 });

@@ -53,7 +53,7 @@ suite(`postgres store on a server${postgres.skip ? ` (skipped: ${postgres.skip})
       // A later version of the adapter that ships one more migration.
       const newer = {
         ...migrations(schema),
-        '0002-example': {
+        '9999-example': {
           async up(db: Parameters<NonNullable<ReturnType<typeof migrations>[string]>['up']>[0]) {
             const { sql } = await import('kysely');
             await sql.raw(`ALTER TABLE "${schema}".memories ADD COLUMN upgraded_marker integer NOT NULL DEFAULT 7`).execute(db);
@@ -63,7 +63,7 @@ suite(`postgres store on a server${postgres.skip ? ` (skipped: ${postgres.skip})
       const client = pgClient(postgres.pool, false);
       await Promise.all(Array.from({ length: 5 }, () => migrateToLatest(client, schema, newer)));
       const applied = await postgres.pool.query(`SELECT name FROM "${schema}".engram_migration ORDER BY name`);
-      expect(applied.rows.map((row) => row.name)).toEqual([...Object.keys(migrations(schema)), '0002-example'].sort());
+      expect(applied.rows.map((row) => row.name)).toEqual([...Object.keys(migrations(schema)), '9999-example'].sort());
       const marker = await postgres.pool.query(`SELECT upgraded_marker FROM "${schema}".memories`);
       expect(marker.rows).toEqual([{ upgraded_marker: 7 }]);
       expect((await store.get([record.id]))[0]?.content).toBe('written before the upgrade');

@@ -7,5 +7,5 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   target: 'node20',
-  external: [/^@engram\//, 'better-sqlite3', 'kysely', 'sqlite-vec', 'commander', '@huggingface/transformers'],
+  external: [/^@engram\//, 'better-sqlite3', 'kysely', 'sqlite-vec', 'commander', '@huggingface/transformers', 'unpdf'],
 });

@@ -17,5 +17,6 @@ export default defineConfig({
     'sqlite-vec',
     'pg',
     '@huggingface/transformers',
+    'unpdf',
   ],
 });

@@ -1,3 +1,15 @@
+export type { ArchiveReason, ConsolidationArchive } from './consolidation/archive.js';
+export { memoryArchive } from './consolidation/archive.js';
+export type {
+  ConsolidateOptions,
+  ConsolidationOptions,
+  ConsolidationProgress,
+  ConsolidationStep,
+} from './consolidation/consolidation-options.js';
+export { CONSOLIDATION_STEPS, DEFAULT_RETENTION_DAYS, DEFAULT_STEPS } from './consolidation/consolidation-options.js';
+export type { Protection } from './consolidation/forgetting.js';
+export { decayScore } from './consolidation/relevance.js';
+export type { CompressedCluster, ConsolidationReport, ForgottenMemory, SuggestedAssociation } from './consolidation/report.js';
 export type * from './contracts/index.js';
 export type {
   ConversationContextOptions,
@@ -24,6 +36,11 @@ export { parseWhere } from './filter/where.js';
 export type { LinkSuggestion } from './graph/link-suggestions.js';
 export type { Direction, RelationTypeOptions } from './graph/relation-types.js';
 export { BUILT_IN_RELATION_TYPES, RelationTypes } from './graph/relation-types.js';
+export type { ChunkOptions, DocumentChunk } from './ingestion/chunk.js';
+export { chunkBlocks } from './ingestion/chunk.js';
+export type { IngestedDocument, IngestOptions, IngestReport, IngestSource, IngestStatus, PdfReader } from './ingestion/ingester.js';
+export type { DocumentBlock, DocumentFormat } from './ingestion/parse.js';
+export { formatOf, pageBlocks, parseBlocks } from './ingestion/parse.js';
 export type {
   AddResult,
   ContextResult,

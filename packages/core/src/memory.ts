@@ -1,3 +1,6 @@
+import { type ConsolidateOptions, type ConsolidationOptions, resolveConsolidationOptions } from './consolidation/consolidation-options.js';
+import { Consolidator } from './consolidation/consolidator.js';
+import type { ConsolidationReport } from './consolidation/report.js';
 import type { Embedder } from './contracts/embedder.js';
 import type { LanguageModel } from './contracts/language-model.js';
 import type { BackupOptions, BackupResult, MemoryStore } from './contracts/memory-store.js';
@@ -25,10 +28,13 @@ import {
   inferMemories,
   resolveInferenceOptions,
 } from './extraction/index.js';
+import { scopeKey } from './filter/filter.js';
+import { parseWhere } from './filter/where.js';
 import { Graph, type Neighbor, type Subgraph } from './graph/graph.js';
 import { type AutoLinkOptions, LinkSuggester, type LinkSuggestion, resolveAutoLink } from './graph/link-suggestions.js';
 import { type RelationTypeOptions, RelationTypes } from './graph/relation-types.js';
 import { Resolver } from './graph/resolve.js';
+import { Ingester, type IngestOptions, type IngestReport, type IngestSource, type PdfReader } from './ingestion/ingester.js';
 import { EmbedderMismatchError, EngramError, ValidationError } from './model/errors.js';
 import { type MetadataLimits, resolveMetadataLimits } from './model/input-guards.js';
 import { Ontology, type OntologyOptions } from './model/ontology.js';
@@ -56,6 +62,7 @@ import { Searcher, type SearchHit } from './retrieval/searcher.js';
 import { type DedupOptions, resolveDedupOptions } from './write/near-duplicates.js';
 import { type AddResult, Writer } from './write/writer.js';
 
+export type { ConsolidationReport } from './consolidation/report.js';
 export type { ConversationContextOptions, ReindexContextResult } from './conversation/conversation-context.js';
 export type { EmbedderFactory } from './embedding/embedding.js';
 export type { ForgetInput, ForgetResult, RetentionOptions } from './erasure/eraser.js';
@@ -92,6 +99,10 @@ export interface MemoryOptions {
    * indexed with the preceding turns of its conversation. Default `{ turns: 2 }`; `false` turns it off.
    */
   conversationContext?: ConversationContextOptions | false;
+  /** Document ingestion: `pdf` reads PDF bytes (the engram package supplies one built on unpdf). */
+  ingestion?: { pdf?: PdfReader };
+  /** How `consolidate()` scores, forgets (and archives), compresses and links. See docs/consolidation.md. */
+  consolidation?: ConsolidationOptions;
   /** Largest content accepted, in UTF-8 bytes. Default 1,000,000. */
   maxContentBytes?: number;
   /** Limits on `metadata` (of memories and links): JSON size, key count, nesting depth. */
@@ -130,6 +141,8 @@ export class Memory {
   private readonly conversationContext: ConversationContext;
   private readonly eraser: Eraser;
   private readonly encryption: Encryption;
+  private readonly consolidator: Consolidator;
+  private readonly ingester: Ingester;
   private openPromise: Promise<VectorIndex | undefined> | undefined;
   private closed = false;
   /** The language model `add(messages, { infer: true })` uses, if any. */
@@ -168,6 +181,11 @@ export class Memory {
     } catch (error) {
       throw new ValidationError([{ field: 'conversationContext', message: (error as Error).message }]);
     }
+    // Pattern summaries use the Memory's language model unless consolidation names its own.
+    const consolidation = resolveConsolidationOptions({
+      ...options.consolidation,
+      ...((options.consolidation?.model ?? options.model) ? { model: options.consolidation?.model ?? options.model } : {}),
+    });
     const maxContentBytes = options.maxContentBytes ?? DEFAULT_MAX_CONTENT_BYTES;
     const metadataLimits = resolveMetadataLimits(options.metadataLimits);
     const retention = resolveRetentionOptions(options.retention);
@@ -189,7 +207,19 @@ export class Memory {
     const { embedding, events, ontology, relationTypes } = this;
     this.access = new AccessRecorder(store, events, now);
     this.reader = new Reader({ store, open, ontology, access: this.access, now });
-    this.searcher = new Searcher({ store, open, embedding, ontology, relationTypes, events, access: this.access, retrieval, reveal, now });
+    this.searcher = new Searcher({
+      store,
+      open,
+      embedding,
+      ontology,
+      relationTypes,
+      events,
+      access: this.access,
+      retrieval,
+      decay: consolidation,
+      reveal,
+      now,
+    });
     this.graph = new Graph({ store, open, relationTypes, events, metadataLimits, now });
     this.resolver = new Resolver({ store, open, embedding, graph: this.graph, relationTypes, events, now });
     const linkSuggester = new LinkSuggester({ store, open, searcher: this.searcher, graph: this.graph, relationTypes });
@@ -209,6 +239,63 @@ export class Memory {
       metadataLimits,
       now,
       onCreated: autoLink ? (memory) => linkSuggester.linkInferred(memory, autoLink) : undefined,
+    });
+    const writer = this.writer;
+    this.consolidator = new Consolidator({
+      store,
+      open,
+      embedding,
+      events,
+      graph: this.graph,
+      linkSuggester,
+      addMany: (inputs) => writer.addMany(inputs, 'pattern'),
+      options: consolidation,
+      now,
+    });
+    const pdf = options.ingestion?.pdf;
+    if (pdf !== undefined && typeof pdf !== 'function') {
+      throw new ValidationError([{ field: 'ingestion.pdf', message: 'must be a function (bytes) => Promise<{ pages, title? }>' }]);
+    }
+    this.ingester = new Ingester({
+      open,
+      addMany: (inputs) => writer.addMany(inputs, 'chunks'),
+      delete: (id) => writer.delete(id),
+      // Both chunks were just written in this call: the edge goes straight to the store (no
+      // liveness look-ups per chunk), with the same event a link() emits.
+      link: async (sourceId, targetId) => {
+        const at = new Date(now());
+        const result = await store.upsertRelation({
+          sourceId,
+          targetId,
+          type: 'follows',
+          weight: 1,
+          confidence: 1,
+          metadata: {},
+          inferred: false,
+          createdAt: at,
+          updatedAt: at,
+        });
+        this.events.emit('relation:added', result);
+      },
+      chunksOf: async (scope, sources) => {
+        const wanted = scopeKey(scope);
+        const found = new Map<string, MemoryRecord[]>();
+        for (let start = 0; start < sources.length; start += 500) {
+          const where = parseWhere({ source: { in: sources.slice(start, start + 500) }, documentHash: { exists: true } });
+          let cursor: string | undefined;
+          do {
+            const page = await store.list({ scope, where }, { limit: 1000, ...(cursor ? { cursor } : {}) });
+            for (const record of page.items) {
+              if (scopeKey(record.scope) !== wanted) continue;
+              const source = record.metadata.source as string;
+              found.set(source, [...(found.get(source) ?? []), record]);
+            }
+            cursor = page.nextCursor ?? undefined;
+          } while (cursor);
+        }
+        return found;
+      },
+      ...(pdf ? { pdf } : {}),
     });
   }
 
@@ -550,5 +637,29 @@ export class Memory {
   /** Links this memory probably has, with a guessed type, a confidence and reasons. Writes nothing. */
   suggestLinks(id: string, options: { limit?: number } = {}): Promise<LinkSuggestion[]> {
     return this.linkSuggester.suggest(id, options);
+  }
+
+  // ---------------------------------------------------------------- consolidation (consolidation/)
+
+  /**
+   * Keeps a long-lived memory healthy: scores every memory's decay (relevance), archives then
+   * soft-deletes the faded ones (forgetting), turns near-duplicate clusters into `pattern`
+   * memories (compression) and, when asked, suggests links (associations). A dry run by default:
+   * pass `dryRun: false` to apply. The report lists ids and reasons either way.
+   */
+  consolidate(options: ConsolidateOptions = {}): Promise<ConsolidationReport> {
+    return this.consolidator.consolidate(options);
+  }
+
+  // ---------------------------------------------------------------- ingestion (ingestion/)
+
+  /**
+   * Reads documents (text + title, or a file's bytes + name: Markdown, text, HTML, JSON, JSONL,
+   * CSV, PDF, code) into chunks that follow their structure, one keyed memory each, linked
+   * `follows` in order. Re-ingesting an unchanged document writes nothing; a changed one replaces
+   * its chunks. A document that cannot be read is reported in the result and skipped.
+   */
+  ingest(source: IngestSource | IngestSource[], options: IngestOptions = {}): Promise<IngestReport> {
+    return this.ingester.ingest(source, options);
   }
 }

@@ -1,3 +1,7 @@
+export type { JsonlArchiveOptions } from '@engram/adapters/archive';
+export { archivePathFor, jsonlArchive } from '@engram/adapters/archive';
+export type { IngestFilesOptions, IngestFilesReport } from '@engram/adapters/files';
+export { ingestFiles, unpdfReader } from '@engram/adapters/files';
 export { sqliteStore } from '@engram/adapters/sqlite';
 export * from '@engram/core';
 export type { AnthropicModel, AnthropicModelOptions, OpenAICompatibleModel, OpenAICompatibleModelOptions } from '@engram/models';

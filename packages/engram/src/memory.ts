@@ -1,5 +1,14 @@
+import { archivePathFor, jsonlArchive } from '@engram/adapters/archive';
+import { type IngestFilesOptions, type IngestFilesReport, ingestFiles, unpdfReader } from '@engram/adapters/files';
 import { sqliteStore } from '@engram/adapters/sqlite';
-import { Memory as CoreMemory, type MemoryOptions as CoreMemoryOptions, type EncryptionOptions } from '@engram/core';
+import {
+  Memory as CoreMemory,
+  type MemoryOptions as CoreMemoryOptions,
+  type EncryptionOptions,
+  type IngestOptions,
+  type IngestReport,
+  type IngestSource,
+} from '@engram/core';
 import { defaultEmbedder } from './default-embedder.js';
 
 /**
@@ -28,7 +37,9 @@ export interface EngramMemoryOptions extends Partial<CoreMemoryOptions> {
 /**
  * `Memory` with batteries: a SQLite file and the default embedder unless you pass your own.
  * Every core option (`store`, `embedder`, `vectors`, `ontology`, `dedup`, `retrieval`, …) is
- * accepted; only what is missing is filled in. No I/O until first use.
+ * accepted; only what is missing is filled in. No I/O until first use. With the default SQLite
+ * store, consolidation archives forgotten memories to `<file>.archive.jsonl` beside it
+ * (`memory.db` → `memory.archive.jsonl`) unless `consolidation.archive` says otherwise.
  */
 export class Memory extends CoreMemory {
   constructor(options: EngramMemoryOptions = {}) {
@@ -36,11 +47,32 @@ export class Memory extends CoreMemory {
     const logger = rest.logger;
     const log = logger === false ? () => {} : (logger ?? ((message: string) => console.error(`[engram] ${message}`)));
     const encryption = rest.encryption ?? encryptionFromEnvironment();
+    const storePath = path ?? process.env.ENGRAM_PATH ?? DEFAULT_PATH;
+    const defaultArchive = rest.store === undefined && storePath !== ':memory:' && rest.consolidation?.archive === undefined;
     super({
       ...rest,
       ...(encryption ? { encryption } : {}),
-      store: rest.store ?? sqliteStore({ path: path ?? process.env.ENGRAM_PATH ?? DEFAULT_PATH }),
+      ...(defaultArchive ? { consolidation: { ...rest.consolidation, archive: jsonlArchive({ path: archivePathFor(storePath) }) } } : {}),
+      ingestion: { pdf: unpdfReader, ...rest.ingestion },
+      store: rest.store ?? sqliteStore({ path: storePath }),
       embedder: rest.embedder ?? defaultEmbedder({ log }),
     });
+  }
+
+  /**
+   * Also takes paths: a file, a folder (every readable file under it) or a glob (`docs/**\/*.md`),
+   * read from disk, with `prune: true` to forget documents whose file is gone. Text and buffers
+   * work as in core.
+   */
+  override ingest(source: IngestSource | IngestSource[], options?: IngestOptions): Promise<IngestReport>;
+  override ingest(paths: string | string[], options?: IngestFilesOptions): Promise<IngestFilesReport>;
+  override ingest(
+    source: string | string[] | IngestSource | IngestSource[],
+    options: IngestFilesOptions = {},
+  ): Promise<IngestReport | IngestFilesReport> {
+    if (typeof source === 'string' || (Array.isArray(source) && source.every((item) => typeof item === 'string'))) {
+      return ingestFiles(this, typeof source === 'string' ? [source] : (source as string[]), options);
+    }
+    return super.ingest(source as IngestSource | IngestSource[], options);
   }
 }

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { EngramError } from '@engram/core';
 import type { EngramMcpConfig } from './config.js';
+import { parseDuration } from './consolidation-schedule.js';
 import { VERSION } from './version.js';
 
 export const USAGE = `engram-mcp ${VERSION}: Engram memory as an MCP server (tools for Claude Code, Claude Desktop, Cursor, …)
@@ -30,6 +31,11 @@ Options:
   --keys-file <file>   HTTP: API keys → tenants, as engram keys create writes them (default: $ENGRAM_KEYS_FILE,
                        else <name>.keys.json beside the SQLite file; also $ENGRAM_API_KEYS). With keys, each
                        key's tenant bounds every tool call, whatever user_id it sends
+  --consolidate-every <duration>
+                       HTTP: apply consolidation every 24h, 30m… (forgotten memories are archived first)
+  --allow-ingest <dir> let memory_ingest read files in this folder (repeatable; default: text only)
+  --archive <file>     where consolidation archives forgotten memories (default: $ENGRAM_ARCHIVE,
+                       else <store>.archive.jsonl beside a SQLite file)
   --global             hooks: write ~/.claude/settings.json instead of <project>/.claude/settings.json
   --command <cmd>      hooks install: the command hooks run (default: engram-mcp when the PATH leads
                        to this install, else node and its bin script by absolute path)
@@ -49,6 +55,9 @@ const OPTIONS = {
   port: { type: 'string' },
   token: { type: 'string' },
   'keys-file': { type: 'string' },
+  'consolidate-every': { type: 'string' },
+  archive: { type: 'string' },
+  'allow-ingest': { type: 'string', multiple: true },
   global: { type: 'boolean' },
   command: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
@@ -78,6 +87,8 @@ export interface McpServerArguments extends EngramMcpConfig {
   token?: string;
   keysFile?: string;
   compat?: boolean;
+  consolidateEvery?: number;
+  allowIngest?: string[];
 }
 
 /**
@@ -100,6 +111,7 @@ export function parseCommandLine(args: readonly string[]): ParsedCommand {
   if (values.embedder !== undefined) config.embedder = values.embedder;
   if (values['user-id'] !== undefined) config.userId = values['user-id'];
   if (values['agent-id'] !== undefined) config.agentId = values['agent-id'];
+  if (values.archive !== undefined) config.archivePath = values.archive;
 
   const [first, second, ...rest] = positionals;
   const refuse = (names: Array<keyof typeof OPTIONS>, what: string) => {
@@ -108,7 +120,16 @@ export function parseCommandLine(args: readonly string[]): ParsedCommand {
   if (first === undefined || first === 'serve') {
     if (first === 'serve' && second !== undefined) throw new UsageError(`unexpected argument "${second}"`);
     refuse(['global', 'command'], 'the server');
-    if (!values.http) refuse(['host', 'port', 'token', 'keys-file'], 'stdio: add --http');
+    if (!values.http) refuse(['host', 'port', 'token', 'keys-file', 'consolidate-every'], 'stdio: add --http');
+    let consolidateEvery: number | undefined;
+    if (values['consolidate-every'] !== undefined) {
+      const parsed = parseDuration(values['consolidate-every']);
+      if (parsed === null)
+        throw new UsageError(
+          `--consolidate-every must be a duration of at least a minute such as 24h, 30m or 7d (got "${values['consolidate-every']}")`,
+        );
+      consolidateEvery = parsed;
+    }
     let port: number | undefined;
     if (values.port !== undefined) {
       port = Number(values.port);
@@ -125,6 +146,8 @@ export function parseCommandLine(args: readonly string[]): ParsedCommand {
         ...(values.token !== undefined ? { token: values.token } : {}),
         ...(values['keys-file'] !== undefined ? { keysFile: values['keys-file'] } : {}),
         ...(values.compat ? { compat: true } : {}),
+        ...(consolidateEvery !== undefined ? { consolidateEvery } : {}),
+        ...(values['allow-ingest'] ? { allowIngest: values['allow-ingest'] } : {}),
       },
     };
   }
@@ -132,14 +155,34 @@ export function parseCommandLine(args: readonly string[]): ParsedCommand {
     if (second !== 'session-start' && second !== 'stop')
       throw new UsageError('hook needs an event: engram-mcp hook session-start | engram-mcp hook stop');
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
-    refuse(['http', 'host', 'port', 'token', 'keys-file', 'compat', 'global', 'command'], 'a hook');
+    refuse(
+      ['http', 'host', 'port', 'token', 'keys-file', 'compat', 'global', 'command', 'consolidate-every', 'archive', 'allow-ingest'],
+      'a hook',
+    );
     return { command: 'hook', event: second, options: config };
   }
   if (first === 'hooks') {
     if (second !== 'install' && second !== 'uninstall')
       throw new UsageError('hooks needs an action: engram-mcp hooks install [--global] | engram-mcp hooks uninstall [--global]');
     if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
-    refuse(['http', 'host', 'port', 'token', 'keys-file', 'compat', 'embedder', 'user-id', 'agent-id', 'pg-url'], `hooks ${second}`);
+    refuse(
+      [
+        'http',
+        'host',
+        'port',
+        'token',
+        'keys-file',
+        'compat',
+        'embedder',
+        'user-id',
+        'agent-id',
+        'pg-url',
+        'consolidate-every',
+        'archive',
+        'allow-ingest',
+      ],
+      `hooks ${second}`,
+    );
     if (second === 'uninstall') refuse(['command', 'path'], 'hooks uninstall');
     return {
       command: second === 'install' ? 'hooks-install' : 'hooks-uninstall',

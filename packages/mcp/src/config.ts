@@ -18,6 +18,8 @@ export interface EngramMcpConfig {
   userId?: string;
   /** Default `agent_id` of every tool call. Default: ENGRAM_AGENT_ID. */
   agentId?: string;
+  /** JSON Lines file memory_consolidate archives forgotten memories to. Default: ENGRAM_ARCHIVE, else beside a SQLite file. */
+  archivePath?: string;
 }
 
 export interface ResolvedConfig {
@@ -26,6 +28,7 @@ export interface ResolvedConfig {
   defaults: { userId?: string; agentId?: string };
   /** For memory_store `infer` and the Stop hook: from ENGRAM_MODEL / ENGRAM_MODEL_URL / ENGRAM_MODEL_KEY. */
   model?: LanguageModel;
+  archivePath?: string;
 }
 
 export type Environment = Record<string, string | undefined>;
@@ -49,6 +52,8 @@ export function resolveConfig(config: EngramMcpConfig, env: Environment = proces
   if (agentId) defaults.agentId = agentId;
   const embedder = config.embedder ?? fromEnvironment(env, 'ENGRAM_EMBEDDER') ?? 'auto';
   const model = modelFromEnvironment(env);
+  const archive = config.archivePath ?? fromEnvironment(env, 'ENGRAM_ARCHIVE');
+  const archivePath = archive ? { archivePath: isAbsolute(archive) ? archive : resolve(cwd, expandHome(archive)) } : {};
   if (config.path !== undefined && config.postgresUrl !== undefined) {
     throw new ValidationError([
       { field: 'path', message: 'and a Postgres URL were both given: pass one store, --path <file> or --pg-url <url>' },
@@ -56,13 +61,14 @@ export function resolveConfig(config: EngramMcpConfig, env: Environment = proces
   }
   // An explicit --path beats ENGRAM_PG_URL from the environment.
   const postgresUrl = config.postgresUrl ?? (config.path === undefined ? fromEnvironment(env, 'ENGRAM_PG_URL') : undefined);
-  if (postgresUrl) return { store: { kind: 'postgres', connectionString: postgresUrl }, embedder, defaults, ...(model ? { model } : {}) };
+  if (postgresUrl)
+    return { store: { kind: 'postgres', connectionString: postgresUrl }, embedder, defaults, ...(model ? { model } : {}), ...archivePath };
   const given = config.path ?? fromEnvironment(env, 'ENGRAM_PATH');
   let path: string;
   if (given === ':memory:') path = given;
   else if (given) path = isAbsolute(given) ? given : resolve(cwd, expandHome(given));
   else path = parse(resolve(cwd)).root === resolve(cwd) ? resolve(homedir(), '.engram', 'memory.db') : resolve(cwd, DEFAULT_PATH);
-  return { store: { kind: 'sqlite', path }, embedder, defaults, ...(model ? { model } : {}) };
+  return { store: { kind: 'sqlite', path }, embedder, defaults, ...(model ? { model } : {}), ...archivePath };
 }
 
 function expandHome(path: string): string {

@@ -1,3 +1,4 @@
+import { archivePathFor, jsonlArchive } from '@engram/adapters/archive';
 import { AdapterError, Memory, type MemoryStore, ValidationError } from '@engram/core';
 import { type ResolvedConfig, redactUrl } from './config.js';
 import { embedderChoice } from './embedder-choice.js';
@@ -26,12 +27,17 @@ export async function createMemory(config: ResolvedConfig, log: (message: string
     .map((text) => text.trim())
     .filter(Boolean);
   const encryption = key ? { key, ...(previousKeys.length > 0 ? { previousKeys } : {}) } : undefined;
+  // memory_consolidate archives what it forgets: beside a SQLite file by default (`memory.archive.jsonl`).
+  const archivePath =
+    config.archivePath ??
+    (config.store.kind === 'sqlite' && config.store.path !== ':memory:' ? archivePathFor(config.store.path) : undefined);
   return new Memory({
     store,
     embedder: embedderChoice(config.embedder, log),
     logger: log,
     ...(config.model ? { model: config.model } : {}),
     ...(encryption ? { encryption } : {}),
+    ...(archivePath ? { consolidation: { archive: jsonlArchive({ path: archivePath }) } } : {}),
   });
 }
 

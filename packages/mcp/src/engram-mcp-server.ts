@@ -2,8 +2,10 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { registerMemoryGuide, SERVER_INSTRUCTIONS } from './memory-guide.js';
 import { LazyMemory, type MemorySource } from './memory-source.js';
 import { compatTools } from './tools/compat-tools.js';
+import { consolidationTools } from './tools/consolidation-tool.js';
 import { erasureTools } from './tools/erasure-tools.js';
 import { graphTools } from './tools/graph-tools.js';
+import { ingestTools } from './tools/ingest-tool.js';
 import { memoryTools } from './tools/memory-tools.js';
 import { statsTools } from './tools/stats-tool.js';
 import { type AnyToolDefinition, registerTools, type ScopeDefaults } from './tools/tool-kit.js';
@@ -18,10 +20,19 @@ export interface EngramMcpServerOptions {
   compat?: boolean;
   /** Where diagnostics go. Default: stderr (stdout carries the protocol in stdio mode). */
   log?: (message: string) => void;
+  /** Folders memory_ingest may read files from. Default none: it takes text only. */
+  allowIngest?: readonly string[];
 }
 
 /** The primary tools, in the order clients list them. */
-export const TOOLS: readonly AnyToolDefinition[] = [...memoryTools, ...graphTools, ...statsTools, ...erasureTools];
+export const TOOLS: readonly AnyToolDefinition[] = [
+  ...memoryTools,
+  ...graphTools,
+  ...statsTools,
+  ...erasureTools,
+  ...consolidationTools,
+  ...ingestTools,
+];
 
 export const defaultLog = (message: string): void => {
   process.stderr.write(`[engram-mcp] ${message}\n`);
@@ -36,7 +47,7 @@ export function createEngramMcpServer(options: EngramMcpServerOptions): McpServe
   const memory = options.memory instanceof LazyMemory ? options.memory : new LazyMemory(options.memory);
   const log = options.log ?? defaultLog;
   const server = new McpServer({ name: 'engram', title: 'Engram memory', version: VERSION }, { instructions: SERVER_INSTRUCTIONS });
-  const context = { memory: () => memory.get(), defaults: { ...options.defaults }, log };
+  const context = { memory: () => memory.get(), defaults: { ...options.defaults }, log, allowIngest: options.allowIngest ?? [] };
   registerTools(server, options.compat ? [...TOOLS, ...compatTools] : [...TOOLS], context);
   registerMemoryGuide(server);
   return server;

@@ -1,6 +1,7 @@
 import type { Memory } from '@engram/core';
 import { ValidationError } from '@engram/core';
 import { describeStore, type EngramMcpConfig, type Environment, fromEnvironment, type ResolvedConfig, resolveConfig } from './config.js';
+import { scheduleConsolidation } from './consolidation-schedule.js';
 import { checkEmbedderChoice, createMemory } from './create-memory.js';
 import { defaultLog } from './engram-mcp-server.js';
 import { LazyMemory } from './memory-source.js';
@@ -39,6 +40,13 @@ export interface StartMcpServerOptions extends EngramMcpConfig {
   cwd?: string;
   /** Diagnostics. Default: stderr. */
   log?: (message: string) => void;
+  /**
+   * HTTP: apply `consolidate()` this often (milliseconds, at least one minute), archiving what
+   * it forgets (see `archivePath`). Off by default.
+   */
+  consolidateEvery?: number;
+  /** Folders memory_ingest may read files from. Default none (text only). */
+  allowIngest?: string[];
 }
 
 export interface McpServerHandle {
@@ -64,7 +72,7 @@ export async function startMcpServer(options: StartMcpServerOptions = {}): Promi
   checkEmbedderChoice(config.embedder);
   const compat = options.compat ?? ['1', 'true', 'yes'].includes(fromEnvironment(env, 'ENGRAM_MCP_COMPAT')?.toLowerCase() ?? '');
   const memory = new LazyMemory(options.memory ?? (() => createMemory(config, log)));
-  const server = { memory, defaults: config.defaults, compat, log };
+  const server = { memory, defaults: config.defaults, compat, log, ...(options.allowIngest ? { allowIngest: options.allowIngest } : {}) };
   const warmUp = options.warmUp ?? true;
   const where = options.memory ? 'the given memory' : describeStore(config);
 
@@ -106,6 +114,20 @@ export async function startMcpServer(options: StartMcpServerOptions = {}): Promi
       },
     ]);
   }
+  const every = options.consolidateEvery;
+  if (every !== undefined && !(Number.isFinite(every) && every >= 60_000)) {
+    throw new ValidationError([{ field: 'consolidateEvery', message: `must be at least one minute, in milliseconds (got ${every})` }]);
+  }
+  if (every !== undefined && keyed) {
+    // Each tenant has a store of its own; the schedule consolidates one store. Refuse rather than
+    // leave the tenants' stores out without a word.
+    throw new ValidationError([
+      {
+        field: 'consolidateEvery',
+        message: 'is not available with API keys yet (each tenant has its own store): run engram consolidate per tenant store instead',
+      },
+    ]);
+  }
   const { serveHttp } = await import('./transports/http-transport.js');
   const handle = await serveHttp(server, {
     host,
@@ -117,7 +139,17 @@ export async function startMcpServer(options: StartMcpServerOptions = {}): Promi
   });
   const access = keyed ? ' (API keys required; each key sees its own tenant only)' : token ? ' (bearer token required)' : '';
   log(`serving ${where} at ${handle.url}${access}${compat ? ' (with compatibility tools)' : ''}`);
-  return handle;
+  if (every === undefined) return handle;
+  const stop = scheduleConsolidation(memory, every, log);
+  log(`consolidating every ${Math.round(every / 60_000)} min`);
+  void handle.closed.then(stop);
+  return {
+    ...handle,
+    close: async () => {
+      stop();
+      await handle.close();
+    },
+  };
 }
 
 /**

@@ -131,6 +131,8 @@ export function migrations(schema: string): Record<string, Migration> {
     ]),
     // 'conversation' when core derived the memory's context from its conversation (issue 15).
     '0002-context-source': sqlMigration([`ALTER TABLE ${s}.memories ADD COLUMN context_source text`]),
+    // The consolidation decay score (`MemoryRecord.decayScore`); the text-index trigger does not watch it.
+    '0003-decay-score': sqlMigration([`ALTER TABLE ${s}.memories ADD COLUMN decay_score float8`]),
   };
 }
 

@@ -38,6 +38,8 @@ export interface MemoryRow {
   preceding_memory_id: string | null;
   source_type: string | null;
   credibility: number | null;
+  /** Added by migration 0003. */
+  decay_score: number | null;
 }
 
 const plainColumns = [
@@ -68,6 +70,7 @@ const plainColumns = [
   'preceding_memory_id',
   'source_type',
   'credibility',
+  'decay_score',
 ] as const;
 
 const timeColumns = ['last_accessed_at', 'created_at', 'updated_at', 'valid_from', 'valid_to', 'deleted_at'] as const;
@@ -160,6 +163,7 @@ export function rowToRecord(row: MemoryRow): MemoryRecord {
     precedingMemoryId: row.preceding_memory_id,
     sourceType: row.source_type,
     credibility: row.credibility,
+    ...(row.decay_score !== null && row.decay_score !== undefined ? { decayScore: row.decay_score } : {}),
   };
 }
 

@@ -547,6 +547,23 @@ class PostgresStore implements MemoryStore {
     });
   }
 
+  async recordDecayScores(scores: Array<{ id: string; score: number }>): Promise<void> {
+    if (scores.length === 0) return;
+    await this.run('recordDecayScores', async (session) => {
+      // One statement per batch, rows locked in id order like recordAccess; no trigger re-indexes text.
+      await session.client.query(
+        `UPDATE ${session.memories} AS m SET decay_score = score.value
+         FROM (
+           SELECT hit.id, hit.value FROM ${session.memories} AS locked
+           JOIN json_to_recordset($1::json) AS hit(id text, value float8) ON hit.id = locked.id
+           WHERE locked.deleted_at IS NULL ORDER BY locked.id FOR UPDATE OF locked
+         ) AS score
+         WHERE m.id = score.id`,
+        [JSON.stringify(scores.map(({ id, score }) => ({ id, value: score })))],
+      );
+    });
+  }
+
   // ------------------------------------------------------------------ graph and history
 
   async upsertRelation(relation: Relation): Promise<{ relation: Relation; created: boolean }> {

@@ -168,6 +168,13 @@ export const migrations: Record<string, Migration> = {
   '0002-context': contextMigration,
   '0003-vector-codes': vectorCodesMigration,
   '0004-lexical-index': lexicalIndexMigration,
+  // The consolidation decay score (`MemoryRecord.decayScore`), written by `recordDecayScores`.
+  // No trigger watches it, so storing scores re-indexes nothing.
+  '0005-decay-score': {
+    async up(db: Kysely<unknown>) {
+      await sql`ALTER TABLE memories ADD COLUMN decay_score REAL`.execute(db);
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -33,6 +33,8 @@ export interface MemoryRow {
   confidence: number | null;
   /** JSON object of the optional SHODH fields that are set, or null when none is. */
   attributes: string | null;
+  /** Added by migration 0005; absent from rows built for an insert. */
+  decay_score?: number | null;
 }
 
 /** The columns of `MemoryRow`, for SELECT lists (qualified with an alias when given). */
@@ -69,6 +71,7 @@ const rowColumns = [
   'source',
   'confidence',
   'attributes',
+  'decay_score',
 ] as const;
 
 /** The optional emotional / episodic fields (SHODH unified memory schema), kept in one JSON column. */
@@ -200,6 +203,7 @@ export function rowToRecord(row: MemoryRow): MemoryRecord {
     precedingMemoryId: (attributes.precedingMemoryId as string | undefined) ?? null,
     sourceType: (attributes.sourceType as string | undefined) ?? null,
     credibility: (attributes.credibility as number | undefined) ?? null,
+    ...(row.decay_score !== undefined && row.decay_score !== null ? { decayScore: row.decay_score } : {}),
   };
 }
 

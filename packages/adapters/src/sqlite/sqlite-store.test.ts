@@ -190,6 +190,7 @@ describe('sqlite store specifics', () => {
       { name: '0002-context' },
       { name: '0003-vector-codes' },
       { name: '0004-lexical-index' },
+      { name: '0005-decay-score' },
     ]);
     const tables = (
       db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name").all() as Array<{ name: string }>

@@ -545,6 +545,23 @@ class SqliteStore implements MemoryStore {
     });
   }
 
+  async recordDecayScores(scores: Array<{ id: string; score: number }>): Promise<void> {
+    if (scores.length === 0) return;
+    const session = await this.ready();
+    await withRetry('recordDecayScores', () => {
+      // One statement per batch; no trigger watches decay_score, so nothing is re-indexed.
+      session.write(() =>
+        session
+          .statement(
+            `UPDATE memories SET decay_score = score.value
+             FROM (SELECT value ->> 0 AS id, value ->> 1 AS value FROM json_each(?)) AS score
+             WHERE memories.id = score.id AND memories.deleted_at IS NULL`,
+          )
+          .run(JSON.stringify(scores.map(({ id, score }) => [id, score]))),
+      );
+    });
+  }
+
   // ------------------------------------------------------------------ reads
 
   async get(ids: string[]): Promise<MemoryRecord[]> {

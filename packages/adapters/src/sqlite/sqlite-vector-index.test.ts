@@ -411,11 +411,13 @@ describe('stores from before the vector codes (0003)', () => {
     // Rewind the file to the layout of 0001/0002: vectors in a vec0 table, no codes.
     const raw = new Database(path);
     sqliteVec.load(raw);
+    // 0005's column goes first, while the triggers that name the vector tables still find them.
+    raw.exec('ALTER TABLE memories DROP COLUMN decay_score');
     raw.exec(`
       CREATE VIRTUAL TABLE memory_vectors USING vec0(embedding float[${dimensions}] distance_metric=cosine, user_id text);
       INSERT INTO memory_vectors (rowid, embedding, user_id) SELECT e.rowid, e.vector, m.user_id FROM memory_embeddings e JOIN memories m ON m.rowid = e.rowid;
       DROP TABLE memory_embeddings; DROP TABLE memory_vector_codes; DROP TABLE memory_vector_log;
-      DELETE FROM engram_migration WHERE name IN ('0003-vector-codes', '0004-lexical-index');
+      DELETE FROM engram_migration WHERE name IN ('0003-vector-codes', '0004-lexical-index', '0005-decay-score');
       UPDATE engram_meta SET value = json_object('table', 'memory_vectors', 'dimensions', ${dimensions}, 'metric', 'cosine') WHERE key = 'vectors';
     `);
     for (const trigger of raw

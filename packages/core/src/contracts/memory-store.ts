@@ -239,4 +239,11 @@ export interface MemoryStore {
    * until one atomic switch, which also records `target` as the store's embedder.
    */
   reembed?(target: EmbedderInfo, embed: (texts: string[]) => Promise<Float32Array[]>, options?: ReembedOptions): Promise<ReembedResult>;
+
+  /**
+   * Optional: stores each memory's consolidation decay score (`MemoryRecord.decayScore`) in one
+   * batched write that re-indexes nothing and appends no history. Unknown and deleted ids are
+   * ignored. Without it, consolidation reports scores but search cannot use them.
+   */
+  recordDecayScores?(scores: Array<{ id: string; score: number }>, at: Date): Promise<void>;
 }

@@ -71,6 +71,12 @@ export interface MemoryRecord {
   sourceType: string | null;
   /** 0..1 */
   credibility: number | null;
+  /**
+   * The decay score (0–1) the last applied `consolidate()` stored, a rerank signal for search
+   * (`retrieval.decay`). Absent until consolidation scored the memory, and on stores that do not
+   * keep it (no `recordDecayScores`).
+   */
+  decayScore?: number;
 }
 
 /** A JSON scalar a metadata condition compares with. */

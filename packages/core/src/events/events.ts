@@ -1,5 +1,7 @@
+import type { ConsolidationStep } from '../consolidation/consolidation-options.js';
+import type { ConsolidationReport } from '../consolidation/report.js';
 import type { WriteStatus } from '../contracts/memory-store.js';
-import type { MemoryRecord, Relation } from '../contracts/model.js';
+import type { MemoryRecord, Relation, Scope } from '../contracts/model.js';
 
 /** Every event core emits, with its payload. Only core emits; adapters never do. */
 export interface MemoryEvents {
@@ -12,6 +14,10 @@ export interface MemoryEvents {
   'relation:added': (event: { relation: Relation; created: boolean }) => void;
   'relation:removed': (event: { relation: Relation }) => void;
   search: (event: { query: string; mode: 'hybrid' | 'vector' | 'lexical'; hits: number; durationMs: number }) => void;
+  'consolidation:started': (event: { dryRun: boolean; steps: ConsolidationStep[]; scope: Scope; total: number }) => void;
+  /** A step finished; `count` is what it scored, forgot, compressed (clusters) or suggested. */
+  'consolidation:step': (event: { step: ConsolidationStep; dryRun: boolean; count: number }) => void;
+  'consolidation:finished': (event: { report: ConsolidationReport }) => void;
   warning: (event: { message: string }) => void;
   /** After `add(messages, { infer: true })` returned (also a dry run, and a run that fell back to storing the messages raw). */
   'extraction:completed': (event: {

@@ -31,6 +31,12 @@ export interface RetrievalOptions {
    * (even 0) replaces it for that search.
    */
   floor?: RelevanceFloorOptions | false;
+  /**
+   * Share of the final score given to the memory's consolidation decay score (0–1): the one
+   * `consolidate()` stored, else computed on the fly from importance, age and access count.
+   * Default 0 (off).
+   */
+  decay?: { weight?: number };
 }
 
 export interface ResolvedRetrievalOptions {
@@ -46,6 +52,7 @@ export interface ResolvedRetrievalOptions {
   importanceWeight: number;
   /** As configured; the embedder's default applies when undefined. */
   floor: RelevanceFloorOptions | false | undefined;
+  decayWeight: number;
 }
 
 export function resolveRetrievalOptions(options: RetrievalOptions = {}): ResolvedRetrievalOptions {
@@ -59,13 +66,19 @@ export function resolveRetrievalOptions(options: RetrievalOptions = {}): Resolve
     halfLifeDays: options.recency?.halfLifeDays ?? 30,
     importanceWeight: options.importance?.weight ?? 0.1,
     floor: options.floor,
+    decayWeight: options.decay?.weight ?? 0,
   };
   const problems: string[] = checkFloorOptions(options.floor);
   if (!(resolved.rrfK > 0)) problems.push('retrieval.rrfK must be > 0');
   if (resolved.lexicalWeight < 0 || (resolved.vectorWeight ?? 0) < 0) problems.push('retrieval.weights must be >= 0');
   if (!(resolved.dateWeight >= 0)) problems.push('retrieval.dateCues.weight must be >= 0');
-  if (resolved.recencyWeight < 0 || resolved.importanceWeight < 0 || resolved.recencyWeight + resolved.importanceWeight > 1) {
-    problems.push('retrieval.recency.weight and retrieval.importance.weight must be >= 0 and sum to at most 1');
+  if (
+    resolved.recencyWeight < 0 ||
+    resolved.importanceWeight < 0 ||
+    resolved.decayWeight < 0 ||
+    resolved.recencyWeight + resolved.importanceWeight + resolved.decayWeight > 1
+  ) {
+    problems.push('retrieval.recency.weight, retrieval.importance.weight and retrieval.decay.weight must be >= 0 and sum to at most 1');
   }
   if (!(resolved.halfLifeDays > 0)) problems.push('retrieval.recency.halfLifeDays must be > 0');
   if (resolved.candidates !== undefined && !(Number.isInteger(resolved.candidates) && resolved.candidates > 0)) {
@@ -95,6 +108,8 @@ export interface Explanation {
   importance: { value: number; contribution: number };
   /** The query words this memory holds (content, tags, context), when the relevance floor applied. */
   evidence?: { matched: number; coverage: number };
+  /** Set when `retrieval.decay.weight` > 0: the decay score, and whether consolidation stored it. */
+  decay?: { value: number; stored: boolean; contribution: number };
   /** Set when graph expansion brought this memory in: the seed hit, the edge and the decay applied. */
   expansion?: { seedId: string; seedScore: number; via: Relation; distance: number; factor: number };
   score: number;
@@ -127,7 +142,7 @@ export function collectCandidates(
 /**
  * The documented score:
  *   relevance = Σ_lists w / (k + rank)  ÷  Σ_lists w / (k + 1)          (0–1)
- *   score     = (1 − r − i) · relevance + r · recency + i · importance   (0–1)
+ *   score     = (1 − r − i − d) · relevance + r · recency + i · importance + d · decay   (0–1)
  * with recency = 0.5 ^ (age / half-life), r and i the recency and importance weights. When the
  * query names dates (`dateCues`), they form one more list in which every memory created in one
  * of those periods is ranked first.
@@ -139,13 +154,14 @@ export function scoreCandidate(
   options: ResolvedRetrievalOptions,
   now: number,
   dateCues: readonly DateCue[] = [],
+  decay?: (record: MemoryRecord) => number,
 ): Explanation {
   const { rrfK } = options;
   const lexicalWeight = lists.lexical ? options.lexicalWeight : 0;
   const vectorWeight = lists.vector ? (options.vectorWeight ?? 1) : 0;
   const dateWeight = dateCues.length > 0 ? options.dateWeight : 0;
   const best = (lexicalWeight + vectorWeight + dateWeight) / (rrfK + 1);
-  const relevanceShare = 1 - options.recencyWeight - options.importanceWeight;
+  const relevanceShare = 1 - options.recencyWeight - options.importanceWeight - options.decayWeight;
   const part = (weight: number, rank: number | undefined) => (rank === undefined || best === 0 ? 0 : weight / (rrfK + rank) / best);
   const lexicalPart = part(lexicalWeight, candidate.lexical?.rank);
   const vectorPart = part(vectorWeight, candidate.vector?.rank);
@@ -163,6 +179,16 @@ export function scoreCandidate(
   if (candidate.lexical && lists.lexical) explanation.lexical = { ...candidate.lexical, contribution: relevanceShare * lexicalPart };
   if (candidate.vector && lists.vector) explanation.vector = { ...candidate.vector, contribution: relevanceShare * vectorPart };
   if (cue) explanation.date = { cue: cue.text, contribution: relevanceShare * datePart };
-  explanation.score = Math.min(1, relevanceShare * relevance + explanation.recency.contribution + explanation.importance.contribution);
+  if (options.decayWeight > 0) {
+    const value = record.decayScore ?? decay?.(record) ?? record.importance;
+    explanation.decay = { value, stored: record.decayScore !== undefined, contribution: options.decayWeight * value };
+  }
+  explanation.score = Math.min(
+    1,
+    relevanceShare * relevance +
+      explanation.recency.contribution +
+      explanation.importance.contribution +
+      (explanation.decay?.contribution ?? 0),
+  );
   return explanation;
 }

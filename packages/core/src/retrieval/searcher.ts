@@ -1,3 +1,4 @@
+import { type DecayParameters, decayScore } from '../consolidation/relevance.js';
 import type { MemoryStore } from '../contracts/memory-store.js';
 import type { MemoryRecord } from '../contracts/model.js';
 import type { VectorIndex } from '../contracts/vector-index.js';
@@ -38,6 +39,8 @@ export interface SearcherContext {
   retrieval: ResolvedRetrievalOptions;
   /** Opens (or redacts) sensitive memories before they are returned. Default: as stored. */
   reveal?: (record: MemoryRecord) => Promise<MemoryRecord>;
+  /** Decay parameters for memories consolidation has not scored yet (`retrieval.decay`). */
+  decay: DecayParameters;
   now: () => number;
 }
 
@@ -88,7 +91,9 @@ export class Searcher {
       const candidate = candidates.get(record.id);
       // A separate vector index may hold a stale payload: the store's record is the truth.
       if (!candidate || !matchesFilter(record, filter)) continue;
-      const explanation = scoreCandidate(candidate, record, lists, fusion, now, dateCues);
+      const explanation = scoreCandidate(candidate, record, lists, fusion, now, dateCues, (memory) =>
+        decayScore(memory, now, 0, this.context.decay),
+      );
       if (parsed.minScore !== undefined && explanation.score < parsed.minScore) continue;
       scored.push({ memory: record, explanation, similarity: candidate.vector?.similarity });
     }

@@ -1,7 +1,7 @@
 import type { HistoryEntry, HistoryEvent, MemoryRecord } from '../contracts/model.js';
 
 /** Fields a history entry never records: bookkeeping that changes on every read or write. */
-const IGNORED = new Set<keyof MemoryRecord>(['accessCount', 'lastAccessedAt', 'updatedAt', 'contentHash']);
+const IGNORED = new Set<keyof MemoryRecord>(['accessCount', 'lastAccessedAt', 'updatedAt', 'contentHash', 'decayScore']);
 
 function plain(value: unknown): unknown {
   return value instanceof Date ? value.toISOString() : value;

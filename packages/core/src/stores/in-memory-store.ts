@@ -360,5 +360,12 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
         if (record) records.set(id, { ...record, accessCount: record.accessCount + 1, lastAccessedAt: at });
       }
     },
+
+    async recordDecayScores(scores) {
+      for (const { id, score } of scores) {
+        const record = live(id);
+        if (record) records.set(id, { ...record, decayScore: score });
+      }
+    },
   };
 }

@@ -57,6 +57,7 @@ const EXPORT_ONLY_FIELDS = new Set([
   'validTo',
   'supersededBy',
   'deletedAt',
+  'decayScore',
 ]);
 
 /** A line that cannot be imported; the message is the reason shown next to its line number. */

@@ -14,6 +14,8 @@ export interface ToolContext {
   memory(): Promise<Memory>;
   defaults: ScopeDefaults;
   log(message: string): void;
+  /** Folders memory_ingest may read (`--allow-ingest`); none: it reads no files. */
+  allowIngest?: readonly string[];
 }
 
 /** What a tool returns: text for the model, data for programs (`structuredContent`). */

@@ -8,6 +8,7 @@ export interface ServeOptions {
   defaults: ScopeDefaults;
   compat: boolean;
   log: (message: string) => void;
+  allowIngest?: readonly string[];
 }
 
 export function buildServer(options: ServeOptions) {
@@ -16,6 +17,7 @@ export function buildServer(options: ServeOptions) {
     defaults: options.defaults,
     compat: options.compat,
     log: options.log,
+    ...(options.allowIngest ? { allowIngest: options.allowIngest } : {}),
   };
   return createEngramMcpServer(serverOptions);
 }

@@ -1,0 +1,2 @@
+export type { IngestFilesOptions, IngestFilesReport } from './ingest-files.js';
+export { globRegExp, ingestFiles, unpdfReader } from './ingest-files.js';
