@@ -15,6 +15,7 @@ import { registerCompatRoutes } from './routes/compat-routes.js';
 import { registerEventRoutes } from './routes/event-routes.js';
 import { registerGraphRoutes } from './routes/graph-routes.js';
 import { registerMemoryRoutes } from './routes/memory-routes.js';
+import { validationResponse } from './routes/responses.js';
 import { registerTransferRoutes } from './routes/transfer-routes.js';
 import { hostnameOf, isLoopback } from './server/loopback.js';
 import { RateLimiter, type RateLimitOptions } from './server/rate-limiter.js';
@@ -129,11 +130,7 @@ export function createEngramApp(options: EngramAppOptions): EngramApp {
     strict: true,
     defaultHook: (result, context) => {
       if (result.success) return;
-      const issue = result.error.issues[0];
-      const field = issue?.path.map(String).join('.') || (result.target === 'json' ? '(body)' : `(${result.target})`);
-      let message = issue?.message ?? 'invalid';
-      if (issue?.code === 'unrecognized_keys') message = `unknown field(s) ${issue.keys.map((key) => `"${key}"`).join(', ')}`;
-      return context.json(errorBody('VALIDATION_ERROR', `Invalid ${field}: ${message}`, field), 400);
+      return validationResponse(context, result.error.issues[0], result.target);
     },
   });
 

@@ -47,6 +47,18 @@ export function toErrorResponse(
   if (error instanceof HttpError)
     return { status: error.status, body: errorBody(error.code, error.message, error.field), headers: error.headers };
   if (ValidationError.isInstance(error)) return { status: 400, body: errorBody(error.code, error.message, error.field), headers: {} };
+  if (EngramError.isInstance(error) && error.code === 'MODEL_ERROR') {
+    // The model's error may name its URL or provider details: those stay in the server log.
+    log(`MODEL_ERROR: ${error.message}`);
+    return {
+      status: 502,
+      body: errorBody(
+        'MODEL_ERROR',
+        'The language model failed, and nothing was written (onFailure "throw"); try again, or leave onFailure out to keep the messages verbatim. The server log has the details.',
+      ),
+      headers: {},
+    };
+  }
   if (EngramError.isInstance(error)) {
     const status = STATUS_OF_CODE[error.code] ?? 500;
     if (status >= 500) log(`${error.code}: ${error.message}`);

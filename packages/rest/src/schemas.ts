@@ -115,6 +115,79 @@ export const AddResultSchema = z
   })
   .openapi('AddResult');
 
+const messageRole = z.enum(['user', 'assistant', 'system', 'tool']);
+
+export const ConversationMessageSchema = z
+  .strictObject({
+    role: messageRole,
+    content: z.string(),
+    id: identifier.optional().openapi({ description: 'Your id for the message: kept as provenance on what is learned from it' }),
+    createdAt: dateTime.optional(),
+  })
+  .openapi('ConversationMessage');
+
+export const InferMemoriesSchema = z
+  .strictObject({
+    messages: z
+      .union([z.string().min(1), z.array(ConversationMessageSchema).min(1).max(500)])
+      .openapi({ description: 'The conversation to learn from, oldest first; a string is one user message' }),
+    infer: z.literal(true, { error: 'must be true to learn from messages (to store text as given, send content without infer)' }),
+    scope: ScopeSchema.optional(),
+    conversationId: identifier.optional(),
+    instructions: z
+      .string()
+      .max(10_000)
+      .optional()
+      .openapi({ description: 'Extra guidance for the model, e.g. "only remember facts about the codebase"' }),
+    dryRun: z.boolean().optional().openapi({ description: 'Return the plan without writing anything' }),
+    onFailure: z.enum(['store-raw', 'throw']).optional().openapi({
+      description:
+        'When the model fails: store-raw (default) stores the messages verbatim as one observation and warns; throw writes nothing and answers 502',
+    }),
+    tags: z.array(z.string()).optional().openapi({ description: 'Added to every memory written' }),
+    metadata: metadata.optional().openapi({ description: 'Merged into every memory written' }),
+  })
+  .openapi('InferMemories', {
+    description:
+      'Learn from a conversation with the server’s language model (ENGRAM_MODEL): extract facts, reconcile them with what is stored.',
+  });
+
+export const InferResultSchema = z
+  .object({
+    results: z.array(
+      z.object({
+        memory: MemorySchema,
+        status: z.enum(['created', 'updated', 'superseded', 'unchanged']),
+        fact: z.number().optional().openapi({ description: 'Index in plan.facts; absent for the raw fallback' }),
+        previous: MemorySchema.optional().openapi({ description: 'updated: the memory before; superseded: the one it replaced' }),
+      }),
+    ),
+    plan: z.object({
+      facts: z.array(
+        z.object({ content: z.string(), type: z.string().nullable(), tags: z.array(z.string()), importance: z.number().nullable() }),
+      ),
+      related: z.array(z.object({ alias: z.string(), id: z.string(), content: z.string() })),
+      operations: z.array(
+        z.object({
+          op: z.enum(['add', 'update', 'supersede', 'none']),
+          fact: z.number(),
+          target: z.string().nullable(),
+          targetId: z.string().nullable(),
+          content: z.string().nullable(),
+          reason: z.string(),
+        }),
+      ),
+      rejected: z.array(z.object({ operation: z.unknown(), reason: z.string() })),
+      reconciled: z.boolean(),
+    }),
+    usage: z.object({ inputTokens: z.number(), outputTokens: z.number(), calls: z.number() }),
+    warnings: z.array(z.string()),
+  })
+  .openapi('InferResult');
+
+export const AddOrInferSchema = z.union([AddMemorySchema, InferMemoriesSchema]);
+export const AddOrInferResultSchema = z.union([AddResultSchema, InferResultSchema]);
+
 export const BatchSchema = z.strictObject({ memories: z.array(AddMemorySchema).min(1).max(1000) }).openapi('AddBatch');
 export const BatchResultSchema = z.object({ results: z.array(AddResultSchema) }).openapi('AddBatchResult');
 

@@ -2,7 +2,8 @@ import cluster from 'node:cluster';
 import { homedir } from 'node:os';
 import { isAbsolute, parse as parsePath, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EngramError, ValidationError } from '@engram/core';
+import { EngramError, type LanguageModel, ValidationError } from '@engram/core';
+import { modelFromEnvironment } from '@engram/models';
 import { apiKeys, mintKey, parseApiKeysVariable } from '../auth/api-keys.js';
 import { KeyFile } from '../auth/key-file.js';
 import { checkTenantName } from '../auth/tenant-name.js';
@@ -30,7 +31,9 @@ Options:
   -h, --help             this help
 
 API keys: ENGRAM_API_KEYS='{"team_a":"<key>"}' and/or the key file written by \`keys create\`.
-Without any key the server answers this machine only (tenant "local"); with keys, every request needs one.`;
+Without any key the server answers this machine only (tenant "local"); with keys, every request needs one.
+Language model for POST /api/memories with infer: true: ENGRAM_MODEL (e.g. openai:gpt-4o-mini, ollama:qwen2.5:7b),
+ENGRAM_MODEL_URL, ENGRAM_MODEL_KEY. Without ENGRAM_MODEL, infer answers 400.`;
 
 export interface ServerCommandLineIo {
   stdout: { write(text: string): unknown };
@@ -160,7 +163,7 @@ export function serveOptionsFrom(
   env: Environment,
   cwd: string,
   log: (message: string) => void,
-): ServeOptions & { store: StoreLocation; workers: number } {
+): ServeOptions & { store: StoreLocation; workers: number; model?: LanguageModel } {
   const store = storeLocation(values, env, cwd);
   const keyFile = keyFilePath(values, env, store, cwd);
   const keys = parseApiKeysVariable(environmentValue(env, 'ENGRAM_API_KEYS'));
@@ -168,10 +171,12 @@ export function serveOptionsFrom(
   const bodyLimit = integerOption(values['body-limit'], 'body-limit', 1);
   const timeout = integerOption(values.timeout, 'timeout', 1);
   const embedder = values.embedder ?? environmentValue(env, 'ENGRAM_EMBEDDER');
+  const model = modelFromEnvironment(env);
   return {
     store,
     workers: integerOption(values.workers, 'workers', 1, 64) ?? 1,
-    memory: tenantMemoryFactory({ store, ...(embedder ? { embedder } : {}), log }),
+    ...(model ? { model } : {}),
+    memory: tenantMemoryFactory({ store, ...(embedder ? { embedder } : {}), ...(model ? { model } : {}), log }),
     auth: apiKeys({ ...(keys ? { keys } : {}), ...(keyFile ? { file: keyFile } : {}) }),
     port: integerOption(values.port ?? environmentValue(env, 'ENGRAM_PORT'), 'port', 0, 65_535) ?? DEFAULT_PORT,
     host: values.host ?? DEFAULT_HOST,
@@ -222,7 +227,8 @@ export async function runServerCommandLine(
     if (cluster.isWorker) process.send?.({ engram: 'listening', url: handle.url, authenticated: handle.authenticated });
     else {
       const anonymous = handle.authenticated ? '' : `\n${ANONYMOUS_NOTE}`;
-      log(`serving ${describe(options.store)} at ${handle.url}${workerNote} — docs at ${handle.url}/docs${anonymous}`);
+      const model = options.model ? `; infer uses ${options.model.id}` : '';
+      log(`serving ${describe(options.store)} at ${handle.url}${workerNote} — docs at ${handle.url}/docs${model}${anonymous}`);
     }
     await handle.closed;
     // A worker's IPC channel keeps it alive: let go of it so the process can end.

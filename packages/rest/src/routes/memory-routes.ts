@@ -1,8 +1,10 @@
 import { NotFoundError } from '@engram/core';
+import type { z } from '@hono/zod-openapi';
 import { createRoute } from '@hono/zod-openapi';
+import { HttpError } from '../errors.js';
 import {
-  AddMemorySchema,
-  AddResultSchema,
+  AddOrInferResultSchema,
+  AddOrInferSchema,
   BatchResultSchema,
   BatchSchema,
   ContextResultSchema,
@@ -17,8 +19,8 @@ import {
   UpdateMemorySchema,
 } from '../schemas.js';
 import type { EngramHono } from './app-env.js';
-import { addInputFrom, integer, listFilterFrom } from './request-values.js';
-import { ERRORS, jsonBody, jsonContent, NOT_FOUND, SECURITY } from './responses.js';
+import { addInputFrom, integer, listFilterFrom, withAgent } from './request-values.js';
+import { ERRORS, jsonBody, jsonContent, MODEL_FAILED, NOT_FOUND, SECURITY, validationResponse } from './responses.js';
 
 const tags = ['memories'];
 
@@ -26,18 +28,52 @@ export const addRoute = createRoute({
   method: 'post',
   path: '/api/memories',
   tags,
-  summary: 'Store a memory',
+  summary: 'Store a memory, or learn from a conversation',
   description:
-    'Stores one memory. An exact duplicate in the same scope returns the stored one with status `duplicate` (200). ' +
-    'An `X-Agent-ID` header sets `scope.agentId` and adds the tag `agent:<name>`. Accepts mcp-memory-service bodies (`memory_type`).',
+    'Stores one memory (`AddMemory`). An exact duplicate in the same scope returns the stored one with status `duplicate` (200). ' +
+    'An `X-Agent-ID` header sets `scope.agentId` and adds the tag `agent:<name>`. Accepts mcp-memory-service bodies (`memory_type`).\n\n' +
+    'With `messages` and `infer: true` (`InferMemories`), the server’s language model (ENGRAM_MODEL) extracts the facts worth keeping ' +
+    'and reconciles them with what the scope holds: new facts are added, changed ones supersede the old, known ones stay unchanged. ' +
+    'The answer is `{ results, plan, usage, warnings }`: 201 when something was written, 200 otherwise (a dry run, nothing new). ' +
+    'A server without a model answers 400 naming `infer`.',
   security: SECURITY,
-  request: { ...jsonBody(AddMemorySchema) },
+  request: { ...jsonBody(AddOrInferSchema) },
   responses: {
-    201: jsonContent(AddResultSchema, 'Created'),
-    200: jsonContent(AddResultSchema, 'Already stored (duplicate) or a keyed memory updated'),
+    201: jsonContent(AddOrInferResultSchema, 'Created (or, with infer, something was written)'),
+    200: jsonContent(AddOrInferResultSchema, 'Already stored (duplicate), a keyed memory updated, or with infer nothing written'),
     ...ERRORS,
+    ...MODEL_FAILED,
   },
 });
+
+/**
+ * The body is one of two shapes; a failure is reported against the one the caller meant
+ * (`infer` or `messages` present: InferMemories), so `field` names what to fix.
+ */
+function addValidationHook(
+  result: { success: boolean; error?: z.ZodError; data?: unknown; target: string },
+  context: Parameters<typeof validationResponse>[0],
+): Response | undefined {
+  if (result.success || !result.error) return undefined;
+  const first = result.error.issues[0];
+  if (first?.code !== 'invalid_union') return validationResponse(context, first, result.target);
+  const body = (result.data && typeof result.data === 'object' ? result.data : {}) as Record<string, unknown>;
+  const inferring = 'infer' in body || 'messages' in body;
+  if (inferring && 'content' in body) {
+    return validationResponse(
+      context,
+      {
+        code: 'custom',
+        path: ['content'],
+        message: 'does not go with infer: send the conversation as messages (a string, or [{ role, content }])',
+        input: body.content,
+      },
+      result.target,
+    );
+  }
+  const branch = first.errors[inferring ? 1 : 0] ?? [];
+  return validationResponse(context, branch[0], result.target);
+}
 
 const batchRoute = createRoute({
   method: 'post',
@@ -111,11 +147,31 @@ const contextRoute = createRoute({
 });
 
 export function registerMemoryRoutes(app: EngramHono): void {
-  app.openapi(addRoute, async (context) => {
-    const input = addInputFrom(context.req.valid('json'), context.req.header('x-agent-id'));
-    const result = await context.var.memory.add(input);
-    return context.json(result as never, result.status === 'created' ? 201 : 200);
-  });
+  app.openapi(
+    addRoute,
+    async (context) => {
+      const body = context.req.valid('json');
+      const agent = context.req.header('x-agent-id');
+      if ('infer' in body) {
+        const memory = context.var.memory;
+        if (!memory.model) {
+          throw new HttpError(
+            400,
+            'VALIDATION_ERROR',
+            'Invalid infer: this server has no language model. Start it with ENGRAM_MODEL set (e.g. openai:gpt-4o-mini or ollama:qwen2.5:7b), plus ENGRAM_MODEL_URL and ENGRAM_MODEL_KEY as needed, or store the text as given with { content } and no infer',
+            'infer',
+          );
+        }
+        const { messages, infer, ...options } = body;
+        const result = await memory.add(messages, { ...options, ...withAgent(options, agent), infer });
+        const wrote = result.results.some((item) => item.status !== 'unchanged');
+        return context.json(result as never, wrote ? 201 : 200);
+      }
+      const result = await context.var.memory.add(addInputFrom(body, agent));
+      return context.json(result as never, result.status === 'created' ? 201 : 200);
+    },
+    (result, context) => addValidationHook(result, context) as never,
+  );
 
   app.openapi(batchRoute, async (context) => {
     const agent = context.req.header('x-agent-id');

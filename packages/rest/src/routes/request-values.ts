@@ -102,22 +102,28 @@ export function addInputFrom(body: AddBody, agentHeader: string | undefined, fie
     input.type = memoryType;
   }
   if (clientHostname !== undefined) input.metadata = { ...((input.metadata as Record<string, unknown>) ?? {}), clientHostname };
-  if (agentHeader !== undefined) {
-    const agent = agentHeader.trim();
-    if (!AGENT_ID.test(agent)) {
-      throw new HttpError(400, 'VALIDATION_ERROR', 'X-Agent-ID must be 1–128 letters, digits or . _ : @ -', 'X-Agent-ID');
-    }
-    const scope = { ...(input.scope ?? {}) };
-    if (scope.agentId !== undefined && scope.agentId !== agent) {
-      throw new ValidationError([
-        { field: `${prefix}scope.agentId`, message: `differs from the X-Agent-ID header (${agent}): send one of them` },
-      ]);
-    }
-    scope.agentId = agent;
-    input.scope = scope;
-    const tags = Array.isArray(input.tags) ? [...input.tags] : [];
-    tags.push(`agent:${agent}`);
-    input.tags = tags;
-  }
+  Object.assign(input, withAgent(input, agentHeader, prefix));
   return input as AddInput;
+}
+
+/** `X-Agent-ID` applied to a write: `scope.agentId` set and the tag `agent:<name>` added. */
+export function withAgent(
+  input: { scope?: Scope | undefined; tags?: string[] | undefined },
+  agentHeader: string | undefined,
+  prefix = '',
+): { scope?: Scope; tags?: string[] } {
+  const applied: { scope?: Scope; tags?: string[] } = {};
+  if (input.scope !== undefined) applied.scope = input.scope;
+  if (input.tags !== undefined) applied.tags = input.tags;
+  if (agentHeader === undefined) return applied;
+  const agent = agentHeader.trim();
+  if (!AGENT_ID.test(agent)) {
+    throw new HttpError(400, 'VALIDATION_ERROR', 'X-Agent-ID must be 1–128 letters, digits or . _ : @ -', 'X-Agent-ID');
+  }
+  if (input.scope?.agentId !== undefined && input.scope.agentId !== agent) {
+    throw new ValidationError([
+      { field: `${prefix}scope.agentId`, message: `differs from the X-Agent-ID header (${agent}): send one of them` },
+    ]);
+  }
+  return { scope: { ...(input.scope ?? {}), agentId: agent }, tags: [...(Array.isArray(input.tags) ? input.tags : []), `agent:${agent}`] };
 }

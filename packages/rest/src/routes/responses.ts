@@ -1,5 +1,15 @@
 import type { z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { errorBody } from '../errors.js';
 import { ErrorSchema } from '../schemas.js';
+
+/** The 400 answer to a request that fails its schema: `field` names what to fix. */
+export function validationResponse(context: Context, issue: z.core.$ZodIssue | undefined, target: string): Response {
+  const field = issue?.path.map(String).join('.') || (target === 'json' ? '(body)' : `(${target})`);
+  let message = issue?.message ?? 'invalid';
+  if (issue?.code === 'unrecognized_keys') message = `unknown field(s) ${issue.keys.map((key) => `"${key}"`).join(', ')}`;
+  return context.json(errorBody('VALIDATION_ERROR', `Invalid ${field}: ${message}`, field), 400);
+}
 
 export function jsonContent<Schema extends z.ZodType>(schema: Schema, description: string) {
   return { description, content: { 'application/json': { schema } } };
@@ -23,6 +33,9 @@ export const ERRORS = {
 } as const;
 
 export const NOT_FOUND = { 404: error('No such memory in your tenant') } as const;
+export const MODEL_FAILED = {
+  502: error('The language model failed (infer with onFailure "throw"): nothing was written'),
+} as const;
 export const CONFLICT = { 409: error('Conflict') } as const;
 
 export const SECURITY: Array<Record<string, string[]>> = [{ bearer: [] }, { apiKey: [] }];

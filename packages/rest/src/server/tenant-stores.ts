@@ -1,5 +1,5 @@
 import { basename, dirname, extname, join } from 'node:path';
-import { AdapterError, Memory, type MemoryStore } from '@engram/core';
+import { AdapterError, type LanguageModel, Memory, type MemoryStore } from '@engram/core';
 import { defaultEmbedder } from '@engram/embedders/default';
 import type { TenantMemoryFactory } from '../auth/tenant-memories.js';
 import { LOCAL_TENANT } from '../auth/tenant-name.js';
@@ -63,6 +63,8 @@ export interface TenantMemoryFactoryOptions {
   store: StoreLocation;
   /** Embedder of new stores: auto, hash, transformers, transformers:<model>. A store keeps the one it was built with. */
   embedder?: string;
+  /** The language model of `POST /api/memories` with `infer: true`, shared by every tenant (nothing is cached across them). */
+  model?: LanguageModel;
   log?: (message: string) => void;
 }
 
@@ -71,7 +73,12 @@ export function tenantMemoryFactory(options: TenantMemoryFactoryOptions): Tenant
   const log = options.log ?? (() => {});
   return async (tenant) => {
     const store = await openStore(tenantStoreLocation(options.store, tenant));
-    const memory = new Memory({ store, embedder: defaultEmbedder({ choice: options.embedder ?? 'auto', log }), logger: log });
+    const memory = new Memory({
+      store,
+      embedder: defaultEmbedder({ choice: options.embedder ?? 'auto', log }),
+      logger: log,
+      ...(options.model ? { model: options.model } : {}),
+    });
     await memory.ready();
     return memory;
   };

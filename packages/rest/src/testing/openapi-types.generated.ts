@@ -149,8 +149,10 @@ export interface paths {
         };
         put?: never;
         /**
-         * Store a memory
-         * @description Stores one memory. An exact duplicate in the same scope returns the stored one with status `duplicate` (200). An `X-Agent-ID` header sets `scope.agentId` and adds the tag `agent:<name>`. Accepts mcp-memory-service bodies (`memory_type`).
+         * Store a memory, or learn from a conversation
+         * @description Stores one memory (`AddMemory`). An exact duplicate in the same scope returns the stored one with status `duplicate` (200). An `X-Agent-ID` header sets `scope.agentId` and adds the tag `agent:<name>`. Accepts mcp-memory-service bodies (`memory_type`).
+         *
+         *     With `messages` and `infer: true` (`InferMemories`), the server’s language model (ENGRAM_MODEL) extracts the facts worth keeping and reconciles them with what the scope holds: new facts are added, changed ones supersede the old, known ones stay unchanged. The answer is `{ results, plan, usage, warnings }`: 201 when something was written, 200 otherwise (a dry run, nothing new). A server without a model answers 400 naming `infer`.
          */
         post: {
             parameters: {
@@ -161,26 +163,26 @@ export interface paths {
             };
             requestBody: {
                 content: {
-                    "application/json": components["schemas"]["AddMemory"];
+                    "application/json": components["schemas"]["AddMemory"] | components["schemas"]["InferMemories"];
                 };
             };
             responses: {
-                /** @description Already stored (duplicate) or a keyed memory updated */
+                /** @description Already stored (duplicate), a keyed memory updated, or with infer nothing written */
                 200: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["AddResult"];
+                        "application/json": components["schemas"]["AddResult"] | components["schemas"]["InferResult"];
                     };
                 };
-                /** @description Created */
+                /** @description Created (or, with infer, something was written) */
                 201: {
                     headers: {
                         [name: string]: unknown;
                     };
                     content: {
-                        "application/json": components["schemas"]["AddResult"];
+                        "application/json": components["schemas"]["AddResult"] | components["schemas"]["InferResult"];
                     };
                 };
                 /** @description Invalid input: `field` names what to fix */
@@ -230,6 +232,15 @@ export interface paths {
                 };
                 /** @description Internal error */
                 500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description The language model failed (infer with onFailure "throw"): nothing was written */
+                502: {
                     headers: {
                         [name: string]: unknown;
                     };
@@ -2802,6 +2813,49 @@ export interface components {
             agentId?: string;
             runId?: string;
         };
+        InferResult: {
+            results: {
+                memory: components["schemas"]["Memory"];
+                /** @enum {string} */
+                status: "created" | "updated" | "superseded" | "unchanged";
+                /** @description Index in plan.facts; absent for the raw fallback */
+                fact?: number;
+                previous?: components["schemas"]["Memory"] & unknown;
+            }[];
+            plan: {
+                facts: {
+                    content: string;
+                    type: string | null;
+                    tags: string[];
+                    importance: number | null;
+                }[];
+                related: {
+                    alias: string;
+                    id: string;
+                    content: string;
+                }[];
+                operations: {
+                    /** @enum {string} */
+                    op: "add" | "update" | "supersede" | "none";
+                    fact: number;
+                    target: string | null;
+                    targetId: string | null;
+                    content: string | null;
+                    reason: string;
+                }[];
+                rejected: {
+                    operation?: unknown;
+                    reason: string;
+                }[];
+                reconciled: boolean;
+            };
+            usage: {
+                inputTokens: number;
+                outputTokens: number;
+                calls: number;
+            };
+            warnings: string[];
+        };
         Error: {
             error: {
                 /** @example VALIDATION_ERROR */
@@ -2846,6 +2900,42 @@ export interface components {
             credibility?: number;
             /** @description mcp-memory-service field, kept in metadata.clientHostname */
             client_hostname?: string;
+        };
+        /** @description Learn from a conversation with the server’s language model (ENGRAM_MODEL): extract facts, reconcile them with what is stored. */
+        InferMemories: {
+            /** @description The conversation to learn from, oldest first; a string is one user message */
+            messages: string | components["schemas"]["ConversationMessage"][];
+            /** @enum {boolean} */
+            infer: true;
+            scope?: components["schemas"]["Scope"];
+            conversationId?: string;
+            /** @description Extra guidance for the model, e.g. "only remember facts about the codebase" */
+            instructions?: string;
+            /** @description Return the plan without writing anything */
+            dryRun?: boolean;
+            /**
+             * @description When the model fails: store-raw (default) stores the messages verbatim as one observation and warns; throw writes nothing and answers 502
+             * @enum {string}
+             */
+            onFailure?: "store-raw" | "throw";
+            /** @description Added to every memory written */
+            tags?: string[];
+            /** @description Merged into every memory written */
+            metadata?: {
+                [key: string]: unknown;
+            };
+        };
+        ConversationMessage: {
+            /** @enum {string} */
+            role: "user" | "assistant" | "system" | "tool";
+            content: string;
+            /** @description Your id for the message: kept as provenance on what is learned from it */
+            id?: string;
+            /**
+             * Format: date-time
+             * @example 2026-01-31T12:00:00.000Z
+             */
+            createdAt?: string;
         };
         AddBatchResult: {
             results: components["schemas"]["AddResult"][];
