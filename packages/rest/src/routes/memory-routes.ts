@@ -55,8 +55,6 @@ function addValidationHook(
   context: Parameters<typeof validationResponse>[0],
 ): Response | undefined {
   if (result.success || !result.error) return undefined;
-  const first = result.error.issues[0];
-  if (first?.code !== 'invalid_union') return validationResponse(context, first, result.target);
   const body = (result.data && typeof result.data === 'object' ? result.data : {}) as Record<string, unknown>;
   const inferring = 'infer' in body || 'messages' in body;
   if (inferring && 'content' in body) {
@@ -71,6 +69,8 @@ function addValidationHook(
       result.target,
     );
   }
+  const first = result.error.issues[0];
+  if (first?.code !== 'invalid_union') return validationResponse(context, first, result.target);
   const branch = first.errors[inferring ? 1 : 0] ?? [];
   return validationResponse(context, branch[0], result.target);
 }

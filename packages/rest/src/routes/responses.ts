@@ -4,7 +4,17 @@ import { errorBody } from '../errors.js';
 import { ErrorSchema } from '../schemas.js';
 
 /** The 400 answer to a request that fails its schema: `field` names what to fix. */
-export function validationResponse(context: Context, issue: z.core.$ZodIssue | undefined, target: string): Response {
+export function validationResponse(context: Context, given: z.core.$ZodIssue | undefined, target: string): Response {
+  let issue = given;
+  // A value that may take several shapes (a string or a list of messages): report the shape that got furthest.
+  while (issue?.code === 'invalid_union' && issue.errors.length > 0) {
+    const parent: z.core.$ZodIssue = issue;
+    const deepest = issue.errors
+      .map((branch) => branch[0])
+      .filter((candidate) => candidate !== undefined)
+      .reduce((best, candidate) => (candidate.path.length > best.path.length ? candidate : best));
+    issue = { ...deepest, path: [...parent.path, ...deepest.path] } as z.core.$ZodIssue;
+  }
   const field = issue?.path.map(String).join('.') || (target === 'json' ? '(body)' : `(${target})`);
   let message = issue?.message ?? 'invalid';
   if (issue?.code === 'unrecognized_keys') message = `unknown field(s) ${issue.keys.map((key) => `"${key}"`).join(', ')}`;

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ModelCall, startModelServer } from '../../../models/src/test-fixtures/model-server.js';
+import { runServerCommandLine, serveOptionsFrom } from '../cli/run-server-command-line.js';
+import { type ServerHandle, serve } from './serve.js';
+
+/**
+ * End to end: the REST server configured the way `engram serve` / `engram-server` is (serveOptionsFrom
+ * with ENGRAM_MODEL, ENGRAM_MODEL_URL and ENGRAM_MODEL_KEY in its environment), over real HTTP, its
+ * tenants' model talking to a local node:http server that speaks OpenAI's chat-completions format.
+ */
+
+const FACTS: Record<string, string> = {
+  'I prefer light mode in my editor.': 'The user prefers light mode in the editor.',
+  'Actually I switched to dark mode.': 'The user prefers dark mode in the editor.',
+};
+
+function answer(call: ModelCall): unknown {
+  if (call.schemaName === 'engram_facts') {
+    const said = [...call.prompt.matchAll(/^\[user\] (.*)$/gm)].map((match) => match[1] as string);
+    return {
+      facts: said.flatMap((text) => (FACTS[text] ? [{ content: FACTS[text], type: 'preference', tags: null, importance: 0.7 }] : [])),
+    };
+  }
+  const memories = (call.prompt.split('EXISTING MEMORIES:')[1] ?? '')
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { alias: string; content: string });
+  const theme = memories.find((memory) => / mode in the editor/.test(memory.content));
+  return {
+    operations: [
+      theme
+        ? { op: 'supersede', fact: 0, target: theme.alias, content: null, reason: 'the theme preference changed' }
+        : { op: 'add', fact: 0, target: null, content: null, reason: 'new' },
+    ],
+  };
+}
+
+const API_KEY = 'sk-rest-e2e';
+const modelServer = await startModelServer({ models: ['extractor-1'], apiKey: API_KEY, answer });
+let server: ServerHandle;
+
+beforeAll(async () => {
+  const environment = {
+    ENGRAM_MODEL: 'openai-compatible:extractor-1',
+    ENGRAM_MODEL_URL: modelServer.baseURL,
+    ENGRAM_MODEL_KEY: API_KEY,
+  };
+  const options = serveOptionsFrom(
+    { path: ':memory:', embedder: 'hash' } as Parameters<typeof serveOptionsFrom>[0],
+    environment,
+    process.cwd(),
+    () => {},
+  );
+  expect(options.model?.id).toBe('openai-compatible:extractor-1');
+  server = await serve({ ...options, port: 0, handleSignals: false });
+});
+
+afterAll(async () => {
+  await server?.close();
+  await modelServer.close();
+});
+
+const post = async (body: unknown) => {
+  const response = await fetch(`${server.url}/api/memories`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: the test reads the body field by field.
+  return { status: response.status, json: (await response.json()) as any };
+};
+
+describe('engram serve with ENGRAM_MODEL: POST /api/memories with infer over HTTP', () => {
+  it('adds, then supersedes, through the OpenAI wire format', async () => {
+    const first = await post({
+      messages: [{ role: 'user', content: 'I prefer light mode in my editor.' }],
+      infer: true,
+      scope: { userId: 'ada' },
+    });
+    expect(first.status).toBe(201);
+    expect(first.json.results.map((item: { status: string }) => item.status)).toEqual(['created']);
+    const lightId = first.json.results[0].memory.id;
+
+    const second = await post({ messages: 'Actually I switched to dark mode.', infer: true, scope: { userId: 'ada' } });
+    expect(second.status).toBe(201);
+    expect(second.json.results[0]).toMatchObject({ status: 'superseded', previous: { id: lightId } });
+    expect(second.json.usage.calls).toBe(2);
+
+    const names = modelServer.requests.map(
+      (request) => (request.body.response_format as { json_schema: { name: string } }).json_schema.name,
+    );
+    expect(names).toEqual(['engram_facts', 'engram_facts', 'engram_reconcile']);
+    expect(modelServer.requests.every((request) => request.headers.authorization === `Bearer ${API_KEY}`)).toBe(true);
+  });
+
+  it('a model setting that cannot work stops the server at start, naming the variable', async () => {
+    const stderr: string[] = [];
+    const code = await runServerCommandLine(
+      ['--path', ':memory:', '--port', '0'],
+      { stdout: { write: () => true }, stderr: { write: (text: string) => stderr.push(text) } },
+      { ENGRAM_MODEL: 'openai:gpt-4o-mini' },
+    );
+    expect(code).toBe(2);
+    expect(stderr.join('')).toContain('ENGRAM_MODEL_KEY');
+  });
+});
