@@ -80,7 +80,10 @@ describe('a client generated from /openapi.json', () => {
       body: { content: 'Smoke: the queue worker needs REDIS_URL', type: 'configuration', tags: ['smoke'] },
     });
     expect(added.response.status).toBe(201);
-    const id = added.data?.memory.id as string;
+    // The body is AddMemory or InferMemories, so the answer is AddResult or InferResult: narrow on `memory`.
+    const id = (added.data && 'memory' in added.data ? added.data.memory.id : undefined) as string;
+    const inferred = await client.POST('/api/memories', { body: { messages: [{ role: 'user', content: 'I use vim' }], infer: true } });
+    expect(inferred.error?.error.field).toBe('infer');
     const batch = await client.POST('/api/memories/batch', { body: { memories: [{ content: 'Smoke: retries back off exponentially' }] } });
     const other = batch.data?.results[0]?.memory.id as string;
     expect((await client.GET('/api/memories', { params: { query: { limit: '10', tags: 'smoke' } } })).data?.items).toHaveLength(1);
