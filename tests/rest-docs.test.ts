@@ -3,13 +3,17 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { openaiCompatibleModel } from '@engram/models';
 import { type ServerHandle, serve, tenantMemoryFactory } from '@engram/rest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ModelCall, type ModelServer, startModelServer } from '../packages/models/src/test-fixtures/model-server.js';
 
 /**
  * docs/rest.md: every ```sh block runs as pasted from the repository root (after a build). The
  * route examples (`sh norun`: they need a server) run in order, in one shell, against a fresh
- * anonymous server at $ENGRAM_URL; a block marked `error` shows an error on purpose.
+ * anonymous server at $ENGRAM_URL; a block marked `error` shows an error on purpose. The server's
+ * model (for `infer: true`) is a local node:http server speaking OpenAI's wire format, whose "model"
+ * keeps every user line as a fact and adds what is not stored word for word.
  */
 const root = fileURLToPath(new URL('..', import.meta.url));
 const page = readFileSync(join(root, 'docs', 'rest.md'), 'utf8');
@@ -19,10 +23,38 @@ const blocks = [...page.matchAll(/^```(sh|bash)([^\n]*)\n([\s\S]*?)^```$/gm)].ma
 }));
 const directory = mkdtempSync(join(tmpdir(), 'engram-rest-docs-'));
 let server: ServerHandle;
+let modelServer: ModelServer;
+
+function answer(call: ModelCall): unknown {
+  if (call.schemaName === 'engram_facts') {
+    const said = [...call.prompt.matchAll(/^\[user\] (.*)$/gm)].map((match) => match[1] as string);
+    return { facts: said.map((content) => ({ content, type: 'preference', tags: null, importance: null })) };
+  }
+  const [factsPart, memoriesPart] = call.prompt.split('EXISTING MEMORIES:');
+  const lines = (text: string | undefined) =>
+    (text ?? '')
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as { fact: number; alias: string; content: string });
+  const memories = lines(memoriesPart);
+  return {
+    operations: lines(factsPart).map(({ fact, content }) => {
+      const same = memories.find((memory) => memory.content === content);
+      return same
+        ? { op: 'none', fact, target: same.alias, content: null, reason: 'already stored' }
+        : { op: 'add', fact, target: null, content: null, reason: 'new' };
+    }),
+  };
+}
 
 beforeAll(async () => {
+  modelServer = await startModelServer({ models: ['docs-model'], answer });
   server = await serve({
-    memory: tenantMemoryFactory({ store: { kind: 'sqlite', path: join(directory, 'memory.db') }, embedder: 'hash' }),
+    memory: tenantMemoryFactory({
+      store: { kind: 'sqlite', path: join(directory, 'memory.db') },
+      embedder: 'hash',
+      model: openaiCompatibleModel({ baseURL: modelServer.baseURL, model: 'docs-model', maxRetries: 0 }),
+    }),
     port: 0,
     log: () => {},
   });
@@ -30,6 +62,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
+  await modelServer?.close();
   rmSync(directory, { recursive: true, force: true });
 });
 
@@ -84,6 +117,11 @@ describe('docs/rest.md', () => {
       if (block.info.includes('error')) expect(output).toContain('{"error":{');
       else expect(output, block.code).not.toContain('{"error":{');
     });
+    // The infer example reached the model: a dry run that writes nothing, then a write.
+    const inferIndex = examples.findIndex((block) => block.code.includes('"infer": true'));
+    expect(inferIndex).toBeGreaterThanOrEqual(0);
+    expect(outputs[inferIndex]).toContain('"status":"created"');
+    expect(modelServer.requests.length).toBeGreaterThanOrEqual(2);
     // The examples really touched every documented route.
     const documented = [...page.matchAll(/^\| `(GET|POST|PATCH|DELETE) (\/api\/[^`]*)`/gm)].map((match) => `${match[1]} ${match[2]}`);
     const all = examples.map((block) => block.code).join('\n');
