@@ -13,10 +13,12 @@ export function registerServe(program: Command, state: CliState): void {
   const delegate = (prefix: string[]) => async (options: string[], _flags: unknown, self: Command) => {
     // Loaded on demand: Hono is only needed for these commands.
     const { runServerCommandLine } = await import('@engram/rest');
-    const code = await runServerCommandLine([...prefix, ...options, ...globalArguments(self)], {
-      stdout: state.io.stdout,
-      stderr: state.io.stderr,
-    });
+    // The same environment as every other command (ENGRAM_PATH, ENGRAM_API_KEYS, ENGRAM_MODEL*…).
+    const code = await runServerCommandLine(
+      [...prefix, ...options, ...globalArguments(self)],
+      { stdout: state.io.stdout, stderr: state.io.stderr },
+      state.env,
+    );
     state.fail(code);
   };
   program
