@@ -506,7 +506,10 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         expectSame(result);
       });
 
-      const rankedIt = ranked ? it : it.skip;
+      const rankedIt = ranked
+        ? it
+        : (title: string, body: () => Promise<void>) =>
+            it.skip(`${title} (skipped: the store does not rank query results by relevance, ranked: false)`, body);
       rankedIt('ranks a query: the exact match first, scores from 0 to 1 in descending order', async () => {
         const result = await both(
           async (store) => {
