@@ -1,7 +1,6 @@
 import type { LanguageModel, LanguageModelRequest, LanguageModelResponse } from '@engram/core';
-import { ModelError, ValidationError } from '@engram/core';
+import { ModelError, sleep, ValidationError } from '@engram/core';
 import { checkBaseURL, checkCommonOptions, normaliseHeaders, parseBody, postJson, serverMessage } from './post-json.js';
-import { sleep } from './retry.js';
 
 export interface AnthropicModelOptions {
   /** Sent as `x-api-key`. Default: the ANTHROPIC_API_KEY environment variable. Required. */

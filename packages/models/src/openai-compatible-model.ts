@@ -1,7 +1,6 @@
 import type { LanguageModel, LanguageModelJsonSchema, LanguageModelRequest, LanguageModelResponse } from '@engram/core';
-import { ModelError, ValidationError } from '@engram/core';
+import { ModelError, sleep, ValidationError } from '@engram/core';
 import { checkBaseURL, checkCommonOptions, normaliseHeaders, parseBody, postJson, serverMessage } from './post-json.js';
-import { sleep } from './retry.js';
 
 export interface OpenAICompatibleModelOptions {
   /**

@@ -1,5 +1,4 @@
-import { ModelError } from '@engram/core';
-import { backoffMs, isRetryableStatus, retryAfterMs, sleep } from './retry.js';
+import { backoffMs, isRetryableStatus, ModelError, retryAfterMs, sleep } from '@engram/core';
 
 /** A server asking us to wait longer than this is reported rather than waited for. */
 const MAX_RETRY_AFTER_MS = 60_000;

@@ -1,10 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
-import { EmbedderError, ValidationError } from '@engram/core';
+import { backoffMs, EmbedderError, retryAfterMs, ValidationError } from '@engram/core';
 import { runEmbedderConformance } from '@engram/core/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { openaiEmbedder } from './openai-embedder.js';
-import { backoffMs, retryAfterMs } from './retry.js';
 import {
   type OpenAICompatibleServer,
   openAIError,

@@ -1,7 +1,6 @@
 import type { Embedder } from '@engram/core';
-import { EmbedderError, ValidationError } from '@engram/core';
+import { backoffMs, EmbedderError, isRetryableStatus, retryAfterMs, sleep, ValidationError } from '@engram/core';
 import { knownOpenAIModel } from './known-models.js';
-import { backoffMs, isRetryableStatus, retryAfterMs, sleep } from './retry.js';
 
 export interface OpenAIEmbedderOptions {
   /**

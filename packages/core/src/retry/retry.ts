@@ -1,3 +1,4 @@
+/** Retry policy shared by the HTTP adapters (model and embedder clients): which statuses to retry, how long to wait. */
 /** Statuses worth another attempt: timeouts, lock conflicts, rate limits and server errors. */
 export function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 409 || status === 429 || status >= 500;
