@@ -1,6 +1,6 @@
 import type { LanguageModel, LanguageModelRequest, LanguageModelResponse } from '@engram/core';
-import { ModelError, sleep, ValidationError } from '@engram/core';
-import { checkBaseURL, checkCommonOptions, normaliseHeaders, parseBody, postJson, serverMessage } from './post-json.js';
+import { checkBaseURL, ModelError, normaliseHeaders, postJson, serverMessage, sleep, ValidationError } from '@engram/core';
+import { checkCommonOptions, modelFailure, parseBody } from './model-helpers.js';
 
 export interface AnthropicModelOptions {
   /** Sent as `x-api-key`. Default: the ANTHROPIC_API_KEY environment variable. Required. */
@@ -132,6 +132,7 @@ export function anthropicModel(options: AnthropicModelOptions): AnthropicModel {
         fetch: fetchImplementation,
         baseURL,
         statusError,
+        failure: modelFailure,
         sleep,
       });
       const payload = parseBody(url, answer.body, "Anthropic's Messages API");

@@ -1,6 +1,6 @@
 import type { LanguageModel, LanguageModelJsonSchema, LanguageModelRequest, LanguageModelResponse } from '@engram/core';
-import { ModelError, sleep, ValidationError } from '@engram/core';
-import { checkBaseURL, checkCommonOptions, normaliseHeaders, parseBody, postJson, serverMessage } from './post-json.js';
+import { checkBaseURL, ModelError, normaliseHeaders, postJson, serverMessage, sleep, ValidationError } from '@engram/core';
+import { checkCommonOptions, modelFailure, parseBody } from './model-helpers.js';
 
 export interface OpenAICompatibleModelOptions {
   /**
@@ -200,6 +200,7 @@ export function openaiCompatibleModel(options: OpenAICompatibleModelOptions): Op
       fetch: fetchImplementation,
       baseURL,
       statusError,
+      failure: modelFailure,
       sleep,
     });
     return readCompletion(url, model, answer.body, request.maxOutputTokens ?? maxOutputTokens);

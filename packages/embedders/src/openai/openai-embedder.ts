@@ -1,5 +1,5 @@
 import type { Embedder } from '@engram/core';
-import { backoffMs, EmbedderError, isRetryableStatus, retryAfterMs, sleep, ValidationError } from '@engram/core';
+import { checkBaseURL, EmbedderError, normaliseHeaders, postJson, serverMessage, ValidationError } from '@engram/core';
 import { knownOpenAIModel } from './known-models.js';
 
 export interface OpenAIEmbedderOptions {
@@ -42,9 +42,6 @@ export interface OpenAIEmbedder extends Embedder {
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
 export const DEFAULT_OPENAI_MODEL = 'text-embedding-3-small';
 
-/** A server asking us to wait longer than this is reported rather than waited for. */
-const MAX_RETRY_AFTER_MS = 60_000;
-
 function invalid(field: string, message: string): ValidationError {
   return new ValidationError([{ field, message }]);
 }
@@ -60,24 +57,6 @@ function environmentApiKey(): string | undefined {
   return value?.trim() ? value.trim() : undefined;
 }
 
-/** The server's own explanation, from OpenAI's `{ error: { message } }`, Ollama's `{ error }` or plain text. */
-function serverMessage(body: string): string {
-  try {
-    const parsed = JSON.parse(body) as { error?: unknown; message?: unknown; detail?: unknown };
-    const error = parsed.error;
-    if (typeof error === 'string') return error;
-    if (error && typeof error === 'object' && typeof (error as { message?: unknown }).message === 'string') {
-      return (error as { message: string }).message;
-    }
-    if (typeof parsed.message === 'string') return parsed.message;
-    if (typeof parsed.detail === 'string') return parsed.detail;
-  } catch {
-    // not JSON: fall through to the raw text
-  }
-  const text = body.trim().replace(/\s+/g, ' ');
-  return text.length > 300 ? `${text.slice(0, 300)}…` : text || '(empty response body)';
-}
-
 /** Decodes OpenAI's base64 encoding (little-endian float32), for servers that ignore encoding_format. */
 function decodeBase64Vector(encoded: string): Float32Array {
   const bytes = Uint8Array.from(atob(encoded), (character) => character.charCodeAt(0));
@@ -87,30 +66,13 @@ function decodeBase64Vector(encoded: string): Float32Array {
   return vector;
 }
 
-class RetryableFailure {
-  constructor(
-    readonly description: string,
-    readonly waitMs: number | undefined,
-    readonly cause?: unknown,
-  ) {}
-}
-
 /**
  * An embedder for any server speaking OpenAI's `POST /embeddings`: OpenAI itself, Ollama,
  * LM Studio, vLLM, LocalAI, llama.cpp's server, most gateways. Needs only the global `fetch`.
  */
 export function openaiEmbedder(options: OpenAIEmbedderOptions = {}): OpenAIEmbedder {
-  const baseURL = (options.baseURL ?? DEFAULT_OPENAI_BASE_URL).replace(/\/+$/, '');
-  let parsed: URL | undefined;
-  try {
-    parsed = new URL(baseURL);
-  } catch {
-    parsed = undefined;
-  }
-  if (parsed === undefined || (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')) {
-    throw invalid('baseURL', `must be an absolute http(s) URL such as http://localhost:11434/v1, got ${JSON.stringify(options.baseURL)}`);
-  }
-  const host = parsed.hostname;
+  const baseURL = checkBaseURL(options.baseURL ?? DEFAULT_OPENAI_BASE_URL, invalid, 'http://localhost:11434/v1');
+  const host = new URL(baseURL).hostname;
   const model = options.model ?? DEFAULT_OPENAI_MODEL;
   if (typeof model !== 'string' || model.trim() === '')
     throw invalid('model', 'must be a non-empty model name, e.g. "text-embedding-3-small"');
@@ -156,13 +118,11 @@ export function openaiEmbedder(options: OpenAIEmbedderOptions = {}): OpenAIEmbed
     'content-type': 'application/json',
     accept: 'application/json',
     ...(apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` }),
-    // Lower-cased so that a caller's 'Authorization' replaces ours instead of joining it.
-    ...Object.fromEntries(Object.entries(options.headers ?? {}).map(([name, value]) => [name.toLowerCase(), value])),
+    ...normaliseHeaders(options.headers),
   };
   const id = `openai:${model}${requestDimensions === undefined ? '' : `:${requestDimensions}`}`;
 
-  const statusError = (status: number, statusText: string, body: string): EmbedderError => {
-    const reason = `${status}${statusText ? ` ${statusText}` : ''}: ${serverMessage(body)}`;
+  const statusError = (status: number, reason: string): EmbedderError => {
     if (status === 401 || status === 403) {
       return new EmbedderError(
         `${url} refused the API key (${reason}). ` +
@@ -222,67 +182,25 @@ export function openaiEmbedder(options: OpenAIEmbedderOptions = {}): OpenAIEmbed
     return vectors as Float32Array[];
   };
 
-  /** One HTTP attempt: vectors, a RetryableFailure, or a thrown final error. */
-  const attempt = async (texts: string[], signal: AbortSignal | undefined): Promise<Float32Array[] | RetryableFailure> => {
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort(new Error(`timed out after ${timeoutMs} ms`));
-    }, timeoutMs);
-    const onAbort = () => controller.abort(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      const requestBody = {
+  const request = async (texts: string[], signal: AbortSignal | undefined): Promise<Float32Array[]> => {
+    const answer = await postJson({
+      url,
+      headers,
+      body: {
         model,
         input: texts,
         encoding_format: 'float',
         ...(requestDimensions === undefined ? {} : { dimensions: requestDimensions }),
-      };
-      const response = await fetchImplementation(url, {
-        method: 'POST',
-        headers,
-        body: JSON.stringify(requestBody),
-        signal: controller.signal,
-      });
-      const body = await response.text();
-      if (response.ok) return parse(body, texts.length);
-      if (!isRetryableStatus(response.status)) throw statusError(response.status, response.statusText, body);
-      const description = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}: ${serverMessage(body)}`;
-      const wait = retryAfterMs(response.headers);
-      if (wait !== undefined && wait > MAX_RETRY_AFTER_MS) {
-        throw new EmbedderError(
-          `${url} answered ${description} and asked to retry after ${Math.ceil(wait / 1000)} s; giving up instead of waiting that long.`,
-        );
-      }
-      return new RetryableFailure(description, wait);
-    } catch (error) {
-      if (signal?.aborted) throw signal.reason;
-      if (EmbedderError.isInstance(error)) throw error;
-      if (timedOut) return new RetryableFailure(`no response within timeoutMs (${timeoutMs} ms)`, undefined, error);
-      // fetch rejects with a TypeError for network failures; the reason is in its cause.
-      const cause = (error as { cause?: { code?: string; message?: string } })?.cause;
-      const detail = cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
-      return new RetryableFailure(`network error (${detail}); is the server running at ${baseURL}?`, undefined, error);
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    }
-  };
-
-  const request = async (texts: string[], signal: AbortSignal | undefined): Promise<Float32Array[]> => {
-    for (let attemptNumber = 0; ; attemptNumber++) {
-      signal?.throwIfAborted();
-      const outcome = await attempt(texts, signal);
-      if (!(outcome instanceof RetryableFailure)) return outcome;
-      if (attemptNumber >= maxRetries) {
-        throw new EmbedderError(
-          `${url} failed after ${attemptNumber + 1} attempt${attemptNumber === 0 ? '' : 's'} (maxRetries: ${maxRetries}); last error: ${outcome.description}`,
-          { cause: outcome.cause },
-        );
-      }
-      await sleep(outcome.waitMs ?? backoffMs(attemptNumber), signal);
-    }
+      },
+      timeoutMs,
+      maxRetries,
+      signal,
+      fetch: fetchImplementation,
+      baseURL,
+      statusError,
+      failure: (message, { cause }) => new EmbedderError(message, { cause }),
+    });
+    return parse(answer.body, texts.length);
   };
 
   return {

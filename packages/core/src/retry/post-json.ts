@@ -1,4 +1,4 @@
-import { backoffMs, isRetryableStatus, ModelError, retryAfterMs, sleep } from '@engram/core';
+import { backoffMs, isRetryableStatus, retryAfterMs, sleep } from './retry.js';
 
 /** A server asking us to wait longer than this is reported rather than waited for. */
 const MAX_RETRY_AFTER_MS = 60_000;
@@ -13,8 +13,13 @@ export interface PostJsonOptions {
   fetch: typeof globalThis.fetch;
   /** Root of the API, for "is the server running at …?" hints. */
   baseURL: string;
-  /** The final error for a status that is not retried (400, 401, 404…). */
+  /** The final error for a status that is not retried (400, 401, 404…); `reason` is "<status> <text>: <server's message>". */
   statusError: (status: number, reason: string, body: string) => Error;
+  /**
+   * The adapter's own error for a request that kept failing (`retryable: true`: the caller may
+   * try again later), e.g. `(message, options) => new ModelError(message, options)`.
+   */
+  failure: (message: string, options: { cause?: unknown; retryable: boolean }) => Error;
   /** Waits between attempts (tests replace it to keep time). Default: backoff with jitter, or the server's Retry-After. */
   sleep?: (milliseconds: number, signal: AbortSignal | undefined) => Promise<void>;
 }
@@ -51,9 +56,10 @@ export function serverMessage(body: string): string {
 }
 
 /**
- * POSTs JSON and returns the successful answer's body. Retries timeouts, network errors, 408,
- * 409, 429 and 5xx with exponential backoff, honouring `Retry-After` / `retry-after-ms`; an
- * aborted `signal` rejects at once with its reason. Any other status becomes `statusError`.
+ * POSTs JSON and returns the successful answer's body: the one request loop of the HTTP adapters
+ * (model and embedder clients). Retries timeouts, network errors, 408, 409, 429 and 5xx with
+ * exponential backoff, honouring `Retry-After` / `retry-after-ms`; an aborted `signal` rejects at
+ * once with its reason. Any other status becomes `statusError`.
  */
 export async function postJson(options: PostJsonOptions): Promise<HttpAnswer> {
   const wait = options.sleep ?? sleep;
@@ -62,7 +68,7 @@ export async function postJson(options: PostJsonOptions): Promise<HttpAnswer> {
     const outcome = await attempt(options);
     if (!(outcome instanceof RetryableFailure)) return outcome;
     if (attemptNumber >= options.maxRetries) {
-      throw new ModelError(
+      throw options.failure(
         `${options.url} failed after ${attemptNumber + 1} attempt${attemptNumber === 0 ? '' : 's'} (maxRetries: ${options.maxRetries}); last error: ${outcome.description}`,
         { cause: outcome.cause, retryable: true },
       );
@@ -107,7 +113,7 @@ async function attempt(options: PostJsonOptions): Promise<HttpAnswer | Retryable
   if (!isRetryableStatus(response.status)) throw options.statusError(response.status, reason, body);
   const retryAfter = retryAfterMs(response.headers);
   if (retryAfter !== undefined && retryAfter > MAX_RETRY_AFTER_MS) {
-    throw new ModelError(
+    throw options.failure(
       `${url} answered ${reason} and asked to retry after ${Math.ceil(retryAfter / 1000)} s; giving up instead of waiting that long.`,
       { retryable: true },
     );
@@ -115,37 +121,12 @@ async function attempt(options: PostJsonOptions): Promise<HttpAnswer | Retryable
   return new RetryableFailure(reason, retryAfter);
 }
 
-/** Parses a successful answer's JSON body, or explains that the server is not the API expected. */
-export function parseBody(url: string, body: string, api: string): Record<string, unknown> {
-  try {
-    const parsed = JSON.parse(body) as unknown;
-    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as Record<string, unknown>;
-  } catch {
-    // reported below
-  }
-  throw new ModelError(`${url} returned a response that is not a JSON object: ${serverMessage(body)}. Is it ${api}?`);
-}
-
-export function checkCommonOptions(
-  options: { timeoutMs?: number | undefined; maxRetries?: number | undefined; maxOutputTokens?: number | undefined },
-  invalid: (field: string, message: string) => Error,
-): void {
-  for (const [field, minimum] of [
-    ['timeoutMs', 1],
-    ['maxRetries', 0],
-    ['maxOutputTokens', 1],
-  ] as const) {
-    const value = options[field];
-    if (value !== undefined && (!Number.isInteger(value) || value < minimum))
-      throw invalid(field, `must be an integer ≥ ${minimum}, got ${value}`);
-  }
-}
-
+/** Header names lower-cased, so that a caller's 'Authorization' replaces ours instead of joining it. */
 export function normaliseHeaders(headers: Record<string, string> | undefined): Record<string, string> {
-  // Lower-cased so that a caller's 'Authorization' replaces ours instead of joining it.
   return Object.fromEntries(Object.entries(headers ?? {}).map(([name, value]) => [name.toLowerCase(), value]));
 }
 
+/** The API root without trailing slashes; an error through `invalid('baseURL', …)` unless it is an absolute http(s) URL. */
 export function checkBaseURL(value: string, invalid: (field: string, message: string) => Error, example: string): string {
   const baseURL = value.replace(/\/+$/, '');
   let parsed: URL | undefined;
