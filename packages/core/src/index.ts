@@ -10,6 +10,24 @@ export { CONSOLIDATION_STEPS, DEFAULT_RETENTION_DAYS, DEFAULT_STEPS } from './co
 export type { Protection } from './consolidation/forgetting.js';
 export { decayScore } from './consolidation/relevance.js';
 export type { CompressedCluster, ConsolidationReport, ForgottenMemory, SuggestedAssociation } from './consolidation/report.js';
+export type { PreparedChanges, PreparedItem, PreparedQuery, PreparedTarget } from './collections/collection-input.js';
+export {
+  checkCollectionName,
+  checkIds,
+  collectionConflict,
+  collectionNotFound,
+  collectionScore,
+  compareMatches,
+  MAX_COLLECTION_DIMENSIONS,
+  prepareChanges,
+  prepareItems,
+  prepareQuery,
+  prepareTarget,
+  resolveCollectionSpec,
+  TopMatches,
+  VECTOR_METRICS,
+} from './collections/collection-input.js';
+export { inMemoryVectorCollections } from './collections/in-memory-collections.js';
 export type * from './contracts/index.js';
 export type {
   ConversationContextOptions,

@@ -1,4 +1,5 @@
 import type { EmbedderInfo, HistoryEntry, MemoryFilter, MemoryRecord, Relation, Scope } from './model.js';
+import type { VectorCollections } from './vector-collections.js';
 import type { VectorIndex } from './vector-index.js';
 
 export interface BackupProgress {
@@ -116,6 +117,11 @@ export interface MemoryStore {
   readonly capabilities: StoreCapabilities;
   /** Present when the store indexes vectors itself (`capabilities.vectors`). */
   readonly vectors?: VectorIndex;
+  /**
+   * Optional: raw-vector collections kept in the same database (caller-supplied vectors with
+   * metadata, for frameworks that bring their own embeddings; see `VectorCollections`).
+   */
+  readonly collections?: VectorCollections;
 
   /** Opens connections and runs migrations. Idempotent. */
   open(): Promise<void>;

@@ -1,3 +1,4 @@
+import { inMemoryVectorCollections } from '../collections/in-memory-collections.js';
 import type {
   LexicalMatch,
   MemoryStore,
@@ -103,6 +104,7 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
     name: 'memory',
     capabilities: { lexical: 'bm25', vectors: true, multiProcess: false },
     vectors,
+    collections: inMemoryVectorCollections(),
     async open() {},
     async close() {},
     async getEmbedder() {
