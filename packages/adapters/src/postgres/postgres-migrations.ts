@@ -133,6 +133,23 @@ export function migrations(schema: string): Record<string, Migration> {
     '0002-context-source': sqlMigration([`ALTER TABLE ${s}.memories ADD COLUMN context_source text`]),
     // The consolidation decay score (`MemoryRecord.decayScore`); the text-index trigger does not watch it.
     '0003-decay-score': sqlMigration([`ALTER TABLE ${s}.memories ADD COLUMN decay_score float8`]),
+    // Raw-vector collections (`store.collections`, see postgres-collections.ts): vectors as real[]
+    // so the tables exist with or without pgvector (which, when present, scores them in SQL).
+    '0007-vector-collections': sqlMigration([
+      `CREATE TABLE ${s}.vector_collections (
+        name text PRIMARY KEY,
+        dimensions integer NOT NULL,
+        metric text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      )`,
+      `CREATE TABLE ${s}.vector_collection_items (
+        collection text NOT NULL REFERENCES ${s}.vector_collections (name) ON DELETE CASCADE,
+        id text NOT NULL,
+        vector real[] NOT NULL,
+        metadata jsonb NOT NULL DEFAULT '{}'::jsonb,
+        PRIMARY KEY (collection, id)
+      )`,
+    ]),
   };
 }
 
@@ -177,6 +194,9 @@ export async function migrateToLatest(
       migrationTableSchema: schema,
       // Already in a transaction (ours, holding the lock).
       disableTransactions: true,
+      // Migrations are numbered by the branch that wrote them and never depend on one another, so
+      // a schema that already has a later-numbered one still takes an earlier-numbered newcomer.
+      allowUnorderedMigrations: true,
     });
     const { error } = await migrator.migrateToLatest();
     if (error) throw error;

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, type Migration, type MigrationProvider, Migrator, SqliteDialect, sql } from 'kysely';
+import { vectorCollectionsMigration } from './sqlite-collections-migration.js';
 import { lexicalIndexMigration } from './sqlite-lexical-migration.js';
 import { contextMigration } from './sqlite-migration-context.js';
 import { migrationTableName, schemaIsCurrent } from './sqlite-migration-names.js';
@@ -175,6 +176,8 @@ export const migrations: Record<string, Migration> = {
       await sql`ALTER TABLE memories ADD COLUMN decay_score REAL`.execute(db);
     },
   },
+  // Raw-vector collections (`store.collections`), see `sqlite-collections-migration.ts`.
+  '0009-vector-collections': vectorCollectionsMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
@@ -200,6 +203,9 @@ export async function migrateToLatest(db: BetterSqlite3.Database): Promise<void>
     migrationTableName,
     migrationLockTableName,
     disableTransactions: true,
+    // Migrations are numbered by the branch that wrote them and never depend on one another, so a
+    // file that already has a later-numbered one still takes an earlier-numbered newcomer.
+    allowUnorderedMigrations: true,
   });
   db.exec('BEGIN IMMEDIATE');
   try {

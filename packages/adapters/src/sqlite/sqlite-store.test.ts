@@ -191,6 +191,7 @@ describe('sqlite store specifics', () => {
       { name: '0003-vector-codes' },
       { name: '0004-lexical-index' },
       { name: '0005-decay-score' },
+      { name: '0009-vector-collections' },
     ]);
     const tables = (
       db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name").all() as Array<{ name: string }>

@@ -30,6 +30,7 @@ import {
 import type BetterSqlite3 from 'better-sqlite3';
 import { backupDatabase } from './sqlite-backup.js';
 import { recordErasure } from './sqlite-change-log.js';
+import { SqliteCollections } from './sqlite-collections.js';
 import { openConnection } from './sqlite-connection.js';
 import { compileFilter, type SqlParameter } from './sqlite-filter.js';
 import { appendHistory, readChangesSince, readHistory } from './sqlite-history.js';
@@ -148,6 +149,7 @@ class SqliteStore implements MemoryStore {
   readonly name = 'sqlite';
   readonly capabilities = capabilities;
   readonly vectors: SqliteVectorIndex;
+  readonly collections: SqliteCollections;
   readonly location: string;
 
   private session: SqliteSession | null = null;
@@ -163,6 +165,7 @@ class SqliteStore implements MemoryStore {
     this.contextWeight = options.contextWeight;
     this.location = options.path ?? options.database?.name ?? 'a better-sqlite3 database';
     this.vectors = new SqliteVectorIndex(() => this.ready(), options.vectorSearch ?? 'approximate', options.vectorCacheBytes);
+    this.collections = new SqliteCollections(() => this.ready());
   }
 
   // ------------------------------------------------------------------ lifecycle
