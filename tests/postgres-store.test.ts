@@ -1,6 +1,6 @@
 import { postgresStore } from '@engram/adapters/postgres';
-import { AdapterError, hashEmbedder, Memory, type MemoryStore, ValidationError } from '@engram/core';
-import { makeRecord, runStoreConformance } from '@engram/core/testing';
+import { AdapterError, hashEmbedder, Memory, type MemoryStore, ValidationError, type VectorCollections } from '@engram/core';
+import { makeRecord, runStoreConformance, runVectorCollectionsConformance } from '@engram/core/testing';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { pgClient } from '../packages/adapters/src/postgres/postgres-client.js';
@@ -23,6 +23,25 @@ runStoreConformance({
     return store;
   },
   cleanup: (store) => postgres.dropSchema(schemas.get(store) as string),
+});
+
+// Without pgvector, collections score vectors in plain SQL (exact, as with pgvector on PGlite).
+const collectionSchemas = new Map<VectorCollections, { store: MemoryStore; schema: string }>();
+runVectorCollectionsConformance({
+  name: 'postgres (server, no pgvector)',
+  skip: postgres.skip,
+  create: () => {
+    const schema = postgres.nextSchema();
+    const store = postgresStore({ pool: postgres.pool, schema });
+    const collections = store.collections as VectorCollections;
+    collectionSchemas.set(collections, { store, schema });
+    return collections;
+  },
+  cleanup: async (collections) => {
+    const entry = collectionSchemas.get(collections) as { store: MemoryStore; schema: string };
+    await entry.store.close();
+    await postgres.dropSchema(entry.schema);
+  },
 });
 
 const suite = postgres.skip ? describe.skip : describe;

@@ -1,15 +1,3 @@
-export type { ArchiveReason, ConsolidationArchive } from './consolidation/archive.js';
-export { memoryArchive } from './consolidation/archive.js';
-export type {
-  ConsolidateOptions,
-  ConsolidationOptions,
-  ConsolidationProgress,
-  ConsolidationStep,
-} from './consolidation/consolidation-options.js';
-export { CONSOLIDATION_STEPS, DEFAULT_RETENTION_DAYS, DEFAULT_STEPS } from './consolidation/consolidation-options.js';
-export type { Protection } from './consolidation/forgetting.js';
-export { decayScore } from './consolidation/relevance.js';
-export type { CompressedCluster, ConsolidationReport, ForgottenMemory, SuggestedAssociation } from './consolidation/report.js';
 export type { PreparedChanges, PreparedItem, PreparedQuery, PreparedTarget } from './collections/collection-input.js';
 export {
   checkCollectionName,
@@ -28,6 +16,18 @@ export {
   VECTOR_METRICS,
 } from './collections/collection-input.js';
 export { inMemoryVectorCollections } from './collections/in-memory-collections.js';
+export type { ArchiveReason, ConsolidationArchive } from './consolidation/archive.js';
+export { memoryArchive } from './consolidation/archive.js';
+export type {
+  ConsolidateOptions,
+  ConsolidationOptions,
+  ConsolidationProgress,
+  ConsolidationStep,
+} from './consolidation/consolidation-options.js';
+export { CONSOLIDATION_STEPS, DEFAULT_RETENTION_DAYS, DEFAULT_STEPS } from './consolidation/consolidation-options.js';
+export type { Protection } from './consolidation/forgetting.js';
+export { decayScore } from './consolidation/relevance.js';
+export type { CompressedCluster, ConsolidationReport, ForgottenMemory, SuggestedAssociation } from './consolidation/report.js';
 export type * from './contracts/index.js';
 export type {
   ConversationContextOptions,

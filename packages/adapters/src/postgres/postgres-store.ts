@@ -24,6 +24,7 @@ import {
   ValidationError,
 } from '@engram/core';
 import { type PGliteLike, type PgPoolLike, type PostgresClient, pgClient, pgliteClient, type Queryable } from './postgres-client.js';
+import { PostgresCollections } from './postgres-collections.js';
 import { type ErrorContext, withErrors } from './postgres-errors.js';
 import { compileFilter } from './postgres-filter.js';
 import { appendHistory, readChangesSince, readHistory } from './postgres-history.js';
@@ -144,6 +145,7 @@ class PostgresStore implements MemoryStore {
   private flags: StoreCapabilities;
   private readonly vectorIndex: PostgresVectorIndex;
   private readonly errors: ErrorContext;
+  readonly collections: PostgresCollections;
 
   constructor(private readonly options: ResolvedOptions) {
     this.location = describeLocation(options);
@@ -153,6 +155,7 @@ class PostgresStore implements MemoryStore {
       poolSize: options.connectionString !== undefined ? options.poolSize : undefined,
     };
     this.vectorIndex = new PostgresVectorIndex(() => this.ready());
+    this.collections = new PostgresCollections(() => this.ready());
     // Until open() has looked for pgvector, only an explicit `vectors: true` promises vectors.
     this.flags = Object.freeze({ lexical: 'bm25', vectors: options.vectors === true, multiProcess: options.pglite === undefined });
   }

@@ -33,7 +33,8 @@ describe('sqlite collections', () => {
 
     const second = sqliteStore({ path });
     expect(await second.collections?.describeCollection('docs')).toEqual({ name: 'docs', dimensions: 3, metric: 'euclidean', count: 1 });
-    const [match] = (await second.collections?.query('docs', { vector: [1, 2, 3], topK: 1, filter: parseWhere({ source: 'guide.pdf' }) })) ?? [];
+    const [match] =
+      (await second.collections?.query('docs', { vector: [1, 2, 3], topK: 1, filter: parseWhere({ source: 'guide.pdf' }) })) ?? [];
     expect(match).toEqual({ id: 'a', score: 1, metadata: { source: 'guide.pdf' } });
     expect(await second.count({})).toBe(0);
     await second.close();

@@ -74,7 +74,9 @@ export class SqliteCollections implements VectorCollections {
   }
 
   private describe(session: SqliteSession, name: string): CollectionRow {
-    const row = session.statement('SELECT dimensions, metric FROM vector_collections WHERE name = ?').get(name) as CollectionRow | undefined;
+    const row = session.statement('SELECT dimensions, metric FROM vector_collections WHERE name = ?').get(name) as
+      | CollectionRow
+      | undefined;
     if (!row) throw collectionNotFound(name);
     return row;
   }
@@ -159,7 +161,13 @@ export class SqliteCollections implements VectorCollections {
         .iterate(name, ...where.params) as IterableIterator<Pick<ItemRow, 'id' | 'vector'>>;
       for (const row of rows) top.offer({ id: row.id, score: collectionScore(metric, prepared.vector, fromBlob(row.vector)) });
       const best = top.result();
-      const found = new Map(this.read(session, name, best.map((match) => match.id)).map((row) => [row.id, row]));
+      const found = new Map(
+        this.read(
+          session,
+          name,
+          best.map((match) => match.id),
+        ).map((row) => [row.id, row]),
+      );
       return best.flatMap(({ id, score }) => {
         const row = found.get(id);
         return row ? [{ ...toItem(row, prepared.includeVectors), score }] : [];
@@ -214,7 +222,9 @@ export class SqliteCollections implements VectorCollections {
         this.describe(session, name);
         let deleted = 0;
         for (const part of this.selection(prepareTarget(target))) {
-          deleted += session.statement(`DELETE FROM vector_collection_items WHERE collection = ? AND ${part.sql}`).run(name, ...part.params).changes;
+          deleted += session
+            .statement(`DELETE FROM vector_collection_items WHERE collection = ? AND ${part.sql}`)
+            .run(name, ...part.params).changes;
         }
         return deleted;
       }),
@@ -236,7 +246,9 @@ export class SqliteCollections implements VectorCollections {
     for (let start = 0; start < ids.length; start += idChunk) {
       rows.push(
         ...(session
-          .statement('SELECT id, vector, metadata FROM vector_collection_items WHERE collection = ? AND id IN (SELECT value FROM json_each(?))')
+          .statement(
+            'SELECT id, vector, metadata FROM vector_collection_items WHERE collection = ? AND id IN (SELECT value FROM json_each(?))',
+          )
           .all(name, JSON.stringify(ids.slice(start, start + idChunk))) as ItemRow[]),
       );
     }

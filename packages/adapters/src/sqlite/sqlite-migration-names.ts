@@ -8,7 +8,14 @@ export const migrationTableName = 'engram_migration';
  * agree). Kept apart from the migrations so that opening a store whose schema is current never
  * loads Kysely (~100 ms of a cold start).
  */
-export const migrationNames = ['0001-initial', '0002-context', '0003-vector-codes', '0004-lexical-index', '0005-decay-score', '0009-vector-collections'];
+export const migrationNames = [
+  '0001-initial',
+  '0002-context',
+  '0003-vector-codes',
+  '0004-lexical-index',
+  '0005-decay-score',
+  '0009-vector-collections',
+];
 
 /** True when every migration has been applied to this database (a read; no write lock). */
 export function schemaIsCurrent(db: BetterSqlite3.Database): boolean {

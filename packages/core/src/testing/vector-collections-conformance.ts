@@ -164,7 +164,9 @@ export function runVectorCollectionsConformance(options: VectorCollectionsConfor
           (error: unknown) =>
             ValidationError.isInstance(error) && error.field === 'items[1].vector' && /3 dimensions.*8-dimensional/.test(error.message),
         );
-        await expect(collections.upsert('docs', [{ id: 'long', vector: new Float32Array(9) }])).rejects.toSatisfy(ValidationError.isInstance);
+        await expect(collections.upsert('docs', [{ id: 'long', vector: new Float32Array(9) }])).rejects.toSatisfy(
+          ValidationError.isInstance,
+        );
         expect((await collections.describeCollection('docs')).count).toBe(0);
       });
 
@@ -204,9 +206,9 @@ export function runVectorCollectionsConformance(options: VectorCollectionsConfor
         const all = await collections.get('docs', ['guide-0', 'guide-1', 'faq-0', 'guide-new']);
         expect(all.map((item) => item.id)).toEqual(['faq-0', 'guide-new']);
         // A bad item: neither the delete nor the write happens.
-        await expect(
-          collections.upsert('docs', [{ id: 'bad', vector: [1] }], { replace: where({ source: 'faq.md' }) }),
-        ).rejects.toSatisfy(ValidationError.isInstance);
+        await expect(collections.upsert('docs', [{ id: 'bad', vector: [1] }], { replace: where({ source: 'faq.md' }) })).rejects.toSatisfy(
+          ValidationError.isInstance,
+        );
         expect((await collections.describeCollection('docs')).count).toBe(2);
       });
 
@@ -287,7 +289,12 @@ export function runVectorCollectionsConformance(options: VectorCollectionsConfor
 
         const dot = await collections.query('dot', { vector: query, topK: 4 });
         expect(dot.map((match) => match.id)).toEqual(['same', 'close', 'orthogonal', 'opposite']);
-        expect(dot.map((match) => match.score)).toEqual([expect.closeTo(2, 5), expect.closeTo(1, 5), expect.closeTo(0, 5), expect.closeTo(-1, 5)]);
+        expect(dot.map((match) => match.score)).toEqual([
+          expect.closeTo(2, 5),
+          expect.closeTo(1, 5),
+          expect.closeTo(0, 5),
+          expect.closeTo(-1, 5),
+        ]);
       });
 
       it('answers at most topK, metadata always and vectors when asked', async () => {
@@ -300,7 +307,8 @@ export function runVectorCollectionsConformance(options: VectorCollectionsConfor
         expect(one).toEqual([{ id: 'v2', score: expect.closeTo(1, 5), metadata: { index: 2 } }]);
         const all = await collections.query('docs', { vector: seededVector(3, 8), topK: 1000, includeVectors: true });
         expect(all).toHaveLength(5);
-        for (const match of all) expect(Array.from(match.vector ?? [])).toEqual(Array.from(seededVector(Number(match.metadata.index) + 1, 8)));
+        for (const match of all)
+          expect(Array.from(match.vector ?? [])).toEqual(Array.from(seededVector(Number(match.metadata.index) + 1, 8)));
         for (let index = 1; index < all.length; index++) {
           expect((all[index - 1] as { score: number }).score).toBeGreaterThanOrEqual((all[index] as { score: number }).score);
         }
