@@ -23,6 +23,7 @@ export default defineConfig({
       { find: /^@engram\/ai-sdk$/, replacement: source('./packages/ai-sdk/src/index.ts') },
       { find: /^@engram\/langgraph\/testing$/, replacement: source('./packages/langgraph/src/testing/index.ts') },
       { find: /^@engram\/langgraph$/, replacement: source('./packages/langgraph/src/index.ts') },
+      { find: /^@engram\/mastra\/testing$/, replacement: source('./packages/mastra/src/testing/index.ts') },
       { find: /^@engram\/mastra$/, replacement: source('./packages/mastra/src/index.ts') },
       { find: /^@engram\/rest$/, replacement: source('./packages/rest/src/index.ts') },
       { find: /^engram$/, replacement: source('./packages/engram/src/index.ts') },

@@ -1,0 +1,2 @@
+export type { MastraVectorConformanceOptions } from './mastra-vector-conformance.js';
+export { runMastraVectorConformance } from './mastra-vector-conformance.js';
