@@ -42,6 +42,16 @@ describe('examples', () => {
     });
   }
 
+  it('mastra/rag.mjs answers from an EngramVector index, re-indexed with deleteFilter', { timeout: 120_000 }, async () => {
+    const { stdout } = await run(process.execPath, ['examples/mastra/rag.mjs'], {
+      cwd: root,
+      env: { ...process.env, NO_COLOR: '1' },
+      timeout: 110_000,
+    });
+    expect(stdout).toContain('index handbook: 4 chunks');
+    expect(stdout).toContain('expires after 15 minutes');
+  });
+
   const onPostgres = postgres.skip ? it.skip : it;
   onPostgres(
     `multi-agent shares memory through Postgres${postgres.skip ? ` (skipped: ${postgres.skip})` : ''}`,
