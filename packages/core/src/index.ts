@@ -46,7 +46,7 @@ export type { ForgetInput, ForgetResult, RetentionOptions } from './erasure/eras
 export type { MemoryEventName, MemoryEvents } from './events/events.js';
 export * from './extraction/index.js';
 export type { Filterable } from './filter/filter.js';
-export { evaluateCondition, matchesFilter, scopeKey } from './filter/filter.js';
+export { evaluateCondition, matchesFilter, metadataAt, scopeKey } from './filter/filter.js';
 export type { TimeWindow } from './filter/time-window.js';
 export { parseTimeWindow } from './filter/time-window.js';
 export type { Where, WhereOperators, WhereValue } from './filter/where.js';

@@ -532,6 +532,15 @@ export class Memory {
     return this.reader.count(filter);
   }
 
+  /**
+   * The distinct values of one metadata field (a dotted path: 'project.stage') among the live
+   * memories matching the filter, in any order; memories without the field are left out. One
+   * query on stores with `distinctMetadata` (SQLite, Postgres, in-memory), a scan otherwise.
+   */
+  distinct(field: string, filter: CountFilter = {}): Promise<unknown[]> {
+    return this.reader.distinct(field, filter);
+  }
+
   /** Every change to a memory, oldest first: created, updated (old → new), superseded, deleted. */
   async history(id: string): Promise<HistoryEntry[]> {
     return this.encryption.revealHistory(await this.reader.history(id));

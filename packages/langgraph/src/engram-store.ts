@@ -307,8 +307,13 @@ export class EngramStore extends BaseStore {
       .filter((condition) => condition.matchType === 'prefix')
       .flatMap((condition) => condition.path.flatMap((segment, index) => (segment === '*' ? [] : [namespaceTag(index, segment)])));
     const namespaces = new Map<string, string[]>();
-    for (const record of await this.listAll(this.liveWhere(), Number.POSITIVE_INFINITY, [ITEM_TAG, ...pushed])) {
-      let namespace = itemMetadata(record).namespace;
+    // One distinct-values query (not a read of every item): each stored namespace once.
+    const stored = (await this.memory.distinct('langgraph.namespace', {
+      scope: this.scope,
+      where: this.liveWhere(),
+      tags: { all: [ITEM_TAG, ...pushed] },
+    })) as string[][];
+    for (let namespace of stored) {
       if (!conditions.every((condition) => matches(condition, namespace))) continue;
       if (operation.maxDepth !== undefined) namespace = namespace.slice(0, operation.maxDepth);
       namespaces.set(JSON.stringify(namespace), namespace);

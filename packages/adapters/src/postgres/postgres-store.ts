@@ -651,6 +651,21 @@ class PostgresStore implements MemoryStore {
     });
   }
 
+  async distinctMetadata(path: readonly string[], filter: MemoryFilter): Promise<unknown[]> {
+    return this.run('distinctMetadata', async (session) => {
+      const params = new SqlParameters();
+      const where = compileFilter(filter, params);
+      // `->` with text keys walks object keys only (an array yields NULL), as Condition paths do;
+      // a JSON null stays a jsonb 'null', not SQL NULL.
+      const field = `m.metadata${path.map((segment) => ` -> ${params.add(segment)}::text`).join('')}`;
+      const { rows } = await session.client.query<{ value: unknown }>(
+        `SELECT DISTINCT ${field} AS value FROM ${session.memories} m WHERE ${where} AND ${field} IS NOT NULL`,
+        params.values,
+      );
+      return rows.map((row) => row.value);
+    });
+  }
+
   async lexicalSearch(query: string, filter: MemoryFilter, limit: number): Promise<LexicalMatch[]> {
     const text = tsQueryText(query);
     const count = Math.floor(limit);

@@ -32,7 +32,7 @@ import { backupDatabase } from './sqlite-backup.js';
 import { recordErasure } from './sqlite-change-log.js';
 import { SqliteCollections } from './sqlite-collections.js';
 import { openConnection } from './sqlite-connection.js';
-import { compileFilter, type SqlParameter } from './sqlite-filter.js';
+import { compileFilter, jsonPath, type SqlParameter } from './sqlite-filter.js';
 import { appendHistory, readChangesSince, readHistory } from './sqlite-history.js';
 import { LexicalIndex } from './sqlite-lexical-index.js';
 import { schemaIsCurrent } from './sqlite-migration-names.js';
@@ -623,6 +623,22 @@ class SqliteStore implements MemoryStore {
         total: number;
       };
       return row.total;
+    });
+  }
+
+  async distinctMetadata(path: readonly string[], filter: MemoryFilter): Promise<unknown[]> {
+    const session = await this.ready();
+    return withRetry('distinctMetadata', () => {
+      const where = compileFilter(filter);
+      // `->` answers the JSON text of the value (SQL NULL when the path is absent), so strings,
+      // numbers and arrays stay apart and come back with their types.
+      const rows = session
+        .statement(
+          `SELECT DISTINCT value FROM (SELECT m.metadata -> ? AS value FROM memories m WHERE ${where.sql}) WHERE value IS NOT NULL`,
+        )
+        .pluck()
+        .all(jsonPath(path), ...where.params) as string[];
+      return rows.map((text) => JSON.parse(text) as unknown);
     });
   }
 

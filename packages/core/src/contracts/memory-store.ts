@@ -161,6 +161,15 @@ export interface MemoryStore {
   list(filter: MemoryFilter, options: StoreListOptions): Promise<StoreListPage>;
   count(filter: MemoryFilter): Promise<number>;
 
+  /**
+   * Optional: the distinct JSON values of the metadata field at `path` (object keys, never array
+   * indexes, as `Condition` paths) among the live records matching `filter`, in any order. Records
+   * without the field are left out; a JSON `null` is a value. Two values are the same when their
+   * JSON is (arrays and scalars; objects compare by their stored JSON text on SQLite). Without it,
+   * core reads every matching record (`memory.distinct`).
+   */
+  distinctMetadata?(path: readonly string[], filter: MemoryFilter): Promise<unknown[]>;
+
   /** Soft delete (sets deletedAt, drops the vector, appends 'deleted' history); false when unknown or already deleted. */
   delete(id: string, at: Date): Promise<boolean>;
 

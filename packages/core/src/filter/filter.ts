@@ -42,6 +42,12 @@ export function matchesFilter(item: Filterable, filter: MemoryFilter | undefined
 
 const missing = Symbol('missing');
 
+/** The metadata value at `path` (object keys only, never array indexes), or undefined when absent. */
+export function metadataAt(metadata: Record<string, unknown>, path: readonly string[]): unknown {
+  const value = resolvePath(metadata, path as string[]);
+  return value === missing ? undefined : value;
+}
+
 function resolvePath(metadata: Record<string, unknown>, path: string[]): unknown {
   let current: unknown = metadata;
   for (const segment of path) {

@@ -1,6 +1,8 @@
 import type { MemoryStore } from '../contracts/memory-store.js';
 import type { HistoryEntry, MemoryRecord } from '../contracts/model.js';
 import { buildFilter } from '../filter/build-filter.js';
+import { metadataAt } from '../filter/filter.js';
+import { ValidationError } from '../model/errors.js';
 import type { Ontology } from '../model/ontology.js';
 import { type CountFilter, countFilterSchema, type ListOptions, listOptionsSchema, validate, validateId } from '../model/schema.js';
 import type { AccessRecorder } from './access-recorder.js';
@@ -48,6 +50,32 @@ export class Reader {
     const memoryFilter = buildFilter(parsed, this.context);
     await this.context.open();
     return this.context.store.count(memoryFilter);
+  }
+
+  async distinct(field: string, filter: CountFilter = {}): Promise<unknown[]> {
+    if (typeof field !== 'string' || field.split('.').some((segment) => segment.length === 0 || segment.length > 128)) {
+      throw new ValidationError([
+        { field: 'field', message: `must be a dot-separated metadata path such as 'project.stage' (got ${JSON.stringify(field)})` },
+      ]);
+    }
+    const path = field.split('.');
+    const parsed = validate(countFilterSchema, filter, 'filter');
+    const memoryFilter = buildFilter(parsed, this.context);
+    await this.context.open();
+    const { store } = this.context;
+    if (store.distinctMetadata) return store.distinctMetadata(path, memoryFilter);
+    // Fallback for stores without the optimisation: read every matching record once.
+    const values = new Map<string, unknown>();
+    let cursor: string | undefined;
+    do {
+      const page = await store.list(memoryFilter, { limit: 1000, ...(cursor !== undefined ? { cursor } : {}) });
+      for (const record of page.items) {
+        const value = metadataAt(record.metadata, path);
+        if (value !== undefined) values.set(JSON.stringify(value), value);
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+    return [...values.values()];
   }
 
   async history(id: string): Promise<HistoryEntry[]> {

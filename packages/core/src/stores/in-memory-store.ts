@@ -9,7 +9,7 @@ import type {
   StoreWriteResult,
 } from '../contracts/memory-store.js';
 import type { EmbedderInfo, HistoryEntry, MemoryFilter, MemoryRecord, Relation, Scope } from '../contracts/model.js';
-import { matchesFilter, scopeKey } from '../filter/filter.js';
+import { matchesFilter, metadataAt, scopeKey } from '../filter/filter.js';
 import { ValidationError } from '../model/errors.js';
 import { BM25_B, BM25_K1, DEFAULT_CONTEXT_WEIGHT, queryTerms, termFrequencies, terms } from '../text/text.js';
 import { decodeCursor, encodeCursor, isAfterPosition } from './cursor.js';
@@ -239,6 +239,16 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
       let total = 0;
       for (const record of records.values()) if (matchesFilter(record, filter)) total += 1;
       return total;
+    },
+
+    async distinctMetadata(path, filter) {
+      const values = new Map<string, unknown>();
+      for (const record of records.values()) {
+        if (!matchesFilter(record, filter)) continue;
+        const value = metadataAt(record.metadata, path);
+        if (value !== undefined) values.set(JSON.stringify(value), structuredClone(value));
+      }
+      return [...values.values()];
     },
 
     async delete(id, at) {

@@ -415,6 +415,47 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
       });
     });
 
+    describe('distinct metadata values', () => {
+      it('answers each distinct value of one field among the matching live records, typed as stored', async (context) => {
+        if (!store.distinctMetadata) {
+          return context.skip(`${store.name} has no distinctMetadata (an optional method: core reads every matching record instead)`);
+        }
+        const user = { userId: 'distinct-user' };
+        const namespaced = (content: string, langgraph: unknown, extra: Record<string, unknown> = {}, scope = user) =>
+          makeRecord({ content, scope, metadata: { langgraph, ...extra } });
+        const deleted = namespaced('deleted one', { namespace: ['deleted'] });
+        await store.write(
+          [
+            namespaced('ada prefs', { namespace: ['users', 'ada'] }, { kind: 'prefs' }),
+            namespaced('ada notes', { namespace: ['users', 'ada'] }),
+            namespaced('bob prefs', { namespace: ['users', 'bob'] }, { kind: 'prefs' }),
+            namespaced('a string', { namespace: 'users' }),
+            namespaced('a number', { namespace: 1 }),
+            namespaced('a numeric string', { namespace: '1' }),
+            namespaced('a null', { namespace: null }),
+            namespaced('no namespace', {}),
+            namespaced('an array on the path', [{ namespace: ['inside', 'array'] }]),
+            namespaced('other user', { namespace: ['other'] }, {}, { userId: 'someone-else' }),
+            deleted,
+          ].map((record) => ({ record })),
+        );
+        await store.delete(deleted.id, new Date());
+        const sorted = (values: unknown[]) => values.map((value) => JSON.stringify(value)).sort();
+        const path = ['langgraph', 'namespace'];
+        expect(sorted(await store.distinctMetadata(path, { scope: user }))).toEqual(
+          sorted([['users', 'ada'], ['users', 'bob'], 'users', 1, '1', null]),
+        );
+        const prefs: MemoryFilter = { scope: user, where: parseWhere({ kind: 'prefs' }) };
+        expect(sorted(await store.distinctMetadata(path, prefs))).toEqual(
+          sorted([
+            ['users', 'ada'],
+            ['users', 'bob'],
+          ]),
+        );
+        expect(await store.distinctMetadata(['nowhere'], { scope: user })).toEqual([]);
+      });
+    });
+
     describe('lexical search', () => {
       it('ranks the best match first', async (context) => {
         if (!store.lexicalSearch) return context.skip(`${store.name} has no lexical search`);
