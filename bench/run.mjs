@@ -19,9 +19,20 @@ const { values } = parseArgs({
   },
 });
 
-const available = ['scale', 'ann', 'peer', 'graph', 'langgraph', 'safety', 'locomo', 'rest', 'infer', 'consolidation', 'ingestion'].filter(
-  (name) => existsSync(new URL(`./suites/${name}.mjs`, import.meta.url)),
-);
+const available = [
+  'scale',
+  'ann',
+  'peer',
+  'graph',
+  'langgraph',
+  'safety',
+  'locomo',
+  'rest',
+  'infer',
+  'consolidation',
+  'ingestion',
+  'collections',
+].filter((name) => existsSync(new URL(`./suites/${name}.mjs`, import.meta.url)));
 const selected = values.suite
   ? values.suite
       .split(',')

@@ -55,11 +55,13 @@ function fromBlob(value: Buffer): Float32Array {
 /**
  * `VectorCollections` in the store's SQLite file (tables from migration 0009).
  *
- * Queries are exact: SQLite applies the metadata filter (the same compiled `Condition` SQL as
- * memory filters, over the JSON text column) and this connection scores every vector that passes
- * it, keeping the k best. That is one sequential read of the collection per query — right for
- * the tens of thousands of chunks a RAG index holds; there is no approximate index to fall back
- * from. Writes are single `BEGIN IMMEDIATE` transactions, validated before they start.
+ * Queries are exact, in one statement: the metadata filter (the same compiled `Condition` SQL as
+ * memory filters, over the JSON text column), the score from sqlite-vec's distance functions
+ * (cosine, Euclidean), `ORDER BY score DESC, id LIMIT k`. The inner product, which sqlite-vec does
+ * not compute, is scored in the process over the rows that pass the filter. Either way it reads
+ * every vector of the collection that passes the filter — right for the tens of thousands of
+ * chunks a RAG index holds; there is no approximate index. Writes are single `BEGIN IMMEDIATE`
+ * transactions, validated inside them before anything is written.
  */
 export class SqliteCollections implements VectorCollections {
   readonly specificationVersion = 'v1' as const;
@@ -155,6 +157,17 @@ export class SqliteCollections implements VectorCollections {
       const { dimensions, metric } = this.describe(session, name);
       const prepared = prepareQuery(query, dimensions);
       const where = prepared.filter ? compileCondition(prepared.filter, 'metadata') : { sql: '1', params: [] as SqlParameter[] };
+      const score = nativeScore(metric);
+      if (score) {
+        // sqlite-vec computes the distance in C, inside the same statement as the filter and the LIMIT.
+        const rows = session
+          .statement(
+            `SELECT id, metadata${prepared.includeVectors ? ', vector' : ''}, ${score} AS score FROM vector_collection_items
+             WHERE collection = ? AND ${where.sql} ORDER BY score DESC, id LIMIT ?`,
+          )
+          .all(blob(prepared.vector), name, ...where.params, prepared.topK) as Array<ItemRow & { score: number }>;
+        return rows.map((row) => ({ ...toItem(row, prepared.includeVectors), score: row.score }));
+      }
       const top = new TopMatches<{ id: string; score: number }>(prepared.topK);
       const rows = session
         .statement(`SELECT id, vector FROM vector_collection_items WHERE collection = ? AND ${where.sql}`)
@@ -254,6 +267,18 @@ export class SqliteCollections implements VectorCollections {
     }
     return rows;
   }
+}
+
+/**
+ * The score as SQL over sqlite-vec's distance functions (the query vector is the first parameter),
+ * or null for the inner product, which sqlite-vec does not compute: those queries score each
+ * vector that passes the filter in the process instead. A zero vector has no cosine: sqlite-vec
+ * answers NULL, the contract 0.
+ */
+function nativeScore(metric: VectorMetric): string | null {
+  if (metric === 'cosine') return 'coalesce(1 - vec_distance_cosine(vector, ?), 0)';
+  if (metric === 'euclidean') return '1 / (1 + vec_distance_l2(vector, ?))';
+  return null;
 }
 
 function toItem(row: ItemRow, includeVectors: boolean): StoredCollectionItem {
