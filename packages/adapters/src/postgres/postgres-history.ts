@@ -1,12 +1,12 @@
-import type { ChangeLogPage, HistoryEntry, HistoryEvent } from '@engram/core';
+import type { ChangeLogEntry, ChangeLogPage, HistoryEntry, HistoryEvent, Relation, RelationChange } from '@engram/core';
 import type { Queryable } from './postgres-client.js';
 import { epochMs } from './postgres-sql.js';
 
 interface HistoryRow {
   memory_id: string;
-  event: HistoryEvent;
+  event: HistoryEvent | RelationChange['event'];
   at: number;
-  changes: HistoryEntry['changes'];
+  changes: HistoryEntry['changes'] | StoredRelation;
   reason: string | null;
 }
 
@@ -33,17 +33,48 @@ export async function appendHistory(transaction: Queryable, table: string, entri
   );
 }
 
+type StoredRelation = Omit<Relation, 'createdAt' | 'updatedAt'> & { createdAt: number; updatedAt: number };
+
+/** Graph changes share the log; a memory's history leaves them out. */
+export const RELATION_EVENTS = "('relation:added', 'relation:removed')";
+
+/**
+ * Appends graph changes to the change log, filed under each edge's source, in one statement
+ * (inside the caller's transaction); `changes` holds the edge, dates as epoch milliseconds.
+ */
+export async function appendRelationChanges(
+  transaction: Queryable,
+  table: string,
+  event: RelationChange['event'],
+  relations: Relation[],
+  at: Date,
+  reason: string | null,
+): Promise<void> {
+  if (relations.length === 0) return;
+  await appendHistory(
+    transaction,
+    table,
+    relations.map((relation) => ({
+      memoryId: relation.sourceId,
+      event: event as unknown as HistoryEvent,
+      at,
+      changes: { ...relation, createdAt: relation.createdAt.getTime(), updatedAt: relation.updatedAt.getTime() } as never,
+      reason,
+    })),
+  );
+}
+
 /** Every entry of a memory, oldest first (in the order they were appended). */
 export async function readHistory(client: Queryable, table: string, memoryId: string): Promise<HistoryEntry[]> {
   const { rows } = await client.query<HistoryRow>(
-    `SELECT memory_id, event, ${epochMs('at')} AS at, changes, reason FROM ${table} WHERE memory_id = $1 ORDER BY seq`,
+    `SELECT memory_id, event, ${epochMs('at')} AS at, changes, reason FROM ${table} WHERE memory_id = $1 AND event NOT IN ${RELATION_EVENTS} ORDER BY seq`,
     [memoryId],
   );
   return rows.map((row) => ({
     memoryId: row.memory_id,
-    event: row.event,
+    event: row.event as HistoryEvent,
     at: new Date(Math.round(row.at)),
-    changes: row.changes,
+    changes: row.changes as HistoryEntry['changes'],
     reason: row.reason,
   }));
 }
@@ -57,15 +88,22 @@ export async function readChangesSince(client: Queryable, table: string, after: 
     `SELECT seq::text AS seq, memory_id, event, ${epochMs('at')} AS at, changes, reason FROM ${table} WHERE seq > $1 ORDER BY seq LIMIT $2`,
     [after, limit],
   );
-  return {
-    head: headSeq,
-    entries: rows.map((row) => ({
-      seq: Number(row.seq),
-      memoryId: row.memory_id,
+  return { head: headSeq, entries: rows.map(toChangeLogEntry) };
+}
+
+function toChangeLogEntry(row: HistoryRow & { seq: string }): ChangeLogEntry {
+  const seq = Number(row.seq);
+  const at = new Date(Math.round(row.at));
+  if (row.event === 'relation:added' || row.event === 'relation:removed') {
+    const edge = row.changes as StoredRelation;
+    return {
+      seq,
       event: row.event,
-      at: new Date(Math.round(row.at)),
-      changes: row.changes,
+      memoryId: row.memory_id,
+      relation: { ...edge, createdAt: new Date(edge.createdAt), updatedAt: new Date(edge.updatedAt) },
+      at,
       reason: row.reason,
-    })),
-  };
+    };
+  }
+  return { seq, memoryId: row.memory_id, event: row.event, at, changes: row.changes as HistoryEntry['changes'], reason: row.reason };
 }

@@ -1,6 +1,7 @@
 import {
   AdapterError,
   type ChangeLogPage,
+  type ChangeOptions,
   decodeCursor,
   type EmbedderInfo,
   EngramError,
@@ -27,7 +28,7 @@ import { type PGliteLike, type PgPoolLike, type PostgresClient, pgClient, pglite
 import { PostgresCollections } from './postgres-collections.js';
 import { type ErrorContext, withErrors } from './postgres-errors.js';
 import { compileFilter } from './postgres-filter.js';
-import { appendHistory, readChangesSince, readHistory } from './postgres-history.js';
+import { appendHistory, appendRelationChanges, RELATION_EVENTS, readChangesSince, readHistory } from './postgres-history.js';
 import { lockNamespace, migrateToLatest } from './postgres-migrations.js';
 import { insertValues, type MemoryRow, memoryColumns, rowToRecord } from './postgres-records.js';
 import { relationsOf, removeRelations, upsertRelation } from './postgres-relations.js';
@@ -292,7 +293,7 @@ class PostgresStore implements MemoryStore {
   private async writeOne(
     session: PostgresSession,
     transaction: Queryable,
-    { record, vector }: StoreWrite,
+    { record, vector, reason }: StoreWrite,
     history: HistoryEntry[],
   ): Promise<StoreWriteResult> {
     const scope = scopeKey(record.scope);
@@ -306,7 +307,7 @@ class PostgresStore implements MemoryStore {
         params.values,
       );
       const keyed = rows[0];
-      if (keyed) return this.updateKeyed(session, transaction, keyed, record, vector, history);
+      if (keyed) return this.updateKeyed(session, transaction, keyed, record, vector, history, reason ?? null);
     }
     // One round trip: the oldest live record with the same hash in the scope, or else the insert.
     const params = new SqlParameters();
@@ -331,7 +332,7 @@ class PostgresStore implements MemoryStore {
     const row = rows[0] as MemoryRow & { duplicate: boolean };
     const stored = rowToRecord(row);
     if (row.duplicate) return { status: 'duplicate', record: stored };
-    history.push(historyEntry('created', null, stored, stored.createdAt));
+    history.push(historyEntry('created', null, stored, stored.createdAt, reason ?? null));
     return { status: 'created', record: stored };
   }
 
@@ -343,6 +344,7 @@ class PostgresStore implements MemoryStore {
     record: MemoryRecord,
     vector: Float32Array | undefined,
     history: HistoryEntry[],
+    reason: string | null,
   ): Promise<StoreWriteResult> {
     const before = rowToRecord(row);
     const unchanged =
@@ -372,7 +374,7 @@ class PostgresStore implements MemoryStore {
     const embedding = await this.embeddingAssignment(session, transaction, params, row.content_hash, record.contentHash, vector);
     if (embedding) assignments.push(embedding);
     const after = await this.applyUpdate(session, transaction, row.id, assignments, params);
-    history.push(historyEntry('updated', before, after, record.updatedAt));
+    history.push(historyEntry('updated', before, after, record.updatedAt, reason));
     return { status: 'updated', record: after };
   }
 
@@ -448,7 +450,7 @@ class PostgresStore implements MemoryStore {
     return rowToRecord(rows[0] as MemoryRow);
   }
 
-  async delete(id: string, at: Date): Promise<boolean> {
+  async delete(id: string, at: Date, options?: ChangeOptions): Promise<boolean> {
     return this.run('delete', (session) =>
       session.client.transaction(async (transaction) => {
         const { rows } = await transaction.query<MemoryRow>(
@@ -464,7 +466,7 @@ class PostgresStore implements MemoryStore {
         if ((await session.vectorDimensions(transaction)) !== null) assignments.push('embedding = NULL');
         const before = rowToRecord(row);
         const after = await this.applyUpdate(session, transaction, id, assignments, params);
-        await appendHistory(transaction, session.history, [historyEntry('deleted', before, after, at)]);
+        await appendHistory(transaction, session.history, [historyEntry('deleted', before, after, at, options?.reason ?? null)]);
         return true;
       }),
     );
@@ -516,6 +518,11 @@ class PostgresStore implements MemoryStore {
           [ids],
         );
         await transaction.query(`DELETE FROM ${session.history} WHERE memory_id = ANY($1::text[])`, [ids]);
+        // Graph changes are filed under the edge's source: those naming an erased target go too.
+        await transaction.query(
+          `DELETE FROM ${session.history} WHERE event IN ${RELATION_EVENTS} AND changes->>'targetId' = ANY($1::text[])`,
+          [ids],
+        );
         await transaction.query(`DELETE FROM ${session.relations} WHERE source_id = ANY($1::text[]) OR target_id = ANY($1::text[])`, [ids]);
         return rows.length;
       }),
@@ -569,12 +576,43 @@ class PostgresStore implements MemoryStore {
 
   // ------------------------------------------------------------------ graph and history
 
-  async upsertRelation(relation: Relation): Promise<{ relation: Relation; created: boolean }> {
-    return this.run('upsertRelation', (session) => upsertRelation(session.client, session.relations, relation));
+  async upsertRelation(relation: Relation, options?: ChangeOptions): Promise<{ relation: Relation; created: boolean }> {
+    return this.run('upsertRelation', (session) =>
+      session.client.transaction(async (transaction) => {
+        const result = await upsertRelation(transaction, session.relations, relation);
+        const edge = result.relation;
+        await appendRelationChanges(transaction, session.history, 'relation:added', [edge], edge.updatedAt, options?.reason ?? null);
+        return result;
+      }),
+    );
   }
 
-  async removeRelations(sourceId: string, targetId: string, type?: string): Promise<Relation[]> {
-    return this.run('removeRelations', (session) => removeRelations(session.client, session.relations, sourceId, targetId, type));
+  async removeRelations(sourceId: string, targetId: string, type?: string, options?: ChangeOptions): Promise<Relation[]> {
+    return this.run('removeRelations', (session) =>
+      session.client.transaction(async (transaction) => {
+        const removed = await removeRelations(transaction, session.relations, sourceId, targetId, type);
+        await appendRelationChanges(transaction, session.history, 'relation:removed', removed, new Date(), options?.reason ?? null);
+        return removed;
+      }),
+    );
+  }
+
+  async getMeta(name: string): Promise<string | null> {
+    return this.run('getMeta', async (session) => {
+      const { rows } = await session.client.query<{ value: string }>(`SELECT value #>> '{}' AS value FROM ${session.meta} WHERE key = $1`, [
+        `capability:${name}`,
+      ]);
+      return rows[0]?.value ?? null;
+    });
+  }
+
+  async setMeta(name: string, value: string): Promise<void> {
+    await this.run('setMeta', async (session) => {
+      await session.client.query(
+        `INSERT INTO ${session.meta} (key, value) VALUES ($1, to_jsonb($2::text)) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+        [`capability:${name}`, value],
+      );
+    });
   }
 
   async relationsOf(ids: string[], options: { direction: 'out' | 'in' | 'both'; types?: string[] }): Promise<Relation[]> {

@@ -2,6 +2,7 @@ import {
   type BackupOptions,
   type BackupResult,
   type ChangeLogPage,
+  type ChangeOptions,
   DEFAULT_CONTEXT_WEIGHT,
   decodeCursor,
   type EmbedderInfo,
@@ -33,7 +34,7 @@ import { recordErasure } from './sqlite-change-log.js';
 import { SqliteCollections } from './sqlite-collections.js';
 import { openConnection } from './sqlite-connection.js';
 import { compileFilter, jsonPath, type SqlParameter } from './sqlite-filter.js';
-import { appendHistory, readChangesSince, readHistory } from './sqlite-history.js';
+import { appendHistory, appendRelationChange, RELATION_EVENTS, readChangesSince, readHistory } from './sqlite-history.js';
 import { LexicalIndex } from './sqlite-lexical-index.js';
 import { schemaIsCurrent } from './sqlite-migration-names.js';
 import { reclaimSpace } from './sqlite-reclaim.js';
@@ -270,13 +271,13 @@ class SqliteStore implements MemoryStore {
     });
   }
 
-  private writeOne(session: SqliteSession, { record, vector }: StoreWrite, code: Uint8Array | undefined): StoreWriteResult {
+  private writeOne(session: SqliteSession, { record, vector, reason }: StoreWrite, code: Uint8Array | undefined): StoreWriteResult {
     const scope = scopeKey(record.scope);
     if (record.key !== null) {
       const keyed = session.statement(`${selectMemory} WHERE scope_key = ? AND key = ? AND deleted_at IS NULL`).get(scope, record.key) as
         | MemoryRow
         | undefined;
-      if (keyed) return this.updateKeyed(session, keyed, record, vector, code);
+      if (keyed) return this.updateKeyed(session, keyed, record, vector, code, reason ?? null);
     }
     const duplicate = session
       .statement(`${selectMemory} WHERE scope_key = ? AND content_hash = ? AND deleted_at IS NULL ORDER BY rowid LIMIT 1`)
@@ -292,7 +293,7 @@ class SqliteStore implements MemoryStore {
     // A record imported as already deleted keeps no vector, as a soft delete drops it.
     if (vector && code && parameters.deleted_at === null) writeVector(session, lastInsertRowid, vector, code);
     const stored = storedRecord(parameters);
-    appendHistory(session, historyEntry('created', null, stored, stored.createdAt));
+    appendHistory(session, historyEntry('created', null, stored, stored.createdAt, reason ?? null));
     return { status: 'created', record: stored };
   }
 
@@ -303,6 +304,7 @@ class SqliteStore implements MemoryStore {
     record: MemoryRecord,
     vector: Float32Array | undefined,
     code: Uint8Array | undefined,
+    reason: string | null,
   ): StoreWriteResult {
     const tags = JSON.stringify(record.tags);
     const metadata = JSON.stringify(record.metadata);
@@ -335,7 +337,7 @@ class SqliteStore implements MemoryStore {
     changes.apply(session, row.rowid);
     this.syncVector(session, row, record.contentHash, vector, code);
     const after = this.reread(session, row.rowid);
-    appendHistory(session, historyEntry('updated', before, after, record.updatedAt));
+    appendHistory(session, historyEntry('updated', before, after, record.updatedAt, reason));
     return { status: 'updated', record: after };
   }
 
@@ -390,7 +392,7 @@ class SqliteStore implements MemoryStore {
     return rowToRecord(session.statement(`${selectMemory} WHERE rowid = ?`).get(rowid) as MemoryRow);
   }
 
-  async delete(id: string, at: Date): Promise<boolean> {
+  async delete(id: string, at: Date, options?: ChangeOptions): Promise<boolean> {
     const session = await this.ready();
     return withRetry('delete', () => {
       const time = at.getTime();
@@ -399,7 +401,7 @@ class SqliteStore implements MemoryStore {
         if (!row) return false;
         // The triggers drop the FTS row and the vector in the same transaction.
         session.statement('UPDATE memories SET deleted_at = ?, updated_at = ? WHERE rowid = ?').run(time, time, row.rowid);
-        appendHistory(session, historyEntry('deleted', rowToRecord(row), this.reread(session, row.rowid), at));
+        appendHistory(session, historyEntry('deleted', rowToRecord(row), this.reread(session, row.rowid), at, options?.reason ?? null));
         return true;
       });
     });
@@ -407,14 +409,46 @@ class SqliteStore implements MemoryStore {
 
   // ------------------------------------------------------------------ graph and history
 
-  async upsertRelation(relation: Relation): Promise<{ relation: Relation; created: boolean }> {
+  async upsertRelation(relation: Relation, options?: ChangeOptions): Promise<{ relation: Relation; created: boolean }> {
     const session = await this.ready();
-    return withRetry('upsertRelation', () => session.write(() => upsertRelation(session, relation)));
+    return withRetry('upsertRelation', () =>
+      session.write(() => {
+        const result = upsertRelation(session, relation);
+        appendRelationChange(session, 'relation:added', result.relation, result.relation.updatedAt, options?.reason ?? null);
+        return result;
+      }),
+    );
   }
 
-  async removeRelations(sourceId: string, targetId: string, type?: string): Promise<Relation[]> {
+  async removeRelations(sourceId: string, targetId: string, type?: string, options?: ChangeOptions): Promise<Relation[]> {
     const session = await this.ready();
-    return withRetry('removeRelations', () => session.write(() => removeRelations(session, sourceId, targetId, type)));
+    return withRetry('removeRelations', () =>
+      session.write(() => {
+        const removed = removeRelations(session, sourceId, targetId, type);
+        const at = new Date();
+        for (const relation of removed) appendRelationChange(session, 'relation:removed', relation, at, options?.reason ?? null);
+        return removed;
+      }),
+    );
+  }
+
+  async getMeta(name: string): Promise<string | null> {
+    const session = await this.ready();
+    return withRetry('getMeta', () => {
+      const value = session.statement('SELECT value FROM engram_meta WHERE key = ?').pluck().get(`capability:${name}`) as string | undefined;
+      return value ?? null;
+    });
+  }
+
+  async setMeta(name: string, value: string): Promise<void> {
+    const session = await this.ready();
+    await withRetry('setMeta', () => {
+      session.write(() =>
+        session
+          .statement('INSERT INTO engram_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+          .run(`capability:${name}`, value),
+      );
+    });
   }
 
   async relationsOf(ids: string[], options: { direction: 'out' | 'in' | 'both'; types?: string[] }): Promise<Relation[]> {
@@ -512,6 +546,12 @@ class SqliteStore implements MemoryStore {
             count += session.db.prepare(`DELETE FROM memories WHERE rowid IN (${rowMarks})`).run(...rowids).changes;
           }
           session.db.prepare(`DELETE FROM memory_history WHERE memory_id IN (${marks})`).run(...chunk);
+          // Graph changes are filed under the edge's source: those naming an erased target go too.
+          session.db
+            .prepare(
+              `DELETE FROM memory_history WHERE event IN ${RELATION_EVENTS} AND json_extract(changes, '$.targetId') IN (${marks})`,
+            )
+            .run(...chunk);
           session.db
             .prepare(`DELETE FROM memory_relations WHERE source_id IN (${marks}) OR target_id IN (${marks})`)
             .run(...chunk, ...chunk);

@@ -1,4 +1,4 @@
-import type { EmbedderInfo, HistoryEntry, MemoryFilter, MemoryRecord, Relation, Scope } from './model.js';
+import type { EmbedderInfo, HistoryEntry, MemoryFilter, MemoryRecord, Relation, RelationChange, Scope } from './model.js';
 import type { VectorCollections } from './vector-collections.js';
 import type { VectorIndex } from './vector-index.js';
 
@@ -55,6 +55,13 @@ export interface StoreCapabilities {
 export interface StoreWrite {
   record: MemoryRecord;
   vector?: Float32Array;
+  /** The reason its history entry records (sync writes 'sync'). Default null. */
+  reason?: string;
+}
+
+/** Options of the graph and delete writes: the reason their change-log entry records. */
+export interface ChangeOptions {
+  reason?: string;
 }
 
 export type WriteStatus = 'created' | 'duplicate' | 'updated';
@@ -87,11 +94,14 @@ export interface StoreListPage {
   nextCursor: string | null;
 }
 
+/** One entry of the store-wide change log: a memory's history entry, or a graph change. */
+export type ChangeLogEntry = (HistoryEntry & { seq: number }) | (RelationChange & { seq: number });
+
 /** A page of the store-wide change log (see `MemoryStore.changesSince`). */
 export interface ChangeLogPage {
   /** The highest sequence number written so far (0 for an empty log). */
   head: number;
-  entries: Array<HistoryEntry & { seq: number }>;
+  entries: ChangeLogEntry[];
 }
 
 export interface LexicalMatch {
@@ -171,7 +181,7 @@ export interface MemoryStore {
   distinctMetadata?(path: readonly string[], filter: MemoryFilter): Promise<unknown[]>;
 
   /** Soft delete (sets deletedAt, drops the vector, appends 'deleted' history); false when unknown or already deleted. */
-  delete(id: string, at: Date): Promise<boolean>;
+  delete(id: string, at: Date, options?: ChangeOptions): Promise<boolean>;
 
   /**
    * Best lexical matches for free text among records matching the filter, best first.
@@ -195,12 +205,16 @@ export interface MemoryStore {
   /**
    * Inserts the edge keyed by (sourceId, targetId, type), or updates weight, confidence,
    * metadata, inferred and updatedAt of the existing one (keeping its createdAt).
-   * Core stores symmetric types once, with sourceId < targetId.
+   * Core stores symmetric types once, with sourceId < targetId. Appends a 'relation:added'
+   * change-log entry (see `changesSince`) in the same transaction.
    */
-  upsertRelation(relation: Relation): Promise<{ relation: Relation; created: boolean }>;
+  upsertRelation(relation: Relation, options?: ChangeOptions): Promise<{ relation: Relation; created: boolean }>;
 
-  /** Removes the edges from source to target (of this type, or of every type); returns them. */
-  removeRelations(sourceId: string, targetId: string, type?: string): Promise<Relation[]>;
+  /**
+   * Removes the edges from source to target (of this type, or of every type); returns them.
+   * Appends a 'relation:removed' change-log entry per edge removed, in the same transaction.
+   */
+  removeRelations(sourceId: string, targetId: string, type?: string, options?: ChangeOptions): Promise<Relation[]>;
 
   /**
    * Edges touching any of these ids — 'out': they are the source; 'in': the target; 'both':
@@ -209,15 +223,25 @@ export interface MemoryStore {
    */
   relationsOf(ids: string[], options: { direction: 'out' | 'in' | 'both'; types?: string[] }): Promise<Relation[]>;
 
-  /** Every history entry of a memory (deleted ones included), oldest first. */
+  /** Every history entry of a memory (deleted ones included), oldest first; graph changes are left out. */
   history(id: string): Promise<HistoryEntry[]>;
 
   /**
-   * Optional: the history entries of every memory appended after sequence number `after`, in
-   * sequence order, at most `limit`, whichever process wrote them; `after: null` returns no
-   * entries, only the current `head`. Servers read it to stream other processes' writes.
+   * Optional: the store-wide change log after sequence number `after`, in sequence order, at
+   * most `limit`, whichever process wrote it: every memory's history entries (created, updated,
+   * superseded, deleted) and every graph change (`relation:added`, `relation:removed`), numbered
+   * from one sequence. `after: null` returns no entries, only the current `head`. Servers read
+   * it to stream other processes' writes; sync reads it to push local writes and serve pulls.
+   * `purge` removes the entries of the memories it erases (and of edges touching them).
    */
   changesSince?(after: number | null, limit: number): Promise<ChangeLogPage>;
+
+  /**
+   * Optional: small named values a capability keeps with the store (sync's cursors and replica
+   * id), written on their own. Null when never set. Sync needs them to remember where it is.
+   */
+  getMeta?(name: string): Promise<string | null>;
+  setMeta?(name: string, value: string): Promise<void>;
 
   /**
    * Adds one to accessCount per occurrence of an id (`[a, a, b]` adds two to a) and sets

@@ -163,6 +163,22 @@ export interface Relation {
 
 export type HistoryEvent = 'created' | 'updated' | 'superseded' | 'deleted';
 
+/**
+ * A change to the graph in the store-wide change log (`MemoryStore.changesSince`): an edge
+ * written (created or its weight, confidence or metadata changed) or removed. Filed under the
+ * edge's source memory; `history(id)` leaves these out.
+ */
+export interface RelationChange {
+  event: 'relation:added' | 'relation:removed';
+  /** The edge's source. */
+  memoryId: string;
+  /** The edge as written, or as it was when removed. */
+  relation: Relation;
+  at: Date;
+  /** Free-form origin of the change (sync writes 'sync'); null for a caller's. */
+  reason: string | null;
+}
+
 /** One change to a memory, oldest first in `history()`. */
 export interface HistoryEntry {
   memoryId: string;

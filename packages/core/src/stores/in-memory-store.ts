@@ -1,5 +1,7 @@
 import { inMemoryVectorCollections } from '../collections/in-memory-collections.js';
 import type {
+  ChangeLogEntry,
+  ChangeLogPage,
   LexicalMatch,
   MemoryStore,
   RecordPatch,
@@ -47,10 +49,18 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
   /** (source, target, type) → edge, in insertion order. */
   const relations = new Map<string, Relation>();
   const relationKey = (sourceId: string, targetId: string, type: string) => JSON.stringify([sourceId, targetId, type]);
+  /** The store-wide change log: every history entry and graph change, numbered from one sequence. */
+  const changeLog: ChangeLogEntry[] = [];
+  let head = 0;
+  const meta = new Map<string, string>();
   const appendHistory = (entry: HistoryEntry) => {
     const list = histories.get(entry.memoryId) ?? [];
     list.push(structuredClone(entry));
     histories.set(entry.memoryId, list);
+    changeLog.push({ ...structuredClone(entry), seq: ++head });
+  };
+  const logRelation = (event: 'relation:added' | 'relation:removed', relation: Relation, at: Date, reason: string | undefined) => {
+    changeLog.push({ event, memoryId: relation.sourceId, relation: structuredClone(relation), at, reason: reason ?? null, seq: ++head });
   };
   const vectors = inMemoryVectorIndex({ lookup: (id) => records.get(id) });
 
@@ -125,7 +135,7 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
         }
       }
       const results: StoreWriteResult[] = [];
-      for (const { record, vector } of items) {
+      for (const { record, vector, reason } of items) {
         const keyed = record.key !== null ? findLive(record.scope, (existing) => existing.key === record.key) : undefined;
         if (keyed) {
           const { context: _previousContext, contextSource: _previousSource, ...kept } = keyed;
@@ -149,7 +159,7 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
           unindexText(keyed);
           records.set(keyed.id, updated);
           indexText(updated);
-          appendHistory(historyEntry('updated', keyed, updated, record.updatedAt));
+          appendHistory(historyEntry('updated', keyed, updated, record.updatedAt, reason ?? null));
           if (vector) await vectors.upsert([{ id: keyed.id, vector, payload: updated }]);
           results.push({ status: 'updated', record: clone(updated) });
           continue;
@@ -162,7 +172,7 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
         const stored = clone(record);
         records.set(stored.id, stored);
         indexText(stored);
-        appendHistory(historyEntry('created', null, stored, stored.createdAt));
+        appendHistory(historyEntry('created', null, stored, stored.createdAt, reason ?? null));
         if (vector) await vectors.upsert([{ id: stored.id, vector, payload: stored }]);
         results.push({ status: 'created', record: clone(stored) });
       }
@@ -251,18 +261,18 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
       return [...values.values()];
     },
 
-    async delete(id, at) {
+    async delete(id, at, options) {
       const existing = live(id);
       if (!existing) return false;
       unindexText(existing);
       const deleted = { ...existing, deletedAt: at, updatedAt: at };
       records.set(id, deleted);
-      appendHistory(historyEntry('deleted', existing, deleted, at));
+      appendHistory(historyEntry('deleted', existing, deleted, at, options?.reason ?? null));
       await vectors.delete([id]);
       return true;
     },
 
-    async upsertRelation(relation: Relation) {
+    async upsertRelation(relation: Relation, options) {
       const key = relationKey(relation.sourceId, relation.targetId, relation.type);
       const existing = relations.get(key);
       const stored: Relation = existing
@@ -276,18 +286,42 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
           }
         : structuredClone(relation);
       relations.set(key, stored);
+      logRelation('relation:added', stored, stored.updatedAt, options?.reason);
       return { relation: structuredClone(stored), created: !existing };
     },
 
-    async removeRelations(sourceId, targetId, type) {
+    async removeRelations(sourceId, targetId, type, options) {
       const removed: Relation[] = [];
+      const at = new Date();
       for (const [key, relation] of relations) {
         if (relation.sourceId === sourceId && relation.targetId === targetId && (type === undefined || relation.type === type)) {
           relations.delete(key);
           removed.push(relation);
+          logRelation('relation:removed', relation, at, options?.reason);
         }
       }
       return removed;
+    },
+
+    async changesSince(after: number | null, limit: number): Promise<ChangeLogPage> {
+      if (after === null || after >= head) return { head, entries: [] };
+      // Sequence numbers only grow, so the first entry after `after` is found by bisection.
+      let low = 0;
+      let high = changeLog.length;
+      while (low < high) {
+        const middle = (low + high) >> 1;
+        if ((changeLog[middle] as ChangeLogEntry).seq <= after) low = middle + 1;
+        else high = middle;
+      }
+      return { head, entries: structuredClone(changeLog.slice(low, low + limit)) };
+    },
+
+    async getMeta(name) {
+      return meta.get(name) ?? null;
+    },
+
+    async setMeta(name, value) {
+      meta.set(name, value);
     },
 
     async relationsOf(ids, options) {
@@ -333,6 +367,12 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
         records.delete(id);
         histories.delete(id);
         removed += 1;
+      }
+      for (let index = changeLog.length - 1; index >= 0; index--) {
+        const entry = changeLog[index] as ChangeLogEntry;
+        const erased =
+          'relation' in entry ? wanted.has(entry.relation.sourceId) || wanted.has(entry.relation.targetId) : wanted.has(entry.memoryId);
+        if (erased) changeLog.splice(index, 1);
       }
       for (const [key, relation] of relations) {
         if (wanted.has(relation.sourceId) || wanted.has(relation.targetId)) relations.delete(key);

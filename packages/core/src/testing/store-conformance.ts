@@ -675,6 +675,85 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
       });
     });
 
+    describe('change log', () => {
+      const edge = (sourceId: string, targetId: string, type: string, at: number): Relation => ({
+        sourceId,
+        targetId,
+        type,
+        weight: 0.5,
+        confidence: 1,
+        metadata: { why: 'log' },
+        inferred: false,
+        createdAt: new Date(at),
+        updatedAt: new Date(at),
+      });
+
+      it('numbers every memory change and graph change in one sequence, with reasons', async (context) => {
+        if (!store.changesSince) return context.skip(`${store.name} has no changesSince (an optional method)`);
+        const start = (await store.changesSince(null, 0)).head;
+        expect((await store.changesSince(null, 10)).entries).toEqual([]);
+        const t0 = Date.UTC(2025, 0, 1);
+        const a = makeRecord({ content: 'log a', createdAt: new Date(t0) });
+        const b = makeRecord({ content: 'log b', createdAt: new Date(t0) });
+        await store.write([{ record: a }, { record: b, reason: 'sync' }]);
+        await store.upsertRelation(edge(a.id, b.id, 'causes', t0 + 1000));
+        await store.upsertRelation(edge(a.id, b.id, 'causes', t0 + 2000), { reason: 'sync' });
+        await store.update(b.id, { supersededBy: a.id, validTo: new Date(t0 + 3000), updatedAt: new Date(t0 + 3000) }, undefined, {
+          reason: 'resolved',
+        });
+        expect((await store.removeRelations(a.id, b.id, 'causes', { reason: 'sync' })).length).toBe(1);
+        await store.delete(a.id, new Date(t0 + 4000), { reason: 'sync' });
+
+        const page = await store.changesSince(start, 100);
+        expect(page.head).toBe(start + 7);
+        expect(page.entries.map((entry) => entry.seq)).toEqual([1, 2, 3, 4, 5, 6, 7].map((n) => start + n));
+        expect(page.entries.map((entry) => [entry.event, entry.memoryId, entry.reason])).toEqual([
+          ['created', a.id, null],
+          ['created', b.id, 'sync'],
+          ['relation:added', a.id, null],
+          ['relation:added', a.id, 'sync'],
+          ['superseded', b.id, 'resolved'],
+          ['relation:removed', a.id, 'sync'],
+          ['deleted', a.id, 'sync'],
+        ]);
+        const added = page.entries[2];
+        expect(added?.event === 'relation:added' && added.relation).toEqual(edge(a.id, b.id, 'causes', t0 + 1000));
+        expect(added?.at).toEqual(new Date(t0 + 1000));
+        const updated = page.entries[3];
+        expect(updated?.event === 'relation:added' && updated.relation).toMatchObject({ createdAt: new Date(t0 + 1000), updatedAt: new Date(t0 + 2000) });
+        const removed = page.entries[5];
+        expect(removed?.event === 'relation:removed' && removed.relation.type).toBe('causes');
+        // Pages resume after the last sequence number read.
+        const first = await store.changesSince(start, 3);
+        const rest = await store.changesSince((first.entries.at(-1) as { seq: number }).seq, 100);
+        expect([...first.entries, ...rest.entries].map((entry) => entry.seq)).toEqual(page.entries.map((entry) => entry.seq));
+        // A memory's history leaves graph changes out.
+        expect((await store.history(a.id)).map((entry) => entry.event)).toEqual(['created', 'deleted']);
+      });
+
+      it('erasure removes the graph changes of edges touching an erased memory', async (context) => {
+        if (!store.changesSince || !store.purge) return context.skip(`${store.name} has no changesSince or no purge (optional methods)`);
+        const start = (await store.changesSince(null, 0)).head;
+        const kept = makeRecord({ content: 'log kept' });
+        const erased = makeRecord({ content: 'log erased' });
+        await store.write([{ record: kept }, { record: erased }]);
+        await store.upsertRelation(edge(kept.id, erased.id, 'related', Date.UTC(2025, 0, 1)));
+        await store.purge([erased.id]);
+        const { entries } = await store.changesSince(start, 100);
+        expect(entries.map((entry) => [entry.event, entry.memoryId])).toEqual([['created', kept.id]]);
+      });
+
+      it('keeps named values for capabilities (getMeta / setMeta)', async (context) => {
+        if (!store.getMeta || !store.setMeta) return context.skip(`${store.name} has no getMeta/setMeta (optional methods)`);
+        expect(await store.getMeta('sync:cursor')).toBeNull();
+        await store.setMeta('sync:cursor', '42');
+        await store.setMeta('sync:cursor', '43');
+        await store.setMeta('embedder', 'not the real one');
+        expect(await store.getMeta('sync:cursor')).toBe('43');
+        expect(await store.getEmbedder()).toBeNull();
+      });
+    });
+
     describe('conversation context', () => {
       const contextOf = async (id: string) => (await store.get([id]))[0]?.context;
       const sourceOf = async (id: string) => (await store.get([id]))[0]?.contextSource;

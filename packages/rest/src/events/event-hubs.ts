@@ -1,4 +1,4 @@
-import type { ChangeLogPage, HistoryEntry, Memory, MemoryRecord, Relation, Scope } from '@engram/core';
+import type { ChangeLogEntry, ChangeLogPage, HistoryEntry, Memory, MemoryRecord, Relation, Scope } from '@engram/core';
 
 export type StreamEventName =
   | 'memory:added'
@@ -76,9 +76,9 @@ export function matchesFilter(event: StreamEvent, filter: EventFilter): boolean 
  * The events of one tenant's memory, for SSE subscribers. With a store that has a change log
  * (`changesSince`: SQLite, Postgres), memory events are read from the log — so writes made by
  * other processes on the same store stream too, and an event's id is its log sequence number,
- * the same in every process. Relation events (not in the log) come from this process's own
- * writes. A bounded ring of recent events serves `Last-Event-ID` resume; memory events older
- * than the ring are re-read from the log.
+ * the same in every process. Relation events are in the log as well; without a log, every event
+ * comes from this process's own writes. A bounded ring of recent events serves `Last-Event-ID`
+ * resume; events older than the ring are re-read from the log.
  */
 export class TenantEventHub {
   private readonly listeners = new Set<Listener>();
@@ -121,16 +121,16 @@ export class TenantEventHub {
         this.memory.on(name, handler as never);
         this.detach.push(() => this.memory.off(name, handler as never));
       };
-      listen('relation:added', (({ relation }: { relation: Relation }) => this.local('relation:added', relation)) as never);
-      listen('relation:removed', (({ relation }: { relation: Relation }) => this.local('relation:removed', relation)) as never);
       if (log) {
         // A local write shows up in the log at once: read it now rather than at the next tick.
-        for (const name of ['memory:added', 'memory:updated', 'memory:deleted', 'memory:superseded'] as const) {
+        for (const name of ['memory:added', 'memory:updated', 'memory:deleted', 'memory:superseded', 'relation:added', 'relation:removed'] as const) {
           listen(name, (() => this.schedule()) as never);
         }
         this.timer = setInterval(() => this.schedule(), this.pollMs);
         this.timer.unref();
       } else {
+        listen('relation:added', (({ relation }: { relation: Relation }) => this.local('relation:added', relation)) as never);
+        listen('relation:removed', (({ relation }: { relation: Relation }) => this.local('relation:removed', relation)) as never);
         listen('memory:added', (({ memory }: { memory: MemoryRecord }) => this.localMemory('memory:added', memory, {})) as never);
         listen('memory:updated', (({ memory }: { memory: MemoryRecord }) => this.localMemory('memory:updated', memory, {})) as never);
         listen('memory:deleted', (({ memory }: { memory: MemoryRecord }) => this.localMemory('memory:deleted', memory, {})) as never);
@@ -180,7 +180,17 @@ export class TenantEventHub {
     }
   }
 
-  private async fromHistory(entry: HistoryEntry & { seq: number }): Promise<StreamEvent> {
+  private async fromHistory(entry: ChangeLogEntry): Promise<StreamEvent> {
+    if (entry.event === 'relation:added' || entry.event === 'relation:removed') {
+      const source = this.known.get(entry.relation.sourceId) ?? (await this.lookup(entry.relation.sourceId));
+      return {
+        id: String(entry.seq),
+        name: entry.event,
+        data: { relation: entry.relation },
+        scope: source?.scope ?? null,
+        tags: source?.tags ?? null,
+      };
+    }
     const record = entry.event === 'deleted' ? null : await this.memory.get(entry.memoryId).catch(() => null);
     if (record) this.remember(record);
     const facts = this.known.get(entry.memoryId) ?? null;
