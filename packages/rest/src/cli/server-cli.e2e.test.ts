@@ -127,4 +127,34 @@ describe('engram-server', () => {
     server.child.kill('SIGTERM');
     expect(await server.exited).toBe(0);
   });
+
+  it('streams links and unlinks made through another server process on the same store (from the change log)', async () => {
+    const path = join(directory, 'two-servers.db');
+    const writer = await start(['--path', path]);
+    const reader = await start(['--path', path]);
+    const post = async (route: string, body: unknown) => {
+      const response = await fetch(`${writer.url}${route}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+      return (await response.json()) as { memory: { id: string } };
+    };
+    const a = (await post('/api/memories', { content: 'the cache was stale' })).memory.id;
+    const b = (await post('/api/memories', { content: 'flushing the cache fixed it' })).memory.id;
+    const stream = sseReader(await fetch(`${reader.url}/api/events`));
+    await post('/api/relations', { sourceId: b, targetId: a, type: 'fixes' });
+    const added = await stream.next((event) => event.event === 'relation:added', 10_000);
+    expect(JSON.parse(added.data as string).relation).toMatchObject({ sourceId: b, targetId: a, type: 'fixes' });
+    expect(added.id).toMatch(/^\d+$/);
+    await fetch(`${writer.url}/api/relations?sourceId=${b}&targetId=${a}&type=fixes`, { method: 'DELETE' });
+    const removed = await stream.next((event) => event.event === 'relation:removed', 10_000);
+    expect(JSON.parse(removed.data as string).relation).toMatchObject({ sourceId: b, targetId: a, type: 'fixes' });
+    expect(Number(removed.id)).toBeGreaterThan(Number(added.id));
+    await stream.cancel();
+    for (const server of [writer, reader]) {
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    }
+  });
 });
