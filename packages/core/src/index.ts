@@ -117,6 +117,22 @@ export type { InMemoryStoreOptions } from './stores/in-memory-store.js';
 export { inMemoryStore } from './stores/in-memory-store.js';
 export type { InMemoryVectorIndexOptions } from './stores/in-memory-vector-index.js';
 export { cosineSimilarity, inMemoryVectorIndex } from './stores/in-memory-vector-index.js';
+export type { Sync } from './sync/sync.js';
+export type { SyncRoundResult, SyncStatus } from './sync/sync-client.js';
+export { SYNC_REASON } from './sync/sync-client.js';
+export type { SyncOptions } from './sync/sync-options.js';
+export { parseDuration } from './sync/sync-options.js';
+export type {
+  SyncChange,
+  SyncChangesPage,
+  SyncOperation,
+  SyncOperationResult,
+  SyncOperationStatus,
+  SyncPush,
+  SyncPushResult,
+  WireRecord,
+  WireRelation,
+} from './sync/sync-wire.js';
 export { porterStem } from './text/porter-stemmer.js';
 export {
   BM25_B,

@@ -59,6 +59,8 @@ import { type ContextResult, packContext } from './retrieval/context.js';
 import { type ResolvedRetrievalOptions, type RetrievalOptions, resolveRetrievalOptions } from './retrieval/fusion.js';
 import { type ListResult, Reader } from './retrieval/reader.js';
 import { Searcher, type SearchHit } from './retrieval/searcher.js';
+import { Sync } from './sync/sync.js';
+import { type ResolvedSyncOptions, resolveSyncOptions, type SyncOptions } from './sync/sync-options.js';
 import { type DedupOptions, resolveDedupOptions } from './write/near-duplicates.js';
 import { type AddResult, Writer } from './write/writer.js';
 
@@ -111,6 +113,11 @@ export interface MemoryOptions {
   encryption?: EncryptionOptions;
   /** Erase soft-deleted memories for good after `deletedDays` (checked on open and by `purgeDeleted`). */
   retention?: RetentionOptions;
+  /**
+   * Local-first sync with an Engram server (`@engram/rest`): reads and writes stay local, local
+   * writes are pushed and the server's changes pulled in the background. See docs/sync.md.
+   */
+  sync?: SyncOptions;
   /** Where warnings go besides the `warning` event. Default: console.warn. `false` silences them. */
   logger?: Logger;
   /** The clock (tests). Default Date.now. */
@@ -143,6 +150,11 @@ export class Memory {
   private readonly encryption: Encryption;
   private readonly consolidator: Consolidator;
   private readonly ingester: Ingester;
+  /**
+   * Sync: `status()`, `now()` and the `sync:*` events on a replica (`new Memory({ sync })`);
+   * `changes()` / `receive()` serve replicas (the REST server's /api/sync routes).
+   */
+  readonly sync: Sync;
   private openPromise: Promise<VectorIndex | undefined> | undefined;
   private closed = false;
   /** The language model `add(messages, { infer: true })` uses, if any. */
@@ -202,6 +214,18 @@ export class Memory {
     }
     this.model = options.model;
     this.inference = resolveInferenceOptions(options.inference);
+    let syncOptions: ResolvedSyncOptions | undefined;
+    if (options.sync !== undefined) {
+      syncOptions = resolveSyncOptions(options.sync);
+      if (!store.changesSince || !store.getMeta || !store.setMeta) {
+        throw new ValidationError([
+          {
+            field: 'sync',
+            message: `needs a store with a change log (changesSince, getMeta, setMeta); the ${store.name} store has none — use sqliteStore({ path })`,
+          },
+        ]);
+      }
+    }
 
     const open = () => this.open();
     const { embedding, events, ontology, relationTypes } = this;
@@ -225,6 +249,7 @@ export class Memory {
     const linkSuggester = new LinkSuggester({ store, open, searcher: this.searcher, graph: this.graph, relationTypes });
     this.linkSuggester = linkSuggester;
     this.conversationContext = new ConversationContext({ store, options: conversationContextOptions });
+    this.sync = new Sync({ store, open, embedding, events, options: syncOptions, now });
     this.eraser = new Eraser({ store, open, events, retention, onErased: () => embedding.forgetQueries(), now });
     this.writer = new Writer({
       conversationContext: this.conversationContext,
@@ -355,6 +380,8 @@ export class Memory {
       this.events.warnOnce('no-lexical', `The ${this.store.name} store has no lexical search: search runs on vectors only.`);
     }
     await this.eraser.applyRetention(vectors);
+    // Background rounds: opening never waits for the network.
+    this.sync.start();
     return vectors;
   }
 
@@ -365,6 +392,7 @@ export class Memory {
       await this.openPromise.catch(() => {});
       await this.access.flush();
     }
+    await this.sync.stop();
     this.closed = true;
     this.access.stop();
     if (this.externalVectors?.close) await this.externalVectors.close();

@@ -16,6 +16,7 @@ import { registerEventRoutes } from './routes/event-routes.js';
 import { registerGraphRoutes } from './routes/graph-routes.js';
 import { registerMemoryRoutes } from './routes/memory-routes.js';
 import { validationResponse } from './routes/responses.js';
+import { registerSyncRoutes } from './routes/sync-routes.js';
 import { registerTransferRoutes } from './routes/transfer-routes.js';
 import { hostnameOf, isLoopback } from './server/loopback.js';
 import { RateLimiter, type RateLimitOptions } from './server/rate-limiter.js';
@@ -44,7 +45,7 @@ export interface EngramAppOptions {
   corsOrigins?: string[];
   /** Largest JSON body, in bytes. Default 1,000,000. */
   bodyLimit?: number;
-  /** Largest POST /api/import body, in bytes. Default 64 MiB. */
+  /** Largest POST /api/import and POST /api/sync/push body, in bytes. Default 64 MiB. */
   importBodyLimit?: number;
   /** Per-key token bucket. Default with keys: 50 requests/s, bursts of 100; without keys: off. `false`: off. */
   rateLimit?: RateLimitOptions | false;
@@ -238,8 +239,9 @@ export function createEngramApp(options: EngramAppOptions): EngramApp {
   const jsonLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const importLimit = options.importBodyLimit ?? DEFAULT_IMPORT_BODY_LIMIT;
   app.use('/api/import', bodyLimit({ maxSize: importLimit, onError: tooLarge(importLimit) }));
+  app.use('/api/sync/push', bodyLimit({ maxSize: importLimit, onError: tooLarge(importLimit) }));
   app.use('/api/*', async (context, next) => {
-    if (context.req.path === '/api/import') return next();
+    if (context.req.path === '/api/import' || context.req.path === '/api/sync/push') return next();
     return bodyLimit({ maxSize: jsonLimit, onError: tooLarge(jsonLimit) })(context, next);
   });
 
@@ -271,6 +273,7 @@ export function createEngramApp(options: EngramAppOptions): EngramApp {
   registerGraphRoutes(app);
   registerCatalogRoutes(app);
   registerTransferRoutes(app);
+  registerSyncRoutes(app);
   registerEventRoutes(app, { events, heartbeatMs, log });
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {

@@ -420,3 +420,62 @@ export const RecallSchema = z
 export const RecallResultSchema = z
   .object({ memories: z.array(z.object({ memory: MemorySchema, score: z.number() })), count: z.number() })
   .openapi('RecallResult');
+
+// Sync (docs/sync.md): replicas push their local changes and pull everyone's.
+export const SyncChangesQuerySchema = z.strictObject({
+  since: z
+    .string()
+    .regex(/^\d{1,15}$/, 'must be a cursor: 0, or the cursor of the previous page')
+    .openapi({ description: 'The cursor of the previous page (0: from the beginning)', example: '0' }),
+  limit: z.string().regex(/^\d+$/, 'must be an integer from 1 to 5000').optional().openapi({ description: '1–5000, default 500' }),
+});
+
+const SyncChangeSchema = z
+  .union([
+    z.object({ seq: z.number(), kind: z.literal('memory'), id: z.string(), memory: MemorySchema.nullable() }),
+    z.object({ seq: z.number(), kind: z.literal('relation'), event: z.enum(['added', 'removed']), relation: RelationSchema }),
+  ])
+  .openapi('SyncChange', { description: 'A memory as the server holds it now (null once erased), or a graph change.' });
+
+export const SyncChangesResultSchema = z
+  .object({
+    changes: z.array(SyncChangeSchema),
+    cursor: z.number().openapi({ description: 'Pass it as `since` next time' }),
+    head: z.number(),
+    more: z.boolean().openapi({ description: 'More changes wait after `cursor`' }),
+  })
+  .openapi('SyncChanges');
+
+const SyncOperationSchema = z
+  .object({
+    seq: z.number().int().positive().openapi({ description: "The operation's number in the replica's change log; (replicaId, seq) is its id" }),
+    kind: z.enum(['create', 'update', 'delete', 'link', 'unlink']),
+    record: z.record(z.string(), z.unknown()).optional().openapi({ description: 'create: the memory (the Memory schema)' }),
+    id: z.string().optional().openapi({ description: 'update, delete: the memory id' }),
+    fields: z.record(z.string(), z.unknown()).optional().openapi({
+      description: 'update: new values of content, type, subtype, tags, metadata, importance, supersededBy, validTo',
+    }),
+    at: z.string().optional().openapi({ description: 'delete: when' }),
+    relation: z.record(z.string(), z.unknown()).optional().openapi({ description: 'link, unlink: the edge (the Relation schema)' }),
+  })
+  .openapi('SyncOperation');
+
+export const SyncPushSchema = z
+  .object({
+    replicaId: z.string().min(1).max(100),
+    operations: z.array(SyncOperationSchema).max(5000),
+  })
+  .openapi('SyncPush');
+
+export const SyncPushResultSchema = z
+  .object({
+    results: z.array(
+      z.object({
+        seq: z.number(),
+        status: z.enum(['applied', 'duplicate', 'merged', 'ignored']),
+        memory: MemorySchema.nullable().optional(),
+        reason: z.string().optional(),
+      }),
+    ),
+  })
+  .openapi('SyncPushResult');

@@ -31,6 +31,12 @@ export interface MemoryEvents {
     warnings: string[];
     durationMs: number;
   }) => void;
+  /** A push round sent local changes to the sync server (see docs/sync.md). */
+  'sync:pushed': (event: { operations: number; applied: number; duplicate: number; merged: number; ignored: number }) => void;
+  /** A pull brought the server's changes into this store; `cursor` is where the next pull starts. */
+  'sync:pulled': (event: { changes: number; cursor: number }) => void;
+  /** A sync round failed (the server unreachable, a 4xx/5xx); the next round retries. */
+  'sync:error': (event: { error: Error }) => void;
 }
 
 export type MemoryEventName = keyof MemoryEvents;

@@ -1,0 +1,123 @@
+import type { MemoryStore, RecordPatch, StoreWriteResult } from '../contracts/memory-store.js';
+import type { MemoryRecord, Relation } from '../contracts/model.js';
+import type { VectorIndex } from '../contracts/vector-index.js';
+import type { Embedding } from '../embedding/embedding.js';
+import { isEnvelope } from '../encryption/envelope.js';
+import type { EventHub } from '../events/event-hub.js';
+import { contentHash } from '../text/text.js';
+import { SYNCED_FIELDS } from './sync-wire.js';
+
+export interface ReplicaWriterContext {
+  store: MemoryStore;
+  /** Opens the store (once); answers the vector index in use, if any. */
+  open: () => Promise<VectorIndex | undefined>;
+  embedding: Embedding;
+  events: EventHub;
+  now: () => number;
+}
+
+/** What changed between a stored record and the state it should take, as a store patch (null: nothing). */
+export function statePatch(current: MemoryRecord, wanted: MemoryRecord, at: Date): RecordPatch | null {
+  const patch: RecordPatch = { updatedAt: at };
+  let changed = false;
+  for (const field of SYNCED_FIELDS) {
+    const from = current[field] instanceof Date ? (current[field] as Date).toISOString() : current[field];
+    const to = wanted[field] instanceof Date ? (wanted[field] as Date).toISOString() : wanted[field];
+    if (JSON.stringify(from) === JSON.stringify(to)) continue;
+    (patch as Record<string, unknown>)[field] = wanted[field];
+    changed = true;
+  }
+  if (!changed) return null;
+  if (patch.content !== undefined) patch.contentHash = wanted.contentHash;
+  return patch;
+}
+
+/**
+ * Writes other replicas' changes into a store as they are — ids, timestamps and scope kept — with
+ * the store's own write transactions, embedding content with this side's embedder, and emitting
+ * the usual events. `reason` goes to the change log (a replica marks what it pulled 'sync' so it
+ * never pushes it back).
+ */
+export class ReplicaWriter {
+  constructor(private readonly context: ReplicaWriterContext) {}
+
+  /** The record in any state (live, superseded, deleted), or null. */
+  async find(id: string): Promise<MemoryRecord | null> {
+    const page = await this.context.store.list({ ids: [id], includeSuperseded: true }, { limit: 1, includeDeleted: true });
+    return page.items[0] ?? null;
+  }
+
+  async findMany(ids: string[]): Promise<Map<string, MemoryRecord>> {
+    const found = new Map<string, MemoryRecord>();
+    for (let start = 0; start < ids.length; start += 500) {
+      const chunk = [...new Set(ids.slice(start, start + 500))];
+      const page = await this.context.store.list({ ids: chunk, includeSuperseded: true }, { limit: chunk.length, includeDeleted: true });
+      for (const record of page.items) found.set(record.id, record);
+    }
+    return found;
+  }
+
+  private async vectorFor(content: string): Promise<{ index: VectorIndex | undefined; vector: Float32Array | undefined }> {
+    const index = await this.context.open();
+    // Sensitive content travels sealed: it is not embedded here (only the key holder could).
+    if (!index || isEnvelope(content)) return { index, vector: undefined };
+    const [vector] = await this.context.embedding.embedMany([content]);
+    return { index, vector };
+  }
+
+  /** Inserts a record with its own id. Answers the store's result: another id means a live record with its key or content was there. */
+  async insert(record: MemoryRecord, reason?: string): Promise<StoreWriteResult> {
+    const { store, events } = this.context;
+    const hash = isEnvelope(record.content) ? record.contentHash : contentHash(record.content);
+    const stored: MemoryRecord = { ...record, contentHash: hash };
+    const { index, vector } = record.deletedAt === null ? await this.vectorFor(record.content) : { index: undefined, vector: undefined };
+    const ownVectors = index !== undefined && index === store.vectors;
+    const [result] = await store.write([{ record: stored, ...(ownVectors && vector ? { vector } : {}), ...(reason ? { reason } : {}) }]);
+    const written = result as StoreWriteResult;
+    if (index && !ownVectors && vector && written.status !== 'duplicate') {
+      await index.upsert([{ id: written.record.id, vector, payload: written.record }]);
+    }
+    if (written.status !== 'duplicate') events.emit('memory:added', { memory: written.record, status: written.status });
+    return written;
+  }
+
+  /** Gives a live record the synced fields of `wanted`; null when it is not live. */
+  async patch(current: MemoryRecord, wanted: MemoryRecord, reason?: string): Promise<MemoryRecord | null> {
+    const { store, events } = this.context;
+    const patch = statePatch(current, wanted, new Date(this.context.now()));
+    if (!patch) return current;
+    if (patch.content !== undefined && !isEnvelope(patch.content)) patch.contentHash = contentHash(patch.content);
+    const { index, vector } = patch.content !== undefined ? await this.vectorFor(patch.content) : { index: await this.context.open(), vector: undefined };
+    const ownVectors = index !== undefined && index === store.vectors;
+    const written = await store.update(current.id, patch, ownVectors ? vector : undefined, reason ? { reason } : {});
+    if (!written) return null;
+    if (index && !ownVectors && vector) await index.upsert([{ id: written.id, vector, payload: written }]);
+    if (patch.supersededBy && current.supersededBy === null) {
+      const [winner] = await store.get([patch.supersededBy]);
+      if (winner) events.emit('memory:superseded', { winner, loser: written, reason: reason ?? null });
+    }
+    events.emit('memory:updated', { memory: written, previous: current });
+    return written;
+  }
+
+  async remove(current: MemoryRecord, at: Date, reason?: string): Promise<boolean> {
+    const { store, events } = this.context;
+    const index = await this.context.open();
+    const deleted = await store.delete(current.id, at, reason ? { reason } : {});
+    if (!deleted) return false;
+    if (index && index !== store.vectors) await index.delete([current.id]);
+    events.emit('memory:deleted', { id: current.id, memory: current });
+    return true;
+  }
+
+  async link(relation: Relation, reason?: string): Promise<void> {
+    const result = await this.context.store.upsertRelation(relation, reason ? { reason } : {});
+    this.context.events.emit('relation:added', result);
+  }
+
+  async unlink(relation: Relation, reason?: string): Promise<number> {
+    const removed = await this.context.store.removeRelations(relation.sourceId, relation.targetId, relation.type, reason ? { reason } : {});
+    for (const edge of removed) this.context.events.emit('relation:removed', { relation: edge });
+    return removed.length;
+  }
+}

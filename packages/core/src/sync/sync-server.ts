@@ -1,0 +1,184 @@
+import type { ChangeLogEntry, MemoryStore } from '../contracts/memory-store.js';
+import type { MemoryRecord, Relation } from '../contracts/model.js';
+import { EngramError, ValidationError } from '../model/errors.js';
+import { validate } from '../model/schema.js';
+import type { ReplicaWriter } from './replica-writer.js';
+import { syncPushSchema } from './sync-schemas.js';
+import {
+  recordFromWire,
+  recordToWire,
+  relationFromWire,
+  relationToWire,
+  type SyncChange,
+  type SyncChangesPage,
+  type SyncOperation,
+  type SyncOperationResult,
+  type SyncPushResult,
+} from './sync-wire.js';
+
+/**
+ * A change-log entry newer than this (ms) is not stepped over when an earlier sequence number is
+ * missing: on Postgres a number is taken when a row is written, not when its transaction commits,
+ * so a slower transaction may still fill the gap. Older gaps are rolled-back transactions.
+ */
+const GAP_PATIENCE_MS = 10_000;
+
+export interface SyncServerContext {
+  store: MemoryStore;
+  open: () => Promise<unknown>;
+  writer: ReplicaWriter;
+  now: () => number;
+}
+
+function requireLog(store: MemoryStore): Required<Pick<MemoryStore, 'changesSince' | 'getMeta' | 'setMeta'>> {
+  if (!store.changesSince || !store.getMeta || !store.setMeta) {
+    throw new EngramError(
+      'UNSUPPORTED',
+      `The ${store.name} store has no change log (changesSince, getMeta, setMeta): sync needs SQLite, Postgres or the in-memory store.`,
+    );
+  }
+  return store as Required<Pick<MemoryStore, 'changesSince' | 'getMeta' | 'setMeta'>>;
+}
+
+/**
+ * The server side of sync: pages of the change log as the current state of each memory changed
+ * (`changes`), and replicas' operations applied in the order they arrive (`apply`). See
+ * docs/sync.md for the conflict policy.
+ */
+export class SyncServer {
+  constructor(private readonly context: SyncServerContext) {}
+
+  async changes(since: number, limit: number): Promise<SyncChangesPage> {
+    if (!Number.isInteger(since) || since < 0) throw new ValidationError([{ field: 'since', message: 'must be a cursor (an integer, 0 for the beginning)' }]);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 5000) throw new ValidationError([{ field: 'limit', message: 'must be an integer from 1 to 5000' }]);
+    await this.context.open();
+    const log = requireLog(this.context.store);
+    const page = await log.changesSince(since, limit);
+    const memoryIds = page.entries.filter((entry) => !isRelation(entry)).map((entry) => entry.memoryId);
+    const states = await this.context.writer.findMany(memoryIds);
+    const changes: SyncChange[] = [];
+    const sent = new Set<string>();
+    let cursor = since;
+    let stepping = true;
+    const now = this.context.now();
+    for (const entry of page.entries) {
+      if (stepping) {
+        if (entry.seq === cursor + 1 || now - entry.at.getTime() > GAP_PATIENCE_MS) cursor = entry.seq;
+        else stepping = false;
+      }
+      if (isRelation(entry)) {
+        changes.push({
+          seq: entry.seq,
+          kind: 'relation',
+          event: entry.event === 'relation:added' ? 'added' : 'removed',
+          relation: relationToWire(entry.relation),
+        });
+        continue;
+      }
+      // A memory changed several times in the page travels once, as it is now.
+      if (sent.has(entry.memoryId)) continue;
+      sent.add(entry.memoryId);
+      const state = states.get(entry.memoryId);
+      changes.push({ seq: entry.seq, kind: 'memory', id: entry.memoryId, memory: state ? recordToWire(state) : null });
+    }
+    return { changes, cursor, head: page.head, more: page.entries.length === limit };
+  }
+
+  /** Applies a replica's operations in order; each operation id (replicaId, seq) is applied once. */
+  async apply(input: unknown): Promise<SyncPushResult> {
+    const push = validate(syncPushSchema, input, 'body');
+    await this.context.open();
+    const log = requireLog(this.context.store);
+    const markName = `sync:replica:${push.replicaId}`;
+    let applied = Number((await log.getMeta(markName)) ?? 0);
+    const results: SyncOperationResult[] = [];
+    for (const operation of push.operations as SyncOperation[]) {
+      if (operation.seq <= applied) {
+        results.push({ seq: operation.seq, status: 'duplicate' });
+        continue;
+      }
+      results.push(await this.applyOne(operation, log));
+      applied = operation.seq;
+      // Written after each operation: a retried push skips exactly what was applied.
+      await log.setMeta(markName, String(applied));
+    }
+    return { results };
+  }
+
+  private async alias(id: string, log: Required<Pick<MemoryStore, 'getMeta'>>): Promise<string> {
+    return (await log.getMeta(`sync:alias:${id}`)) ?? id;
+  }
+
+  private async applyOne(operation: SyncOperation, log: Required<Pick<MemoryStore, 'getMeta' | 'setMeta'>>): Promise<SyncOperationResult> {
+    const { writer } = this.context;
+    const at = new Date(this.context.now());
+    const seq = operation.seq;
+    switch (operation.kind) {
+      case 'create': {
+        const record = recordFromWire(operation.record);
+        if (await writer.find(await this.alias(record.id, log))) return { seq, status: 'applied' };
+        if (record.supersededBy !== null) record.supersededBy = await this.alias(record.supersededBy, log);
+        const result = await writer.insert(record);
+        if (result.record.id === record.id) return { seq, status: 'applied' };
+        await log.setMeta(`sync:alias:${record.id}`, result.record.id);
+        return {
+          seq,
+          status: 'merged',
+          memory: recordToWire(result.record),
+          reason: record.key !== null ? 'same key in the same scope' : 'same content in the same scope',
+        };
+      }
+      case 'update': {
+        const current = await writer.find(await this.alias(operation.id, log));
+        if (!current) return { seq, status: 'ignored', memory: null, reason: 'unknown memory' };
+        if (current.deletedAt !== null) return { seq, status: 'ignored', memory: recordToWire(current), reason: 'deleted: a delete wins over an update' };
+        const fields = operation.fields;
+        const wanted: MemoryRecord = {
+          ...current,
+          ...(fields.content !== undefined ? { content: fields.content } : {}),
+          ...(fields.type !== undefined ? { type: fields.type } : {}),
+          ...(fields.subtype !== undefined ? { subtype: fields.subtype } : {}),
+          ...(fields.tags !== undefined ? { tags: fields.tags } : {}),
+          ...(fields.metadata !== undefined ? { metadata: fields.metadata } : {}),
+          ...(fields.importance !== undefined ? { importance: fields.importance } : {}),
+          ...(fields.supersededBy !== undefined
+            ? { supersededBy: fields.supersededBy === null ? null : await this.alias(fields.supersededBy, log) }
+            : {}),
+          ...(fields.validTo !== undefined ? { validTo: fields.validTo === null ? null : new Date(fields.validTo) } : {}),
+        };
+        await writer.patch(current, wanted);
+        return { seq, status: 'applied' };
+      }
+      case 'delete': {
+        const current = await writer.find(await this.alias(operation.id, log));
+        if (current && current.deletedAt === null) await writer.remove(current, at);
+        return { seq, status: 'applied' };
+      }
+      case 'link':
+      case 'unlink': {
+        const wire = operation.relation;
+        const relation: Relation = {
+          ...relationFromWire(wire),
+          sourceId: await this.alias(wire.sourceId, log),
+          targetId: await this.alias(wire.targetId, log),
+        };
+        if (operation.kind === 'unlink') {
+          await writer.unlink(relation);
+          return { seq, status: 'applied' };
+        }
+        const ends = await writer.findMany([relation.sourceId, relation.targetId]);
+        const live = [relation.sourceId, relation.targetId].every((id) => {
+          const record = ends.get(id);
+          return record !== undefined && record.deletedAt === null;
+        });
+        if (!live) return { seq, status: 'ignored', reason: 'an end of the link is deleted or unknown' };
+        await writer.link(relation);
+        return { seq, status: 'applied' };
+      }
+    }
+  }
+}
+
+function isRelation(entry: ChangeLogEntry): entry is Extract<ChangeLogEntry, { relation: Relation }> {
+  return entry.event === 'relation:added' || entry.event === 'relation:removed';
+}

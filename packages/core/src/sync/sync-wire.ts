@@ -1,0 +1,116 @@
+import type { MemoryRecord, Relation } from '../contracts/model.js';
+
+/**
+ * The sync protocol's JSON: what `POST /api/sync/push` takes and `GET /api/sync/changes`
+ * answers. Records and edges travel as JSON (dates as ISO strings); vectors never travel —
+ * each side embeds with its own embedder (a replica and a server with the same embedder id
+ * compute the same vectors, so shipping them would only cost bandwidth).
+ */
+export type WireRecord = Omit<
+  MemoryRecord,
+  'createdAt' | 'updatedAt' | 'validFrom' | 'validTo' | 'deletedAt' | 'lastAccessedAt' | 'sensitive'
+> & {
+  createdAt: string;
+  updatedAt: string;
+  validFrom: string | null;
+  validTo: string | null;
+  deletedAt: string | null;
+  lastAccessedAt: string | null;
+};
+
+export type WireRelation = Omit<Relation, 'createdAt' | 'updatedAt'> & { createdAt: string; updatedAt: string };
+
+/** The fields an update operation carries (their values after the local change). */
+export const SYNCED_FIELDS = ['content', 'type', 'subtype', 'tags', 'metadata', 'importance', 'supersededBy', 'validTo'] as const;
+export type SyncedField = (typeof SYNCED_FIELDS)[number];
+
+/**
+ * One local change, numbered by the replica's change log (`seq`): the operation id is
+ * (replicaId, seq), so a push sent twice is applied once.
+ */
+export type SyncOperation =
+  | { seq: number; kind: 'create'; record: WireRecord }
+  | { seq: number; kind: 'update'; id: string; fields: Partial<Pick<WireRecord, SyncedField>> }
+  | { seq: number; kind: 'delete'; id: string; at: string }
+  | { seq: number; kind: 'link'; relation: WireRelation }
+  | { seq: number; kind: 'unlink'; relation: WireRelation };
+
+export interface SyncPush {
+  /** The replica's id (a UUID it keeps in its store). */
+  replicaId: string;
+  /** In the replica's change-log order. */
+  operations: SyncOperation[];
+}
+
+/**
+ * - applied: written (or already true on the server);
+ * - duplicate: this operation id was applied before (a retried push);
+ * - merged: a create matched a live memory with the same key or content in the same scope: the
+ *   replica's memory `id` became `memory.id` (the earlier one, updated in place for a key);
+ * - ignored: the memory is deleted or unknown on the server (a delete wins over an update).
+ */
+export type SyncOperationStatus = 'applied' | 'duplicate' | 'merged' | 'ignored';
+
+export interface SyncOperationResult {
+  seq: number;
+  status: SyncOperationStatus;
+  /** The memory the operation concerned, as the server holds it now (merged, ignored), when it exists. */
+  memory?: WireRecord | null;
+  /** For merged and ignored: why. */
+  reason?: string;
+}
+
+export interface SyncPushResult {
+  results: SyncOperationResult[];
+}
+
+/** One entry of a pull: a memory as the server holds it now (null once erased), or a graph change. */
+export type SyncChange =
+  | { seq: number; kind: 'memory'; id: string; memory: WireRecord | null }
+  | { seq: number; kind: 'relation'; event: 'added' | 'removed'; relation: WireRelation };
+
+export interface SyncChangesPage {
+  changes: SyncChange[];
+  /** Pass it as `since` next time. */
+  cursor: number;
+  /** The server's change-log head when the page was read. */
+  head: number;
+  /** More changes wait after `cursor`. */
+  more: boolean;
+}
+
+const iso = (date: Date | null) => (date ? date.toISOString() : null);
+const date = (text: string | null) => (text === null ? null : new Date(text));
+
+export function recordToWire(record: MemoryRecord): WireRecord {
+  const { sensitive: _sensitive, ...rest } = record;
+  return {
+    ...rest,
+    createdAt: record.createdAt.toISOString(),
+    updatedAt: record.updatedAt.toISOString(),
+    validFrom: iso(record.validFrom),
+    validTo: iso(record.validTo),
+    deletedAt: iso(record.deletedAt),
+    lastAccessedAt: iso(record.lastAccessedAt),
+  };
+}
+
+export function recordFromWire(wire: WireRecord): MemoryRecord {
+  return {
+    ...wire,
+    createdAt: new Date(wire.createdAt),
+    updatedAt: new Date(wire.updatedAt),
+    validFrom: date(wire.validFrom),
+    validTo: date(wire.validTo),
+    deletedAt: date(wire.deletedAt),
+    lastAccessedAt: date(wire.lastAccessedAt),
+  };
+}
+
+export function relationToWire(relation: Relation): WireRelation {
+  return { ...relation, createdAt: relation.createdAt.toISOString(), updatedAt: relation.updatedAt.toISOString() };
+}
+
+export function relationFromWire(wire: WireRelation): Relation {
+  return { ...wire, createdAt: new Date(wire.createdAt), updatedAt: new Date(wire.updatedAt) };
+}

@@ -1,0 +1,84 @@
+import type { MemoryStore } from '../contracts/memory-store.js';
+import type { VectorIndex } from '../contracts/vector-index.js';
+import type { Embedding } from '../embedding/embedding.js';
+import type { EventHub } from '../events/event-hub.js';
+import { EngramError } from '../model/errors.js';
+import { ReplicaWriter } from './replica-writer.js';
+import { SyncClient, type SyncRoundResult, type SyncStatus } from './sync-client.js';
+import type { ResolvedSyncOptions } from './sync-options.js';
+import { SyncServer } from './sync-server.js';
+import type { SyncChangesPage, SyncPushResult } from './sync-wire.js';
+
+export interface SyncContext {
+  store: MemoryStore;
+  open: () => Promise<VectorIndex | undefined>;
+  embedding: Embedding;
+  events: EventHub;
+  /** Set when this Memory is a replica (`new Memory({ sync })`). */
+  options: ResolvedSyncOptions | undefined;
+  now: () => number;
+}
+
+/**
+ * `memory.sync`: a replica's background sync with a server (`status`, `now`), and the server's
+ * side of the protocol (`changes`, `receive`), which the REST routes call on a tenant's memory.
+ */
+export class Sync {
+  private readonly client: SyncClient | undefined;
+  private readonly server: SyncServer;
+
+  constructor(context: SyncContext) {
+    const writer = new ReplicaWriter(context);
+    this.server = new SyncServer({ store: context.store, open: context.open, writer, now: context.now });
+    this.client = context.options
+      ? new SyncClient({ store: context.store, open: context.open, writer, events: context.events, options: context.options, now: context.now })
+      : undefined;
+  }
+
+  /** True when this Memory syncs with a server. */
+  get enabled(): boolean {
+    return this.client !== undefined;
+  }
+
+  private requireClient(): SyncClient {
+    if (!this.client) {
+      throw new EngramError(
+        'UNSUPPORTED',
+        "This Memory does not sync: pass new Memory({ sync: { url, apiKey } }) (ENGRAM_SYNC_URL / ENGRAM_SYNC_KEY for the CLI and MCP server).",
+      );
+    }
+    return this.client;
+  }
+
+  /** `{ pending, lastPushAt, lastPullAt, lastError, … }`; reads the local store only. */
+  status(): Promise<SyncStatus> {
+    return this.requireClient().status();
+  }
+
+  /** Pushes local changes and pulls the server's now; resolves when done, rejects with the failure. */
+  now(): Promise<SyncRoundResult> {
+    return this.requireClient().run();
+  }
+
+  /** Starts background rounds (Memory does on open). */
+  start(): void {
+    this.client?.start();
+  }
+
+  /** Stops background rounds, waiting for one in flight (Memory does on close). */
+  async stop(): Promise<void> {
+    await this.client?.stop();
+  }
+
+  // ------------------------------------------------------------- server side
+
+  /** A page of this store's changes after `since`, each memory as it is now (GET /api/sync/changes). */
+  changes(options: { since: number; limit?: number }): Promise<SyncChangesPage> {
+    return this.server.changes(options.since, options.limit ?? 500);
+  }
+
+  /** Applies a replica's pushed operations in order, each once (POST /api/sync/push). */
+  receive(push: unknown): Promise<SyncPushResult> {
+    return this.server.apply(push);
+  }
+}
