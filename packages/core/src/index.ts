@@ -121,7 +121,7 @@ export type { Sync } from './sync/sync.js';
 export type { SyncRoundResult, SyncStatus } from './sync/sync-client.js';
 export { SYNC_REASON } from './sync/sync-client.js';
 export type { SyncOptions } from './sync/sync-options.js';
-export { parseDuration } from './sync/sync-options.js';
+export { parseDuration, syncFromEnvironment } from './sync/sync-options.js';
 export type {
   SyncChange,
   SyncChangesPage,

@@ -8,6 +8,7 @@ import {
   type IngestOptions,
   type IngestReport,
   type IngestSource,
+  syncFromEnvironment,
 } from '@engram/core';
 import { defaultEmbedder } from './default-embedder.js';
 
@@ -48,10 +49,13 @@ export class Memory extends CoreMemory {
     const log = logger === false ? () => {} : (logger ?? ((message: string) => console.error(`[engram] ${message}`)));
     const encryption = rest.encryption ?? encryptionFromEnvironment();
     const storePath = path ?? process.env.ENGRAM_PATH ?? DEFAULT_PATH;
+    // ENGRAM_SYNC_URL / ENGRAM_SYNC_KEY make the default SQLite store a replica of a server (docs/sync.md).
+    const sync = rest.sync ?? (rest.store === undefined ? syncFromEnvironment(process.env) : undefined);
     const defaultArchive = rest.store === undefined && storePath !== ':memory:' && rest.consolidation?.archive === undefined;
     super({
       ...rest,
       ...(encryption ? { encryption } : {}),
+      ...(sync ? { sync } : {}),
       ...(defaultArchive ? { consolidation: { ...rest.consolidation, archive: jsonlArchive({ path: archivePathFor(storePath) }) } } : {}),
       ingestion: { pdf: unpdfReader, ...rest.ingestion },
       store: rest.store ?? sqliteStore({ path: storePath }),

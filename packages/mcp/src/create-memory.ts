@@ -1,5 +1,5 @@
 import { archivePathFor, jsonlArchive } from '@engram/adapters/archive';
-import { AdapterError, Memory, type MemoryStore, ValidationError } from '@engram/core';
+import { AdapterError, Memory, type MemoryStore, syncFromEnvironment, ValidationError } from '@engram/core';
 import { type ResolvedConfig, redactUrl } from './config.js';
 import { embedderChoice } from './embedder-choice.js';
 
@@ -31,8 +31,11 @@ export async function createMemory(config: ResolvedConfig, log: (message: string
   const archivePath =
     config.archivePath ??
     (config.store.kind === 'sqlite' && config.store.path !== ':memory:' ? archivePathFor(config.store.path) : undefined);
+  // ENGRAM_SYNC_URL / ENGRAM_SYNC_KEY: the store is a replica of an Engram server (docs/sync.md).
+  const sync = syncFromEnvironment(process.env);
   return new Memory({
     store,
+    ...(sync ? { sync } : {}),
     embedder: embedderChoice(config.embedder, log),
     logger: log,
     ...(config.model ? { model: config.model } : {}),

@@ -82,3 +82,16 @@ export function resolveSyncOptions(options: SyncOptions): ResolvedSyncOptions {
     fetch: chosenFetch,
   };
 }
+
+/**
+ * Sync options from the environment: ENGRAM_SYNC_URL (the server), ENGRAM_SYNC_KEY (an API key of
+ * your tenant) and ENGRAM_SYNC_INTERVAL (default 30s). Undefined without ENGRAM_SYNC_URL. The CLI,
+ * the MCP server and the Claude Code hooks read them.
+ */
+export function syncFromEnvironment(env: Record<string, string | undefined>): SyncOptions | undefined {
+  const url = env.ENGRAM_SYNC_URL?.trim();
+  if (!url) return undefined;
+  const apiKey = env.ENGRAM_SYNC_KEY?.trim();
+  const interval = env.ENGRAM_SYNC_INTERVAL?.trim();
+  return { url, ...(apiKey ? { apiKey } : {}), ...(interval ? { interval } : {}) };
+}

@@ -60,6 +60,26 @@ export class Sync {
     return this.requireClient().run();
   }
 
+  /**
+   * For short-lived processes (the CLI, hooks) before they close: when local changes are pending,
+   * one round, waited for at most `timeoutMs` (default 2000). Never throws; true when nothing is
+   * left to push. What it did not push stays queued in the store for the next process that syncs.
+   * Without sync, resolves true at once.
+   */
+  async flush(options: { timeoutMs?: number } = {}): Promise<boolean> {
+    if (!this.client) return true;
+    if ((await this.client.status()).pending === 0) return true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), options.timeoutMs ?? 2000);
+    });
+    try {
+      return await Promise.race([this.client.run().then(() => true, () => false), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   /** Starts background rounds (Memory does on open). */
   start(): void {
     this.client?.start();

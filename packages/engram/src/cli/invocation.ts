@@ -93,9 +93,12 @@ export class Invocation {
       result = await use(memory);
     } catch (error) {
       // The command's own error is the one to report, not a failure to close after it.
+      await memory.sync.flush();
       await memory.close().catch(() => {});
       throw error;
     }
+    // With ENGRAM_SYNC_URL: push what this command wrote, waiting 2 s at most (the rest stays queued).
+    await memory.sync.flush();
     await memory.close();
     return result;
   }
@@ -115,8 +118,16 @@ export class Invocation {
     }
     // Loaded on demand: the SQLite adapter and the embedders are only needed when a command runs.
     const { Memory, encryptionFromEnvironment } = await import('../memory.js');
+    const { syncFromEnvironment } = await import('@engram/core');
     const encryption = encryptionFromEnvironment(this.state.env);
-    return new Memory({ path: this.path, logger, ...(model ? { model } : {}), ...(encryption ? { encryption } : {}) });
+    const sync = syncFromEnvironment(this.state.env);
+    return new Memory({
+      path: this.path,
+      logger,
+      ...(model ? { model } : {}),
+      ...(encryption ? { encryption } : {}),
+      ...(sync ? { sync: { ...sync, pushDelayMs: false } } : {}),
+    });
   }
 }
 

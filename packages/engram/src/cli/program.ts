@@ -23,6 +23,7 @@ import { registerRemember } from './commands/remember.js';
 import { registerSearch } from './commands/search.js';
 import { registerServe } from './commands/serve.js';
 import { registerStats } from './commands/stats.js';
+import { registerSync } from './commands/sync.js';
 import { describeError } from './errors.js';
 import { CliState, DEFAULT_STORE_PATH, stringifyJson } from './invocation.js';
 import type { CliIo } from './io.js';
@@ -66,6 +67,7 @@ export function createProgram(state: CliState): Command {
   registerIngest(program, state);
   registerMcp(program, state);
   registerServe(program, state);
+  registerSync(program, state);
   registerHarvest(program, state);
   // After serve: `keys` is the REST server's command; rotate-encryption joins it as a subcommand.
   registerKeysEncryption(program, state);
@@ -81,6 +83,7 @@ Environment:
                    An existing store always reopens with the embedder it was built with.
   ENGRAM_MODEL     language model for remember --infer and harvest: openai:gpt-4o-mini, ollama:qwen2.5:7b, …
                    (with ENGRAM_MODEL_URL and ENGRAM_MODEL_KEY; see docs/intelligence.md)
+  ENGRAM_SYNC_URL  an Engram server this store syncs with (with ENGRAM_SYNC_KEY; see engram sync, docs/sync.md)
 
 Exit codes: 0 success, 1 an error (bad value, unknown id, failed import lines), 2 a usage error.
 

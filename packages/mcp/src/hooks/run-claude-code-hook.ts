@@ -108,6 +108,8 @@ async function withMemory<T>(
   try {
     return await use(memory);
   } finally {
+    // With ENGRAM_SYNC_URL: push what the hook wrote, waiting 1.5 s at most (the rest stays queued).
+    await memory.sync.flush({ timeoutMs: 1500 });
     await memory.close().catch(() => {});
   }
 }
