@@ -106,6 +106,45 @@ describe("tenant A on tenant B's data", () => {
     await call(app, 'DELETE', `/api/memories/${copy.json.memory.id}`, undefined, asA);
   });
 
+  it('by sync: A pulls only its own changes, and pushed operations naming B’s ids reach nothing of B', async () => {
+    const pulled = await call(app, 'GET', '/api/sync/changes?since=0', undefined, asA);
+    expect(pulled.status).toBe(200);
+    // (A's feed holds A's own copy of the text from the write test; never B's memories.)
+    const ids = pulled.json.changes.flatMap((change: { id?: string; relation?: { sourceId: string; targetId: string } }) =>
+      change.id ? [change.id] : [change.relation?.sourceId, change.relation?.targetId],
+    );
+    expect(ids).not.toContain(bId);
+    expect(ids).not.toContain(bOther);
+    const at = new Date().toISOString();
+    const relation = { sourceId: bId, targetId: bOther, type: 'related', weight: 1, confidence: 1, metadata: {}, inferred: false, createdAt: at, updatedAt: at };
+    const pushed = await call(
+      app,
+      'POST',
+      '/api/sync/push',
+      {
+        replicaId: 'intruder',
+        operations: [
+          { seq: 1, kind: 'update', id: bId, fields: { content: 'overwritten through sync' } },
+          { seq: 2, kind: 'link', relation: { ...relation, targetId: aId } },
+          { seq: 3, kind: 'unlink', relation },
+          { seq: 4, kind: 'delete', id: bId, at },
+        ],
+      },
+      asA,
+    );
+    expect(pushed.status).toBe(200);
+    expect(pushed.json.results.map((result: { status: string }) => result.status)).toEqual(['ignored', 'ignored', 'applied', 'applied']);
+    expect(pushed.json.results[0].memory).toBeNull();
+    // B's memory, its edge and its change feed are untouched; B's own replica mark is separate from A's.
+    expect((await call(app, 'GET', `/api/memories/${bId}`, undefined, asB)).json.memory.content).toBe(secret);
+    expect((await call(app, 'GET', `/api/memories/${bId}/relations`, undefined, asB)).json.relations).toHaveLength(1);
+    const replay = await call(app, 'POST', '/api/sync/push', { replicaId: 'intruder', operations: [{ seq: 1, kind: 'delete', id: bId, at }] }, asB);
+    expect(replay.json.results[0].status).toBe('applied');
+    expect((await call(app, 'GET', `/api/sync/changes?since=0`, undefined, asB)).json.changes.some((change: { id?: string }) => change.id === bId)).toBe(true);
+    expect((await call(app, 'GET', '/api/sync/changes?since=0', undefined, { authorization: 'Bearer wrong-key-0123456789' })).status).toBe(401);
+    expect((await call(app, 'GET', '/api/sync/changes?since=0')).status).toBe(401);
+  });
+
   it('by stream: A’s event stream never carries B’s writes', async () => {
     const controller = new AbortController();
     const response = await app.request('http://localhost/api/events', { headers: asA, signal: controller.signal });
