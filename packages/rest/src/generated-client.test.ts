@@ -66,6 +66,8 @@ describe('the OpenAPI document', () => {
         '/api/resolve',
         '/api/search',
         '/api/stats',
+        '/api/sync/changes',
+        '/api/sync/push',
         '/api/tags',
         '/api/types',
       ].sort(),
@@ -127,6 +129,14 @@ describe('a client generated from /openapi.json', () => {
     expect((await client.DELETE('/api/memories/{id}', { params: { path: { id } } })).data?.deleted).toBe(true);
     const missing = await client.GET('/api/memories/{id}', { params: { path: { id } } });
     expect(missing.error?.error.code).toBe('NOT_FOUND');
+    const changes = await client.GET('/api/sync/changes', { params: { query: { since: '0', limit: '100' } } });
+    expect(changes.data?.changes.some((change) => change.kind === 'memory' && change.id === id && change.memory?.deletedAt)).toBe(true);
+    expect(changes.data?.more).toBe(false);
+    const pushed = await client.POST('/api/sync/push', {
+      body: { replicaId: 'smoke-replica', operations: [{ seq: 1, kind: 'update', id: other, fields: { importance: 0.9 } }] },
+    });
+    expect(pushed.data?.results).toEqual([{ seq: 1, status: 'applied' }]);
+    expect((await client.GET('/api/memories/{id}', { params: { path: { id: other } } })).data?.memory.importance).toBe(0.9);
     const events = await client.GET('/api/events', { params: { query: {} }, parseAs: 'stream' });
     expect(events.response.headers.get('content-type')).toContain('text/event-stream');
     await events.data?.cancel();

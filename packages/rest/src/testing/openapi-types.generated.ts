@@ -2625,6 +2625,219 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/sync/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your tenant's changes after a cursor: each memory changed as it is now, and graph changes
+         * @description Replicas pull with the `cursor` of the previous page until `more` is false. A memory changed several times in a page travels once. Vectors never travel: each side embeds with its own embedder.
+         */
+        get: {
+            parameters: {
+                query: {
+                    /** @description The cursor of the previous page (0: from the beginning) */
+                    since: string;
+                    /** @description 1–5000, default 500 */
+                    limit?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of changes */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SyncChanges"];
+                    };
+                };
+                /** @description Invalid input: `field` names what to fix */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or unknown API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Forbidden (Host or Origin not allowed, or the tenant has no store here) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limit reached: retry after the Retry-After header’s seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Store unavailable or request timed out */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/sync/push": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Apply a replica's local operations to your tenant, in order, each (replicaId, seq) once
+         * @description Operations are applied in the order they arrive (the server orders concurrent writers). A create whose key or content matches a live memory in the same scope is merged into it; an update of a deleted memory is ignored (a delete wins). A retried push answers `duplicate` for what was applied before.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SyncPush"];
+                };
+            };
+            responses: {
+                /** @description One result per operation, in order */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SyncPushResult"];
+                    };
+                };
+                /** @description Invalid input: `field` names what to fix */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or unknown API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Forbidden (Host or Origin not allowed, or the tenant has no store here) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limit reached: retry after the Retry-After header’s seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Store unavailable or request timed out */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/events": {
         parameters: {
             query?: never;
@@ -3199,6 +3412,64 @@ export interface components {
             updated: number;
             duplicates: number;
             skipped: number;
+        };
+        SyncChanges: {
+            changes: components["schemas"]["SyncChange"][];
+            /** @description Pass it as `since` next time */
+            cursor: number;
+            head: number;
+            /** @description More changes wait after `cursor` */
+            more: boolean;
+        };
+        /** @description A memory as the server holds it now (null once erased), or a graph change. */
+        SyncChange: {
+            seq: number;
+            /** @enum {string} */
+            kind: "memory";
+            id: string;
+            memory: components["schemas"]["Memory"] & (Record<string, never> | null);
+        } | {
+            seq: number;
+            /** @enum {string} */
+            kind: "relation";
+            /** @enum {string} */
+            event: "added" | "removed";
+            relation: components["schemas"]["Relation"];
+        };
+        SyncPushResult: {
+            results: {
+                seq: number;
+                /** @enum {string} */
+                status: "applied" | "duplicate" | "merged" | "ignored";
+                memory?: components["schemas"]["Memory"] & (Record<string, never> | null);
+                reason?: string;
+            }[];
+        };
+        SyncPush: {
+            replicaId: string;
+            operations: components["schemas"]["SyncOperation"][];
+        };
+        SyncOperation: {
+            /** @description The operation's number in the replica's change log; (replicaId, seq) is its id */
+            seq: number;
+            /** @enum {string} */
+            kind: "create" | "update" | "delete" | "link" | "unlink";
+            /** @description create: the memory (the Memory schema) */
+            record?: {
+                [key: string]: unknown;
+            };
+            /** @description update, delete: the memory id */
+            id?: string;
+            /** @description update: new values of content, type, subtype, tags, metadata, importance, supersededBy, validTo */
+            fields?: {
+                [key: string]: unknown;
+            };
+            /** @description delete: when */
+            at?: string;
+            /** @description link, unlink: the edge (the Relation schema) */
+            relation?: {
+                [key: string]: unknown;
+            };
         };
     };
     responses: never;
