@@ -32,6 +32,7 @@ const available = [
   'consolidation',
   'ingestion',
   'collections',
+  'sync',
 ].filter((name) => existsSync(new URL(`./suites/${name}.mjs`, import.meta.url)));
 const selected = values.suite
   ? values.suite
