@@ -32,7 +32,11 @@ function namespaceSupport(): string | undefined {
     ip('netns', 'add', namespace);
     return undefined;
   } catch (error) {
-    return `ip netns add is not permitted here (${String((error as { stderr?: Buffer }).stderr ?? error).trim().split('\n')[0]}); the test needs root or CAP_NET_ADMIN`;
+    return `ip netns add is not permitted here (${
+      String((error as { stderr?: Buffer }).stderr ?? error)
+        .trim()
+        .split('\n')[0]
+    }); the test needs root or CAP_NET_ADMIN`;
   }
 }
 
@@ -65,7 +69,14 @@ afterAll(() => {
 
 function startInNamespace(path: string): Promise<string> {
   const child = spawn('ip', ['netns', 'exec', namespace, process.execPath, bin, '--host', serverAddress, '--port', '0', '--path', path], {
-    env: { ...process.env, ENGRAM_EMBEDDER: 'hash', ENGRAM_API_KEYS: JSON.stringify({ partition: key }), ENGRAM_PATH: '', ENGRAM_PG_URL: '', ENGRAM_KEYS_FILE: '' },
+    env: {
+      ...process.env,
+      ENGRAM_EMBEDDER: 'hash',
+      ENGRAM_API_KEYS: JSON.stringify({ partition: key }),
+      ENGRAM_PATH: '',
+      ENGRAM_PG_URL: '',
+      ENGRAM_KEYS_FILE: '',
+    },
   });
   server = child;
   let stderr = '';
@@ -87,7 +98,9 @@ describe.skipIf(skip !== undefined)(`sync across a network partition${skip ? ` (
     const serverLog = () => {
       const database = new Database(serverFile, { readonly: true, fileMustExist: true });
       try {
-        return database.prepare("SELECT count(*) AS created, count(DISTINCT memory_id) AS memories FROM memory_history WHERE event = 'created'").get() as {
+        return database
+          .prepare("SELECT count(*) AS created, count(DISTINCT memory_id) AS memories FROM memory_history WHERE event = 'created'")
+          .get() as {
           created: number;
           memories: number;
         };

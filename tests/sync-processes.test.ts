@@ -174,8 +174,18 @@ describe('sync with a real server process', () => {
     });
     let run = 0;
     const operation = fc.oneof(
-      fc.record({ kind: fc.constant('add' as const), replica: fc.nat(2), text: fc.constantFrom('alpha', 'beta', 'gamma', 'delta'), key: fc.option(fc.constantFrom('k1', 'k2'), { nil: undefined }) }),
-      fc.record({ kind: fc.constant('update' as const), replica: fc.nat(2), target: fc.nat(20), text: fc.constantFrom('one', 'two', 'three') }),
+      fc.record({
+        kind: fc.constant('add' as const),
+        replica: fc.nat(2),
+        text: fc.constantFrom('alpha', 'beta', 'gamma', 'delta'),
+        key: fc.option(fc.constantFrom('k1', 'k2'), { nil: undefined }),
+      }),
+      fc.record({
+        kind: fc.constant('update' as const),
+        replica: fc.nat(2),
+        target: fc.nat(20),
+        text: fc.constantFrom('one', 'two', 'three'),
+      }),
       fc.record({ kind: fc.constant('delete' as const), replica: fc.nat(2), target: fc.nat(20) }),
       fc.record({ kind: fc.constant('link' as const), replica: fc.nat(2), target: fc.nat(20), other: fc.nat(20) }),
       fc.record({ kind: fc.constant('unlink' as const), replica: fc.nat(2), target: fc.nat(20), other: fc.nat(20) }),

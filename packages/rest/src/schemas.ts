@@ -448,7 +448,11 @@ export const SyncChangesResultSchema = z
 
 const SyncOperationSchema = z
   .object({
-    seq: z.number().int().positive().openapi({ description: "The operation's number in the replica's change log; (replicaId, seq) is its id" }),
+    seq: z
+      .number()
+      .int()
+      .positive()
+      .openapi({ description: "The operation's number in the replica's change log; (replicaId, seq) is its id" }),
     kind: z.enum(['create', 'update', 'delete', 'link', 'unlink']),
     record: z.record(z.string(), z.unknown()).optional().openapi({ description: 'create: the memory (the Memory schema)' }),
     id: z.string().optional().openapi({ description: 'update, delete: the memory id' }),

@@ -77,7 +77,16 @@ describe('sync over the REST routes', () => {
     const body = {
       replicaId: 'replica-1',
       operations: [
-        { seq: 1, kind: 'create', record: { ...record, createdAt: record.createdAt.toISOString(), updatedAt: record.updatedAt.toISOString(), validFrom: record.validFrom?.toISOString() ?? null } },
+        {
+          seq: 1,
+          kind: 'create',
+          record: {
+            ...record,
+            createdAt: record.createdAt.toISOString(),
+            updatedAt: record.updatedAt.toISOString(),
+            validFrom: record.validFrom?.toISOString() ?? null,
+          },
+        },
         { seq: 2, kind: 'update', id: record.id, fields: { content: 'retried twice' } },
       ],
     };

@@ -116,7 +116,17 @@ describe("tenant A on tenant B's data", () => {
     expect(ids).not.toContain(bId);
     expect(ids).not.toContain(bOther);
     const at = new Date().toISOString();
-    const relation = { sourceId: bId, targetId: bOther, type: 'related', weight: 1, confidence: 1, metadata: {}, inferred: false, createdAt: at, updatedAt: at };
+    const relation = {
+      sourceId: bId,
+      targetId: bOther,
+      type: 'related',
+      weight: 1,
+      confidence: 1,
+      metadata: {},
+      inferred: false,
+      createdAt: at,
+      updatedAt: at,
+    };
     const pushed = await call(
       app,
       'POST',
@@ -138,10 +148,22 @@ describe("tenant A on tenant B's data", () => {
     // B's memory, its edge and its change feed are untouched; B's own replica mark is separate from A's.
     expect((await call(app, 'GET', `/api/memories/${bId}`, undefined, asB)).json.memory.content).toBe(secret);
     expect((await call(app, 'GET', `/api/memories/${bId}/relations`, undefined, asB)).json.relations).toHaveLength(1);
-    const replay = await call(app, 'POST', '/api/sync/push', { replicaId: 'intruder', operations: [{ seq: 1, kind: 'delete', id: bId, at }] }, asB);
+    const replay = await call(
+      app,
+      'POST',
+      '/api/sync/push',
+      { replicaId: 'intruder', operations: [{ seq: 1, kind: 'delete', id: bId, at }] },
+      asB,
+    );
     expect(replay.json.results[0].status).toBe('applied');
-    expect((await call(app, 'GET', `/api/sync/changes?since=0`, undefined, asB)).json.changes.some((change: { id?: string }) => change.id === bId)).toBe(true);
-    expect((await call(app, 'GET', '/api/sync/changes?since=0', undefined, { authorization: 'Bearer wrong-key-0123456789' })).status).toBe(401);
+    expect(
+      (await call(app, 'GET', `/api/sync/changes?since=0`, undefined, asB)).json.changes.some(
+        (change: { id?: string }) => change.id === bId,
+      ),
+    ).toBe(true);
+    expect((await call(app, 'GET', '/api/sync/changes?since=0', undefined, { authorization: 'Bearer wrong-key-0123456789' })).status).toBe(
+      401,
+    );
     expect((await call(app, 'GET', '/api/sync/changes?since=0')).status).toBe(401);
   });
 

@@ -39,7 +39,9 @@ export const RELATION_EVENTS = "('relation:added', 'relation:removed')";
 /** Every entry of a memory, oldest first (in the order they were appended). */
 export function readHistory(session: SqliteSession, memoryId: string): HistoryEntry[] {
   const rows = session
-    .statement(`SELECT memory_id, event, at, changes, reason FROM memory_history WHERE memory_id = ? AND event NOT IN ${RELATION_EVENTS} ORDER BY seq`)
+    .statement(
+      `SELECT memory_id, event, at, changes, reason FROM memory_history WHERE memory_id = ? AND event NOT IN ${RELATION_EVENTS} ORDER BY seq`,
+    )
     .all(memoryId) as HistoryRow[];
   return rows.map((row) => ({
     memoryId: row.memory_id,

@@ -435,7 +435,9 @@ class SqliteStore implements MemoryStore {
   async getMeta(name: string): Promise<string | null> {
     const session = await this.ready();
     return withRetry('getMeta', () => {
-      const value = session.statement('SELECT value FROM engram_meta WHERE key = ?').pluck().get(`capability:${name}`) as string | undefined;
+      const value = session.statement('SELECT value FROM engram_meta WHERE key = ?').pluck().get(`capability:${name}`) as
+        | string
+        | undefined;
       return value ?? null;
     });
   }
@@ -548,9 +550,7 @@ class SqliteStore implements MemoryStore {
           session.db.prepare(`DELETE FROM memory_history WHERE memory_id IN (${marks})`).run(...chunk);
           // Graph changes are filed under the edge's source: those naming an erased target go too.
           session.db
-            .prepare(
-              `DELETE FROM memory_history WHERE event IN ${RELATION_EVENTS} AND json_extract(changes, '$.targetId') IN (${marks})`,
-            )
+            .prepare(`DELETE FROM memory_history WHERE event IN ${RELATION_EVENTS} AND json_extract(changes, '$.targetId') IN (${marks})`)
             .run(...chunk);
           session.db
             .prepare(`DELETE FROM memory_relations WHERE source_id IN (${marks}) OR target_id IN (${marks})`)

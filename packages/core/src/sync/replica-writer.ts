@@ -87,7 +87,8 @@ export class ReplicaWriter {
     const patch = statePatch(current, wanted, new Date(this.context.now()));
     if (!patch) return current;
     if (patch.content !== undefined && !isEnvelope(patch.content)) patch.contentHash = contentHash(patch.content);
-    const { index, vector } = patch.content !== undefined ? await this.vectorFor(patch.content) : { index: await this.context.open(), vector: undefined };
+    const { index, vector } =
+      patch.content !== undefined ? await this.vectorFor(patch.content) : { index: await this.context.open(), vector: undefined };
     const ownVectors = index !== undefined && index === store.vectors;
     const written = await store.update(current.id, patch, ownVectors ? vector : undefined, reason ? { reason } : {});
     if (!written) return null;

@@ -87,7 +87,10 @@ export class SyncClient {
   private get log(): Log {
     const { store } = this.context;
     if (!store.changesSince || !store.getMeta || !store.setMeta) {
-      throw new EngramError('UNSUPPORTED', `The ${store.name} store has no change log (changesSince, getMeta, setMeta): sync needs SQLite, Postgres or the in-memory store.`);
+      throw new EngramError(
+        'UNSUPPORTED',
+        `The ${store.name} store has no change log (changesSince, getMeta, setMeta): sync needs SQLite, Postgres or the in-memory store.`,
+      );
     }
     return store as Log;
   }
@@ -136,7 +139,7 @@ export class SyncClient {
     if (this.round) {
       // A round is running: run once more after it, so writes made meanwhile are included.
       this.again = true;
-      return this.round.catch(() => undefined).then(() => (this.round ?? this.run()));
+      return this.round.catch(() => undefined).then(() => this.round ?? this.run());
     }
     this.round = this.runRound().finally(() => {
       this.round = undefined;
@@ -279,7 +282,11 @@ export class SyncClient {
     const operations: SyncOperation[] = [];
     for (const entry of entries) {
       if (isRelation(entry)) {
-        operations.push({ seq: entry.seq, kind: entry.event === 'relation:added' ? 'link' : 'unlink', relation: relationToWire(entry.relation) });
+        operations.push({
+          seq: entry.seq,
+          kind: entry.event === 'relation:added' ? 'link' : 'unlink',
+          relation: relationToWire(entry.relation),
+        });
         continue;
       }
       const record = current.get(entry.memoryId);

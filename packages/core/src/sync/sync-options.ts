@@ -49,7 +49,9 @@ export function resolveSyncOptions(options: SyncOptions): ResolvedSyncOptions {
     url = new URL(String(options.url));
     if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('protocol');
   } catch {
-    throw new ValidationError([{ field: 'sync.url', message: `must be an http(s) URL of an Engram server (got ${JSON.stringify(options.url)})` }]);
+    throw new ValidationError([
+      { field: 'sync.url', message: `must be an http(s) URL of an Engram server (got ${JSON.stringify(options.url)})` },
+    ]);
   }
   if (options.apiKey !== undefined && (typeof options.apiKey !== 'string' || options.apiKey.trim() === '')) {
     throw new ValidationError([{ field: 'sync.apiKey', message: 'must be a non-empty string (an API key of your tenant)' }]);
@@ -63,14 +65,17 @@ export function resolveSyncOptions(options: SyncOptions): ResolvedSyncOptions {
     throw new ValidationError([{ field: 'sync.batchSize', message: 'must be an integer from 1 to 5000' }]);
   }
   const timeoutMs = options.timeoutMs ?? 30_000;
-  if (!(typeof timeoutMs === 'number' && timeoutMs > 0)) throw new ValidationError([{ field: 'sync.timeoutMs', message: 'must be a positive number of ms' }]);
+  if (!(typeof timeoutMs === 'number' && timeoutMs > 0))
+    throw new ValidationError([{ field: 'sync.timeoutMs', message: 'must be a positive number of ms' }]);
   const pushDelayMs = options.pushDelayMs ?? 1000;
   if (pushDelayMs !== false && !(typeof pushDelayMs === 'number' && pushDelayMs >= 0)) {
     throw new ValidationError([{ field: 'sync.pushDelayMs', message: 'must be a number of ms (0 or more) or false' }]);
   }
   const chosenFetch = options.fetch ?? globalThis.fetch;
   if (typeof chosenFetch !== 'function') {
-    throw new ValidationError([{ field: 'sync.fetch', message: 'is required: this runtime has no global fetch (Node 18 or later has one)' }]);
+    throw new ValidationError([
+      { field: 'sync.fetch', message: 'is required: this runtime has no global fetch (Node 18 or later has one)' },
+    ]);
   }
   return {
     url: url.toString().replace(/\/+$/, ''),

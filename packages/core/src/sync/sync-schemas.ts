@@ -89,7 +89,12 @@ export const syncOperationSchema = z.discriminatedUnion('kind', [
 
 export const syncPushSchema = z
   .object({
-    replicaId: z.string().trim().min(1).max(100).regex(/^[A-Za-z0-9_.:-]+$/, 'must be letters, digits, _ . : -'),
+    replicaId: z
+      .string()
+      .trim()
+      .min(1)
+      .max(100)
+      .regex(/^[A-Za-z0-9_.:-]+$/, 'must be letters, digits, _ . : -'),
     operations: z.array(syncOperationSchema).max(5000, 'at most 5000 operations per push: send batches'),
   })
   .strict();

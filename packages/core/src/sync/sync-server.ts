@@ -49,8 +49,10 @@ export class SyncServer {
   constructor(private readonly context: SyncServerContext) {}
 
   async changes(since: number, limit: number): Promise<SyncChangesPage> {
-    if (!Number.isInteger(since) || since < 0) throw new ValidationError([{ field: 'since', message: 'must be a cursor (an integer, 0 for the beginning)' }]);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 5000) throw new ValidationError([{ field: 'limit', message: 'must be an integer from 1 to 5000' }]);
+    if (!Number.isInteger(since) || since < 0)
+      throw new ValidationError([{ field: 'since', message: 'must be a cursor (an integer, 0 for the beginning)' }]);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 5000)
+      throw new ValidationError([{ field: 'limit', message: 'must be an integer from 1 to 5000' }]);
     await this.context.open();
     const log = requireLog(this.context.store);
     const page = await log.changesSince(since, limit);
@@ -131,7 +133,8 @@ export class SyncServer {
       case 'update': {
         const current = await writer.find(await this.alias(operation.id, log));
         if (!current) return { seq, status: 'ignored', memory: null, reason: 'unknown memory' };
-        if (current.deletedAt !== null) return { seq, status: 'ignored', memory: recordToWire(current), reason: 'deleted: a delete wins over an update' };
+        if (current.deletedAt !== null)
+          return { seq, status: 'ignored', memory: recordToWire(current), reason: 'deleted: a delete wins over an update' };
         const fields = operation.fields;
         const wanted: MemoryRecord = {
           ...current,

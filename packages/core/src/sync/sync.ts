@@ -31,7 +31,14 @@ export class Sync {
     const writer = new ReplicaWriter(context);
     this.server = new SyncServer({ store: context.store, open: context.open, writer, now: context.now });
     this.client = context.options
-      ? new SyncClient({ store: context.store, open: context.open, writer, events: context.events, options: context.options, now: context.now })
+      ? new SyncClient({
+          store: context.store,
+          open: context.open,
+          writer,
+          events: context.events,
+          options: context.options,
+          now: context.now,
+        })
       : undefined;
   }
 
@@ -44,7 +51,7 @@ export class Sync {
     if (!this.client) {
       throw new EngramError(
         'UNSUPPORTED',
-        "This Memory does not sync: pass new Memory({ sync: { url, apiKey } }) (ENGRAM_SYNC_URL / ENGRAM_SYNC_KEY for the CLI and MCP server).",
+        'This Memory does not sync: pass new Memory({ sync: { url, apiKey } }) (ENGRAM_SYNC_URL / ENGRAM_SYNC_KEY for the CLI and MCP server).',
       );
     }
     return this.client;
@@ -74,7 +81,13 @@ export class Sync {
       timer = setTimeout(() => resolve(false), options.timeoutMs ?? 2000);
     });
     try {
-      return await Promise.race([this.client.run().then(() => true, () => false), timeout]);
+      return await Promise.race([
+        this.client.run().then(
+          () => true,
+          () => false,
+        ),
+        timeout,
+      ]);
     } finally {
       clearTimeout(timer);
     }

@@ -720,7 +720,10 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         expect(added?.event === 'relation:added' && added.relation).toEqual(edge(a.id, b.id, 'causes', t0 + 1000));
         expect(added?.at).toEqual(new Date(t0 + 1000));
         const updated = page.entries[3];
-        expect(updated?.event === 'relation:added' && updated.relation).toMatchObject({ createdAt: new Date(t0 + 1000), updatedAt: new Date(t0 + 2000) });
+        expect(updated?.event === 'relation:added' && updated.relation).toMatchObject({
+          createdAt: new Date(t0 + 1000),
+          updatedAt: new Date(t0 + 2000),
+        });
         const removed = page.entries[5];
         expect(removed?.event === 'relation:removed' && removed.relation.type).toBe('causes');
         // Pages resume after the last sequence number read.

@@ -123,7 +123,14 @@ export class TenantEventHub {
       };
       if (log) {
         // A local write shows up in the log at once: read it now rather than at the next tick.
-        for (const name of ['memory:added', 'memory:updated', 'memory:deleted', 'memory:superseded', 'relation:added', 'relation:removed'] as const) {
+        for (const name of [
+          'memory:added',
+          'memory:updated',
+          'memory:deleted',
+          'memory:superseded',
+          'relation:added',
+          'relation:removed',
+        ] as const) {
           listen(name, (() => this.schedule()) as never);
         }
         this.timer = setInterval(() => this.schedule(), this.pollMs);

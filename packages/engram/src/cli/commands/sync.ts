@@ -35,7 +35,10 @@ Examples:
     .action(async (flags: { status?: boolean }, self: Command) => {
       const invocation = new Invocation(state, self);
       if (!state.env.ENGRAM_SYNC_URL?.trim()) {
-        throw new CliError('ENGRAM_SYNC_URL is not set: point it at an Engram server (engram serve), e.g. ENGRAM_SYNC_URL=http://127.0.0.1:8000', 'SYNC_NOT_CONFIGURED');
+        throw new CliError(
+          'ENGRAM_SYNC_URL is not set: point it at an Engram server (engram serve), e.g. ENGRAM_SYNC_URL=http://127.0.0.1:8000',
+          'SYNC_NOT_CONFIGURED',
+        );
       }
       const document = await invocation.withMemory('write', async (memory): Promise<SyncDocument> => {
         await memory.ready();
@@ -44,7 +47,10 @@ Examples:
           try {
             round = await memory.sync.now();
           } catch (error) {
-            throw new CliError(`sync failed: ${(error as Error).message}. Local changes stay queued; run engram sync again.`, 'SYNC_FAILED');
+            throw new CliError(
+              `sync failed: ${(error as Error).message}. Local changes stay queued; run engram sync again.`,
+              'SYNC_FAILED',
+            );
           }
         }
         const status = await memory.sync.status();
