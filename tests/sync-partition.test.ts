@@ -99,69 +99,77 @@ describe.skipIf(skip !== undefined)(`sync across a network partition${skip ? ` (
       const database = new Database(serverFile, { readonly: true, fileMustExist: true });
       try {
         return database
-          .prepare("SELECT count(*) AS created, count(DISTINCT memory_id) AS memories FROM memory_history WHERE event = 'created'")
+          .prepare(
+            "SELECT count(*) FILTER (WHERE event = 'created') AS created, count(*) FILTER (WHERE event = 'updated') AS updated, count(DISTINCT memory_id) AS memories FROM memory_history",
+          )
           .get() as {
           created: number;
+          updated: number;
           memories: number;
         };
       } finally {
         database.close();
       }
     };
-    let pushes = 0;
+    let armed = false;
     let cut = false;
     const partitioningFetch: typeof fetch = async (input, init) => {
       const response = globalThis.fetch(input, init);
       response.catch(() => {});
-      if (String(input).endsWith('/api/sync/push') && ++pushes === 2) {
-        // The second batch is on the wire: once the server has applied part of it, pull the plug.
-        const before = serverLog().created;
+      if (armed && String(input).endsWith('/api/sync/push')) {
+        armed = false;
+        // The batch is on the wire: once the server has applied part of it, pull the plug.
+        const before = serverLog().updated;
         const deadline = Date.now() + 20_000;
-        while (serverLog().created <= before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+        while (serverLog().updated <= before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 2));
         ip('link', 'set', hostSide, 'down');
         cut = true;
       }
       return response;
     };
-    // The replica's writes, made offline (no sync yet): 1,200 memories waiting in its change log.
     const replicaFile = join(directory, 'replica.db');
-    const offline = new Memory({ store: sqliteStore({ path: replicaFile }), embedder: hashEmbedder(), logger: false });
-    const total = 1200;
-    for (let start = 0; start < total; start += 400) {
-      await offline.addMany(Array.from({ length: 400 }, (_, index) => ({ content: `partition write ${start + index}` })));
-    }
-    await offline.close();
-
     const replica = new Memory({
       store: sqliteStore({ path: replicaFile }),
       embedder: hashEmbedder(),
       logger: false,
       sync: { url, apiKey: key, interval: '1h', pushDelayMs: false, batchSize: 400, timeoutMs: 4000, fetch: partitioningFetch },
     });
+    const total = 400;
+    const written = await replica.addMany(Array.from({ length: total }, (_, index) => ({ content: `partition write ${index}` })));
+    await replica.sync.now();
+    expect(serverLog()).toEqual({ created: total, updated: 0, memories: total });
+
+    // Two batches of updates: tags, then importance. The server applies updates one by one (each
+    // with its replica mark), so the cut lands in the middle of the first batch.
+    for (const { memory } of written) await replica.update(memory.id, { tags: ['partitioned'] });
+    for (const { memory } of written) await replica.update(memory.id, { importance: 0.9 });
     const pushed: Array<{ applied: number; duplicate: number }> = [];
     replica.on('sync:pushed', (event) => pushed.push(event));
-    const failed = new Promise<Error>((resolve) => replica.once('sync:error', ({ error }) => resolve(error)));
-    // Opening starts the first round in the background: batch one lands, batch two is cut.
-    await replica.ready();
-    expect((await failed).message).toMatch(/abort|timeout/i);
+    armed = true;
+    await expect(replica.sync.now()).rejects.toThrow(/abort|timeout/i);
     expect(cut).toBe(true);
-    expect(pushed).toEqual([{ operations: 400, applied: 400, duplicate: 0, merged: 0, ignored: 0 }]);
+    expect(pushed).toEqual([]);
     const status = await replica.sync.status();
     expect(status.pending).toBe(800);
     expect(status.lastError).not.toBeNull();
-    const during = serverLog().created;
-    expect(during).toBeGreaterThan(400);
-    expect(during).toBeLessThanOrEqual(800);
+    const during = serverLog().updated;
+    expect(during).toBeGreaterThan(0);
+    expect(during).toBeLessThanOrEqual(400);
 
     ip('link', 'set', hostSide, 'up');
     const round = await replica.sync.now();
     expect(round.pushed).toBe(800);
     // The batch cut mid-way is resent whole: what the server had applied answers 'duplicate'.
-    expect(pushed[1]).toMatchObject({ operations: 400, duplicate: during - 400, applied: 400 - (during - 400) });
-    expect(pushed[2]).toMatchObject({ operations: 400, applied: 400, duplicate: 0 });
+    expect(pushed[0]).toEqual({ operations: 400, duplicate: during, applied: 400 - during, merged: 0, ignored: 0 });
+    expect(pushed[1]).toEqual({ operations: 400, duplicate: 0, applied: 400, merged: 0, ignored: 0 });
     expect(await replica.sync.status()).toMatchObject({ pending: 0, lastError: null });
-    // Exactly once: one 'created' per memory on the server, every write there.
-    expect(serverLog()).toEqual({ created: total, memories: total });
+    // Exactly once: one 'created' and two 'updated' per memory on the server.
+    expect(serverLog()).toEqual({ created: total, updated: 2 * total, memories: total });
+    const database = new Database(serverFile, { readonly: true });
+    expect(database.prepare('SELECT DISTINCT tags, importance FROM memories').all()).toEqual([
+      { tags: '["partitioned"]', importance: 0.9 },
+    ]);
+    database.close();
     await replica.close();
     server?.kill('SIGTERM');
   }, 120_000);

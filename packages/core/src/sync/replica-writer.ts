@@ -67,17 +67,46 @@ export class ReplicaWriter {
 
   /** Inserts a record with its own id. Answers the store's result: another id means a live record with its key or content was there. */
   async insert(record: MemoryRecord, reason?: string): Promise<StoreWriteResult> {
+    return (await this.insertMany([record], reason))[0] as StoreWriteResult;
+  }
+
+  /** `insert` for many records: one embedding batch and one store transaction. Results in order. */
+  async insertMany(records: MemoryRecord[], reason?: string): Promise<StoreWriteResult[]> {
+    if (records.length === 0) return [];
     const { store, events } = this.context;
-    const hash = isEnvelope(record.content) ? record.contentHash : contentHash(record.content);
-    const stored: MemoryRecord = { ...record, contentHash: hash };
-    const { index, vector } = record.deletedAt === null ? await this.vectorFor(record.content) : { index: undefined, vector: undefined };
-    const ownVectors = index !== undefined && index === store.vectors;
-    const [result] = await store.write([{ record: stored, ...(ownVectors && vector ? { vector } : {}), ...(reason ? { reason } : {}) }]);
-    const written = result as StoreWriteResult;
-    if (index && !ownVectors && vector && written.status !== 'duplicate') {
-      await index.upsert([{ id: written.record.id, vector, payload: written.record }]);
+    const index = await this.context.open();
+    const stored = records.map((record) => ({
+      ...record,
+      contentHash: isEnvelope(record.content) ? record.contentHash : contentHash(record.content),
+    }));
+    // Sealed (sensitive) content is not embedded here (only the key holder could), nor a deleted record.
+    const embeddable = stored.flatMap((record, position) =>
+      index && record.deletedAt === null && !isEnvelope(record.content) ? [position] : [],
+    );
+    const vectors: Array<Float32Array | undefined> = stored.map(() => undefined);
+    if (embeddable.length > 0) {
+      const embedded = await this.context.embedding.embedMany(embeddable.map((position) => (stored[position] as MemoryRecord).content));
+      embeddable.forEach((position, at) => {
+        vectors[position] = embedded[at];
+      });
     }
-    if (written.status !== 'duplicate') events.emit('memory:added', { memory: written.record, status: written.status });
+    const ownVectors = index !== undefined && index === store.vectors;
+    const written = await store.write(
+      stored.map((record, position) => {
+        const vector = vectors[position];
+        return { record, ...(ownVectors && vector ? { vector } : {}), ...(reason ? { reason } : {}) };
+      }),
+    );
+    if (index && !ownVectors) {
+      const upserts = written.flatMap((result, position) => {
+        const vector = vectors[position];
+        return result.status === 'duplicate' || !vector ? [] : [{ id: result.record.id, vector, payload: result.record }];
+      });
+      if (upserts.length > 0) await index.upsert(upserts);
+    }
+    for (const result of written) {
+      if (result.status !== 'duplicate') events.emit('memory:added', { memory: result.record, status: result.status });
+    }
     return written;
   }
 

@@ -331,7 +331,8 @@ export class SyncClient {
     for (;;) {
       const page = await this.request<SyncChangesPage>('GET', `/api/sync/changes?since=${cursor}&limit=${batchSize}`);
       const pending = await this.pendingKeys();
-      for (const change of page.changes) await this.applyChange(change, pending);
+      const rest = await this.insertNew(page.changes, pending);
+      for (const change of rest) await this.applyChange(change, pending);
       total += page.changes.length;
       const advanced = page.cursor > cursor;
       cursor = page.cursor;
@@ -341,6 +342,28 @@ export class SyncClient {
       if (!page.more || !advanced) break;
     }
     return total;
+  }
+
+  /**
+   * Memories new to this replica go in one batch (one embedding call, one transaction); answers
+   * the changes left to apply one by one (updates, deletes, links, and new memories whose key or
+   * content met a local copy).
+   */
+  private async insertNew(changes: SyncChange[], pending: Set<string>): Promise<SyncChange[]> {
+    const { writer } = this.context;
+    const memoryChanges = changes.filter((change): change is Extract<SyncChange, { kind: 'memory' }> => change.kind === 'memory');
+    const local = await writer.findMany(memoryChanges.map((change) => change.id));
+    const fresh = memoryChanges.filter(
+      (change) => change.memory !== null && change.memory.deletedAt === null && !local.has(change.id) && !pending.has(change.id),
+    );
+    if (fresh.length === 0) return changes;
+    const written = await writer.insertMany(
+      fresh.map((change) => recordFromWire(change.memory as WireRecord)),
+      SYNC_REASON,
+    );
+    const again = new Set(fresh.filter((change, position) => written[position]?.record.id !== change.id).map((change) => change.id));
+    const inserted = new Set(fresh.map((change) => change.id).filter((id) => !again.has(id)));
+    return changes.filter((change) => change.kind !== 'memory' || !inserted.has(change.id));
   }
 
   /** Memories and edges with local changes not pushed yet: a pull leaves them to the next push. */

@@ -1,4 +1,4 @@
-import type { ChangeLogEntry, MemoryStore } from '../contracts/memory-store.js';
+import type { ChangeLogEntry, MemoryStore, StoreWriteResult } from '../contracts/memory-store.js';
 import type { MemoryRecord, Relation } from '../contracts/model.js';
 import { EngramError, ValidationError } from '../model/errors.js';
 import { validate } from '../model/schema.js';
@@ -94,14 +94,32 @@ export class SyncServer {
     const markName = `sync:replica:${push.replicaId}`;
     let applied = Number((await log.getMeta(markName)) ?? 0);
     const results: SyncOperationResult[] = [];
-    for (const operation of push.operations as SyncOperation[]) {
+    const operations = push.operations as SyncOperation[];
+    for (let position = 0; position < operations.length; ) {
+      const operation = operations[position] as SyncOperation;
       if (operation.seq <= applied) {
         results.push({ seq: operation.seq, status: 'duplicate' });
+        position += 1;
         continue;
       }
-      results.push(await this.applyOne(operation, log));
-      applied = operation.seq;
-      // Written after each operation: a retried push skips exactly what was applied.
+      if (operation.kind === 'create') {
+        // A run of creates goes in one transaction: a create is idempotent by its id (a replay
+        // finds it), so the mark after the run is enough.
+        const run: Array<Extract<SyncOperation, { kind: 'create' }>> = [];
+        while (position < operations.length) {
+          const next = operations[position] as SyncOperation;
+          if (next.kind !== 'create' || next.seq <= applied || run.length >= 1000) break;
+          run.push(next);
+          position += 1;
+        }
+        results.push(...(await this.createMany(run, log)));
+        applied = (run.at(-1) as SyncOperation).seq;
+      } else {
+        results.push(await this.applyOne(operation, log));
+        applied = operation.seq;
+        position += 1;
+      }
+      // Written after each operation (each run of creates): a retried push skips exactly what was applied.
       await log.setMeta(markName, String(applied));
     }
     return { results };
@@ -109,6 +127,37 @@ export class SyncServer {
 
   private async alias(id: string, log: Required<Pick<MemoryStore, 'getMeta'>>): Promise<string> {
     return (await log.getMeta(`sync:alias:${id}`)) ?? id;
+  }
+
+  private async createMany(
+    run: Array<Extract<SyncOperation, { kind: 'create' }>>,
+    log: Required<Pick<MemoryStore, 'getMeta' | 'setMeta'>>,
+  ): Promise<SyncOperationResult[]> {
+    const { writer } = this.context;
+    const existing = await writer.findMany(run.map((operation) => operation.record.id));
+    const results: SyncOperationResult[] = [];
+    const fresh: Array<{ index: number; record: MemoryRecord }> = [];
+    for (const operation of run) {
+      const record = recordFromWire(operation.record);
+      const known = existing.has(record.id) || (await log.getMeta(`sync:alias:${record.id}`)) !== null;
+      results.push({ seq: operation.seq, status: 'applied' });
+      if (known) continue;
+      if (record.supersededBy !== null) record.supersededBy = await this.alias(record.supersededBy, log);
+      fresh.push({ index: results.length - 1, record });
+    }
+    const written = await writer.insertMany(fresh.map((item) => item.record));
+    for (const [position, item] of fresh.entries()) {
+      const result = written[position] as StoreWriteResult;
+      if (result.record.id === item.record.id) continue;
+      await log.setMeta(`sync:alias:${item.record.id}`, result.record.id);
+      results[item.index] = {
+        seq: (run[item.index] as SyncOperation).seq,
+        status: 'merged',
+        memory: recordToWire(result.record),
+        reason: item.record.key !== null ? 'same key in the same scope' : 'same content in the same scope',
+      };
+    }
+    return results;
   }
 
   private async applyOne(operation: SyncOperation, log: Required<Pick<MemoryStore, 'getMeta' | 'setMeta'>>): Promise<SyncOperationResult> {
