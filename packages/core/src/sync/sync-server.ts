@@ -17,11 +17,13 @@ import {
 } from './sync-wire.js';
 
 /**
- * A change-log entry newer than this (ms) is not stepped over when an earlier sequence number is
+ * How long a missing sequence number holds the cursor back, from when this server first saw it
  * missing: on Postgres a number is taken when a row is written, not when its transaction commits,
- * so a slower transaction may still fill the gap. Older gaps are rolled-back transactions.
+ * so a slower transaction may still fill the gap. Older gaps are rolled-back transactions (or
+ * erased entries), stepped over. The largest number of missing entries tracked.
  */
 const GAP_PATIENCE_MS = 10_000;
+const MAX_TRACKED_GAPS = 10_000;
 
 export interface SyncServerContext {
   store: MemoryStore;
@@ -46,7 +48,26 @@ function requireLog(store: MemoryStore): Required<Pick<MemoryStore, 'changesSinc
  * docs/sync.md for the conflict policy.
  */
 export class SyncServer {
+  /** Missing sequence numbers → when this process first saw them missing. */
+  private readonly gaps = new Map<number, number>();
+
   constructor(private readonly context: SyncServerContext) {}
+
+  /** True when the numbers between `from` and `to` (exclusive) have all been missing long enough. */
+  private gapIsOld(from: number, to: number, now: number): boolean {
+    let old = true;
+    for (let seq = from + 1; seq < to; seq++) {
+      let since = this.gaps.get(seq);
+      if (since === undefined) {
+        if (this.gaps.size >= MAX_TRACKED_GAPS) this.gaps.delete(this.gaps.keys().next().value as number);
+        since = now;
+        this.gaps.set(seq, since);
+      }
+      if (now - since < GAP_PATIENCE_MS) old = false;
+    }
+    if (old) for (let seq = from + 1; seq < to; seq++) this.gaps.delete(seq);
+    return old;
+  }
 
   async changes(since: number, limit: number): Promise<SyncChangesPage> {
     if (!Number.isInteger(since) || since < 0)
@@ -65,8 +86,9 @@ export class SyncServer {
     const now = this.context.now();
     for (const entry of page.entries) {
       if (stepping) {
-        if (entry.seq === cursor + 1 || now - entry.at.getTime() > GAP_PATIENCE_MS) cursor = entry.seq;
-        else stepping = false;
+        if (entry.seq === cursor + 1 || entry.seq - cursor > MAX_TRACKED_GAPS || this.gapIsOld(cursor, entry.seq, now)) {
+          cursor = entry.seq;
+        } else stepping = false;
       }
       if (isRelation(entry)) {
         changes.push({

@@ -58,12 +58,12 @@ export class Sync {
   }
 
   /** `{ pending, lastPushAt, lastPullAt, lastError, … }`; reads the local store only. */
-  status(): Promise<SyncStatus> {
+  async status(): Promise<SyncStatus> {
     return this.requireClient().status();
   }
 
   /** Pushes local changes and pulls the server's now; resolves when done, rejects with the failure. */
-  now(): Promise<SyncRoundResult> {
+  async now(): Promise<SyncRoundResult> {
     return this.requireClient().run();
   }
 
