@@ -49,8 +49,10 @@ describe('the CLI as a sync replica', () => {
     servers.push(server);
     const laptop = { ENGRAM_PATH: join(directory, 'laptop.db'), ENGRAM_SYNC_URL: server.url, ENGRAM_SYNC_KEY: key };
     expect((await engram(['add', 'Pushed by the CLI before it exits', '--tags', 'cli'], laptop)).code).toBe(0);
-    const status = JSON.parse((await engram(['sync', '--status', '--json'], laptop)).stdout) as { pending: number };
+    const status = JSON.parse((await engram(['sync', '--status', '--json'], laptop)).stdout) as { pending: number; lastPushAt: string };
     expect(status.pending).toBe(0);
+    // The add's own process pushed: the time it did is kept in the store.
+    expect(Date.parse(status.lastPushAt)).toBeGreaterThan(Date.now() - 60_000);
 
     // Another machine's store, pulling through `engram sync`.
     const desktop = { ENGRAM_PATH: join(directory, 'desktop.db'), ENGRAM_SYNC_URL: server.url, ENGRAM_SYNC_KEY: key };

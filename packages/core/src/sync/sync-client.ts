@@ -157,6 +157,13 @@ export class SyncClient {
       await this.context.open();
       pending = (await this.pendingEntries()).length;
       this.replicaId ??= await this.log.getMeta('sync:replica');
+      // Another process (the CLI, the MCP server) may have synced this store: its times are kept there.
+      const stored = async (name: string) => {
+        const value = await this.log.getMeta(name);
+        return value ? new Date(value) : null;
+      };
+      this.lastPushAt = latest(this.lastPushAt, await stored('sync:last-push-at'));
+      this.lastPullAt = latest(this.lastPullAt, await stored('sync:last-pull-at'));
     } catch {
       // A closed or broken store: report what is known.
     }
@@ -260,7 +267,6 @@ export class SyncClient {
       }
       mark = (page.entries.at(-1) as ChangeLogEntry).seq;
       await log.setMeta('sync:pushed', String(mark));
-      this.lastPushAt = new Date(this.context.now());
       if (answer) {
         const count = (status: string) => answer.results.filter((result) => result.status === status).length;
         this.context.events.emit('sync:pushed', {
@@ -272,6 +278,8 @@ export class SyncClient {
         });
       }
     }
+    this.lastPushAt = new Date(this.context.now());
+    await log.setMeta('sync:last-push-at', this.lastPushAt.toISOString());
     return total;
   }
 
@@ -337,10 +345,11 @@ export class SyncClient {
       const advanced = page.cursor > cursor;
       cursor = page.cursor;
       await log.setMeta('sync:pulled', String(cursor));
-      this.lastPullAt = new Date(this.context.now());
       if (page.changes.length > 0) this.context.events.emit('sync:pulled', { changes: page.changes.length, cursor });
       if (!page.more || !advanced) break;
     }
+    this.lastPullAt = new Date(this.context.now());
+    await log.setMeta('sync:last-pull-at', this.lastPullAt.toISOString());
     return total;
   }
 
@@ -417,6 +426,12 @@ export class SyncClient {
     if (local.deletedAt !== null) return; // deleted here: the delete is pushed (a delete wins)
     await writer.patch(local, wanted, SYNC_REASON);
   }
+}
+
+function latest(a: Date | null, b: Date | null): Date | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return a.getTime() >= b.getTime() ? a : b;
 }
 
 function sameRelation(a: Relation, b: Relation): boolean {
