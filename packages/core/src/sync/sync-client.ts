@@ -59,7 +59,16 @@ function isRelation(entry: ChangeLogEntry): entry is Extract<ChangeLogEntry, { r
   return entry.event === 'relation:added' || entry.event === 'relation:removed';
 }
 
-class HttpFailure extends Error {}
+/** The server answered a sync request with an error status (the round fails; the next one retries). */
+class SyncHttpError extends Error {
+  constructor(
+    message: string,
+    readonly status: number,
+  ) {
+    super(message);
+    this.name = 'SyncHttpError';
+  }
+}
 
 /**
  * The replica side of sync. Every local write is already committed with its change-log entry;
@@ -241,7 +250,7 @@ export class SyncClient {
       } catch {
         // not JSON: keep the text
       }
-      throw new HttpFailure(`${method} ${path} answered ${response.status}: ${detail}`);
+      throw new SyncHttpError(`${method} ${path} answered ${response.status}: ${detail}`, response.status);
     }
     return JSON.parse(text) as T;
   }
@@ -443,5 +452,3 @@ function sameRelation(a: Relation, b: Relation): boolean {
     a.updatedAt.getTime() === b.updatedAt.getTime()
   );
 }
-
-export type { WireRecord };
