@@ -8,8 +8,8 @@ import { hashEmbedder, Memory, type MemoryStore } from '@engram/core';
 import { afterAll, describe, expect, it } from 'vitest';
 
 /**
- * `MemoryStore.changesSince`: the store-wide history log by sequence number, which the REST server
- * reads to stream other processes' writes. Same behaviour on SQLite (two connections to one file)
+ * `MemoryStore.changesSince`: the store-wide change log by sequence number (memory history and
+ * graph changes), which the REST server reads to stream other processes' writes and sync pushes from. Same behaviour on SQLite (two connections to one file)
  * and Postgres (PGlite), written through one Memory and read through another.
  */
 const directory = mkdtempSync(join(tmpdir(), 'engram-change-log-'));
@@ -46,13 +46,17 @@ describe.each(backends)('changesSince on $name', ({ create }) => {
       [first.id, 'created'],
       [second.id, 'created'],
       [first.id, 'updated'],
+      // resolve writes the `contradicts` edge (symmetric: filed under the smaller id) before the supersession.
+      [[first.id, second.id].sort()[0], 'relation:added'],
       [first.id, 'superseded'],
       [second.id, 'deleted'],
     ]);
     expect(page.head).toBe(page.entries.at(-1)?.seq);
     const sequence = page.entries.map((entry) => entry.seq);
     expect([...sequence].sort((a, b) => a - b)).toEqual(sequence);
-    expect(page.entries[3]?.reason).toBe('newer');
+    const added = page.entries[3];
+    expect(added?.event === 'relation:added' && [added.relation.type, added.reason]).toEqual(['contradicts', null]);
+    expect(page.entries[4]?.reason).toBe('newer');
     const paged = await changesSince(start, 2);
     expect(paged.entries.map((entry) => entry.seq)).toEqual(sequence.slice(0, 2));
     expect((await changesSince(sequence[2] as number, 100)).entries.map((entry) => entry.seq)).toEqual(sequence.slice(3));

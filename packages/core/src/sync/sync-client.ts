@@ -236,12 +236,22 @@ export class SyncClient {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await options.fetch(`${options.url}${path}`, {
-      method,
-      headers,
-      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(options.timeoutMs)]),
-    });
+    const send = () =>
+      options.fetch(`${options.url}${path}`, {
+        method,
+        headers,
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(options.timeoutMs)]),
+      });
+    let response: Response;
+    try {
+      response = await send();
+    } catch (error) {
+      // A kept-alive connection the server closed just as this request went out: send it again on a
+      // new one (a push is idempotent by operation id). A refused connection or a timeout is final.
+      if (!isClosedConnection(error)) throw error;
+      response = await send();
+    }
     const text = await response.text();
     if (!response.ok) {
       let detail = text.slice(0, 300);
@@ -435,6 +445,11 @@ export class SyncClient {
     if (local.deletedAt !== null) return; // deleted here: the delete is pushed (a delete wins)
     await writer.patch(local, wanted, SYNC_REASON);
   }
+}
+
+function isClosedConnection(error: unknown): boolean {
+  const cause = (error as { cause?: { code?: string } } | undefined)?.cause;
+  return ['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE'].includes(cause?.code ?? '');
 }
 
 function latest(a: Date | null, b: Date | null): Date | null {
