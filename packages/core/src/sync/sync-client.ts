@@ -146,9 +146,15 @@ export class SyncClient {
   run(): Promise<SyncRoundResult> {
     if (this.stopped) return Promise.reject(new EngramError('CLOSED', 'Sync is stopped: this Memory is closed.'));
     if (this.round) {
-      // A round is running: run once more after it, so writes made meanwhile are included.
+      // A round is running: run once more after it, so writes made meanwhile are included; the
+      // answer counts what both moved.
       this.again = true;
-      return this.round.catch(() => undefined).then(() => this.round ?? this.run());
+      return this.round
+        .catch(() => undefined)
+        .then(async (first) => {
+          const second = await (this.round ?? this.run());
+          return first ? { pushed: first.pushed + second.pushed, pulled: first.pulled + second.pulled } : second;
+        });
     }
     this.round = this.runRound().finally(() => {
       this.round = undefined;
