@@ -32,6 +32,8 @@ const available = [
   'consolidation',
   'ingestion',
   'collections',
+  'postgres',
+  'fleet',
 ].filter((name) => existsSync(new URL(`./suites/${name}.mjs`, import.meta.url)));
 const selected = values.suite
   ? values.suite
