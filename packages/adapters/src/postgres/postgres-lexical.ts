@@ -13,6 +13,10 @@ const exactBelowRows = 20_000;
 /** A lexeme's document frequency is counted exactly up to this many live rows (rarer than `pg_stats` lists). */
 const countCap = 5_000;
 
+/** Candidates taken from each one-lexeme list, and from the lists of memories holding all (or all but one) of them. */
+const termListLength = 50;
+const combinedListLength = 200;
+
 /** Most query lexemes that get their own candidate list (the rarest ones). */
 const maxListedTerms = 8;
 
@@ -78,35 +82,43 @@ export class PostgresLexicalSearch {
 
     const params = new SqlParameters();
     const where = compileFilter(filter, params);
-    const listSize = params.add(Math.max(limit, Number(process.env.ENGRAM_LIST ?? 50)));
+    // Memories holding (nearly) all the words are few and found through the GIN index, so their
+    // lists are longer; one word's list is an ordered scan that reads rows until it has enough.
+    const termListSize = String(Math.max(limit, termListLength));
+    const combinedListSize = String(Math.max(limit, combinedListLength));
     const lists: string[] = [];
-    const list = (tsquery: string) =>
+    const list = (tsquery: string, size: string) =>
       `(SELECT m.id, m.search, m.search_length FROM ${this.memories} m
         WHERE m.search @@ ${params.add(tsquery)}::tsquery AND ${where}
-        ORDER BY m.search_length, m.id LIMIT ${listSize})`;
+        ORDER BY m.search_length, m.id LIMIT ${size})`;
     const quoted = present.map((term) => quoteLexeme(term.lexeme));
-    if (present.length >= 2 && present.length <= maxListedTerms) lists.push(list(quoted.join(' & ')));
+    if (present.length >= 2 && present.length <= maxListedTerms) lists.push(list(quoted.join(' & '), combinedListSize));
     if (present.length >= 3 && present.length <= 6) {
-      lists.push(list(quoted.map((_, skipped) => `(${quoted.filter((__, index) => index !== skipped).join(' & ')})`).join(' | ')));
+      const allButOne = quoted.map((_, skipped) => `(${quoted.filter((__, index) => index !== skipped).join(' & ')})`);
+      lists.push(list(allButOne.join(' | '), combinedListSize));
     }
-    for (const term of quoted.slice(0, maxListedTerms)) lists.push(list(term));
+    for (const term of quoted.slice(0, maxListedTerms)) lists.push(list(term, termListSize));
 
     const lexemeList = params.add(lexemes);
     const idfList = params.add(idf as unknown as string[]);
     const averageLength = params.add(statistics.averageLength || 1);
+    // Term frequency: positions of the lexeme, a context (weight B) position counting `contextWeight`.
+    // unnest() in the select list (ProjectSet) rather than FROM (a tuplestore per candidate).
     const { rows } = await client.query<{ id: string; score: number }>(
       `WITH candidates AS (
          SELECT DISTINCT ON (listed.id) listed.id, listed.search, listed.search_length
          FROM (${lists.join(' UNION ALL ')}) AS listed
          ORDER BY listed.id
+       ), entries AS (
+         SELECT c.id, c.search_length, unnest(c.search) AS entry FROM candidates c
        ), frequencies AS (
-         SELECT c.id, c.search_length, term.value AS idf,
-                (SELECT sum(CASE WHEN weight = 'B' THEN ${contextWeight} ELSE 1 END) FROM unnest(entry.weights) AS weight) AS tf
-         FROM candidates c
-         CROSS JOIN LATERAL unnest(c.search) AS entry
-         JOIN unnest(${lexemeList}::text[], ${idfList}::float8[]) AS term(lexeme, value) ON term.lexeme = entry.lexeme
+         SELECT id, search_length,
+                (${idfList}::float8[])[array_position(${lexemeList}::text[], (entry).lexeme)] AS idf,
+                (cardinality((entry).positions) - ${1 - contextWeight}::float8 * cardinality(array_positions((entry).weights, 'B'))) AS tf
+         FROM entries
+         WHERE (entry).lexeme = ANY(${lexemeList}::text[])
        )
-       SELECT id, sum(idf * tf * ${BM25_K1 + 1} / (tf + ${BM25_K1} * (${1 - BM25_B} + ${BM25_B} * search_length / ${averageLength}::float8)))::float8 AS score
+       SELECT id, sum(idf * tf * ${BM25_K1 + 1}::float8 / (tf + ${BM25_K1}::float8 * (${1 - BM25_B}::float8 + ${BM25_B}::float8 * search_length / ${averageLength}::float8))) AS score
        FROM frequencies
        GROUP BY id
        ORDER BY score DESC, id

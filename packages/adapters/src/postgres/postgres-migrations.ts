@@ -135,8 +135,8 @@ export function migrations(schema: string): Record<string, Migration> {
     '0003-decay-score': sqlMigration([`ALTER TABLE ${s}.memories ADD COLUMN decay_score float8`]),
     // BM25 on Postgres (issue 18): each memory's length in tokens (the last position of its
     // tsvector: stop words count, as in SQLite's BM25), kept by the text-index trigger, and a
-    // btree over live rows by length, so "the shortest memories holding these words" (the best
-    // BM25 candidates when the words are common) is an ordered index scan, not a sort of every match.
+    // btree over live, current rows by length, so "the shortest memories holding these words" (the
+    // best BM25 candidates when the words are common) is an ordered index scan, not a sort of every match.
     '0005-bm25-length': sqlMigration([
       `ALTER TABLE ${s}.memories ADD COLUMN search_length integer`,
       `CREATE FUNCTION ${s}.search_length(document tsvector) RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -151,7 +151,10 @@ export function migrations(schema: string): Record<string, Migration> {
         RETURN NEW;
       END $$`,
       `UPDATE ${s}.memories SET search_length = ${s}.search_length(search)`,
-      `CREATE INDEX memories_search_length ON ${s}.memories (search_length, id) WHERE deleted_at IS NULL`,
+      // The tsvector and user are included so the ordered scan tests the words (and the usual
+      // user scope) in the index alone, without visiting the table.
+      `CREATE INDEX memories_search_length ON ${s}.memories (search_length, id) INCLUDE (search, user_id)
+        WHERE deleted_at IS NULL AND superseded_by IS NULL`,
     ]),
     // Raw-vector collections (`store.collections`, see postgres-collections.ts): vectors as real[]
     // so the tables exist with or without pgvector (which, when present, scores them in SQL).
