@@ -78,6 +78,13 @@ export async function startPostgres({ settings = {} } = {}) {
     rmSync(directory, { recursive: true, force: true });
   };
   process.once('exit', stop);
+  // Interrupted (Ctrl-C, kill): stop the cluster too, then exit as the signal would have.
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      stop();
+      process.exit(128 + (signal === 'SIGINT' ? 2 : 15));
+    });
+  }
   const url = (database) => `postgres://postgres@127.0.0.1:${port}/${database}`;
   const pg = (await import('pg')).default;
   return {

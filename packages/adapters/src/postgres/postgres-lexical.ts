@@ -8,10 +8,10 @@ import { queryWords } from './postgres-text-query.js';
 const statisticsTtlMs = 30_000;
 
 /** Below this many rows (planner estimate) statistics are counted exactly instead of read from `pg_stats`. */
-const exactBelowRows = 20_000;
+const exactBelowRows = 5_000;
 
 /** A lexeme's document frequency is counted exactly up to this many live rows (rarer than `pg_stats` lists). */
-const countCap = 5_000;
+const countCap = 2_000;
 
 /** Candidates taken from each one-lexeme list, and from the lists of memories holding all (or all but one) of them. */
 const termListLength = 50;
@@ -29,6 +29,8 @@ interface CorpusStatistics {
   averageLength: number;
   /** Share of rows holding each common lexeme (from ANALYZE), when the table is large enough to use it. */
   common: Map<string, number> | null;
+  /** True when counts and lengths were estimated (a large table), false when counted exactly. */
+  sampled: boolean;
 }
 
 /**
@@ -42,10 +44,11 @@ interface CorpusStatistics {
  *   shortest memories holding most of the words, so the candidates hold them;
  * - the candidates are scored exactly from their tsvectors (term frequency by weight, length).
  *
- * Corpus statistics (live rows, average length) and document frequencies (`pg_stats` most common
- * elements for frequent lexemes, a capped count for the others) are cached per store for 30 s and
- * dropped on every write through the store, so its own writes are seen at once and other
- * processes' within 30 s.
+ * Corpus statistics (live rows, average length) and document frequencies are cached per store for
+ * 30 s. Below 5,000 rows they are exact counts, dropped on every write through the store; above,
+ * the live count and average length come from the planner's row estimate and a sample, frequent
+ * lexemes' frequencies from `pg_stats` (ANALYZE, which autovacuum runs as the table grows), and
+ * other lexemes are counted up to 2,000 rows.
  */
 export class PostgresLexicalSearch {
   private statistics: CorpusStatistics | null = null;
@@ -57,10 +60,16 @@ export class PostgresLexicalSearch {
     private readonly schema: string,
   ) {}
 
-  /** Forget cached statistics (after a write through this store). */
+  /**
+   * After a write through this store: a small table's statistics are exact and recounted at once
+   * (a write changes them visibly); a large table's come from ANALYZE and samples, and one write
+   * moves them by almost nothing, so they keep their 30 s lifetime instead of a recount per write.
+   */
   invalidate(): void {
-    this.statistics = null;
-    this.frequencies.clear();
+    if (!this.statistics?.sampled) {
+      this.statistics = null;
+      this.frequencies.clear();
+    }
   }
 
   async search(client: Queryable, query: string, filter: MemoryFilter, limit: number): Promise<LexicalMatch[]> {
@@ -149,8 +158,11 @@ export class PostgresLexicalSearch {
   private async corpus(client: Queryable): Promise<CorpusStatistics> {
     const now = Date.now();
     if (this.statistics && now - this.statistics.at < statisticsTtlMs) return this.statistics;
+    // The planner's estimate (after ANALYZE) or the statistics collector's live-row count (kept
+    // as rows are written, so known before the first ANALYZE).
     const { rows } = await client.query<{ estimate: number }>(
-      'SELECT greatest(reltuples, 0)::float8 AS estimate FROM pg_class WHERE oid = to_regclass($1)',
+      `SELECT greatest(c.reltuples, coalesce(s.n_live_tup, 0), 0)::float8 AS estimate
+       FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = to_regclass($1)`,
       [this.memories],
     );
     const estimate = rows[0]?.estimate ?? 0;
@@ -159,7 +171,13 @@ export class PostgresLexicalSearch {
       const exact = await client.query<{ documents: number; average: number | null }>(
         `SELECT count(*)::float8 AS documents, avg(search_length)::float8 AS average FROM ${this.memories} WHERE deleted_at IS NULL`,
       );
-      statistics = { at: now, documents: exact.rows[0]?.documents ?? 0, averageLength: exact.rows[0]?.average ?? 0, common: null };
+      statistics = {
+        at: now,
+        documents: exact.rows[0]?.documents ?? 0,
+        averageLength: exact.rows[0]?.average ?? 0,
+        common: null,
+        sampled: false,
+      };
     } else {
       const sampled = await client.query<{ live: number; average: number | null }>(
         `SELECT avg((deleted_at IS NULL)::int)::float8 AS live, avg(search_length) FILTER (WHERE deleted_at IS NULL)::float8 AS average
@@ -179,6 +197,7 @@ export class PostgresLexicalSearch {
         documents: Math.round(estimate * live),
         averageLength: sampled.rows[0]?.average ?? 0,
         common: map.size > 0 ? map : null,
+        sampled: true,
       };
     }
     this.statistics = statistics;
