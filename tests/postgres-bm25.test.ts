@@ -101,3 +101,38 @@ suite(`Postgres BM25 ranks like SQLite${postgres.skip ? ` (skipped: ${postgres.s
     expect(await overlapOf({ scope: { userId: 'user-2' } })).toBeGreaterThanOrEqual(0.8);
   });
 });
+
+suite(`Postgres BM25 statistics${postgres.skip ? ` (skipped: ${postgres.skip})` : ''}`, () => {
+  it('asks for ANALYZE once when a large table has no statistics yet, and ranks from pg_stats afterwards', async () => {
+    const schema = postgres.nextSchema();
+    const store = postgresStore({ pool: postgres.pool, schema, vectors: false });
+    try {
+      const memory = new Memory({ store, embedder: hashEmbedder({ dimensions: 16 }), logger: false });
+      const inputs = corpus(6000);
+      for (let offset = 0; offset < inputs.length; offset += 1000) await memory.addMany(inputs.slice(offset, offset + 1000));
+      const statistics = async () =>
+        (
+          await postgres.pool.query(
+            `SELECT count(*)::int AS found FROM pg_stats WHERE schemaname = $1 AND tablename = 'memories' AND attname = 'search' AND most_common_elems IS NOT NULL`,
+            [schema],
+          )
+        ).rows[0].found as number;
+      expect(await statistics()).toBe(0);
+      const before = await store.lexicalSearch?.('database migration timeout', {}, 10);
+      expect(before).toHaveLength(10);
+      for (let attempt = 0; attempt < 100 && (await statistics()) === 0; attempt++)
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await statistics()).toBe(1);
+      // A fresh store reads the statistics: the same words still find 10 memories holding them.
+      const fresh = postgresStore({ pool: postgres.pool, schema, vectors: false });
+      const after = (await fresh.lexicalSearch?.('database migration timeout', {}, 10)) ?? [];
+      expect(after).toHaveLength(10);
+      const contents = await fresh.get(after.map((match) => match.id));
+      for (const record of contents) expect(record.content).toMatch(/database|migration|timeout/);
+      await fresh.close();
+    } finally {
+      await store.close();
+      await postgres.dropSchema(schema);
+    }
+  }, 120_000);
+});

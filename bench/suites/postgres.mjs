@@ -104,7 +104,45 @@ export async function run({ full = false, progress = () => {} } = {}) {
   } finally {
     server.stop();
   }
+  try {
+    results.pglite = await pgliteHybrid(full ? 50_000 : 10_000, progress);
+  } catch (error) {
+    results.pglite = { failed: String(error?.message ?? error) };
+  }
   return { suite: 'postgres', results, markdown: markdown(results), targets: targets(results) };
+}
+
+/**
+ * pgvector's path: PGlite (Postgres 17 in WebAssembly, one thread, in this process) with pgvector,
+ * 384-d hash embeddings, HNSW; hybrid `memory.search` with a user scope, and lexical and vector
+ * alone, p50 / p95 / p99.
+ */
+async function pgliteHybrid(size, progress) {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { vector } = await import('@electric-sql/pglite/vector');
+  const database = await PGlite.create({ extensions: { vector } });
+  const memory = new Memory({ store: postgresStore({ pglite: database }), embedder: hashEmbedder({ dimensions: 384 }), logger: false });
+  try {
+    await memory.ready();
+    const begin = performance.now();
+    for (let offset = 0; offset < size; offset += 1000) await memory.addMany(memories(offset, Math.min(offset + 1000, size), users));
+    const addPerSecond = Math.round(size / ((performance.now() - begin) / 1000));
+    progress(`PGlite ${formatCount(size)}: added ${formatCount(addPerSecond)}/s`);
+    await database.query('VACUUM ANALYZE engram.memories');
+    const inputs = makeQueries(200, 11).map((query, index) => [query, index]);
+    const scoped = (index) => ({ scope: { userId: `user-${index % users}` } });
+    const figures = { size, addPerSecond };
+    figures.hybridUser = await measure(inputs, ([query, index]) => memory.search(query, { limit: 10, ...scoped(index) }));
+    figures.lexicalUser = await measure(inputs, ([query, index]) => memory.search(query, { limit: 10, mode: 'lexical', ...scoped(index) }));
+    figures.vectorUser = await measure(inputs, ([query, index]) => memory.search(query, { limit: 10, mode: 'vector', ...scoped(index) }));
+    progress(
+      `PGlite ${formatCount(size)}: hybrid one user p50 ${figures.hybridUser.p50} ms (lexical ${figures.lexicalUser.p50}, vector ${figures.vectorUser.p50})`,
+    );
+    return figures;
+  } finally {
+    await memory.close();
+    await database.close();
+  }
 }
 
 /** EXPLAIN (ANALYZE, BUFFERS) of one statement the store sent (the last of a measured run), as text lines. */
@@ -132,6 +170,14 @@ function markdown(results) {
     lines.push(row(`memory.search: ${search.label}`, (figures) => cell(figures[name])));
   }
   lines.push('');
+  const lite = results.pglite;
+  if (lite?.failed) lines.push(`PGlite + pgvector: failed (${lite.failed})`, '');
+  else if (lite) {
+    lines.push(
+      `PGlite + pgvector (Postgres 17 in WebAssembly, one thread, in process), ${formatCount(lite.size)} memories, 384-d HNSW: addMany ${formatCount(lite.addPerSecond)}/s; \`memory.search\` with a user scope p50 / p95 / p99: hybrid ${cell(lite.hybridUser)}, lexical ${cell(lite.lexicalUser)}, vector ${cell(lite.vectorUser)} ms.`,
+      '',
+    );
+  }
   return lines.join('\n');
 }
 

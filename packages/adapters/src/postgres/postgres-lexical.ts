@@ -54,6 +54,8 @@ export class PostgresLexicalSearch {
   private statistics: CorpusStatistics | null = null;
   private readonly frequencies = new Map<string, { at: number; documents: number }>();
   private readonly lexemes = new Map<string, string[]>();
+  /** Set once this store has asked for ANALYZE of a large table without statistics. */
+  private analyzing = false;
 
   constructor(
     private readonly memories: string,
@@ -191,6 +193,13 @@ export class PostgresLexicalSearch {
       const map = new Map<string, number>();
       const found = common.rows[0];
       for (const [index, lexeme] of (found?.lexemes ?? []).entries()) map.set(lexeme, found?.frequencies?.[index] ?? 0);
+      if (map.size === 0 && !this.analyzing) {
+        // A large table never ANALYZEd (just bulk-loaded; autovacuum gets to it within minutes):
+        // without pg_stats every lexeme is counted. Ask for the statistics once, in the background
+        // (ANALYZE reads a sample and blocks no reads or writes); later refreshes use them.
+        this.analyzing = true;
+        client.query(`ANALYZE ${this.memories}`).catch(() => undefined);
+      }
       const live = sampled.rows[0]?.live ?? 1;
       statistics = {
         at: now,
