@@ -120,7 +120,7 @@ suite(`Postgres BM25 statistics${postgres.skip ? ` (skipped: ${postgres.skip})` 
       expect(await statistics()).toBe(0);
       const before = await store.lexicalSearch?.('database migration timeout', {}, 10);
       expect(before).toHaveLength(10);
-      for (let attempt = 0; attempt < 100 && (await statistics()) === 0; attempt++)
+      for (let attempt = 0; attempt < 400 && (await statistics()) === 0; attempt++)
         await new Promise((resolve) => setTimeout(resolve, 100));
       expect(await statistics()).toBe(1);
       // A fresh store reads the statistics: the same words still find 10 memories holding them.

@@ -17,6 +17,9 @@ const countCap = 2_000;
 const termListLength = 50;
 const combinedListLength = 200;
 
+/** With a filter, when at most this many memories match it and hold a query word, all of them are scored. */
+const filteredExactLimit = 2_000;
+
 /** Most query lexemes that get their own candidate list (the rarest ones). */
 const maxListedTerms = 8;
 
@@ -110,6 +113,21 @@ export class PostgresLexicalSearch {
     }
     for (const term of quoted.slice(0, maxListedTerms)) lists.push(list(term, termListSize));
 
+    // A filter (a scope, a type, a where…) often leaves few memories holding any of the words:
+    // then all of them are scored (exact BM25), from one GIN-and-filter bitmap scan. Only when more
+    // than `filteredExactLimit` match do the bounded lists decide. Unfiltered, the lists always do
+    // (with common words, most of the table matches).
+    let candidateRows = `SELECT listed.id, listed.search, listed.search_length FROM (${lists.join(' UNION ALL ')}) AS listed`;
+    if (where !== compileFilter({}, new SqlParameters())) {
+      const anyTerm = params.add(quoted.join(' | '));
+      candidateRows = `WITH matching AS MATERIALIZED (
+           SELECT m.id, m.search, m.search_length FROM ${this.memories} m
+           WHERE m.search @@ ${anyTerm}::tsquery AND ${where} LIMIT ${filteredExactLimit + 1}
+         )
+         SELECT * FROM matching WHERE (SELECT count(*) FROM matching) <= ${filteredExactLimit}
+         UNION ALL
+         SELECT * FROM (${candidateRows}) AS bounded WHERE (SELECT count(*) FROM matching) > ${filteredExactLimit}`;
+    }
     const lexemeList = params.add(lexemes);
     const idfList = params.add(idf as unknown as string[]);
     const averageLength = params.add(statistics.averageLength || 1);
@@ -118,7 +136,7 @@ export class PostgresLexicalSearch {
     const { rows } = await client.query<{ id: string; score: number }>(
       `WITH candidates AS (
          SELECT DISTINCT ON (listed.id) listed.id, listed.search, listed.search_length
-         FROM (${lists.join(' UNION ALL ')}) AS listed
+         FROM (${candidateRows}) AS listed
          ORDER BY listed.id
        ), entries AS (
          SELECT c.id, c.search_length, unnest(c.search) AS entry FROM candidates c
