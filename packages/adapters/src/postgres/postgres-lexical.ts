@@ -96,8 +96,9 @@ export class PostgresLexicalSearch {
 
     const params = new SqlParameters();
     const where = compileFilter(filter, params);
-    // Memories holding (nearly) all the words are few and found through the GIN index, so their
-    // lists are longer; one word's list is an ordered scan that reads rows until it has enough.
+    // Memories holding all the words are few and found through the GIN index, so their list is
+    // longer; the others are ordered scans that read rows until they have enough (an all-but-one
+    // list of 200 read ~21,000 index rows for common words at 100k: 117 ms of a 152 ms search).
     const termListSize = String(Math.max(limit, termListLength));
     const combinedListSize = String(Math.max(limit, combinedListLength));
     const lists: string[] = [];
@@ -109,7 +110,7 @@ export class PostgresLexicalSearch {
     if (present.length >= 2 && present.length <= maxListedTerms) lists.push(list(quoted.join(' & '), combinedListSize));
     if (present.length >= 3 && present.length <= 6) {
       const allButOne = quoted.map((_, skipped) => `(${quoted.filter((__, index) => index !== skipped).join(' & ')})`);
-      lists.push(list(allButOne.join(' | '), combinedListSize));
+      lists.push(list(allButOne.join(' | '), termListSize));
     }
     for (const term of quoted.slice(0, maxListedTerms)) lists.push(list(term, termListSize));
 
