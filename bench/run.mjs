@@ -33,6 +33,8 @@ const available = [
   'ingestion',
   'collections',
   'sync',
+  'postgres',
+  'fleet',
 ].filter((name) => existsSync(new URL(`./suites/${name}.mjs`, import.meta.url)));
 const selected = values.suite
   ? values.suite

@@ -133,6 +133,29 @@ export function migrations(schema: string): Record<string, Migration> {
     '0002-context-source': sqlMigration([`ALTER TABLE ${s}.memories ADD COLUMN context_source text`]),
     // The consolidation decay score (`MemoryRecord.decayScore`); the text-index trigger does not watch it.
     '0003-decay-score': sqlMigration([`ALTER TABLE ${s}.memories ADD COLUMN decay_score float8`]),
+    // BM25 on Postgres (issue 18): each memory's length in tokens (the last position of its
+    // tsvector: stop words count, as in SQLite's BM25), kept by the text-index trigger, and a
+    // btree over live, current rows by length, so "the shortest memories holding these words" (the
+    // best BM25 candidates when the words are common) is an ordered index scan, not a sort of every match.
+    '0005-bm25-length': sqlMigration([
+      `ALTER TABLE ${s}.memories ADD COLUMN search_length integer`,
+      `CREATE FUNCTION ${s}.search_length(document tsvector) RETURNS integer LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        SET search_path = pg_catalog AS $$
+        SELECT coalesce(max(position), 0)::integer FROM unnest(document) AS entry, unnest(entry.positions) AS position
+      $$`,
+      `CREATE OR REPLACE FUNCTION ${s}.memories_search_document() RETURNS trigger LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+      BEGIN
+        NEW.search := setweight(to_tsvector('english'::regconfig, left(NEW.content, ${indexedContentChars}) || ' ' || array_to_string(NEW.tags, ' ')), 'A')
+          || setweight(to_tsvector('english'::regconfig, left(coalesce(NEW.context, ''), ${indexedContentChars})), 'B');
+        NEW.search_length := ${s}.search_length(NEW.search);
+        RETURN NEW;
+      END $$`,
+      `UPDATE ${s}.memories SET search_length = ${s}.search_length(search)`,
+      // The tsvector and user are included so the ordered scan tests the words (and the usual
+      // user scope) in the index alone, without visiting the table.
+      `CREATE INDEX memories_search_length ON ${s}.memories (search_length, id) INCLUDE (search, user_id)
+        WHERE deleted_at IS NULL AND superseded_by IS NULL`,
+    ]),
     // Raw-vector collections (`store.collections`, see postgres-collections.ts): vectors as real[]
     // so the tables exist with or without pgvector (which, when present, scores them in SQL).
     '0007-vector-collections': sqlMigration([

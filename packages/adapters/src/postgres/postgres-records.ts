@@ -129,6 +129,91 @@ export function insertValues(record: MemoryRecord, params: SqlParameters): { col
   return { columns: entries.map(([column]) => column), values: entries.map(([, value]) => value) };
 }
 
+/** The columns an insert sets (`insertValues`, `insertRow`). */
+export const insertColumns = [
+  'id',
+  'content',
+  'context',
+  'context_source',
+  'content_hash',
+  'type',
+  'subtype',
+  'tags',
+  'metadata',
+  'user_id',
+  'agent_id',
+  'run_id',
+  'scope_key',
+  'conversation_id',
+  'importance',
+  'quality',
+  'access_count',
+  'last_accessed_at',
+  'created_at',
+  'updated_at',
+  'valid_from',
+  'valid_to',
+  'superseded_by',
+  'deleted_at',
+  'key',
+  'source',
+  'confidence',
+  'emotion',
+  'emotional_valence',
+  'emotional_arousal',
+  'episode_id',
+  'sequence_number',
+  'preceding_memory_id',
+  'source_type',
+  'credibility',
+] as const;
+
+/**
+ * The INSERT of a record as one JSON object keyed by column (the columns of `insertValues`), for
+ * multi-row inserts through `json_populate_recordset(NULL::memories, $1)`: the table's own row
+ * type converts each field (ISO strings to timestamptz, arrays to text[], objects to jsonb).
+ */
+export function insertRow(record: MemoryRecord): Record<(typeof insertColumns)[number], unknown> {
+  const time = (value: Date | null) => (value ? value.toISOString() : null);
+  return {
+    id: record.id,
+    content: record.content,
+    context: record.context ?? null,
+    context_source: record.context !== undefined ? (record.contextSource ?? null) : null,
+    content_hash: record.contentHash,
+    type: record.type,
+    subtype: record.subtype,
+    tags: record.tags,
+    metadata: record.metadata,
+    user_id: record.scope.userId ?? null,
+    agent_id: record.scope.agentId ?? null,
+    run_id: record.scope.runId ?? null,
+    scope_key: scopeKey(record.scope),
+    conversation_id: record.conversationId,
+    importance: record.importance,
+    quality: record.quality,
+    access_count: record.accessCount,
+    last_accessed_at: time(record.lastAccessedAt),
+    created_at: time(record.createdAt),
+    updated_at: time(record.updatedAt),
+    valid_from: time(record.validFrom),
+    valid_to: time(record.validTo),
+    superseded_by: record.supersededBy,
+    deleted_at: time(record.deletedAt),
+    key: record.key,
+    source: record.source,
+    confidence: record.confidence,
+    emotion: record.emotion,
+    emotional_valence: record.emotionalValence,
+    emotional_arousal: record.emotionalArousal,
+    episode_id: record.episodeId,
+    sequence_number: record.sequenceNumber,
+    preceding_memory_id: record.precedingMemoryId,
+    source_type: record.sourceType,
+    credibility: record.credibility,
+  };
+}
+
 export function rowToRecord(row: MemoryRow): MemoryRecord {
   return {
     id: row.id,

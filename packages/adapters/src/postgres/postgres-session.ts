@@ -1,6 +1,7 @@
 import { AdapterError } from '@engram/core';
 import type { PostgresClient, Queryable } from './postgres-client.js';
 import type { ErrorContext } from './postgres-errors.js';
+import { PostgresLexicalSearch } from './postgres-lexical.js';
 import { quoteIdentifier } from './postgres-sql.js';
 
 /** pgvector as found in the database. */
@@ -24,6 +25,8 @@ export class PostgresSession {
   readonly relations: string;
   readonly history: string;
   readonly meta: string;
+  /** BM25 search with its cached statistics (dropped on every write through this store). */
+  readonly lexical: PostgresLexicalSearch;
   /** The embedding column's dimension once known to exist (it is never dropped), else null. */
   private dimensions: number | null = null;
 
@@ -39,6 +42,7 @@ export class PostgresSession {
     this.relations = `${s}.memory_relations`;
     this.history = `${s}.memory_history`;
     this.meta = `${s}.engram_meta`;
+    this.lexical = new PostgresLexicalSearch(this.memories, schema);
   }
 
   /** `vector(d)` qualified with the extension's schema; throws when pgvector is not in use. */

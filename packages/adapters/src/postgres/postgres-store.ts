@@ -30,11 +30,10 @@ import { type ErrorContext, withErrors } from './postgres-errors.js';
 import { compileFilter } from './postgres-filter.js';
 import { appendHistory, appendRelationChanges, RELATION_EVENTS, readChangesSince, readHistory } from './postgres-history.js';
 import { lockNamespace, migrateToLatest } from './postgres-migrations.js';
-import { insertValues, type MemoryRow, memoryColumns, rowToRecord } from './postgres-records.js';
+import { insertColumns, insertRow, insertValues, type MemoryRow, memoryColumns, rowToRecord } from './postgres-records.js';
 import { relationsOf, removeRelations, upsertRelation } from './postgres-relations.js';
 import { PostgresSession, type VectorSupport, vectorLiteral } from './postgres-session.js';
 import { isSimpleIdentifier, quoteIdentifier, SqlParameters } from './postgres-sql.js';
-import { tsQueryText } from './postgres-text-query.js';
 import { checkVector, PostgresVectorIndex } from './postgres-vector-index.js';
 
 export interface PostgresStoreOptions {
@@ -131,6 +130,9 @@ type ResolvedOptions = PostgresStoreOptions & {
   statementTimeoutMs: number;
   connectionTimeoutMs: number;
 };
+
+/** Operations that may change what lexical search counts (live rows, their text). */
+const textChanging = new Set(['write', 'update', 'delete', 'setDerivedContexts', 'rewrapContent', 'purge']);
 
 /** What a keyed write compares to decide between 'updated' and 'duplicate'. */
 type KeyedRow = MemoryRow & { same_metadata: boolean };
@@ -242,7 +244,13 @@ class PostgresStore implements MemoryStore {
 
   private async run<T>(operation: string, work: (session: PostgresSession) => Promise<T>): Promise<T> {
     const session = await this.ready();
-    return withErrors(operation, session.errors, () => work(session));
+    if (!textChanging.has(operation)) return withErrors(operation, session.errors, () => work(session));
+    try {
+      return await withErrors(operation, session.errors, () => work(session));
+    } finally {
+      // Lexical statistics cached by this store no longer hold: its next search recounts.
+      session.lexical.invalidate();
+    }
   }
 
   // ------------------------------------------------------------------ embedder
@@ -277,17 +285,94 @@ class PostgresStore implements MemoryStore {
       return session.client.transaction(async (transaction) => {
         // Serialise writers of the same scopes across processes: the duplicate and key checks
         // below then see every committed write (READ COMMITTED reads the latest commits per
-        // statement). Sorted, so two batches never wait on each other in opposite orders.
-        for (const scope of [...new Set(items.map((item) => scopeKey(item.record.scope)))].sort()) {
-          await transaction.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [lockNamespace, `${session.schema}:${scope}`]);
-        }
+        // statement). One statement; sorted, so two batches never wait on each other in opposite orders.
+        const scopes = [...new Set(items.map((item) => `${session.schema}:${scopeKey(item.record.scope)}`))].sort();
+        await transaction.query(
+          `SELECT pg_advisory_xact_lock($1::int, hashtext(locked.name))
+           FROM (SELECT name FROM unnest($2::text[]) AS name ORDER BY name COLLATE "C") AS locked`,
+          [lockNamespace, scopes],
+        );
         const results: StoreWriteResult[] = [];
         const history: HistoryEntry[] = [];
-        for (const item of items) results.push(await this.writeOne(session, transaction, item, history));
+        // Runs of unkeyed items are written together (one lookup, one multi-row INSERT); a keyed
+        // item may update an existing record, so it is written on its own, in order.
+        let run: StoreWrite[] = [];
+        const flush = async () => {
+          if (run.length > 0) results.push(...(await this.insertMany(session, transaction, run, history)));
+          run = [];
+        };
+        for (const item of items) {
+          if (item.record.key === null) {
+            run.push(item);
+            continue;
+          }
+          await flush();
+          results.push(await this.writeOne(session, transaction, item, history));
+        }
+        await flush();
         await appendHistory(transaction, session.history, history);
         return results;
       });
     });
+  }
+
+  /**
+   * Unkeyed records in two statements, with the result a loop of `writeOne` would give: a record
+   * whose content is already live in its scope returns the oldest such record ('duplicate'); of
+   * several in the batch with the same content, the first is inserted and the others return it.
+   */
+  private async insertMany(
+    session: PostgresSession,
+    transaction: Queryable,
+    items: StoreWrite[],
+    history: HistoryEntry[],
+  ): Promise<StoreWriteResult[]> {
+    const pairKey = (scope: string, hash: string) => `${scope}\u0000${hash}`;
+    const keys = items.map(({ record }) => scopeKey(record.scope));
+    const wanted = new Map<string, [string, string]>();
+    items.forEach(({ record }, index) => {
+      wanted.set(pairKey(keys[index] as string, record.contentHash), [keys[index] as string, record.contentHash]);
+    });
+    const pairs = [...wanted.values()];
+    const { rows: existing } = await transaction.query<MemoryRow & { found_scope: string }>(
+      // One index probe per (scope, content) pair (LATERAL … LIMIT 1): a plain join of the pairs
+      // was planned as a hash join over a scan of the whole table (~100 ms a batch at 30k rows).
+      `SELECT ${memoryColumns()}, m.scope_key AS found_scope
+       FROM unnest($1::text[], $2::text[]) AS wanted(scope_key, content_hash)
+       CROSS JOIN LATERAL (
+         SELECT * FROM ${session.memories} AS live
+         WHERE live.scope_key = wanted.scope_key AND live.content_hash = wanted.content_hash AND live.deleted_at IS NULL
+         ORDER BY live.created_at, live.id LIMIT 1
+       ) AS m`,
+      [pairs.map(([scope]) => scope), pairs.map(([, hash]) => hash)],
+    );
+    const stored = new Map<string, MemoryRecord>();
+    for (const row of existing) stored.set(pairKey(row.found_scope, row.content_hash), rowToRecord(row));
+    const results: StoreWriteResult[] = [];
+    const fresh: StoreWrite[] = [];
+    items.forEach((item, index) => {
+      const pair = pairKey(keys[index] as string, item.record.contentHash);
+      const earlier = stored.get(pair);
+      if (earlier) {
+        results.push({ status: 'duplicate', record: earlier });
+        return;
+      }
+      stored.set(pair, item.record);
+      fresh.push(item);
+      history.push(historyEntry('created', null, item.record, item.record.createdAt));
+      results.push({ status: 'created', record: item.record });
+    });
+    if (fresh.length > 0) {
+      const withVectors = fresh.some((item) => item.vector);
+      const columns = [...insertColumns, ...(withVectors ? ['embedding'] : [])].join(', ');
+      const rows = fresh.map(({ record, vector }) => ({ ...insertRow(record), ...(vector ? { embedding: vectorLiteral(vector) } : {}) }));
+      await transaction.query(
+        `INSERT INTO ${session.memories} (${columns})
+         SELECT ${columns} FROM json_populate_recordset(NULL::${session.memories}, $1::json)`,
+        [JSON.stringify(rows)],
+      );
+    }
+    return results;
   }
 
   private async writeOne(
@@ -705,25 +790,9 @@ class PostgresStore implements MemoryStore {
   }
 
   async lexicalSearch(query: string, filter: MemoryFilter, limit: number): Promise<LexicalMatch[]> {
-    const text = tsQueryText(query);
     const count = Math.floor(limit);
-    if (text === null || !(count > 0)) return [];
-    return this.run('lexicalSearch', async (session) => {
-      const params = new SqlParameters();
-      const tsquery = `to_tsquery('english'::regconfig, ${params.add(text)})`;
-      const where = compileFilter(filter, params);
-      // The filter runs in the same query as the match, before the LIMIT. ts_rank_cd with
-      // normalisation 1 (divide by 1 + log(length)) approximates BM25's length normalisation;
-      // the weights {D, C, B, A} count a term in the context (B) half as much as in the content (A).
-      const { rows } = await session.client.query<{ id: string; score: number }>(
-        `SELECT m.id, ts_rank_cd('{0.1, 0.2, 0.5, 1.0}'::float4[], m.search, q.query, 1)::float8 AS score
-         FROM ${session.memories} m, ${tsquery} AS q(query)
-         WHERE m.search @@ q.query AND ${where}
-         ORDER BY score DESC, m.id LIMIT ${params.add(count)}`,
-        params.values,
-      );
-      return rows.map((row) => ({ id: row.id, score: row.score }));
-    });
+    if (!(count > 0)) return [];
+    return this.run('lexicalSearch', (session) => session.lexical.search(session.client, query, filter, count));
   }
 }
 

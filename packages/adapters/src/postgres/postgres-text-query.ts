@@ -8,20 +8,19 @@ const maxTermLength = 128;
 const termPattern = /[\p{L}\p{M}\p{N}]+/gu;
 
 /**
- * Turns free user text into a `to_tsquery` input, or null when it has no searchable term.
+ * The distinct lower-cased words of free user text (letters, marks, digits), at most
+ * `maxQueryTerms`, each cut to `maxTermLength` characters; empty when nothing is searchable.
  *
  * User text is never handed to the tsquery parser as syntax: `&`, `|`, `!`, `<->`, `:*`,
- * parentheses and quotes would raise a syntax error or change the meaning. The text is split into
- * words; each becomes a quoted lexeme (it holds only letters, marks and digits, so it needs no
- * escaping) that `to_tsquery('english', …)` still stems and stop-word-filters; and the words are
- * OR-ed, so ranking favours documents that match more of them (like the SQLite store's BM25).
+ * parentheses and quotes would raise a syntax error or change the meaning. The words hold only
+ * letters, marks and digits; the store turns each into lexemes with `to_tsvector('english', word)`
+ * (stemming, stop words) and builds its tsqueries from those quoted lexemes.
  */
-export function tsQueryText(text: string): string | null {
+export function queryWords(text: string): string[] {
   const terms = new Set<string>();
   for (const match of text.matchAll(termPattern)) {
     terms.add(match[0].toLowerCase().slice(0, maxTermLength));
     if (terms.size >= maxQueryTerms) break;
   }
-  if (terms.size === 0) return null;
-  return [...terms].map((term) => `'${term}'`).join(' | ');
+  return [...terms];
 }

@@ -131,6 +131,7 @@ describe('pgvector filtered KNN (PGlite)', () => {
         'memories_scope_hash',
         'memories_conversation',
         'memories_search',
+        'memories_search_length',
       ]) {
         await database.query(`DROP INDEX knn.${name}`);
       }

@@ -1,0 +1,213 @@
+// Postgres: one PostgreSQL 15 server (started by the suite: fsync, synchronous_commit and
+// full_page_writes on) holding the bench corpus — batched add (`addMany` × 1,000) as it grows,
+// single add, `store.lexicalSearch` and lexical `memory.search` with no filter (the corpus's own
+// Zipf-distributed words, and queries of its 30 most common words), with a scope filter and with a
+// metadata `where`; `EXPLAIN (ANALYZE, BUFFERS)` of the hot statements goes into the JSON.
+// Quick: 100k memories; --full: 1M. No pgvector on the server: vectors are the PGlite path.
+
+import { postgresStore } from '@engram/adapters/postgres';
+import { hashEmbedder, Memory, parseWhere } from 'engram';
+import pg from 'pg';
+import { queries as makeQueries, memories, random, vocabulary } from '../lib/corpus.mjs';
+import { startPostgres } from '../lib/postgres-server.mjs';
+import { formatCount, formatMs, measure } from '../lib/stats.mjs';
+
+const users = 20;
+
+/** Queries of 2–4 words drawn from the 30 most common words of the corpus (each in 5–25 % of memories). */
+export function commonQueries(count, seed = 5) {
+  const next = random(seed);
+  return Array.from({ length: count }, () =>
+    Array.from({ length: 2 + Math.floor(next() * 3) }, () => vocabulary[Math.floor(next() * 30)]).join(' '),
+  );
+}
+
+const searches = {
+  lexicalCorpus: { label: 'lexical, no filter, corpus queries', queries: 'corpus', options: () => ({}) },
+  lexicalCommon: { label: 'lexical, no filter, 30 most common words', queries: 'common', options: () => ({}) },
+  lexicalUser: {
+    label: 'lexical, one user (5 %)',
+    queries: 'corpus',
+    options: (index) => ({ scope: { userId: `user-${index % users}` } }),
+  },
+  lexicalWhere: { label: 'lexical, `where` priority ≥ 3 (40 %)', queries: 'corpus', options: () => ({ where: { priority: { gte: 3 } } }) },
+};
+
+export async function run({ full = false, progress = () => {} } = {}) {
+  const sizes = full ? [100_000, 1_000_000] : [100_000];
+  const server = await startPostgres();
+  progress(`PostgreSQL ${server.version} started (fsync on)`);
+  const results = { server: { version: server.version, settings: server.settings }, users, sizes: [] };
+  try {
+    const url = await server.createDatabase('bench');
+    // The store's own pool, wrapped to keep the last lexical statement for EXPLAIN.
+    const pool = new pg.Pool({ connectionString: url, max: 4 });
+    const seen = { lexical: null };
+    const query = pool.query.bind(pool);
+    pool.query = (config, ...rest) => {
+      if (typeof config === 'object' && config.text?.includes('@@')) seen.lexical = { text: config.text, values: config.values };
+      return query(config, ...rest);
+    };
+    const store = postgresStore({ pool, vectors: false });
+    const memory = new Memory({ store, embedder: hashEmbedder({ dimensions: 384 }), logger: false });
+    await memory.ready();
+    const admin = new pg.Pool({ connectionString: url, max: 1 });
+    let loaded = 0;
+    for (const size of sizes) {
+      const figures = { size };
+      const say = (message) => progress(`${formatCount(size)}: ${message}`);
+      // Batched add up to `size` (minus the singles), timed per 100k step so growth shows.
+      const singles = 200;
+      const target = size - singles;
+      const begin = performance.now();
+      const added = target - loaded;
+      for (; loaded < target; ) {
+        const end = Math.min(loaded + 1000, target);
+        await memory.addMany(memories(loaded, end, users));
+        loaded = end;
+        if ((loaded / 1000) % 20 === 0)
+          say(
+            `added ${formatCount(loaded)} (${formatCount(Math.round((loaded - (target - added)) / ((performance.now() - begin) / 1000)))}/s)`,
+          );
+      }
+      figures.batchedAddPerSecond = Math.round(added / ((performance.now() - begin) / 1000));
+      const rest = memories(loaded, size, users);
+      const singleBegin = performance.now();
+      for (const input of rest) await memory.add(input);
+      loaded = size;
+      figures.singleAddPerSecond = Math.round(singles / ((performance.now() - singleBegin) / 1000));
+      say(`add ${formatCount(figures.batchedAddPerSecond)}/s batched, ${formatCount(figures.singleAddPerSecond)}/s single`);
+      await admin.query('VACUUM ANALYZE engram.memories');
+
+      const querySets = { corpus: makeQueries(300, 11), common: commonQueries(300) };
+      for (const [name, search] of Object.entries(searches)) {
+        const inputs = querySets[search.queries].map((query, index) => [query, index]);
+        figures[`${name}Store`] = await measure(inputs, ([query, index]) => {
+          const options = search.options(index);
+          // The store takes a parsed filter (Memory parses `where` for it).
+          return store.lexicalSearch(
+            query,
+            { ...(options.scope ? { scope: options.scope } : {}), ...(options.where ? { where: parseWhere(options.where) } : {}) },
+            10,
+          );
+        });
+        figures[name] = await measure(inputs, ([query, index]) =>
+          memory.search(query, { limit: 10, mode: 'lexical', ...search.options(index) }),
+        );
+        if (seen.lexical) figures[`${name}Plan`] = await explain(admin, seen.lexical);
+        say(`${search.label}: store p50 ${figures[`${name}Store`].p50} ms, memory.search p50 ${figures[name].p50} ms`);
+      }
+      results.sizes.push(figures);
+    }
+    await admin.end();
+    await memory.close();
+    await pool.end();
+  } finally {
+    server.stop();
+  }
+  // ENGRAM_BENCH_PGLITE=0 leaves the (slow) PGlite part out, to re-measure the server alone.
+  if (process.env.ENGRAM_BENCH_PGLITE !== '0')
+    try {
+      results.pglite = await pgliteHybrid(full ? 50_000 : 10_000, progress);
+    } catch (error) {
+      results.pglite = { failed: String(error?.message ?? error) };
+    }
+  return { suite: 'postgres', results, markdown: markdown(results), targets: targets(results) };
+}
+
+/**
+ * pgvector's path: PGlite (Postgres 17 in WebAssembly, one thread, in this process) with pgvector,
+ * 384-d hash embeddings, HNSW; hybrid `memory.search` with a user scope, and lexical and vector
+ * alone, p50 / p95 / p99.
+ */
+async function pgliteHybrid(size, progress) {
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { vector } = await import('@electric-sql/pglite/vector');
+  const database = await PGlite.create({ extensions: { vector } });
+  const memory = new Memory({ store: postgresStore({ pglite: database }), embedder: hashEmbedder({ dimensions: 384 }), logger: false });
+  try {
+    await memory.ready();
+    const begin = performance.now();
+    for (let offset = 0; offset < size; offset += 1000) await memory.addMany(memories(offset, Math.min(offset + 1000, size), users));
+    const addPerSecond = Math.round(size / ((performance.now() - begin) / 1000));
+    progress(`PGlite ${formatCount(size)}: added ${formatCount(addPerSecond)}/s`);
+    await database.query('VACUUM ANALYZE engram.memories');
+    const inputs = makeQueries(200, 11).map((query, index) => [query, index]);
+    const scoped = (index) => ({ scope: { userId: `user-${index % users}` } });
+    const figures = { size, addPerSecond };
+    figures.hybridUser = await measure(inputs, ([query, index]) => memory.search(query, { limit: 10, ...scoped(index) }));
+    figures.lexicalUser = await measure(inputs, ([query, index]) => memory.search(query, { limit: 10, mode: 'lexical', ...scoped(index) }));
+    figures.vectorUser = await measure(inputs, ([query, index]) => memory.search(query, { limit: 10, mode: 'vector', ...scoped(index) }));
+    progress(
+      `PGlite ${formatCount(size)}: hybrid one user p50 ${figures.hybridUser.p50} ms (lexical ${figures.lexicalUser.p50}, vector ${figures.vectorUser.p50})`,
+    );
+    return figures;
+  } finally {
+    await memory.close();
+    await database.close();
+  }
+}
+
+/** EXPLAIN (ANALYZE, BUFFERS) of one statement the store sent (the last of a measured run), as text lines. */
+async function explain(admin, { text, values }) {
+  const { rows } = await admin.query(`EXPLAIN (ANALYZE, BUFFERS) ${text}`, values);
+  return rows.map((row) => row['QUERY PLAN']);
+}
+
+function markdown(results) {
+  const columns = results.sizes.map((figures) => formatCount(figures.size));
+  const row = (label, value) => `| ${label} | ${results.sizes.map(value).join(' | ')} |`;
+  const lines = [
+    '### Postgres',
+    '',
+    `PostgreSQL ${results.server.version} started by the suite (fsync on, shared_buffers ${results.server.settings.shared_buffers}), \`postgresStore({ connectionString })\` without pgvector, memories over ${results.users} users. Search: p50 / p95 / p99 in ms of \`store.lexicalSearch\` (limit 10) and of \`memory.search\` in lexical mode.`,
+    '',
+    `| figure | ${columns.join(' | ')} |`,
+    `|---|${columns.map(() => '---:').join('|')}|`,
+    row('batched add (addMany × 1,000), memories/s', (figures) => formatCount(figures.batchedAddPerSecond)),
+    row('single add, memories/s', (figures) => formatCount(figures.singleAddPerSecond)),
+  ];
+  const cell = (summary) => `${formatMs(summary.p50)} / ${formatMs(summary.p95)} / ${formatMs(summary.p99)}`;
+  for (const [name, search] of Object.entries(searches)) {
+    lines.push(row(`store: ${search.label}`, (figures) => cell(figures[`${name}Store`])));
+    lines.push(row(`memory.search: ${search.label}`, (figures) => cell(figures[name])));
+  }
+  lines.push('');
+  const lite = results.pglite;
+  if (lite?.failed) lines.push(`PGlite + pgvector: failed (${lite.failed})`, '');
+  else if (lite) {
+    lines.push(
+      `PGlite + pgvector (Postgres 17 in WebAssembly, one thread, in process), ${formatCount(lite.size)} memories, 384-d HNSW: addMany ${formatCount(lite.addPerSecond)}/s; \`memory.search\` with a user scope p50 / p95 / p99: hybrid ${cell(lite.hybridUser)}, lexical ${cell(lite.lexicalUser)}, vector ${cell(lite.vectorUser)} ms.`,
+      '',
+    );
+  }
+  return lines.join('\n');
+}
+
+function targets(results) {
+  const list = [];
+  for (const figures of results.sizes) {
+    const size = figures.size >= 1_000_000 ? `${figures.size / 1_000_000}M` : `${figures.size / 1000}k`;
+    if (figures.size === 100_000)
+      list.push({
+        target: `Postgres batched add (${size})`,
+        goal: '≥ 5,000 /s',
+        value: figures.batchedAddPerSecond,
+        unit: '/s',
+        met: figures.batchedAddPerSecond >= 5000,
+      });
+    const goal = figures.size >= 1_000_000 ? 15 : 10;
+    for (const name of ['lexicalCorpus', 'lexicalCommon']) {
+      const summary = figures[`${name}Store`];
+      list.push({
+        target: `Postgres ${searches[name].label} p50 (${size})`,
+        goal: `≤ ${goal} ms`,
+        value: summary.p50,
+        unit: 'ms',
+        met: summary.p50 <= goal,
+      });
+      list.push({ target: `… p99 (${size})`, goal: '≤ 25 ms', value: summary.p99, unit: 'ms', met: summary.p99 <= 25 });
+    }
+  }
+  return list;
+}
