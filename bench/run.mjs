@@ -1,4 +1,5 @@
 // npm run bench [-- --full] [-- --suite scale,peer] [-- --data path/to/locomo.json]
+//   [-- --suite scale --million [--corpus /tmp/engram-bench-corpus]]   (the 1M lifecycle figures of issue 18)
 //
 // Runs the benchmark suites in bench/suites/ (each exports `run({ full, data, progress, outDir })`)
 // and writes, per suite, bench/results/<date>-<suite>.json, its SVG charts, and one markdown
@@ -15,6 +16,8 @@ const { values } = parseArgs({
     full: { type: 'boolean', default: false },
     suite: { type: 'string' },
     data: { type: 'string' },
+    million: { type: 'boolean', default: false },
+    corpus: { type: 'string' },
     out: { type: 'string', default: fileURLToPath(new URL('./results/', import.meta.url)) },
   },
 });
@@ -53,7 +56,7 @@ const outDir = values.out;
 mkdirSync(outDir, { recursive: true });
 const started = new Date();
 // A full run's files carry "-full", so a quick run the same day does not overwrite them.
-const date = `${started.toISOString().slice(0, 10)}${values.full ? '-full' : ''}`;
+const date = `${started.toISOString().slice(0, 10)}${values.full ? '-full' : ''}${values.million ? '-million' : ''}`;
 const begin = performance.now();
 const elapsed = () => `${((performance.now() - begin) / 1000).toFixed(0).padStart(4)} s`;
 const machine = environment();
@@ -74,7 +77,15 @@ for (const name of selected) {
   const { run } = await import(`./suites/${name}.mjs`);
   let output;
   try {
-    output = await run({ full: values.full, data: values.data, progress, outDir, cacheDir });
+    output = await run({
+      full: values.full,
+      data: values.data,
+      progress,
+      outDir,
+      cacheDir,
+      million: values.million,
+      corpus: values.corpus,
+    });
   } catch (error) {
     console.error(error);
     output = {
@@ -106,7 +117,7 @@ for (const name of selected) {
   progress(`done in ${seconds} s`);
 }
 
-const command = `npm run bench${values.full || values.suite || values.data ? ' --' : ''}${values.full ? ' --full' : ''}${values.suite ? ` --suite ${values.suite}` : ''}${values.data ? ' --data <path>' : ''}`;
+const command = `npm run bench${values.full || values.suite || values.data || values.million ? ' --' : ''}${values.full ? ' --full' : ''}${values.suite ? ` --suite ${values.suite}` : ''}${values.data ? ' --data <path>' : ''}${values.million ? ' --million' : ''}`;
 const lines = [
   `# engram benchmarks — ${started.toISOString().slice(0, 10)} (${values.full ? 'full' : 'quick'})`,
   '',

@@ -2,7 +2,7 @@
 // --full) — batched and single add, search in every mode with and without filters, get, list,
 // graph neighbours, a cold process's import + open + first search, its memory and the file size.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ import { formatBytes, formatCount, formatMs, measure, percentile, round } from '
 import { lineChart } from '../lib/svg.mjs';
 
 const coldStartScript = fileURLToPath(new URL('../lib/cold-start.mjs', import.meta.url));
+const bulkLoadScript = fileURLToPath(new URL('../lib/bulk-load.mjs', import.meta.url));
 const users = 20;
 const dimensions = 384;
 
@@ -34,7 +35,8 @@ const searchNames = {
   hybridWhere: 'hybrid, `where` priority ≥ 3 (40 %)',
 };
 
-export async function run({ full = false, progress = () => {}, cacheDir } = {}) {
+export async function run({ full = false, progress = () => {}, cacheDir, million = false, corpus } = {}) {
+  if (million) return runMillion(corpus ?? join(tmpdir(), 'engram-bench-corpus'), progress);
   const sizes = full ? [1_000, 10_000, 100_000, 1_000_000] : [1_000, 10_000, 100_000];
   const results = { dimensions, users, embedder: `hash-v1-${dimensions}`, sizes: [] };
   for (const size of sizes) {
@@ -201,4 +203,153 @@ function targets(results) {
     }
   }
   return list;
+}
+
+// ------------------------------------------------------------------ --million (issue 18)
+
+const millionSize = 1_000_000;
+/** Bump when the store's file or snapshot format changes: a cached corpus of another version is rebuilt. */
+const millionCorpusVersion = 2;
+
+/**
+ * The figures of issue 18 for one SQLite file of 1M memories, each process its own, as a user
+ * meets them: a bulk load (`addMany` × 1,000, no search, close) — its rate and how long its close
+ * takes to leave the indexes —, then the first process after it, then new processes (3, median):
+ * import + open + first search, resident memory after open, after 50 and after 1,000 searches,
+ * and the size of everything on disk. The bulk-loaded file is cached in `corpus` (a 1M load takes
+ * minutes): a run that finds it measures the processes after it and reports the load's figures from
+ * when it was built.
+ */
+async function runMillion(corpus, progress) {
+  mkdirSync(corpus, { recursive: true });
+  const path = join(corpus, `scale-1M-v${millionCorpusVersion}.db`);
+  const recordFile = `${path}.json`;
+  const query = makeQueries(1, 11)[0];
+  let load;
+  if (existsSync(path) && existsSync(recordFile)) {
+    load = JSON.parse(readFileSync(recordFile, 'utf8'));
+    progress(`reusing the bulk-loaded corpus ${path} (built ${load.builtAt})`);
+  } else {
+    for (const entry of readdirSync(corpus)) if (entry.startsWith('scale-1M-')) rmSync(join(corpus, entry), { force: true });
+    progress(`bulk load of ${formatCount(millionSize)} memories in a new process into ${path}`);
+    const figures = JSON.parse(
+      execFileSync(process.execPath, [bulkLoadScript, path, String(millionSize)], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'inherit'],
+      }),
+    );
+    progress(`first process after the bulk load`);
+    const first = coldStart(path, query, 50);
+    load = { ...figures, builtAt: new Date().toISOString(), firstProcess: first };
+    writeFileSync(recordFile, JSON.stringify(load));
+  }
+  const runs = [1000, 50, 50].map((count, index) => {
+    progress(`new process ${index + 1} of 3 (${count} searches)`);
+    return coldStart(path, query, count);
+  });
+  const median = (pick) =>
+    percentile(
+      runs.map(pick).filter((value) => typeof value === 'number'),
+      50,
+    );
+  const files = readdirSync(corpus)
+    .filter((entry) => entry.startsWith(`scale-1M-v${millionCorpusVersion}.db`) && !entry.endsWith('.json'))
+    .map((entry) => ({ name: entry, bytes: statSync(join(corpus, entry)).size }));
+  const totalBytes = files.reduce((sum, file) => sum + file.bytes, 0);
+  const results = {
+    size: millionSize,
+    load,
+    coldStart: {
+      totalMs: round(
+        median((run) => run.totalMs),
+        1,
+      ),
+      importMs: round(
+        median((run) => run.importMs),
+        1,
+      ),
+      openMs: round(
+        median((run) => run.openMs),
+        1,
+      ),
+      firstSearchMs: round(
+        median((run) => run.firstSearchMs),
+        1,
+      ),
+    },
+    rssAfterOpenBytes: median((run) => run.rssAfterOpenBytes),
+    rssAfterFirstSearchBytes: median((run) => run.rssAfterFirstSearchBytes),
+    rssAfter50Bytes: median((run) => run.rssBytes),
+    rssAfter1000Bytes: runs[0].rssAfter1000Bytes,
+    residentAfter50: runs[1].residentAfter50,
+    files,
+    totalBytes,
+    bytesPerMemory: Math.round(totalBytes / millionSize),
+    runs,
+  };
+  progress(
+    `open + first search ${results.coldStart.totalMs} ms, RSS after 50 ${formatBytes(results.rssAfter50Bytes)}, ${results.bytesPerMemory} B a memory`,
+  );
+  return { suite: 'scale', results, markdown: millionMarkdown(results), targets: millionTargets(results) };
+}
+
+function coldStart(path, query, searches) {
+  return JSON.parse(execFileSync(process.execPath, [coldStartScript, path, query, 'user-3', String(searches)], { encoding: 'utf8' }));
+}
+
+function millionMarkdown(results) {
+  const { load } = results;
+  const anonymous = results.residentAfter50?.anonymousBytes;
+  const fileBacked = results.residentAfter50?.fileBytes;
+  return [
+    '### Scale at 1M (issue 18)',
+    '',
+    `One SQLite file of ${formatCount(results.size)} memories (384-d hash embedder, 20 users), bulk-loaded by its own process (\`addMany\` × 1,000, no search, then close), then opened by new processes. Corpus built ${load.builtAt}.`,
+    '',
+    '| figure | measured |',
+    '|---|---:|',
+    `| batched add to 1M (\`addMany\` × 1,000, the bulk-loading process) | ${formatCount(load.addPerSecond)}/s |`,
+    `| the bulk loader's close (catching its indexes up and writing their snapshots) | ${formatMs(load.closeMs)} ms |`,
+    `| first process after the bulk load: import + open + first search | ${formatMs(load.firstProcess.totalMs)} ms |`,
+    `| new process, snapshots present: import + open + first search (median of 3) | ${formatMs(results.coldStart.totalMs)} ms (import ${formatMs(results.coldStart.importMs)}, open ${formatMs(results.coldStart.openMs)}, first search ${formatMs(results.coldStart.firstSearchMs)}) |`,
+    `| RSS after open / first search / 50 searches / 1,000 searches | ${formatBytes(results.rssAfterOpenBytes)} / ${formatBytes(results.rssAfterFirstSearchBytes)} / ${formatBytes(results.rssAfter50Bytes)} / ${formatBytes(results.rssAfter1000Bytes)} |`,
+    `| … after 50: anonymous / file-backed (SQLite's memory-mapped pages, code) | ${formatBytes(anonymous)} / ${formatBytes(fileBacked)} |`,
+    `| on disk, all in (${results.files.map((file) => `${file.name.replace(/^scale-1M-v\d+\.db/, 'db')} ${formatBytes(file.bytes)}`).join(', ')}) | ${formatBytes(results.totalBytes)} (${formatCount(results.bytesPerMemory)} B a memory) |`,
+    '',
+  ].join('\n');
+}
+
+function millionTargets(results) {
+  const { load } = results;
+  return [
+    {
+      target: 'RSS after open + 50 searches (1M)',
+      goal: '≤ 400 MB',
+      value: Math.round(results.rssAfter50Bytes / 1e6),
+      unit: 'MB',
+      met: results.rssAfter50Bytes <= 400e6,
+    },
+    {
+      target: 'new process: open + first search, snapshots present (1M)',
+      goal: '≤ 300 ms',
+      value: results.coldStart.totalMs,
+      unit: 'ms',
+      met: results.coldStart.totalMs <= 300,
+    },
+    {
+      target: 'first process after a bulk load (1M)',
+      goal: '≤ 3 s',
+      value: round(load.firstProcess.totalMs, 0),
+      unit: 'ms',
+      met: load.firstProcess.totalMs <= 3000,
+    },
+    {
+      target: 'file size all in (1M)',
+      goal: '≤ 1.6 KB a memory',
+      value: results.bytesPerMemory,
+      unit: 'B',
+      met: results.bytesPerMemory <= 1600,
+    },
+    { target: 'batched add at 1M', goal: '≥ 5,000/s', value: load.addPerSecond, unit: '/s', met: load.addPerSecond >= 5000 },
+  ];
 }

@@ -29,24 +29,35 @@ export interface Bm25Match {
  * (filters) during the search, so the top k are always k documents that pass it.
  */
 export class Bm25Index {
-  /** Term → id, for terms added in this process (see `sortedTerms`). */
+  /** Term → id, for terms added in this process (see `vocabulary`). */
   private readonly termIds = new Map<string, number>();
-  /** The terms of a loaded snapshot, sorted: term `sortedTerms[i]` has id i (binary search). */
-  private sortedTerms: string[] = [];
-  // A term's postings: its own arrays, or (undefined) a range of `loaded` not yet touched.
+  /**
+   * The terms of a loaded snapshot, sorted: term i (ids 0 … count − 1) is bytes[offsets[i] …
+   * offsets[i + 1]) in UTF-8, found by binary search (no string per term until one is looked at).
+   */
+  private vocabulary: { bytes: Buffer; offsets: Int32Array; count: number } | null = null;
+  /** Terms known (loaded and added). */
+  private terms = 0;
+  // A term's postings: its own arrays, or (undefined) a range of the loaded source not yet read.
   private postingSlots: Array<Int32Array<ArrayBufferLike> | undefined> = [];
   private postingFrequencies: Array<Float32Array<ArrayBufferLike> | undefined> = [];
-  private loaded: { offsets: Int32Array; slots: Int32Array; frequencies: Float32Array } | null = null;
-  private postingSizes: number[] = [];
-  private documentFrequencies: number[] = [];
-  private maxFrequencies: number[] = [];
+  /** Where postings and slot terms of a loaded snapshot are read from on first use. */
+  private source: Bm25Source | null = null;
+  private postingOffsets: Int32Array = new Int32Array(1);
+  private postingSizes = new Int32Array(1024);
+  private documentFrequencies = new Int32Array(1024);
+  private maxFrequencies = new Float32Array(1024);
 
   private lengths = new Float32Array(1024);
   private removed = new Uint8Array(1024);
   private termStart = new Int32Array(1024);
   private termCount = new Int32Array(1024);
+  /** Slot terms from entry `sourceSlotTerms` on (earlier entries are in `source`, read on demand). */
   private slotTerms: Int32Array<ArrayBufferLike> = new Int32Array(4096);
   private slotTermsUsed = 0;
+  private sourceSlotTerms = 0;
+  /** Slots below this were loaded from `source`: their `termStart` and `termCount` are read from it. */
+  private sourceSlots = 0;
 
   private nextSlot = 0;
   private live = 0;
@@ -78,13 +89,21 @@ export class Bm25Index {
   termIdOf(term: string): number {
     let id = this.lookup(term);
     if (id === undefined) {
-      id = this.postingSizes.length;
+      id = this.terms++;
       this.termIds.set(term, id);
-      this.postingSlots.push(new Int32Array(initialPostingCapacity));
-      this.postingFrequencies.push(new Float32Array(initialPostingCapacity));
-      this.postingSizes.push(0);
-      this.documentFrequencies.push(0);
-      this.maxFrequencies.push(0);
+      if (id >= this.postingSizes.length) {
+        const capacity = this.postingSizes.length * 2;
+        this.postingSizes = growInt32(this.postingSizes, id, capacity);
+        this.documentFrequencies = growInt32(this.documentFrequencies, id, capacity);
+        const maxFrequencies = new Float32Array(capacity);
+        maxFrequencies.set(this.maxFrequencies.subarray(0, id));
+        this.maxFrequencies = maxFrequencies;
+      }
+      this.postingSlots[id] = new Int32Array(initialPostingCapacity);
+      this.postingFrequencies[id] = new Float32Array(initialPostingCapacity);
+      this.postingSizes[id] = 0;
+      this.documentFrequencies[id] = 0;
+      this.maxFrequencies[id] = 0;
     }
     return id;
   }
@@ -105,17 +124,16 @@ export class Bm25Index {
     this.lengths[slot] = length;
     this.termStart[slot] = this.slotTermsUsed;
     this.termCount[slot] = count;
-    if (this.slotTermsUsed + count > this.slotTerms.length) {
-      this.slotTerms = growInt32(this.slotTerms, this.slotTermsUsed, this.slotTermsUsed + count);
-    }
+    const local = this.slotTermsUsed - this.sourceSlotTerms;
+    if (local + count > this.slotTerms.length) this.slotTerms = growInt32(this.slotTerms, local, local + count);
     const postingSizes = this.postingSizes;
     const documentFrequencies = this.documentFrequencies;
     const maxFrequencies = this.maxFrequencies;
     for (let index = 0; index < count; index++) {
       const id = ids[index] as number;
       const frequency = frequencies[index] as number;
-      const size = postingSizes[id] as number;
       let slots = this.slotsOf(id);
+      const size = postingSizes[id] as number;
       if (size === slots.length) {
         const capacity = Math.max(initialPostingCapacity, size * 2);
         slots = growInt32(slots, size, capacity);
@@ -129,8 +147,9 @@ export class Bm25Index {
       postingSizes[id] = size + 1;
       documentFrequencies[id] = (documentFrequencies[id] as number) + 1;
       if (frequency > (maxFrequencies[id] as number)) maxFrequencies[id] = frequency;
-      this.slotTerms[this.slotTermsUsed++] = id;
+      this.slotTerms[local + index] = id;
     }
+    this.slotTermsUsed += count;
     this.totalPostings += count;
     this.totalLength += length;
     this.live += 1;
@@ -140,10 +159,10 @@ export class Bm25Index {
   remove(slot: number): void {
     if (slot >= this.nextSlot || this.removed[slot] === 1) return;
     this.removed[slot] = 1;
-    const start = this.termStart[slot] as number;
-    const count = this.termCount[slot] as number;
-    for (let index = start; index < start + count; index++) {
-      const id = this.slotTerms[index] as number;
+    const ids = this.termsOfSlot(slot);
+    const count = ids.length;
+    for (let index = 0; index < count; index++) {
+      const id = ids[index] as number;
       this.documentFrequencies[id] = (this.documentFrequencies[id] as number) - 1;
     }
     this.removedPostings += count;
@@ -156,10 +175,11 @@ export class Bm25Index {
    * slot of each old one (−1 for removed), for the owner's own per-slot data.
    */
   compact(): Int32Array {
+    this.readAll();
     const renumbered = new Int32Array(this.nextSlot);
     let next = 0;
     for (let slot = 0; slot < this.nextSlot; slot++) renumbered[slot] = this.removed[slot] === 1 ? -1 : next++;
-    for (let id = 0; id < this.postingSizes.length; id++) {
+    for (let id = 0; id < this.terms; id++) {
       const size = this.postingSizes[id] as number;
       if (size === 0) continue;
       const slots = this.slotsOf(id);
@@ -197,14 +217,17 @@ export class Bm25Index {
   }
 
   /**
-   * The whole index as a header (JSON-safe) and typed arrays, for `Bm25Index.fromState`.
+   * The whole index as a header (JSON-safe) and typed arrays, for `Bm25Index.fromSource`.
    * Call `compact` first when slots were removed: removed slots are not exported.
    */
   exportState(): { header: Bm25Header; arrays: Bm25Arrays } {
     if (this.removedPostings > 0) throw new Error('compact the index before exporting it');
+    this.readAll();
     // Terms are exported sorted (ids renumbered to match), so a loaded index finds them by
     // binary search instead of building a Map of every term first.
-    const byId: string[] = [...this.sortedTerms];
+    const byId: string[] = new Array(this.terms);
+    const vocabulary = this.vocabulary;
+    if (vocabulary) for (let id = 0; id < vocabulary.count; id++) byId[id] = vocabularyTerm(vocabulary, id);
     for (const [term, id] of this.termIds) byId[id] = term;
     const order = byId.map((_, id) => id).sort((a, b) => compare(byId[a] as string, byId[b] as string));
     const rank = new Int32Array(byId.length);
@@ -212,8 +235,14 @@ export class Bm25Index {
       rank[id] = position;
     });
     const postingOffsets = new Int32Array(order.length + 1);
+    const termOffsets = new Int32Array(order.length + 1);
     order.forEach((id, position) => {
       postingOffsets[position + 1] = (postingOffsets[position] as number) + (this.postingSizes[id] as number);
+      termOffsets[position + 1] = (termOffsets[position] as number) + Buffer.byteLength(byId[id] as string);
+    });
+    const termBytes = Buffer.alloc(termOffsets[order.length] as number);
+    order.forEach((id, position) => {
+      termBytes.write(byId[id] as string, termOffsets[position] as number, 'utf8');
     });
     const total = postingOffsets[order.length] as number;
     const postingSlots = new Int32Array(total);
@@ -233,13 +262,15 @@ export class Bm25Index {
     const slots = this.nextSlot;
     return {
       header: {
-        terms: order.map((id) => byId[id] as string),
+        terms: order.length,
         nextSlot: slots,
         live: this.live,
         totalLength: this.totalLength,
         totalPostings: this.totalPostings,
       },
       arrays: {
+        termBytes: new Uint8Array(termBytes.buffer, termBytes.byteOffset, termBytes.byteLength),
+        termOffsets,
         postingOffsets,
         postingSlots,
         postingFrequencies,
@@ -253,32 +284,66 @@ export class Bm25Index {
     };
   }
 
-  /** An index from `exportState`'s output (its arrays are used in place, copied when they grow). */
+  /** An index from `exportState`'s output held in memory (its arrays are used in place). */
   static fromState(header: Bm25Header, arrays: Bm25Arrays): Bm25Index {
+    const entries = arrays as unknown as Record<string, Int32Array | Float32Array | Uint8Array>;
+    return Bm25Index.fromSource(header, {
+      length: (name) => entries[name]?.length ?? 0,
+      read: (name, from = 0, to) => (entries[name] as Int32Array | Float32Array | Uint8Array).subarray(from, to),
+      close: () => undefined,
+    });
+  }
+
+  /**
+   * An index from `exportState`'s output in `source` (a snapshot file). The vocabulary, document
+   * frequencies and per-slot lengths are read now; a term's postings when a search or a write
+   * first needs them, and a slot's terms when it is removed. The index owns `source` from here:
+   * `close` releases it (it is released too once everything has been read).
+   */
+  static fromSource(header: Bm25Header, source: Bm25Source): Bm25Index {
     const index = new Bm25Index();
-    const { postingOffsets, postingSlots, postingFrequencies } = arrays;
-    const terms = header.terms.length;
-    index.sortedTerms = header.terms;
-    // Views into the loaded arrays are made when a term is first used (`slotsOf`).
-    index.loaded = { offsets: postingOffsets, slots: postingSlots, frequencies: postingFrequencies };
-    index.postingSlots = new Array(terms);
-    index.postingFrequencies = new Array(terms);
-    index.postingSizes = new Array(terms);
-    for (let id = 0; id < terms; id++) index.postingSizes[id] = (postingOffsets[id + 1] as number) - (postingOffsets[id] as number);
-    index.documentFrequencies = Array.from(arrays.documentFrequencies);
-    index.maxFrequencies = Array.from(arrays.maxFrequencies);
+    const terms = header.terms;
+    const termOffsets = source.read('termOffsets') as Int32Array;
+    const termBytes = source.read('termBytes') as Uint8Array;
+    index.vocabulary = {
+      bytes: Buffer.from(termBytes.buffer, termBytes.byteOffset, termBytes.byteLength),
+      offsets: termOffsets,
+      count: terms,
+    };
+    index.terms = terms;
+    index.source = source;
+    const capacity = Math.max(1024, terms);
+    index.postingOffsets = source.read('postingOffsets') as Int32Array;
+    // Sparse until terms are used: a loaded term's postings and size are set when first read.
+    index.postingSlots = [];
+    index.postingFrequencies = [];
+    index.postingSizes = new Int32Array(capacity);
+    index.documentFrequencies = new Int32Array(capacity);
+    index.documentFrequencies.set(source.read('documentFrequencies') as Int32Array);
+    index.maxFrequencies = new Float32Array(capacity);
+    index.maxFrequencies.set(source.read('maxFrequencies') as Float32Array);
     const slots = header.nextSlot;
     index.ensureSlots(slots);
-    index.lengths.set(arrays.lengths);
-    index.termStart.set(arrays.termStart);
-    index.termCount.set(arrays.termCount);
-    index.slotTerms = arrays.slotTerms;
-    index.slotTermsUsed = arrays.slotTerms.length;
+    index.lengths.set(source.read('lengths') as Float32Array);
+    // Where each loaded slot's terms are (needed only to remove it) stays in the source.
+    index.sourceSlots = slots;
+    index.sourceSlotTerms = source.length('slotTerms');
+    index.slotTermsUsed = index.sourceSlotTerms;
+    index.slotTerms = new Int32Array(4096);
     index.nextSlot = slots;
     index.live = header.live;
     index.totalLength = header.totalLength;
     index.totalPostings = header.totalPostings;
+    sources.register(index, source, index);
     return index;
+  }
+
+  /** Releases the source this index reads from; the index must not be used afterwards unless it read everything. */
+  close(): void {
+    if (this.source === null) return;
+    sources.unregister(this);
+    this.source.close();
+    this.source = null;
   }
 
   /**
@@ -371,12 +436,13 @@ export class Bm25Index {
   private lookup(term: string): number | undefined {
     const added = this.termIds.get(term);
     if (added !== undefined) return added;
-    const sorted = this.sortedTerms;
+    const vocabulary = this.vocabulary;
+    if (vocabulary === null) return undefined;
     let low = 0;
-    let high = sorted.length - 1;
+    let high = vocabulary.count - 1;
     while (low <= high) {
       const middle = (low + high) >>> 1;
-      const found = sorted[middle] as string;
+      const found = vocabularyTerm(vocabulary, middle);
       if (found === term) return middle;
       if (found < term) low = middle + 1;
       else high = middle - 1;
@@ -398,12 +464,60 @@ export class Bm25Index {
     return this.postingFrequencies[id] as Float32Array;
   }
 
+  /** Reads a loaded term's postings from the source. */
   private materialise(id: number): void {
-    const loaded = this.loaded as NonNullable<Bm25Index['loaded']>;
-    const start = loaded.offsets[id] as number;
-    const end = loaded.offsets[id + 1] as number;
-    this.postingSlots[id] = loaded.slots.subarray(start, end);
-    this.postingFrequencies[id] = loaded.frequencies.subarray(start, end);
+    const source = this.source as Bm25Source;
+    const start = this.postingOffsets[id] as number;
+    const end = this.postingOffsets[id + 1] as number;
+    this.postingSlots[id] = source.read('postingSlots', start, end) as Int32Array;
+    this.postingFrequencies[id] = source.read('postingFrequencies', start, end) as Float32Array;
+    this.postingSizes[id] = end - start;
+  }
+
+  /** The term ids of `slot` (read from the source for a slot loaded from it). */
+  private termsOfSlot(slot: number): Int32Array {
+    let start: number;
+    let count: number;
+    if (slot < this.sourceSlots) {
+      const source = this.source as Bm25Source;
+      start = source.read('termStart', slot, slot + 1)[0] as number;
+      count = source.read('termCount', slot, slot + 1)[0] as number;
+    } else {
+      start = this.termStart[slot] as number;
+      count = this.termCount[slot] as number;
+    }
+    if (start < this.sourceSlotTerms) return (this.source as Bm25Source).read('slotTerms', start, start + count) as Int32Array;
+    const local = start - this.sourceSlotTerms;
+    return this.slotTerms.subarray(local, local + count);
+  }
+
+  /** Reads whatever is still in the source (for a pass over the whole index), then releases it. */
+  private readAll(): void {
+    const source = this.source;
+    if (source === null) return;
+    const slots = source.read('postingSlots') as Int32Array;
+    const frequencies = source.read('postingFrequencies') as Float32Array;
+    const offsets = this.postingOffsets;
+    const loaded = Math.min(this.vocabulary?.count ?? 0, this.terms);
+    for (let id = 0; id < loaded; id++) {
+      if (this.postingSlots[id] !== undefined) continue;
+      this.postingSlots[id] = slots.subarray(offsets[id] as number, offsets[id + 1] as number);
+      this.postingFrequencies[id] = frequencies.subarray(offsets[id] as number, offsets[id + 1] as number);
+      this.postingSizes[id] = (offsets[id + 1] as number) - (offsets[id] as number);
+    }
+    if (this.sourceSlots > 0) {
+      this.termStart.set(source.read('termStart', 0, this.sourceSlots));
+      this.termCount.set(source.read('termCount', 0, this.sourceSlots));
+      this.sourceSlots = 0;
+    }
+    if (this.sourceSlotTerms > 0) {
+      const all = new Int32Array(Math.max(4096, this.slotTermsUsed));
+      all.set(source.read('slotTerms') as Int32Array);
+      all.set(this.slotTerms.subarray(0, this.slotTermsUsed - this.sourceSlotTerms), this.sourceSlotTerms);
+      this.slotTerms = all;
+      this.sourceSlotTerms = 0;
+    }
+    this.close();
   }
 
   private ensureSlots(count: number): void {
@@ -421,9 +535,10 @@ export class Bm25Index {
   }
 }
 
-/** The scalars and vocabulary of an exported index. */
+/** The scalars of an exported index. */
 export interface Bm25Header {
-  terms: string[];
+  /** How many terms the vocabulary holds. */
+  terms: number;
   nextSlot: number;
   live: number;
   totalLength: number;
@@ -432,6 +547,9 @@ export interface Bm25Header {
 
 /** The arrays of an exported index. */
 export interface Bm25Arrays {
+  /** The terms, sorted, in UTF-8 one after the other; term i is termBytes[termOffsets[i] … termOffsets[i + 1]). */
+  termBytes: Uint8Array;
+  termOffsets: Int32Array;
   postingOffsets: Int32Array;
   postingSlots: Int32Array;
   postingFrequencies: Float32Array;
@@ -441,6 +559,21 @@ export interface Bm25Arrays {
   termStart: Int32Array;
   termCount: Int32Array;
   slotTerms: Int32Array;
+}
+
+/** Where a loaded index reads its arrays: `read(name, from, to)` gives elements from … to − 1 of one. */
+export interface Bm25Source {
+  length(name: string): number;
+  read(name: string, from?: number, to?: number): Int32Array | Float32Array | Uint8Array | Float64Array;
+  close(): void;
+}
+
+/** Closes the source of an index dropped without `close` (a store never closed, a replaced index). */
+const sources = new FinalizationRegistry<Bm25Source>((source) => source.close());
+
+/** Term `id` of a loaded vocabulary. */
+function vocabularyTerm(vocabulary: { bytes: Buffer; offsets: Int32Array }, id: number): string {
+  return vocabulary.bytes.toString('utf8', vocabulary.offsets[id] as number, vocabulary.offsets[id + 1] as number);
 }
 
 interface QueryTerm {

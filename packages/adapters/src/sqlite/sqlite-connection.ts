@@ -9,6 +9,9 @@ import type BetterSqlite3 from 'better-sqlite3';
  */
 const mmapSizeBytes = 256 * 1024 * 1024;
 
+/** The page size of a database file this adapter creates (see `openConnection`). */
+const newFilePageBytes = 8192;
+
 export interface ConnectionOptions {
   path?: string;
   database?: BetterSqlite3.Database;
@@ -43,6 +46,10 @@ export async function openConnection(options: ConnectionOptions): Promise<Connec
   }
   try {
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs))}`);
+    // A new file gets 8 KiB pages before anything is written (an existing file keeps its own): a
+    // 384-d float vector row (~1.55 KB) fills a 4 KiB page only twice, 8 KiB five times — 0.4 KB
+    // a memory less on disk at 384 dimensions.
+    if (!db.memory && db.pragma('page_count', { simple: true }) === 0) db.pragma(`page_size = ${newFilePageBytes}`);
     if (!db.memory) db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');

@@ -370,7 +370,7 @@ describe('SQLite lexical index snapshot', () => {
     const { path, first } = await persistedFile();
     const { meta, exists } = snapshotMeta(path);
     expect(exists).toBe(true);
-    expect(meta).toMatchObject({ version: 2, contextWeight: 0.5 });
+    expect(meta).toMatchObject({ version: 3, contextWeight: 0.5 });
     const reopened = sqliteStore({ path });
     expect(await lexical(reopened, 'w1x w2x w9x', {}, 20)).toEqual(first);
     expect(await lexical(reopened, 'w1x', { scope: { userId: 'u2' }, tags: { any: ['t3'] } }, 5)).toEqual(
@@ -407,6 +407,29 @@ describe('SQLite lexical index snapshot', () => {
     await reader.close();
   });
 
+  it('keeps serving a connection that loaded it after another one replaced the file', async () => {
+    const { path } = await persistedFile();
+    const reader = sqliteStore({ path });
+    // Loads the snapshot and reads the postings of these words only.
+    await lexical(reader, 'w1x', {}, 5);
+
+    const writer = sqliteStore({ path });
+    const next = random(77);
+    const more = Array.from({ length: 1200 }, (_, index) => makeRecord({ content: `${sentence(next, 10)} later${index}` }));
+    await writer.write(more.map((record) => ({ record })));
+    await lexical(writer, 'w2x', {}, 5);
+    await settle();
+    await writer.close();
+    expect(snapshotMeta(path).meta?.seq).toBe(readHead(path));
+
+    // Words the reader never looked up: their postings come from the file it opened (replaced
+    // since), the 1,200 new memories from the log.
+    for (const query of ['w3x w9x', 'w5x wax', 'later7 w4x']) {
+      expectSameRanking(await lexical(reader, query, {}, 30), await lexical(inMemoryCopy(path), query, {}, 30), query);
+    }
+    await reader.close();
+  }, 120_000);
+
   it('is rebuilt when damaged, of another context weight, or no longer covered by the log', async () => {
     const { path, first } = await persistedFile();
     writeFileSync(`${path}-lexical.snapshot`, Buffer.from([0, 1, 2, 3]));
@@ -414,7 +437,7 @@ describe('SQLite lexical index snapshot', () => {
     expect(await lexical(damaged, 'w1x w2x w9x', {}, 20)).toEqual(first);
     await settle();
     await damaged.close();
-    expect(snapshotMeta(path).meta?.version).toBe(2);
+    expect(snapshotMeta(path).meta?.version).toBe(3);
 
     const weighted = sqliteStore({ path, contextWeight: 0.25 });
     expect(await lexical(weighted, 'w1x w2x w9x', {}, 20)).toEqual(first);

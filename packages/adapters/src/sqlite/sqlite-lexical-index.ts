@@ -1,10 +1,10 @@
 import { type LexicalMatch, type MemoryFilter, queryTerms, searchTerm, words } from '@engram/core';
-import { type Bm25Arrays, type Bm25Header, Bm25Index } from './sqlite-bm25.js';
+import { type Bm25Header, Bm25Index } from './sqlite-bm25.js';
 import { readLogChanges, readLogHead } from './sqlite-change-log.js';
 import { compileFilter } from './sqlite-filter.js';
 import type { SqliteSession } from './sqlite-session.js';
 import { SlotColumns, SlotFieldsView, slotFieldColumns } from './sqlite-slot-columns.js';
-import { readSnapshot, saveSnapshot } from './sqlite-snapshot.js';
+import { readSnapshot, type SnapshotFile, saveSnapshot } from './sqlite-snapshot.js';
 import { type SlotFields, type SlotFilter, slotFilter } from './sqlite-vector-filter.js';
 import { slotDead, slotSuperseded } from './sqlite-vector-kernel.js';
 
@@ -18,7 +18,7 @@ const loadOneSql = `SELECT ${loadColumns} FROM memories m WHERE m.rowid = ? AND 
 const initialCapacity = 1024;
 
 /** Bump when tokenisation or the snapshot layout changes: older snapshots are then rebuilt. */
-const snapshotVersion = 2;
+const snapshotVersion = 3;
 /** Smaller indexes are rebuilt from the rows on open (a few milliseconds), never persisted. */
 const snapshotMinimum = 2000;
 
@@ -89,6 +89,11 @@ export class LexicalIndex extends SlotFieldsView implements SlotFields {
   get wantsSnapshot(): boolean {
     if (this.appliedSeq < 0 || this.index.size < snapshotMinimum) return false;
     return this.changesSinceSnapshot < 0 || this.changesSinceSnapshot >= Math.max(1000, this.index.size / 20);
+  }
+
+  /** Releases the snapshot file the index reads postings from; the index is not used afterwards. */
+  close(): void {
+    this.index.close();
   }
 
   /** Brings the index up to date with the database. */
@@ -187,8 +192,13 @@ export class LexicalIndex extends SlotFieldsView implements SlotFields {
   }
 
   private reload(session: SqliteSession, head: number): void {
-    for (const rowid of [...this.slotOf.keys()]) this.remove(rowid);
-    this.compact();
+    // A fresh index: nothing of the old one (nor its snapshot file, after an erasure) is kept.
+    this.index.close();
+    this.index = new Bm25Index();
+    this.wordIds.clear();
+    this.columns = new SlotColumns(initialCapacity);
+    this.slotMask = new Uint8Array(initialCapacity);
+    this.slotMap = new Map();
     const rows = session.statement(loadAllSql).raw(true).iterate() as IterableIterator<LoadedRow>;
     for (const row of rows) this.put(row);
     this.appliedSeq = head;
@@ -225,20 +235,24 @@ export class LexicalIndex extends SlotFieldsView implements SlotFields {
             (meta) => meta.version === snapshotVersion && meta.contextWeight === this.contextWeight,
           );
           if (snapshot === null) return;
-          const { meta, header, arrays } = snapshot;
+          const { meta, header, file } = snapshot;
           const { bm25, strings } = header as { bm25: Bm25Header; strings: string[] };
-          const bm25Arrays: Record<string, unknown> = {};
-          const columnArrays: Record<string, unknown> = {};
-          for (const [name, array] of Object.entries(arrays)) {
-            if (name.startsWith('bm25.')) bm25Arrays[name.slice(5)] = array;
-            else if (name.startsWith('column.')) columnArrays[name.slice(7)] = array;
-          }
-          const index = Bm25Index.fromState(bm25, bm25Arrays as unknown as Bm25Arrays);
+          let index: Bm25Index;
+          let columns: SlotColumns;
+          let mask: Uint8Array<ArrayBuffer>;
           let capacity = initialCapacity;
           while (capacity < bm25.nextSlot) capacity *= 2;
-          const columns = SlotColumns.fromState({ strings, arrays: columnArrays }, capacity);
-          const mask = new Uint8Array(capacity);
-          mask.set(arrays.mask as Uint8Array);
+          try {
+            columns = SlotColumns.fromSnapshot(strings, file, 'column.', capacity);
+            mask = new Uint8Array(capacity);
+            file.readInto('mask', mask.subarray(0, file.length('mask')));
+            // The index keeps the file open and reads each term's postings when first needed.
+            index = Bm25Index.fromSource(bm25, prefixed(file, 'bm25.'));
+          } catch (error) {
+            file.close();
+            throw error;
+          }
+          this.index.close();
           this.index = index;
           this.wordIds.clear();
           this.columns = columns;
@@ -250,6 +264,7 @@ export class LexicalIndex extends SlotFieldsView implements SlotFields {
         .deferred();
     } catch {
       // A damaged snapshot: build from the rows.
+      this.index.close();
       this.index = new Bm25Index();
       this.wordIds.clear();
       this.columns = new SlotColumns(initialCapacity);
@@ -349,6 +364,15 @@ export class LexicalIndex extends SlotFieldsView implements SlotFields {
 }
 
 const acceptAll = () => true;
+
+/** The arrays of `file` whose names start with `prefix`, under their names without it. */
+function prefixed(file: SnapshotFile, prefix: string) {
+  return {
+    length: (name: string) => file.length(`${prefix}${name}`),
+    read: (name: string, from?: number, to?: number) => file.read(`${prefix}${name}`, from, to),
+    close: () => file.close(),
+  };
+}
 
 /** The in-memory part of a filter as a test of one slot. */
 function acceptor(plan: Extract<SlotFilter, { kind: 'mask' | 'slots' }>, mask: Uint8Array): (slot: number) => boolean {

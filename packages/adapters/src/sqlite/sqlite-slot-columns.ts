@@ -1,3 +1,8 @@
+import type { SnapshotFile } from './sqlite-snapshot.js';
+
+/** The columns' names, in `SlotColumns.columns()` order (as snapshots store them). */
+const columnNames = ['rowids', 'user', 'agent', 'run', 'conversation', 'type', 'subtype', 'createdAt', 'validTo'] as const;
+
 /**
  * The filterable fields of the memories an in-memory mirror holds (the vector codes' and the
  * lexical index's), one entry per slot: what `slotFilter` tests before any ranking. Strings are
@@ -73,31 +78,29 @@ export class SlotColumns {
     this.validTo = grow(this.validTo);
   }
 
-  /** The first `used` slots and the interned strings, for `SlotColumns.fromState`. */
+  /** The first `used` slots and the interned strings, for `SlotColumns.fromSnapshot`. */
   exportState(used: number): { strings: string[]; arrays: Record<string, Float64Array | Int32Array> } {
-    const names = ['rowids', 'user', 'agent', 'run', 'conversation', 'type', 'subtype', 'createdAt', 'validTo'] as const;
     const arrays: Record<string, Float64Array | Int32Array> = {};
     this.columns().forEach((column, index) => {
-      arrays[names[index] as string] = column.slice(0, used);
+      // A column of nulls (agent, run and conversation often are) is left out: on load its
+      // zero-filled array is never written, so its pages take no memory.
+      if (column instanceof Int32Array && column.subarray(0, used).every((value) => value === 0)) return;
+      arrays[columnNames[index] as string] = column.slice(0, used);
     });
     return { strings: [...this.strings.keys()], arrays };
   }
 
-  static fromState(state: { strings: string[]; arrays: Record<string, unknown> }, capacity: number): SlotColumns {
+  /** Columns read from a snapshot's `<prefix><name>` arrays (`exportState`'s), with room for `capacity` slots. */
+  static fromSnapshot(strings: string[], file: SnapshotFile, prefix: string, capacity: number): SlotColumns {
     const columns = new SlotColumns(capacity);
-    state.strings.forEach((value, index) => {
+    strings.forEach((value, index) => {
       columns.strings.set(value, index + 1);
     });
-    const { arrays } = state;
-    columns.rowids.set(arrays.rowids as Float64Array);
-    columns.user.set(arrays.user as Int32Array);
-    columns.agent.set(arrays.agent as Int32Array);
-    columns.run.set(arrays.run as Int32Array);
-    columns.conversation.set(arrays.conversation as Int32Array);
-    columns.type.set(arrays.type as Int32Array);
-    columns.subtype.set(arrays.subtype as Int32Array);
-    columns.createdAt.set(arrays.createdAt as Float64Array);
-    columns.validTo.set(arrays.validTo as Float64Array);
+    columnNames.forEach((name, index) => {
+      const column = columns.columns()[index] as Float64Array | Int32Array;
+      const stored = `${prefix}${name}`;
+      if (file.has(stored)) file.readInto(stored, column.subarray(0, file.length(stored)));
+    });
     return columns;
   }
 

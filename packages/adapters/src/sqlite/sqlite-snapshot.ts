@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { readErasedSeq, readLogHead } from './sqlite-change-log.js';
 import type { SqliteSession } from './sqlite-session.js';
@@ -62,6 +62,117 @@ export function decodeSnapshot(input: Buffer): { header: unknown; arrays: Record
   }
   if (offset > buffer.length) throw new Error('truncated engram snapshot');
   return { header: meta.header, arrays };
+}
+
+const bytesPer: Record<Kind, number> = { i32: 4, f32: 4, f64: 8, u8: 1 };
+
+function allocate(kind: Kind, count: number): Typed {
+  return kind === 'i32'
+    ? new Int32Array(count)
+    : kind === 'f32'
+      ? new Float32Array(count)
+      : kind === 'f64'
+        ? new Float64Array(count)
+        : new Uint8Array(count);
+}
+
+/**
+ * An open snapshot file (`encodeSnapshot`'s layout) whose arrays are read when asked for, each
+ * straight into its typed array (no whole-file buffer, no second copy), or a range of one: what
+ * lets a 1M-memory index open in a fraction of the file's size and page in the rest on demand.
+ *
+ * It holds the file open: a newer snapshot renamed over it leaves this one readable (POSIX keeps
+ * an unlinked file while it is open). `close` when done; reads after that throw.
+ */
+export class SnapshotFile {
+  private descriptor: number | null;
+  private readonly entries = new Map<string, { kind: Kind; count: number; offset: number }>();
+
+  private constructor(
+    descriptor: number,
+    readonly header: unknown,
+    arrays: Array<[string, Kind, number]>,
+    start: number,
+    size: number,
+  ) {
+    this.descriptor = descriptor;
+    let offset = start;
+    for (const [name, kind, count] of arrays) {
+      if (!(kind in bytesPer) || !Number.isInteger(count) || count < 0) throw new Error('damaged engram snapshot');
+      this.entries.set(name, { kind, count, offset });
+      offset = align(offset + count * bytesPer[kind]);
+    }
+    if (offset > size) throw new Error('truncated engram snapshot');
+  }
+
+  /** Opens and checks a snapshot file, reading only its header. Throws when it is not one. */
+  static open(path: string): SnapshotFile {
+    const descriptor = openSync(path, 'r');
+    try {
+      const size = fstatSync(descriptor).size;
+      const prefix = Buffer.alloc(8);
+      if (size < 8 || readSync(descriptor, prefix, 0, 8, 0) !== 8 || prefix.readUInt32LE(0) !== magic) {
+        throw new Error('not an engram snapshot');
+      }
+      const length = prefix.readUInt32LE(4);
+      if (8 + length > size) throw new Error('truncated engram snapshot');
+      const json = Buffer.alloc(length);
+      if (readSync(descriptor, json, 0, length, 8) !== length) throw new Error('truncated engram snapshot');
+      const meta = JSON.parse(json.toString('utf8')) as { header: unknown; arrays: Array<[string, Kind, number]> };
+      return new SnapshotFile(descriptor, meta.header, meta.arrays, align(8 + length), size);
+    } catch (error) {
+      closeSync(descriptor);
+      throw error;
+    }
+  }
+
+  /** Whether the file holds an array of this name. */
+  has(name: string): boolean {
+    return this.entries.has(name);
+  }
+
+  /** The number of elements of array `name` (0 when absent). */
+  length(name: string): number {
+    return this.entries.get(name)?.count ?? 0;
+  }
+
+  /** Elements `from` … `to` − 1 of array `name` (the whole array by default), in a new typed array. */
+  read(name: string, from = 0, to?: number): Typed {
+    const entry = this.entry(name);
+    const end = to ?? entry.count;
+    const array = allocate(entry.kind, Math.max(0, end - from));
+    this.readInto(name, array, from);
+    return array;
+  }
+
+  /** Fills `target` (of the array's kind) with the elements of array `name` from element `from`. */
+  readInto(name: string, target: Typed, from = 0): void {
+    const entry = this.entry(name);
+    if (kindOf(target) !== entry.kind || from < 0 || from + target.length > entry.count) {
+      throw new Error(`snapshot array ${name}: read of ${target.length} from ${from} out of range`);
+    }
+    if (this.descriptor === null) throw new Error('snapshot file closed');
+    const bytes = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
+    const position = entry.offset + from * bytesPer[entry.kind];
+    let done = 0;
+    while (done < bytes.length) {
+      const read = readSync(this.descriptor, bytes, done, bytes.length - done, position + done);
+      if (read === 0) throw new Error('truncated engram snapshot');
+      done += read;
+    }
+  }
+
+  close(): void {
+    if (this.descriptor === null) return;
+    closeSync(this.descriptor);
+    this.descriptor = null;
+  }
+
+  private entry(name: string): { kind: Kind; count: number; offset: number } {
+    const entry = this.entries.get(name);
+    if (!entry) throw new Error(`snapshot has no array ${name}`);
+    return entry;
+  }
 }
 
 /** What a snapshot records besides its arrays: which log entry it reflects, and what must match. */
@@ -190,35 +301,46 @@ export function saveSnapshot(
 }
 
 /**
- * The persisted index `name` when it belongs to this database, `usable(meta)` holds and the
- * change log still holds every entry after it (so the caller can replay them); else null. Call
- * inside a read transaction, with the reads that follow. Throws on a damaged snapshot.
+ * The persisted index `name`, opened (`SnapshotFile`: arrays are read when asked for), when it
+ * belongs to this database, `usable(meta)` holds and the change log still holds every entry after
+ * it (so the caller can replay them); else null. Call inside a read transaction, with the reads
+ * that follow. The caller closes the file. Throws on a damaged snapshot.
  */
 export function readSnapshot(
   session: SqliteSession,
   name: string,
   usable: (meta: SnapshotMeta) => boolean,
-): { meta: SnapshotMeta; header: unknown; arrays: Record<string, Typed> } | null {
-  const file = snapshotFile(session, name);
-  if (file === null || !existsSync(file)) return null;
+): { meta: SnapshotMeta; header: unknown; file: SnapshotFile } | null {
+  const path = snapshotFile(session, name);
+  if (path === null || !existsSync(path)) return null;
   const database = databaseId(session, false);
   if (database === null) return null;
-  const decoded = decodeSnapshot(readFileSync(file));
-  const {
-    meta,
-    database: owner,
-    tail,
-    header,
-  } = decoded.header as {
-    meta: SnapshotMeta;
-    database: string;
-    tail: number[];
-    header: unknown;
-  };
-  if (owner !== database || !usable(meta) || meta.seq < readErasedSeq(session)) return null;
-  // The log must still hold the snapshot's last entries, unchanged (a database file restored from
-  // an older backup and written since would not), and every entry after them.
-  if (readLogHead(session) < meta.seq || JSON.stringify(logTail(session, meta.seq)) !== JSON.stringify(tail)) return null;
-  if (meta.seq > 0 && tail.length === 0) return null;
-  return { meta, header, arrays: decoded.arrays };
+  const file = SnapshotFile.open(path);
+  try {
+    const {
+      meta,
+      database: owner,
+      tail,
+      header,
+    } = file.header as {
+      meta: SnapshotMeta;
+      database: string;
+      tail: number[];
+      header: unknown;
+    };
+    if (owner !== database || !usable(meta) || meta.seq < readErasedSeq(session)) return release(file);
+    // The log must still hold the snapshot's last entries, unchanged (a database file restored
+    // from an older backup and written since would not), and every entry after them.
+    if (readLogHead(session) < meta.seq || JSON.stringify(logTail(session, meta.seq)) !== JSON.stringify(tail)) return release(file);
+    if (meta.seq > 0 && tail.length === 0) return release(file);
+    return { meta, header, file };
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+}
+
+function release(file: SnapshotFile): null {
+  file.close();
+  return null;
 }

@@ -22,7 +22,10 @@ const loadColumns = `c.rowid, c.code, ${slotFieldColumns}`;
 const loadAllSql = `SELECT ${loadColumns} FROM memory_vector_codes c JOIN memories m ON m.rowid = c.rowid`;
 const loadOneSql = `SELECT ${loadColumns} FROM memory_vector_codes c JOIN memories m ON m.rowid = c.rowid WHERE c.rowid = ?`;
 
-/** Bump when the snapshot layout changes: older snapshots are then rebuilt. */
+/**
+ * Bump when the snapshot layout changes: older snapshots are then rebuilt. (Columns of nulls left
+ * out of a snapshot read as nulls, so such a snapshot is still version 1.)
+ */
 const snapshotVersion = 1;
 /** Smaller mirrors load from the rows in a few tens of milliseconds and are never persisted. */
 const snapshotMinimum = 10_000;
@@ -202,17 +205,22 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
               meta.dimensions === dimensions,
           );
           if (snapshot === null) return;
-          const { meta, header, arrays } = snapshot;
+          const { meta, header, file } = snapshot;
+          let arena: CodeArena;
+          let columns: SlotColumns;
           const { strings, used } = header as { strings: string[]; used: number };
-          let capacity = initialCapacity;
-          while (capacity < used) capacity *= 2;
-          const arena = new CodeArena(bytes, hammingBytes, capacity);
-          arena.prefixes.set(arrays.prefixes as Uint8Array);
-          arena.suffixes.set(arrays.suffixes as Uint8Array);
-          arena.mask.set(arrays.mask as Uint8Array);
-          const columnArrays: Record<string, unknown> = {};
-          for (const [name, array] of Object.entries(arrays)) if (name.startsWith('column.')) columnArrays[name.slice(7)] = array;
-          const columns = SlotColumns.fromState({ strings, arrays: columnArrays }, capacity);
+          try {
+            let capacity = initialCapacity;
+            while (capacity < used) capacity *= 2;
+            // Each array is read straight into its place in the arena and the columns.
+            arena = new CodeArena(bytes, hammingBytes, capacity);
+            file.readInto('prefixes', arena.prefixes.subarray(0, used * hammingBytes));
+            file.readInto('suffixes', arena.suffixes.subarray(0, used * (bytes - hammingBytes)));
+            file.readInto('mask', arena.mask.subarray(0, used));
+            columns = SlotColumns.fromSnapshot(strings, file, 'column.', capacity);
+          } finally {
+            file.close();
+          }
           this.arena = arena;
           this.columns = columns;
           this.clear();

@@ -504,4 +504,40 @@ describe('vector mirror snapshot', () => {
     expect(await fromSnapshot.vectors?.search(query, 10, { scope: { userId: 'moved' } })).toEqual([]);
     await fromSnapshot.close();
   }, 60_000);
+
+  it('is left, with the lexical one, by a connection that bulk-writes without searching', async () => {
+    const path = join(root, `bulk-${Date.now()}.db`);
+    const writer = sqliteStore({ path });
+    await writer.open();
+    await writer.setEmbedder({ id: 'test', dimensions });
+    await writer.vectors?.open(dimensions);
+    const records = Array.from({ length: 12_500 }, (_, index) =>
+      makeRecord({ content: `bulk memory number ${index} of word${index % 97}`, scope: { userId: `u${index % 4}` } }),
+    );
+    for (let start = 0; start < records.length; start += 500) {
+      await writer.write(
+        records.slice(start, start + 500).map((record, offset) => ({ record, vector: seededVector(start + offset, dimensions) })),
+      );
+    }
+    await writer.close();
+    const inspect = new Database(path, { readonly: true });
+    const head = inspect.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'memory_vector_log'").pluck().get() as number;
+    inspect.close();
+    expect(snapshotSeq(path)).toBe(head);
+    const lexicalFile = `${path}-lexical.snapshot`;
+    expect((decodeSnapshot(readFileSync(lexicalFile)).header as { meta: { seq: number } }).meta.seq).toBe(head);
+
+    // The next connection loads both instead of reading the rows: a scope changed behind the
+    // log's back is not seen by either.
+    const db = new Database(path);
+    db.prepare("UPDATE memories SET user_id = 'moved' WHERE id = ?").run(records[7]?.id);
+    db.close();
+    const reader = sqliteStore({ path });
+    await reader.vectors?.open(dimensions);
+    const query = seededVector(7, dimensions);
+    expect((await reader.vectors?.search(query, 1, { scope: { userId: 'u3' } }))?.[0]?.id).toBe(records[7]?.id);
+    const lexicalSearch = reader.lexicalSearch as NonNullable<typeof reader.lexicalSearch>;
+    expect((await lexicalSearch.call(reader, 'number 7 word7', { scope: { userId: 'u3' } }, 1))[0]?.id).toBe(records[7]?.id);
+    await reader.close();
+  }, 120_000);
 });

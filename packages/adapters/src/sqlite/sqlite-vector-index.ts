@@ -516,6 +516,14 @@ function vectorState(session: SqliteSession): VectorState | null {
   return state;
 }
 
+/** Brings this connection's vector mirror up to date with the change log (loading it the first time). */
+export function syncVectorCache(session: SqliteSession, floatBudget = defaultFloatCacheBytes): void {
+  const cache = vectorState(session)?.cache;
+  if (!cache) return;
+  cache.floatBudget = floatBudget;
+  cache.sync(session);
+}
+
 /** Persists this connection's vector mirror if that would save the next process work (on close). */
 export function persistVectorSnapshot(session: SqliteSession): void {
   const state = states.get(session);
