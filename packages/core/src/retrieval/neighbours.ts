@@ -32,10 +32,26 @@ export function smoothAlongConversations(items: ReadonlyArray<{ memory: MemoryRe
   };
   for (const group of groups.values()) {
     if (group.length < 2) continue;
+    // Turns by the end of their content, so each derived context is matched in one lookup (short
+    // turns, whose whole content may sit inside the context's last line, are tried one by one).
+    const byEnding = new Map<string, Array<(typeof items)[number]>>();
+    const short: Array<(typeof items)[number]> = [];
+    for (const item of group) {
+      const content = item.memory.content.trim();
+      if (content.length < ENDING) {
+        if (content.length > 0) short.push(item);
+        continue;
+      }
+      const key = content.slice(-ENDING);
+      const list = byEnding.get(key) ?? [];
+      list.push(item);
+      byEnding.set(key, list);
+    }
     for (const later of group) {
       const context = later.memory.contextSource === 'conversation' ? later.memory.context : undefined;
       if (!context) continue;
-      for (const earlier of group) {
+      const candidates = context.length >= ENDING ? [...(byEnding.get(context.slice(-ENDING)) ?? []), ...short] : group;
+      for (const earlier of candidates) {
         if (earlier === later || !endsWithTurn(context, earlier.memory.content.trim())) continue;
         offer(later, earlier);
         offer(earlier, later);
@@ -49,6 +65,9 @@ export function smoothAlongConversations(items: ReadonlyArray<{ memory: MemoryRe
     item.explanation.score = Math.min(1, item.explanation.score + contribution);
   }
 }
+
+/** Characters of a turn's end that index it (see `smoothAlongConversations`). */
+const ENDING = 24;
 
 /** Whether a derived context's last turn is `content` (or its end, when the context was cut to size). */
 function endsWithTurn(context: string, content: string): boolean {

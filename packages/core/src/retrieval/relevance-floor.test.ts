@@ -83,9 +83,12 @@ describe('relevance floor', () => {
     expect(await memory.context({ query: 'When did Caroline go to the support group?', scope: { userId: 'nate' } })).toMatchObject({
       text: '',
     });
-    // A known name passes, wherever it ranks; month names are dates, not names.
+    expect(await memory.search('Did Caroline and Melanie adopt a turtle?', { scope: { userId: 'nate' } })).toEqual([]);
+    // One known name is enough (the others may be what the memories call otherwise); month names are dates, not names.
     const known = await memory.search('How many turtles did Nate adopt in May?', { scope: { userId: 'nate' } });
     expect(known.map((hit) => hit.memory.content)).toEqual(['Nate: I adopted a third turtle last week']);
+    const mixed = await memory.search('Did Nate adopt a turtle with Caroline?', { scope: { userId: 'nate' } });
+    expect(mixed.map((hit) => hit.memory.content)).toEqual(['Nate: I adopted a third turtle last week']);
     expect(await memory.search('When did Caroline go to the support group?', { scope: { userId: 'caroline' } })).toHaveLength(1);
     // Off by option, and with minScore.
     expect(await memory.search('When did Caroline go to the support group?', { scope: { userId: 'nate' }, minScore: 0 })).not.toEqual([]);
@@ -98,6 +101,17 @@ describe('relevance floor', () => {
     await lenient.add({ content: 'I went to the support group yesterday' });
     expect(await lenient.search('When did Caroline go to the support group?')).toHaveLength(1);
     await Promise.all([memory.close(), lenient.close()]);
+  });
+
+  it('looks a name up in the scope when no candidate holds it', async () => {
+    const memory = new Memory({ store: inMemoryStore(), embedder: hashEmbedder(), logger: false, retrieval: { candidates: 1 } });
+    await memory.add({ content: 'The turtle was adopted last week' });
+    expect(await memory.search('When did Nate adopt the turtle?', { mode: 'lexical' })).toEqual([]);
+    // Now a memory holds "Nate", but not the one candidate: the lookup finds it.
+    await memory.add({ content: 'Nate says hello' });
+    const hits = await memory.search('When did Nate adopt the turtle?', { mode: 'lexical' });
+    expect(hits.map((hit) => hit.memory.content)).toEqual(['The turtle was adopted last week']);
+    await memory.close();
   });
 
   it('finds the names of a query: capitalised words that do not start a sentence, dates and function words aside', () => {

@@ -9,9 +9,9 @@ import { QUERY_STOPWORDS, queryTerms, searchTerm, terms, words } from '../text/t
  *   (unless a candidate's vector similarity reaches `similarity`).
  * - per hit: a hit is kept only if it holds at least one query word, or its vector similarity
  *   reaches `similarity`.
- * - `unknownNames` (query level): a query that names something no memory in the searched scope
- *   holds — a capitalised word that does not start a sentence, month and weekday names aside
- *   (`queryNames`) — returns `[]` (unless a candidate's vector similarity reaches `similarity`).
+ * - `unknownNames` (query level): a query that names things none of which any memory in the
+ *   searched scope holds — capitalised words that do not start a sentence, month and weekday names
+ *   aside (`queryNames`) — returns `[]` (unless a candidate's vector similarity reaches `similarity`).
  */
 export interface RelevanceFloorOptions {
   /** 0–1. Default 0.25 with the built-in hash embedder. */
@@ -19,10 +19,10 @@ export interface RelevanceFloorOptions {
   /** Cosine similarity, 0–1. Default 0.5 with the built-in hash embedder. */
   similarity?: number;
   /**
-   * Answer nothing when the query names something (a capitalised word other than a sentence's
-   * first, month and weekday names aside) that no memory the search may return holds. Default true
-   * with the built-in hash embedder, false otherwise. Turn it off when memories do not name what
-   * queries name (first-person notes asked about by their author's name).
+   * Answer nothing when the query names things (capitalised words other than a sentence's first,
+   * month and weekday names aside) and no memory the search may return holds any of them. Default
+   * true with the built-in hash embedder, false otherwise. Turn it off when memories do not name
+   * what queries name (first-person notes asked about by their author's name).
    */
   unknownNames?: boolean;
 }

@@ -133,18 +133,19 @@ export class Searcher {
   }
 
   /**
-   * Whether the query names something (`queryNames`) that no memory the filter lets through holds:
-   * names already seen among the candidates are known; each other one costs a one-result lexical
-   * search. Without lexical search nothing can be known absent.
+   * Whether the query names things (`queryNames`) and no memory the filter lets through holds any
+   * of them: a name seen among the candidates settles it at once; each other one costs a
+   * one-result lexical search. Without lexical search nothing can be known absent.
    */
   private async namesAbsent(query: string, found: ReadonlySet<string>, filter: MemoryFilter): Promise<boolean> {
     const { store } = this.context;
     if (store.capabilities.lexical !== 'bm25' || !store.lexicalSearch) return false;
-    for (const name of queryNames(query)) {
-      if (found.has(name.term)) continue;
-      if ((await store.lexicalSearch(name.word, filter, 1)).length === 0) return true;
+    const names = queryNames(query);
+    if (names.length === 0 || names.some((name) => found.has(name.term))) return false;
+    for (const name of names) {
+      if ((await store.lexicalSearch(name.word, filter, 1)).length > 0) return false;
     }
-    return false;
+    return true;
   }
 
   /** The retrieval options with the vector weight settled once the embedder is known. */
