@@ -111,6 +111,7 @@ async function exerciseEveryTool(client: Client): Promise<string[]> {
   expect(ingested).toMatchObject({ failed: 0, chunks: { created: 1 } });
   const refusedPath = await call('memory_ingest', { paths: ['/etc/passwd'] });
   expect(refusedPath.isError).toBe(true);
+  expect(await ok('memory_reindex', {})).toMatchObject({ conversations: 0, updated: 0 });
   return [...new Set(called)];
 }
 
@@ -123,6 +124,7 @@ const PRIMARY_TOOLS = [
   'memory_ingest',
   'memory_link',
   'memory_list',
+  'memory_reindex',
   'memory_resolve',
   'memory_search',
   'memory_stats',

@@ -51,6 +51,7 @@ const PRIMARY_TOOLS = [
   'memory_forget',
   'memory_consolidate',
   'memory_ingest',
+  'memory_reindex',
 ];
 
 describe.each(backends)('MCP tools on %s', (_name, createStore) => {
@@ -705,5 +706,40 @@ describe('memory_ingest', () => {
     await call({ paths: [allowed] });
     expect((await memory.search('secret', { limit: 5 })).map((hit) => hit.memory.content)).not.toContain('Do not read me.');
     await close();
+  });
+});
+
+describe('memory_reindex', () => {
+  it('removes and rebuilds derived conversation contexts within the default scope', async () => {
+    const memory = new Memory({ store: inMemoryStore(), embedder: hashEmbedder({ dimensions: 64 }), logger: false });
+    const server = createEngramMcpServer({ memory, defaults: { userId: 'ada' }, log: () => {} });
+    const [clientTransport, serverTransport] = InMemoryTransport.createLinkedPair();
+    await server.connect(serverTransport);
+    const client = new Client({ name: 'engram-test', version: '1.0.0' });
+    await client.connect(clientTransport);
+    const call = async (args: Record<string, unknown>) =>
+      (await client.callTool({ name: 'memory_reindex', arguments: args })) as ToolResult;
+    const at = (minute: number) => new Date(Date.UTC(2025, 0, 1, 9, minute));
+    const [, answer] = await memory.addMany([
+      { content: 'Ben: what did you name the puppy?', conversationId: 'chat', scope: { userId: 'ada' }, createdAt: at(0) },
+      { content: 'Ada: Biscuit', conversationId: 'chat', scope: { userId: 'ada' }, createdAt: at(1) },
+      { content: 'Other: hello', conversationId: 'chat', scope: { userId: 'someone-else' }, createdAt: at(0) },
+      { content: 'Other: hi', conversationId: 'chat', scope: { userId: 'someone-else' }, createdAt: at(1) },
+    ]);
+    const answerId = answer?.memory.id as string;
+    const removed = await call({ turns: 0 });
+    expect(removed.isError).toBeFalsy();
+    expect(removed.structuredContent).toEqual({ conversations: 1, memories: 2, updated: 1 });
+    expect(removed.content[0]?.text).toContain('1 of 2 memories in 1 conversation(s)');
+    expect((await memory.get(answerId))?.context).toBeUndefined();
+    // The other scope is left alone.
+    expect((await memory.list({ scope: { userId: 'someone-else' } })).items.some((item) => item.context === 'Other: hello')).toBe(true);
+    expect((await call({ conversation_id: 'chat' })).structuredContent).toMatchObject({ updated: 1 });
+    expect((await memory.get(answerId))?.context).toBe('Ben: what did you name the puppy?');
+    const bad = await call({ turns: 21 });
+    expect(bad.isError).toBe(true);
+    expect(bad.content[0]?.text).toContain('turns');
+    await client.close();
+    await memory.close();
   });
 });

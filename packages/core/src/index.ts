@@ -107,6 +107,8 @@ export type { DateCue } from './retrieval/date-cues.js';
 export { findDateCues, matchesDateCue } from './retrieval/date-cues.js';
 export type { Explanation, RetrievalOptions } from './retrieval/fusion.js';
 export { resolveRetrievalOptions } from './retrieval/fusion.js';
+export type { RelevanceFloorOptions } from './retrieval/relevance-floor.js';
+export { queryNames } from './retrieval/relevance-floor.js';
 export type { HttpAnswer, PostJsonOptions } from './retry/post-json.js';
 export { checkBaseURL, normaliseHeaders, postJson, serverMessage } from './retry/post-json.js';
 export { backoffMs, isRetryableStatus, retryAfterMs, sleep } from './retry/retry.js';

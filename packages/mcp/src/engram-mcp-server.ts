@@ -7,6 +7,7 @@ import { erasureTools } from './tools/erasure-tools.js';
 import { graphTools } from './tools/graph-tools.js';
 import { ingestTools } from './tools/ingest-tool.js';
 import { memoryTools } from './tools/memory-tools.js';
+import { reindexTools } from './tools/reindex-tool.js';
 import { statsTools } from './tools/stats-tool.js';
 import { type AnyToolDefinition, registerTools, type ScopeDefaults } from './tools/tool-kit.js';
 import { VERSION } from './version.js';
@@ -32,6 +33,7 @@ export const TOOLS: readonly AnyToolDefinition[] = [
   ...erasureTools,
   ...consolidationTools,
   ...ingestTools,
+  ...reindexTools,
 ];
 
 export const defaultLog = (message: string): void => {

@@ -15,6 +15,7 @@ import { registerCompatRoutes } from './routes/compat-routes.js';
 import { registerEventRoutes } from './routes/event-routes.js';
 import { registerGraphRoutes } from './routes/graph-routes.js';
 import { registerMemoryRoutes } from './routes/memory-routes.js';
+import { registerReindexRoutes } from './routes/reindex-routes.js';
 import { validationResponse } from './routes/responses.js';
 import { registerSyncRoutes } from './routes/sync-routes.js';
 import { registerTransferRoutes } from './routes/transfer-routes.js';
@@ -274,6 +275,7 @@ export function createEngramApp(options: EngramAppOptions): EngramApp {
   registerCatalogRoutes(app);
   registerTransferRoutes(app);
   registerSyncRoutes(app);
+  registerReindexRoutes(app);
   registerEventRoutes(app, { events, heartbeatMs, log });
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {

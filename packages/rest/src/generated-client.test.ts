@@ -61,6 +61,7 @@ describe('the OpenAPI document', () => {
         '/api/memories/{id}/subgraph',
         '/api/path',
         '/api/recall',
+        '/api/reindex/context',
         '/api/relations',
         '/api/remember',
         '/api/resolve',
@@ -124,6 +125,7 @@ describe('a client generated from /openapi.json', () => {
     expect((await client.POST('/api/memories/search', { body: { query: 'queue worker' } })).data?.total_found).toBeGreaterThan(0);
     expect((await client.POST('/api/remember', { body: { content: 'Smoke: remembered', user_id: 'u' } })).data?.success).toBe(true);
     expect((await client.POST('/api/recall', { body: { query: 'remembered', user_id: 'u' } })).data?.count).toBe(1);
+    expect((await client.POST('/api/reindex/context', { body: {} })).data).toMatchObject({ conversations: 0, updated: 0 });
     const invalid = await client.POST('/api/search', { body: { query: 'x', limit: 0 } });
     expect(invalid.error?.error.field).toBe('limit');
     expect((await client.DELETE('/api/memories/{id}', { params: { path: { id } } })).data?.deleted).toBe(true);

@@ -167,6 +167,27 @@ describe("tenant A on tenant B's data", () => {
     expect((await call(app, 'GET', '/api/sync/changes?since=0')).status).toBe(401);
   });
 
+  it('by reindex: A rebuilding conversation contexts never reaches B’s conversations', async () => {
+    const turns = ['Bob: the vault code?', 'Carol: 4711', 'Bob: thanks'];
+    for (const [minute, content] of turns.entries()) {
+      const createdAt = new Date(Date.UTC(2025, 0, 1, 9, minute)).toISOString();
+      await call(app, 'POST', '/api/memories', { content, conversationId: 'vault', scope: { userId: 'bob' }, createdAt }, asB);
+    }
+    for (const body of [{ turns: 0 }, { scope: { userId: 'bob' }, turns: 0 }, { conversationId: 'vault', turns: 0 }]) {
+      const attempt = await call(app, 'POST', '/api/reindex/context', body, asA);
+      expect(attempt.status).toBe(200);
+      expect(attempt.json).toEqual({ conversations: 0, memories: 0, updated: 0 });
+    }
+    const search = (await call(app, 'POST', '/api/search', { query: 'vault code', scope: { userId: 'bob' }, explain: true }, asB)).json;
+    const answer = search.hits.find((hit: { memory: { content: string } }) => hit.memory.content === 'Carol: 4711');
+    expect(answer.memory.context).toBe('Bob: the vault code?');
+    expect((await call(app, 'POST', '/api/reindex/context', { conversationId: 'vault' }, asB)).json).toEqual({
+      conversations: 1,
+      memories: 3,
+      updated: 0,
+    });
+  });
+
   it('by stream: A’s event stream never carries B’s writes', async () => {
     const controller = new AbortController();
     const response = await app.request('http://localhost/api/events', { headers: asA, signal: controller.signal });

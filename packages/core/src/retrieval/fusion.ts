@@ -37,6 +37,12 @@ export interface RetrievalOptions {
    * Default 0 (off).
    */
   decay?: { weight?: number };
+  /**
+   * Neighbour smoothing for conversation turns: a candidate gains this weight × the score of the
+   * turn just before or after it in its conversation when that turn is a candidate too (see
+   * `smoothAlongConversations`). Default weight 0.15 (measured on LoCoMo); `false` turns it off.
+   */
+  neighbours?: { weight?: number } | false;
 }
 
 export interface ResolvedRetrievalOptions {
@@ -53,7 +59,12 @@ export interface ResolvedRetrievalOptions {
   /** As configured; the embedder's default applies when undefined. */
   floor: RelevanceFloorOptions | false | undefined;
   decayWeight: number;
+  /** 0 when neighbour smoothing is off. */
+  neighbourWeight: number;
 }
+
+/** The neighbour-smoothing weight chosen on LoCoMo's tuning conversations (docs/retrieval.md). */
+export const DEFAULT_NEIGHBOUR_WEIGHT = 0.15;
 
 export function resolveRetrievalOptions(options: RetrievalOptions = {}): ResolvedRetrievalOptions {
   const resolved = {
@@ -67,6 +78,7 @@ export function resolveRetrievalOptions(options: RetrievalOptions = {}): Resolve
     importanceWeight: options.importance?.weight ?? 0.1,
     floor: options.floor,
     decayWeight: options.decay?.weight ?? 0,
+    neighbourWeight: options.neighbours === false ? 0 : (options.neighbours?.weight ?? DEFAULT_NEIGHBOUR_WEIGHT),
   };
   const problems: string[] = checkFloorOptions(options.floor);
   if (!(resolved.rrfK > 0)) problems.push('retrieval.rrfK must be > 0');
@@ -79,6 +91,9 @@ export function resolveRetrievalOptions(options: RetrievalOptions = {}): Resolve
     resolved.recencyWeight + resolved.importanceWeight + resolved.decayWeight > 1
   ) {
     problems.push('retrieval.recency.weight, retrieval.importance.weight and retrieval.decay.weight must be >= 0 and sum to at most 1');
+  }
+  if (!(typeof resolved.neighbourWeight === 'number' && resolved.neighbourWeight >= 0 && resolved.neighbourWeight <= 1)) {
+    problems.push('retrieval.neighbours.weight must be a number from 0 to 1');
   }
   if (!(resolved.halfLifeDays > 0)) problems.push('retrieval.recency.halfLifeDays must be > 0');
   if (resolved.candidates !== undefined && !(Number.isInteger(resolved.candidates) && resolved.candidates > 0)) {
@@ -110,6 +125,8 @@ export interface Explanation {
   evidence?: { matched: number; coverage: number };
   /** Set when `retrieval.decay.weight` > 0: the decay score, and whether consolidation stored it. */
   decay?: { value: number; stored: boolean; contribution: number };
+  /** Set when neighbour smoothing applied: the adjacent conversation turn, its score and what it added. */
+  neighbour?: { id: string; score: number; contribution: number };
   /** Set when graph expansion brought this memory in: the seed hit, the edge and the decay applied. */
   expansion?: { seedId: string; seedScore: number; via: Relation; distance: number; factor: number };
   score: number;

@@ -3,7 +3,7 @@ import type { Embedder } from '../contracts/embedder.js';
 import { hashEmbedder } from '../embedding/hash-embedder.js';
 import { Memory } from '../memory.js';
 import { inMemoryStore } from '../stores/in-memory-store.js';
-import { applyFloor, floorFor, HASH_RELEVANCE_FLOOR } from './relevance-floor.js';
+import { applyFloor, floorFor, HASH_RELEVANCE_FLOOR, queryNames } from './relevance-floor.js';
 
 const databaseNotes = [
   'Postgres connection pool exhausted under load; raised pool size to 50',
@@ -47,7 +47,11 @@ describe('relevance floor', () => {
     const hash = hashEmbedder();
     expect(floorFor(undefined, hash.id)).toEqual(HASH_RELEVANCE_FLOOR);
     expect(floorFor(undefined, 'openai-text-embedding-3-small-1536')).toBeUndefined();
-    expect(floorFor({ coverage: 0.7 }, 'openai-text-embedding-3-small-1536')).toEqual({ coverage: 0.7, similarity: 1 });
+    expect(floorFor({ coverage: 0.7 }, 'openai-text-embedding-3-small-1536')).toEqual({
+      coverage: 0.7,
+      similarity: 1,
+      unknownNames: false,
+    });
     expect(floorFor(false, hash.id)).toBeUndefined();
     const neural: Embedder = { ...hash, id: 'test-neural-384', embed: (texts, options) => hash.embed(texts, options) };
     const memory = await storeAbout({ embedder: neural });
@@ -67,9 +71,62 @@ describe('relevance floor', () => {
     expect(applyFloor('?!', hits, { coverage: 0.5, similarity: 0.95 }).kept).toEqual(hits);
   });
 
+  it('answers nothing when the query names someone no memory in the scope mentions', async () => {
+    const memory = new Memory({ store: inMemoryStore(), embedder: hashEmbedder(), logger: false });
+    await memory.addMany([
+      { content: 'Nate: I adopted a third turtle last week', scope: { userId: 'nate' } },
+      { content: 'Joanna: my screenplay was rejected again', scope: { userId: 'nate' } },
+      { content: 'Caroline: I went to the LGBTQ support group yesterday', scope: { userId: 'caroline' } },
+    ]);
+    // "Caroline" is stored, but not in Nate's scope: the words "support group" alone are not evidence.
+    expect(await memory.search('When did Caroline go to the support group?', { scope: { userId: 'nate' } })).toEqual([]);
+    expect(await memory.context({ query: 'When did Caroline go to the support group?', scope: { userId: 'nate' } })).toMatchObject({
+      text: '',
+    });
+    expect(await memory.search('Did Caroline and Melanie adopt a turtle?', { scope: { userId: 'nate' } })).toEqual([]);
+    // One known name is enough (the others may be what the memories call otherwise); month names are dates, not names.
+    const known = await memory.search('How many turtles did Nate adopt in May?', { scope: { userId: 'nate' } });
+    expect(known.map((hit) => hit.memory.content)).toEqual(['Nate: I adopted a third turtle last week']);
+    const mixed = await memory.search('Did Nate adopt a turtle with Caroline?', { scope: { userId: 'nate' } });
+    expect(mixed.map((hit) => hit.memory.content)).toEqual(['Nate: I adopted a third turtle last week']);
+    expect(await memory.search('When did Caroline go to the support group?', { scope: { userId: 'caroline' } })).toHaveLength(1);
+    // Off by option, and with minScore.
+    expect(await memory.search('When did Caroline go to the support group?', { scope: { userId: 'nate' }, minScore: 0 })).not.toEqual([]);
+    const lenient = new Memory({
+      store: inMemoryStore(),
+      embedder: hashEmbedder(),
+      logger: false,
+      retrieval: { floor: { unknownNames: false } },
+    });
+    await lenient.add({ content: 'I went to the support group yesterday' });
+    expect(await lenient.search('When did Caroline go to the support group?')).toHaveLength(1);
+    await Promise.all([memory.close(), lenient.close()]);
+  });
+
+  it('looks a name up in the scope when no candidate holds it', async () => {
+    const memory = new Memory({ store: inMemoryStore(), embedder: hashEmbedder(), logger: false, retrieval: { candidates: 1 } });
+    await memory.add({ content: 'The turtle was adopted last week' });
+    expect(await memory.search('When did Nate adopt the turtle?', { mode: 'lexical' })).toEqual([]);
+    // Now a memory holds "Nate", but not the one candidate: the lookup finds it.
+    await memory.add({ content: 'Nate says hello' });
+    const hits = await memory.search('When did Nate adopt the turtle?', { mode: 'lexical' });
+    expect(hits.map((hit) => hit.memory.content)).toEqual(['The turtle was adopted last week']);
+    await memory.close();
+  });
+
+  it('finds the names of a query: capitalised words that do not start a sentence, dates and function words aside', () => {
+    expect(queryNames("When did Caroline's sister visit the LGBTQ center in May?").map((name) => name.word)).toEqual(['caroline', 'lgbtq']);
+    expect(queryNames('Nate won. Then what did Joanna do on Friday? I wonder').map((name) => name.word)).toEqual(['joanna']);
+    expect(queryNames('kubernetes helm chart')).toEqual([]);
+    expect(queryNames('What did Ada   say: Tuesday was busy, A or B?')).toEqual([{ word: 'ada', term: 'ada' }]);
+  });
+
   it('names the field of a bad floor option', () => {
     expect(() => new Memory({ store: inMemoryStore(), embedder: hashEmbedder(), retrieval: { floor: { coverage: 2 } } })).toThrow(
       /retrieval\.floor\.coverage/,
     );
+    expect(
+      () => new Memory({ store: inMemoryStore(), embedder: hashEmbedder(), retrieval: { floor: { unknownNames: 'yes' as never } } }),
+    ).toThrow(/retrieval\.floor\.unknownNames/);
   });
 });

@@ -1,6 +1,6 @@
 import { type DecayParameters, decayScore } from '../consolidation/relevance.js';
 import type { MemoryStore } from '../contracts/memory-store.js';
-import type { MemoryRecord } from '../contracts/model.js';
+import type { MemoryFilter, MemoryRecord } from '../contracts/model.js';
 import type { VectorIndex } from '../contracts/vector-index.js';
 import type { Embedding } from '../embedding/embedding.js';
 import type { EventHub } from '../events/event-hub.js';
@@ -14,7 +14,8 @@ import type { AccessRecorder } from './access-recorder.js';
 import { findDateCues } from './date-cues.js';
 import { expandHits } from './expansion.js';
 import { collectCandidates, defaultVectorWeight, type Explanation, type ResolvedRetrievalOptions, scoreCandidate } from './fusion.js';
-import { applyFloor, floorFor } from './relevance-floor.js';
+import { smoothAlongConversations } from './neighbours.js';
+import { applyFloor, floorFor, queryNames } from './relevance-floor.js';
 
 export interface SearchHit {
   memory: MemoryRecord;
@@ -86,7 +87,8 @@ export class Searcher {
     const lists = { lexical: useLexical, vector: useVector };
     const fusion = this.fusionOptions();
     const dateCues = fusion.dateWeight > 0 ? findDateCues(query) : [];
-    const scored: Array<{ memory: MemoryRecord; explanation: Explanation; similarity: number | undefined }> = [];
+    // `own`: the score before neighbour smoothing, which orders hits the cap at 1 made equal.
+    let scored: Array<{ memory: MemoryRecord; explanation: Explanation; similarity: number | undefined; own: number }> = [];
     for (const record of records) {
       const candidate = candidates.get(record.id);
       // A separate vector index may hold a stale payload: the store's record is the truth.
@@ -94,10 +96,14 @@ export class Searcher {
       const explanation = scoreCandidate(candidate, record, lists, fusion, now, dateCues, (memory) =>
         decayScore(memory, now, 0, this.context.decay),
       );
-      if (parsed.minScore !== undefined && explanation.score < parsed.minScore) continue;
-      scored.push({ memory: record, explanation, similarity: candidate.vector?.similarity });
+      scored.push({ memory: record, explanation, similarity: candidate.vector?.similarity, own: explanation.score });
     }
-    scored.sort((a, b) => b.explanation.score - a.explanation.score || (a.memory.id < b.memory.id ? 1 : -1));
+    smoothAlongConversations(scored, fusion.neighbourWeight);
+    if (parsed.minScore !== undefined) {
+      const minScore = parsed.minScore;
+      scored = scored.filter((item) => item.explanation.score >= minScore);
+    }
+    scored.sort((a, b) => b.explanation.score - a.explanation.score || b.own - a.own || (a.memory.id < b.memory.id ? 1 : -1));
     // The relevance floor (evidence, not rank) applies unless the caller chose a minScore.
     const floor = parsed.minScore === undefined ? floorFor(fusion.floor, this.context.embedding.id) : undefined;
     let kept = scored;
@@ -105,6 +111,7 @@ export class Searcher {
       // Expansion seeds from the best hits, so the floor keeps `limit` of them either way.
       const applied = applyFloor(query, scored, floor, limit);
       kept = applied.kept;
+      if (kept.length > 0 && floor.unknownNames && !applied.close && (await this.namesAbsent(query, applied.found, filter))) kept = [];
       for (const item of kept) {
         const evidence = applied.evidence.get(item);
         if (evidence) item.explanation.evidence = evidence;
@@ -123,6 +130,22 @@ export class Searcher {
     const reveal = this.context.reveal;
     if (reveal) for (const hit of top) hit.memory = await reveal(hit.memory);
     return top;
+  }
+
+  /**
+   * Whether the query names things (`queryNames`) and no memory the filter lets through holds any
+   * of them: a name seen among the candidates settles it at once; each other one costs a
+   * one-result lexical search. Without lexical search nothing can be known absent.
+   */
+  private async namesAbsent(query: string, found: ReadonlySet<string>, filter: MemoryFilter): Promise<boolean> {
+    const { store } = this.context;
+    if (store.capabilities.lexical !== 'bm25' || !store.lexicalSearch) return false;
+    const names = queryNames(query);
+    if (names.length === 0 || names.some((name) => found.has(name.term))) return false;
+    for (const name of names) {
+      if ((await store.lexicalSearch(name.word, filter, 1)).length > 0) return false;
+    }
+    return true;
   }
 
   /** The retrieval options with the vector weight settled once the embedder is known. */

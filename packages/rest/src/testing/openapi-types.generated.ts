@@ -2838,6 +2838,112 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/reindex/context": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rebuild the conversation context Engram derives for turns (engram reindex --context)
+         * @description Send `{}` for everything. Re-derives the preceding-turns context of every conversation memory of your tenant (optionally one scope or one conversation) whose context is absent or was derived; a context the writer gave is never touched. For stores written before conversation context existed, or after changing the window. See docs/conversation-context.md.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["ReindexContext"];
+                };
+            };
+            responses: {
+                /** @description What was re-derived */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ReindexContextResult"];
+                    };
+                };
+                /** @description Invalid input: `field` names what to fix */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or unknown API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Forbidden (Host or Origin not allowed, or the tenant has no store here) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limit reached: retry after the Retry-After header’s seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Store unavailable or request timed out */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/events": {
         parameters: {
             query?: never;
@@ -3470,6 +3576,21 @@ export interface components {
             relation?: {
                 [key: string]: unknown;
             };
+        };
+        ReindexContextResult: {
+            /** @description Conversations (scope + conversationId) looked at */
+            conversations: number;
+            /** @description Memories in them */
+            memories: number;
+            /** @description Memories whose derived context was set, changed or removed */
+            updated: number;
+        };
+        ReindexContext: {
+            scope?: components["schemas"]["Scope"];
+            /** @example chat-42 */
+            conversationId?: string;
+            /** @description The window for this run (default: the server's conversationContext.turns, 2); 0 removes derived contexts. */
+            turns?: number;
         };
     };
     responses: never;
