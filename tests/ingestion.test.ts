@@ -145,6 +145,22 @@ describe('memory.ingest', () => {
     expect(await chunks(memory, source)).toEqual([]);
   });
 
+  it('keeps a chunk two documents share in each of them, so pruning one leaves the other whole', async () => {
+    const memory = create();
+    const shared = 'Every release is signed with the project key.';
+    await memory.ingest([
+      { text: `# A\n\n${shared}`, title: 'A', source: 'a.md' },
+      { text: `# B\n\n${shared}`, title: 'B', source: 'b.md' },
+    ]);
+    const [a, b] = [await chunks(memory, 'a.md'), await chunks(memory, 'b.md')];
+    expect(a.map((record) => record.content)).toEqual([shared]);
+    expect(b.map((record) => record.content)).toEqual([shared]);
+    expect(a[0]?.id).not.toBe(b[0]?.id);
+    const report = await memory.ingest({ text: '# A\n\nSomething else entirely.', title: 'A', source: 'a.md' });
+    expect(report.chunks).toMatchObject({ updated: 1, deleted: 0 });
+    expect((await chunks(memory, 'b.md')).map((record) => record.content)).toEqual([shared]);
+  });
+
   it('reads HTML without its navigation, scripts, styles, header and footer', async () => {
     const memory = create();
     const report = await memory.ingest({ buffer: Buffer.from(PAGE), filename: 'release.html' });

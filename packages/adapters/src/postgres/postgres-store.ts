@@ -309,6 +309,7 @@ class PostgresStore implements MemoryStore {
       if (keyed) return this.updateKeyed(session, transaction, keyed, record, vector, history);
     }
     // One round trip: the oldest live record with the same hash in the scope, or else the insert.
+    // A keyed write is an upsert by key: never deduped by content onto another record.
     const params = new SqlParameters();
     const { columns, values } = insertValues(record, params);
     if (vector) {
@@ -318,7 +319,8 @@ class PostgresStore implements MemoryStore {
     const { rows } = await transaction.query<MemoryRow & { duplicate: boolean }>(
       `WITH existing AS (
          SELECT ${memoryColumns()} FROM ${session.memories} m
-         WHERE m.scope_key = ${params.add(scope)} AND m.content_hash = ${params.add(record.contentHash)} AND m.deleted_at IS NULL
+         WHERE ${record.key === null} AND m.scope_key = ${params.add(scope)} AND m.content_hash = ${params.add(record.contentHash)}
+           AND m.deleted_at IS NULL
          ORDER BY m.created_at, m.id LIMIT 1
        ), inserted AS (
          INSERT INTO ${session.memories} AS m (${columns.join(', ')})

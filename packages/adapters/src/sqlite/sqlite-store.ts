@@ -278,10 +278,13 @@ class SqliteStore implements MemoryStore {
         | undefined;
       if (keyed) return this.updateKeyed(session, keyed, record, vector, code);
     }
-    const duplicate = session
-      .statement(`${selectMemory} WHERE scope_key = ? AND content_hash = ? AND deleted_at IS NULL ORDER BY rowid LIMIT 1`)
-      .get(scope, record.contentHash) as MemoryRow | undefined;
-    if (duplicate) return { status: 'duplicate', record: rowToRecord(duplicate) };
+    // A keyed write is an upsert by key: never deduped by content onto another record.
+    if (record.key === null) {
+      const duplicate = session
+        .statement(`${selectMemory} WHERE scope_key = ? AND content_hash = ? AND deleted_at IS NULL ORDER BY rowid LIMIT 1`)
+        .get(scope, record.contentHash) as MemoryRow | undefined;
+      if (duplicate) return { status: 'duplicate', record: rowToRecord(duplicate) };
+    }
 
     const parameters = insertParameters(record);
     const { lastInsertRowid } = session.statement(insertMemorySql).run(parameters);

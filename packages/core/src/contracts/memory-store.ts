@@ -138,8 +138,9 @@ export interface MemoryStore {
    *   updated in place (content, hash, type, subtype, tags, metadata, importance, updatedAt,
    *   vector) and returned with status 'updated' (or 'duplicate' when its content hash,
    *   tags, metadata, type and importance are all unchanged);
-   * - otherwise a live record with the same `contentHash` in the same scope is returned with
-   *   status 'duplicate' and nothing is written;
+   * - otherwise, for an item without a key, a live record with the same `contentHash` in the
+   *   same scope is returned with status 'duplicate' and nothing is written (a keyed item is an
+   *   upsert by its key: it is never deduped by content onto another record, keyed or not);
    * - otherwise the record is inserted ('created').
    * Items within one call are checked against each other too. Each 'created' or 'updated' item
    * appends its history entry in the same transaction.

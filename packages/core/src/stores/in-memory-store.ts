@@ -154,7 +154,8 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
           results.push({ status: 'updated', record: clone(updated) });
           continue;
         }
-        const duplicate = findLive(record.scope, (existing) => existing.contentHash === record.contentHash);
+        const duplicate =
+          record.key === null ? findLive(record.scope, (existing) => existing.contentHash === record.contentHash) : undefined;
         if (duplicate) {
           results.push({ status: 'duplicate', record: clone(duplicate) });
           continue;

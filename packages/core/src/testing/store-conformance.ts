@@ -253,6 +253,31 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         expect(await store.count({})).toBe(2);
       });
 
+      it('never dedupes a keyed write by content onto another memory: it is an upsert by key', async () => {
+        const scope = { userId: 'u' };
+        const unkeyed = makeRecord({ content: 'same words', scope });
+        const first = makeRecord({ content: 'same words', scope, key: 'first' });
+        await store.write([{ record: unkeyed }]);
+        const [a] = await store.write([{ record: first }]);
+        expect(a?.status).toBe('created');
+        expect(a?.record.id).toBe(first.id);
+        expect(a?.record.key).toBe('first');
+        // Another key with the same content, in the same call as a keyed update of the first.
+        const second = makeRecord({ content: 'same words', scope, key: 'second' });
+        const [b, c] = await store.write([{ record: second }, { record: makeRecord({ content: 'same words', scope, key: 'first' }) }]);
+        expect(b?.status).toBe('created');
+        expect(b?.record.key).toBe('second');
+        expect(c?.status).toBe('duplicate');
+        expect(c?.record.id).toBe(first.id);
+        // An unkeyed write still dedupes onto the oldest live record with that content.
+        const [d] = await store.write([{ record: makeRecord({ content: 'same words', scope }) }]);
+        expect(d?.status).toBe('duplicate');
+        expect(d?.record.id).toBe(unkeyed.id);
+        expect(await store.count({})).toBe(3);
+        const keys = (await store.list({}, { limit: 10 })).items.map((record) => record.key).sort();
+        expect(keys).toEqual(['first', 'second', null].sort());
+      });
+
       it('keeps a context (optional), searches it below the content and replaces it with a keyed update', async (test) => {
         const record = makeRecord({ content: 'the answer is forty-two', context: 'what is the meaning of life', key: 'answer' });
         const [result] = await store.write([{ record }]);

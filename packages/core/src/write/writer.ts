@@ -105,7 +105,8 @@ export class Writer {
       if (this.context.dedup.semantic && vectorIndex && vectors) {
         for (let position = toWrite.length - 1; position >= 0; position--) {
           const item = toWrite[position] as (typeof toWrite)[number];
-          if (item.record.conversationId !== null || vectors[position] === undefined) continue;
+          // A keyed add is an upsert by key: never folded into another memory by meaning either.
+          if (item.record.conversationId !== null || item.record.key !== null || vectors[position] === undefined) continue;
           const near = await findNearDuplicate(
             store,
             vectorIndex,
