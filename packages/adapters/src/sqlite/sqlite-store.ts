@@ -2,6 +2,7 @@ import {
   type BackupOptions,
   type BackupResult,
   type ChangeLogPage,
+  checkOperations,
   DEFAULT_CONTEXT_WEIGHT,
   decodeCursor,
   type EmbedderInfo,
@@ -13,6 +14,9 @@ import {
   type MemoryFilter,
   type MemoryRecord,
   type MemoryStore,
+  missingRecord,
+  OperationIds,
+  operationVectors,
   type RecordPatch,
   type ReembedOptions,
   type ReembedResult,
@@ -21,6 +25,8 @@ import {
   type StoreCapabilities,
   type StoreListOptions,
   type StoreListPage,
+  type StoreOperation,
+  type StoreOperationResult,
   type StoreWrite,
   type StoreWriteResult,
   scopeKey,
@@ -347,29 +353,87 @@ class SqliteStore implements MemoryStore {
     return withRetry('update', () => {
       if (vector) checkVector(vector, requireVectorTable(session), `vector of ${id}`);
       const code = vector ? encodeVector(session, vector) : undefined;
+      return session.write(() => this.updateOne(session, id, patch, vector, code, options?.reason));
+    });
+  }
+
+  /** `update` inside the caller's transaction. */
+  private updateOne(
+    session: SqliteSession,
+    id: string,
+    patch: RecordPatch,
+    vector: Float32Array | undefined,
+    code: Uint8Array | undefined,
+    reason: string | undefined,
+  ): MemoryRecord | null {
+    const row = session.statement(`${selectMemory} WHERE id = ? AND deleted_at IS NULL`).get(id) as MemoryRow | undefined;
+    if (!row) return null;
+    const changes = new ColumnChanges();
+    if (patch.content !== undefined && patch.content !== row.content) changes.set('content', patch.content);
+    if (patch.contentHash !== undefined) changes.set('content_hash', patch.contentHash);
+    if (patch.type !== undefined) changes.set('type', patch.type);
+    if (patch.subtype !== undefined) changes.set('subtype', patch.subtype);
+    if (patch.tags !== undefined) {
+      const tags = JSON.stringify(patch.tags);
+      if (tags !== row.tags) changes.set('tags', tags);
+    }
+    if (patch.metadata !== undefined) changes.set('metadata', JSON.stringify(patch.metadata));
+    if (patch.importance !== undefined) changes.set('importance', patch.importance);
+    if (patch.validTo !== undefined) changes.set('valid_to', patch.validTo ? patch.validTo.getTime() : null);
+    if (patch.supersededBy !== undefined) changes.set('superseded_by', patch.supersededBy);
+    changes.set('updated_at', patch.updatedAt.getTime());
+    changes.apply(session, row.rowid);
+    const before = rowToRecord(row);
+    const after = this.reread(session, row.rowid);
+    this.syncVector(session, row, patch.contentHash ?? row.content_hash, vector, code);
+    appendHistory(session, historyEntry(updateEvent(before, after), before, after, patch.updatedAt, reason ?? null));
+    return after;
+  }
+
+  async apply(operations: StoreOperation[]): Promise<StoreOperationResult[]> {
+    checkOperations(operations);
+    if (operations.length === 0) return [];
+    const session = await this.ready();
+    return withRetry('apply', () => {
+      // Every vector is checked and encoded before the transaction, as in `write`.
+      const vectors = operationVectors(operations);
+      if (vectors.length > 0) {
+        const dimensions = requireVectorTable(session);
+        for (const { vector, field } of vectors) checkVector(vector, dimensions, field);
+      }
+      const codes = new Map<Float32Array, Uint8Array>(vectors.map(({ vector }) => [vector, encodeVector(session, vector)]));
+      // One synchronous transaction: nothing else on this connection runs inside it, and a throw
+      // anywhere (a required id missing, a constraint) rolls every operation back.
       return session.write(() => {
-        const row = session.statement(`${selectMemory} WHERE id = ? AND deleted_at IS NULL`).get(id) as MemoryRow | undefined;
-        if (!row) return null;
-        const changes = new ColumnChanges();
-        if (patch.content !== undefined && patch.content !== row.content) changes.set('content', patch.content);
-        if (patch.contentHash !== undefined) changes.set('content_hash', patch.contentHash);
-        if (patch.type !== undefined) changes.set('type', patch.type);
-        if (patch.subtype !== undefined) changes.set('subtype', patch.subtype);
-        if (patch.tags !== undefined) {
-          const tags = JSON.stringify(patch.tags);
-          if (tags !== row.tags) changes.set('tags', tags);
-        }
-        if (patch.metadata !== undefined) changes.set('metadata', JSON.stringify(patch.metadata));
-        if (patch.importance !== undefined) changes.set('importance', patch.importance);
-        if (patch.validTo !== undefined) changes.set('valid_to', patch.validTo ? patch.validTo.getTime() : null);
-        if (patch.supersededBy !== undefined) changes.set('superseded_by', patch.supersededBy);
-        changes.set('updated_at', patch.updatedAt.getTime());
-        changes.apply(session, row.rowid);
-        const before = rowToRecord(row);
-        const after = this.reread(session, row.rowid);
-        this.syncVector(session, row, patch.contentHash ?? row.content_hash, vector, code);
-        appendHistory(session, historyEntry(updateEvent(before, after), before, after, patch.updatedAt, options?.reason ?? null));
-        return after;
+        const resolved = new OperationIds();
+        return operations.map((operation): StoreOperationResult => {
+          switch (operation.kind) {
+            case 'write': {
+              const results = operation.items.map((item) => this.writeOne(session, item, item.vector && codes.get(item.vector)));
+              resolved.noteWrites(operation.items, results);
+              return { kind: 'write', results };
+            }
+            case 'update': {
+              const id = resolved.id(operation.id);
+              const { vector } = operation;
+              const record = this.updateOne(session, id, operation.patch, vector, vector && codes.get(vector), operation.reason);
+              if (!record && operation.required) throw missingRecord(id);
+              return { kind: 'update', record };
+            }
+            case 'delete': {
+              const id = resolved.id(operation.id);
+              const deleted = this.deleteOne(session, id, operation.at);
+              if (!deleted && operation.required) throw missingRecord(id);
+              return { kind: 'delete', deleted };
+            }
+            case 'upsertRelation':
+              return { kind: 'upsertRelation', ...upsertRelation(session, resolved.relation(operation.relation)) };
+          }
+          return {
+            kind: 'removeRelations',
+            removed: removeRelations(session, resolved.id(operation.sourceId), resolved.id(operation.targetId), operation.type),
+          };
+        });
       });
     });
   }
@@ -395,17 +459,18 @@ class SqliteStore implements MemoryStore {
 
   async delete(id: string, at: Date): Promise<boolean> {
     const session = await this.ready();
-    return withRetry('delete', () => {
-      const time = at.getTime();
-      return session.write(() => {
-        const row = session.statement(`${selectMemory} WHERE id = ? AND deleted_at IS NULL`).get(id) as MemoryRow | undefined;
-        if (!row) return false;
-        // The triggers drop the FTS row and the vector in the same transaction.
-        session.statement('UPDATE memories SET deleted_at = ?, updated_at = ? WHERE rowid = ?').run(time, time, row.rowid);
-        appendHistory(session, historyEntry('deleted', rowToRecord(row), this.reread(session, row.rowid), at));
-        return true;
-      });
-    });
+    return withRetry('delete', () => session.write(() => this.deleteOne(session, id, at)));
+  }
+
+  /** `delete` inside the caller's transaction. */
+  private deleteOne(session: SqliteSession, id: string, at: Date): boolean {
+    const time = at.getTime();
+    const row = session.statement(`${selectMemory} WHERE id = ? AND deleted_at IS NULL`).get(id) as MemoryRow | undefined;
+    if (!row) return false;
+    // The triggers drop the FTS row and the vector in the same transaction.
+    session.statement('UPDATE memories SET deleted_at = ?, updated_at = ? WHERE rowid = ?').run(time, time, row.rowid);
+    appendHistory(session, historyEntry('deleted', rowToRecord(row), this.reread(session, row.rowid), at));
+    return true;
   }
 
   // ------------------------------------------------------------------ graph and history

@@ -73,6 +73,26 @@ export type RecordPatch = Partial<
   >
 > & { updatedAt: Date };
 
+/**
+ * One step of `MemoryStore.apply`, each with the meaning of the method of the same name.
+ * `update` and `delete` with `required: true` fail the whole batch (NotFoundError, nothing
+ * applied) when the id is unknown or deleted; without it they answer null / false as alone.
+ */
+export type StoreOperation =
+  | { kind: 'write'; items: StoreWrite[] }
+  | { kind: 'update'; id: string; patch: RecordPatch; vector?: Float32Array; reason?: string; required?: boolean }
+  | { kind: 'delete'; id: string; at: Date; required?: boolean }
+  | { kind: 'upsertRelation'; relation: Relation }
+  | { kind: 'removeRelations'; sourceId: string; targetId: string; type?: string };
+
+/** What each `StoreOperation` answered, at the same position. */
+export type StoreOperationResult =
+  | { kind: 'write'; results: StoreWriteResult[] }
+  | { kind: 'update'; record: MemoryRecord | null }
+  | { kind: 'delete'; deleted: boolean }
+  | { kind: 'upsertRelation'; relation: Relation; created: boolean }
+  | { kind: 'removeRelations'; removed: Relation[] };
+
 export interface StoreListOptions {
   limit: number;
   /** Opaque cursor from a previous page's `nextCursor`. */
@@ -146,6 +166,17 @@ export interface MemoryStore {
    * appends its history entry in the same transaction.
    */
   write(items: StoreWrite[]): Promise<StoreWriteResult[]>;
+
+  /**
+   * Optional: several operations in one transaction — all of them land, or none does (a failure
+   * half-way rolls back the ones before it). Operations run in order and each sees the ones before
+   * it. An id a `write` item gave its record, when that item resolved to another record (a
+   * duplicate, or the keyed record it updated), stands for that record in every later operation
+   * (update and delete ids, relation ends), so a batch can link what it writes. Vectors are checked
+   * before anything is written. Core applies an inference plan and a document re-ingest with it;
+   * without it, they run one store call at a time (a failure can leave part applied).
+   */
+  apply?(operations: StoreOperation[]): Promise<StoreOperationResult[]>;
 
   /** Live records with these hashes in this scope (a pre-check so core can skip embedding). */
   findByHashes(scope: Scope, hashes: string[]): Promise<MemoryRecord[]>;
