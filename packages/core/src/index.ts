@@ -117,7 +117,7 @@ export type { InMemoryStoreOptions } from './stores/in-memory-store.js';
 export { inMemoryStore } from './stores/in-memory-store.js';
 export type { InMemoryVectorIndex, InMemoryVectorIndexOptions } from './stores/in-memory-vector-index.js';
 export { cosineSimilarity, inMemoryVectorIndex } from './stores/in-memory-vector-index.js';
-export { checkOperations, missingRecord, OperationIds, operationVectors } from './stores/store-operations.js';
+export { applyOperations, checkOperations, missingRecord, OperationIds, operationVectors } from './stores/store-operations.js';
 export { porterStem } from './text/porter-stemmer.js';
 export {
   BM25_B,

@@ -3,7 +3,7 @@ import { Consolidator } from './consolidation/consolidator.js';
 import type { ConsolidationReport } from './consolidation/report.js';
 import type { Embedder } from './contracts/embedder.js';
 import type { LanguageModel } from './contracts/language-model.js';
-import type { BackupOptions, BackupResult, MemoryStore } from './contracts/memory-store.js';
+import type { BackupOptions, BackupResult, MemoryStore, StoreOperation, StoreOperationResult } from './contracts/memory-store.js';
 import type { HistoryEntry, MemoryRecord, Relation, Scope } from './contracts/model.js';
 import type { VectorIndex } from './contracts/vector-index.js';
 import {
@@ -26,6 +26,9 @@ import {
   type InferOptions,
   type InferResult,
   inferMemories,
+  type NewMemory,
+  type PlanChanges,
+  type PlanOutcome,
   resolveInferenceOptions,
 } from './extraction/index.js';
 import { scopeKey } from './filter/filter.js';
@@ -59,8 +62,9 @@ import { type ContextResult, packContext } from './retrieval/context.js';
 import { type ResolvedRetrievalOptions, type RetrievalOptions, resolveRetrievalOptions } from './retrieval/fusion.js';
 import { type ListResult, Reader } from './retrieval/reader.js';
 import { Searcher, type SearchHit } from './retrieval/searcher.js';
+import { applyOperations } from './stores/store-operations.js';
 import { type DedupOptions, resolveDedupOptions } from './write/near-duplicates.js';
-import { type AddResult, Writer } from './write/writer.js';
+import { type AddResult, type PreparedUpdate, Writer } from './write/writer.js';
 
 export type { ConsolidationReport } from './consolidation/report.js';
 export type { ConversationContextOptions, ReindexContextResult } from './conversation/conversation-context.js';
@@ -431,17 +435,66 @@ export class Memory {
           lexical: hit.explanation?.lexical !== undefined,
         }));
       },
-      add: async (memories) => {
-        const inputs = memories.map(({ type, ...rest }) => {
-          // A type the model made up is stored as observation (with a warning), even in strict mode.
-          const known = type !== undefined && (this.ontology.isKnown(type) || this.ontology.isKnown(type.split('/')[1] ?? ''));
-          return { ...rest, ...(known ? { type } : {}) };
-        });
-        return (await this.writer.addMany(inputs, 'inputs')).map(({ memory, status, warnings }) => ({ memory, status, warnings }));
-      },
-      update: (id, patch, reason) => this.writer.update(id, patch, { reason }),
-      supersede: async (winnerId, loserId, reason) => (await this.resolver.resolve(winnerId, loserId, { reason })).loser,
+      add: async (memories) =>
+        (await this.writer.addMany(this.inferredInputs(memories), 'inputs')).map(({ memory, status, warnings }) => ({
+          memory,
+          status,
+          warnings,
+        })),
+      apply: (changes) => this.applyPlanChanges(changes),
     };
+  }
+
+  private inferredInputs(memories: NewMemory[]): AddInput[] {
+    return memories.map(({ type, ...rest }) => {
+      // A type the model made up is stored as observation (with a warning), even in strict mode.
+      const known = type !== undefined && (this.ontology.isKnown(type) || this.ontology.isKnown(type.split('/')[1] ?? ''));
+      return { ...rest, ...(known ? { type } : {}) };
+    });
+  }
+
+  /**
+   * An inference plan in one store transaction (`MemoryStore.apply`): everything is prepared
+   * first (validated, embedded, sealed), then written at once; events, external vector payloads
+   * and auto-links follow the commit. A store failure anywhere leaves the store as it was.
+   */
+  private async applyPlanChanges(changes: PlanChanges): Promise<PlanOutcome> {
+    const added = await this.writer.prepareAdd(this.inferredInputs(changes.adds), 'inputs');
+    const updates: PreparedUpdate[] = [];
+    for (const update of changes.updates) updates.push(await this.writer.prepareUpdate(update.id, update.patch, { reason: update.reason }));
+    const operations: StoreOperation[] = [];
+    if (added.writes.length > 0) operations.push({ kind: 'write', items: added.writes });
+    for (const update of updates) operations.push(update.operation);
+    // A winner that is the loser itself (the same words) supersedes nothing.
+    const supersessions = changes.supersessions.map((supersession) => {
+      const winnerId = added.ids[supersession.add] as string;
+      if (winnerId === supersession.loserId) return null;
+      const at = operations.length;
+      operations.push(...this.resolver.supersessionOperations(winnerId, supersession.loserId, supersession.reason));
+      return { at, supersession };
+    });
+    const results = await applyOperations(this.store, operations);
+    const written = added.writes.length > 0 ? (results[0] as Extract<StoreOperationResult, { kind: 'write' }>).results : [];
+    const addResults = await this.writer.finishAdd(added, written);
+    const offset = added.writes.length > 0 ? 1 : 0;
+    const updated: MemoryRecord[] = [];
+    for (const [index, update] of updates.entries()) {
+      const result = results[offset + index] as Extract<StoreOperationResult, { kind: 'update' }>;
+      updated.push(await this.writer.finishUpdate(update, result.record));
+    }
+    const superseded: Array<MemoryRecord | null> = [];
+    for (const entry of supersessions) {
+      if (!entry) {
+        superseded.push(null);
+        continue;
+      }
+      const edge = results[entry.at] as Extract<StoreOperationResult, { kind: 'upsertRelation' }>;
+      const loser = (results[entry.at + 1] as Extract<StoreOperationResult, { kind: 'update' }>).record as MemoryRecord;
+      const winner = (addResults[entry.supersession.add] as AddResult).memory;
+      await this.resolver.finishSupersession(winner, edge, loser, entry.supersession.reason);
+      superseded.push(loser);
+    }
+    return { added: addResults, updated, superseded };
   }
 
   /** Stores many memories in one transaction with batched embedding. Bad input writes nothing. */

@@ -470,7 +470,15 @@ class PostgresStore implements MemoryStore {
             }
             case 'update': {
               const id = resolved.id(operation.id);
-              const record = await this.updateIn(session, transaction, id, operation.patch, operation.vector, operation.reason, history);
+              const record = await this.updateIn(
+                session,
+                transaction,
+                id,
+                resolved.patch(operation.patch),
+                operation.vector,
+                operation.reason,
+                history,
+              );
               if (!record && operation.required) throw missingRecord(id);
               results.push({ kind: 'update', record });
               break;

@@ -416,7 +416,14 @@ class SqliteStore implements MemoryStore {
             case 'update': {
               const id = resolved.id(operation.id);
               const { vector } = operation;
-              const record = this.updateOne(session, id, operation.patch, vector, vector && codes.get(vector), operation.reason);
+              const record = this.updateOne(
+                session,
+                id,
+                resolved.patch(operation.patch),
+                vector,
+                vector && codes.get(vector),
+                operation.reason,
+              );
               if (!record && operation.required) throw missingRecord(id);
               return { kind: 'update', record };
             }

@@ -172,7 +172,7 @@ export interface MemoryStore {
    * half-way rolls back the ones before it). Operations run in order and each sees the ones before
    * it. An id a `write` item gave its record, when that item resolved to another record (a
    * duplicate, or the keyed record it updated), stands for that record in every later operation
-   * (update and delete ids, relation ends), so a batch can link what it writes. Vectors are checked
+   * (update and delete ids, a patch's `supersededBy`, relation ends), so a batch can link what it writes. Vectors are checked
    * before anything is written. Core applies an inference plan and a document re-ingest with it;
    * without it, they run one store call at a time (a failure can leave part applied).
    */

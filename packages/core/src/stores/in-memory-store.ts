@@ -268,7 +268,7 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
             }
             case 'update': {
               const id = resolved.id(operation.id);
-              const record = updateNow(id, operation.patch, operation.vector, operation.reason);
+              const record = updateNow(id, resolved.patch(operation.patch), operation.vector, operation.reason);
               if (!record && operation.required) throw missingRecord(id);
               return { kind: 'update', record };
             }

@@ -1,4 +1,11 @@
-import type { StoreOperation, StoreWrite, StoreWriteResult } from '../contracts/memory-store.js';
+import type {
+  MemoryStore,
+  RecordPatch,
+  StoreOperation,
+  StoreOperationResult,
+  StoreWrite,
+  StoreWriteResult,
+} from '../contracts/memory-store.js';
 import type { Relation } from '../contracts/model.js';
 import { NotFoundError, ValidationError } from '../model/errors.js';
 
@@ -53,6 +60,13 @@ export class OperationIds {
     return this.resolved.get(id) ?? id;
   }
 
+  /** A patch whose `supersededBy` names a record of an earlier write reads as that record. */
+  patch(patch: RecordPatch): RecordPatch {
+    if (typeof patch.supersededBy !== 'string') return patch;
+    const supersededBy = this.id(patch.supersededBy);
+    return supersededBy === patch.supersededBy ? patch : { ...patch, supersededBy };
+  }
+
   relation(relation: Relation): Relation {
     const sourceId = this.id(relation.sourceId);
     const targetId = this.id(relation.targetId);
@@ -63,4 +77,53 @@ export class OperationIds {
 /** The error a `required` update or delete raises (inside the transaction, so it rolls back). */
 export function missingRecord(id: string): NotFoundError {
   return new NotFoundError('Memory', id);
+}
+
+/**
+ * `store.apply(operations)` when the store has it (one transaction); otherwise the same operations
+ * one store call at a time, with the same id resolution and `required` checks — not atomic: a
+ * failure half-way leaves the operations before it applied.
+ */
+export async function applyOperations(store: MemoryStore, operations: StoreOperation[]): Promise<StoreOperationResult[]> {
+  checkOperations(operations);
+  if (operations.length === 0) return [];
+  if (store.apply) return store.apply(operations);
+  const resolved = new OperationIds();
+  const results: StoreOperationResult[] = [];
+  for (const operation of operations) {
+    switch (operation.kind) {
+      case 'write': {
+        const written = operation.items.length > 0 ? await store.write(operation.items) : [];
+        resolved.noteWrites(operation.items, written);
+        results.push({ kind: 'write', results: written });
+        break;
+      }
+      case 'update': {
+        const id = resolved.id(operation.id);
+        const record = await store.update(id, resolved.patch(operation.patch), operation.vector, {
+          ...(operation.reason !== undefined ? { reason: operation.reason } : {}),
+        });
+        if (!record && operation.required) throw missingRecord(id);
+        results.push({ kind: 'update', record });
+        break;
+      }
+      case 'delete': {
+        const id = resolved.id(operation.id);
+        const deleted = await store.delete(id, operation.at);
+        if (!deleted && operation.required) throw missingRecord(id);
+        results.push({ kind: 'delete', deleted });
+        break;
+      }
+      case 'upsertRelation':
+        results.push({ kind: 'upsertRelation', ...(await store.upsertRelation(resolved.relation(operation.relation))) });
+        break;
+      case 'removeRelations':
+        results.push({
+          kind: 'removeRelations',
+          removed: await store.removeRelations(resolved.id(operation.sourceId), resolved.id(operation.targetId), operation.type),
+        });
+        break;
+    }
+  }
+  return results;
 }
