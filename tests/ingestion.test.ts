@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import Database from 'better-sqlite3';
 import { hashEmbedder, inMemoryStore, Memory, type MemoryRecord, sqliteStore } from 'engram';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -143,6 +144,32 @@ describe('memory.ingest', () => {
     const pruned = await memory.ingest(directory, { prune: true });
     expect(pruned.pruned).toEqual({ sources: [source], chunks: 1 });
     expect(await chunks(memory, source)).toEqual([]);
+  });
+
+  it('replaces a changed file in one transaction: a store failure while deleting its leftover chunks changes nothing', async () => {
+    const directory = folder();
+    const file = join(directory, 'notes.md');
+    writeFileSync(file, '# Notes\n\nFirst paragraph.\n\n## Later\n\nSecond paragraph.\n\n## Last\n\nThird paragraph.\n');
+    const database = new Database(join(folder(), 'memory.db'));
+    const memory = create(sqliteStore({ database }));
+    await memory.ingest(directory);
+    const source = sourceOf(file);
+    const before = await chunks(memory, source);
+    expect(before).toHaveLength(3);
+    const history = await Promise.all(before.map((record) => memory.history(record.id)));
+
+    // The new version keeps one (edited) chunk: two leftovers are deleted in the same transaction.
+    writeFileSync(file, '# Notes\n\nFirst paragraph, edited.\n');
+    database.exec(`CREATE TRIGGER injected_failure BEFORE UPDATE OF deleted_at ON memories
+                   BEGIN SELECT RAISE(ABORT, 'injected store failure'); END`);
+    await expect(memory.ingest(directory)).rejects.toThrow(/injected store failure/);
+    expect(await chunks(memory, source)).toEqual(before);
+    expect(await Promise.all(before.map((record) => memory.history(record.id)))).toEqual(history);
+
+    database.exec('DROP TRIGGER injected_failure');
+    const changed = await memory.ingest(directory);
+    expect(changed.chunks).toMatchObject({ updated: 1, deleted: 2 });
+    expect((await chunks(memory, source)).map((record) => record.content)).toEqual(['First paragraph, edited.']);
   });
 
   it('keeps a chunk two documents share in each of them, so pruning one leaves the other whole', async () => {

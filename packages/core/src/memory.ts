@@ -37,7 +37,15 @@ import { Graph, type Neighbor, type Subgraph } from './graph/graph.js';
 import { type AutoLinkOptions, LinkSuggester, type LinkSuggestion, resolveAutoLink } from './graph/link-suggestions.js';
 import { type RelationTypeOptions, RelationTypes } from './graph/relation-types.js';
 import { Resolver } from './graph/resolve.js';
-import { Ingester, type IngestOptions, type IngestReport, type IngestSource, type PdfReader } from './ingestion/ingester.js';
+import {
+  type DocumentWrite,
+  type DocumentWritten,
+  Ingester,
+  type IngestOptions,
+  type IngestReport,
+  type IngestSource,
+  type PdfReader,
+} from './ingestion/ingester.js';
 import { EmbedderMismatchError, EngramError, ValidationError } from './model/errors.js';
 import { type MetadataLimits, resolveMetadataLimits } from './model/input-guards.js';
 import { Ontology, type OntologyOptions } from './model/ontology.js';
@@ -262,25 +270,7 @@ export class Memory {
     }
     this.ingester = new Ingester({
       open,
-      addMany: (inputs) => writer.addMany(inputs, 'chunks'),
-      delete: (id) => writer.delete(id),
-      // Both chunks were just written in this call: the edge goes straight to the store (no
-      // liveness look-ups per chunk), with the same event a link() emits.
-      link: async (sourceId, targetId) => {
-        const at = new Date(now());
-        const result = await store.upsertRelation({
-          sourceId,
-          targetId,
-          type: 'follows',
-          weight: 1,
-          confidence: 1,
-          metadata: {},
-          inferred: false,
-          createdAt: at,
-          updatedAt: at,
-        });
-        this.events.emit('relation:added', result);
-      },
+      writeDocuments: (documents) => this.writeDocuments(documents),
       chunksOf: async (scope, sources) => {
         const wanted = scopeKey(scope);
         const found = new Map<string, MemoryRecord[]>();
@@ -495,6 +485,68 @@ export class Memory {
       superseded.push(loser);
     }
     return { added: addResults, updated, superseded };
+  }
+
+  /**
+   * Ingestion's write: every document's chunks (one embedding pass), the deletion of its leftover
+   * chunks and its `follows` chain, in one store transaction (`MemoryStore.apply`). Events,
+   * external vectors and auto-links follow the commit.
+   */
+  private async writeDocuments(documents: DocumentWrite[]): Promise<DocumentWritten[]> {
+    const added = await this.writer.prepareAdd(
+      documents.flatMap((document) => document.inputs),
+      'chunks',
+    );
+    const operations: StoreOperation[] = [];
+    if (added.writes.length > 0) operations.push({ kind: 'write', items: added.writes });
+    const at = new Date(this.now());
+    const removed = documents.flatMap((document) => document.remove);
+    for (const record of removed) operations.push({ kind: 'delete', id: record.id, at });
+    const linksAt = operations.length;
+    let offset = 0;
+    for (const document of documents) {
+      for (let index = offset + 1; index < offset + document.inputs.length; index++) {
+        const later = added.ids[index] as string;
+        const earlier = added.ids[index - 1] as string;
+        // Chunks were written in this batch: the edge needs no liveness look-ups.
+        if (later !== earlier) {
+          operations.push({
+            kind: 'upsertRelation',
+            relation: {
+              sourceId: later,
+              targetId: earlier,
+              type: 'follows',
+              weight: 1,
+              confidence: 1,
+              metadata: {},
+              inferred: false,
+              createdAt: at,
+              updatedAt: at,
+            },
+          });
+        }
+      }
+      offset += document.inputs.length;
+    }
+    const results = await applyOperations(this.store, operations);
+    const written = added.writes.length > 0 ? (results[0] as Extract<StoreOperationResult, { kind: 'write' }>).results : [];
+    const addResults = await this.writer.finishAdd(added, written);
+    const deletedIds = new Set<string>();
+    for (const [index, record] of removed.entries()) {
+      const result = results[(added.writes.length > 0 ? 1 : 0) + index] as Extract<StoreOperationResult, { kind: 'delete' }>;
+      if (!result.deleted) continue;
+      deletedIds.add(record.id);
+      await this.writer.finishDelete(record, added.vectorIndex);
+    }
+    for (const result of results.slice(linksAt)) {
+      if (result.kind === 'upsertRelation') this.events.emit('relation:added', { relation: result.relation, created: result.created });
+    }
+    offset = 0;
+    return documents.map((document) => {
+      const mine = addResults.slice(offset, offset + document.inputs.length);
+      offset += document.inputs.length;
+      return { results: mine, deleted: document.remove.filter((record) => deletedIds.has(record.id)).length };
+    });
   }
 
   /** Stores many memories in one transaction with batched embedding. Bad input writes nothing. */
