@@ -218,7 +218,8 @@ export class Memory {
     const open = () => this.open();
     const { embedding, events, ontology, relationTypes } = this;
     this.access = new AccessRecorder(store, events, now);
-    this.reader = new Reader({ store, open, ontology, access: this.access, now });
+    const sealedMetadataFields = encryption.metadataFields instanceof Set ? encryption.metadataFields : undefined;
+    this.reader = new Reader({ store, open, ontology, access: this.access, now, sealedMetadataFields });
     this.searcher = new Searcher({
       store,
       open,
@@ -231,6 +232,7 @@ export class Memory {
       decay: consolidation,
       reveal,
       now,
+      sealedMetadataFields,
     });
     this.graph = new Graph({ store, open, relationTypes, events, metadataLimits, now });
     this.resolver = new Resolver({ store, open, embedding, graph: this.graph, relationTypes, events, now });
@@ -725,13 +727,18 @@ export class Memory {
     if (!this.store.rewrapContent) {
       throw new EngramError('UNSUPPORTED', `The ${this.store.name} store cannot rotate encryption keys (it has no rewrapContent method).`);
     }
-    const targets: Array<{ id: string; content: string; context?: string }> = [];
+    const targets: Array<{ id: string; content: string; context?: string; metadata: Record<string, unknown> }> = [];
     let cursor: string | undefined;
     do {
       const page = await this.store.list({ includeSuperseded: true }, { limit: 1000, includeDeleted: true, ...(cursor ? { cursor } : {}) });
       for (const record of page.items) {
         if (isEnvelope(record.content))
-          targets.push({ id: record.id, content: record.content, ...(record.context !== undefined ? { context: record.context } : {}) });
+          targets.push({
+            id: record.id,
+            content: record.content,
+            metadata: record.metadata,
+            ...(record.context !== undefined ? { context: record.context } : {}),
+          });
       }
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
@@ -739,8 +746,13 @@ export class Memory {
     for (const [index, target] of targets.entries()) {
       const content = await this.encryption.rewrap(target.content);
       const context = target.context !== undefined ? await this.encryption.rewrap(target.context) : null;
-      if (content !== null || context !== null) {
-        await this.store.rewrapContent(target.id, { ...(content !== null ? { content } : {}), ...(context !== null ? { context } : {}) });
+      const metadata = await this.encryption.rewrapMetadata(target.metadata);
+      if (content !== null || context !== null || metadata !== null) {
+        await this.store.rewrapContent(target.id, {
+          ...(content !== null ? { content } : {}),
+          ...(context !== null ? { context } : {}),
+          ...(metadata !== null ? { metadata } : {}),
+        });
         rewrapped += 1;
       }
       options.onProgress?.({ done: index + 1, total: targets.length });

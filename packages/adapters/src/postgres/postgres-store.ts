@@ -610,11 +610,13 @@ class PostgresStore implements MemoryStore {
     });
   }
 
-  async rewrapContent(id: string, texts: { content?: string; context?: string }): Promise<boolean> {
+  async rewrapContent(id: string, texts: { content?: string; context?: string; metadata?: Record<string, unknown> }): Promise<boolean> {
     return this.run('rewrapContent', async (session) => {
       const { rows } = await session.client.query<{ id: string }>(
-        `UPDATE ${session.memories} SET content = COALESCE($2, content), context = COALESCE($3, context) WHERE id = $1 RETURNING id`,
-        [id, texts.content ?? null, texts.context ?? null],
+        `UPDATE ${session.memories}
+         SET content = COALESCE($2, content), context = COALESCE($3, context), metadata = COALESCE($4::jsonb, metadata)
+         WHERE id = $1 RETURNING id`,
+        [id, texts.content ?? null, texts.context ?? null, texts.metadata !== undefined ? JSON.stringify(texts.metadata) : null],
       );
       return rows.length > 0;
     });

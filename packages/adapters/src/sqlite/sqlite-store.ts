@@ -539,7 +539,7 @@ class SqliteStore implements MemoryStore {
     return reembedSqlite(session, target, embed, options);
   }
 
-  async rewrapContent(id: string, texts: { content?: string; context?: string }): Promise<boolean> {
+  async rewrapContent(id: string, texts: { content?: string; context?: string; metadata?: Record<string, unknown> }): Promise<boolean> {
     const session = await this.ready();
     return withRetry('rewrapContent', () =>
       session.write(() => {
@@ -552,6 +552,10 @@ class SqliteStore implements MemoryStore {
         if (texts.context !== undefined) {
           assignments.push('context = ?');
           values.push(texts.context);
+        }
+        if (texts.metadata !== undefined) {
+          assignments.push('metadata = ?');
+          values.push(JSON.stringify(texts.metadata));
         }
         if (assignments.length === 0) return session.statement('SELECT 1 FROM memories WHERE id = ?').get(id) !== undefined;
         return session.db.prepare(`UPDATE memories SET ${assignments.join(', ')} WHERE id = ?`).run(...values, id).changes > 0;

@@ -275,11 +275,11 @@ export interface MemoryStore {
   backup?(destination: string, options?: BackupOptions): Promise<BackupResult>;
 
   /**
-   * Replaces the stored (encrypted) content and/or context of a record in any state, with no
-   * history entry and nothing else changed: the same text re-wrapped under another key
+   * Replaces the stored (encrypted) content, context and/or metadata of a record in any state,
+   * with no history entry and nothing else changed: the same values re-wrapped under another key
    * (`memory.rotateEncryption`). False when the id is unknown.
    */
-  rewrapContent?(id: string, texts: { content?: string; context?: string }): Promise<boolean>;
+  rewrapContent?(id: string, texts: { content?: string; context?: string; metadata?: Record<string, unknown> }): Promise<boolean>;
 
   /**
    * Replaces every vector with one from another embedder, resumably: old vectors serve searches

@@ -403,6 +403,7 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
       if (!record.deletedAt) unindexText(record);
       if (texts.content !== undefined) record.content = texts.content;
       if (texts.context !== undefined) record.context = texts.context;
+      if (texts.metadata !== undefined) record.metadata = structuredClone(texts.metadata);
       if (!record.deletedAt) indexText(record);
       return true;
     },

@@ -268,7 +268,7 @@ export class Writer {
       changes.subtype = resolved.subtype;
     }
     if (parsed.tags !== undefined) changes.tags = normaliseTags(parsed.tags);
-    if (parsed.metadata !== undefined) changes.metadata = parsed.metadata;
+    if (parsed.metadata !== undefined) changes.metadata = sensitive ? await encryption.sealMetadata(parsed.metadata) : parsed.metadata;
     if (parsed.importance !== undefined) changes.importance = parsed.importance;
 
     const ownVectors = vectorIndex !== undefined && vectorIndex === store.vectors;
