@@ -961,6 +961,23 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
       });
     });
 
+    describe('re-wrapping (key rotation)', () => {
+      it('replaces stored content, context and metadata with no history entry (optional)', async (context) => {
+        if (!store.rewrapContent) return context.skip(`${store.name} has no rewrapContent (an optional method)`);
+        const record = makeRecord({ content: 'wrapped under key A', context: 'context under A', metadata: { secret: 'A', plain: 1 } });
+        await store.write([{ record }]);
+        const historyBefore = await store.history(record.id);
+        expect(await store.rewrapContent(record.id, { content: 'wrapped under key B', metadata: { secret: 'B', plain: 1 } })).toBe(true);
+        const [after] = await store.get([record.id]);
+        expect(after?.content).toBe('wrapped under key B');
+        expect(after?.metadata).toEqual({ secret: 'B', plain: 1 });
+        if (after?.context !== undefined) expect(after.context).toBe('context under A');
+        expect(after?.updatedAt).toEqual(record.updatedAt);
+        expect(await store.history(record.id)).toEqual(historyBefore);
+        expect(await store.rewrapContent('no-such-memory', { content: 'x' })).toBe(false);
+      });
+    });
+
     describe('erasure', () => {
       it('purge removes records in any state with their history, edges, vectors and index entries', async (context) => {
         if (!store.purge) return context.skip(`${store.name} has no purge(): it cannot erase`);
