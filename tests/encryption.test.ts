@@ -146,6 +146,98 @@ describe('sensitive memories (SQLite)', () => {
     for (const text of [SECRET, CONTEXT_SECRET, UPDATED_SECRET]) expect(filesHolding(directory, text), text).toEqual([]);
   });
 
+  it('encrypts the listed metadata fields of sensitive memories (encryptMetadata), refusing filters on them', async () => {
+    const DIAGNOSIS = 'zqvdiagnosisvalue';
+    const UPDATED_DIAGNOSIS = 'zqvrevisedfinding';
+    const directory = temporaryDirectory();
+    const path = join(directory, 'memory.db');
+    const memory = open(path, { key: keyA, encryptMetadata: ['diagnosis', 'notes'] });
+    await memory.addMany(Array.from({ length: 2_100 }, (_, index) => ({ content: `plain note ${index} about the clinic` })));
+    const { memory: secret } = await memory.add({
+      content: 'patient record for the visit',
+      sensitive: true,
+      tags: ['medical'],
+      metadata: { diagnosis: DIAGNOSIS, notes: { follow: [DIAGNOSIS, 3] }, ward: 'east' },
+      scope: { userId: 'alice' },
+    });
+    // The caller sees plaintext; the field that is not listed stays plaintext and filterable.
+    expect(secret.metadata).toEqual({ diagnosis: DIAGNOSIS, notes: { follow: [DIAGNOSIS, 3] }, ward: 'east' });
+    expect((await memory.list({ where: { ward: 'east' } })).items.map((record) => record.id)).toEqual([secret.id]);
+    // A filter on an encrypted field could never match a sensitive memory: refused, naming it.
+    const refused = await memory.list({ where: { diagnosis: DIAGNOSIS } }).catch((error: unknown) => error);
+    expect(ValidationError.isInstance(refused)).toBe(true);
+    expect((refused as ValidationError).field).toBe('options.where.diagnosis');
+    await expect(memory.search('patient', { where: { or: [{ ward: 'x' }, { 'notes.follow': { exists: true } }] } })).rejects.toThrow(
+      /encryptMetadata/,
+    );
+    // A plain (non-sensitive) memory keeps its metadata as given.
+    const plain = await memory.add({ content: 'a plain memory with metadata', metadata: { diagnosis: 'none' } });
+    expect(plain.memory.metadata).toEqual({ diagnosis: 'none' });
+
+    const updated = await memory.update(secret.id, { metadata: { diagnosis: UPDATED_DIAGNOSIS, ward: 'west' } });
+    expect(updated.metadata).toEqual({ diagnosis: UPDATED_DIAGNOSIS, ward: 'west' });
+    const history = await memory.history(secret.id);
+    expect(history[1]?.changes.metadata).toEqual({
+      from: { diagnosis: DIAGNOSIS, notes: { follow: [DIAGNOSIS, 3] }, ward: 'east' },
+      to: { diagnosis: UPDATED_DIAGNOSIS, ward: 'west' },
+    });
+    await memory.search('clinic', { mode: 'lexical' });
+    await memory.close();
+
+    expect(readdirSync(directory).some((name) => name.endsWith('-lexical.snapshot'))).toBe(true);
+    for (const text of [DIAGNOSIS, UPDATED_DIAGNOSIS]) expect(filesHolding(directory, text), text).toEqual([]);
+    const db = new Database(path, { readonly: true });
+    const stored = JSON.parse((db.prepare('SELECT metadata FROM memories WHERE id = ?').get(secret.id) as { metadata: string }).metadata);
+    db.close();
+    expect(stored.diagnosis).toMatch(/^engram:enc:v1:k-/);
+    expect(stored.ward).toBe('west');
+
+    // Without the key: the encrypted fields are redacted, the others readable.
+    const keyless = open(path);
+    expect((await keyless.get(secret.id))?.metadata).toEqual({
+      diagnosis: expect.stringMatching(/^\[encrypted: needs key k-/),
+      ward: 'west',
+    });
+    await keyless.close();
+
+    // Exports stay encrypted unless --decrypt.
+    const env = { ENGRAM_ENCRYPTION_KEY: keyA, ENGRAM_ENCRYPT_METADATA: 'diagnosis,notes', ENGRAM_EMBEDDER: 'hash' };
+    const sealed = await run(['export', '--path', path, '--user', 'alice'], env);
+    expect(sealed.code, sealed.stderr).toBe(0);
+    expect(sealed.stdout).not.toContain(UPDATED_DIAGNOSIS);
+    const opened = await run(['export', '--path', path, '--user', 'alice', '--decrypt'], env);
+    expect(opened.stdout).toContain(UPDATED_DIAGNOSIS);
+
+    // Rotation re-wraps the encrypted fields too: key B alone reads them afterwards.
+    const rotated = await run(['keys', 'rotate-encryption', '--path', path, '--json'], {
+      ENGRAM_ENCRYPTION_KEY: keyB,
+      ENGRAM_ENCRYPTION_PREVIOUS_KEYS: keyA,
+      ENGRAM_EMBEDDER: 'hash',
+    });
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const withB = open(path, { key: keyB, encryptMetadata: ['diagnosis', 'notes'] });
+    expect((await withB.get(secret.id))?.metadata).toEqual({ diagnosis: UPDATED_DIAGNOSIS, ward: 'west' });
+    await withB.close();
+    for (const text of [DIAGNOSIS, UPDATED_DIAGNOSIS]) expect(filesHolding(directory, text), text).toEqual([]);
+  });
+
+  it('encrypts the whole metadata object, field names too, with encryptMetadata: true', async () => {
+    const directory = temporaryDirectory();
+    const path = join(directory, 'memory.db');
+    const memory = open(path, { key: keyA, encryptMetadata: true });
+    const { memory: secret } = await memory.add({ content: 'sealed', sensitive: true, metadata: { zqvfieldname: 'zqvfieldvalue', n: 1 } });
+    expect(secret.metadata).toEqual({ zqvfieldname: 'zqvfieldvalue', n: 1 });
+    // Filters never see inside: a condition on the sealed metadata does not match the sensitive memory.
+    expect((await memory.list({ where: { n: 1 } })).items).toEqual([]);
+    expect((await memory.get(secret.id))?.metadata).toEqual({ zqvfieldname: 'zqvfieldvalue', n: 1 });
+    await memory.close();
+    for (const text of ['zqvfieldname', 'zqvfieldvalue']) expect(filesHolding(directory, text), text).toEqual([]);
+    const keyless = open(path);
+    expect((await keyless.get(secret.id))?.metadata).toEqual({});
+    await keyless.close();
+    expect(() => open(path, { key: keyA, encryptMetadata: [] as string[] })).toThrow(/encryptMetadata/);
+  });
+
   it('never lends a sensitive turn to the derived conversation context of its neighbours', async () => {
     const directory = temporaryDirectory();
     const path = join(directory, 'memory.db');

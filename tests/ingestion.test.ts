@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import Database from 'better-sqlite3';
 import { hashEmbedder, inMemoryStore, Memory, type MemoryRecord, sqliteStore } from 'engram';
 import { PDFDocument, StandardFonts } from 'pdf-lib';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -143,6 +144,48 @@ describe('memory.ingest', () => {
     const pruned = await memory.ingest(directory, { prune: true });
     expect(pruned.pruned).toEqual({ sources: [source], chunks: 1 });
     expect(await chunks(memory, source)).toEqual([]);
+  });
+
+  it('replaces a changed file in one transaction: a store failure while deleting its leftover chunks changes nothing', async () => {
+    const directory = folder();
+    const file = join(directory, 'notes.md');
+    writeFileSync(file, '# Notes\n\nFirst paragraph.\n\n## Later\n\nSecond paragraph.\n\n## Last\n\nThird paragraph.\n');
+    const database = new Database(join(folder(), 'memory.db'));
+    const memory = create(sqliteStore({ database }));
+    await memory.ingest(directory);
+    const source = sourceOf(file);
+    const before = await chunks(memory, source);
+    expect(before).toHaveLength(3);
+    const history = await Promise.all(before.map((record) => memory.history(record.id)));
+
+    // The new version keeps one (edited) chunk: two leftovers are deleted in the same transaction.
+    writeFileSync(file, '# Notes\n\nFirst paragraph, edited.\n');
+    database.exec(`CREATE TRIGGER injected_failure BEFORE UPDATE OF deleted_at ON memories
+                   BEGIN SELECT RAISE(ABORT, 'injected store failure'); END`);
+    await expect(memory.ingest(directory)).rejects.toThrow(/injected store failure/);
+    expect(await chunks(memory, source)).toEqual(before);
+    expect(await Promise.all(before.map((record) => memory.history(record.id)))).toEqual(history);
+
+    database.exec('DROP TRIGGER injected_failure');
+    const changed = await memory.ingest(directory);
+    expect(changed.chunks).toMatchObject({ updated: 1, deleted: 2 });
+    expect((await chunks(memory, source)).map((record) => record.content)).toEqual(['First paragraph, edited.']);
+  });
+
+  it('keeps a chunk two documents share in each of them, so pruning one leaves the other whole', async () => {
+    const memory = create();
+    const shared = 'Every release is signed with the project key.';
+    await memory.ingest([
+      { text: `# A\n\n${shared}`, title: 'A', source: 'a.md' },
+      { text: `# B\n\n${shared}`, title: 'B', source: 'b.md' },
+    ]);
+    const [a, b] = [await chunks(memory, 'a.md'), await chunks(memory, 'b.md')];
+    expect(a.map((record) => record.content)).toEqual([shared]);
+    expect(b.map((record) => record.content)).toEqual([shared]);
+    expect(a[0]?.id).not.toBe(b[0]?.id);
+    const report = await memory.ingest({ text: '# A\n\nSomething else entirely.', title: 'A', source: 'a.md' });
+    expect(report.chunks).toMatchObject({ updated: 1, deleted: 0 });
+    expect((await chunks(memory, 'b.md')).map((record) => record.content)).toEqual([shared]);
   });
 
   it('reads HTML without its navigation, scripts, styles, header and footer', async () => {

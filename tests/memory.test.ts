@@ -155,6 +155,28 @@ describe.each(backends)('Memory on %s', (_name, createStore) => {
       expect(results[0]?.memory.content).toBe('theme: light');
     });
 
+    it('keeps the key of a keyed add whose content another memory already has (an upsert by key, never a dedupe)', async () => {
+      const memory = createMemory({ dedup: { semantic: true, threshold: 0.9 } });
+      const scope = { userId: 'kim' };
+      const plain = await memory.add({ content: 'prefers tea', scope });
+      const keyed = await memory.add({ content: 'prefers tea', scope, key: 'drink' });
+      expect(keyed.status).toBe('created');
+      expect(keyed.memory.id).not.toBe(plain.memory.id);
+      expect(keyed.memory.key).toBe('drink');
+      const near = await memory.add({ content: 'prefers tea!', scope, key: 'beverage' });
+      expect(near.status).toBe('created');
+      expect(near.memory.key).toBe('beverage');
+      const [again, other] = await memory.addMany([
+        { content: 'prefers tea', scope, key: 'drink' },
+        { content: 'prefers tea', scope, key: 'hot-drink' },
+      ]);
+      expect(again?.status).toBe('duplicate');
+      expect(again?.memory.id).toBe(keyed.memory.id);
+      expect(other?.status).toBe('created');
+      expect(other?.memory.key).toBe('hot-drink');
+      expect(await memory.count({ scope })).toBe(4);
+    });
+
     it('rejects bad input with the field named, writing nothing', async () => {
       const memory = createMemory();
       await expect(memory.add({ content: '   ' })).rejects.toMatchObject({ code: 'VALIDATION_ERROR', field: 'content' });

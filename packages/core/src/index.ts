@@ -117,8 +117,9 @@ export { decodeCursor, encodeCursor, isAfterPosition } from './stores/cursor.js'
 export { diffRecords, historyEntry, updateEvent } from './stores/history.js';
 export type { InMemoryStoreOptions } from './stores/in-memory-store.js';
 export { inMemoryStore } from './stores/in-memory-store.js';
-export type { InMemoryVectorIndexOptions } from './stores/in-memory-vector-index.js';
+export type { InMemoryVectorIndex, InMemoryVectorIndexOptions } from './stores/in-memory-vector-index.js';
 export { cosineSimilarity, inMemoryVectorIndex } from './stores/in-memory-vector-index.js';
+export { applyOperations, checkOperations, missingRecord, OperationIds, operationVectors } from './stores/store-operations.js';
 export type { Sync } from './sync/sync.js';
 export type { SyncRoundResult, SyncStatus } from './sync/sync-client.js';
 export { SYNC_REASON } from './sync/sync-client.js';

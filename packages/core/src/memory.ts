@@ -3,7 +3,7 @@ import { Consolidator } from './consolidation/consolidator.js';
 import type { ConsolidationReport } from './consolidation/report.js';
 import type { Embedder } from './contracts/embedder.js';
 import type { LanguageModel } from './contracts/language-model.js';
-import type { BackupOptions, BackupResult, MemoryStore } from './contracts/memory-store.js';
+import type { BackupOptions, BackupResult, MemoryStore, StoreOperation, StoreOperationResult } from './contracts/memory-store.js';
 import type { HistoryEntry, MemoryRecord, Relation, Scope } from './contracts/model.js';
 import type { VectorIndex } from './contracts/vector-index.js';
 import {
@@ -26,6 +26,9 @@ import {
   type InferOptions,
   type InferResult,
   inferMemories,
+  type NewMemory,
+  type PlanChanges,
+  type PlanOutcome,
   resolveInferenceOptions,
 } from './extraction/index.js';
 import { scopeKey } from './filter/filter.js';
@@ -34,7 +37,15 @@ import { Graph, type Neighbor, type Subgraph } from './graph/graph.js';
 import { type AutoLinkOptions, LinkSuggester, type LinkSuggestion, resolveAutoLink } from './graph/link-suggestions.js';
 import { type RelationTypeOptions, RelationTypes } from './graph/relation-types.js';
 import { Resolver } from './graph/resolve.js';
-import { Ingester, type IngestOptions, type IngestReport, type IngestSource, type PdfReader } from './ingestion/ingester.js';
+import {
+  type DocumentWrite,
+  type DocumentWritten,
+  Ingester,
+  type IngestOptions,
+  type IngestReport,
+  type IngestSource,
+  type PdfReader,
+} from './ingestion/ingester.js';
 import { EmbedderMismatchError, EngramError, ValidationError } from './model/errors.js';
 import { type MetadataLimits, resolveMetadataLimits } from './model/input-guards.js';
 import { Ontology, type OntologyOptions } from './model/ontology.js';
@@ -59,10 +70,11 @@ import { type ContextResult, packContext } from './retrieval/context.js';
 import { type ResolvedRetrievalOptions, type RetrievalOptions, resolveRetrievalOptions } from './retrieval/fusion.js';
 import { type ListResult, Reader } from './retrieval/reader.js';
 import { Searcher, type SearchHit } from './retrieval/searcher.js';
+import { applyOperations } from './stores/store-operations.js';
 import { Sync } from './sync/sync.js';
 import { type ResolvedSyncOptions, resolveSyncOptions, type SyncOptions } from './sync/sync-options.js';
 import { type DedupOptions, resolveDedupOptions } from './write/near-duplicates.js';
-import { type AddResult, Writer } from './write/writer.js';
+import { type AddResult, type PreparedUpdate, Writer } from './write/writer.js';
 
 export type { ConsolidationReport } from './consolidation/report.js';
 export type { ConversationContextOptions, ReindexContextResult } from './conversation/conversation-context.js';
@@ -230,7 +242,8 @@ export class Memory {
     const open = () => this.open();
     const { embedding, events, ontology, relationTypes } = this;
     this.access = new AccessRecorder(store, events, now);
-    this.reader = new Reader({ store, open, ontology, access: this.access, now });
+    const sealedMetadataFields = encryption.metadataFields instanceof Set ? encryption.metadataFields : undefined;
+    this.reader = new Reader({ store, open, ontology, access: this.access, now, sealedMetadataFields });
     this.searcher = new Searcher({
       store,
       open,
@@ -243,6 +256,7 @@ export class Memory {
       decay: consolidation,
       reveal,
       now,
+      sealedMetadataFields,
     });
     this.graph = new Graph({ store, open, relationTypes, events, metadataLimits, now });
     this.resolver = new Resolver({ store, open, embedding, graph: this.graph, relationTypes, events, now });
@@ -283,25 +297,7 @@ export class Memory {
     }
     this.ingester = new Ingester({
       open,
-      addMany: (inputs) => writer.addMany(inputs, 'chunks'),
-      delete: (id) => writer.delete(id),
-      // Both chunks were just written in this call: the edge goes straight to the store (no
-      // liveness look-ups per chunk), with the same event a link() emits.
-      link: async (sourceId, targetId) => {
-        const at = new Date(now());
-        const result = await store.upsertRelation({
-          sourceId,
-          targetId,
-          type: 'follows',
-          weight: 1,
-          confidence: 1,
-          metadata: {},
-          inferred: false,
-          createdAt: at,
-          updatedAt: at,
-        });
-        this.events.emit('relation:added', result);
-      },
+      writeDocuments: (documents) => this.writeDocuments(documents),
       chunksOf: async (scope, sources) => {
         const wanted = scopeKey(scope);
         const found = new Map<string, MemoryRecord[]>();
@@ -459,17 +455,128 @@ export class Memory {
           lexical: hit.explanation?.lexical !== undefined,
         }));
       },
-      add: async (memories) => {
-        const inputs = memories.map(({ type, ...rest }) => {
-          // A type the model made up is stored as observation (with a warning), even in strict mode.
-          const known = type !== undefined && (this.ontology.isKnown(type) || this.ontology.isKnown(type.split('/')[1] ?? ''));
-          return { ...rest, ...(known ? { type } : {}) };
-        });
-        return (await this.writer.addMany(inputs, 'inputs')).map(({ memory, status, warnings }) => ({ memory, status, warnings }));
-      },
-      update: (id, patch, reason) => this.writer.update(id, patch, { reason }),
-      supersede: async (winnerId, loserId, reason) => (await this.resolver.resolve(winnerId, loserId, { reason })).loser,
+      add: async (memories) =>
+        (await this.writer.addMany(this.inferredInputs(memories), 'inputs')).map(({ memory, status, warnings }) => ({
+          memory,
+          status,
+          warnings,
+        })),
+      apply: (changes) => this.applyPlanChanges(changes),
     };
+  }
+
+  private inferredInputs(memories: NewMemory[]): AddInput[] {
+    return memories.map(({ type, ...rest }) => {
+      // A type the model made up is stored as observation (with a warning), even in strict mode.
+      const known = type !== undefined && (this.ontology.isKnown(type) || this.ontology.isKnown(type.split('/')[1] ?? ''));
+      return { ...rest, ...(known ? { type } : {}) };
+    });
+  }
+
+  /**
+   * An inference plan in one store transaction (`MemoryStore.apply`): everything is prepared
+   * first (validated, embedded, sealed), then written at once; events, external vector payloads
+   * and auto-links follow the commit. A store failure anywhere leaves the store as it was.
+   */
+  private async applyPlanChanges(changes: PlanChanges): Promise<PlanOutcome> {
+    const added = await this.writer.prepareAdd(this.inferredInputs(changes.adds), 'inputs');
+    const updates: PreparedUpdate[] = [];
+    for (const update of changes.updates) updates.push(await this.writer.prepareUpdate(update.id, update.patch, { reason: update.reason }));
+    const operations: StoreOperation[] = [];
+    if (added.writes.length > 0) operations.push({ kind: 'write', items: added.writes });
+    for (const update of updates) operations.push(update.operation);
+    // A winner that is the loser itself (the same words) supersedes nothing.
+    const supersessions = changes.supersessions.map((supersession) => {
+      const winnerId = added.ids[supersession.add] as string;
+      if (winnerId === supersession.loserId) return null;
+      const at = operations.length;
+      operations.push(...this.resolver.supersessionOperations(winnerId, supersession.loserId, supersession.reason));
+      return { at, supersession };
+    });
+    const results = await applyOperations(this.store, operations);
+    const written = added.writes.length > 0 ? (results[0] as Extract<StoreOperationResult, { kind: 'write' }>).results : [];
+    const addResults = await this.writer.finishAdd(added, written);
+    const offset = added.writes.length > 0 ? 1 : 0;
+    const updated: MemoryRecord[] = [];
+    for (const [index, update] of updates.entries()) {
+      const result = results[offset + index] as Extract<StoreOperationResult, { kind: 'update' }>;
+      updated.push(await this.writer.finishUpdate(update, result.record));
+    }
+    const superseded: Array<MemoryRecord | null> = [];
+    for (const entry of supersessions) {
+      if (!entry) {
+        superseded.push(null);
+        continue;
+      }
+      const edge = results[entry.at] as Extract<StoreOperationResult, { kind: 'upsertRelation' }>;
+      const loser = (results[entry.at + 1] as Extract<StoreOperationResult, { kind: 'update' }>).record as MemoryRecord;
+      const winner = (addResults[entry.supersession.add] as AddResult).memory;
+      await this.resolver.finishSupersession(winner, edge, loser, entry.supersession.reason);
+      superseded.push(loser);
+    }
+    return { added: addResults, updated, superseded };
+  }
+
+  /**
+   * Ingestion's write: every document's chunks (one embedding pass), the deletion of its leftover
+   * chunks and its `follows` chain, in one store transaction (`MemoryStore.apply`). Events,
+   * external vectors and auto-links follow the commit.
+   */
+  private async writeDocuments(documents: DocumentWrite[]): Promise<DocumentWritten[]> {
+    const added = await this.writer.prepareAdd(
+      documents.flatMap((document) => document.inputs),
+      'chunks',
+    );
+    const operations: StoreOperation[] = [];
+    if (added.writes.length > 0) operations.push({ kind: 'write', items: added.writes });
+    const at = new Date(this.now());
+    const removed = documents.flatMap((document) => document.remove);
+    for (const record of removed) operations.push({ kind: 'delete', id: record.id, at });
+    const linksAt = operations.length;
+    let offset = 0;
+    for (const document of documents) {
+      for (let index = offset + 1; index < offset + document.inputs.length; index++) {
+        const later = added.ids[index] as string;
+        const earlier = added.ids[index - 1] as string;
+        // Chunks were written in this batch: the edge needs no liveness look-ups.
+        if (later !== earlier) {
+          operations.push({
+            kind: 'upsertRelation',
+            relation: {
+              sourceId: later,
+              targetId: earlier,
+              type: 'follows',
+              weight: 1,
+              confidence: 1,
+              metadata: {},
+              inferred: false,
+              createdAt: at,
+              updatedAt: at,
+            },
+          });
+        }
+      }
+      offset += document.inputs.length;
+    }
+    const results = await applyOperations(this.store, operations);
+    const written = added.writes.length > 0 ? (results[0] as Extract<StoreOperationResult, { kind: 'write' }>).results : [];
+    const addResults = await this.writer.finishAdd(added, written);
+    const deletedIds = new Set<string>();
+    for (const [index, record] of removed.entries()) {
+      const result = results[(added.writes.length > 0 ? 1 : 0) + index] as Extract<StoreOperationResult, { kind: 'delete' }>;
+      if (!result.deleted) continue;
+      deletedIds.add(record.id);
+      await this.writer.finishDelete(record, added.vectorIndex);
+    }
+    for (const result of results.slice(linksAt)) {
+      if (result.kind === 'upsertRelation') this.events.emit('relation:added', { relation: result.relation, created: result.created });
+    }
+    offset = 0;
+    return documents.map((document) => {
+      const mine = addResults.slice(offset, offset + document.inputs.length);
+      offset += document.inputs.length;
+      return { results: mine, deleted: document.remove.filter((record) => deletedIds.has(record.id)).length };
+    });
   }
 
   /** Stores many memories in one transaction with batched embedding. Bad input writes nothing. */
@@ -648,13 +755,18 @@ export class Memory {
     if (!this.store.rewrapContent) {
       throw new EngramError('UNSUPPORTED', `The ${this.store.name} store cannot rotate encryption keys (it has no rewrapContent method).`);
     }
-    const targets: Array<{ id: string; content: string; context?: string }> = [];
+    const targets: Array<{ id: string; content: string; context?: string; metadata: Record<string, unknown> }> = [];
     let cursor: string | undefined;
     do {
       const page = await this.store.list({ includeSuperseded: true }, { limit: 1000, includeDeleted: true, ...(cursor ? { cursor } : {}) });
       for (const record of page.items) {
         if (isEnvelope(record.content))
-          targets.push({ id: record.id, content: record.content, ...(record.context !== undefined ? { context: record.context } : {}) });
+          targets.push({
+            id: record.id,
+            content: record.content,
+            metadata: record.metadata,
+            ...(record.context !== undefined ? { context: record.context } : {}),
+          });
       }
       cursor = page.nextCursor ?? undefined;
     } while (cursor);
@@ -662,8 +774,13 @@ export class Memory {
     for (const [index, target] of targets.entries()) {
       const content = await this.encryption.rewrap(target.content);
       const context = target.context !== undefined ? await this.encryption.rewrap(target.context) : null;
-      if (content !== null || context !== null) {
-        await this.store.rewrapContent(target.id, { ...(content !== null ? { content } : {}), ...(context !== null ? { context } : {}) });
+      const metadata = await this.encryption.rewrapMetadata(target.metadata);
+      if (content !== null || context !== null || metadata !== null) {
+        await this.store.rewrapContent(target.id, {
+          ...(content !== null ? { content } : {}),
+          ...(context !== null ? { context } : {}),
+          ...(metadata !== null ? { metadata } : {}),
+        });
         rewrapped += 1;
       }
       options.onProgress?.({ done: index + 1, total: targets.length });

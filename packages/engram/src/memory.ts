@@ -14,8 +14,9 @@ import { defaultEmbedder } from './default-embedder.js';
 
 /**
  * Keys for sensitive memories from the environment: ENGRAM_ENCRYPTION_KEY (the current key, 64
- * hex characters or base64 of 32 bytes) and ENGRAM_ENCRYPTION_PREVIOUS_KEYS (comma-separated older
- * keys, to read and rotate memories written before a rotation).
+ * hex characters or base64 of 32 bytes), ENGRAM_ENCRYPTION_PREVIOUS_KEYS (comma-separated older
+ * keys, to read and rotate memories written before a rotation) and ENGRAM_ENCRYPT_METADATA (`all`,
+ * or comma-separated metadata fields to encrypt in sensitive memories: `encryptMetadata`).
  */
 export function encryptionFromEnvironment(env: Record<string, string | undefined> = process.env): EncryptionOptions | undefined {
   const key = env.ENGRAM_ENCRYPTION_KEY?.trim();
@@ -24,7 +25,17 @@ export function encryptionFromEnvironment(env: Record<string, string | undefined
     .split(',')
     .map((text) => text.trim())
     .filter((text) => text.length > 0);
-  return { key, ...(previous.length > 0 ? { previousKeys: previous } : {}) };
+  const metadata = env.ENGRAM_ENCRYPT_METADATA?.trim();
+  const fields = (metadata ?? '')
+    .split(',')
+    .map((text) => text.trim())
+    .filter((text) => text.length > 0);
+  const encryptMetadata = metadata === 'all' ? true : fields.length > 0 ? fields : undefined;
+  return {
+    key,
+    ...(previous.length > 0 ? { previousKeys: previous } : {}),
+    ...(encryptMetadata !== undefined ? { encryptMetadata } : {}),
+  };
 }
 
 /** Where `new Memory()` keeps its SQLite file unless told otherwise. */

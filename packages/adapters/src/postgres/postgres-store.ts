@@ -2,6 +2,7 @@ import {
   AdapterError,
   type ChangeLogPage,
   type ChangeOptions,
+  checkOperations,
   decodeCursor,
   type EmbedderInfo,
   EngramError,
@@ -12,12 +13,17 @@ import {
   type MemoryFilter,
   type MemoryRecord,
   type MemoryStore,
+  missingRecord,
+  OperationIds,
+  operationVectors,
   type RecordPatch,
   type Relation,
   type Scope,
   type StoreCapabilities,
   type StoreListOptions,
   type StoreListPage,
+  type StoreOperation,
+  type StoreOperationResult,
   type StoreWrite,
   type StoreWriteResult,
   scopeKey,
@@ -395,6 +401,7 @@ class PostgresStore implements MemoryStore {
       if (keyed) return this.updateKeyed(session, transaction, keyed, record, vector, history, reason ?? null);
     }
     // One round trip: the oldest live record with the same hash in the scope, or else the insert.
+    // A keyed write is an upsert by key: never deduped by content onto another record.
     const params = new SqlParameters();
     const { columns, values } = insertValues(record, params);
     if (vector) {
@@ -404,7 +411,8 @@ class PostgresStore implements MemoryStore {
     const { rows } = await transaction.query<MemoryRow & { duplicate: boolean }>(
       `WITH existing AS (
          SELECT ${memoryColumns()} FROM ${session.memories} m
-         WHERE m.scope_key = ${params.add(scope)} AND m.content_hash = ${params.add(record.contentHash)} AND m.deleted_at IS NULL
+         WHERE ${record.key === null} AND m.scope_key = ${params.add(scope)} AND m.content_hash = ${params.add(record.contentHash)}
+           AND m.deleted_at IS NULL
          ORDER BY m.created_at, m.id LIMIT 1
        ), inserted AS (
          INSERT INTO ${session.memories} AS m (${columns.join(', ')})
@@ -467,39 +475,140 @@ class PostgresStore implements MemoryStore {
     return this.run('update', async (session) => {
       if (vector) checkVector(vector, await session.requireVectorColumn(), `vector of ${id}`);
       return session.client.transaction(async (transaction) => {
-        const { rows } = await transaction.query<MemoryRow>(
-          `SELECT ${memoryColumns()} FROM ${session.memories} m WHERE m.id = $1 AND m.deleted_at IS NULL FOR UPDATE`,
-          [id],
-        );
-        const row = rows[0];
-        if (!row) return null;
-        const params = new SqlParameters();
-        const assignments: string[] = [];
-        if (patch.content !== undefined) assignments.push(`content = ${params.add(patch.content)}`);
-        if (patch.contentHash !== undefined) assignments.push(`content_hash = ${params.add(patch.contentHash)}`);
-        if (patch.type !== undefined) assignments.push(`type = ${params.add(patch.type)}`);
-        if (patch.subtype !== undefined) assignments.push(`subtype = ${params.add(patch.subtype)}`);
-        if (patch.tags !== undefined) assignments.push(`tags = ${params.textArray(patch.tags)}`);
-        if (patch.metadata !== undefined) assignments.push(`metadata = ${params.json(patch.metadata)}`);
-        if (patch.importance !== undefined) assignments.push(`importance = ${params.add(patch.importance)}::float8`);
-        if (patch.validTo !== undefined) assignments.push(`valid_to = ${params.time(patch.validTo)}`);
-        if (patch.supersededBy !== undefined) assignments.push(`superseded_by = ${params.add(patch.supersededBy)}`);
-        assignments.push(`updated_at = ${params.time(patch.updatedAt)}`);
-        const embedding = await this.embeddingAssignment(
-          session,
-          transaction,
-          params,
-          row.content_hash,
-          patch.contentHash ?? row.content_hash,
-          vector,
-        );
-        if (embedding) assignments.push(embedding);
-        const before = rowToRecord(row);
-        const after = await this.applyUpdate(session, transaction, id, assignments, params);
-        await appendHistory(transaction, session.history, [
-          historyEntry(updateEvent(before, after), before, after, patch.updatedAt, options?.reason ?? null),
-        ]);
+        const history: HistoryEntry[] = [];
+        const after = await this.updateIn(session, transaction, id, patch, vector, options?.reason, history);
+        await appendHistory(transaction, session.history, history);
         return after;
+      });
+    });
+  }
+
+  /** `update` inside the caller's transaction; its history entry goes to `history`. */
+  private async updateIn(
+    session: PostgresSession,
+    transaction: Queryable,
+    id: string,
+    patch: RecordPatch,
+    vector: Float32Array | undefined,
+    reason: string | undefined,
+    history: HistoryEntry[],
+  ): Promise<MemoryRecord | null> {
+    const { rows } = await transaction.query<MemoryRow>(
+      `SELECT ${memoryColumns()} FROM ${session.memories} m WHERE m.id = $1 AND m.deleted_at IS NULL FOR UPDATE`,
+      [id],
+    );
+    const row = rows[0];
+    if (!row) return null;
+    const params = new SqlParameters();
+    const assignments: string[] = [];
+    if (patch.content !== undefined) assignments.push(`content = ${params.add(patch.content)}`);
+    if (patch.contentHash !== undefined) assignments.push(`content_hash = ${params.add(patch.contentHash)}`);
+    if (patch.type !== undefined) assignments.push(`type = ${params.add(patch.type)}`);
+    if (patch.subtype !== undefined) assignments.push(`subtype = ${params.add(patch.subtype)}`);
+    if (patch.tags !== undefined) assignments.push(`tags = ${params.textArray(patch.tags)}`);
+    if (patch.metadata !== undefined) assignments.push(`metadata = ${params.json(patch.metadata)}`);
+    if (patch.importance !== undefined) assignments.push(`importance = ${params.add(patch.importance)}::float8`);
+    if (patch.validTo !== undefined) assignments.push(`valid_to = ${params.time(patch.validTo)}`);
+    if (patch.supersededBy !== undefined) assignments.push(`superseded_by = ${params.add(patch.supersededBy)}`);
+    assignments.push(`updated_at = ${params.time(patch.updatedAt)}`);
+    const embedding = await this.embeddingAssignment(
+      session,
+      transaction,
+      params,
+      row.content_hash,
+      patch.contentHash ?? row.content_hash,
+      vector,
+    );
+    if (embedding) assignments.push(embedding);
+    const before = rowToRecord(row);
+    const after = await this.applyUpdate(session, transaction, id, assignments, params);
+    history.push(historyEntry(updateEvent(before, after), before, after, patch.updatedAt, reason ?? null));
+    return after;
+  }
+
+  async apply(operations: StoreOperation[]): Promise<StoreOperationResult[]> {
+    checkOperations(operations);
+    if (operations.length === 0) return [];
+    return this.run('apply', async (session) => {
+      const vectors = operationVectors(operations);
+      if (vectors.length > 0) {
+        const dimensions = await session.requireVectorColumn();
+        for (const { vector, field } of vectors) checkVector(vector, dimensions, field);
+      }
+      return session.client.transaction(async (transaction) => {
+        // The scope locks `write` takes, for every write of the batch, taken up front and sorted.
+        const scopes = operations.flatMap((operation) =>
+          operation.kind === 'write' ? operation.items.map((item) => scopeKey(item.record.scope)) : [],
+        );
+        for (const scope of [...new Set(scopes)].sort()) {
+          await transaction.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [lockNamespace, `${session.schema}:${scope}`]);
+        }
+        const resolved = new OperationIds();
+        const history: HistoryEntry[] = [];
+        const results: StoreOperationResult[] = [];
+        for (const operation of operations) {
+          switch (operation.kind) {
+            case 'write': {
+              const written: StoreWriteResult[] = [];
+              for (const item of operation.items) written.push(await this.writeOne(session, transaction, item, history));
+              resolved.noteWrites(operation.items, written);
+              results.push({ kind: 'write', results: written });
+              break;
+            }
+            case 'update': {
+              const id = resolved.id(operation.id);
+              const record = await this.updateIn(
+                session,
+                transaction,
+                id,
+                resolved.patch(operation.patch),
+                operation.vector,
+                operation.reason,
+                history,
+              );
+              if (!record && operation.required) throw missingRecord(id);
+              results.push({ kind: 'update', record });
+              break;
+            }
+            case 'delete': {
+              const id = resolved.id(operation.id);
+              const deleted = await this.deleteIn(session, transaction, id, operation.at, history);
+              if (!deleted && operation.required) throw missingRecord(id);
+              results.push({ kind: 'delete', deleted });
+              break;
+            }
+            case 'upsertRelation': {
+              const result = await upsertRelation(transaction, session.relations, resolved.relation(operation.relation));
+              // The change log keeps the batch's order: the history so far first, then the edge.
+              await appendHistory(transaction, session.history, history.splice(0));
+              await appendRelationChanges(
+                transaction,
+                session.history,
+                'relation:added',
+                [result.relation],
+                result.relation.updatedAt,
+                null,
+              );
+              results.push({ kind: 'upsertRelation', ...result });
+              break;
+            }
+            case 'removeRelations': {
+              const removed = await removeRelations(
+                transaction,
+                session.relations,
+                resolved.id(operation.sourceId),
+                resolved.id(operation.targetId),
+                operation.type,
+              );
+              await appendHistory(transaction, session.history, history.splice(0));
+              await appendRelationChanges(transaction, session.history, 'relation:removed', removed, new Date(), null);
+              results.push({ kind: 'removeRelations', removed });
+              break;
+            }
+          }
+        }
+        await appendHistory(transaction, session.history, history);
+        return results;
       });
     });
   }
@@ -538,23 +647,38 @@ class PostgresStore implements MemoryStore {
   async delete(id: string, at: Date, options?: ChangeOptions): Promise<boolean> {
     return this.run('delete', (session) =>
       session.client.transaction(async (transaction) => {
-        const { rows } = await transaction.query<MemoryRow>(
-          `SELECT ${memoryColumns()} FROM ${session.memories} m WHERE m.id = $1 AND m.deleted_at IS NULL FOR UPDATE`,
-          [id],
-        );
-        const row = rows[0];
-        if (!row) return false;
-        const params = new SqlParameters();
-        const time = params.time(at);
-        const assignments = [`deleted_at = ${time}`, `updated_at = ${time}`];
-        // The vector goes with the record; the text index drops it (partial index on live rows).
-        if ((await session.vectorDimensions(transaction)) !== null) assignments.push('embedding = NULL');
-        const before = rowToRecord(row);
-        const after = await this.applyUpdate(session, transaction, id, assignments, params);
-        await appendHistory(transaction, session.history, [historyEntry('deleted', before, after, at, options?.reason ?? null)]);
-        return true;
+        const history: HistoryEntry[] = [];
+        const deleted = await this.deleteIn(session, transaction, id, at, history, options?.reason ?? null);
+        await appendHistory(transaction, session.history, history);
+        return deleted;
       }),
     );
+  }
+
+  /** `delete` inside the caller's transaction; its history entry goes to `history`. */
+  private async deleteIn(
+    session: PostgresSession,
+    transaction: Queryable,
+    id: string,
+    at: Date,
+    history: HistoryEntry[],
+    reason: string | null = null,
+  ): Promise<boolean> {
+    const { rows } = await transaction.query<MemoryRow>(
+      `SELECT ${memoryColumns()} FROM ${session.memories} m WHERE m.id = $1 AND m.deleted_at IS NULL FOR UPDATE`,
+      [id],
+    );
+    const row = rows[0];
+    if (!row) return false;
+    const params = new SqlParameters();
+    const time = params.time(at);
+    const assignments = [`deleted_at = ${time}`, `updated_at = ${time}`];
+    // The vector goes with the record; the text index drops it (partial index on live rows).
+    if ((await session.vectorDimensions(transaction)) !== null) assignments.push('embedding = NULL');
+    const before = rowToRecord(row);
+    const after = await this.applyUpdate(session, transaction, id, assignments, params);
+    history.push(historyEntry('deleted', before, after, at, reason));
+    return true;
   }
 
   async setDerivedContexts(items: Array<{ id: string; context: string | null }>): Promise<number> {
@@ -584,11 +708,13 @@ class PostgresStore implements MemoryStore {
     });
   }
 
-  async rewrapContent(id: string, texts: { content?: string; context?: string }): Promise<boolean> {
+  async rewrapContent(id: string, texts: { content?: string; context?: string; metadata?: Record<string, unknown> }): Promise<boolean> {
     return this.run('rewrapContent', async (session) => {
       const { rows } = await session.client.query<{ id: string }>(
-        `UPDATE ${session.memories} SET content = COALESCE($2, content), context = COALESCE($3, context) WHERE id = $1 RETURNING id`,
-        [id, texts.content ?? null, texts.context ?? null],
+        `UPDATE ${session.memories}
+         SET content = COALESCE($2, content), context = COALESCE($3, context), metadata = COALESCE($4::jsonb, metadata)
+         WHERE id = $1 RETURNING id`,
+        [id, texts.content ?? null, texts.context ?? null, texts.metadata !== undefined ? JSON.stringify(texts.metadata) : null],
       );
       return rows.length > 0;
     });

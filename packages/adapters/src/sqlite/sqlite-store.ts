@@ -3,6 +3,7 @@ import {
   type BackupResult,
   type ChangeLogPage,
   type ChangeOptions,
+  checkOperations,
   DEFAULT_CONTEXT_WEIGHT,
   decodeCursor,
   type EmbedderInfo,
@@ -14,6 +15,9 @@ import {
   type MemoryFilter,
   type MemoryRecord,
   type MemoryStore,
+  missingRecord,
+  OperationIds,
+  operationVectors,
   type RecordPatch,
   type ReembedOptions,
   type ReembedResult,
@@ -22,6 +26,8 @@ import {
   type StoreCapabilities,
   type StoreListOptions,
   type StoreListPage,
+  type StoreOperation,
+  type StoreOperationResult,
   type StoreWrite,
   type StoreWriteResult,
   scopeKey,
@@ -310,10 +316,13 @@ class SqliteStore implements MemoryStore {
         | undefined;
       if (keyed) return this.updateKeyed(session, keyed, record, vector, code, reason ?? null);
     }
-    const duplicate = session
-      .statement(`${selectMemory} WHERE scope_key = ? AND content_hash = ? AND deleted_at IS NULL ORDER BY rowid LIMIT 1`)
-      .get(scope, record.contentHash) as MemoryRow | undefined;
-    if (duplicate) return { status: 'duplicate', record: rowToRecord(duplicate) };
+    // A keyed write is an upsert by key: never deduped by content onto another record.
+    if (record.key === null) {
+      const duplicate = session
+        .statement(`${selectMemory} WHERE scope_key = ? AND content_hash = ? AND deleted_at IS NULL ORDER BY rowid LIMIT 1`)
+        .get(scope, record.contentHash) as MemoryRow | undefined;
+      if (duplicate) return { status: 'duplicate', record: rowToRecord(duplicate) };
+    }
 
     const parameters = insertParameters(record);
     const { lastInsertRowid } = session.statement(insertMemorySql).run(parameters);
@@ -377,29 +386,97 @@ class SqliteStore implements MemoryStore {
     return withRetry('update', () => {
       if (vector) checkVector(vector, requireVectorTable(session), `vector of ${id}`);
       const code = vector ? encodeVector(session, vector) : undefined;
+      return session.write(() => this.updateOne(session, id, patch, vector, code, options?.reason));
+    });
+  }
+
+  /** `update` inside the caller's transaction. */
+  private updateOne(
+    session: SqliteSession,
+    id: string,
+    patch: RecordPatch,
+    vector: Float32Array | undefined,
+    code: Uint8Array | undefined,
+    reason: string | undefined,
+  ): MemoryRecord | null {
+    const row = session.statement(`${selectMemory} WHERE id = ? AND deleted_at IS NULL`).get(id) as MemoryRow | undefined;
+    if (!row) return null;
+    const changes = new ColumnChanges();
+    if (patch.content !== undefined && patch.content !== row.content) changes.set('content', patch.content);
+    if (patch.contentHash !== undefined) changes.set('content_hash', patch.contentHash);
+    if (patch.type !== undefined) changes.set('type', patch.type);
+    if (patch.subtype !== undefined) changes.set('subtype', patch.subtype);
+    if (patch.tags !== undefined) {
+      const tags = JSON.stringify(patch.tags);
+      if (tags !== row.tags) changes.set('tags', tags);
+    }
+    if (patch.metadata !== undefined) changes.set('metadata', JSON.stringify(patch.metadata));
+    if (patch.importance !== undefined) changes.set('importance', patch.importance);
+    if (patch.validTo !== undefined) changes.set('valid_to', patch.validTo ? patch.validTo.getTime() : null);
+    if (patch.supersededBy !== undefined) changes.set('superseded_by', patch.supersededBy);
+    changes.set('updated_at', patch.updatedAt.getTime());
+    changes.apply(session, row.rowid);
+    const before = rowToRecord(row);
+    const after = this.reread(session, row.rowid);
+    this.syncVector(session, row, patch.contentHash ?? row.content_hash, vector, code);
+    appendHistory(session, historyEntry(updateEvent(before, after), before, after, patch.updatedAt, reason ?? null));
+    return after;
+  }
+
+  async apply(operations: StoreOperation[]): Promise<StoreOperationResult[]> {
+    checkOperations(operations);
+    if (operations.length === 0) return [];
+    const session = await this.ready();
+    return withRetry('apply', () => {
+      // Every vector is checked and encoded before the transaction, as in `write`.
+      const vectors = operationVectors(operations);
+      if (vectors.length > 0) {
+        const dimensions = requireVectorTable(session);
+        for (const { vector, field } of vectors) checkVector(vector, dimensions, field);
+      }
+      const codes = new Map<Float32Array, Uint8Array>(vectors.map(({ vector }) => [vector, encodeVector(session, vector)]));
+      // One synchronous transaction: nothing else on this connection runs inside it, and a throw
+      // anywhere (a required id missing, a constraint) rolls every operation back.
       return session.write(() => {
-        const row = session.statement(`${selectMemory} WHERE id = ? AND deleted_at IS NULL`).get(id) as MemoryRow | undefined;
-        if (!row) return null;
-        const changes = new ColumnChanges();
-        if (patch.content !== undefined && patch.content !== row.content) changes.set('content', patch.content);
-        if (patch.contentHash !== undefined) changes.set('content_hash', patch.contentHash);
-        if (patch.type !== undefined) changes.set('type', patch.type);
-        if (patch.subtype !== undefined) changes.set('subtype', patch.subtype);
-        if (patch.tags !== undefined) {
-          const tags = JSON.stringify(patch.tags);
-          if (tags !== row.tags) changes.set('tags', tags);
-        }
-        if (patch.metadata !== undefined) changes.set('metadata', JSON.stringify(patch.metadata));
-        if (patch.importance !== undefined) changes.set('importance', patch.importance);
-        if (patch.validTo !== undefined) changes.set('valid_to', patch.validTo ? patch.validTo.getTime() : null);
-        if (patch.supersededBy !== undefined) changes.set('superseded_by', patch.supersededBy);
-        changes.set('updated_at', patch.updatedAt.getTime());
-        changes.apply(session, row.rowid);
-        const before = rowToRecord(row);
-        const after = this.reread(session, row.rowid);
-        this.syncVector(session, row, patch.contentHash ?? row.content_hash, vector, code);
-        appendHistory(session, historyEntry(updateEvent(before, after), before, after, patch.updatedAt, options?.reason ?? null));
-        return after;
+        const resolved = new OperationIds();
+        return operations.map((operation): StoreOperationResult => {
+          switch (operation.kind) {
+            case 'write': {
+              const results = operation.items.map((item) => this.writeOne(session, item, item.vector && codes.get(item.vector)));
+              resolved.noteWrites(operation.items, results);
+              return { kind: 'write', results };
+            }
+            case 'update': {
+              const id = resolved.id(operation.id);
+              const { vector } = operation;
+              const record = this.updateOne(
+                session,
+                id,
+                resolved.patch(operation.patch),
+                vector,
+                vector && codes.get(vector),
+                operation.reason,
+              );
+              if (!record && operation.required) throw missingRecord(id);
+              return { kind: 'update', record };
+            }
+            case 'delete': {
+              const id = resolved.id(operation.id);
+              const deleted = this.deleteOne(session, id, operation.at);
+              if (!deleted && operation.required) throw missingRecord(id);
+              return { kind: 'delete', deleted };
+            }
+            case 'upsertRelation': {
+              const result = upsertRelation(session, resolved.relation(operation.relation));
+              appendRelationChange(session, 'relation:added', result.relation, result.relation.updatedAt, null);
+              return { kind: 'upsertRelation', ...result };
+            }
+          }
+          const removed = removeRelations(session, resolved.id(operation.sourceId), resolved.id(operation.targetId), operation.type);
+          const at = new Date();
+          for (const relation of removed) appendRelationChange(session, 'relation:removed', relation, at, null);
+          return { kind: 'removeRelations', removed };
+        });
       });
     });
   }
@@ -425,17 +502,18 @@ class SqliteStore implements MemoryStore {
 
   async delete(id: string, at: Date, options?: ChangeOptions): Promise<boolean> {
     const session = await this.ready();
-    return withRetry('delete', () => {
-      const time = at.getTime();
-      return session.write(() => {
-        const row = session.statement(`${selectMemory} WHERE id = ? AND deleted_at IS NULL`).get(id) as MemoryRow | undefined;
-        if (!row) return false;
-        // The triggers drop the FTS row and the vector in the same transaction.
-        session.statement('UPDATE memories SET deleted_at = ?, updated_at = ? WHERE rowid = ?').run(time, time, row.rowid);
-        appendHistory(session, historyEntry('deleted', rowToRecord(row), this.reread(session, row.rowid), at, options?.reason ?? null));
-        return true;
-      });
-    });
+    return withRetry('delete', () => session.write(() => this.deleteOne(session, id, at, options?.reason ?? null)));
+  }
+
+  /** `delete` inside the caller's transaction. */
+  private deleteOne(session: SqliteSession, id: string, at: Date, reason: string | null = null): boolean {
+    const time = at.getTime();
+    const row = session.statement(`${selectMemory} WHERE id = ? AND deleted_at IS NULL`).get(id) as MemoryRow | undefined;
+    if (!row) return false;
+    // The triggers drop the FTS row and the vector in the same transaction.
+    session.statement('UPDATE memories SET deleted_at = ?, updated_at = ? WHERE rowid = ?').run(time, time, row.rowid);
+    appendHistory(session, historyEntry('deleted', rowToRecord(row), this.reread(session, row.rowid), at, reason));
+    return true;
   }
 
   // ------------------------------------------------------------------ graph and history
@@ -531,7 +609,7 @@ class SqliteStore implements MemoryStore {
     return reembedSqlite(session, target, embed, options);
   }
 
-  async rewrapContent(id: string, texts: { content?: string; context?: string }): Promise<boolean> {
+  async rewrapContent(id: string, texts: { content?: string; context?: string; metadata?: Record<string, unknown> }): Promise<boolean> {
     const session = await this.ready();
     return withRetry('rewrapContent', () =>
       session.write(() => {
@@ -544,6 +622,10 @@ class SqliteStore implements MemoryStore {
         if (texts.context !== undefined) {
           assignments.push('context = ?');
           values.push(texts.context);
+        }
+        if (texts.metadata !== undefined) {
+          assignments.push('metadata = ?');
+          values.push(JSON.stringify(texts.metadata));
         }
         if (assignments.length === 0) return session.statement('SELECT 1 FROM memories WHERE id = ?').get(id) !== undefined;
         return session.db.prepare(`UPDATE memories SET ${assignments.join(', ')} WHERE id = ?`).run(...values, id).changes > 0;

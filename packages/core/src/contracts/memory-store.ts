@@ -80,6 +80,26 @@ export type RecordPatch = Partial<
   >
 > & { updatedAt: Date };
 
+/**
+ * One step of `MemoryStore.apply`, each with the meaning of the method of the same name.
+ * `update` and `delete` with `required: true` fail the whole batch (NotFoundError, nothing
+ * applied) when the id is unknown or deleted; without it they answer null / false as alone.
+ */
+export type StoreOperation =
+  | { kind: 'write'; items: StoreWrite[] }
+  | { kind: 'update'; id: string; patch: RecordPatch; vector?: Float32Array; reason?: string; required?: boolean }
+  | { kind: 'delete'; id: string; at: Date; required?: boolean }
+  | { kind: 'upsertRelation'; relation: Relation }
+  | { kind: 'removeRelations'; sourceId: string; targetId: string; type?: string };
+
+/** What each `StoreOperation` answered, at the same position. */
+export type StoreOperationResult =
+  | { kind: 'write'; results: StoreWriteResult[] }
+  | { kind: 'update'; record: MemoryRecord | null }
+  | { kind: 'delete'; deleted: boolean }
+  | { kind: 'upsertRelation'; relation: Relation; created: boolean }
+  | { kind: 'removeRelations'; removed: Relation[] };
+
 export interface StoreListOptions {
   limit: number;
   /** Opaque cursor from a previous page's `nextCursor`. */
@@ -148,13 +168,25 @@ export interface MemoryStore {
    *   updated in place (content, hash, type, subtype, tags, metadata, importance, updatedAt,
    *   vector) and returned with status 'updated' (or 'duplicate' when its content hash,
    *   tags, metadata, type and importance are all unchanged);
-   * - otherwise a live record with the same `contentHash` in the same scope is returned with
-   *   status 'duplicate' and nothing is written;
+   * - otherwise, for an item without a key, a live record with the same `contentHash` in the
+   *   same scope is returned with status 'duplicate' and nothing is written (a keyed item is an
+   *   upsert by its key: it is never deduped by content onto another record, keyed or not);
    * - otherwise the record is inserted ('created').
    * Items within one call are checked against each other too. Each 'created' or 'updated' item
    * appends its history entry in the same transaction.
    */
   write(items: StoreWrite[]): Promise<StoreWriteResult[]>;
+
+  /**
+   * Optional: several operations in one transaction — all of them land, or none does (a failure
+   * half-way rolls back the ones before it). Operations run in order and each sees the ones before
+   * it. An id a `write` item gave its record, when that item resolved to another record (a
+   * duplicate, or the keyed record it updated), stands for that record in every later operation
+   * (update and delete ids, a patch's `supersededBy`, relation ends), so a batch can link what it writes. Vectors are checked
+   * before anything is written. Core applies an inference plan and a document re-ingest with it;
+   * without it, they run one store call at a time (a failure can leave part applied).
+   */
+  apply?(operations: StoreOperation[]): Promise<StoreOperationResult[]>;
 
   /** Live records with these hashes in this scope (a pre-check so core can skip embedding). */
   findByHashes(scope: Scope, hashes: string[]): Promise<MemoryRecord[]>;
@@ -267,11 +299,11 @@ export interface MemoryStore {
   backup?(destination: string, options?: BackupOptions): Promise<BackupResult>;
 
   /**
-   * Replaces the stored (encrypted) content and/or context of a record in any state, with no
-   * history entry and nothing else changed: the same text re-wrapped under another key
+   * Replaces the stored (encrypted) content, context and/or metadata of a record in any state,
+   * with no history entry and nothing else changed: the same values re-wrapped under another key
    * (`memory.rotateEncryption`). False when the id is unknown.
    */
-  rewrapContent?(id: string, texts: { content?: string; context?: string }): Promise<boolean>;
+  rewrapContent?(id: string, texts: { content?: string; context?: string; metadata?: Record<string, unknown> }): Promise<boolean>;
 
   /**
    * Replaces every vector with one from another embedder, resumably: old vectors serve searches

@@ -31,7 +31,19 @@ export interface EncryptionOptions {
    * sensitive memories are found by tags, metadata, type and scope only.
    */
   embedSensitive?: boolean;
+  /**
+   * Also encrypt the metadata of sensitive memories: `true` seals the whole metadata object (field
+   * names too) into one envelope; a list of top-level field names seals those fields' values (the
+   * names stay readable). Each sealed value gets its own data key under the same key as the
+   * content. Filters cannot see inside ciphertext: a `where` on a listed field is refused; with
+   * `true`, no `where` condition on metadata ever matches a sensitive memory. Default: metadata
+   * stays plaintext (filterable).
+   */
+  encryptMetadata?: true | string[];
 }
+
+/** The single key a wholly sealed metadata object is stored under. */
+export const SEALED_METADATA_KEY = 'engram:sealed';
 
 function toKey(value: string | EncryptionKey, field: string): EncryptionKey {
   if (typeof value === 'string') {
@@ -62,6 +74,8 @@ function checkKey(value: unknown, field: string): EncryptionKey {
 export class Encryption {
   readonly enabled: boolean;
   readonly embedSensitive: boolean;
+  /** `encryptMetadata`: 'all', the sealed top-level fields, or null (metadata stays plaintext). */
+  readonly metadataFields: 'all' | ReadonlySet<string> | null;
   private readonly provider: ((keyId?: string) => EncryptionKey | Promise<EncryptionKey>) | undefined;
   private readonly keys = new Map<string, Promise<EncryptionKey | null>>();
   private current: Promise<EncryptionKey> | undefined;
@@ -71,6 +85,19 @@ export class Encryption {
       throw new ValidationError([{ field: 'encryption', message: 'must be an object like { key } or { keyProvider }' }]);
     }
     this.embedSensitive = options?.embedSensitive === true;
+    const fields = options?.encryptMetadata;
+    if (fields === undefined) this.metadataFields = null;
+    else if (fields === true) this.metadataFields = 'all';
+    else if (Array.isArray(fields) && fields.length > 0 && fields.every((field) => typeof field === 'string' && field.length > 0)) {
+      this.metadataFields = new Set(fields);
+    } else {
+      throw new ValidationError([
+        {
+          field: 'encryption.encryptMetadata',
+          message: "must be true (the whole metadata) or a non-empty list of top-level field names, e.g. ['diagnosis']",
+        },
+      ]);
+    }
     if (options?.key !== undefined && options.keyProvider !== undefined) {
       throw new ValidationError([{ field: 'encryption', message: 'give key (and previousKeys) or keyProvider, not both' }]);
     }
@@ -133,7 +160,10 @@ export class Encryption {
     return found;
   }
 
-  /** The stored form of a new sensitive record: content and context sealed, a keyed duplicate hash. */
+  /**
+   * The stored form of a new sensitive record: content and context sealed (and metadata, per
+   * `encryptMetadata`), a keyed duplicate hash.
+   */
   async seal(record: MemoryRecord): Promise<MemoryRecord> {
     const key = await this.currentKey();
     const { context, ...rest } = record;
@@ -141,8 +171,76 @@ export class Encryption {
       ...rest,
       content: encryptText(record.content, key),
       ...(context !== undefined ? { context: encryptText(context, key) } : {}),
+      metadata: this.sealMetadataWith(record.metadata, key),
       contentHash: keyedContentHash(normaliseForHash(record.content), key),
     };
+  }
+
+  /** The stored form of a sensitive record's new metadata (an update). */
+  async sealMetadata(metadata: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (this.metadataFields === null) return metadata;
+    return this.sealMetadataWith(metadata, await this.currentKey());
+  }
+
+  private sealMetadataWith(metadata: Record<string, unknown>, key: EncryptionKey): Record<string, unknown> {
+    const fields = this.metadataFields;
+    if (fields === null) return metadata;
+    if (fields === 'all')
+      return Object.keys(metadata).length === 0 ? {} : { [SEALED_METADATA_KEY]: encryptText(JSON.stringify(metadata), key) };
+    const sealed: Record<string, unknown> = {};
+    for (const [field, value] of Object.entries(metadata)) {
+      sealed[field] = fields.has(field) && value !== undefined ? encryptText(JSON.stringify(value), key) : value;
+    }
+    return sealed;
+  }
+
+  /**
+   * Metadata as the caller sees it: sealed values opened with their key; without it, a sealed
+   * field reads `[encrypted: needs key …]` and a wholly sealed object reads `{}`.
+   */
+  async revealMetadata(metadata: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const whole = metadata[SEALED_METADATA_KEY];
+    if (isEnvelope(whole) && Object.keys(metadata).length === 1) {
+      const opened = await this.openText(whole);
+      if (opened === null) return {};
+      try {
+        return JSON.parse(opened) as Record<string, unknown>;
+      } catch {
+        return {};
+      }
+    }
+    let revealed: Record<string, unknown> | undefined;
+    for (const [field, value] of Object.entries(metadata)) {
+      if (!isEnvelope(value)) continue;
+      revealed ??= { ...metadata };
+      const opened = await this.openText(value);
+      revealed[field] = opened === null ? `[encrypted: needs key ${envelopeKeyId(value)}]` : JSON.parse(opened);
+    }
+    return revealed ?? metadata;
+  }
+
+  /** Metadata with every sealed value re-wrapped under the current key, or null when nothing needed it. */
+  async rewrapMetadata(metadata: Record<string, unknown>): Promise<Record<string, unknown> | null> {
+    let rewrapped: Record<string, unknown> | undefined;
+    for (const [field, value] of Object.entries(metadata)) {
+      if (typeof value !== 'string') continue;
+      const wrapped = await this.rewrap(value);
+      if (wrapped === null) continue;
+      rewrapped ??= { ...metadata };
+      rewrapped[field] = wrapped;
+    }
+    return rewrapped ?? null;
+  }
+
+  /** An envelope's text, or null when its key is missing (or the bytes were tampered with). */
+  private async openText(envelope: string): Promise<string | null> {
+    const key = await this.keyFor(envelopeKeyId(envelope) as string);
+    if (!key) return null;
+    try {
+      return decryptText(envelope, key);
+    } catch {
+      return null;
+    }
   }
 
   /** The keyed duplicate hash of this text under the current key. */
@@ -161,19 +259,21 @@ export class Encryption {
     const keyId = envelopeKeyId(record.content) as string;
     const key = await this.keyFor(keyId);
     const { context, ...rest } = record;
+    const metadata = await this.revealMetadata(record.metadata);
     if (key) {
       try {
         return {
           ...rest,
           content: decryptText(record.content, key),
           ...(context !== undefined ? { context: isEnvelope(context) ? decryptText(context, key) : context } : {}),
+          metadata,
           sensitive: true,
         };
       } catch {
         // Wrong key material under a known id, or tampered bytes: redact.
       }
     }
-    return { ...rest, content: `[encrypted: needs key ${keyId}]`, sensitive: true };
+    return { ...rest, content: `[encrypted: needs key ${keyId}]`, metadata, sensitive: true };
   }
 
   async revealAll(records: MemoryRecord[]): Promise<MemoryRecord[]> {
@@ -198,8 +298,16 @@ export class Encryption {
     return Promise.all(
       entries.map(async (entry) => {
         const changes: HistoryEntry['changes'] = {};
-        for (const [field, change] of Object.entries(entry.changes))
-          changes[field] = { from: await open(change.from), to: await open(change.to) };
+        const openMetadata = async (value: unknown) =>
+          value !== null && typeof value === 'object' && !Array.isArray(value)
+            ? this.revealMetadata(value as Record<string, unknown>)
+            : value;
+        for (const [field, change] of Object.entries(entry.changes)) {
+          changes[field] =
+            field === 'metadata'
+              ? { from: await openMetadata(change.from), to: await openMetadata(change.to) }
+              : { from: await open(change.from), to: await open(change.to) };
+        }
         return { ...entry, changes };
       }),
     );

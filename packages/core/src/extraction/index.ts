@@ -16,6 +16,7 @@ export {
   reconcileSchema,
 } from './extraction-schemas.js';
 export type {
+  AddOutcome,
   ConversationMessage,
   InferenceHost,
   InferenceOptions,
@@ -26,7 +27,9 @@ export type {
   InferredMemory,
   InferStatus,
   NewMemory,
+  PlanChanges,
   PlannedOperation,
+  PlanOutcome,
   RelatedMemory,
 } from './infer-memories.js';
 export {

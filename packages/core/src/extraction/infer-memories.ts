@@ -123,6 +123,29 @@ export interface NewMemory {
   source: string;
 }
 
+export interface AddOutcome {
+  memory: MemoryRecord;
+  status: 'created' | 'duplicate' | 'updated';
+  warnings?: string[];
+}
+
+/** A plan's writes, for `InferenceHost.apply`. */
+export interface PlanChanges {
+  adds: NewMemory[];
+  updates: Array<{ id: string; patch: { content: string; metadata: Record<string, unknown> }; reason: string }>;
+  /** `add`: the position in `adds` of the winner. */
+  supersessions: Array<{ add: number; loserId: string; reason: string }>;
+}
+
+export interface PlanOutcome {
+  /** By position in `adds`. */
+  added: AddOutcome[];
+  /** By position in `updates`: the memory after the update. */
+  updated: MemoryRecord[];
+  /** By position in `supersessions`: the loser after it, or null when the add was that very memory (nothing to do). */
+  superseded: Array<MemoryRecord | null>;
+}
+
 /**
  * What the pipeline needs from a Memory: a small surface so it depends on no store internals.
  * `add` must write all its memories atomically (one store write).
@@ -132,10 +155,13 @@ export interface InferenceHost {
   /** Base types and their subtypes, shown to the model. */
   types: Record<string, readonly string[]>;
   related(query: string, scope: Scope, limit: number): Promise<RelatedMemory[]>;
-  add(memories: NewMemory[]): Promise<Array<{ memory: MemoryRecord; status: 'created' | 'duplicate' | 'updated'; warnings?: string[] }>>;
-  update(id: string, patch: { content: string; metadata: Record<string, unknown> }, reason: string): Promise<MemoryRecord>;
-  /** Marks `loserId` superseded by `winnerId` (contradicts edge, history reason); returns the loser. */
-  supersede(winnerId: string, loserId: string, reason: string): Promise<MemoryRecord>;
+  add(memories: NewMemory[]): Promise<AddOutcome[]>;
+  /**
+   * Applies a plan's changes in one store transaction — all of them or none: the new memories
+   * (one write), the updates, then each supersession (the loser superseded by the memory its
+   * `add` resolved to: contradicts edge, history reason).
+   */
+  apply(changes: PlanChanges): Promise<PlanOutcome>;
   now(): number;
 }
 
@@ -505,10 +531,18 @@ async function applyPlan(
     inference: { model: host.model.id, operation: operation.op, reason: operation.reason, ...origin },
   });
 
-  // New memories (adds, and the winners of supersessions) go in one atomic write.
+  // Adds, the winners of supersessions, updates and supersessions: one store transaction.
   const writes = plan.operations.filter((operation) => operation.op === 'add' || operation.op === 'supersede');
-  const written = await host.add(
-    writes.map((operation) => {
+  const updates = plan.operations.filter(
+    (operation) => operation.op === 'update' && operation.target !== null && related.has(operation.target),
+  );
+  const supersessions = plan.operations.filter(
+    (operation) => operation.op === 'supersede' && operation.target !== null && related.has(operation.target),
+  );
+  const reasonOf = (operation: PlannedOperation) => `${operation.reason || operation.op} (inferred by ${host.model.id})`;
+  const targetOf = (operation: PlannedOperation) => related.get(operation.target as string) as MemoryRecord;
+  const outcome = await host.apply({
+    adds: writes.map((operation) => {
       const fact = plan.facts[operation.fact] as InferencePlan['facts'][number];
       return {
         content: fact.content,
@@ -521,37 +555,43 @@ async function applyPlan(
         source: `engram-infer:${host.model.id}`,
       };
     }),
-  );
-  for (const outcome of written) warnings.push(...(outcome.warnings ?? []));
-  const writtenFor = new Map(writes.map((operation, index) => [operation, written[index]]));
+    updates: updates.map((operation) => {
+      const fact = plan.facts[operation.fact] as InferencePlan['facts'][number];
+      const target = targetOf(operation);
+      return {
+        id: target.id,
+        patch: { content: operation.content ?? fact.content, metadata: { ...target.metadata, ...metadataFor(operation) } },
+        reason: reasonOf(operation),
+      };
+    }),
+    supersessions: supersessions.map((operation) => ({
+      add: writes.indexOf(operation),
+      loserId: targetOf(operation).id,
+      reason: reasonOf(operation),
+    })),
+  });
+  for (const added of outcome.added) warnings.push(...(added.warnings ?? []));
+  const writtenFor = new Map(writes.map((operation, index) => [operation, outcome.added[index]]));
+  const updatedFor = new Map(updates.map((operation, index) => [operation, outcome.updated[index]]));
+  const supersededFor = new Map(supersessions.map((operation, index) => [operation, outcome.superseded[index]]));
   const results: InferredMemory[] = [];
   for (const operation of plan.operations) {
     const target = operation.target === null ? undefined : related.get(operation.target);
-    const reason = `${operation.reason || operation.op} (inferred by ${host.model.id})`;
     if (operation.op === 'add') {
-      const outcome = writtenFor.get(operation);
-      if (outcome)
-        results.push({ memory: outcome.memory, status: outcome.status === 'created' ? 'created' : 'unchanged', fact: operation.fact });
+      const added = writtenFor.get(operation);
+      if (added) results.push({ memory: added.memory, status: added.status === 'created' ? 'created' : 'unchanged', fact: operation.fact });
     } else if (operation.op === 'none') {
       if (target) results.push({ memory: target, status: 'unchanged', fact: operation.fact });
     } else if (operation.op === 'update' && target) {
-      const fact = plan.facts[operation.fact] as InferencePlan['facts'][number];
-      const updated = await host.update(
-        target.id,
-        { content: operation.content ?? fact.content, metadata: { ...target.metadata, ...metadataFor(operation) } },
-        reason,
-      );
-      results.push({ memory: updated, status: 'updated', fact: operation.fact, previous: target });
+      const updated = updatedFor.get(operation);
+      if (updated) results.push({ memory: updated, status: 'updated', fact: operation.fact, previous: target });
     } else if (operation.op === 'supersede' && target) {
-      const outcome = writtenFor.get(operation);
-      if (!outcome) continue;
-      if (outcome.memory.id === target.id) {
-        // The "new" fact is word for word the memory it would replace.
-        results.push({ memory: target, status: 'unchanged', fact: operation.fact });
-        continue;
-      }
-      const loser = await host.supersede(outcome.memory.id, target.id, reason);
-      results.push({ memory: outcome.memory, status: 'superseded', fact: operation.fact, previous: loser });
+      const added = writtenFor.get(operation);
+      if (!added) continue;
+      const loser = supersededFor.get(operation);
+      // null: the "new" fact is word for word the memory it would replace.
+      if (!loser) results.push({ memory: target, status: 'unchanged', fact: operation.fact });
+      else results.push({ memory: added.memory, status: 'superseded', fact: operation.fact, previous: loser });
     }
   }
   return results;

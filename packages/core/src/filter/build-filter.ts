@@ -1,4 +1,4 @@
-import type { MemoryFilter, Scope } from '../contracts/model.js';
+import type { Condition, MemoryFilter, Scope } from '../contracts/model.js';
 import { ValidationError } from '../model/errors.js';
 import type { Ontology } from '../model/ontology.js';
 import { compactScope } from '../model/scope.js';
@@ -24,7 +24,10 @@ export interface FilterInput {
  * Turns validated caller filters into the store's normalised `MemoryFilter`: types resolved by the
  * ontology, tags normalised, a natural time window intersected with `after`/`before`, `where` parsed.
  */
-export function buildFilter(options: FilterInput, context: { ontology: Ontology; now: () => number }): MemoryFilter {
+export function buildFilter(
+  options: FilterInput,
+  context: { ontology: Ontology; now: () => number; sealedMetadataFields?: ReadonlySet<string> | undefined },
+): MemoryFilter {
   const filter: MemoryFilter = {};
   const scope = compactScope(options.scope);
   if (Object.keys(scope).length > 0) filter.scope = scope;
@@ -53,8 +56,30 @@ export function buildFilter(options: FilterInput, context: { ontology: Ontology;
   }
   if (after) filter.after = after;
   if (before) filter.before = before;
-  if (options.where !== undefined) filter.where = parseWhere(options.where, 'options.where');
+  if (options.where !== undefined) {
+    filter.where = parseWhere(options.where, 'options.where');
+    if (context.sealedMetadataFields) refuseSealedFields(filter.where, context.sealedMetadataFields);
+  }
   if (options.includeSuperseded) filter.includeSuperseded = true;
   if (options.asOf) filter.asOf = options.asOf;
   return filter;
+}
+
+/**
+ * Sensitive memories store these metadata fields as ciphertext (`encryption.encryptMetadata`): a
+ * condition on one could never match them, so it is refused rather than silently incomplete.
+ */
+function refuseSealedFields(condition: Condition, fields: ReadonlySet<string>): void {
+  if (condition.kind === 'and' || condition.kind === 'or') {
+    for (const inner of condition.conditions) refuseSealedFields(inner, fields);
+  } else if (condition.kind === 'not') {
+    refuseSealedFields(condition.condition, fields);
+  } else if (fields.has(condition.path[0] as string)) {
+    throw new ValidationError([
+      {
+        field: `options.where.${condition.path.join('.')}`,
+        message: `cannot be filtered on: sensitive memories store metadata field "${condition.path[0]}" encrypted (encryption.encryptMetadata). Filter on tags, type or scope, or on a field that is not encrypted`,
+      },
+    ]);
+  }
 }

@@ -1,5 +1,5 @@
-import type { MemoryStore } from '../contracts/memory-store.js';
-import type { MemoryRecord } from '../contracts/model.js';
+import type { MemoryStore, StoreOperation } from '../contracts/memory-store.js';
+import type { MemoryRecord, Relation } from '../contracts/model.js';
 import type { VectorIndex } from '../contracts/vector-index.js';
 import type { Embedding } from '../embedding/embedding.js';
 import type { EventHub } from '../events/event-hub.js';
@@ -57,6 +57,52 @@ export class Resolver {
     this.context.embedding.forgetQueries();
     this.context.events.emit('memory:superseded', { winner, loser: updated, reason: options.reason ?? null });
     return { winner, loser: updated };
+  }
+
+  /**
+   * The store operations that supersede `loserId` by `winnerId` — the `contradicts` edge and the
+   * loser's update (a `required` one: a loser deleted meanwhile fails the batch) — for a
+   * `MemoryStore.apply` batch; `finishSupersession` follows it.
+   */
+  supersessionOperations(winnerId: string, loserId: string, reason: string | undefined): StoreOperation[] {
+    const [source, target] = this.context.relationTypes.orient(winnerId, loserId, 'contradicts');
+    const now = new Date(this.context.now());
+    return [
+      {
+        kind: 'upsertRelation',
+        relation: {
+          sourceId: source,
+          targetId: target,
+          type: 'contradicts',
+          weight: 1,
+          confidence: 1,
+          metadata: {},
+          inferred: false,
+          createdAt: now,
+          updatedAt: now,
+        },
+      },
+      {
+        kind: 'update',
+        id: loserId,
+        patch: { supersededBy: winnerId, validTo: now, updatedAt: now },
+        ...(reason !== undefined ? { reason } : {}),
+        required: true,
+      },
+    ];
+  }
+
+  /** After a batch with `supersessionOperations` committed: the events and the external index payload. */
+  async finishSupersession(
+    winner: MemoryRecord,
+    edge: { relation: Relation; created: boolean },
+    loser: MemoryRecord,
+    reason: string | undefined,
+  ): Promise<void> {
+    this.context.events.emit('relation:added', edge);
+    await this.refreshExternalPayload(await this.context.open(), loser);
+    this.context.embedding.forgetQueries();
+    this.context.events.emit('memory:superseded', { winner, loser, reason: reason ?? null });
   }
 
   /**

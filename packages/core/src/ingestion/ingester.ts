@@ -53,17 +53,44 @@ export interface IngestReport {
 /** Turns PDF bytes into page texts and a title. Supplied by the `engram` package (unpdf); core reads no PDF itself. */
 export type PdfReader = (bytes: Uint8Array) => Promise<{ pages: string[]; title?: string }>;
 
+/** One document's write: its chunks in order, and its stored chunks the new version no longer has. */
+export interface DocumentWrite {
+  inputs: AddInput[];
+  remove: MemoryRecord[];
+}
+
+export interface DocumentWritten {
+  /** By position in `inputs`. */
+  results: AddResult[];
+  /** How many of `remove` were deleted (others were gone already). */
+  deleted: number;
+}
+
 export interface IngesterContext {
   open: () => Promise<unknown>;
-  addMany: (inputs: AddInput[]) => Promise<AddResult[]>;
-  delete: (id: string) => Promise<boolean>;
-  link: (sourceId: string, targetId: string) => Promise<unknown>;
+  /**
+   * Writes documents' chunks (embedded in one pass), soft-deletes each one's `remove` and links
+   * its chunks `follows` in order — all in one store transaction. Bad input is a ValidationError
+   * and writes nothing.
+   */
+  writeDocuments: (documents: DocumentWrite[]) => Promise<DocumentWritten[]>;
   /** Every live memory of exactly this scope ingested from one of these sources, by source (one pass for a whole call). */
   chunksOf: (scope: Scope, sources: string[]) => Promise<Map<string, MemoryRecord[]>>;
   pdf?: PdfReader;
 }
 
 const DEFAULT_MAX_BYTES = 50 * 1024 * 1024;
+/** Chunks gathered before a batch of documents is written (one embedding pass, one transaction). */
+const BATCH_CHUNKS = 512;
+
+interface PendingDocument {
+  source: string;
+  title: string;
+  bytes: number;
+  /** How many chunks the document had stored (0: a new document). */
+  existing: number;
+  write: DocumentWrite;
+}
 
 const optionsSchema = z
   .object({
@@ -107,29 +134,88 @@ export class Ingester {
     };
     const scope = compactScope(options.scope);
     const stored = await this.context.chunksOf(scope, [...new Set(sources.map(sourceName))]);
-    for (const [index, source] of sources.entries()) {
-      const document = await this.one(source, scope, options, report, stored.get(sourceName(source)) ?? []);
+    const done = (document: IngestedDocument) => {
       report.documents.push(document);
       report.bytes += document.bytes;
       if (document.status === 'failed') report.failed++;
       options.onProgress?.({
-        documents: index + 1,
+        documents: report.documents.length,
         total: sources.length,
         chunks: report.chunks.created + report.chunks.updated + report.chunks.unchanged,
         bytes: report.bytes,
       });
+    };
+    // Documents to write are gathered into batches of about BATCH_CHUNKS chunks: one embedding
+    // pass and one store transaction per batch instead of several per document.
+    let pending: PendingDocument[] = [];
+    let pendingChunks = 0;
+    const flush = async () => {
+      const batch = pending;
+      pending = [];
+      pendingChunks = 0;
+      for (const document of await this.write(batch, report)) done(document);
+    };
+    for (const source of sources) {
+      const planned = await this.plan(source, scope, options, report, stored.get(sourceName(source)) ?? []);
+      if ('status' in planned) {
+        // Reported in order: what is pending goes first.
+        if (pending.length > 0) await flush();
+        done(planned);
+        continue;
+      }
+      pending.push(planned);
+      pendingChunks += planned.write.inputs.length;
+      if (pendingChunks >= BATCH_CHUNKS) await flush();
     }
+    if (pending.length > 0) await flush();
     report.durationMs = performance.now() - started;
     return report;
   }
 
-  private async one(
+  /** Writes a batch of documents in one transaction; one by one when one of them is bad input. */
+  private async write(batch: PendingDocument[], report: IngestReport): Promise<IngestedDocument[]> {
+    let written: DocumentWritten[];
+    try {
+      written = await this.context.writeDocuments(batch.map((document) => document.write));
+    } catch (error) {
+      if (!(error instanceof ValidationError)) throw error;
+      if (batch.length === 1) {
+        const [document] = batch as [PendingDocument];
+        return [
+          { source: document.source, title: document.title, status: 'failed', chunks: 0, bytes: document.bytes, error: error.message },
+        ];
+      }
+      // Find the bad document(s): the others are written, each in its own transaction.
+      const documents: IngestedDocument[] = [];
+      for (const document of batch) documents.push(...(await this.write([document], report)));
+      return documents;
+    }
+    return batch.map((document, index) => {
+      const { results, deleted } = written[index] as DocumentWritten;
+      for (const result of results) {
+        if (result.status === 'created') report.chunks.created++;
+        else if (result.status === 'updated') report.chunks.updated++;
+        else report.chunks.unchanged++;
+      }
+      report.chunks.deleted += deleted;
+      return {
+        source: document.source,
+        title: document.title,
+        status: document.existing === 0 ? 'created' : 'updated',
+        chunks: results.length,
+        bytes: document.bytes,
+      };
+    });
+  }
+
+  /** Reads and chunks one document: what to write, or its final report entry (failed, unchanged). */
+  private async plan(
     source: IngestSource,
     scope: Scope,
     options: z.output<typeof optionsSchema>,
     report: IngestReport,
     existing: MemoryRecord[],
-  ): Promise<IngestedDocument> {
+  ): Promise<IngestedDocument | PendingDocument> {
     const name = sourceName(source);
     const bytes = 'buffer' in source ? source.buffer.byteLength : Buffer.byteLength(source.text);
     const failed = (title: string, error: string): IngestedDocument => ({ source: name, title, status: 'failed', chunks: 0, bytes, error });
@@ -171,28 +257,16 @@ export class Ingester {
         documentHash,
       },
     }));
-    let results: AddResult[];
-    try {
-      results = await this.context.addMany(inputs);
-    } catch (error) {
-      if (error instanceof ValidationError) return failed(parsed.title, error.message);
-      throw error;
-    }
-    for (const result of results) {
-      if (result.status === 'created') report.chunks.created++;
-      else if (result.status === 'updated') report.chunks.updated++;
-      else report.chunks.unchanged++;
-    }
-    const kept = new Set(results.map((result) => result.memory.id));
-    for (const record of existing) {
-      if (!kept.has(record.id) && (await this.context.delete(record.id))) report.chunks.deleted++;
-    }
-    for (let index = 1; index < results.length; index++) {
-      const later = (results[index] as AddResult).memory.id;
-      const earlier = (results[index - 1] as AddResult).memory.id;
-      if (later !== earlier) await this.context.link(later, earlier);
-    }
-    return { source: name, title: parsed.title, status: existing.length === 0 ? 'created' : 'updated', chunks: results.length, bytes };
+    // A chunk is keyed by source and position, and a keyed write is an upsert by key: the stored
+    // chunks whose key the new version no longer has are the leftovers.
+    const keys = new Set(inputs.map((input) => input.key));
+    return {
+      source: name,
+      title: parsed.title,
+      bytes,
+      existing: existing.length,
+      write: { inputs, remove: existing.filter((record) => !keys.has(record.key ?? undefined)) },
+    };
   }
 
   private async parse(source: IngestSource, chunk: ChunkOptions): Promise<{ title: string; chunks: DocumentChunk[]; hash: string }> {

@@ -19,6 +19,8 @@ export interface ReaderContext {
   ontology: Ontology;
   access: AccessRecorder;
   now: () => number;
+  /** Metadata fields sensitive memories store encrypted: `where` refuses them. */
+  sealedMetadataFields?: ReadonlySet<string> | undefined;
 }
 
 /** Reads by id and by filter: `get`, `list`, `count`, `history`. Reads see pending access statistics. */

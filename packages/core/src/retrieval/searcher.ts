@@ -43,6 +43,8 @@ export interface SearcherContext {
   /** Decay parameters for memories consolidation has not scored yet (`retrieval.decay`). */
   decay: DecayParameters;
   now: () => number;
+  /** Metadata fields sensitive memories store encrypted: `where` refuses them. */
+  sealedMetadataFields?: ReadonlySet<string> | undefined;
 }
 
 /**

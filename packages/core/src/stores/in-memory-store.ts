@@ -7,6 +7,8 @@ import type {
   RecordPatch,
   StoreListOptions,
   StoreListPage,
+  StoreOperation,
+  StoreOperationResult,
   StoreWrite,
   StoreWriteResult,
 } from '../contracts/memory-store.js';
@@ -17,6 +19,7 @@ import { BM25_B, BM25_K1, DEFAULT_CONTEXT_WEIGHT, queryTerms, termFrequencies, t
 import { decodeCursor, encodeCursor, isAfterPosition } from './cursor.js';
 import { historyEntry, updateEvent } from './history.js';
 import { inMemoryVectorIndex } from './in-memory-vector-index.js';
+import { checkOperations, missingRecord, OperationIds, operationVectors } from './store-operations.js';
 
 export interface InMemoryStoreOptions {
   /**
@@ -109,6 +112,143 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
     JSON.stringify(a.tags) === JSON.stringify(b.tags) &&
     JSON.stringify(a.metadata) === JSON.stringify(b.metadata);
 
+  const writeNow = (items: StoreWrite[]): StoreWriteResult[] => {
+    // Validate vectors first so a bad item leaves nothing half-written.
+    checkVectors(items.flatMap((item) => (item.vector ? [{ vector: item.vector, field: `vector of ${item.record.id}` }] : [])));
+    const results: StoreWriteResult[] = [];
+    for (const { record, vector, reason } of items) {
+      const keyed = record.key !== null ? findLive(record.scope, (existing) => existing.key === record.key) : undefined;
+      if (keyed) {
+        const { context: _previousContext, contextSource: _previousSource, ...kept } = keyed;
+        const updated: MemoryRecord = {
+          ...kept,
+          content: record.content,
+          ...(record.context !== undefined ? { context: record.context } : {}),
+          ...(record.context !== undefined && record.contextSource !== undefined ? { contextSource: record.contextSource } : {}),
+          contentHash: record.contentHash,
+          type: record.type,
+          subtype: record.subtype,
+          tags: [...record.tags],
+          metadata: structuredClone(record.metadata),
+          importance: record.importance,
+          updatedAt: record.updatedAt,
+        };
+        if (sameContent(keyed, updated)) {
+          results.push({ status: 'duplicate', record: clone(keyed) });
+          continue;
+        }
+        unindexText(keyed);
+        records.set(keyed.id, updated);
+        indexText(updated);
+        appendHistory(historyEntry('updated', keyed, updated, record.updatedAt, reason ?? null));
+        if (vector) vectors.upsertNow([{ id: keyed.id, vector, payload: updated }]);
+        results.push({ status: 'updated', record: clone(updated) });
+        continue;
+      }
+      const duplicate = record.key === null ? findLive(record.scope, (existing) => existing.contentHash === record.contentHash) : undefined;
+      if (duplicate) {
+        results.push({ status: 'duplicate', record: clone(duplicate) });
+        continue;
+      }
+      const stored = clone(record);
+      records.set(stored.id, stored);
+      indexText(stored);
+      appendHistory(historyEntry('created', null, stored, stored.createdAt, reason ?? null));
+      if (vector) vectors.upsertNow([{ id: stored.id, vector, payload: stored }]);
+      results.push({ status: 'created', record: clone(stored) });
+    }
+    return results;
+  };
+  const updateNow = (id: string, patch: RecordPatch, vector: Float32Array | undefined, reason: string | undefined) => {
+    const existing = live(id);
+    if (!existing) return null;
+    const updated: MemoryRecord = { ...existing, ...structuredClone(patch) };
+    if (patch.content !== undefined || patch.tags !== undefined) {
+      unindexText(existing);
+      indexText(updated);
+    }
+    records.set(id, updated);
+    appendHistory(historyEntry(updateEvent(existing, updated), existing, updated, patch.updatedAt, reason ?? null));
+    if (vector) vectors.upsertNow([{ id, vector, payload: updated }]);
+    return clone(updated);
+  };
+  const deleteNow = (id: string, at: Date, reason?: string) => {
+    const existing = live(id);
+    if (!existing) return false;
+    unindexText(existing);
+    const deleted = { ...existing, deletedAt: at, updatedAt: at };
+    records.set(id, deleted);
+    appendHistory(historyEntry('deleted', existing, deleted, at, reason ?? null));
+    vectors.deleteNow([id]);
+    return true;
+  };
+  const upsertRelationNow = (relation: Relation, reason?: string) => {
+    const key = relationKey(relation.sourceId, relation.targetId, relation.type);
+    const existing = relations.get(key);
+    const stored: Relation = existing
+      ? {
+          ...existing,
+          weight: relation.weight,
+          confidence: relation.confidence,
+          metadata: structuredClone(relation.metadata),
+          inferred: relation.inferred,
+          updatedAt: relation.updatedAt,
+        }
+      : structuredClone(relation);
+    relations.set(key, stored);
+    logRelation('relation:added', stored, stored.updatedAt, reason);
+    return { relation: structuredClone(stored), created: !existing };
+  };
+  const removeRelationsNow = (sourceId: string, targetId: string, type: string | undefined, reason?: string) => {
+    const removed: Relation[] = [];
+    const at = new Date();
+    for (const [key, relation] of relations) {
+      if (relation.sourceId === sourceId && relation.targetId === targetId && (type === undefined || relation.type === type)) {
+        relations.delete(key);
+        removed.push(relation);
+        logRelation('relation:removed', relation, at, reason);
+      }
+    }
+    return removed;
+  };
+  const checkVectors = (items: Array<{ vector: Float32Array; field: string }>) => {
+    const dimensions = embedder?.dimensions;
+    for (const { vector, field } of items) {
+      if (dimensions !== undefined && vector.length !== dimensions) {
+        throw new RangeError(`${field} has ${vector.length} dimensions, store holds ${dimensions}`);
+      }
+    }
+  };
+  /** Copies of everything a batch can change; the function returned restores them. */
+  const checkpoint = () => {
+    const saved = {
+      records: new Map(records),
+      histories: new Map([...histories].map(([id, entries]) => [id, [...entries]])),
+      relations: new Map(relations),
+      postings: new Map([...postings].map(([token, posting]) => [token, new Map(posting)])),
+      lengths: new Map(lengths),
+      totalLength,
+      changeLogLength: changeLog.length,
+      head,
+      vectors: vectors.checkpoint(),
+    };
+    const restore = <K, V>(target: Map<K, V>, source: Map<K, V>) => {
+      target.clear();
+      for (const [key, value] of source) target.set(key, value);
+    };
+    return () => {
+      restore(records, saved.records);
+      restore(histories, saved.histories);
+      restore(relations, saved.relations);
+      restore(postings, saved.postings);
+      restore(lengths, saved.lengths);
+      totalLength = saved.totalLength;
+      changeLog.length = saved.changeLogLength;
+      head = saved.head;
+      saved.vectors();
+    };
+  };
+
   return {
     specificationVersion: 'v1',
     name: 'memory',
@@ -125,58 +265,48 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
     },
 
     async write(items: StoreWrite[]): Promise<StoreWriteResult[]> {
-      // Validate vectors first so a bad item leaves nothing half-written.
-      if (items.some((item) => item.vector)) {
-        const dimensions = embedder?.dimensions;
-        for (const item of items) {
-          if (item.vector && dimensions !== undefined && item.vector.length !== dimensions) {
-            throw new RangeError(`vector of ${item.record.id} has ${item.vector.length} dimensions, store holds ${dimensions}`);
+      return writeNow(items);
+    },
+
+    async apply(operations: StoreOperation[]): Promise<StoreOperationResult[]> {
+      checkOperations(operations);
+      checkVectors(operationVectors(operations));
+      // Everything below is synchronous: no other call interleaves, and a failure puts back the
+      // state as it was before the batch.
+      const rollback = checkpoint();
+      try {
+        const resolved = new OperationIds();
+        return operations.map((operation): StoreOperationResult => {
+          switch (operation.kind) {
+            case 'write': {
+              const results = writeNow(operation.items);
+              resolved.noteWrites(operation.items, results);
+              return { kind: 'write', results };
+            }
+            case 'update': {
+              const id = resolved.id(operation.id);
+              const record = updateNow(id, resolved.patch(operation.patch), operation.vector, operation.reason);
+              if (!record && operation.required) throw missingRecord(id);
+              return { kind: 'update', record };
+            }
+            case 'delete': {
+              const id = resolved.id(operation.id);
+              const deleted = deleteNow(id, operation.at);
+              if (!deleted && operation.required) throw missingRecord(id);
+              return { kind: 'delete', deleted };
+            }
+            case 'upsertRelation':
+              return { kind: 'upsertRelation', ...upsertRelationNow(resolved.relation(operation.relation)) };
           }
-        }
-      }
-      const results: StoreWriteResult[] = [];
-      for (const { record, vector, reason } of items) {
-        const keyed = record.key !== null ? findLive(record.scope, (existing) => existing.key === record.key) : undefined;
-        if (keyed) {
-          const { context: _previousContext, contextSource: _previousSource, ...kept } = keyed;
-          const updated: MemoryRecord = {
-            ...kept,
-            content: record.content,
-            ...(record.context !== undefined ? { context: record.context } : {}),
-            ...(record.context !== undefined && record.contextSource !== undefined ? { contextSource: record.contextSource } : {}),
-            contentHash: record.contentHash,
-            type: record.type,
-            subtype: record.subtype,
-            tags: [...record.tags],
-            metadata: structuredClone(record.metadata),
-            importance: record.importance,
-            updatedAt: record.updatedAt,
+          return {
+            kind: 'removeRelations',
+            removed: removeRelationsNow(resolved.id(operation.sourceId), resolved.id(operation.targetId), operation.type),
           };
-          if (sameContent(keyed, updated)) {
-            results.push({ status: 'duplicate', record: clone(keyed) });
-            continue;
-          }
-          unindexText(keyed);
-          records.set(keyed.id, updated);
-          indexText(updated);
-          appendHistory(historyEntry('updated', keyed, updated, record.updatedAt, reason ?? null));
-          if (vector) await vectors.upsert([{ id: keyed.id, vector, payload: updated }]);
-          results.push({ status: 'updated', record: clone(updated) });
-          continue;
-        }
-        const duplicate = findLive(record.scope, (existing) => existing.contentHash === record.contentHash);
-        if (duplicate) {
-          results.push({ status: 'duplicate', record: clone(duplicate) });
-          continue;
-        }
-        const stored = clone(record);
-        records.set(stored.id, stored);
-        indexText(stored);
-        appendHistory(historyEntry('created', null, stored, stored.createdAt, reason ?? null));
-        if (vector) await vectors.upsert([{ id: stored.id, vector, payload: stored }]);
-        results.push({ status: 'created', record: clone(stored) });
+        });
+      } catch (error) {
+        rollback();
+        throw error;
       }
-      return results;
     },
 
     async findByHashes(scope, hashes) {
@@ -188,20 +318,8 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
     },
 
     async update(id: string, patch: RecordPatch, vector?: Float32Array, options?: { reason?: string }) {
-      const existing = live(id);
-      if (!existing) return null;
-      if (vector && embedder && vector.length !== embedder.dimensions) {
-        throw new RangeError(`vector of ${id} has ${vector.length} dimensions, store holds ${embedder.dimensions}`);
-      }
-      const updated: MemoryRecord = { ...existing, ...structuredClone(patch) };
-      if (patch.content !== undefined || patch.tags !== undefined) {
-        unindexText(existing);
-        indexText(updated);
-      }
-      records.set(id, updated);
-      appendHistory(historyEntry(updateEvent(existing, updated), existing, updated, patch.updatedAt, options?.reason ?? null));
-      if (vector) await vectors.upsert([{ id, vector, payload: updated }]);
-      return clone(updated);
+      if (vector) checkVectors([{ vector, field: `vector of ${id}` }]);
+      return updateNow(id, patch, vector, options?.reason);
     },
 
     async setDerivedContexts(items) {
@@ -262,45 +380,15 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
     },
 
     async delete(id, at, options) {
-      const existing = live(id);
-      if (!existing) return false;
-      unindexText(existing);
-      const deleted = { ...existing, deletedAt: at, updatedAt: at };
-      records.set(id, deleted);
-      appendHistory(historyEntry('deleted', existing, deleted, at, options?.reason ?? null));
-      await vectors.delete([id]);
-      return true;
+      return deleteNow(id, at, options?.reason);
     },
 
     async upsertRelation(relation: Relation, options) {
-      const key = relationKey(relation.sourceId, relation.targetId, relation.type);
-      const existing = relations.get(key);
-      const stored: Relation = existing
-        ? {
-            ...existing,
-            weight: relation.weight,
-            confidence: relation.confidence,
-            metadata: structuredClone(relation.metadata),
-            inferred: relation.inferred,
-            updatedAt: relation.updatedAt,
-          }
-        : structuredClone(relation);
-      relations.set(key, stored);
-      logRelation('relation:added', stored, stored.updatedAt, options?.reason);
-      return { relation: structuredClone(stored), created: !existing };
+      return upsertRelationNow(relation, options?.reason);
     },
 
     async removeRelations(sourceId, targetId, type, options) {
-      const removed: Relation[] = [];
-      const at = new Date();
-      for (const [key, relation] of relations) {
-        if (relation.sourceId === sourceId && relation.targetId === targetId && (type === undefined || relation.type === type)) {
-          relations.delete(key);
-          removed.push(relation);
-          logRelation('relation:removed', relation, at, options?.reason);
-        }
-      }
-      return removed;
+      return removeRelationsNow(sourceId, targetId, type, options?.reason);
     },
 
     async changesSince(after: number | null, limit: number): Promise<ChangeLogPage> {
@@ -353,6 +441,7 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
       if (!record.deletedAt) unindexText(record);
       if (texts.content !== undefined) record.content = texts.content;
       if (texts.context !== undefined) record.context = texts.context;
+      if (texts.metadata !== undefined) record.metadata = structuredClone(texts.metadata);
       if (!record.deletedAt) indexText(record);
       return true;
     },

@@ -26,8 +26,19 @@ export interface InMemoryVectorIndexOptions {
   lookup?: (id: string) => (VectorPayload & { deletedAt?: Date | null }) | undefined;
 }
 
+/** The in-memory index, with synchronous forms the in-memory store uses inside its transactions. */
+export interface InMemoryVectorIndex extends VectorIndex {
+  readonly size: number;
+  /** `upsert`, done before it returns. */
+  upsertNow(items: VectorItem[]): void;
+  /** `delete`, done before it returns. */
+  deleteNow(ids: string[]): void;
+  /** Remembers the vectors held now; the function returned puts them back (a rollback). */
+  checkpoint(): () => void;
+}
+
 /** Exact (brute-force) vector search in process memory: the reference `VectorIndex`. */
-export function inMemoryVectorIndex(options: InMemoryVectorIndexOptions = {}): VectorIndex & { readonly size: number } {
+export function inMemoryVectorIndex(options: InMemoryVectorIndexOptions = {}): InMemoryVectorIndex {
   const vectors = new Map<string, { vector: Float32Array; payload: VectorPayload }>();
   let dimensions: number | null = null;
 
@@ -36,6 +47,14 @@ export function inMemoryVectorIndex(options: InMemoryVectorIndexOptions = {}): V
     if (vector.length !== dimensions) {
       throw new ValidationError([{ field, message: `has ${vector.length} dimensions; this index holds ${dimensions}` }]);
     }
+  };
+
+  const upsertNow = (items: VectorItem[]) => {
+    for (const item of items) check(item.vector, `vector of ${item.id}`);
+    for (const item of items) vectors.set(item.id, { vector: Float32Array.from(item.vector), payload: item.payload });
+  };
+  const deleteNow = (ids: string[]) => {
+    for (const id of ids) vectors.delete(id);
   };
 
   return {
@@ -50,9 +69,17 @@ export function inMemoryVectorIndex(options: InMemoryVectorIndexOptions = {}): V
       }
       dimensions = size;
     },
+    upsertNow,
+    deleteNow,
+    checkpoint() {
+      const saved = new Map(vectors);
+      return () => {
+        vectors.clear();
+        for (const [id, entry] of saved) vectors.set(id, entry);
+      };
+    },
     async upsert(items: VectorItem[]) {
-      for (const item of items) check(item.vector, `vector of ${item.id}`);
-      for (const item of items) vectors.set(item.id, { vector: Float32Array.from(item.vector), payload: item.payload });
+      upsertNow(items);
     },
     async search(vector: Float32Array, k: number, filter?: MemoryFilter): Promise<VectorMatch[]> {
       check(vector, 'query vector');
@@ -66,7 +93,7 @@ export function inMemoryVectorIndex(options: InMemoryVectorIndexOptions = {}): V
       return matches.slice(0, k);
     },
     async delete(ids) {
-      for (const id of ids) vectors.delete(id);
+      deleteNow(ids);
     },
     async count() {
       return vectors.size;

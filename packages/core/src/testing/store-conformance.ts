@@ -253,6 +253,31 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         expect(await store.count({})).toBe(2);
       });
 
+      it('never dedupes a keyed write by content onto another memory: it is an upsert by key', async () => {
+        const scope = { userId: 'u' };
+        const unkeyed = makeRecord({ content: 'same words', scope });
+        const first = makeRecord({ content: 'same words', scope, key: 'first' });
+        await store.write([{ record: unkeyed }]);
+        const [a] = await store.write([{ record: first }]);
+        expect(a?.status).toBe('created');
+        expect(a?.record.id).toBe(first.id);
+        expect(a?.record.key).toBe('first');
+        // Another key with the same content, in the same call as a keyed update of the first.
+        const second = makeRecord({ content: 'same words', scope, key: 'second' });
+        const [b, c] = await store.write([{ record: second }, { record: makeRecord({ content: 'same words', scope, key: 'first' }) }]);
+        expect(b?.status).toBe('created');
+        expect(b?.record.key).toBe('second');
+        expect(c?.status).toBe('duplicate');
+        expect(c?.record.id).toBe(first.id);
+        // An unkeyed write still dedupes onto the oldest live record with that content.
+        const [d] = await store.write([{ record: makeRecord({ content: 'same words', scope }) }]);
+        expect(d?.status).toBe('duplicate');
+        expect(d?.record.id).toBe(unkeyed.id);
+        expect(await store.count({})).toBe(3);
+        const keys = (await store.list({}, { limit: 10 })).items.map((record) => record.key).sort();
+        expect(keys).toEqual(['first', 'second', null].sort());
+      });
+
       it('keeps a context (optional), searches it below the content and replaces it with a keyed update', async (test) => {
         const record = makeRecord({ content: 'the answer is forty-two', context: 'what is the meaning of life', key: 'answer' });
         const [result] = await store.write([{ record }]);
@@ -369,6 +394,161 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
           expect(ids(await store.lexicalSearch('sky', { includeSuperseded: true }, 10))).toEqual(ids([old, fresh]));
         }
         expect(await store.get([old.id])).toHaveLength(1);
+      });
+    });
+
+    describe('apply (several operations in one transaction)', () => {
+      const edge = (sourceId: string, targetId: string, type: string): Relation => ({
+        sourceId,
+        targetId,
+        type,
+        weight: 1,
+        confidence: 1,
+        metadata: {},
+        inferred: false,
+        createdAt: new Date(Date.UTC(2025, 0, 1)),
+        updatedAt: new Date(Date.UTC(2025, 0, 1)),
+      });
+      /** Everything a batch can change, to compare a store before and after a failed one. */
+      const snapshot = async (ids: string[]) => ({
+        records: (await store.list({}, { limit: 100, includeDeleted: true })).items,
+        histories: await Promise.all(ids.map((id) => store.history(id))),
+        relations: await store.relationsOf(ids, { direction: 'both' }),
+        lexical: store.lexicalSearch ? await store.lexicalSearch('harbour pilot', {}, 10) : [],
+        vectors: store.vectors && (await store.getEmbedder()) ? await store.vectors.count() : 0,
+      });
+
+      it('applies writes, updates, deletes and relation changes in order, answering each by position', async (context) => {
+        if (!store.apply) return context.skip(`${store.name} has no apply (an optional method)`);
+        const kept = makeRecord({ content: 'kept and edited' });
+        const dropped = makeRecord({ content: 'dropped' });
+        await store.write([{ record: kept }, { record: dropped }]);
+        await store.upsertRelation(edge(kept.id, dropped.id, 'related'));
+        const fresh = makeRecord({ content: 'fresh' });
+        const at = new Date(kept.createdAt.getTime() + 60_000);
+        const results = await store.apply([
+          { kind: 'write', items: [{ record: fresh }] },
+          { kind: 'update', id: kept.id, patch: { content: 'kept, now edited', updatedAt: at }, reason: 'edited in a batch' },
+          { kind: 'upsertRelation', relation: edge(fresh.id, kept.id, 'follows') },
+          { kind: 'removeRelations', sourceId: kept.id, targetId: dropped.id },
+          { kind: 'delete', id: dropped.id, at },
+          { kind: 'update', id: 'no-such-memory', patch: { importance: 1, updatedAt: at } },
+          { kind: 'delete', id: 'no-such-memory', at },
+        ]);
+        expect(results.map((result) => result.kind)).toEqual([
+          'write',
+          'update',
+          'upsertRelation',
+          'removeRelations',
+          'delete',
+          'update',
+          'delete',
+        ]);
+        expect(results[0]).toMatchObject({ results: [{ status: 'created', record: { id: fresh.id } }] });
+        expect(results[1]).toMatchObject({ record: { id: kept.id, content: 'kept, now edited' } });
+        expect(results[2]).toMatchObject({ created: true, relation: { sourceId: fresh.id, targetId: kept.id, type: 'follows' } });
+        expect(results[3]).toMatchObject({ removed: [{ type: 'related' }] });
+        expect(results[4]).toEqual({ kind: 'delete', deleted: true });
+        expect(results[5]).toEqual({ kind: 'update', record: null });
+        expect(results[6]).toEqual({ kind: 'delete', deleted: false });
+        expect(ids(await store.list({}, { limit: 10 }).then((page) => page.items))).toEqual(ids([kept, fresh]));
+        expect((await store.history(kept.id)).at(-1)).toMatchObject({ event: 'updated', reason: 'edited in a batch' });
+        expect((await store.history(dropped.id)).at(-1)?.event).toBe('deleted');
+        const edges = await store.relationsOf([kept.id], { direction: 'both' });
+        expect(edges.map((relation) => `${relation.sourceId}-${relation.type}-${relation.targetId}`)).toEqual([
+          `${fresh.id}-follows-${kept.id}`,
+        ]);
+        expect(await store.apply([])).toEqual([]);
+      });
+
+      it('reads the ids a write resolved to (a duplicate, a keyed update) as those records in later operations', async (context) => {
+        if (!store.apply) return context.skip(`${store.name} has no apply (an optional method)`);
+        const existing = makeRecord({ content: 'already here' });
+        const keyed = makeRecord({ content: 'version one', key: 'doc:1' });
+        await store.write([{ record: existing }, { record: keyed }]);
+        const again = makeRecord({ content: 'already here' });
+        const nextVersion = makeRecord({ content: 'version two', key: 'doc:1' });
+        const at = new Date(keyed.createdAt.getTime() + 60_000);
+        const results = await store.apply([
+          { kind: 'write', items: [{ record: again }, { record: nextVersion }] },
+          { kind: 'upsertRelation', relation: edge(nextVersion.id, again.id, 'supports') },
+          { kind: 'update', id: again.id, patch: { importance: 0.9, updatedAt: at }, required: true },
+        ]);
+        expect(results[0]).toMatchObject({
+          results: [
+            { status: 'duplicate', record: { id: existing.id } },
+            { status: 'updated', record: { id: keyed.id } },
+          ],
+        });
+        expect(results[1]).toMatchObject({ relation: { sourceId: keyed.id, targetId: existing.id } });
+        expect(results[2]).toMatchObject({ record: { id: existing.id, importance: 0.9 } });
+        expect(await store.count({})).toBe(2);
+      });
+
+      it('applies nothing when an operation fails half-way', async (context) => {
+        if (!store.apply) return context.skip(`${store.name} has no apply (an optional method)`);
+        const vectors = await withVectors();
+        const vector = (seed: number) => (vectors ? { vector: seededVector(seed, DIMENSIONS) } : {});
+        const first = makeRecord({ content: 'the harbour pilot boards at dawn', key: 'pilot' });
+        const second = makeRecord({ content: 'the lighthouse keeper' });
+        await store.write([
+          { record: first, ...vector(1) },
+          { record: second, ...vector(2) },
+        ]);
+        await store.upsertRelation(edge(first.id, second.id, 'related'));
+        const before = await snapshot([first.id, second.id]);
+        const added = makeRecord({ content: 'a second harbour pilot boards at noon' });
+        const at = new Date(first.createdAt.getTime() + 60_000);
+        await expect(
+          store.apply([
+            { kind: 'write', items: [{ record: added, ...vector(3) }] },
+            { kind: 'write', items: [{ record: makeRecord({ content: 'the harbour pilot retired', key: 'pilot' }), ...vector(4) }] },
+            { kind: 'update', id: second.id, patch: { supersededBy: added.id, validTo: at, updatedAt: at }, reason: 'replaced' },
+            { kind: 'upsertRelation', relation: edge(added.id, second.id, 'contradicts') },
+            { kind: 'removeRelations', sourceId: first.id, targetId: second.id },
+            { kind: 'delete', id: first.id, at },
+            { kind: 'update', id: 'no-such-memory', patch: { importance: 1, updatedAt: at }, required: true },
+          ]),
+        ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+        expect(await snapshot([first.id, second.id])).toEqual(before);
+        expect(await store.get([added.id])).toEqual([]);
+        expect(await store.history(added.id)).toEqual([]);
+        // The store is usable afterwards, and a required delete of an unknown id fails the same way.
+        await expect(
+          store.apply([
+            { kind: 'write', items: [{ record: added, ...vector(3) }] },
+            { kind: 'delete', id: 'no-such-memory', at, required: true },
+          ]),
+        ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+        expect(await store.get([added.id])).toEqual([]);
+        const [written] = await store.apply([{ kind: 'write', items: [{ record: added, ...vector(3) }] }]);
+        expect(written).toMatchObject({ results: [{ status: 'created' }] });
+      });
+
+      it('checks every vector before writing anything', async (context) => {
+        if (!store.apply) return context.skip(`${store.name} has no apply (an optional method)`);
+        if (!(await withVectors())) return context.skip(`${store.name} has no built-in vector index to make an item fail with`);
+        const record = makeRecord({ content: 'written first' });
+        const other = makeRecord({ content: 'updated second' });
+        await store.write([{ record: other }]);
+        await expect(
+          store.apply([
+            { kind: 'write', items: [{ record, vector: seededVector(1, DIMENSIONS) }] },
+            { kind: 'update', id: other.id, patch: { updatedAt: new Date() }, vector: seededVector(2, DIMENSIONS + 1) },
+          ]),
+        ).rejects.toThrow();
+        expect(await store.get([record.id])).toEqual([]);
+        expect(await store.vectors?.count()).toBe(0);
+      });
+
+      it('rejects an unknown operation before writing anything', async (context) => {
+        if (!store.apply) return context.skip(`${store.name} has no apply (an optional method)`);
+        const record = makeRecord({ content: 'never written' });
+        await expect(store.apply([{ kind: 'write', items: [{ record }] }, { kind: 'explode' } as never])).rejects.toMatchObject({
+          code: 'VALIDATION_ERROR',
+          field: 'operations.1.kind',
+        });
+        expect(await store.count({})).toBe(0);
       });
     });
 
@@ -860,6 +1040,23 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         expect(await old.reindexContext()).toEqual({ conversations: 1, memories: 3, updated: 1 });
         expect(await contextOf(written[1]?.memory.id as string)).toBeUndefined();
         await expect(memory.reindexContext({ conversationId: '' })).rejects.toThrow(/conversationId/);
+      });
+    });
+
+    describe('re-wrapping (key rotation)', () => {
+      it('replaces stored content, context and metadata with no history entry (optional)', async (context) => {
+        if (!store.rewrapContent) return context.skip(`${store.name} has no rewrapContent (an optional method)`);
+        const record = makeRecord({ content: 'wrapped under key A', context: 'context under A', metadata: { secret: 'A', plain: 1 } });
+        await store.write([{ record }]);
+        const historyBefore = await store.history(record.id);
+        expect(await store.rewrapContent(record.id, { content: 'wrapped under key B', metadata: { secret: 'B', plain: 1 } })).toBe(true);
+        const [after] = await store.get([record.id]);
+        expect(after?.content).toBe('wrapped under key B');
+        expect(after?.metadata).toEqual({ secret: 'B', plain: 1 });
+        if (after?.context !== undefined) expect(after.context).toBe('context under A');
+        expect(after?.updatedAt).toEqual(record.updatedAt);
+        expect(await store.history(record.id)).toEqual(historyBefore);
+        expect(await store.rewrapContent('no-such-memory', { content: 'x' })).toBe(false);
       });
     });
 
