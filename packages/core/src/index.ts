@@ -133,6 +133,7 @@ export type {
   WireRecord,
   WireRelation,
 } from './sync/sync-wire.js';
+export { parseScheduleDuration } from './text/duration.js';
 export { porterStem } from './text/porter-stemmer.js';
 export {
   BM25_B,
