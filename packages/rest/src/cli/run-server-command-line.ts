@@ -32,6 +32,7 @@ Options:
   --embedder <choice>    embedder of new stores: auto, hash, transformers[:model] (ENGRAM_EMBEDDER)
   --allow-ingest <dir>   let POST /api/ingest read server files in this folder (repeatable; default: text and uploads only)
   --archive-dir <dir>    where each tenant's consolidation archive goes (default: beside its SQLite file; needed on Postgres)
+  --access-flush-ms <ms> how long searches' access statistics are gathered before one write (default 1000; 0: after each search)
   --consolidate-every <duration>
                          apply consolidation to every tenant's store this often: 24h, 30m, 7d (default: never)
   -h, --help             this help
@@ -65,6 +66,7 @@ const OPTIONS = {
   'allow-ingest': { type: 'string', multiple: true },
   'archive-dir': { type: 'string' },
   'consolidate-every': { type: 'string' },
+  'access-flush-ms': { type: 'string' },
   tenant: { type: 'string' },
   label: { type: 'string' },
   json: { type: 'boolean' },
@@ -200,6 +202,7 @@ export function serveOptionsFrom(
   const embedder = values.embedder ?? environmentValue(env, 'ENGRAM_EMBEDDER');
   const model = modelFromEnvironment(env);
   const encryption = encryptionFrom(env);
+  const accessFlushMs = integerOption(values['access-flush-ms'], 'access-flush-ms', 0, 3_600_000);
   const archiveDirectory = values['archive-dir'] !== undefined ? folder(values['archive-dir'], cwd) : undefined;
   let consolidateEvery: number | undefined;
   if (values['consolidate-every'] !== undefined) {
@@ -221,6 +224,7 @@ export function serveOptionsFrom(
       ...(model ? { model } : {}),
       ...(encryption ? { encryption } : {}),
       ...(archiveDirectory ? { archiveDirectory } : {}),
+      ...(accessFlushMs !== undefined ? { accessFlushMs } : {}),
       log,
     }),
     ...(values['allow-ingest'] ? { allowIngest: values['allow-ingest'].map((path) => folder(path, cwd)) } : {}),

@@ -76,6 +76,8 @@ export interface TenantMemoryFactoryOptions {
    * has no archive without it, so applying forgetting there answers 400.
    */
   archiveDirectory?: string;
+  /** How long searches' access statistics are gathered before one write (ms). Default: core's, 1,000; 0 writes after each search. */
+  accessFlushMs?: number;
   log?: (message: string) => void;
 }
 
@@ -98,6 +100,7 @@ export function tenantMemoryFactory(options: TenantMemoryFactoryOptions): Tenant
       embedder: defaultEmbedder({ choice: options.embedder ?? 'auto', log }),
       logger: log,
       ingestion: { pdf: unpdfReader },
+      ...(options.accessFlushMs !== undefined ? { accessStatistics: { flushIntervalMs: options.accessFlushMs } } : {}),
       ...(options.model ? { model: options.model } : {}),
       ...(options.encryption ? { encryption: options.encryption } : {}),
       ...(archive ? { consolidation: { archive: jsonlArchive({ path: archive }) } } : {}),
