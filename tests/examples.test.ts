@@ -18,8 +18,8 @@ const recipes = readdirSync(examples, { withFileTypes: true })
   .filter((entry) => entry.isDirectory() && existsSync(`${examples}${entry.name}/index.mjs`))
   .map((entry) => entry.name);
 
-async function runRecipe(recipe: string, env: Record<string, string> = {}): Promise<string> {
-  const { stdout } = await run(process.execPath, [`examples/${recipe}/index.mjs`], {
+async function runRecipe(recipe: string, env: Record<string, string> = {}, args: string[] = []): Promise<string> {
+  const { stdout } = await run(process.execPath, [`examples/${recipe}/index.mjs`, ...args], {
     cwd: root,
     env: { ...process.env, NO_COLOR: '1', ...env },
     timeout: 110_000,
@@ -50,6 +50,16 @@ describe('examples', () => {
     });
     expect(stdout).toContain('index handbook: 4 chunks');
     expect(stdout).toContain('expires after 15 minutes');
+  });
+
+  it('multi-agent shares memory through engram serve with an API key (REST + X-Agent-ID, streamed)', { timeout: 120_000 }, async () => {
+    const stdout = await runRecipe('multi-agent', {}, ['--rest']);
+    expect(stdout).toContain('shared memory: engram serve at http://127.0.0.1:');
+    expect(stdout).toContain('writer: listening');
+    // X-Agent-ID set scope.agentId and the tag agent:researcher on what the researcher wrote.
+    expect(stdout).toContain('writer: received from researcher:');
+    expect(stdout).toContain('#agent:researcher');
+    expect(stdout).toContain('"received":3');
   });
 
   const onPostgres = postgres.skip ? it.skip : it;

@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type McpServerHandle, startMcpServer } from '@engram/mcp';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 /**
  * MCP over HTTP with API keys: each key's tenant bounds every tool. Tenant A (key A) tries every
@@ -141,5 +141,65 @@ describe('MCP over HTTP with API keys', () => {
     expect(own.memory.content).toBe(secret);
     expect(own.relations).toHaveLength(1);
     expect(((await tool(b, 'memory_stats', { user_id: 'carol' })).structuredContent as { total: number }).total).toBe(2);
+  });
+
+  it('gives each tenant its own consolidation archive: applying and forgetting work on keyed tenant stores', async () => {
+    const stored = await tool(a, 'memory_store', { content: 'Team A temporary scratch note', user_id: 'dave' });
+    const scratch = (stored.structuredContent?.memory as { id: string }).id;
+    const applied = await tool(a, 'memory_consolidate', { apply: true, steps: ['relevance', 'forgetting'] });
+    expect(applied.isError ?? false, applied.content[0]?.text).toBe(false);
+    expect((applied.structuredContent as { dry_run: boolean }).dry_run).toBe(false);
+    const erased = await tool(a, 'memory_forget', { id: scratch, confirm: true, user_id: 'dave' });
+    expect(erased.isError ?? false, erased.content[0]?.text).toBe(false);
+    expect((erased.structuredContent as { forgotten: number }).forgotten).toBe(1);
+    // Nothing was old enough to forget: the archive file is only created when something is archived.
+    expect(existsSync(join(directory, 'memory.tenants', 'team_b.archive.jsonl'))).toBe(false);
+  });
+});
+
+describe('MCP over HTTP with API keys and --consolidate-every', () => {
+  it('consolidates every tenant with a key, each into its own archive', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'engram-mcp-tenant-schedule-'));
+    const logs: string[] = [];
+    const scheduled = await startMcpServer({
+      transport: 'http',
+      port: 0,
+      path: join(folder, 'memory.db'),
+      embedder: 'hash',
+      keys,
+      warmUp: false,
+      env: {},
+      consolidateEvery: 60_000,
+      log: (message) => logs.push(message),
+    });
+    try {
+      expect(logs.join('\n')).toContain("consolidating every tenant's store every 1 min");
+      const { tenantMemoryFactory } = await import('@engram/rest');
+      // Faded memories written straight into each tenant's store (the MCP tools cannot backdate).
+      const factory = tenantMemoryFactory({ store: { kind: 'sqlite', path: join(folder, 'memory.db') }, embedder: 'hash' });
+      for (const tenant of ['team_a', 'team_b']) {
+        const memory = await factory(tenant);
+        await memory.add({ content: `${tenant} opened a file long ago`, importance: 0.05, createdAt: Date.now() - 500 * 86_400_000 });
+        await memory.close();
+      }
+      // The scheduled run, without waiting a minute: the same call the timer makes.
+      const { consolidationTenants, apiKeys } = await import('@engram/rest');
+      expect(await consolidationTenants(apiKeys({ keys }))).toEqual(['team_a', 'team_b']);
+      await vi.waitFor(
+        async () => {
+          await scheduled.consolidateNow?.();
+          for (const tenant of ['team_a', 'team_b']) {
+            const archive = join(folder, 'memory.tenants', `${tenant}.archive.jsonl`);
+            expect(existsSync(archive)).toBe(true);
+            expect(readFileSync(archive, 'utf8')).toContain(`${tenant} opened a file long ago`);
+          }
+        },
+        { timeout: 10_000, interval: 200 },
+      );
+      expect(logs.some((line) => line.startsWith('consolidation of tenant team_a: 1 scanned, 1 forgotten'))).toBe(true);
+    } finally {
+      await scheduled.close();
+      rmSync(folder, { recursive: true, force: true });
+    }
   });
 });

@@ -53,6 +53,7 @@ beforeAll(async () => {
     memory: tenantMemoryFactory({
       store: { kind: 'sqlite', path: join(directory, 'memory.db') },
       embedder: 'hash',
+      encryption: { key: 'ab'.repeat(32) },
       model: openaiCompatibleModel({ baseURL: modelServer.baseURL, model: 'docs-model', maxRetries: 0 }),
     }),
     port: 0,

@@ -16,8 +16,8 @@ import { formatCount, formatMs, round } from '../lib/stats.mjs';
 const BIN = fileURLToPath(new URL('../../packages/rest/bin/engram-server.js', import.meta.url));
 const CONNECTIONS = 16;
 
-function startServer(path, workers) {
-  const child = spawn(process.execPath, [BIN, '--path', path, '--port', '0', '--workers', String(workers), '--rate-limit', '0'], {
+function startServer(path, workers, extra = []) {
+  const child = spawn(process.execPath, [BIN, '--path', path, '--port', '0', '--workers', String(workers), '--rate-limit', '0', ...extra], {
     env: { ...process.env, ENGRAM_API_KEYS: '', ENGRAM_KEYS_FILE: '', ENGRAM_PG_URL: '' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -98,6 +98,10 @@ export async function run({ full = false, progress = () => {} } = {}) {
     servers.push(one);
     const two = await startServer(path, 2);
     servers.push(two);
+    // The same 2 workers writing each search's access statistics right after it (before batching):
+    // search slices alternate with the others, so the comparison holds on a busy machine.
+    const eager = await startServer(path, 2, ['--access-flush-ms', '0']);
+    servers.push(eager);
 
     let counter = 0;
     const search = (request) => ({
@@ -111,7 +115,8 @@ export async function run({ full = false, progress = () => {} } = {}) {
     const get = (request) => ({ ...request, path: `/api/memories/${ids[counter++ % ids.length]}` });
     const routes = { search: [search, 'POST', '/api/search'], add: [add, 'POST', '/api/memories'], get: [get, 'GET', '/api/memories'] };
     // Warm-up: the first requests open the store and load its indexes in every worker.
-    for (const server of [one, two]) await load(server.url, 2, search, 'POST', '/api/search');
+    for (const server of [one, two, eager]) await load(server.url, 2, search, 'POST', '/api/search');
+    const eagerSlices = [];
 
     const inProcess = { done: 0, seconds: 0 };
     const viaApp = { done: 0, seconds: 0 };
@@ -139,6 +144,7 @@ export async function run({ full = false, progress = () => {} } = {}) {
           slices[workers][name].push(await load(server.url, slice, setup, method, route));
         }
       }
+      eagerSlices.push(await load(eager.url, slice, search, 'POST', '/api/search'));
       progress(`round ${round + 1} of ${rounds}`);
     }
     await app.engram.close();
@@ -161,6 +167,8 @@ export async function run({ full = false, progress = () => {} } = {}) {
     const errors = Object.values(results.workers).flatMap((byRoute) => Object.values(byRoute).map((route) => route.errors));
     results.searchRatioToInProcess = round(single.search.requestsPerSecond / results.inProcessSearchPerSecond, 2);
     results.twoWorkerSpeedup = round(double.search.requestsPerSecond / single.search.requestsPerSecond, 2);
+    results.eagerAccess = combine(eagerSlices);
+    results.batchedVsEagerAccess = round(double.search.requestsPerSecond / results.eagerAccess.requestsPerSecond, 2);
     progress(
       `in-process ${results.inProcessSearchPerSecond}/s, app.request ${results.inProcessAppSearchPerSecond}/s, REST ${single.search.requestsPerSecond}/s (1 worker), ${double.search.requestsPerSecond}/s (2)`,
     );
@@ -207,6 +215,13 @@ function markdown(results) {
       );
     }
   }
+  lines.push(
+    `| 2 (access written per search) | search | ${results.eagerAccess.requestsPerSecond} | ${formatMs(results.eagerAccess.p50)} / ${formatMs(results.eagerAccess.p99)} | ${results.eagerAccess.errors} |`,
+  );
+  lines.push('');
+  lines.push(
+    `Access statistics gathered per second and written in one batch (the default) against written after each search (\`--access-flush-ms 0\`), 2 workers, search: ${results.batchedVsEagerAccess}×.`,
+  );
   lines.push('');
   return lines.join('\n');
 }

@@ -14,5 +14,4 @@ export async function openSharedMemory() {
   return new Memory({ path: process.env.MULTI_AGENT_DB, embedder });
 }
 
-/** Every memory of this run is in this scope, so runs never see each other's findings. */
-export const teamScope = () => ({ userId: 'checkout-team', runId: process.env.MULTI_AGENT_RUN });
+export { teamScope } from './team.mjs';

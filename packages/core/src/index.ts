@@ -103,6 +103,8 @@ export type {
 export { DEFAULT_MAX_CONTENT_BYTES } from './model/schema.js';
 export type { ReembedStoreOptions } from './reembed/reembed.js';
 export { reembedStore } from './reembed/reembed.js';
+export type { AccessStatisticsOptions } from './retrieval/access-recorder.js';
+export { DEFAULT_ACCESS_FLUSH_MS } from './retrieval/access-recorder.js';
 export type { DateCue } from './retrieval/date-cues.js';
 export { findDateCues, matchesDateCue } from './retrieval/date-cues.js';
 export type { Explanation, RetrievalOptions } from './retrieval/fusion.js';
@@ -136,6 +138,7 @@ export type {
   WireRecord,
   WireRelation,
 } from './sync/sync-wire.js';
+export { parseScheduleDuration } from './text/duration.js';
 export { porterStem } from './text/porter-stemmer.js';
 export {
   BM25_B,

@@ -65,7 +65,7 @@ import {
   validate,
 } from './model/schema.js';
 import { compactScope } from './model/scope.js';
-import { AccessRecorder } from './retrieval/access-recorder.js';
+import { AccessRecorder, type AccessStatisticsOptions } from './retrieval/access-recorder.js';
 import { type ContextResult, packContext } from './retrieval/context.js';
 import { type ResolvedRetrievalOptions, type RetrievalOptions, resolveRetrievalOptions } from './retrieval/fusion.js';
 import { type ListResult, Reader } from './retrieval/reader.js';
@@ -130,6 +130,12 @@ export interface MemoryOptions {
    * writes are pushed and the server's changes pulled in the background. See docs/sync.md.
    */
   sync?: SyncOptions;
+  /**
+   * How searches' access statistics (count, last accessed) are written: gathered for
+   * `flushIntervalMs` (default 1,000) and written in one batch, off the search path. Reads in this
+   * process see them at once; other processes once written. `close()` writes what is pending.
+   */
+  accessStatistics?: AccessStatisticsOptions;
   /** Where warnings go besides the `warning` event. Default: console.warn. `false` silences them. */
   logger?: Logger;
   /** The clock (tests). Default Date.now. */
@@ -241,7 +247,16 @@ export class Memory {
 
     const open = () => this.open();
     const { embedding, events, ontology, relationTypes } = this;
-    this.access = new AccessRecorder(store, events, now);
+    const flushIntervalMs = options.accessStatistics?.flushIntervalMs;
+    if (flushIntervalMs !== undefined && !(Number.isInteger(flushIntervalMs) && flushIntervalMs >= 0 && flushIntervalMs <= 3_600_000)) {
+      throw new ValidationError([
+        {
+          field: 'accessStatistics.flushIntervalMs',
+          message: `must be an integer number of milliseconds from 0 to 3600000 (got ${String(flushIntervalMs)})`,
+        },
+      ]);
+    }
+    this.access = new AccessRecorder(store, events, now, flushIntervalMs !== undefined ? { flushIntervalMs } : {});
     const sealedMetadataFields = encryption.metadataFields instanceof Set ? encryption.metadataFields : undefined;
     this.reader = new Reader({ store, open, ontology, access: this.access, now, sealedMetadataFields });
     this.searcher = new Searcher({
@@ -801,7 +816,9 @@ export class Memory {
    * memories (compression) and, when asked, suggests links (associations). A dry run by default:
    * pass `dryRun: false` to apply. The report lists ids and reasons either way.
    */
-  consolidate(options: ConsolidateOptions = {}): Promise<ConsolidationReport> {
+  async consolidate(options: ConsolidateOptions = {}): Promise<ConsolidationReport> {
+    // The access boost reads stored access counts: write the pending ones first.
+    await this.access.flush();
     return this.consolidator.consolidate(options);
   }
 

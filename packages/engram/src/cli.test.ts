@@ -131,6 +131,32 @@ describe('help and usage', () => {
     expect(cli.opened).toBe(0);
   });
 
+  it('keys --help lists every keys subcommand, the API keys’ and rotate-encryption', async () => {
+    const result = await cli.run(['keys', '--help']);
+    expect(result.code).toBe(0);
+    for (const subcommand of ['create', 'list', 'revoke', 'rotate-encryption'])
+      expect(result.stdout).toMatch(new RegExp(`^  ${subcommand}\\b`, 'm'));
+    const create = await cli.run(['keys', 'create', '--help']);
+    expect(create.stdout).toContain('--tenant <name>');
+    expect(create.stdout).toContain('--keys-file <file>');
+    expect(cli.opened).toBe(0);
+  });
+
+  it('keys create, list and revoke manage the REST server’s key file', async () => {
+    const keysFile = join(tempDirectory(), 'keys.json');
+    const created = await cli.run(['keys', 'create', '--tenant', 'team_a', '--label', 'ci runner', '--keys-file', keysFile, '--json']);
+    expect(created.code, created.stderr).toBe(0);
+    const { key, id, tenant } = created.json();
+    expect(key).toMatch(/^egk_/);
+    expect(tenant).toBe('team_a');
+    expect(readFileSync(keysFile, 'utf8')).not.toContain(key);
+    const listed = await cli.run(['keys', 'list', '--keys-file', keysFile, '--json']);
+    expect(listed.json()).toEqual([expect.objectContaining({ id, tenant: 'team_a', label: 'ci runner' })]);
+    expect((await cli.run(['keys', 'revoke', id, '--keys-file', keysFile])).code).toBe(0);
+    expect((await cli.run(['keys', 'list', '--keys-file', keysFile, '--json'])).json()).toEqual([]);
+    expect((await cli.run(['keys', 'create', '--keys-file', keysFile])).code).toBe(2);
+  });
+
   it('prints the package version', async () => {
     const result = await cli.run(['--version']);
     expect(result.code).toBe(0);

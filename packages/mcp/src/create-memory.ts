@@ -1,5 +1,6 @@
 import { archivePathFor, jsonlArchive } from '@engram/adapters/archive';
-import { AdapterError, Memory, type MemoryStore, syncFromEnvironment, ValidationError } from '@engram/core';
+import { unpdfReader } from '@engram/adapters/files';
+import { AdapterError, type EncryptionOptions, Memory, type MemoryStore, syncFromEnvironment, ValidationError } from '@engram/core';
 import { type ResolvedConfig, redactUrl } from './config.js';
 import { embedderChoice } from './embedder-choice.js';
 
@@ -14,19 +15,24 @@ export function checkEmbedderChoice(choice: string): void {
   }
 }
 
+/** Sensitive memories: the same variables as the engram package (docs/data-safety.md). */
+export function encryptionFromEnvironment(env: Record<string, string | undefined>): EncryptionOptions | undefined {
+  const key = env.ENGRAM_ENCRYPTION_KEY?.trim();
+  if (!key) return undefined;
+  const previousKeys = (env.ENGRAM_ENCRYPTION_PREVIOUS_KEYS ?? '')
+    .split(',')
+    .map((text) => text.trim())
+    .filter(Boolean);
+  return { key, ...(previousKeys.length > 0 ? { previousKeys } : {}) };
+}
+
 /**
  * Builds the `Memory` the server uses. Adapters and embedders are imported here, on first use,
  * so that the process answers `initialize` before any native module or model loads.
  */
 export async function createMemory(config: ResolvedConfig, log: (message: string) => void): Promise<Memory> {
   const store = config.store.kind === 'sqlite' ? await sqlite(config.store.path) : await postgres(config.store.connectionString);
-  // Sensitive memories: the same variables as the engram package (docs/data-safety.md).
-  const key = process.env.ENGRAM_ENCRYPTION_KEY?.trim();
-  const previousKeys = (process.env.ENGRAM_ENCRYPTION_PREVIOUS_KEYS ?? '')
-    .split(',')
-    .map((text) => text.trim())
-    .filter(Boolean);
-  const encryption = key ? { key, ...(previousKeys.length > 0 ? { previousKeys } : {}) } : undefined;
+  const encryption = encryptionFromEnvironment(process.env);
   // memory_consolidate archives what it forgets: beside a SQLite file by default (`memory.archive.jsonl`).
   const archivePath =
     config.archivePath ??
@@ -38,6 +44,8 @@ export async function createMemory(config: ResolvedConfig, log: (message: string
     ...(sync ? { sync } : {}),
     embedder: embedderChoice(config.embedder, log),
     logger: log,
+    // memory_ingest reads PDF files too (unpdf loads on the first PDF).
+    ingestion: { pdf: unpdfReader },
     ...(config.model ? { model: config.model } : {}),
     ...(encryption ? { encryption } : {}),
     ...(archivePath ? { consolidation: { archive: jsonlArchive({ path: archivePath }) } } : {}),

@@ -2,7 +2,7 @@ import type { Memory } from '@engram/core';
 import { ValidationError } from '@engram/core';
 import { describeStore, type EngramMcpConfig, type Environment, fromEnvironment, type ResolvedConfig, resolveConfig } from './config.js';
 import { scheduleConsolidation } from './consolidation-schedule.js';
-import { checkEmbedderChoice, createMemory } from './create-memory.js';
+import { checkEmbedderChoice, createMemory, encryptionFromEnvironment } from './create-memory.js';
 import { defaultLog } from './engram-mcp-server.js';
 import { LazyMemory } from './memory-source.js';
 import { isLoopback } from './transports/loopback.js';
@@ -57,6 +57,8 @@ export interface McpServerHandle {
   closed: Promise<void>;
   /** Stops serving and closes the store (a `memory` passed in stays open). */
   close(): Promise<void>;
+  /** HTTP with `consolidateEvery`: runs the scheduled consolidation now (what the timer does). */
+  consolidateNow?(): Promise<void>;
 }
 
 /**
@@ -118,30 +120,39 @@ export async function startMcpServer(options: StartMcpServerOptions = {}): Promi
   if (every !== undefined && !(Number.isFinite(every) && every >= 60_000)) {
     throw new ValidationError([{ field: 'consolidateEvery', message: `must be at least one minute, in milliseconds (got ${every})` }]);
   }
-  if (every !== undefined && keyed) {
-    // Each tenant has a store of its own; the schedule consolidates one store. Refuse rather than
-    // leave the tenants' stores out without a word.
-    throw new ValidationError([
-      {
-        field: 'consolidateEvery',
-        message: 'is not available with API keys yet (each tenant has its own store): run engram consolidate per tenant store instead',
-      },
-    ]);
-  }
   const { serveHttp } = await import('./transports/http-transport.js');
+  const tenantMemory = await tenantMemorySource(options.memory ? undefined : config, memory, log);
   const handle = await serveHttp(server, {
     host,
     port,
     ...(token ? { token } : {}),
     warmUp,
     authenticator,
-    tenantMemory: await tenantMemorySource(options.memory ? undefined : config, memory, log),
+    tenantMemory,
   });
   const access = keyed ? ' (API keys required; each key sees its own tenant only)' : token ? ' (bearer token required)' : '';
   log(`serving ${where} at ${handle.url}${access}${compat ? ' (with compatibility tools)' : ''}`);
   if (every === undefined) return handle;
-  const stop = scheduleConsolidation(memory, every, log);
-  log(`consolidating every ${Math.round(every / 60_000)} min`);
+  let stop: () => void;
+  let run: () => Promise<void>;
+  if (keyed) {
+    // Each tenant has its own store and archive: the REST server's schedule covers every tenant with a key.
+    const { consolidationTenants, scheduleTenantConsolidation } = await import('@engram/rest');
+    const schedule = scheduleTenantConsolidation({
+      everyMs: every,
+      tenants: () => consolidationTenants(authenticator),
+      memoryOf: async (tenant) => ({ memory: await tenantMemory.get(tenant), release: async () => {} }),
+      log,
+    });
+    stop = schedule.stop;
+    run = schedule.run;
+    log(`consolidating every tenant's store every ${Math.round(every / 60_000)} min (each into its own archive)`);
+  } else {
+    const schedule = scheduleConsolidation(memory, every, log);
+    stop = schedule;
+    run = schedule.run;
+    log(`consolidating every ${Math.round(every / 60_000)} min`);
+  }
   void handle.closed.then(stop);
   return {
     ...handle,
@@ -149,6 +160,7 @@ export async function startMcpServer(options: StartMcpServerOptions = {}): Promi
       stop();
       await handle.close();
     },
+    consolidateNow: run,
   };
 }
 
@@ -163,7 +175,19 @@ async function tenantMemorySource(
   log: (message: string) => void,
 ): Promise<TenantMemorySource> {
   const { tenantMemoryFactory } = await import('@engram/rest');
-  const others = config ? tenantMemoryFactory({ store: config.store, embedder: config.embedder, log }) : undefined;
+  // Each tenant archives what consolidation forgets to its own file: beside its SQLite store, or,
+  // with --archive (ENGRAM_ARCHIVE), in `<archive name>.tenants/` beside that file.
+  const archiveDirectory = config?.archivePath ? config.archivePath.replace(/\.jsonl$/i, '') + '.tenants' : undefined;
+  const encryption = encryptionFromEnvironment(process.env);
+  const others = config
+    ? tenantMemoryFactory({
+        store: config.store,
+        embedder: config.embedder,
+        ...(encryption ? { encryption } : {}),
+        ...(archiveDirectory ? { archiveDirectory } : {}),
+        log,
+      })
+    : undefined;
   const built = new Map<string, Promise<Memory>>();
   return {
     get(tenant: string): Promise<Memory> {
@@ -179,6 +203,7 @@ async function tenantMemorySource(
     },
     async close(): Promise<void> {
       const memories = await Promise.all([...built.values()].map((pending) => pending.catch(() => undefined)));
+      built.clear();
       await Promise.allSettled(memories.map((memory) => memory?.close()));
     },
   };

@@ -12,8 +12,11 @@ import { EventHubs } from './events/event-hubs.js';
 import type { EngramEnv, EngramHono } from './routes/app-env.js';
 import { healthRoute, registerCatalogRoutes } from './routes/catalog-routes.js';
 import { registerCompatRoutes } from './routes/compat-routes.js';
+import { registerConsolidationRoutes } from './routes/consolidation-routes.js';
+import { registerErasureRoutes } from './routes/erasure-routes.js';
 import { registerEventRoutes } from './routes/event-routes.js';
 import { registerGraphRoutes } from './routes/graph-routes.js';
+import { registerIngestRoutes } from './routes/ingest-routes.js';
 import { registerMemoryRoutes } from './routes/memory-routes.js';
 import { registerReindexRoutes } from './routes/reindex-routes.js';
 import { validationResponse } from './routes/responses.js';
@@ -46,7 +49,12 @@ export interface EngramAppOptions {
   corsOrigins?: string[];
   /** Largest JSON body, in bytes. Default 1,000,000. */
   bodyLimit?: number;
-  /** Largest POST /api/import and POST /api/sync/push body, in bytes. Default 64 MiB. */
+  /**
+   * Server folders POST /api/ingest may read files from (`paths`), after resolving symbolic links.
+   * Default none: the route takes text and uploads only. Every tenant may ingest from them.
+   */
+  allowIngest?: readonly string[];
+  /** Largest POST /api/import, POST /api/ingest and POST /api/sync/push body, in bytes. Default 64 MiB. */
   importBodyLimit?: number;
   /** Per-key token bucket. Default with keys: 50 requests/s, bursts of 100; without keys: off. `false`: off. */
   rateLimit?: RateLimitOptions | false;
@@ -74,6 +82,9 @@ export type EngramApp = EngramHono & {
 export const DEFAULT_BODY_LIMIT = 1_000_000;
 export const DEFAULT_IMPORT_BODY_LIMIT = 64 * 1024 * 1024;
 export const DEFAULT_RATE_LIMIT: RateLimitOptions = { perSecond: 50, burst: 100 };
+
+/** Routes the request timeout does not apply to. */
+const UNTIMED = new Set(['/api/events', '/api/export', '/api/consolidate', '/api/ingest']);
 
 const defaultLog = (message: string) => process.stderr.write(`[engram-server] ${message}\n`);
 
@@ -239,15 +250,19 @@ export function createEngramApp(options: EngramAppOptions): EngramApp {
   };
   const jsonLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const importLimit = options.importBodyLimit ?? DEFAULT_IMPORT_BODY_LIMIT;
-  app.use('/api/import', bodyLimit({ maxSize: importLimit, onError: tooLarge(importLimit) }));
-  app.use('/api/sync/push', bodyLimit({ maxSize: importLimit, onError: tooLarge(importLimit) }));
+  const LARGE_BODIES = new Set(['/api/import', '/api/ingest', '/api/sync/push']);
   app.use('/api/*', async (context, next) => {
-    if (context.req.path === '/api/import' || context.req.path === '/api/sync/push') return next();
+    if (!LARGE_BODIES.has(context.req.path)) return next();
+    return bodyLimit({ maxSize: importLimit, onError: tooLarge(importLimit) })(context, next);
+  });
+  app.use('/api/*', async (context, next) => {
+    if (LARGE_BODIES.has(context.req.path)) return next();
     return bodyLimit({ maxSize: jsonLimit, onError: tooLarge(jsonLimit) })(context, next);
   });
 
   app.use('/api/*', async (context, next) => {
-    if (context.req.path === '/api/events' || context.req.path === '/api/export') return next();
+    // Streams, and the long-running maintenance routes (consolidation, ingestion), run to the end.
+    if (UNTIMED.has(context.req.path)) return next();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -276,6 +291,9 @@ export function createEngramApp(options: EngramAppOptions): EngramApp {
   registerTransferRoutes(app);
   registerSyncRoutes(app);
   registerReindexRoutes(app);
+  registerConsolidationRoutes(app);
+  registerIngestRoutes(app, { allowIngest: options.allowIngest ?? [] });
+  registerErasureRoutes(app);
   registerEventRoutes(app, { events, heartbeatMs, log });
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {

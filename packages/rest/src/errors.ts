@@ -46,7 +46,21 @@ export function toErrorResponse(
 ): { status: ContentfulStatusCode; body: ErrorBody; headers: Record<string, string> } {
   if (error instanceof HttpError)
     return { status: error.status, body: errorBody(error.code, error.message, error.field), headers: error.headers };
-  if (ValidationError.isInstance(error)) return { status: 400, body: errorBody(error.code, error.message, error.field), headers: {} };
+  if (ValidationError.isInstance(error)) {
+    if (/(^|\.)sensitive$/.test(error.field) && error.message.includes('needs an encryption key')) {
+      // Core's message speaks to SDK users (new Memory({ encryption })); a server's operator sets a variable.
+      return {
+        status: 400,
+        body: errorBody(
+          error.code,
+          `Invalid ${error.field}: this server has no encryption key, so it cannot store sensitive memories. Start it with ENGRAM_ENCRYPTION_KEY set (64 hex characters, e.g. \`openssl rand -hex 32\`), or leave sensitive out`,
+          error.field,
+        ),
+        headers: {},
+      };
+    }
+    return { status: 400, body: errorBody(error.code, error.message, error.field), headers: {} };
+  }
   if (EngramError.isInstance(error) && error.code === 'MODEL_ERROR') {
     // The model's error may name its URL or provider details: those stay in the server log.
     log(`MODEL_ERROR: ${error.message}`);

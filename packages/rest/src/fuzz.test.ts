@@ -84,6 +84,7 @@ function cases(count: number): Case[] {
   const notObject = [null, 'x', 42, [], true];
   const kinds: Record<string, unknown[]> = {
     content: notString,
+    text: notString,
     query: notString,
     type: [null, 42, [], {}, ''],
     mode: ['sideways', 42, null],
@@ -116,6 +117,9 @@ function cases(count: number): Case[] {
     '/api/memories/search',
     '/api/remember',
     '/api/recall',
+    '/api/consolidate',
+    '/api/forget',
+    '/api/ingest',
   ];
   const fields: Record<string, string[]> = {
     '/api/memories': [
@@ -138,6 +142,10 @@ function cases(count: number): Case[] {
     '/api/memories/search': ['query', 'n_results', 'tags', 'similarity_threshold'],
     '/api/remember': ['content', 'user_id', 'tags'],
     '/api/recall': ['query', 'user_id', 'limit'],
+    // Only fields whose every wrong value is invalid (dryRun, confirm, now and title have valid ones among them).
+    '/api/consolidate': ['steps', 'scope'],
+    '/api/forget': ['scope', 'ids'],
+    '/api/ingest': ['text', 'format', 'tags', 'scope'],
   };
   const validBase: Record<string, Record<string, unknown>> = {
     '/api/memories': { content: 'fuzz content' },
@@ -149,6 +157,9 @@ function cases(count: number): Case[] {
     '/api/memories/search': { query: 'fuzz' },
     '/api/remember': { content: 'fuzz remember' },
     '/api/recall': { query: 'fuzz' },
+    '/api/consolidate': { dryRun: false },
+    '/api/forget': { scope: { userId: 'fuzz-nobody' }, confirm: true },
+    '/api/ingest': { text: '# Fuzz\n\nA fuzzed document.', title: 'Fuzz' },
   };
   const pathTricks = [
     '/api/memories/%00',

@@ -46,8 +46,11 @@ describe('the OpenAPI document', () => {
     expect(document.openapi).toBe('3.1.0');
     expect(Object.keys(document.paths).sort()).toEqual(
       [
+        '/api/consolidate',
         '/api/context',
         '/api/events',
+        '/api/forget',
+        '/api/ingest',
         '/api/export',
         '/api/health',
         '/api/import',
@@ -126,6 +129,20 @@ describe('a client generated from /openapi.json', () => {
     expect((await client.POST('/api/remember', { body: { content: 'Smoke: remembered', user_id: 'u' } })).data?.success).toBe(true);
     expect((await client.POST('/api/recall', { body: { query: 'remembered', user_id: 'u' } })).data?.count).toBe(1);
     expect((await client.POST('/api/reindex/context', { body: {} })).data).toMatchObject({ conversations: 0, updated: 0 });
+    const report = await client.POST('/api/consolidate', { body: { steps: ['relevance', 'forgetting'] } });
+    expect(report.data?.dryRun).toBe(true);
+    expect(report.data?.forgetting?.protected.linked).toBe(0);
+    const ingested = await client.POST('/api/ingest', {
+      body: { text: '# Smoke\n\nIngested text.', title: 'Smoke doc', format: 'markdown' },
+    });
+    expect(ingested.data?.documents[0]?.status).toBe('created');
+    const form = new FormData();
+    form.append('file', new File(['Uploaded smoke notes.'], 'smoke.txt'));
+    const uploaded = await client.POST('/api/ingest', { body: form as never, bodySerializer: (body) => body });
+    expect(uploaded.data?.documents[0]?.source).toBe('smoke.txt');
+    const erasure = await client.POST('/api/forget', { body: { scope: { userId: 'u' } } });
+    expect(erasure.data).toMatchObject({ dryRun: true, matched: 1, forgotten: 0 });
+    expect((await client.POST('/api/forget', { body: { scope: { userId: 'u' }, confirm: true } })).data?.forgotten).toBe(1);
     const invalid = await client.POST('/api/search', { body: { query: 'x', limit: 0 } });
     expect(invalid.error?.error.field).toBe('limit');
     expect((await client.DELETE('/api/memories/{id}', { params: { path: { id } } })).data?.deleted).toBe(true);

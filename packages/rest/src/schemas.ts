@@ -1,3 +1,4 @@
+import { CONSOLIDATION_STEPS } from '@engram/core';
 import { z } from '@hono/zod-openapi';
 
 /**
@@ -59,6 +60,10 @@ export const MemorySchema = z
     precedingMemoryId: z.string().nullable(),
     sourceType: z.string().nullable(),
     credibility: z.number().nullable(),
+    sensitive: z
+      .boolean()
+      .optional()
+      .openapi({ description: 'true when the content is stored encrypted; without the server’s key it reads "[encrypted: …]"' }),
   })
   .openapi('Memory');
 
@@ -104,6 +109,10 @@ export const AddMemorySchema = z
     sourceType: z.string().optional(),
     credibility: unit.optional(),
     client_hostname: z.string().optional().openapi({ description: 'mcp-memory-service field, kept in metadata.clientHostname' }),
+    sensitive: z.boolean().optional().openapi({
+      description:
+        'Encrypt content and context at rest (AES-256-GCM) under the server’s ENGRAM_ENCRYPTION_KEY; a server without one answers 400 naming it',
+    }),
   })
   .openapi('AddMemory');
 
@@ -483,3 +492,179 @@ export const SyncPushResultSchema = z
     ),
   })
   .openapi('SyncPushResult');
+
+// Consolidation.
+export const ConsolidateSchema = z
+  .strictObject({
+    dryRun: z.boolean().optional().openapi({
+      description: 'Default true: report what would happen and write nothing. false applies (forgotten memories are archived first)',
+    }),
+    scope: ScopeSchema.optional(),
+    steps: z
+      .array(z.enum(CONSOLIDATION_STEPS))
+      .min(1)
+      .optional()
+      .openapi({ description: 'Default relevance, forgetting, compression (associations cost one search per memory)' }),
+    now: dateInput.optional().openapi({ description: 'The instant ages are measured from. Default: now' }),
+  })
+  .openapi('Consolidate');
+
+const protectedCounts = z.object({ linked: z.number(), important: z.number(), keyed: z.number(), 'keep-tag': z.number() });
+
+export const ConsolidationReportSchema = z
+  .object({
+    dryRun: z.boolean(),
+    now: dateTime,
+    scope: ScopeSchema,
+    steps: z.array(z.enum(CONSOLIDATION_STEPS)),
+    scanned: z.number().openapi({ description: 'Live, not superseded memories in scope that were read' }),
+    durationMs: z.number(),
+    relevance: z
+      .object({
+        scored: z.number(),
+        stored: z.number().openapi({ description: 'Scores written (0 in a dry run)' }),
+        mean: z.number(),
+        bands: z.array(z.object({ from: z.number(), to: z.number(), count: z.number() })),
+        lowest: z.array(z.object({ id: z.string(), score: z.number() })),
+      })
+      .optional(),
+    forgetting: z
+      .object({
+        forgotten: z.array(
+          z.object({ id: z.string(), type: z.string(), preview: z.string(), score: z.number(), ageDays: z.number(), reason: z.string() }),
+        ),
+        protected: protectedCounts,
+        archive: z.string().nullable().openapi({ description: 'Where forgotten memories were archived (null in a dry run)' }),
+      })
+      .optional(),
+    compression: z
+      .object({
+        clusters: z.array(
+          z.object({
+            ids: z.array(z.string()),
+            type: z.string(),
+            summary: z.string(),
+            summarySource: z.enum(['extractive', 'model']),
+            reason: z.string(),
+            patternId: z.string().optional(),
+            archivedIds: z.array(z.string()).optional(),
+          }),
+        ),
+        comparisons: z.number(),
+      })
+      .optional(),
+    associations: z
+      .object({
+        examined: z.number(),
+        suggestions: z.array(
+          z.object({
+            sourceId: z.string(),
+            targetId: z.string(),
+            type: z.string(),
+            confidence: z.number(),
+            reasons: z.array(z.string()),
+            relation: RelationSchema.optional(),
+          }),
+        ),
+        written: z.number(),
+      })
+      .optional(),
+  })
+  .openapi('ConsolidationReport');
+
+// Erasure.
+export const ForgetSchema = z
+  .strictObject({
+    scope: ScopeSchema.optional().openapi({ description: 'Erase every memory of this user / agent / run (at least one of them)' }),
+    ids: z.array(identifier).min(1).max(1000).optional().openapi({ description: 'Erase these memories (up to 1,000 a call)' }),
+    confirm: z.boolean().optional().openapi({ description: 'true erases. Default false: a dry run that only counts what would be erased' }),
+  })
+  .openapi('Forget');
+export const ForgetResultSchema = z
+  .object({
+    dryRun: z.boolean(),
+    matched: z.number().openapi({ description: 'Memories (live, superseded or deleted) the request names' }),
+    forgotten: z.number(),
+    ids: z.array(z.string()).openapi({ description: 'The ids matched (dry run) or erased' }),
+  })
+  .openapi('ForgetResult');
+
+// Ingestion.
+const ingestFormat = z.enum(['markdown', 'text', 'html', 'json', 'jsonl', 'csv', 'code']);
+const ingestSettings = {
+  scope: ScopeSchema.optional(),
+  tags: z.array(z.string()).max(100).optional().openapi({ description: 'Added to every chunk' }),
+  type: z.string().optional().openapi({ description: 'Memory type of the chunks. Default observation' }),
+  chunk: z
+    .strictObject({ targetTokens: z.number().int().optional(), overlapTokens: z.number().int().optional() })
+    .optional()
+    .openapi({ description: 'Chunk size target and overlap, in tokens (default 400 and 40)' }),
+};
+export const IngestSchema = z
+  .strictObject({
+    text: z.string().min(1).optional().openapi({ description: 'A document to ingest (with title)' }),
+    title: z.string().min(1).max(500).optional().openapi({ description: 'Title of the text; also its source name unless source is given' }),
+    source: z
+      .string()
+      .min(1)
+      .max(1000)
+      .optional()
+      .openapi({ description: 'Names the document: re-ingesting the same source replaces its chunks' }),
+    format: ingestFormat.optional().openapi({ description: 'Format of the text. Default text' }),
+    documents: z
+      .array(
+        z.strictObject({
+          text: z.string().min(1),
+          title: z.string().min(1).max(500),
+          source: z.string().min(1).max(1000).optional(),
+          format: ingestFormat.optional(),
+        }),
+      )
+      .min(1)
+      .max(1000)
+      .optional()
+      .openapi({ description: 'Several text documents in one call' }),
+    paths: z
+      .array(z.string().min(1))
+      .min(1)
+      .max(100)
+      .optional()
+      .openapi({ description: 'Files, folders or globs on the server, only inside its --allow-ingest folders' }),
+    prune: z.boolean().optional().openapi({ description: 'With paths: forget documents under them whose file is gone' }),
+    ...ingestSettings,
+  })
+  .openapi('Ingest', { description: 'One of: text + title, documents, or paths (server files inside --allow-ingest folders).' });
+
+export const IngestUploadSchema = z
+  .object({
+    file: z
+      .union([z.custom<File>((value) => value instanceof File), z.array(z.custom<File>((value) => value instanceof File))])
+      .openapi({ type: 'string', format: 'binary', description: 'One or more files (repeat the field); the format follows the file name' }),
+    scope: z.string().optional().openapi({ description: 'JSON, e.g. {"userId":"alice"}' }),
+    tags: z.string().optional().openapi({ description: 'Comma-separated' }),
+    type: z.string().optional(),
+  })
+  .openapi('IngestUpload');
+
+export const IngestResultSchema = z
+  .object({
+    documents: z.array(
+      z.object({
+        source: z.string(),
+        title: z.string(),
+        status: z.enum(['created', 'updated', 'unchanged', 'failed']),
+        chunks: z.number(),
+        bytes: z.number(),
+        error: z.string().optional().openapi({ description: 'Why it failed: nothing of it was written' }),
+      }),
+    ),
+    chunks: z.object({ created: z.number(), updated: z.number(), unchanged: z.number(), deleted: z.number() }),
+    bytes: z.number(),
+    failed: z.number(),
+    durationMs: z.number(),
+    pruned: z
+      .object({ sources: z.array(z.string()), chunks: z.number() })
+      .optional()
+      .openapi({ description: 'With paths and prune: documents whose file is gone, forgotten with their chunks' }),
+  })
+  .openapi('IngestResult');

@@ -188,6 +188,34 @@ describe("tenant A on tenant B's data", () => {
     });
   });
 
+  it('by maintenance: consolidation, erasure and ingestion by A never see or touch B', async () => {
+    // A holds one live memory of its own scoped to a user named bob (imported above): all A's consolidation sees.
+    const dry = await call(app, 'POST', '/api/consolidate', { scope: { userId: 'bob' } }, asA);
+    expect(dry.json.scanned).toBe(1);
+    const whole = await call(app, 'POST', '/api/consolidate', { steps: ['relevance', 'compression'], dryRun: false }, asA);
+    expect(JSON.stringify(whole.json)).not.toContain(bId);
+    expect(JSON.stringify(whole.json)).not.toContain('swordfish');
+    const byIds = await call(app, 'POST', '/api/forget', { ids: [bId, bOther], confirm: true }, asA);
+    expect(byIds.json).toEqual({ dryRun: false, matched: 0, forgotten: 0, ids: [] });
+    const byScope = await call(app, 'POST', '/api/forget', { scope: { userId: 'bob' }, confirm: true }, asA);
+    expect(byScope.json.forgotten).toBe(2); // A's own: the copy deleted above and the import
+    expect(byScope.json.ids).not.toContain(bId);
+    expect(byScope.json.ids).not.toContain(bOther);
+    const ingestedByB = await call(app, 'POST', '/api/ingest', { text: 'B handbook: rotate keys monthly', title: 'Handbook' }, asB);
+    expect(ingestedByB.json.documents[0].status).toBe('created');
+    // The same source in A is a new document for A: it neither replaces nor sees B's chunks.
+    const sameSourceInA = await call(app, 'POST', '/api/ingest', { text: 'A handbook: never rotate', title: 'Handbook' }, asA);
+    expect(sameSourceInA.json.documents[0].status).toBe('created');
+    expect(sameSourceInA.json.chunks.deleted).toBe(0);
+    // (B deleted bId itself in the sync test above: its history shows A's erasure never reached it.)
+    const own = await call(app, 'GET', `/api/memories/${bId}/history`, undefined, asB);
+    expect(own.json.history[0].changes.content?.to ?? secret).toBe(secret);
+    expect(own.json.history.length).toBeGreaterThan(0);
+    expect((await call(app, 'GET', `/api/memories/${bOther}`, undefined, asB)).status).toBe(200);
+    const handbook = (await call(app, 'POST', '/api/search', { query: 'handbook rotate', mode: 'lexical' }, asB)).json.hits;
+    expect(handbook.map((hit: { memory: { content: string } }) => hit.memory.content)).toEqual(['B handbook: rotate keys monthly']);
+  });
+
   it('by stream: A’s event stream never carries B’s writes', async () => {
     const controller = new AbortController();
     const response = await app.request('http://localhost/api/events', { headers: asA, signal: controller.signal });

@@ -1,44 +1,103 @@
 import type { MemoryStore } from '../contracts/memory-store.js';
+import type { MemoryRecord } from '../contracts/model.js';
 import type { EventHub } from '../events/event-hub.js';
 
+/** How access statistics reach the store. */
+export interface AccessStatisticsOptions {
+  /**
+   * Milliseconds searches' access statistics are gathered before one write stores them all
+   * (counts of one memory added together). Default 1,000. `0` writes them right after each search,
+   * as soon as the event loop is free. `close()` always writes what is pending.
+   */
+  flushIntervalMs?: number;
+}
+
+export const DEFAULT_ACCESS_FLUSH_MS = 1000;
+
 /**
- * Access statistics (count, last accessed) of the memories search returns: queued, then written
- * together shortly after in one `store.recordAccess`, off the search path. A failure is a warning.
+ * Access statistics (count, last accessed) of the memories search returns. A search only counts
+ * them in memory; one `store.recordAccess` per interval writes everything gathered since the last
+ * (a memory found by 40 searches is one row updated by 40), so searches never wait on a write and
+ * processes sharing a store do not take its write lock once per search. Reads in this process
+ * add what is pending to the records they return, so they see current counts without a write.
+ * `flush()` writes now (close, backup and consolidation call it). A failed write is a warning.
  */
 export class AccessRecorder {
-  private pending: string[] = [];
-  private flushing: Promise<void> | undefined;
+  private pending = new Map<string, number>();
+  private latest = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
   private stopped = false;
+  readonly flushIntervalMs: number;
 
   constructor(
     private readonly store: MemoryStore,
     private readonly events: EventHub,
     private readonly now: () => number,
-  ) {}
+    options: AccessStatisticsOptions = {},
+  ) {
+    this.flushIntervalMs = options.flushIntervalMs ?? DEFAULT_ACCESS_FLUSH_MS;
+  }
 
   record(ids: string[]): void {
-    if (ids.length === 0) return;
-    this.pending.push(...ids);
-    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.write());
+    if (ids.length === 0 || this.stopped) return;
+    for (const id of ids) this.pending.set(id, (this.pending.get(id) ?? 0) + 1);
+    this.latest = this.now();
+    if (this.timer !== undefined) return;
+    const write = () => {
+      this.timer = undefined;
+      void this.flush();
+    };
+    if (this.flushIntervalMs === 0) {
+      this.timer = setTimeout(write, 0);
+    } else {
+      this.timer = setTimeout(write, this.flushIntervalMs);
+      // A pending write never keeps a process alive; close() writes what is left.
+      this.timer.unref();
+    }
   }
 
-  /** Waits for queued statistics to be written (reads call it so they see current counts). */
-  async flush(): Promise<void> {
-    if (this.flushing) await this.flushing;
+  /** How many searches' statistics wait to be written (ids counted with repeats). */
+  get pendingCount(): number {
+    let total = 0;
+    for (const count of this.pending.values()) total += count;
+    return total;
   }
 
-  /** Drops what is queued from now on: the store is closing. */
+  /** A record as it will be once pending statistics are written (the same object when none are). */
+  overlay(record: MemoryRecord): MemoryRecord {
+    const count = this.pending.get(record.id);
+    if (count === undefined) return record;
+    const at = new Date(this.latest);
+    const lastAccessedAt = record.lastAccessedAt && record.lastAccessedAt > at ? record.lastAccessedAt : at;
+    return { ...record, accessCount: record.accessCount + count, lastAccessedAt };
+  }
+
+  /** Writes pending statistics now, after any write already under way. */
+  flush(): Promise<void> {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const ids: string[] = [];
+    for (const [id, count] of this.pending) for (let index = 0; index < count; index++) ids.push(id);
+    const at = new Date(this.latest);
+    this.pending = new Map();
+    this.writing = this.writing.then(() => (ids.length > 0 ? this.write(ids, at) : undefined));
+    return this.writing;
+  }
+
+  /** Drops what is recorded from now on: the store is closing (call flush() first). */
   stop(): void {
     this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.pending.clear();
   }
 
-  private async write(): Promise<void> {
-    const ids = this.pending;
-    this.pending = [];
-    this.flushing = undefined;
-    if (ids.length === 0 || this.stopped) return;
+  private async write(ids: string[], at: Date): Promise<void> {
     try {
-      await this.store.recordAccess(ids, new Date(this.now()));
+      await this.store.recordAccess(ids, at);
     } catch (error) {
       this.events.warn(`could not record access statistics: ${(error as Error).message}`);
     }

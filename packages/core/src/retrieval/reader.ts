@@ -30,21 +30,21 @@ export class Reader {
   async get(id: string): Promise<MemoryRecord | null> {
     const memoryId = validateId(id);
     await this.context.open();
-    await this.context.access.flush();
     const [record] = await this.context.store.get([memoryId]);
-    return record ?? null;
+    return record ? this.context.access.overlay(record) : null;
   }
 
   async list(options: ListOptions = {}): Promise<ListResult> {
     const parsed = validate(listOptionsSchema, options, 'options');
     const filter = buildFilter(parsed, this.context);
     await this.context.open();
-    await this.context.access.flush();
-    return this.context.store.list(filter, {
+    const page = await this.context.store.list(filter, {
       limit: parsed.limit ?? 50,
       ...(parsed.cursor !== undefined ? { cursor: parsed.cursor } : {}),
       ...(parsed.includeDeleted ? { includeDeleted: true } : {}),
     });
+    const access = this.context.access;
+    return access.pendingCount === 0 ? page : { ...page, items: page.items.map((record) => access.overlay(record)) };
   }
 
   async count(filter: CountFilter = {}): Promise<number> {

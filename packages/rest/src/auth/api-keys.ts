@@ -22,6 +22,8 @@ export interface Authenticator {
   authenticate(key: string): Promise<Principal | null>;
   /** Tenants named by statically configured keys (used to bind a single Memory). */
   staticTenants(): string[];
+  /** Every tenant that has a key right now (configured or in the key file): what scheduled consolidation covers. */
+  tenants?(): Promise<string[]>;
 }
 
 export interface ApiKeysOptions {
@@ -80,6 +82,10 @@ export function apiKeys(options: ApiKeysOptions = {}): Authenticator {
 
   return {
     staticTenants: () => [...new Set(staticKeys.map((entry) => entry.principal.tenant))],
+    async tenants() {
+      const fromFile = file ? (await file.read()).keys.map((key) => key.tenant) : [];
+      return [...new Set([...staticKeys.map((entry) => entry.principal.tenant), ...fromFile])].sort();
+    },
     async configured() {
       if (staticKeys.length > 0) return true;
       // A key file, even one whose keys were all revoked, means keys are managed: never fall back to anonymous.

@@ -2,13 +2,15 @@ import cluster from 'node:cluster';
 import { homedir } from 'node:os';
 import { isAbsolute, parse as parsePath, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EngramError, type LanguageModel, ValidationError } from '@engram/core';
+import { type EncryptionOptions, EngramError, type LanguageModel, parseScheduleDuration, ValidationError } from '@engram/core';
 import { modelFromEnvironment } from '@engram/models';
-import { apiKeys, mintKey, parseApiKeysVariable } from '../auth/api-keys.js';
+import { type Authenticator, apiKeys, mintKey, parseApiKeysVariable } from '../auth/api-keys.js';
 import { KeyFile } from '../auth/key-file.js';
+import type { TenantMemoryFactory } from '../auth/tenant-memories.js';
 import { checkTenantName } from '../auth/tenant-name.js';
+import { scheduleTenantConsolidation } from '../consolidation/consolidation-schedule.js';
 import { isLoopback } from '../server/loopback.js';
-import { DEFAULT_HOST, DEFAULT_PORT, type ServeOptions, serve } from '../server/serve.js';
+import { consolidationTenants, DEFAULT_HOST, DEFAULT_PORT, type ServeOptions, serve } from '../server/serve.js';
 import { defaultKeyFile, type StoreLocation, tenantMemoryFactory } from '../server/tenant-stores.js';
 
 export const SERVER_USAGE = `Usage: engram-server [options]                       serve the REST API (same as engram serve)
@@ -28,12 +30,19 @@ Options:
   --rate-limit <n>       requests per second per key, bursts of 2n (default 50 with keys; 0 turns it off)
   --timeout <ms>         request timeout (default 30000)
   --embedder <choice>    embedder of new stores: auto, hash, transformers[:model] (ENGRAM_EMBEDDER)
+  --allow-ingest <dir>   let POST /api/ingest read server files in this folder (repeatable; default: text and uploads only)
+  --archive-dir <dir>    where each tenant's consolidation archive goes (default: beside its SQLite file; needed on Postgres)
+  --access-flush-ms <ms> how long searches' access statistics are gathered before one write (default 1000; 0: after each search)
+  --consolidate-every <duration>
+                         apply consolidation to every tenant's store this often: 24h, 30m, 7d (default: never)
   -h, --help             this help
 
 API keys: ENGRAM_API_KEYS='{"team_a":"<key>"}' and/or the key file written by \`keys create\`.
 Without any key the server answers this machine only (tenant "local"); with keys, every request needs one.
 Language model for POST /api/memories with infer: true: ENGRAM_MODEL (e.g. openai:gpt-4o-mini, ollama:qwen2.5:7b),
-ENGRAM_MODEL_URL, ENGRAM_MODEL_KEY. Without ENGRAM_MODEL, infer answers 400.`;
+ENGRAM_MODEL_URL, ENGRAM_MODEL_KEY. Without ENGRAM_MODEL, infer answers 400.
+Sensitive memories ("sensitive": true): ENGRAM_ENCRYPTION_KEY (64 hex characters), ENGRAM_ENCRYPTION_PREVIOUS_KEYS.
+Without ENGRAM_ENCRYPTION_KEY, sensitive writes answer 400.`;
 
 export interface ServerCommandLineIo {
   stdout: { write(text: string): unknown };
@@ -54,6 +63,10 @@ const OPTIONS = {
   'rate-limit': { type: 'string' },
   timeout: { type: 'string' },
   embedder: { type: 'string' },
+  'allow-ingest': { type: 'string', multiple: true },
+  'archive-dir': { type: 'string' },
+  'consolidate-every': { type: 'string' },
+  'access-flush-ms': { type: 'string' },
   tenant: { type: 'string' },
   label: { type: 'string' },
   json: { type: 'boolean' },
@@ -157,6 +170,22 @@ async function runKeys(positionals: string[], values: Values, env: Environment, 
   throw new UsageError('keys takes create, list or revoke');
 }
 
+/** Keys of sensitive memories from ENGRAM_ENCRYPTION_KEY and ENGRAM_ENCRYPTION_PREVIOUS_KEYS (as the engram package reads them). */
+function encryptionFrom(env: Environment): EncryptionOptions | undefined {
+  const key = environmentValue(env, 'ENGRAM_ENCRYPTION_KEY');
+  if (!key) return undefined;
+  const previous = (env.ENGRAM_ENCRYPTION_PREVIOUS_KEYS ?? '')
+    .split(',')
+    .map((text) => text.trim())
+    .filter((text) => text.length > 0);
+  return { key, ...(previous.length > 0 ? { previousKeys: previous } : {}) };
+}
+
+function folder(value: string, cwd: string): string {
+  const expanded = value.startsWith('~/') ? `${homedir()}${value.slice(1)}` : value;
+  return isAbsolute(expanded) ? expanded : resolve(cwd, expanded);
+}
+
 /** The serve options a command line describes (flags win over the environment). */
 export function serveOptionsFrom(
   values: Values,
@@ -172,11 +201,34 @@ export function serveOptionsFrom(
   const timeout = integerOption(values.timeout, 'timeout', 1);
   const embedder = values.embedder ?? environmentValue(env, 'ENGRAM_EMBEDDER');
   const model = modelFromEnvironment(env);
+  const encryption = encryptionFrom(env);
+  const accessFlushMs = integerOption(values['access-flush-ms'], 'access-flush-ms', 0, 3_600_000);
+  const archiveDirectory = values['archive-dir'] !== undefined ? folder(values['archive-dir'], cwd) : undefined;
+  let consolidateEvery: number | undefined;
+  if (values['consolidate-every'] !== undefined) {
+    const parsed = parseScheduleDuration(values['consolidate-every']);
+    if (parsed === null) {
+      throw new UsageError(
+        `--consolidate-every must be a duration of at least a minute such as 24h, 30m or 7d (got "${values['consolidate-every']}")`,
+      );
+    }
+    consolidateEvery = parsed;
+  }
   return {
     store,
     workers: integerOption(values.workers, 'workers', 1, 64) ?? 1,
     ...(model ? { model } : {}),
-    memory: tenantMemoryFactory({ store, ...(embedder ? { embedder } : {}), ...(model ? { model } : {}), log }),
+    memory: tenantMemoryFactory({
+      store,
+      ...(embedder ? { embedder } : {}),
+      ...(model ? { model } : {}),
+      ...(encryption ? { encryption } : {}),
+      ...(archiveDirectory ? { archiveDirectory } : {}),
+      ...(accessFlushMs !== undefined ? { accessFlushMs } : {}),
+      log,
+    }),
+    ...(values['allow-ingest'] ? { allowIngest: values['allow-ingest'].map((path) => folder(path, cwd)) } : {}),
+    ...(consolidateEvery !== undefined ? { consolidateEvery } : {}),
     auth: apiKeys({ ...(keys ? { keys } : {}), ...(keyFile ? { file: keyFile } : {}) }),
     port: integerOption(values.port ?? environmentValue(env, 'ENGRAM_PORT'), 'port', 0, 65_535) ?? DEFAULT_PORT,
     host: values.host ?? DEFAULT_HOST,
@@ -222,6 +274,8 @@ export async function runServerCommandLine(
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     const options = serveOptionsFrom(values, env, cwd, log);
     if (options.workers > 1 && cluster.isPrimary) return await runPrimary(options, argv, log);
+    // With --workers, the primary runs the consolidation schedule: one run per interval, not one per worker.
+    if (cluster.isWorker) delete options.consolidateEvery;
     const handle = await serve(options);
     const workerNote = cluster.isWorker ? ` (worker ${cluster.worker?.id})` : '';
     if (cluster.isWorker) process.send?.({ engram: 'listening', url: handle.url, authenticated: handle.authenticated });
@@ -229,6 +283,7 @@ export async function runServerCommandLine(
       const anonymous = handle.authenticated ? '' : `\n${ANONYMOUS_NOTE}`;
       const model = options.model ? `; infer uses ${options.model.id}` : '';
       log(`serving ${describe(options.store)} at ${handle.url}${workerNote} — docs at ${handle.url}/docs${model}${anonymous}`);
+      if (options.consolidateEvery !== undefined) log(consolidationNote(options.consolidateEvery));
     }
     await handle.closed;
     // A worker's IPC channel keeps it alive: let go of it so the process can end.
@@ -247,6 +302,10 @@ export async function runServerCommandLine(
     io.stderr.write(`engram-server: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     return 1;
   }
+}
+
+function consolidationNote(everyMs: number): string {
+  return `consolidating every tenant's store every ${Math.round(everyMs / 60_000)} min (each into its own archive)`;
 }
 
 async function runPrimary(options: ReturnType<typeof serveOptionsFrom>, argv: string[], log: (message: string) => void): Promise<number> {
@@ -278,6 +337,22 @@ async function runPrimary(options: ReturnType<typeof serveOptionsFrom>, argv: st
     });
   };
   for (let index = 0; index < options.workers; index++) spawn();
+  // The schedule runs here, once for all workers: each run opens a tenant's store, consolidates it and closes it.
+  const factory = options.memory as TenantMemoryFactory;
+  const authenticator = options.auth as Authenticator;
+  const schedule =
+    options.consolidateEvery === undefined
+      ? undefined
+      : scheduleTenantConsolidation({
+          everyMs: options.consolidateEvery,
+          tenants: () => consolidationTenants(authenticator),
+          memoryOf: async (tenant) => {
+            const memory = await factory(tenant);
+            return { memory, release: () => memory.close() };
+          },
+          log,
+        });
+  if (options.consolidateEvery !== undefined) log(consolidationNote(options.consolidateEvery));
   let lastRestart = 0;
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) return;
@@ -292,6 +367,7 @@ async function runPrimary(options: ReturnType<typeof serveOptionsFrom>, argv: st
     const stop = () => {
       if (stopping) return;
       stopping = true;
+      schedule?.stop();
       log('stopping: workers finish their requests, then close the store');
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
     };
@@ -299,8 +375,10 @@ async function runPrimary(options: ReturnType<typeof serveOptionsFrom>, argv: st
     process.once('SIGINT', stop);
     const check = () => {
       if (stopping && Object.keys(cluster.workers ?? {}).length === 0) {
-        log('stopped: every worker finished its requests and closed the store');
-        resolveExit(0);
+        void (schedule?.idle() ?? Promise.resolve()).then(() => {
+          log('stopped: every worker finished its requests and closed the store');
+          resolveExit(0);
+        });
       }
     };
     cluster.on('exit', check);

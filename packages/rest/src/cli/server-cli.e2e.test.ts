@@ -157,4 +157,37 @@ describe('engram-server', () => {
       expect(await server.exited).toBe(0);
     }
   });
+
+  it('writes every search’s access statistics on a graceful stop, across 2 workers', async () => {
+    const path = join(directory, 'access.db');
+    const server = await start(['--workers', '2', '--path', path]);
+    const added = await fetch(`${server.url}/api/memories`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'The access statistics survive a graceful stop' }),
+    });
+    const id = ((await added.json()) as { memory: { id: string } }).memory.id;
+    const searches = 60;
+    // Separate connections, so both workers answer some of them; most are still pending (gathered
+    // for a second before one write) when SIGTERM arrives.
+    await Promise.all(
+      Array.from({ length: searches }, async () => {
+        const response = await fetch(`${server.url}/api/search`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', connection: 'close' },
+          body: JSON.stringify({ query: 'access statistics graceful stop', limit: 1 }),
+        });
+        const hits = ((await response.json()) as { hits: Array<{ memory: { id: string } }> }).hits;
+        expect(hits[0]?.memory.id).toBe(id);
+      }),
+    );
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    const { sqliteStore } = await import('@engram/adapters/sqlite');
+    const store = sqliteStore({ path });
+    await store.open();
+    const [record] = await store.get([id]);
+    await store.close();
+    expect(record?.accessCount).toBe(searches);
+  });
 });

@@ -1,6 +1,7 @@
-import { NotFoundError } from '@engram/core';
+import { type InferResult, NotFoundError } from '@engram/core';
 import type { z } from '@hono/zod-openapi';
 import { createRoute } from '@hono/zod-openapi';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { HttpError } from '../errors.js';
 import {
   AddOrInferResultSchema,
@@ -163,7 +164,21 @@ export function registerMemoryRoutes(app: EngramHono): void {
           );
         }
         const { messages, infer, ...options } = body;
-        const result = await memory.add(messages, { ...options, ...withAgent(options, agent), infer });
+        // A client that hangs up stops the model calls (on @hono/node-server the request's signal
+        // aborts when the connection closes): nothing is written, no tokens are spent for nobody.
+        const signal = context.req.raw.signal;
+        let result: InferResult;
+        try {
+          result = await memory.add(messages, { ...options, ...withAgent(options, agent), infer, signal });
+        } catch (error) {
+          if (!signal.aborted) throw error;
+          // 499 (nginx's "client closed request"): nobody reads it, but it keeps this out of the error log.
+          throw new HttpError(
+            499 as ContentfulStatusCode,
+            'CLIENT_CLOSED',
+            'The client closed the connection: the model call was stopped and nothing was written',
+          );
+        }
         const wrote = result.results.some((item) => item.status !== 'unchanged');
         return context.json(result as never, wrote ? 201 : 200);
       }

@@ -93,6 +93,35 @@ describe('engram serve with ENGRAM_MODEL: POST /api/memories with infer over HTT
     expect(modelServer.requests.every((request) => request.headers.authorization === `Bearer ${API_KEY}`)).toBe(true);
   });
 
+  it('a client that hangs up stops the model call, and nothing is written', async () => {
+    let modelConnectionClosed: () => void = () => {};
+    const closed = new Promise<void>((resolve) => {
+      modelConnectionClosed = resolve;
+    });
+    let reached: () => void = () => {};
+    const modelReached = new Promise<void>((resolve) => {
+      reached = resolve;
+    });
+    // The model never answers: only the client going away can end this call.
+    modelServer.next((_request, response) => {
+      response.on('close', () => modelConnectionClosed());
+      reached();
+    });
+    const client = new AbortController();
+    const request = fetch(`${server.url}/api/memories`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ messages: 'I prefer light mode in my editor.', infer: true, scope: { userId: 'hangs-up' } }),
+      signal: client.signal,
+    }).catch((error: Error) => error);
+    await modelReached;
+    client.abort();
+    expect(await request).toBeInstanceOf(Error);
+    await closed; // the server's model client dropped its request to the model
+    const listed = await fetch(`${server.url}/api/memories?userId=hangs-up`);
+    expect(((await listed.json()) as { items: unknown[] }).items).toEqual([]);
+  });
+
   it('a model setting that cannot work stops the server at start, naming the variable', async () => {
     const stderr: string[] = [];
     const code = await runServerCommandLine(

@@ -2,6 +2,9 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ValidationError } from '@engram/core';
 import { serve as serveNode } from '@hono/node-server';
+import type { Authenticator } from '../auth/api-keys.js';
+import { LOCAL_TENANT } from '../auth/tenant-name.js';
+import { scheduleTenantConsolidation } from '../consolidation/consolidation-schedule.js';
 import { createEngramApp, type EngramApp, type EngramAppOptions } from '../create-engram-app.js';
 import { isLoopback } from './loopback.js';
 
@@ -17,6 +20,25 @@ export interface ServeOptions extends EngramAppOptions {
   shutdownTimeoutMs?: number;
   /** Stop gracefully on SIGTERM and SIGINT (what the CLI does). Default false: the owner decides. */
   handleSignals?: boolean;
+  /**
+   * Apply `consolidate()` to every tenant's store this often (milliseconds, at least one minute):
+   * with keys, each tenant that has a key, each into its own archive; without, tenant `local`.
+   * Off by default.
+   */
+  consolidateEvery?: number;
+}
+
+/** The tenants a scheduled consolidation covers: every tenant with a key, else `local` (or the one a single Memory serves). */
+export async function consolidationTenants(authenticator: Authenticator, single?: string): Promise<string[]> {
+  if (single !== undefined) return [single];
+  if (!(await authenticator.configured())) return [LOCAL_TENANT];
+  return authenticator.tenants ? authenticator.tenants() : authenticator.staticTenants();
+}
+
+export function checkConsolidateEvery(every: number | undefined): void {
+  if (every !== undefined && !(Number.isFinite(every) && every >= 60_000)) {
+    throw new ValidationError([{ field: 'consolidateEvery', message: `must be at least one minute, in milliseconds (got ${every})` }]);
+  }
 }
 
 export interface ServerHandle {
@@ -30,6 +52,8 @@ export interface ServerHandle {
   closed: Promise<void>;
   /** Stops accepting, lets in-flight requests finish (up to shutdownTimeoutMs), ends event streams, closes the stores it opened. */
   close(): Promise<void>;
+  /** With `consolidateEvery`: runs the scheduled consolidation now (what the timer does). Otherwise nothing. */
+  consolidateNow(): Promise<void>;
 }
 
 /** Starts the REST server and resolves once it accepts connections. */
@@ -39,6 +63,7 @@ export async function serve(options: ServeOptions): Promise<ServerHandle> {
   if (!Number.isInteger(port) || port < 0 || port > 65_535) {
     throw new ValidationError([{ field: 'port', message: `must be an integer from 0 to 65535 (got ${port})` }]);
   }
+  checkConsolidateEvery(options.consolidateEvery);
   const loopback = isLoopback(host);
   const app = createEngramApp({
     ...options,
@@ -90,8 +115,20 @@ export async function serve(options: ServeOptions): Promise<ServerHandle> {
   });
   const shutdownTimeoutMs = options.shutdownTimeoutMs ?? 10_000;
   let closing: Promise<void> | undefined;
+  const schedule =
+    options.consolidateEvery === undefined
+      ? undefined
+      : scheduleTenantConsolidation({
+          everyMs: options.consolidateEvery,
+          tenants: () =>
+            consolidationTenants(app.engram.authenticator, app.engram.tenants.single ? app.engram.tenants.boundTenant : undefined),
+          // The memories the server already holds: a scheduled run and the requests share one per tenant.
+          memoryOf: async (tenant) => ({ memory: await app.engram.tenants.get(tenant), release: async () => {} }),
+          log: options.log ?? ((message) => process.stderr.write(`[engram-server] ${message}\n`)),
+        });
   const close = () => {
     closing ??= (async () => {
+      schedule?.stop();
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       // Event streams never finish on their own: end them; idle keep-alive sockets too.
       app.engram.events.close();
@@ -100,6 +137,8 @@ export async function serve(options: ServeOptions): Promise<ServerHandle> {
       deadline.unref();
       await stopped;
       clearTimeout(deadline);
+      // A scheduled consolidation finishes before its stores close.
+      await schedule?.idle();
       await app.engram.close();
       resolveClosed();
     })();
@@ -117,5 +156,16 @@ export async function serve(options: ServeOptions): Promise<ServerHandle> {
       process.off('SIGINT', onSignal);
     });
   }
-  return { app, url, port: address.port, host, authenticated, closed, close };
+  return {
+    app,
+    url,
+    port: address.port,
+    host,
+    authenticated,
+    closed,
+    close,
+    consolidateNow: async () => {
+      await schedule?.run();
+    },
+  };
 }

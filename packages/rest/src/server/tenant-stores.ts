@@ -1,5 +1,7 @@
 import { basename, dirname, extname, join } from 'node:path';
-import { AdapterError, type LanguageModel, Memory, type MemoryStore } from '@engram/core';
+import { archivePathFor, jsonlArchive } from '@engram/adapters/archive';
+import { unpdfReader } from '@engram/adapters/files';
+import { AdapterError, type EncryptionOptions, type LanguageModel, Memory, type MemoryStore } from '@engram/core';
 import { defaultEmbedder } from '@engram/embedders/default';
 import type { TenantMemoryFactory } from '../auth/tenant-memories.js';
 import { LOCAL_TENANT } from '../auth/tenant-name.js';
@@ -65,19 +67,43 @@ export interface TenantMemoryFactoryOptions {
   embedder?: string;
   /** The language model of `POST /api/memories` with `infer: true`, shared by every tenant (nothing is cached across them). */
   model?: LanguageModel;
+  /** Keys of sensitive memories (`sensitive: true`), shared by every tenant. Default: none (sensitive writes answer 400). */
+  encryption?: EncryptionOptions;
+  /**
+   * Folder of the consolidation archives: tenant `t` appends what consolidation forgets to
+   * `<folder>/t.archive.jsonl`. Default: beside each tenant's SQLite file (`t.db` → `t.archive.jsonl`,
+   * the base `memory.db` → `memory.archive.jsonl`, as `engram consolidate` does); a Postgres store
+   * has no archive without it, so applying forgetting there answers 400.
+   */
+  archiveDirectory?: string;
+  /** How long searches' access statistics are gathered before one write (ms). Default: core's, 1,000; 0 writes after each search. */
+  accessFlushMs?: number;
   log?: (message: string) => void;
 }
 
-/** One `Memory` per tenant, each on its own store (see `tenantStoreLocation`). */
+/** Where tenant `tenant` archives what consolidation forgets, or undefined when it has nowhere to. */
+export function tenantArchivePath(base: StoreLocation, tenant: string, archiveDirectory?: string): string | undefined {
+  if (archiveDirectory !== undefined) return join(archiveDirectory, `${tenant}.archive.jsonl`);
+  const location = tenantStoreLocation(base, tenant);
+  if (location.kind !== 'sqlite' || location.path === ':memory:') return undefined;
+  return archivePathFor(location.path);
+}
+
+/** One `Memory` per tenant, each on its own store (see `tenantStoreLocation`) with its own consolidation archive. */
 export function tenantMemoryFactory(options: TenantMemoryFactoryOptions): TenantMemoryFactory {
   const log = options.log ?? (() => {});
   return async (tenant) => {
     const store = await openStore(tenantStoreLocation(options.store, tenant));
+    const archive = tenantArchivePath(options.store, tenant, options.archiveDirectory);
     const memory = new Memory({
       store,
       embedder: defaultEmbedder({ choice: options.embedder ?? 'auto', log }),
       logger: log,
+      ingestion: { pdf: unpdfReader },
+      ...(options.accessFlushMs !== undefined ? { accessStatistics: { flushIntervalMs: options.accessFlushMs } } : {}),
       ...(options.model ? { model: options.model } : {}),
+      ...(options.encryption ? { encryption: options.encryption } : {}),
+      ...(archive ? { consolidation: { archive: jsonlArchive({ path: archive }) } } : {}),
     });
     await memory.ready();
     return memory;

@@ -2944,6 +2944,336 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/consolidate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Consolidate your memories: a dry run unless dryRun is false
+         * @description Scores how relevant each memory still is (relevance), archives then soft-deletes the faded ones (forgetting: never linked, important, keyed or `keep`-tagged ones), folds near-duplicate clusters into `pattern` memories (compression) and, when asked, suggests links (associations). The answer is the report of `memory.consolidate()`: what each step would do (dry run, the default) or did, with ids and reasons. Forgotten memories go to your tenant’s own archive (JSON Lines that POST /api/import restores). One applying run per tenant at a time (409 otherwise); no request timeout applies.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["Consolidate"];
+                };
+            };
+            responses: {
+                /** @description The report */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ConsolidationReport"];
+                    };
+                };
+                /** @description Invalid input: `field` names what to fix */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or unknown API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Forbidden (Host or Origin not allowed, or the tenant has no store here) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Conflict */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limit reached: retry after the Retry-After header’s seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Store unavailable or request timed out */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/ingest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Ingest documents: text, uploaded files, or files on the server inside its --allow-ingest folders
+         * @description Reads documents into memory, one memory per structural chunk (Markdown headings and paragraphs, HTML blocks, PDF pages), each found by its title and heading path and linked `follows` in order. Re-ingesting an unchanged document writes nothing; a changed one replaces its chunks (history kept). A document that cannot be read or parsed is reported with its error and the rest is ingested.
+         *
+         *     Three ways: JSON `{ text, title, format? }` or `{ documents: [...] }`; `multipart/form-data` with one or more `file` fields (Markdown, text, HTML, JSON/JSONL, CSV, PDF, code: the format follows the file name); or JSON `{ paths }` naming files, folders or globs on the server — only inside the folders it was started with (`--allow-ingest <folder>`), after resolving symbolic links, as the MCP server’s memory_ingest does. Uploads may be as large as the import limit (default 64 MiB).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: {
+                content: {
+                    "application/json": components["schemas"]["Ingest"];
+                    "multipart/form-data": components["schemas"]["IngestUpload"];
+                };
+            };
+            responses: {
+                /** @description One entry per document, and chunk counts */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["IngestResult"];
+                    };
+                };
+                /** @description Invalid input: `field` names what to fix */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or unknown API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Forbidden (Host or Origin not allowed, or the tenant has no store here) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limit reached: retry after the Retry-After header’s seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Store unavailable or request timed out */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/forget": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Erase memories for good (right to erasure): a dry run unless confirm is true
+         * @description Erases every memory of a scope (`{ scope: { userId } }`) or the memories with these ids (`{ ids }`), whatever their state (live, superseded or deleted), with their history, links, vectors and index entries, then reclaims the space. Unlike DELETE /api/memories/{id} (a soft delete that history keeps), nothing of them remains and it cannot be undone. Without `confirm: true` it only reports what would be erased (`matched`, `ids`).
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["Forget"];
+                };
+            };
+            responses: {
+                /** @description What was (or, in a dry run, would be) erased */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ForgetResult"];
+                    };
+                };
+                /** @description Invalid input: `field` names what to fix */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or unknown API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Forbidden (Host or Origin not allowed, or the tenant has no store here) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limit reached: retry after the Retry-After header’s seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Store unavailable or request timed out */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/events": {
         parameters: {
             query?: never;
@@ -3125,6 +3455,8 @@ export interface components {
             precedingMemoryId: string | null;
             sourceType: string | null;
             credibility: number | null;
+            /** @description true when the content is stored encrypted; without the server’s key it reads "[encrypted: …]" */
+            sensitive?: boolean;
         };
         /** @description Who a memory belongs to, inside the caller’s tenant. */
         Scope: {
@@ -3219,6 +3551,8 @@ export interface components {
             credibility?: number;
             /** @description mcp-memory-service field, kept in metadata.clientHostname */
             client_hostname?: string;
+            /** @description Encrypt content and context at rest (AES-256-GCM) under the server’s ENGRAM_ENCRYPTION_KEY; a server without one answers 400 naming it */
+            sensitive?: boolean;
         };
         /** @description Learn from a conversation with the server’s language model (ENGRAM_MODEL): extract facts, reconcile them with what is stored. */
         InferMemories: {
@@ -3591,6 +3925,175 @@ export interface components {
             conversationId?: string;
             /** @description The window for this run (default: the server's conversationContext.turns, 2); 0 removes derived contexts. */
             turns?: number;
+        };
+        ConsolidationReport: {
+            dryRun: boolean;
+            /**
+             * Format: date-time
+             * @example 2026-01-31T12:00:00.000Z
+             */
+            now: string;
+            scope: components["schemas"]["Scope"];
+            steps: ("relevance" | "forgetting" | "compression" | "associations")[];
+            /** @description Live, not superseded memories in scope that were read */
+            scanned: number;
+            durationMs: number;
+            relevance?: {
+                scored: number;
+                /** @description Scores written (0 in a dry run) */
+                stored: number;
+                mean: number;
+                bands: {
+                    from: number;
+                    to: number;
+                    count: number;
+                }[];
+                lowest: {
+                    id: string;
+                    score: number;
+                }[];
+            };
+            forgetting?: {
+                forgotten: {
+                    id: string;
+                    type: string;
+                    preview: string;
+                    score: number;
+                    ageDays: number;
+                    reason: string;
+                }[];
+                protected: {
+                    linked: number;
+                    important: number;
+                    keyed: number;
+                    "keep-tag": number;
+                };
+                /** @description Where forgotten memories were archived (null in a dry run) */
+                archive: string | null;
+            };
+            compression?: {
+                clusters: {
+                    ids: string[];
+                    type: string;
+                    summary: string;
+                    /** @enum {string} */
+                    summarySource: "extractive" | "model";
+                    reason: string;
+                    patternId?: string;
+                    archivedIds?: string[];
+                }[];
+                comparisons: number;
+            };
+            associations?: {
+                examined: number;
+                suggestions: {
+                    sourceId: string;
+                    targetId: string;
+                    type: string;
+                    confidence: number;
+                    reasons: string[];
+                    relation?: components["schemas"]["Relation"];
+                }[];
+                written: number;
+            };
+        };
+        Consolidate: {
+            /** @description Default true: report what would happen and write nothing. false applies (forgotten memories are archived first) */
+            dryRun?: boolean;
+            scope?: components["schemas"]["Scope"];
+            /** @description Default relevance, forgetting, compression (associations cost one search per memory) */
+            steps?: ("relevance" | "forgetting" | "compression" | "associations")[];
+            /** @description The instant ages are measured from. Default: now */
+            now?: string | number;
+        };
+        IngestResult: {
+            documents: {
+                source: string;
+                title: string;
+                /** @enum {string} */
+                status: "created" | "updated" | "unchanged" | "failed";
+                chunks: number;
+                bytes: number;
+                /** @description Why it failed: nothing of it was written */
+                error?: string;
+            }[];
+            chunks: {
+                created: number;
+                updated: number;
+                unchanged: number;
+                deleted: number;
+            };
+            bytes: number;
+            failed: number;
+            durationMs: number;
+            /** @description With paths and prune: documents whose file is gone, forgotten with their chunks */
+            pruned?: {
+                sources: string[];
+                chunks: number;
+            };
+        };
+        /** @description One of: text + title, documents, or paths (server files inside --allow-ingest folders). */
+        Ingest: {
+            /** @description A document to ingest (with title) */
+            text?: string;
+            /** @description Title of the text; also its source name unless source is given */
+            title?: string;
+            /** @description Names the document: re-ingesting the same source replaces its chunks */
+            source?: string;
+            /**
+             * @description Format of the text. Default text
+             * @enum {string}
+             */
+            format?: "markdown" | "text" | "html" | "json" | "jsonl" | "csv" | "code";
+            /** @description Several text documents in one call */
+            documents?: {
+                text: string;
+                title: string;
+                source?: string;
+                /** @enum {string} */
+                format?: "markdown" | "text" | "html" | "json" | "jsonl" | "csv" | "code";
+            }[];
+            /** @description Files, folders or globs on the server, only inside its --allow-ingest folders */
+            paths?: string[];
+            /** @description With paths: forget documents under them whose file is gone */
+            prune?: boolean;
+            scope?: components["schemas"]["Scope"];
+            /** @description Added to every chunk */
+            tags?: string[];
+            /** @description Memory type of the chunks. Default observation */
+            type?: string;
+            /** @description Chunk size target and overlap, in tokens (default 400 and 40) */
+            chunk?: {
+                targetTokens?: number;
+                overlapTokens?: number;
+            };
+        };
+        IngestUpload: {
+            /**
+             * Format: binary
+             * @description One or more files (repeat the field); the format follows the file name
+             */
+            file: string;
+            /** @description JSON, e.g. {"userId":"alice"} */
+            scope?: string;
+            /** @description Comma-separated */
+            tags?: string;
+            type?: string;
+        };
+        ForgetResult: {
+            dryRun: boolean;
+            /** @description Memories (live, superseded or deleted) the request names */
+            matched: number;
+            forgotten: number;
+            /** @description The ids matched (dry run) or erased */
+            ids: string[];
+        };
+        Forget: {
+            scope?: components["schemas"]["Scope"] & unknown;
+            /** @description Erase these memories (up to 1,000 a call) */
+            ids?: string[];
+            /** @description true erases. Default false: a dry run that only counts what would be erased */
+            confirm?: boolean;
         };
     };
     responses: never;
