@@ -6,16 +6,19 @@ import { cors } from 'hono/cors';
 import { type ApiKeysOptions, type Authenticator, apiKeys, type Principal } from './auth/api-keys.js';
 import { TenantMemories, type TenantMemoryFactory } from './auth/tenant-memories.js';
 import { LOCAL_TENANT } from './auth/tenant-name.js';
+import { defaultDashboardDirectory, registerDashboard } from './dashboard/dashboard-assets.js';
 import { DOCS_PAGE } from './docs-page.js';
 import { errorBody, HttpError, sendError } from './errors.js';
 import { EventHubs } from './events/event-hubs.js';
 import type { EngramEnv, EngramHono } from './routes/app-env.js';
 import { healthRoute, registerCatalogRoutes } from './routes/catalog-routes.js';
 import { registerCompatRoutes } from './routes/compat-routes.js';
+import { registerConsolidateRoutes } from './routes/consolidate-routes.js';
 import { registerEventRoutes } from './routes/event-routes.js';
 import { registerGraphRoutes } from './routes/graph-routes.js';
 import { registerMemoryRoutes } from './routes/memory-routes.js';
 import { validationResponse } from './routes/responses.js';
+import { registerStatsBreakdownRoutes } from './routes/stats-breakdown-routes.js';
 import { registerTransferRoutes } from './routes/transfer-routes.js';
 import { hostnameOf, isLoopback } from './server/loopback.js';
 import { RateLimiter, type RateLimitOptions } from './server/rate-limiter.js';
@@ -56,6 +59,11 @@ export interface EngramAppOptions {
   eventPollMs?: number;
   /** Diagnostics. Default: stderr. */
   log?: (message: string) => void;
+  /**
+   * The web dashboard at `/`: true (default) serves the build shipped in this package, a string
+   * serves the build in that folder, false serves none (`/` then answers 404 like any unknown path).
+   */
+  dashboard?: boolean | string;
 }
 
 /** The Hono app plus what its owner needs to stop it cleanly. */
@@ -272,6 +280,12 @@ export function createEngramApp(options: EngramAppOptions): EngramApp {
   registerCatalogRoutes(app);
   registerTransferRoutes(app);
   registerEventRoutes(app, { events, heartbeatMs, log });
+  registerStatsBreakdownRoutes(app);
+  registerConsolidateRoutes(app);
+  // Last: its single-page fallback answers only what no route above does.
+  if (options.dashboard !== false) {
+    registerDashboard(app, typeof options.dashboard === 'string' ? options.dashboard : defaultDashboardDirectory());
+  }
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',
