@@ -38,6 +38,8 @@ ENGRAM_MODEL_URL, ENGRAM_MODEL_KEY. Without ENGRAM_MODEL, infer answers 400.`;
 export interface ServerCommandLineIo {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
+  /** Called once the server accepts connections, with its URL (what `engram dashboard` opens). */
+  listening?(url: string): void;
 }
 
 type Environment = Record<string, string | undefined>;
@@ -221,14 +223,17 @@ export async function runServerCommandLine(
     if (positionals[0] === 'keys') return await runKeys(positionals.slice(1), values, env, cwd, io);
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     const options = serveOptionsFrom(values, env, cwd, log);
-    if (options.workers > 1 && cluster.isPrimary) return await runPrimary(options, argv, log);
+    if (options.workers > 1 && cluster.isPrimary) return await runPrimary(options, argv, log, io);
     const handle = await serve(options);
     const workerNote = cluster.isWorker ? ` (worker ${cluster.worker?.id})` : '';
     if (cluster.isWorker) process.send?.({ engram: 'listening', url: handle.url, authenticated: handle.authenticated });
     else {
       const anonymous = handle.authenticated ? '' : `\n${ANONYMOUS_NOTE}`;
       const model = options.model ? `; infer uses ${options.model.id}` : '';
-      log(`serving ${describe(options.store)} at ${handle.url}${workerNote} — docs at ${handle.url}/docs${model}${anonymous}`);
+      log(
+        `serving ${describe(options.store)} at ${handle.url}${workerNote} — dashboard at ${handle.url}/, docs at ${handle.url}/docs${model}${anonymous}`,
+      );
+      io.listening?.(handle.url);
     }
     await handle.closed;
     // A worker's IPC channel keeps it alive: let go of it so the process can end.
@@ -249,7 +254,12 @@ export async function runServerCommandLine(
   }
 }
 
-async function runPrimary(options: ReturnType<typeof serveOptionsFrom>, argv: string[], log: (message: string) => void): Promise<number> {
+async function runPrimary(
+  options: ReturnType<typeof serveOptionsFrom>,
+  argv: string[],
+  log: (message: string) => void,
+  io: ServerCommandLineIo,
+): Promise<number> {
   // Refuse a public host without keys here, before forking workers that would each refuse it.
   if (!isLoopback(options.host ?? DEFAULT_HOST) && !(await (options.auth as ReturnType<typeof apiKeys>).configured())) {
     throw new ValidationError([
@@ -272,8 +282,9 @@ async function runPrimary(options: ReturnType<typeof serveOptionsFrom>, argv: st
         announced = true;
         const anonymous = message.authenticated ? '' : `\n${ANONYMOUS_NOTE}`;
         log(
-          `serving ${describe(options.store)} at ${message.url} with ${options.workers} workers — docs at ${message.url}/docs${anonymous}`,
+          `serving ${describe(options.store)} at ${message.url} with ${options.workers} workers — dashboard at ${message.url}/, docs at ${message.url}/docs${anonymous}`,
         );
+        if (message.url) io.listening?.(message.url);
       }
     });
   };

@@ -65,19 +65,22 @@ interface Asset {
  * any other GET that asks for HTML and is not an API path gets index.html (the client routes it).
  */
 export function registerDashboard(app: EngramHono, directory: string | undefined): void {
-  const cache = new Map<string, Asset | null>();
-  const read = (relative: string): Asset | null => {
+  // Only files that exist are cached (the build is immutable while the server runs); misses are
+  // not, so requests for made-up paths cannot grow the cache.
+  const cache = new Map<string, Asset>();
+  const read = (relative: string, folder = ''): Asset | null => {
     if (!directory) return null;
-    const cached = cache.get(relative);
+    const key = `${folder}\0${relative}`;
+    const cached = cache.get(key);
     if (cached !== undefined) return cached;
     const path = normalize(join(directory, relative));
-    // Never outside the build folder, whatever the URL says.
-    if (!path.startsWith(normalize(directory) + sep)) return null;
+    // Never outside the folder the route serves (the build, or its assets/), whatever the URL says.
+    if (!path.startsWith(normalize(join(directory, folder)) + sep)) return null;
     let asset: Asset | null = null;
     if (existsSync(path) && statSync(path).isFile()) {
       asset = { body: readFileSync(path), type: CONTENT_TYPES[extname(path)] ?? 'application/octet-stream' };
     }
-    cache.set(relative, asset);
+    if (asset) cache.set(key, asset);
     return asset;
   };
 
@@ -102,7 +105,13 @@ export function registerDashboard(app: EngramHono, directory: string | undefined
   };
 
   app.get('/assets/*', (context) => {
-    const asset = read(decodeURIComponent(context.req.path.slice(1)));
+    let relative: string;
+    try {
+      relative = decodeURIComponent(context.req.path.slice(1));
+    } catch {
+      return context.notFound();
+    }
+    const asset = read(relative, 'assets');
     if (!asset) return context.notFound();
     return send(context, asset, 'public, max-age=31536000, immutable');
   });
