@@ -34,6 +34,8 @@ function elements(data: GraphData): ElementDefinition[] {
   ];
 }
 
+const CYTOSCAPE_STYLESHEET_ID = '__________cytoscape_stylesheet';
+
 const EMPTY: GraphData = { nodes: new Map(), edges: new Map(), expanded: new Set() };
 
 export function GraphPage({ parameters }: { parameters: URLSearchParams }) {
@@ -96,6 +98,13 @@ export function GraphPage({ parameters }: { parameters: URLSearchParams }) {
     let disposed = false;
     void import('cytoscape').then(({ default: cytoscape }) => {
       if (disposed || !container.current) return;
+      // Cytoscape adds a <style> element unless one with this id exists; the CSP forbids inline
+      // styles, and styles.css already holds its one rule, so a placeholder stands in for it.
+      if (!document.getElementById(CYTOSCAPE_STYLESHEET_ID)) {
+        const placeholder = document.createElement('meta');
+        placeholder.id = CYTOSCAPE_STYLESHEET_ID;
+        document.head.append(placeholder);
+      }
       cy.current = cytoscape({
         container: container.current,
         minZoom: 0.2,

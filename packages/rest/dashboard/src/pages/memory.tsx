@@ -262,7 +262,7 @@ function LinkForm({ memory, onLinked }: { memory: MemoryRecord; onLinked: () => 
           />
         </div>
       </div>
-      {candidates.length > 0 && !target ? (
+      {candidates.length > 0 ? (
         <fieldset class="candidates">
           <legend>Matching memories</legend>
           {candidates.map((hit) => (
@@ -272,10 +272,8 @@ function LinkForm({ memory, onLinked }: { memory: MemoryRecord; onLinked: () => 
                 id={`candidate-${hit.memory.id}`}
                 name="link-candidate"
                 value={hit.memory.id}
-                onChange={() => {
-                  setTarget(hit.memory.id);
-                  setText(preview(hit.memory.content, 80));
-                }}
+                checked={target === hit.memory.id}
+                onChange={() => setTarget(hit.memory.id)}
               />
               <label for={`candidate-${hit.memory.id}`}>{preview(hit.memory.content, 100)}</label>
             </div>
@@ -414,7 +412,7 @@ export function MemoryPage({ id }: { id: string }) {
       <ErrorMessage error={error} />
       <section aria-labelledby="content-heading" class={`memory-card ${memory.supersededBy ? 'superseded' : ''}`}>
         <h2 id="content-heading" class="visually-hidden">
-          Content
+          What is remembered
         </h2>
         <div class="memory-head">
           <TypeBadge type={memory.type} subtype={memory.subtype} />
