@@ -54,7 +54,9 @@ async function seed(): Promise<void> {
   await rest('POST', '/api/relations', { sourceId: ids.friday, targetId: ids.old, type: 'contradicts' }, keys.team_a);
   await rest('POST', '/api/resolve', { winnerId: ids.friday, loserId: ids.old, reason: 'policy changed' }, keys.team_a);
   await rest('POST', '/api/relations', { sourceId: ids.flaky, targetId: ids.cache, type: 'related' }, keys.team_a);
-  ids.secret = (await rest('POST', '/api/memories', { content: 'Team B launch code is swordfish', tags: ['secret'] }, keys.team_b)).json.memory.id;
+  ids.secret = (
+    await rest('POST', '/api/memories', { content: 'Team B launch code is swordfish', tags: ['secret'] }, keys.team_b)
+  ).json.memory.id;
 }
 
 async function signIn(target: Page, key: string): Promise<void> {
@@ -69,13 +71,17 @@ async function expectAccessible(target: Page, name: string): Promise<void> {
   await target.evaluate(axeSource);
   const violations = await target.evaluate(async () => {
     const axe = (window as unknown as { axe: { run(context: Document, options: unknown): Promise<{ violations: unknown[] }> } }).axe;
-    const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } });
-    return (result.violations as Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }>).map((violation) => ({
-      id: violation.id,
-      impact: violation.impact,
-      help: violation.help,
-      nodes: violation.nodes.slice(0, 3).map((node) => node.target.join(' ')),
-    }));
+    const result = await axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+    });
+    return (result.violations as Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }>).map(
+      (violation) => ({
+        id: violation.id,
+        impact: violation.impact,
+        help: violation.help,
+        nodes: violation.nodes.slice(0, 3).map((node) => node.target.join(' ')),
+      }),
+    );
   });
   const blocking = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
   expect(blocking, `${name}: ${JSON.stringify(blocking, null, 2)}`).toEqual([]);
@@ -168,7 +174,9 @@ describe.skipIf(skip !== undefined)(skip ? `the dashboard in Chromium (skipped: 
     await page.getByLabel('Tags (comma-separated)').fill('ci, cache, node');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('status').filter({ hasText: 'Saved.' }).waitFor();
-    expect(await page.getByTestId('memory-content').textContent()).toBe('The CI cache key must include the lockfile hash and the Node version');
+    expect(await page.getByTestId('memory-content').textContent()).toBe(
+      'The CI cache key must include the lockfile hash and the Node version',
+    );
     const history = page.getByTestId('history').locator('li');
     await expect.poll(() => history.count()).toBe(2);
     const entry = history.nth(1);
@@ -207,8 +215,10 @@ describe.skipIf(skip !== undefined)(skip ? `the dashboard in Chromium (skipped: 
   });
 
   it('resolves a contradiction from the memory page; the graph dims the superseded side', async () => {
-    const first = (await rest('POST', '/api/memories', { content: 'Staging uses port 8080', tags: ['staging'] }, keys.team_a)).json.memory.id;
-    const second = (await rest('POST', '/api/memories', { content: 'Staging uses port 9090', tags: ['staging'] }, keys.team_a)).json.memory.id;
+    const first = (await rest('POST', '/api/memories', { content: 'Staging uses port 8080', tags: ['staging'] }, keys.team_a)).json.memory
+      .id;
+    const second = (await rest('POST', '/api/memories', { content: 'Staging uses port 9090', tags: ['staging'] }, keys.team_a)).json.memory
+      .id;
     await rest('POST', '/api/relations', { sourceId: second, targetId: first, type: 'contradicts' }, keys.team_a);
     await page.goto(`${server.url}/memories/${second}`);
     await page.getByRole('button', { name: 'Keep this' }).click();

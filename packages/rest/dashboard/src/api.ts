@@ -150,7 +150,10 @@ async function failure(response: Response): Promise<ApiError> {
 export async function request<T>(method: string, path: string, body?: unknown, key?: string): Promise<T> {
   const response = await fetch(path, {
     method,
-    headers: key !== undefined ? { authorization: `Bearer ${key}`, 'content-type': 'application/json' } : headers(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    headers:
+      key !== undefined
+        ? { authorization: `Bearer ${key}`, 'content-type': 'application/json' }
+        : headers(body !== undefined ? { 'content-type': 'application/json' } : {}),
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
   if (!response.ok) throw await failure(response);
@@ -204,7 +207,11 @@ export const api = {
     return response.text();
   },
   async importText(text: string): Promise<{ records: number; created: number; updated: number; duplicates: number; skipped: number }> {
-    const response = await fetch('/api/import', { method: 'POST', headers: headers({ 'content-type': 'application/x-ndjson' }), body: text });
+    const response = await fetch('/api/import', {
+      method: 'POST',
+      headers: headers({ 'content-type': 'application/x-ndjson' }),
+      body: text,
+    });
     if (!response.ok) throw await failure(response);
     return response.json();
   },
@@ -216,7 +223,13 @@ export interface ConsolidationReport {
   steps: string[];
   scanned: number;
   durationMs: number;
-  relevance?: { scored: number; stored: number; mean: number; bands: Array<{ from: number; to: number; count: number }>; lowest: Array<{ id: string; score: number }> };
+  relevance?: {
+    scored: number;
+    stored: number;
+    mean: number;
+    bands: Array<{ from: number; to: number; count: number }>;
+    lowest: Array<{ id: string; score: number }>;
+  };
   forgetting?: {
     forgotten: Array<{ id: string; type: string; preview: string; score: number; ageDays: number; reason: string }>;
     protected: Record<string, number>;

@@ -166,9 +166,7 @@ function App() {
           </ul>
         </nav>
         <div class="session">
-          <span class={`live ${live ? 'on' : 'off'}`} role="status">
-            {live ? 'Live' : 'Offline'}
-          </span>
+          <output class={`live ${live ? 'on' : 'off'}`}>{live ? 'Live' : 'Offline'}</output>
           <span>
             tenant <strong data-testid="tenant">{session.stats.tenant}</strong>
           </span>

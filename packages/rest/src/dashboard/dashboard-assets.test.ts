@@ -72,7 +72,12 @@ describe('the dashboard at /', () => {
   });
 
   it('never reads outside the assets folder', async () => {
-    for (const path of ['/assets/../secret.txt', '/assets/%2e%2e/secret.txt', '/assets/..%2fsecret.txt', '/assets/%2e%2e%2f%2e%2e%2fetc%2fpasswd']) {
+    for (const path of [
+      '/assets/../secret.txt',
+      '/assets/%2e%2e/secret.txt',
+      '/assets/..%2fsecret.txt',
+      '/assets/%2e%2e%2f%2e%2e%2fetc%2fpasswd',
+    ]) {
       const response = await app.request(`http://localhost${path}`);
       expect(await response.text(), path).not.toContain('outside assets');
     }

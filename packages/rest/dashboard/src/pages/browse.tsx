@@ -57,7 +57,6 @@ export function BrowsePage() {
       .catch(() => {});
   }, []);
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: reloads is the refresh trigger.
   useEffect(() => {
     let cancelled = false;
     setLoading(true);
@@ -213,7 +212,8 @@ export function BrowsePage() {
         <button type="submit">Apply filters</button>
       </form>
 
-      <div class="bulk" role="group" aria-label="Bulk actions on selected memories">
+      <fieldset class="bulk">
+        <legend class="visually-hidden">Bulk actions on selected memories</legend>
         <span>{selected.size} selected</span>
         <label for="bulk-tag">Tag</label>
         <input id="bulk-tag" value={bulkTag} onInput={(event) => setBulkTag(event.currentTarget.value)} />
@@ -226,10 +226,8 @@ export function BrowsePage() {
         <button type="button" class="danger" disabled={selected.size === 0} onClick={() => setConfirmDelete(true)}>
           Delete…
         </button>
-      </div>
-      <p role="status" class="status">
-        {status}
-      </p>
+      </fieldset>
+      <output class="status">{status}</output>
       <ErrorMessage error={error} />
 
       <div class="table-wrap">

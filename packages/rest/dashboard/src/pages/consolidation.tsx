@@ -16,7 +16,8 @@ function Report({ report }: { report: ConsolidationReport }) {
   return (
     <section aria-labelledby="report-heading" data-testid="consolidation-report">
       <h2 id="report-heading">
-        {report.dryRun ? 'Dry run: nothing was written' : 'Applied'} · {report.scanned} memories scanned in {Math.round(report.durationMs)} ms
+        {report.dryRun ? 'Dry run: nothing was written' : 'Applied'} · {report.scanned} memories scanned in {Math.round(report.durationMs)}{' '}
+        ms
       </h2>
       {report.relevance ? (
         <section class="card" aria-labelledby="relevance-heading">
@@ -76,7 +77,10 @@ function Report({ report }: { report: ConsolidationReport }) {
                   {cluster.type}, {cluster.ids.length} memories ({cluster.summarySource} summary): {cluster.summary}
                 </p>
                 <p>
-                  Sources: {cluster.ids.map((id) => <span key={id}>{memoryLink(id)} </span>)}
+                  Sources:{' '}
+                  {cluster.ids.map((id) => (
+                    <span key={id}>{memoryLink(id)} </span>
+                  ))}
                   {cluster.patternId ? <>→ pattern {memoryLink(cluster.patternId)}</> : null}
                 </p>
               </li>

@@ -34,6 +34,15 @@ function elements(data: GraphData): ElementDefinition[] {
   ];
 }
 
+/** Cytoscape's force-directed layout, fitted to the view without blowing a handful of nodes up to full size. */
+function runLayout(graph: Core): void {
+  graph.layout({ name: 'cose', animate: false, fit: true, padding: 60 }).run();
+  if (graph.zoom() > 1.2) {
+    graph.zoom(1.2);
+    graph.center();
+  }
+}
+
 const CYTOSCAPE_STYLESHEET_ID = '__________cytoscape_stylesheet';
 
 const EMPTY: GraphData = { nodes: new Map(), edges: new Map(), expanded: new Set() };
@@ -152,14 +161,13 @@ export function GraphPage({ parameters }: { parameters: URLSearchParams }) {
       });
       cy.current.on('dbltap', 'node', (event) => navigate(`/memories/${encodeURIComponent(event.target.id() as string)}`));
       cy.current.add(elements(dataRef.current));
-      cy.current.layout({ name: 'cose', animate: false }).run();
+      runLayout(cy.current);
     });
     return () => {
       disposed = true;
       cy.current?.destroy();
       cy.current = undefined;
     };
-    // biome-ignore lint/correctness/useExhaustiveDependencies: created once; data changes are applied below.
   }, []);
 
   useEffect(() => {
@@ -168,7 +176,7 @@ export function GraphPage({ parameters }: { parameters: URLSearchParams }) {
     graph.elements().remove();
     graph.add(elements(data));
     if (selected && graph.getElementById(selected).nonempty()) graph.getElementById(selected).select();
-    graph.layout({ name: 'cose', animate: false }).run();
+    runLayout(graph);
   }, [data, selected]);
 
   // Live: a link or unlink touching a drawn memory updates the edges.
@@ -180,7 +188,8 @@ export function GraphPage({ parameters }: { parameters: URLSearchParams }) {
       setData((current) => {
         const next = { ...current, edges: new Map(current.edges) };
         for (const [key, edge] of current.edges)
-          if (edge.sourceId === relation.sourceId && edge.targetId === relation.targetId && edge.type === relation.type) next.edges.delete(key);
+          if (edge.sourceId === relation.sourceId && edge.targetId === relation.targetId && edge.type === relation.type)
+            next.edges.delete(key);
         return next;
       });
     } else {
@@ -196,18 +205,19 @@ export function GraphPage({ parameters }: { parameters: URLSearchParams }) {
   return (
     <>
       <PageTitle>Graph</PageTitle>
-      <form
-        class="search-main"
-        role="search"
-        onSubmit={(event) => {
-          event.preventDefault();
-          if (text.trim()) navigate(`/graph?q=${encodeURIComponent(text.trim())}`);
-        }}
-      >
-        <label for="graph-query">Draw the memories that match</label>
-        <input id="graph-query" type="search" value={text} onInput={(event) => setText(event.currentTarget.value)} />
-        <button type="submit">Draw</button>
-      </form>
+      <search>
+        <form
+          class="search-main"
+          onSubmit={(event) => {
+            event.preventDefault();
+            if (text.trim()) navigate(`/graph?q=${encodeURIComponent(text.trim())}`);
+          }}
+        >
+          <label for="graph-query">Draw the memories that match</label>
+          <input id="graph-query" type="search" value={text} onInput={(event) => setText(event.currentTarget.value)} />
+          <button type="submit">Draw</button>
+        </form>
+      </search>
       <ErrorMessage error={error} />
       {!id && !searchQuery ? <p>Search for memories to draw, or open a memory and choose “Show in graph”.</p> : null}
       <ul class="legend" aria-label="Edge colours">
@@ -256,11 +266,9 @@ export function GraphPage({ parameters }: { parameters: URLSearchParams }) {
           <ul data-testid="graph-edges">
             {edges.map((edge) => (
               <li key={edgeKey(edge)}>
-                {shortId(edge.sourceId)} <strong style={{ color: relationColour(edge.type) }}>{edge.type}</strong> {shortId(edge.targetId)}
-                <span class="visually-hidden">
-                  {' '}
-                  from “{preview(data.nodes.get(edge.sourceId)?.content ?? '', 40)}” to “{preview(data.nodes.get(edge.targetId)?.content ?? '', 40)}”
-                </span>
+                {preview(data.nodes.get(edge.sourceId)?.content ?? shortId(edge.sourceId), 32)}{' '}
+                <strong style={{ color: relationColour(edge.type) }}>{edge.type}</strong>{' '}
+                {preview(data.nodes.get(edge.targetId)?.content ?? shortId(edge.targetId), 32)}
               </li>
             ))}
           </ul>

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, type Hit, type HistoryEntry, type MemoryRecord, type Relation } from '../api';
+import { api, type HistoryEntry, type Hit, type MemoryRecord, type Relation } from '../api';
 import {
   ConfirmDialog,
   ErrorMessage,
@@ -29,7 +29,10 @@ export function diffWords(before: string, after: string): Piece[] {
   for (let i = a.length - 1; i >= 0; i--) {
     for (let j = b.length - 1; j >= 0; j--) {
       const row = table[i] as number[];
-      row[j] = a[i] === b[j] ? ((table[i + 1] as number[])[j + 1] as number) + 1 : Math.max((table[i + 1] as number[])[j] as number, row[j + 1] as number);
+      row[j] =
+        a[i] === b[j]
+          ? ((table[i + 1] as number[])[j + 1] as number) + 1
+          : Math.max((table[i + 1] as number[])[j] as number, row[j + 1] as number);
     }
   }
   const pieces: Piece[] = [];
@@ -297,7 +300,6 @@ export function MemoryPage({ id }: { id: string }) {
   const [status, setStatus] = useState('');
   const [version, setVersion] = useState(0);
 
-  // biome-ignore lint/correctness/useExhaustiveDependencies: version is the refresh trigger.
   useEffect(() => {
     let cancelled = false;
     Promise.all([api.get(id), api.history(id), api.relations(id)])
@@ -395,7 +397,11 @@ export function MemoryPage({ id }: { id: string }) {
               </button>
             </>
           ) : null}
-          <button type="button" onClick={() => void unlink(edge)} aria-label={`Unlink ${edge.type} ${otherMemory ? preview(otherMemory.content, 40) : other}`}>
+          <button
+            type="button"
+            onClick={() => void unlink(edge)}
+            aria-label={`Unlink ${edge.type} ${otherMemory ? preview(otherMemory.content, 40) : other}`}
+          >
             Unlink
           </button>
         </span>
@@ -406,9 +412,7 @@ export function MemoryPage({ id }: { id: string }) {
   return (
     <>
       <PageTitle>Memory</PageTitle>
-      <p role="status" class="status">
-        {status}
-      </p>
+      <output class="status">{status}</output>
       <ErrorMessage error={error} />
       <section aria-labelledby="content-heading" class={`memory-card ${memory.supersededBy ? 'superseded' : ''}`}>
         <h2 id="content-heading" class="visually-hidden">

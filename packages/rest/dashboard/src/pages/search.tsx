@@ -46,9 +46,17 @@ const split = (value: string) =>
 function ExplanationView({ explanation }: { explanation: Explanation }) {
   const rows: Array<[string, number, string]> = [];
   if (explanation.lexical)
-    rows.push(['lexical', explanation.lexical.contribution, `rank ${explanation.lexical.rank}, BM25 ${explanation.lexical.score.toFixed(2)}`]);
+    rows.push([
+      'lexical',
+      explanation.lexical.contribution,
+      `rank ${explanation.lexical.rank}, BM25 ${explanation.lexical.score.toFixed(2)}`,
+    ]);
   if (explanation.vector)
-    rows.push(['vector', explanation.vector.contribution, `rank ${explanation.vector.rank}, similarity ${explanation.vector.similarity.toFixed(3)}`]);
+    rows.push([
+      'vector',
+      explanation.vector.contribution,
+      `rank ${explanation.vector.rank}, similarity ${explanation.vector.similarity.toFixed(3)}`,
+    ]);
   if (explanation.date) rows.push(['date', explanation.date.contribution, `cue “${explanation.date.cue}”`]);
   rows.push(['recency', explanation.recency.contribution, `${explanation.recency.ageDays.toFixed(1)} days old`]);
   rows.push(['importance', explanation.importance.contribution, `importance ${explanation.importance.value.toFixed(2)}`]);
@@ -145,68 +153,69 @@ export function SearchPage({ parameters }: { parameters: URLSearchParams }) {
   return (
     <>
       <PageTitle>Search</PageTitle>
-      <form
-        class="search-form"
-        role="search"
-        onSubmit={(event) => {
-          event.preventDefault();
-          navigate(`/search?${toParameters(form)}`);
-        }}
-      >
-        <div class="search-main">
-          <label for="search-query">Query</label>
-          <input {...field('query')} type="search" required placeholder="what did we decide about the CI cache?" />
-          <button type="submit" disabled={busy}>
-            Search
-          </button>
-        </div>
-        <div class="filters">
-          <div>
-            <label for="search-mode">Mode</label>
-            <select {...field('mode')}>
-              <option value="hybrid">hybrid</option>
-              <option value="lexical">lexical</option>
-              <option value="vector">vector</option>
-            </select>
+      <search>
+        <form
+          class="search-form"
+          onSubmit={(event) => {
+            event.preventDefault();
+            navigate(`/search?${toParameters(form)}`);
+          }}
+        >
+          <div class="search-main">
+            <label for="search-query">Query</label>
+            <input {...field('query')} type="search" required placeholder="what did we decide about the CI cache?" />
+            <button type="submit" disabled={busy}>
+              Search
+            </button>
           </div>
-          <div>
-            <label for="search-types">Type</label>
-            <select {...field('types')}>
-              <option value="">any</option>
-              {types.map((type) => (
-                <option key={type} value={type}>
-                  {type}
-                </option>
-              ))}
-            </select>
+          <div class="filters">
+            <div>
+              <label for="search-mode">Mode</label>
+              <select {...field('mode')}>
+                <option value="hybrid">hybrid</option>
+                <option value="lexical">lexical</option>
+                <option value="vector">vector</option>
+              </select>
+            </div>
+            <div>
+              <label for="search-types">Type</label>
+              <select {...field('types')}>
+                <option value="">any</option>
+                {types.map((type) => (
+                  <option key={type} value={type}>
+                    {type}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <div>
+              <label for="search-tags">Tags (any)</label>
+              <input {...field('tags')} />
+            </div>
+            <div>
+              <label for="search-time">Time</label>
+              <input {...field('time')} placeholder="last month" />
+            </div>
+            <div>
+              <label for="search-userId">User</label>
+              <input {...field('userId')} />
+            </div>
+            <div>
+              <label for="search-agentId">Agent</label>
+              <input {...field('agentId')} />
+            </div>
+            <div class="checkbox">
+              <input
+                id="search-superseded"
+                type="checkbox"
+                checked={form.includeSuperseded}
+                onChange={(event) => setForm({ ...form, includeSuperseded: event.currentTarget.checked })}
+              />
+              <label for="search-superseded">Include superseded</label>
+            </div>
           </div>
-          <div>
-            <label for="search-tags">Tags (any)</label>
-            <input {...field('tags')} />
-          </div>
-          <div>
-            <label for="search-time">Time</label>
-            <input {...field('time')} placeholder="last month" />
-          </div>
-          <div>
-            <label for="search-userId">User</label>
-            <input {...field('userId')} />
-          </div>
-          <div>
-            <label for="search-agentId">Agent</label>
-            <input {...field('agentId')} />
-          </div>
-          <div class="checkbox">
-            <input
-              id="search-superseded"
-              type="checkbox"
-              checked={form.includeSuperseded}
-              onChange={(event) => setForm({ ...form, includeSuperseded: event.currentTarget.checked })}
-            />
-            <label for="search-superseded">Include superseded</label>
-          </div>
-        </div>
-      </form>
+        </form>
+      </search>
       <ErrorMessage error={error} />
       {hits !== null ? (
         <section aria-labelledby="results-heading">

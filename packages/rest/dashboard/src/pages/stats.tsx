@@ -10,8 +10,18 @@ const TYPE_COLOURS: Record<string, string> = {
   pattern: '#a34f00',
 };
 
-function CountTable({ title, counts, id }: { title: string; counts: Record<string, number> | Array<{ tag: string; count: number }>; id: string }) {
-  const rows = Array.isArray(counts) ? counts.map(({ tag, count }) => [tag, count] as const) : Object.entries(counts).sort((a, b) => b[1] - a[1]);
+function CountTable({
+  title,
+  counts,
+  id,
+}: {
+  title: string;
+  counts: Record<string, number> | Array<{ tag: string; count: number }>;
+  id: string;
+}) {
+  const rows = Array.isArray(counts)
+    ? counts.map(({ tag, count }) => [tag, count] as const)
+    : Object.entries(counts).sort((a, b) => b[1] - a[1]);
   const max = Math.max(0, ...rows.map(([, count]) => count));
   return (
     <section aria-labelledby={id} class="card">
@@ -74,7 +84,12 @@ function Timeline({ breakdown }: { breakdown: StatsBreakdown }) {
   return (
     <section aria-labelledby="timeline-heading" class="card wide">
       <h2 id="timeline-heading">Memories created per day, by type (last {breakdown.timeline.length} days)</h2>
-      <div ref={container} class="chart" role="img" aria-label={`Line chart: ${total} memories created in the last ${breakdown.timeline.length} days; the table below holds the same numbers`} />
+      <div
+        ref={container}
+        class="chart"
+        role="img"
+        aria-label={`Line chart: ${total} memories created in the last ${breakdown.timeline.length} days; the table below holds the same numbers`}
+      />
       <details>
         <summary>The numbers</summary>
         <div class="table-wrap">
@@ -170,7 +185,8 @@ export function StatsPage() {
               <dt>Index health</dt>
               <dd class={breakdown.index.healthy ? 'ok' : 'warn'}>
                 {breakdown.index.healthy ? 'healthy' : 'vectors missing: run engram reembed'}
-                {breakdown.index.vectors !== null ? `, ${breakdown.index.vectors.toLocaleString()} vectors` : ''}, lexical {breakdown.index.lexical}
+                {breakdown.index.vectors !== null ? `, ${breakdown.index.vectors.toLocaleString()} vectors` : ''}, lexical{' '}
+                {breakdown.index.lexical}
               </dd>
             </div>
           </dl>

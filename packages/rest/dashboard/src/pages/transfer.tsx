@@ -56,7 +56,9 @@ export function TransferPage() {
       <div class="columns">
         <section aria-labelledby="export-heading" class="card">
           <h2 id="export-heading">Export</h2>
-          <p>Every matching memory as JSON Lines, the format of <code>engram export</code> and <code>engram import</code>.</p>
+          <p>
+            Every matching memory as JSON Lines, the format of <code>engram export</code> and <code>engram import</code>.
+          </p>
           <form onSubmit={runExport}>
             <div class="filters">
               <div>
@@ -79,19 +81,19 @@ export function TransferPage() {
           </form>
           <ErrorMessage error={exportError} />
           {download ? (
-            <p role="status">
+            <output class="block">
               {download.lines} {download.lines === 1 ? 'memory' : 'memories'} ready:{' '}
               <a href={download.url} download={download.name}>
                 download {download.name}
               </a>
-            </p>
+            </output>
           ) : null}
         </section>
         <section aria-labelledby="import-heading" class="card">
           <h2 id="import-heading">Import</h2>
           <p>
-            JSON Lines: an export, or lines such as <code>{'{"content": "…", "tags": ["ci"]}'}</code>. All or nothing: a bad line
-            rejects the import and names the line.
+            JSON Lines: an export, or lines such as <code>{'{"content": "…", "tags": ["ci"]}'}</code>. All or nothing: a bad line rejects
+            the import and names the line.
           </p>
           <form onSubmit={runImport}>
             <label for="import-file">File (.jsonl)</label>
@@ -114,10 +116,10 @@ export function TransferPage() {
           </form>
           <ErrorMessage error={importError} />
           {summary ? (
-            <p role="status" data-testid="import-summary">
+            <output class="block" data-testid="import-summary">
               Read {summary.records} {summary.records === 1 ? 'line' : 'lines'}: {summary.created} created, {summary.updated} updated,{' '}
               {summary.duplicates} duplicates, {summary.skipped} skipped (deleted in the export).
-            </p>
+            </output>
           ) : null}
         </section>
       </div>
