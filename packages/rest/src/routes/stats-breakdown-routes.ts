@@ -70,8 +70,9 @@ export async function statsBreakdown(memory: Memory, scope: Scope | undefined, d
       const created = new Date(record.createdAt).getTime();
       const slot = timeline[Math.floor((created - start) / DAY_MS)];
       if (created >= start && slot) increment(slot.byType, record.type);
-      // Outgoing edges only, so each edge is counted once (from its source).
-      relations += (await memory.relations(record.id, { direction: 'out' })).length;
+      // Each edge once, from its stored source (a symmetric edge is 'out' from both of its ends).
+      const outgoing = await memory.relations(record.id, { direction: 'out' });
+      relations += outgoing.filter((edge) => edge.sourceId === record.id).length;
     }
     cursor = page.nextCursor;
   } while (cursor !== null);
