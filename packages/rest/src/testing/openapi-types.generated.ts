@@ -2733,6 +2733,220 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/stats/breakdown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Counts by type, subtype, user, agent and tag, memories created per day, store size and index health
+         * @description What the dashboard’s Stats page draws. Reads every live memory of the scope once (page by page), so it costs a scan: call it on demand, not per request. `days` (default 30, at most 366) sets the timeline’s window.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    userId?: string;
+                    agentId?: string;
+                    runId?: string;
+                    /** @description Days of timeline, default 30 */
+                    days?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The breakdown */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StatsBreakdown"];
+                    };
+                };
+                /** @description Invalid input: `field` names what to fix */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or unknown API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Forbidden (Host or Origin not allowed, or the tenant has no store here) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limit reached: retry after the Retry-After header’s seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Store unavailable or request timed out */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/consolidate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Consolidate: score relevance, forget, compress and suggest associations (a dry run by default)
+         * @description Runs `memory.consolidate({ dryRun, scope, steps })` on your tenant and answers its report. `dryRun` defaults to true: nothing is written until you send `dryRun: false`. See docs/consolidation.md for what each step does.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["Consolidate"];
+                };
+            };
+            responses: {
+                /** @description The report */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ConsolidationReport"];
+                    };
+                };
+                /** @description Invalid input: `field` names what to fix */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or unknown API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Forbidden (Host or Origin not allowed, or the tenant has no store here) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limit reached: retry after the Retry-After header’s seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Store unavailable or request timed out */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -3199,6 +3413,89 @@ export interface components {
             updated: number;
             duplicates: number;
             skipped: number;
+        };
+        StatsBreakdown: {
+            /** @description Live memories, superseded ones included */
+            total: number;
+            superseded: number;
+            byType: {
+                [key: string]: number;
+            };
+            bySubtype: {
+                [key: string]: number;
+            };
+            /** @description Memories per scope.userId; "(none)" for memories without one */
+            byUser: {
+                [key: string]: number;
+            };
+            /** @description Memories per scope.agentId; "(none)" for memories without one */
+            byAgent: {
+                [key: string]: number;
+            };
+            /** @description The 20 most used tags */
+            topTags: {
+                tag: string;
+                count: number;
+            }[];
+            /** @description Memories created per UTC day and base type, oldest first, one entry per day of the window */
+            timeline: {
+                /** @example 2026-01-31 */
+                day: string;
+                byType: {
+                    [key: string]: number;
+                };
+            }[];
+            /** @description Edges leaving the memories counted */
+            relations: number;
+            store: {
+                name: string;
+                /** @description The store file plus its write-ahead log; null when not a local file */
+                bytes: number | null;
+            };
+            embedder: {
+                id: string;
+                dimensions: number;
+            };
+            index: {
+                /** @description Vectors in the store’s own index; null when vectors live elsewhere */
+                vectors: number | null;
+                lexical: string;
+                /** @description Every live memory has its vector (or vectors are not the store’s) */
+                healthy: boolean;
+            };
+            tenant: string;
+        };
+        /** @description What consolidate() did or, in a dry run, would do (docs/consolidation.md) */
+        ConsolidationReport: {
+            dryRun: boolean;
+            /**
+             * Format: date-time
+             * @example 2026-01-31T12:00:00.000Z
+             */
+            now: string;
+            scope: components["schemas"]["Scope"];
+            steps: string[];
+            scanned: number;
+            durationMs: number;
+            relevance?: {
+                [key: string]: unknown;
+            };
+            forgetting?: {
+                [key: string]: unknown;
+            };
+            compression?: {
+                [key: string]: unknown;
+            };
+            associations?: {
+                [key: string]: unknown;
+            };
+        };
+        Consolidate: {
+            /** @description Default true: report what would happen and write nothing */
+            dryRun?: boolean;
+            scope?: components["schemas"]["Scope"];
+            /** @description Default relevance, forgetting, compression (associations are opt-in) */
+            steps?: ("relevance" | "forgetting" | "compression" | "associations")[];
         };
     };
     responses: never;
