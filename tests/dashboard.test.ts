@@ -23,6 +23,7 @@ const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/
 
 const keys = { team_a: 'dashboard-key-of-team-a-0123456789', team_b: 'dashboard-key-of-team-b-0123456789' };
 const skip = chromiumSkipReason();
+const FOCUSED_TEXT = 'document.activeElement?.textContent';
 
 let server: ServerHandle;
 let browser: Browser;
@@ -32,13 +33,16 @@ let directory: string;
 const ids: Record<string, string> = {};
 const consoleProblems: string[] = [];
 
-async function rest(method: string, path: string, body: unknown, key: string): Promise<{ status: number; json: Record<string, never> }> {
+// biome-ignore lint/suspicious/noExplicitAny: tests read response bodies field by field (as packages/rest/src/testing/call.ts).
+type Json = any;
+
+async function rest(method: string, path: string, body: unknown, key: string): Promise<{ status: number; json: Json }> {
   const response = await fetch(`${server.url}${path}`, {
     method,
     headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
     ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
   });
-  return { status: response.status, json: (await response.json()) as Record<string, never> };
+  return { status: response.status, json: await response.json() };
 }
 
 async function seed(): Promise<void> {
@@ -69,20 +73,16 @@ async function signIn(target: Page, key: string): Promise<void> {
 /** axe-core in the page: every WCAG 2.1 A/AA rule and the best practices; serious or critical fails. */
 async function expectAccessible(target: Page, name: string): Promise<void> {
   await target.evaluate(axeSource);
-  const violations = await target.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(context: Document, options: unknown): Promise<{ violations: unknown[] }> } }).axe;
-    const result = await axe.run(document, {
-      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
-    });
-    return (result.violations as Array<{ id: string; impact: string; help: string; nodes: Array<{ target: string[] }> }>).map(
-      (violation) => ({
+  // Passed as source text: it runs in the page (this file is compiled without the DOM's types).
+  const violations = await target.evaluate<Array<{ id: string; impact: string; help: string; nodes: string[] }>>(`
+    axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } })
+      .then((result) => result.violations.map((violation) => ({
         id: violation.id,
         impact: violation.impact,
         help: violation.help,
         nodes: violation.nodes.slice(0, 3).map((node) => node.target.join(' ')),
-      }),
-    );
-  });
+      })))
+  `);
   const blocking = violations.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical');
   expect(blocking, `${name}: ${JSON.stringify(blocking, null, 2)}`).toEqual([]);
 }
@@ -344,7 +344,7 @@ describe.skipIf(skip !== undefined)(skip ? `the dashboard in Chromium (skipped: 
     await small.getByRole('button', { name: 'Menu' }).click();
     await small.getByRole('link', { name: 'Search', exact: true }).click();
     await small.getByRole('heading', { level: 1, name: 'Search' }).waitFor();
-    const overflow = await small.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await small.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);
     await expectAccessible(small, 'phone search');
     await small.goto(`${server.url}/`);
@@ -357,16 +357,16 @@ describe.skipIf(skip !== undefined)(skip ? `the dashboard in Chromium (skipped: 
     await page.goto(`${server.url}/`);
     await page.getByRole('heading', { level: 1, name: 'Browse' }).waitFor();
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    expect(await page.evaluate<string>(FOCUSED_TEXT)).toBe('Skip to content');
     await page.keyboard.press('Tab');
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Browse');
+    expect(await page.evaluate<string>(FOCUSED_TEXT)).toBe('Browse');
     await page.keyboard.press('Tab');
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Search');
+    expect(await page.evaluate<string>(FOCUSED_TEXT)).toBe('Search');
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { level: 1, name: 'Search' }).waitFor();
     // Focus moved to the page heading, so the next Tab is inside the page.
-    expect(await page.evaluate(() => document.activeElement?.tagName)).toBe('H1');
+    expect(await page.evaluate<string>('document.activeElement?.tagName')).toBe('H1');
   });
 
   it('loaded without a CSP violation or a script error', () => {
