@@ -70,9 +70,12 @@ export async function statsBreakdown(memory: Memory, scope: Scope | undefined, d
       const created = new Date(record.createdAt).getTime();
       const slot = timeline[Math.floor((created - start) / DAY_MS)];
       if (created >= start && slot) increment(slot.byType, record.type);
-      // Each edge once, from its stored source (a symmetric edge is 'out' from both of its ends).
-      const outgoing = await memory.relations(record.id, { direction: 'out' });
-      relations += outgoing.filter((edge) => edge.sourceId === record.id).length;
+    }
+    // One store query per page: each edge once, from its stored source.
+    const pageIds = new Set(page.items.map((record) => record.id));
+    if (pageIds.size > 0) {
+      const outgoing = await memory.store.relationsOf([...pageIds], { direction: 'out' });
+      relations += outgoing.filter((edge) => pageIds.has(edge.sourceId)).length;
     }
     cursor = page.nextCursor;
   } while (cursor !== null);
