@@ -90,7 +90,7 @@ function Change({ field, from, to }: { field: string; from: unknown; to: unknown
   );
 }
 
-const FIELDS: Array<keyof MemoryRecord & string> = [
+const FIELDS: string[] = [
   'id',
   'type',
   'subtype',
@@ -109,6 +109,9 @@ const FIELDS: Array<keyof MemoryRecord & string> = [
   'supersededBy',
   'contentHash',
 ];
+
+/** Fields the card and the rows below show in their own way. */
+const SHOWN_ELSEWHERE = new Set(['content', 'tags', 'scope', 'metadata']);
 
 function EditForm({ memory, onSaved, onCancel }: { memory: MemoryRecord; onSaved: (memory: MemoryRecord) => void; onCancel: () => void }) {
   const [content, setContent] = useState(memory.content);
@@ -466,7 +469,7 @@ export function MemoryPage({ id }: { id: string }) {
         <section aria-labelledby="fields-heading">
           <h2 id="fields-heading">Fields</h2>
           <dl class="fields">
-            {FIELDS.map((field) => (
+            {[...FIELDS, ...Object.keys(memory).filter((field) => !FIELDS.includes(field) && !SHOWN_ELSEWHERE.has(field))].map((field) => (
               <div key={field}>
                 <dt>{field}</dt>
                 <dd>
