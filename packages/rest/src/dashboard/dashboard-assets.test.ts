@@ -46,6 +46,10 @@ describe('the dashboard at /', () => {
     expect(response.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
     expect((await app.request('http://localhost/assets/missing.js')).status).toBe(404);
+    const compressed = await app.request('http://localhost/assets/index-abc123.js', { headers: { 'accept-encoding': 'gzip' } });
+    expect(compressed.headers.get('content-encoding')).toBe('gzip');
+    const text = await new Response((compressed.body as ReadableStream).pipeThrough(new DecompressionStream('gzip'))).text();
+    expect(text).toBe('console.log("dashboard")');
   });
 
   it('answers client-side routes with index.html (a reload of /memories/<id> works)', async () => {

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Context } from 'hono';
+import { compress } from 'hono/compress';
 import type { EngramHono } from '../routes/app-env.js';
 
 /**
@@ -104,6 +105,8 @@ export function registerDashboard(app: EngramHono, directory: string | undefined
     return send(context, index, 'no-cache');
   };
 
+  // Scripts and styles shrink to a third with gzip (Cytoscape: 450 KB → 143 KB).
+  app.use('/assets/*', compress());
   app.get('/assets/*', (context) => {
     let relative: string;
     try {
