@@ -73,7 +73,7 @@ export function ScoreBar({ value, label, max = 1 }: { value: number; label: stri
 
 /** A count shown as a bar in a table cell. */
 export function CountBar({ count, max }: { count: number; max: number }) {
-  const width = max > 0 ? Math.max(2, Math.round((count / max) * 100)) : 0;
+  const width = max > 0 && count > 0 ? Math.max(2, Math.round((count / max) * 100)) : 0;
   return (
     <span class="count-bar">
       <svg class="count-bar-fill" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">
