@@ -6,6 +6,7 @@ import { cors } from 'hono/cors';
 import { type ApiKeysOptions, type Authenticator, apiKeys, type Principal } from './auth/api-keys.js';
 import { TenantMemories, type TenantMemoryFactory } from './auth/tenant-memories.js';
 import { LOCAL_TENANT } from './auth/tenant-name.js';
+import { defaultDashboardDirectory, registerDashboard } from './dashboard/dashboard-assets.js';
 import { DOCS_PAGE } from './docs-page.js';
 import { errorBody, HttpError, sendError } from './errors.js';
 import { EventHubs } from './events/event-hubs.js';
@@ -20,6 +21,7 @@ import { registerIngestRoutes } from './routes/ingest-routes.js';
 import { registerMemoryRoutes } from './routes/memory-routes.js';
 import { registerReindexRoutes } from './routes/reindex-routes.js';
 import { validationResponse } from './routes/responses.js';
+import { registerStatsBreakdownRoutes } from './routes/stats-breakdown-routes.js';
 import { registerSyncRoutes } from './routes/sync-routes.js';
 import { registerTransferRoutes } from './routes/transfer-routes.js';
 import { hostnameOf, isLoopback } from './server/loopback.js';
@@ -66,6 +68,11 @@ export interface EngramAppOptions {
   eventPollMs?: number;
   /** Diagnostics. Default: stderr. */
   log?: (message: string) => void;
+  /**
+   * The web dashboard at `/`: true (default) serves the build shipped in this package, a string
+   * serves the build in that folder, false serves none (`/` then answers 404 like any unknown path).
+   */
+  dashboard?: boolean | string;
 }
 
 /** The Hono app plus what its owner needs to stop it cleanly. */
@@ -295,6 +302,11 @@ export function createEngramApp(options: EngramAppOptions): EngramApp {
   registerIngestRoutes(app, { allowIngest: options.allowIngest ?? [] });
   registerErasureRoutes(app);
   registerEventRoutes(app, { events, heartbeatMs, log });
+  registerStatsBreakdownRoutes(app);
+  // Last: its single-page fallback answers only what no route above does.
+  if (options.dashboard !== false) {
+    registerDashboard(app, typeof options.dashboard === 'string' ? options.dashboard : defaultDashboardDirectory());
+  }
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',

@@ -72,6 +72,7 @@ describe('the OpenAPI document', () => {
         '/api/stats',
         '/api/sync/changes',
         '/api/sync/push',
+        '/api/stats/breakdown',
         '/api/tags',
         '/api/types',
       ].sort(),
@@ -116,6 +117,8 @@ describe('a client generated from /openapi.json', () => {
     expect((await client.GET('/api/tags', { params: { query: {} } })).data?.tags).toEqual([{ tag: 'smoke', count: 1 }]);
     expect((await client.GET('/api/types', { params: { query: {} } })).data?.types.length).toBeGreaterThanOrEqual(5);
     expect((await client.GET('/api/stats', { params: { query: {} } })).data?.tenant).toBe('smoke');
+    expect((await client.GET('/api/stats/breakdown', { params: { query: { days: '7' } } })).data?.timeline).toHaveLength(7);
+    expect((await client.POST('/api/consolidate', { body: { steps: ['relevance'] } })).data?.dryRun).toBe(true);
     const exported = await client.GET('/api/export', { params: { query: { includeSuperseded: 'true' } }, parseAs: 'text' });
     expect(exported.data?.trim().split('\n')).toHaveLength(2);
     const imported = await client.POST('/api/import', {

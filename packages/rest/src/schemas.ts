@@ -511,6 +511,39 @@ export const ConsolidateSchema = z
 
 const protectedCounts = z.object({ linked: z.number(), important: z.number(), keyed: z.number(), 'keep-tag': z.number() });
 
+// The dashboard's Stats page.
+const countMap = z.record(z.string(), z.number());
+export const StatsBreakdownQuerySchema = z.strictObject({
+  ...scopeQuery,
+  days: z.string().regex(/^\d+$/, 'must be a positive integer').optional().openapi({ description: 'Days of timeline, default 30' }),
+});
+export const StatsBreakdownSchema = z
+  .object({
+    total: z.number().openapi({ description: 'Live memories, superseded ones included' }),
+    superseded: z.number(),
+    byType: countMap,
+    bySubtype: countMap,
+    byUser: countMap.openapi({ description: 'Memories per scope.userId; "(none)" for memories without one' }),
+    byAgent: countMap.openapi({ description: 'Memories per scope.agentId; "(none)" for memories without one' }),
+    topTags: z.array(z.object({ tag: z.string(), count: z.number() })).openapi({ description: 'The 20 most used tags' }),
+    timeline: z
+      .array(z.object({ day: z.string().openapi({ example: '2026-01-31' }), byType: countMap }))
+      .openapi({ description: 'Memories created per UTC day and base type, oldest first, one entry per day of the window' }),
+    relations: z.number().openapi({ description: 'Edges leaving the memories counted' }),
+    store: z.object({
+      name: z.string(),
+      bytes: z.number().nullable().openapi({ description: 'The store file plus its write-ahead log; null when not a local file' }),
+    }),
+    embedder: z.object({ id: z.string(), dimensions: z.number() }),
+    index: z.object({
+      vectors: z.number().nullable().openapi({ description: 'Vectors in the store’s own index; null when vectors live elsewhere' }),
+      lexical: z.string(),
+      healthy: z.boolean().openapi({ description: 'Every live memory has its vector (or vectors are not the store’s)' }),
+    }),
+    tenant: z.string(),
+  })
+  .openapi('StatsBreakdown');
+
 export const ConsolidationReportSchema = z
   .object({
     dryRun: z.boolean(),

@@ -82,6 +82,13 @@ describe("tenant A on tenant B's data", () => {
     expect((await call(app, 'GET', '/api/tags', undefined, asA)).json.tags).toEqual([]);
     expect((await call(app, 'GET', '/api/stats?userId=bob', undefined, asA)).json.total).toBe(0);
     expect((await call(app, 'GET', '/api/stats', undefined, asA)).json).toMatchObject({ total: 1, tenant: 'team_a' });
+    const breakdown = (await call(app, 'GET', '/api/stats/breakdown', undefined, asA)).json;
+    expect(breakdown).toMatchObject({ total: 1, tenant: 'team_a', byUser: { '(none)': 1 }, relations: 0 });
+    expect(JSON.stringify(breakdown)).not.toContain('secret');
+    expect((await call(app, 'GET', '/api/stats/breakdown?userId=bob', undefined, asA)).json.total).toBe(0);
+    const consolidation = (await call(app, 'POST', '/api/consolidate', { steps: ['relevance', 'compression', 'associations'] }, asA)).json;
+    expect(consolidation.scanned).toBe(1);
+    expect(JSON.stringify(consolidation)).not.toContain(bId);
     const types = (await call(app, 'GET', '/api/types', undefined, asA)).json.types;
     expect(types.reduce((sum: number, type: { count: number }) => sum + type.count, 0)).toBe(1);
     const exported = await app.request('http://localhost/api/export', { headers: asA });

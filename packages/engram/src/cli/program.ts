@@ -6,6 +6,7 @@ import { registerAdd } from './commands/add.js';
 import { registerBackup } from './commands/backup.js';
 import { registerConsolidate } from './commands/consolidate.js';
 import { registerContext } from './commands/context.js';
+import { registerDashboard } from './commands/dashboard.js';
 import { registerDelete } from './commands/delete.js';
 import { registerExport } from './commands/export.js';
 import { registerForget } from './commands/forget.js';
@@ -68,6 +69,7 @@ export function createProgram(state: CliState): Command {
   registerMcp(program, state);
   registerServe(program, state);
   registerSync(program, state);
+  registerDashboard(program, state);
   registerHarvest(program, state);
   // After serve: `keys` is the REST server's command; rotate-encryption joins it as a subcommand.
   registerKeysEncryption(program, state);

@@ -47,6 +47,8 @@ Without ENGRAM_ENCRYPTION_KEY, sensitive writes answer 400.`;
 export interface ServerCommandLineIo {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
+  /** Called once the server accepts connections, with its URL (what `engram dashboard` opens). */
+  listening?(url: string): void;
 }
 
 type Environment = Record<string, string | undefined>;
@@ -273,7 +275,7 @@ export async function runServerCommandLine(
     if (positionals[0] === 'keys') return await runKeys(positionals.slice(1), values, env, cwd, io);
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     const options = serveOptionsFrom(values, env, cwd, log);
-    if (options.workers > 1 && cluster.isPrimary) return await runPrimary(options, argv, log);
+    if (options.workers > 1 && cluster.isPrimary) return await runPrimary(options, argv, log, io);
     // With --workers, the primary runs the consolidation schedule: one run per interval, not one per worker.
     if (cluster.isWorker) delete options.consolidateEvery;
     const handle = await serve(options);
@@ -282,8 +284,11 @@ export async function runServerCommandLine(
     else {
       const anonymous = handle.authenticated ? '' : `\n${ANONYMOUS_NOTE}`;
       const model = options.model ? `; infer uses ${options.model.id}` : '';
-      log(`serving ${describe(options.store)} at ${handle.url}${workerNote} — docs at ${handle.url}/docs${model}${anonymous}`);
+      log(
+        `serving ${describe(options.store)} at ${handle.url}${workerNote} — dashboard at ${handle.url}/, docs at ${handle.url}/docs${model}${anonymous}`,
+      );
       if (options.consolidateEvery !== undefined) log(consolidationNote(options.consolidateEvery));
+      io.listening?.(handle.url);
     }
     await handle.closed;
     // A worker's IPC channel keeps it alive: let go of it so the process can end.
@@ -308,7 +313,12 @@ function consolidationNote(everyMs: number): string {
   return `consolidating every tenant's store every ${Math.round(everyMs / 60_000)} min (each into its own archive)`;
 }
 
-async function runPrimary(options: ReturnType<typeof serveOptionsFrom>, argv: string[], log: (message: string) => void): Promise<number> {
+async function runPrimary(
+  options: ReturnType<typeof serveOptionsFrom>,
+  argv: string[],
+  log: (message: string) => void,
+  io: ServerCommandLineIo,
+): Promise<number> {
   // Refuse a public host without keys here, before forking workers that would each refuse it.
   if (!isLoopback(options.host ?? DEFAULT_HOST) && !(await (options.auth as ReturnType<typeof apiKeys>).configured())) {
     throw new ValidationError([
@@ -331,8 +341,9 @@ async function runPrimary(options: ReturnType<typeof serveOptionsFrom>, argv: st
         announced = true;
         const anonymous = message.authenticated ? '' : `\n${ANONYMOUS_NOTE}`;
         log(
-          `serving ${describe(options.store)} at ${message.url} with ${options.workers} workers — docs at ${message.url}/docs${anonymous}`,
+          `serving ${describe(options.store)} at ${message.url} with ${options.workers} workers — dashboard at ${message.url}/, docs at ${message.url}/docs${anonymous}`,
         );
+        if (message.url) io.listening?.(message.url);
       }
     });
   };

@@ -3382,6 +3382,114 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/stats/breakdown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Counts by type, subtype, user, agent and tag, memories created per day, store size and index health
+         * @description What the dashboard’s Stats page draws. Reads every live memory of the scope once (page by page), so it costs a scan: call it on demand, not per request. `days` (default 30, at most 366) sets the timeline’s window.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    userId?: string;
+                    agentId?: string;
+                    runId?: string;
+                    /** @description Days of timeline, default 30 */
+                    days?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The breakdown */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["StatsBreakdown"];
+                    };
+                };
+                /** @description Invalid input: `field` names what to fix */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Missing or unknown API key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Forbidden (Host or Origin not allowed, or the tenant has no store here) */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Body larger than the limit */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Rate limit reached: retry after the Retry-After header’s seconds */
+                429: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Internal error */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+                /** @description Store unavailable or request timed out */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Error"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -4094,6 +4202,57 @@ export interface components {
             ids?: string[];
             /** @description true erases. Default false: a dry run that only counts what would be erased */
             confirm?: boolean;
+        };
+        StatsBreakdown: {
+            /** @description Live memories, superseded ones included */
+            total: number;
+            superseded: number;
+            byType: {
+                [key: string]: number;
+            };
+            bySubtype: {
+                [key: string]: number;
+            };
+            /** @description Memories per scope.userId; "(none)" for memories without one */
+            byUser: {
+                [key: string]: number;
+            };
+            /** @description Memories per scope.agentId; "(none)" for memories without one */
+            byAgent: {
+                [key: string]: number;
+            };
+            /** @description The 20 most used tags */
+            topTags: {
+                tag: string;
+                count: number;
+            }[];
+            /** @description Memories created per UTC day and base type, oldest first, one entry per day of the window */
+            timeline: {
+                /** @example 2026-01-31 */
+                day: string;
+                byType: {
+                    [key: string]: number;
+                };
+            }[];
+            /** @description Edges leaving the memories counted */
+            relations: number;
+            store: {
+                name: string;
+                /** @description The store file plus its write-ahead log; null when not a local file */
+                bytes: number | null;
+            };
+            embedder: {
+                id: string;
+                dimensions: number;
+            };
+            index: {
+                /** @description Vectors in the store’s own index; null when vectors live elsewhere */
+                vectors: number | null;
+                lexical: string;
+                /** @description Every live memory has its vector (or vectors are not the store’s) */
+                healthy: boolean;
+            };
+            tenant: string;
         };
     };
     responses: never;

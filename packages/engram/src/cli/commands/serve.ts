@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { CliState } from '../invocation.js';
 
 /** The store path and --json the user chose for this run, as arguments for engram-server. */
-function globalArguments(self: Command): string[] {
+export function globalArguments(self: Command): string[] {
   const { path, json } = self.optsWithGlobals<{ path?: string; json?: boolean }>();
   return [...(path ? ['--path', resolve(path)] : []), ...(json ? ['--json'] : [])];
 }
