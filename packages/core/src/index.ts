@@ -41,6 +41,7 @@ export {
 export type { HashEmbedderOptions } from './embedding/hash-embedder.js';
 export { hashEmbedder } from './embedding/hash-embedder.js';
 export type { EncryptionKey, EncryptionOptions } from './encryption/encryption.js';
+export { encryptionFromEnvironment } from './encryption/encryption-environment.js';
 export { isEnvelope, keyFromText } from './encryption/envelope.js';
 export type { ForgetInput, ForgetResult, RetentionOptions } from './erasure/eraser.js';
 export type { MemoryEventName, MemoryEvents } from './events/events.js';

@@ -5,6 +5,7 @@ import {
   Memory as CoreMemory,
   type MemoryOptions as CoreMemoryOptions,
   type EncryptionOptions,
+  encryptionFromEnvironment as encryptionFromEnvironmentOf,
   type IngestOptions,
   type IngestReport,
   type IngestSource,
@@ -12,30 +13,9 @@ import {
 } from '@engram/core';
 import { defaultEmbedder } from './default-embedder.js';
 
-/**
- * Keys for sensitive memories from the environment: ENGRAM_ENCRYPTION_KEY (the current key, 64
- * hex characters or base64 of 32 bytes), ENGRAM_ENCRYPTION_PREVIOUS_KEYS (comma-separated older
- * keys, to read and rotate memories written before a rotation) and ENGRAM_ENCRYPT_METADATA (`all`,
- * or comma-separated metadata fields to encrypt in sensitive memories: `encryptMetadata`).
- */
+/** Keys for sensitive memories from the environment (ENGRAM_ENCRYPTION_KEY, …; see core's `encryptionFromEnvironment`). */
 export function encryptionFromEnvironment(env: Record<string, string | undefined> = process.env): EncryptionOptions | undefined {
-  const key = env.ENGRAM_ENCRYPTION_KEY?.trim();
-  if (!key) return undefined;
-  const previous = (env.ENGRAM_ENCRYPTION_PREVIOUS_KEYS ?? '')
-    .split(',')
-    .map((text) => text.trim())
-    .filter((text) => text.length > 0);
-  const metadata = env.ENGRAM_ENCRYPT_METADATA?.trim();
-  const fields = (metadata ?? '')
-    .split(',')
-    .map((text) => text.trim())
-    .filter((text) => text.length > 0);
-  const encryptMetadata = metadata === 'all' ? true : fields.length > 0 ? fields : undefined;
-  return {
-    key,
-    ...(previous.length > 0 ? { previousKeys: previous } : {}),
-    ...(encryptMetadata !== undefined ? { encryptMetadata } : {}),
-  };
+  return encryptionFromEnvironmentOf(env);
 }
 
 /** Where `new Memory()` keeps its SQLite file unless told otherwise. */

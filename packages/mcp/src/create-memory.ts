@@ -1,6 +1,13 @@
 import { archivePathFor, jsonlArchive } from '@engram/adapters/archive';
 import { unpdfReader } from '@engram/adapters/files';
-import { AdapterError, type EncryptionOptions, Memory, type MemoryStore, syncFromEnvironment, ValidationError } from '@engram/core';
+import {
+  AdapterError,
+  encryptionFromEnvironment as coreEncryptionFromEnvironment,
+  Memory,
+  type MemoryStore,
+  syncFromEnvironment,
+  ValidationError,
+} from '@engram/core';
 import { type ResolvedConfig, redactUrl } from './config.js';
 import { embedderChoice } from './embedder-choice.js';
 
@@ -16,15 +23,7 @@ export function checkEmbedderChoice(choice: string): void {
 }
 
 /** Sensitive memories: the same variables as the engram package (docs/data-safety.md). */
-export function encryptionFromEnvironment(env: Record<string, string | undefined>): EncryptionOptions | undefined {
-  const key = env.ENGRAM_ENCRYPTION_KEY?.trim();
-  if (!key) return undefined;
-  const previousKeys = (env.ENGRAM_ENCRYPTION_PREVIOUS_KEYS ?? '')
-    .split(',')
-    .map((text) => text.trim())
-    .filter(Boolean);
-  return { key, ...(previousKeys.length > 0 ? { previousKeys } : {}) };
-}
+export const encryptionFromEnvironment = coreEncryptionFromEnvironment;
 
 /**
  * Builds the `Memory` the server uses. Adapters and embedders are imported here, on first use,

@@ -177,7 +177,7 @@ async function tenantMemorySource(
   const { tenantMemoryFactory } = await import('@engram/rest');
   // Each tenant archives what consolidation forgets to its own file: beside its SQLite store, or,
   // with --archive (ENGRAM_ARCHIVE), in `<archive name>.tenants/` beside that file.
-  const archiveDirectory = config?.archivePath ? config.archivePath.replace(/\.jsonl$/i, '') + '.tenants' : undefined;
+  const archiveDirectory = config?.archivePath ? `${config.archivePath.replace(/\.jsonl$/i, '')}.tenants` : undefined;
   const encryption = encryptionFromEnvironment(process.env);
   const others = config
     ? tenantMemoryFactory({

@@ -40,5 +40,5 @@ export function jsonlArchive(options: JsonlArchiveOptions): ConsolidationArchive
 
 /** The default archive beside a store file: `memory.db` → `memory.archive.jsonl`. */
 export function archivePathFor(storePath: string): string {
-  return storePath.replace(/\.(db|sqlite3?)$/i, '') + '.archive.jsonl';
+  return `${storePath.replace(/\.(db|sqlite3?)$/i, '')}.archive.jsonl`;
 }

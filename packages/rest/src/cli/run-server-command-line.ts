@@ -2,7 +2,14 @@ import cluster from 'node:cluster';
 import { homedir } from 'node:os';
 import { isAbsolute, parse as parsePath, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { type EncryptionOptions, EngramError, type LanguageModel, parseScheduleDuration, ValidationError } from '@engram/core';
+import {
+  type EncryptionOptions,
+  EngramError,
+  encryptionFromEnvironment,
+  type LanguageModel,
+  parseScheduleDuration,
+  ValidationError,
+} from '@engram/core';
 import { modelFromEnvironment } from '@engram/models';
 import { type Authenticator, apiKeys, mintKey, parseApiKeysVariable } from '../auth/api-keys.js';
 import { KeyFile } from '../auth/key-file.js';
@@ -172,15 +179,9 @@ async function runKeys(positionals: string[], values: Values, env: Environment, 
   throw new UsageError('keys takes create, list or revoke');
 }
 
-/** Keys of sensitive memories from ENGRAM_ENCRYPTION_KEY and ENGRAM_ENCRYPTION_PREVIOUS_KEYS (as the engram package reads them). */
+/** Keys of sensitive memories from ENGRAM_ENCRYPTION_KEY, …_PREVIOUS_KEYS and ENGRAM_ENCRYPT_METADATA (as the engram package reads them). */
 function encryptionFrom(env: Environment): EncryptionOptions | undefined {
-  const key = environmentValue(env, 'ENGRAM_ENCRYPTION_KEY');
-  if (!key) return undefined;
-  const previous = (env.ENGRAM_ENCRYPTION_PREVIOUS_KEYS ?? '')
-    .split(',')
-    .map((text) => text.trim())
-    .filter((text) => text.length > 0);
-  return { key, ...(previous.length > 0 ? { previousKeys: previous } : {}) };
+  return encryptionFromEnvironment(env);
 }
 
 function folder(value: string, cwd: string): string {
