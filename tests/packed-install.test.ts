@@ -57,7 +57,8 @@ const frameworkPeers: Record<string, string[]> = {
 };
 const manifests = new Map<string, Manifest>();
 
-afterAll(() => rmSync(folder, { recursive: true, force: true }));
+// Removing the installed project (hundreds of MB of node_modules) took over a minute on a loaded machine.
+afterAll(() => rmSync(folder, { recursive: true, force: true }), 600_000);
 
 describe.skipIf(!built)(`packed tarballs installed into a new project${built ? '' : ` (skipped: ${skipReason})`}`, () => {
   beforeAll(() => {
