@@ -175,14 +175,25 @@ export class PostgresLexicalSearch {
     return [...found];
   }
 
+  /**
+   * A large table never ANALYZEd (just bulk-loaded; autovacuum gets to it within minutes) has no
+   * pg_stats, so every lexeme would be counted. Ask for the statistics once, in the background
+   * (ANALYZE reads a sample and blocks no reads or writes); later refreshes use them.
+   */
+  private requestAnalyze(client: Queryable): void {
+    if (this.analyzing) return;
+    this.analyzing = true;
+    client.query(`ANALYZE ${this.memories}`).catch(() => undefined);
+  }
+
   /** Live rows and their average length; from `pg_stats` and a sample once the table is large. */
   private async corpus(client: Queryable): Promise<CorpusStatistics> {
     const now = Date.now();
     if (this.statistics && now - this.statistics.at < statisticsTtlMs) return this.statistics;
     // The planner's estimate (after ANALYZE) or the statistics collector's live-row count (kept
     // as rows are written, so known before the first ANALYZE).
-    const { rows } = await client.query<{ estimate: number }>(
-      `SELECT greatest(c.reltuples, coalesce(s.n_live_tup, 0), 0)::float8 AS estimate
+    const { rows } = await client.query<{ estimate: number; analysed: boolean }>(
+      `SELECT greatest(c.reltuples, coalesce(s.n_live_tup, 0), 0)::float8 AS estimate, c.reltuples >= 0 AS analysed
        FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = to_regclass($1)`,
       [this.memories],
     );
@@ -199,6 +210,10 @@ export class PostgresLexicalSearch {
         common: null,
         sampled: false,
       };
+      // The live-row count reaches the statistics collector a moment after a bulk load commits (up
+      // to seconds later), so a large table never ANALYZEd can look small here: ask for its
+      // statistics as below, or every later search would keep counting every lexeme.
+      if (statistics.documents >= exactBelowRows && rows[0]?.analysed === false) this.requestAnalyze(client);
     } else {
       const sampled = await client.query<{ live: number; average: number | null }>(
         `SELECT avg((deleted_at IS NULL)::int)::float8 AS live, avg(search_length) FILTER (WHERE deleted_at IS NULL)::float8 AS average
@@ -212,13 +227,7 @@ export class PostgresLexicalSearch {
       const map = new Map<string, number>();
       const found = common.rows[0];
       for (const [index, lexeme] of (found?.lexemes ?? []).entries()) map.set(lexeme, found?.frequencies?.[index] ?? 0);
-      if (map.size === 0 && !this.analyzing) {
-        // A large table never ANALYZEd (just bulk-loaded; autovacuum gets to it within minutes):
-        // without pg_stats every lexeme is counted. Ask for the statistics once, in the background
-        // (ANALYZE reads a sample and blocks no reads or writes); later refreshes use them.
-        this.analyzing = true;
-        client.query(`ANALYZE ${this.memories}`).catch(() => undefined);
-      }
+      if (map.size === 0) this.requestAnalyze(client);
       const live = sampled.rows[0]?.live ?? 1;
       statistics = {
         at: now,

@@ -365,7 +365,7 @@ class PostgresStore implements MemoryStore {
       }
       stored.set(pair, item.record);
       fresh.push(item);
-      history.push(historyEntry('created', null, item.record, item.record.createdAt));
+      history.push(historyEntry('created', null, item.record, item.record.createdAt, item.reason ?? null));
       results.push({ status: 'created', record: item.record });
     });
     if (fresh.length > 0) {
