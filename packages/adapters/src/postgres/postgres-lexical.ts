@@ -37,7 +37,7 @@ interface CorpusStatistics {
 }
 
 /**
- * BM25 over the Postgres text index, like the SQLite and in-memory stores (k1 1.2, b 0.75,
+ * BM25 over the Postgres text index, like the SQLite and in-memory stores (k1 1.2, b 0.6,
  * idf `ln(1 + (N − df + 0.5) / (df + 0.5))`, a context word counting half), on a bounded set of
  * candidates instead of every row that holds a query word:
  *

@@ -2,6 +2,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  BM25_B,
+  BM25_K1,
   contentHash,
   inMemoryStore,
   type LexicalMatch,
@@ -95,7 +97,7 @@ describe('Bm25Index', () => {
             const f = words.get(term);
             if (!f) continue;
             const idf = Math.log(1 + (live.length - df(term) + 0.5) / (df(term) + 0.5));
-            score += (idf * f * 2.2) / (f + 1.2 * (0.25 + (0.75 * length) / average));
+            score += (idf * f * (BM25_K1 + 1)) / (f + BM25_K1 * (1 - BM25_B + (BM25_B * length) / average));
           }
           return { slot, score };
         })

@@ -38,7 +38,7 @@ const snapshotMinimum = 2000;
  * changed since. A new connection loads the snapshot in one read and applies the log entries
  * after it; a snapshot the log no longer covers, of another version or context weight, is rebuilt.
  *
- * Scores are those of the in-memory reference store (`termFrequencies`, BM25 k1 1.2, b 0.75).
+ * Scores are those of the in-memory reference store (`termFrequencies`, BM25 k1 1.2, b 0.6).
  */
 export class LexicalIndex extends SlotFieldsView implements SlotFields {
   private index = new Bm25Index();

@@ -70,9 +70,15 @@ function term(word: string): string {
   return stem;
 }
 
-/** BM25's term-frequency saturation (k1) and length normalisation (b), as FTS5 and Lucene use them. */
+/**
+ * BM25's term-frequency saturation (k1) and length normalisation (b), shared by every store
+ * (in-memory, SQLite, Postgres). k1 1.2 as FTS5 and Lucene use it; b 0.6 rather than their 0.75:
+ * a memory's length counts its context too, and a conversation turn's derived context makes it
+ * several turns long, so full length normalisation penalised exactly the turns whose context
+ * helps. Chosen on LoCoMo's tuning conversations (docs/retrieval.md "BM25 parameters").
+ */
 export const BM25_K1 = 1.2;
-export const BM25_B = 0.75;
+export const BM25_B = 0.6;
 
 /**
  * What lexical search indexes of a memory: each term's frequency, the weighted sum over its
