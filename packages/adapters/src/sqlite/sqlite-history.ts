@@ -1,19 +1,57 @@
-import type { ChangeLogEntry, ChangeLogPage, HistoryEntry, HistoryEvent, Relation, RelationChange } from '@engram/core';
+import {
+  type ChangeLogEntry,
+  type ChangeLogPage,
+  diffRecords,
+  type HistoryEntry,
+  type HistoryEvent,
+  type Relation,
+  type RelationChange,
+} from '@engram/core';
+import { type MemoryRow, memoryColumns, rowToRecord } from './sqlite-records.js';
 import type { SqliteSession } from './sqlite-session.js';
 
 interface HistoryRow {
   memory_id: string;
   event: HistoryEvent | RelationChange['event'];
   at: number;
-  changes: string;
+  /** Null for a `created` entry whose changes are still the memory row itself (see `appendHistory`). */
+  changes: string | null;
   reason: string | null;
 }
 
-/** Appends one entry to a memory's change log (inside the caller's write transaction). */
+/**
+ * Appends one entry to a memory's change log (inside the caller's write transaction).
+ *
+ * A `created` entry stores no changes: they are every recorded field of the new row, which the
+ * row itself holds until it first changes (read back by `changesOf`). Before any recorded column
+ * of the row changes, `fillCreatedEntry` copies them into the entry (a trigger from migration
+ * 0011 refuses the update otherwise). This saves a copy of every record (~690 bytes a memory).
+ */
 export function appendHistory(session: SqliteSession, entry: HistoryEntry): void {
   session
     .statement('INSERT INTO memory_history (memory_id, event, at, changes, reason) VALUES (?, ?, ?, ?, ?)')
-    .run(entry.memoryId, entry.event, entry.at.getTime(), JSON.stringify(entry.changes), entry.reason);
+    .run(entry.memoryId, entry.event, entry.at.getTime(), entry.event === 'created' ? null : JSON.stringify(entry.changes), entry.reason);
+}
+
+/**
+ * Writes out the changes of the memory's `created` entry if it still has none: call before an
+ * UPDATE that changes a recorded column of the row (inside the caller's write transaction).
+ */
+export function fillCreatedEntry(session: SqliteSession, rowid: number | bigint): void {
+  const seq = session
+    .statement('SELECT h.seq FROM memories m JOIN memory_history h ON h.memory_id = m.id WHERE m.rowid = ? AND h.changes IS NULL')
+    .pluck()
+    .get(rowid) as number | undefined;
+  if (seq === undefined) return;
+  const row = session.statement(`SELECT ${memoryColumns()} FROM memories WHERE rowid = ?`).get(rowid) as MemoryRow;
+  session.statement('UPDATE memory_history SET changes = ? WHERE seq = ?').run(JSON.stringify(diffRecords(null, rowToRecord(row))), seq);
+}
+
+/** An entry's changes: stored, or (a `created` entry not yet filled in) those of the memory row as it is. */
+function changesOf(session: SqliteSession, row: HistoryRow): HistoryEntry['changes'] {
+  if (row.changes !== null) return JSON.parse(row.changes) as HistoryEntry['changes'];
+  const memory = session.statement(`SELECT ${memoryColumns()} FROM memories WHERE id = ?`).get(row.memory_id) as MemoryRow | undefined;
+  return memory ? diffRecords(null, rowToRecord(memory)) : {};
 }
 
 /**
@@ -47,7 +85,7 @@ export function readHistory(session: SqliteSession, memoryId: string): HistoryEn
     memoryId: row.memory_id,
     event: row.event as HistoryEvent,
     at: new Date(row.at),
-    changes: JSON.parse(row.changes) as HistoryEntry['changes'],
+    changes: changesOf(session, row),
     reason: row.reason,
   }));
 }
@@ -59,12 +97,12 @@ export function readChangesSince(session: SqliteSession, after: number | null, l
   const rows = session
     .statement('SELECT seq, memory_id, event, at, changes, reason FROM memory_history WHERE seq > ? ORDER BY seq LIMIT ?')
     .all(after, limit) as Array<HistoryRow & { seq: number }>;
-  return { head, entries: rows.map(toChangeLogEntry) };
+  return { head, entries: rows.map((row) => toChangeLogEntry(session, row)) };
 }
 
-function toChangeLogEntry(row: HistoryRow & { seq: number }): ChangeLogEntry {
+function toChangeLogEntry(session: SqliteSession, row: HistoryRow & { seq: number }): ChangeLogEntry {
   if (row.event === 'relation:added' || row.event === 'relation:removed') {
-    const edge = JSON.parse(row.changes) as Omit<Relation, 'createdAt' | 'updatedAt'> & { createdAt: number; updatedAt: number };
+    const edge = JSON.parse(row.changes ?? '{}') as Omit<Relation, 'createdAt' | 'updatedAt'> & { createdAt: number; updatedAt: number };
     return {
       seq: row.seq,
       event: row.event,
@@ -79,7 +117,7 @@ function toChangeLogEntry(row: HistoryRow & { seq: number }): ChangeLogEntry {
     memoryId: row.memory_id,
     event: row.event,
     at: new Date(row.at),
-    changes: JSON.parse(row.changes) as HistoryEntry['changes'],
+    changes: changesOf(session, row),
     reason: row.reason,
   };
 }

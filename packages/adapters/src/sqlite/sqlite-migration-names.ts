@@ -15,6 +15,8 @@ export const migrationNames = [
   '0004-lexical-index',
   '0005-decay-score',
   '0009-vector-collections',
+  '0010-int8-vectors',
+  '0011-history-sequence',
 ];
 
 /** True when every migration has been applied to this database (a read; no write lock). */

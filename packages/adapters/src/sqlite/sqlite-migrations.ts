@@ -4,7 +4,9 @@ import { vectorCollectionsMigration } from './sqlite-collections-migration.js';
 import { lexicalIndexMigration } from './sqlite-lexical-migration.js';
 import { contextMigration } from './sqlite-migration-context.js';
 import { migrationTableName, schemaIsCurrent } from './sqlite-migration-names.js';
+import { historySequenceMigration, int8VectorsMigration } from './sqlite-storage-migrations.js';
 import { vectorCodesMigration } from './sqlite-vector-migration.js';
+import { quantiseBlob, quantiseFunctionName } from './sqlite-vector-storage.js';
 
 export { migrationTableName };
 const migrationLockTableName = 'engram_migration_lock';
@@ -178,6 +180,10 @@ export const migrations: Record<string, Migration> = {
   },
   // Raw-vector collections (`store.collections`), see `sqlite-collections-migration.ts`.
   '0009-vector-collections': vectorCollectionsMigration,
+  // Int8 vectors on disk, and a history whose sequence numbers are never reused
+  // (`sqlite-storage-migrations.ts`).
+  '0010-int8-vectors': int8VectorsMigration,
+  '0011-history-sequence': historySequenceMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
@@ -207,6 +213,8 @@ export async function migrateToLatest(db: BetterSqlite3.Database): Promise<void>
     // file that already has a later-numbered one still takes an earlier-numbered newcomer.
     allowUnorderedMigrations: true,
   });
+  // 0010 rewrites vectors through a JavaScript function (for this connection only).
+  db.function(quantiseFunctionName, { deterministic: true }, quantiseBlob as (blob: unknown) => Buffer);
   db.exec('BEGIN IMMEDIATE');
   try {
     const { error } = await migrator.migrateToLatest();

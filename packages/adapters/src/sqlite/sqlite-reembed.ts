@@ -2,6 +2,7 @@ import type { EmbedderInfo, ReembedOptions, ReembedResult } from '@engram/core';
 import type { SqliteSession } from './sqlite-session.js';
 import { removeSnapshots } from './sqlite-snapshot.js';
 import { switchVectors } from './sqlite-vector-index.js';
+import { encodeStoredVector } from './sqlite-vector-storage.js';
 
 const STAGING = 'memory_reembed';
 
@@ -84,7 +85,7 @@ export async function reembedSqlite(
       session.write(() => {
         rows.forEach((row, index) => {
           const vector = vectors[index] as Float32Array;
-          store.run(row.rowid, row.hash, Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength));
+          store.run(row.rowid, row.hash, encodeStoredVector(vector));
         });
       });
       embedded += rows.length;

@@ -5,6 +5,7 @@ import { readSnapshot, saveSnapshot } from './sqlite-snapshot.js';
 import type { CodeLayout } from './sqlite-vector-codes.js';
 import type { SlotFields } from './sqlite-vector-filter.js';
 import { CodeArena, slotDead, slotSuperseded } from './sqlite-vector-kernel.js';
+import { decodeStoredVector } from './sqlite-vector-storage.js';
 
 /**
  * Default for `SqliteStoreOptions.vectorCacheBytes`: up to this many bytes of float vectors are
@@ -42,7 +43,7 @@ const snapshotMinimum = 10_000;
  * everything.
  *
  * Slots are append-only; a removed vector's slot is masked dead and reclaimed by compaction.
- * While the float vectors fit in `floatBudget` bytes, they are mirrored too (`floats`).
+ * While the vectors fit in `floatBudget` bytes as floats, they are mirrored too (`floats`, dequantised).
  */
 export class VectorCache extends SlotFieldsView implements SlotFields {
   private arena: CodeArena;
@@ -256,21 +257,15 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
     const floats = this.floats as Float32Array;
     const norms = this.norms as Float64Array;
     const { dimensions } = this.layout;
-    if (!blob || blob.byteLength !== dimensions * 4) {
+    // Stored vectors are int8 (or float32 in files from before 0010); the mirror holds their floats.
+    const vector = blob ? decodeStoredVector(blob, dimensions, floats.subarray(slot * dimensions, (slot + 1) * dimensions)) : null;
+    if (vector === null) {
       // No vector row (cannot happen while codes and vectors are written together): stop mirroring.
       this.dropFloats();
       return;
     }
-    const vector =
-      blob.byteOffset % 4 === 0
-        ? new Float32Array(blob.buffer, blob.byteOffset, dimensions)
-        : new Float32Array(Uint8Array.prototype.slice.call(blob).buffer);
     let norm = 0;
-    for (let index = 0; index < dimensions; index++) {
-      const value = vector[index] as number;
-      floats[slot * dimensions + index] = value;
-      norm += value * value;
-    }
+    for (let index = 0; index < dimensions; index++) norm += (vector[index] as number) ** 2;
     norms[slot] = Math.sqrt(norm);
   }
 

@@ -19,6 +19,7 @@ import * as sqliteVec from 'sqlite-vec';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeSnapshot } from './sqlite-snapshot.js';
 import { type SqliteStoreOptions, sqliteStore } from './sqlite-store.js';
+import { decodeStoredVector, encodeStoredVector } from './sqlite-vector-storage.js';
 
 const dimensions = 16;
 const root = mkdtempSync(join(tmpdir(), 'engram-sqlite-vectors-'));
@@ -37,6 +38,8 @@ beforeEach(async () => {
 afterEach(() => store.close());
 
 const ids = (matches: Array<{ id: string }>) => matches.map((match) => match.id);
+/** A vector as the store keeps it (int8 with a scale): what its similarities are computed on. */
+const storedForm = (vector: Float32Array) => decodeStoredVector(encodeStoredVector(vector), vector.length) as Float32Array;
 const others: MemoryStore[] = [];
 afterEach(async () => {
   for (const other of others.splice(0)) await other.close();
@@ -138,7 +141,7 @@ describe('vector search returns the k best vectors that match the filter', () =>
     await store.write([{ record, vector: stored }]);
     const query = seededVector(2, dimensions);
     const [match] = await vectors.search(query, 1);
-    expect(match?.similarity).toBeCloseTo(cosineSimilarity(query, stored), 5);
+    expect(match?.similarity).toBeCloseTo(cosineSimilarity(query, storedForm(stored)), 5);
   });
 
   const modes: Array<[string, Partial<SqliteStoreOptions> | null]> = [
@@ -191,7 +194,7 @@ describe('vector search returns the k best vectors that match the filter', () =>
         for (const k of [1, 10, 1000]) {
           const expected = records
             .filter((item) => matchesFilter(item.record, filter))
-            .map((item) => ({ id: item.record.id, similarity: cosineSimilarity(query, item.vector) }))
+            .map((item) => ({ id: item.record.id, similarity: cosineSimilarity(query, storedForm(item.vector)) }))
             .sort((a, b) => b.similarity - a.similarity)
             .slice(0, k);
           const actual = await search.search(query, k, filter);
@@ -255,7 +258,8 @@ describe('vector index maintenance', () => {
     expect(await vectors.count()).toBe(1);
     const [match] = await vectors.search(seededVector(2, dimensions), 1);
     expect(match?.id).toBe(first.id);
-    expect(match?.similarity).toBeCloseTo(1, 5);
+    // The stored vector is the query quantised to int8: similarity 1 within 5e-5.
+    expect(match?.similarity).toBeCloseTo(1, 4);
   });
 
   it('returns nothing for k <= 0 and caps k at what matches', async () => {
@@ -313,7 +317,11 @@ describe('approximate search over binary codes', () => {
     let foundForUser = 0;
     for (const [position, query] of queries.entries()) {
       const exact = records
-        .map((record, at) => ({ id: record.id, user: at % 4, similarity: cosineSimilarity(query, embedded[at] as Float32Array) }))
+        .map((record, at) => ({
+          id: record.id,
+          user: at % 4,
+          similarity: cosineSimilarity(query, storedForm(embedded[at] as Float32Array)),
+        }))
         .sort((a, b) => b.similarity - a.similarity);
       const tenth = (exact[9]?.similarity as number) - 1e-6;
       const approximate = await index.search(query, 10);
@@ -323,10 +331,10 @@ describe('approximate search over binary codes', () => {
       foundForUser += (await index.search(query, 10, { scope: { userId: `u${user}` } })).filter(
         (match) => match.similarity >= tenthForUser,
       ).length;
-      // Similarities are exact, not estimates.
+      // Similarities are exact on the stored (int8) vectors, not estimates.
       for (const match of approximate) {
         expect(match.similarity).toBeCloseTo(
-          cosineSimilarity(query, embedded[records.findIndex((record) => record.id === match.id)] as Float32Array),
+          cosineSimilarity(query, storedForm(embedded[records.findIndex((record) => record.id === match.id)] as Float32Array)),
           5,
         );
       }
@@ -358,7 +366,7 @@ describe('approximate search over binary codes', () => {
     await store.update(third.id, { content: 'changed', contentHash: 'h-changed', updatedAt: new Date() });
     expect(ids(await other.search(query, 1))).toEqual([fourth.id]);
     await store.vectors?.upsert([{ id: third.id, vector: query, payload: third }]);
-    expect((await other.search(query, 1))[0]).toMatchObject({ id: third.id, similarity: expect.closeTo(1, 5) });
+    expect((await other.search(query, 1))[0]).toMatchObject({ id: third.id, similarity: expect.closeTo(1, 4) });
   });
 
   it('reloads everything when the change log no longer reaches back to what it saw', async () => {
@@ -415,11 +423,18 @@ describe('stores from before the vector codes (0003)', () => {
     raw.exec('ALTER TABLE memories DROP COLUMN decay_score');
     raw.exec(`
       CREATE VIRTUAL TABLE memory_vectors USING vec0(embedding float[${dimensions}] distance_metric=cosine, user_id text);
-      INSERT INTO memory_vectors (rowid, embedding, user_id) SELECT e.rowid, e.vector, m.user_id FROM memory_embeddings e JOIN memories m ON m.rowid = e.rowid;
       DROP TABLE memory_embeddings; DROP TABLE memory_vector_codes; DROP TABLE memory_vector_log;
-      DELETE FROM engram_migration WHERE name IN ('0003-vector-codes', '0004-lexical-index', '0005-decay-score');
+      DELETE FROM engram_migration WHERE name IN ('0003-vector-codes', '0004-lexical-index', '0005-decay-score', '0010-int8-vectors');
       UPDATE engram_meta SET value = json_object('table', 'memory_vectors', 'dimensions', ${dimensions}, 'metric', 'cosine') WHERE key = 'vectors';
     `);
+    // The float32 vectors, as those stores kept them (0010 then quantises them).
+    const insert = raw.prepare(
+      'INSERT INTO memory_vectors (rowid, embedding, user_id) SELECT rowid, ?, user_id FROM memories WHERE id = ?',
+    );
+    records.forEach((record, position) => {
+      const vector = vectorsOf[position] as Float32Array;
+      insert.run(Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength), record.id);
+    });
     for (const trigger of raw
       .prepare(
         "SELECT name FROM sqlite_master WHERE type = 'trigger' AND (sql LIKE '%memory_vector_codes%' OR sql LIKE '%memory_vector_log%')",
@@ -497,6 +512,8 @@ describe('vector mirror snapshot', () => {
     // Proof that the next connection reads the snapshot, not the rows: a field changed behind the
     // log's back (a scope never changes through the store) is not seen.
     const db = new Database(path);
+    // (Its created history entry is filled in first, as the store does before it changes a row.)
+    db.prepare("UPDATE memory_history SET changes = '{}' WHERE changes IS NULL").run();
     db.prepare("UPDATE memories SET user_id = 'moved' WHERE id = ?").run(records[5]?.id);
     db.close();
     const fromSnapshot = sqliteStore({ path });
@@ -530,6 +547,8 @@ describe('vector mirror snapshot', () => {
     // The next connection loads both instead of reading the rows: a scope changed behind the
     // log's back is not seen by either.
     const db = new Database(path);
+    // (Its created history entry is filled in first, as the store does before it changes a row.)
+    db.prepare("UPDATE memory_history SET changes = '{}' WHERE changes IS NULL").run();
     db.prepare("UPDATE memories SET user_id = 'moved' WHERE id = ?").run(records[7]?.id);
     db.close();
     const reader = sqliteStore({ path });

@@ -6,6 +6,7 @@ import { defaultFloatCacheBytes, VectorCache } from './sqlite-vector-cache.js';
 import { codeLayout, codeVersion, VectorCoder } from './sqlite-vector-codes.js';
 import { type SlotFilter, slotFilter } from './sqlite-vector-filter.js';
 import { type CodeArena, maskedDistance } from './sqlite-vector-kernel.js';
+import { decodeStoredVector, encodeStoredVector, storedCosine, vectorNorm } from './sqlite-vector-storage.js';
 
 /** The largest k one search answers (the contract's callers ask for tens). */
 export const maxNeighbours = 4096;
@@ -39,7 +40,7 @@ interface VectorState {
 const states = new WeakMap<SqliteSession, VectorState>();
 
 /**
- * The store's own vector index: float vectors in `memory_embeddings`, and for each a 1,024-bit
+ * The store's own vector index: int8-quantised vectors in `memory_embeddings`, and for each a 1,024-bit
  * (or longer) binary code in `memory_vector_codes` (see `sqlite-vector-codes.ts`) that this
  * connection mirrors in memory with the filterable fields of its memory (`VectorCache`).
  *
@@ -50,7 +51,8 @@ const states = new WeakMap<SqliteSession, VectorState>();
  *   between codes (a WebAssembly scan: ~0.3 ms per 100k codes);
  * 3. if more than max(100, 5k) remain, keeps that many by an asymmetric estimate (the exact
  *   query against each code's signs);
- * 4. ranks what is left by exact cosine similarity on the float vectors, and returns the best k.
+ * 4. ranks what is left by cosine similarity between the float query and the stored vectors (int8
+ *   with a per-vector scale, `sqlite-vector-storage.ts`: 388 bytes a 384-d vector), and returns the best k.
  * A filter part the cache cannot decide (tags, `where`) is checked in SQL on the candidates,
  * best first, until enough pass; when too few do, it is evaluated on every row and the search
  * runs over those. Either way the result is the best vectors *that match*, never "top k, then
@@ -59,7 +61,8 @@ const states = new WeakMap<SqliteSession, VectorState>();
  * So a search is exact whenever at most max(100, 5k) vectors match the filter, and otherwise
  * approximate (recall measured by `npm run bench -- --suite ann`; see bench/README.md).
  * `vectorSearch: 'exact'` skips stages 2–3 and compares every matching vector exactly.
- * Similarities are always exact cosine similarities.
+ * Similarities are always cosine similarities to the stored (int8) vectors: within ~1e-4 of the
+ * float32 figure for embedding-like vectors.
  */
 export class SqliteVectorIndex implements VectorIndex {
   readonly specificationVersion = 'v1' as const;
@@ -380,8 +383,9 @@ function byScore(candidates: Int32Array, scores: Float64Array): Int32Array {
 }
 
 /**
- * Exact cosine similarity of each candidate's float vector (sqlite-vec's `vec_distance_cosine`
- * in SQL: no vector crosses into JavaScript), and the best `limit` with their memory ids.
+ * Exact cosine similarity between the query and each candidate's stored vector (int8, see
+ * `sqlite-vector-storage.ts`; only the candidates' rows are read), and the best `limit` with
+ * their memory ids.
  */
 function exactNearest(
   session: SqliteSession,
@@ -394,15 +398,19 @@ function exactNearest(
     return withIds(session, nearestInMemory(cache.floats, cache.norms, cache.rowids, candidates, query, limit));
   const rowids = Array.from(candidates, (slot) => cache.rowids[slot] as number);
   const rows = session
-    .statement(
-      `SELECT rowid, vec_distance_cosine(vector, ?) AS distance FROM memory_embeddings
-       WHERE rowid IN (SELECT value FROM json_each(?))`,
-    )
-    .all(vectorBlob(query), JSON.stringify(rowids)) as Array<{ rowid: number; distance: number | null }>;
-  // Cosine distance is 1 - similarity; a zero vector has no direction (distance NULL): 0.
-  const scored = rows.map((row) => ({ rowid: row.rowid, similarity: row.distance === null ? 0 : 1 - row.distance }));
+    .statement('SELECT rowid, vector FROM memory_embeddings WHERE rowid IN (SELECT value FROM json_each(?))')
+    .raw(true)
+    .all(JSON.stringify(rowids)) as Array<[number, Buffer]>;
+  return withIds(session, ranked(rows, query, limit));
+}
+
+/** Stored vectors ranked by cosine similarity to the query, best first (ties: lower rowid), the best `limit`. */
+function ranked(rows: Iterable<[number, Buffer]>, query: Float32Array, limit: number): Array<{ rowid: number; similarity: number }> {
+  const queryNorm = vectorNorm(query);
+  const scored: Array<{ rowid: number; similarity: number }> = [];
+  for (const [rowid, blob] of rows) scored.push({ rowid, similarity: storedCosine(blob, query, queryNorm) ?? 0 });
   scored.sort((a, b) => b.similarity - a.similarity || a.rowid - b.rowid);
-  return withIds(session, scored.slice(0, limit));
+  return scored.slice(0, limit);
 }
 
 /** The exact stage on the float vectors the cache mirrors (small stores). */
@@ -430,20 +438,14 @@ function nearestInMemory(
   return scored.slice(0, limit);
 }
 
-/** `vectorSearch: 'exact'`: one SQL pass over every vector that matches the filter. */
+/** `vectorSearch: 'exact'`: one pass over every stored vector that matches the filter. */
 function exactSearch(session: SqliteSession, query: Float32Array, limit: number, filter: MemoryFilter | undefined): VectorMatch[] {
   const where = compileFilter(filter);
   const rows = session
-    .statement(
-      `SELECT e.rowid AS rowid, vec_distance_cosine(e.vector, ?) AS distance
-       FROM memory_embeddings e JOIN memories m ON m.rowid = e.rowid WHERE ${where.sql}
-       ORDER BY distance IS NULL, distance, e.rowid LIMIT ?`,
-    )
-    .all(vectorBlob(query), ...where.params, limit) as Array<{ rowid: number; distance: number | null }>;
-  return withIds(
-    session,
-    rows.map((row) => ({ rowid: row.rowid, similarity: row.distance === null ? 0 : 1 - row.distance })),
-  );
+    .statement(`SELECT e.rowid, e.vector FROM memory_embeddings e JOIN memories m ON m.rowid = e.rowid WHERE ${where.sql}`)
+    .raw(true)
+    .iterate(...where.params) as IterableIterator<[number, Buffer]>;
+  return withIds(session, ranked(rows, query, limit));
 }
 
 /** The memory ids of ranked rows, in order. */
@@ -462,12 +464,6 @@ function withIds(session: SqliteSession, best: Array<{ rowid: number; similarity
     const id = ids.get(match.rowid);
     return id === undefined ? [] : [{ id, similarity: match.similarity }];
   });
-}
-
-/** A float32 blob as a Float32Array (copied when the blob is not 4-byte aligned). */
-function floats(blob: Buffer): Float32Array {
-  if (blob.byteOffset % 4 === 0) return new Float32Array(blob.buffer, blob.byteOffset, blob.byteLength / 4);
-  return new Float32Array(Uint8Array.prototype.slice.call(blob).buffer);
 }
 
 // ------------------------------------------------------------------ shared with the store's writes
@@ -495,8 +491,10 @@ function rebuildCodes(session: SqliteSession, dimensions: number): void {
   for (let after = -1; ; ) {
     const rows = page.raw(true).all(after) as Array<[number, Buffer]>;
     if (rows.length === 0) break;
+    const vector = new Float32Array(dimensions);
     for (const [rowid, blob] of rows) {
-      coder.encode(floats(blob), code);
+      if (decodeStoredVector(blob, dimensions, vector) === null) continue;
+      coder.encode(vector, code);
       upsert.run(rowid, code);
     }
     after = (rows.at(-1) as [number, Buffer])[0];
@@ -561,7 +559,7 @@ export function encodeVector(session: SqliteSession, vector: Float32Array): Uint
 export function writeVector(session: SqliteSession, rowid: number | bigint, vector: Float32Array, code: Uint8Array): void {
   session
     .statement('INSERT INTO memory_embeddings (rowid, vector) VALUES (?, ?) ON CONFLICT (rowid) DO UPDATE SET vector = excluded.vector')
-    .run(rowid, vectorBlob(vector));
+    .run(rowid, encodeStoredVector(vector));
   session
     .statement('INSERT INTO memory_vector_codes (rowid, code) VALUES (?, ?) ON CONFLICT (rowid) DO UPDATE SET code = excluded.code')
     .run(rowid, code);
@@ -580,11 +578,13 @@ export function checkVector(vector: Float32Array, dimensions: number, field: str
   if (vector.length !== dimensions) {
     throw new ValidationError([{ field, message: `has ${vector.length} dimensions; this store holds ${dimensions}-dimensional vectors` }]);
   }
-}
-
-/** The vector's bytes as little-endian float32, without copying. */
-function vectorBlob(vector: Float32Array): Buffer {
-  return Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength);
+  // Stored vectors are quantised to their largest component: NaN or ±Infinity has no such form.
+  const bad = vector.findIndex((value) => !Number.isFinite(value));
+  if (bad >= 0) {
+    throw new ValidationError([
+      { field, message: `has a non-finite value (${vector[bad]}) at index ${bad}; every component must be a finite number` },
+    ]);
+  }
 }
 
 /**

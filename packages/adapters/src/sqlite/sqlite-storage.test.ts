@@ -1,0 +1,205 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { cosineSimilarity, diffRecords, hashEmbedder, type MemoryStore, ValidationError } from '@engram/core';
+import { makeRecord } from '@engram/core/testing';
+import Database from 'better-sqlite3';
+import { afterAll, describe, expect, it } from 'vitest';
+import { sqliteStore } from './sqlite-store.js';
+import { decodeStoredVector, encodeStoredVector } from './sqlite-vector-storage.js';
+
+const root = mkdtempSync(join(tmpdir(), 'engram-sqlite-storage-'));
+let counter = 0;
+const tempPath = () => join(root, `storage-${++counter}.db`);
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const dimensions = 384;
+const embedder = hashEmbedder({ dimensions });
+
+async function openStore(path: string): Promise<MemoryStore> {
+  const store = sqliteStore({ path });
+  await store.open();
+  await store.vectors?.open(dimensions);
+  return store;
+}
+
+async function embed(texts: string[]): Promise<Float32Array[]> {
+  return (await embedder.embed(texts)) as Float32Array[];
+}
+
+describe('int8 vectors on disk', () => {
+  it('stores each vector as a float32 scale and one byte a dimension, and ranks with them', async () => {
+    const path = tempPath();
+    const store = await openStore(path);
+    const texts = Array.from(
+      { length: 200 },
+      (_, index) => `note ${index} about ${['deploys', 'tests', 'schemas', 'queues'][index % 4]} and ${index % 7}`,
+    );
+    const vectors = await embed(texts);
+    const records = texts.map((content) => makeRecord({ content }));
+    await store.write(records.map((record, index) => ({ record, vector: vectors[index] as Float32Array })));
+    const [query] = await embed(['deploys and 3']);
+    const matches = (await store.vectors?.search(query as Float32Array, 10)) ?? [];
+    await store.close();
+
+    const db = new Database(path, { readonly: true });
+    const lengths = db.prepare('SELECT DISTINCT length(vector) FROM memory_embeddings').pluck().all();
+    db.close();
+    expect(lengths).toEqual([dimensions + 4]);
+    // Each similarity is within 1e-3 of the float32 one, and the order is the float32 order.
+    const floatSimilarity = new Map(
+      records.map((record, index) => [record.id, cosineSimilarity(query as Float32Array, vectors[index] as Float32Array)]),
+    );
+    for (const match of matches) expect(Math.abs(match.similarity - (floatSimilarity.get(match.id) as number))).toBeLessThan(1e-3);
+    const floatTop = [...floatSimilarity.entries()].sort((a, b) => b[1] - a[1]).slice(0, 10);
+    expect(matches.map((match) => match.id)).toEqual(floatTop.map(([id]) => id));
+  });
+
+  it('round-trips within half a step of the scale, and keeps zero vectors at zero', () => {
+    const vector = new Float32Array([0.5, -0.25, 0.125, 0, -0.5, 0.3]);
+    const decoded = decodeStoredVector(encodeStoredVector(vector), vector.length) as Float32Array;
+    for (let index = 0; index < vector.length; index++) {
+      expect(Math.abs((decoded[index] as number) - (vector[index] as number))).toBeLessThanOrEqual(0.5 / 127 / 2 + 1e-7);
+    }
+    expect(Array.from(decodeStoredVector(encodeStoredVector(new Float32Array(4)), 4) as Float32Array)).toEqual([0, 0, 0, 0]);
+  });
+
+  it('rejects a vector with a non-finite value, naming the field and the index, and writes nothing', async () => {
+    const store = await openStore(tempPath());
+    const vector = (await embed(['finite']))[0] as Float32Array;
+    vector[7] = Number.NaN;
+    const record = makeRecord({ content: 'not finite' });
+    const error = await store.write([{ record, vector }]).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ValidationError);
+    expect(String((error as Error).message)).toMatch(new RegExp(`vector of ${record.id}.*index 7`));
+    expect(await store.get([record.id])).toEqual([]);
+    await store.close();
+  });
+
+  it('migration 0010 rewrites the float32 vectors of an existing file, which stays searchable', async () => {
+    const path = tempPath();
+    const store = await openStore(path);
+    const texts = Array.from({ length: 50 }, (_, index) => `legacy vector ${index} ${index % 3 === 0 ? 'alpha' : 'beta'}`);
+    const vectors = await embed(texts);
+    const records = texts.map((content) => makeRecord({ content }));
+    await store.write(records.map((record, index) => ({ record, vector: vectors[index] as Float32Array })));
+    await store.close();
+
+    // Rewind: the float32 blobs of the layout before 0010.
+    const raw = new Database(path);
+    const put = raw.prepare('UPDATE memory_embeddings SET vector = ? WHERE rowid = (SELECT rowid FROM memories WHERE id = ?)');
+    records.forEach((record, index) => {
+      const vector = vectors[index] as Float32Array;
+      put.run(Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength), record.id);
+    });
+    raw.prepare("DELETE FROM engram_migration WHERE name = '0010-int8-vectors'").run();
+    expect(raw.prepare('SELECT DISTINCT length(vector) FROM memory_embeddings').pluck().all()).toEqual([dimensions * 4]);
+    raw.close();
+
+    const upgraded = await openStore(path);
+    const check = new Database(path, { readonly: true });
+    expect(check.prepare('SELECT DISTINCT length(vector) FROM memory_embeddings').pluck().all()).toEqual([dimensions + 4]);
+    check.close();
+    const [match] = (await upgraded.vectors?.search(vectors[17] as Float32Array, 1)) ?? [];
+    expect(match?.id).toBe(records[17]?.id);
+    expect(match?.similarity).toBeCloseTo(1, 3);
+    await upgraded.close();
+  });
+});
+
+describe('history storage', () => {
+  it('never reuses a sequence number: a write after purging the newest entries is seen by a cursor past them', async () => {
+    const store = await openStore(tempPath());
+    const [kept, erased] = [makeRecord({ content: 'kept' }), makeRecord({ content: 'erased soon' })];
+    await store.write([{ record: kept }, { record: erased }]);
+    const head = (await store.changesSince?.(0, 100))?.head as number;
+    expect(head).toBeGreaterThanOrEqual(2);
+    await store.purge?.([erased.id]);
+    const later = makeRecord({ content: 'written after the purge' });
+    await store.write([{ record: later }]);
+    const page = await store.changesSince?.(head, 100);
+    expect(page?.entries.map((entry) => entry.memoryId)).toEqual([later.id]);
+    expect(page?.entries[0]?.seq).toBeGreaterThan(head);
+    await store.close();
+  });
+
+  it('migration 0011 rebuilds an existing log with AUTOINCREMENT and keeps every entry', async () => {
+    const path = tempPath();
+    const store = await openStore(path);
+    const record = makeRecord({ content: 'before the rebuild' });
+    await store.write([{ record }]);
+    await store.update(record.id, { content: 'edited', contentHash: 'h-edited', updatedAt: new Date() });
+    const history = await store.history(record.id);
+    await store.close();
+
+    // Rewind to the log of 0001 (no AUTOINCREMENT, every entry written out).
+    const raw = new Database(path);
+    raw.exec(`
+      DROP TRIGGER memory_history_created_kept;
+      UPDATE memory_history SET changes = '{}' WHERE changes IS NULL;
+      CREATE TABLE old_history (seq INTEGER PRIMARY KEY, memory_id TEXT NOT NULL, event TEXT NOT NULL, at INTEGER NOT NULL, changes TEXT NOT NULL, reason TEXT);
+      INSERT INTO old_history SELECT * FROM memory_history;
+      DROP TABLE memory_history;
+      ALTER TABLE old_history RENAME TO memory_history;
+      CREATE INDEX memory_history_memory ON memory_history(memory_id, seq);
+      DELETE FROM sqlite_sequence WHERE name = 'memory_history';
+      DELETE FROM engram_migration WHERE name = '0011-history-sequence';
+    `);
+    raw.close();
+
+    const upgraded = await openStore(path);
+    const rebuilt = await upgraded.history(record.id);
+    expect(rebuilt.map((entry) => entry.event)).toEqual(history.map((entry) => entry.event));
+    expect(rebuilt[1]).toEqual(history[1]);
+    const check = new Database(path, { readonly: true });
+    expect(check.prepare("SELECT sql FROM sqlite_master WHERE name = 'memory_history'").pluck().get()).toMatch(/AUTOINCREMENT/);
+    expect(check.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'memory_history'").pluck().get()).toBe(2);
+    check.close();
+    await upgraded.close();
+  });
+
+  it('keeps no copy of a new record in its created entry until the row changes, and reconstructs every version', async () => {
+    const path = tempPath();
+    const store = await openStore(path);
+    const record = makeRecord({ content: 'first words', tags: ['a'], metadata: { n: 1 } });
+    await store.write([{ record }]);
+    const created = diffRecords(null, record);
+    const stored = () => {
+      const db = new Database(path, { readonly: true });
+      try {
+        return db.prepare("SELECT changes FROM memory_history WHERE memory_id = ? AND event = 'created'").pluck().get(record.id);
+      } finally {
+        db.close();
+      }
+    };
+    expect(stored()).toBeNull();
+    expect((await store.history(record.id))[0]?.changes).toEqual(created);
+    expect((await store.changesSince?.(0, 10))?.entries[0]).toMatchObject({ event: 'created', changes: created });
+
+    // Each path that changes the row fills the created entry in first.
+    await store.setDerivedContexts?.([{ id: record.id, context: 'derived context' }]);
+    expect(JSON.parse(stored() as string)).toEqual(created);
+    await store.update(record.id, { content: 'second words', contentHash: 'h2', tags: ['b'], updatedAt: new Date() });
+    await store.delete(record.id, new Date());
+    const history = await store.history(record.id);
+    expect(history.map((entry) => entry.event)).toEqual(['created', 'updated', 'deleted']);
+    expect(history[0]?.changes).toEqual(created);
+    expect(history[1]?.changes.content).toEqual({ from: 'first words', to: 'second words' });
+
+    const other = makeRecord({ content: 'rewrapped later' });
+    await store.write([{ record: other }]);
+    await store.rewrapContent?.(other.id, { content: 'rewrapped envelope' });
+    expect((await store.history(other.id))[0]?.changes).toEqual(diffRecords(null, other));
+    await store.close();
+
+    // A writer that changes a row without filling the entry in is refused.
+    const raw = new Database(path);
+    const third = makeRecord({ content: 'guarded' });
+    const again = await openStore(path);
+    await again.write([{ record: third }]);
+    await again.close();
+    expect(() => raw.prepare("UPDATE memories SET content = 'sneaky' WHERE id = ?").run(third.id)).toThrow(/created history entry/);
+    raw.prepare('UPDATE memories SET access_count = 5 WHERE id = ?').run(third.id);
+    raw.close();
+  });
+});

@@ -1,0 +1,99 @@
+/**
+ * How `memory_embeddings` stores a vector: scalar-quantised to int8 with its own scale.
+ *
+ * A row's blob is 4 bytes of little-endian float32 scale followed by one signed byte per
+ * dimension: value ≈ scale × byte, where scale = max |value| / 127. A 384-d vector takes 388
+ * bytes instead of 1,536. Cosine similarity does not depend on the scale, so the exact stage of a
+ * search compares the float query with the stored bytes directly; the per-vector scale only
+ * matters when a vector is read back (`decodeStoredVector`).
+ *
+ * Files from before migration 0010 hold float32 blobs (4 bytes a dimension). A blob's length
+ * tells the two apart (4d = d + 4 has no whole solution), so every reader accepts both; the
+ * migration rewrites the old ones.
+ */
+
+/** The stored form of a vector (see the module comment). */
+export function encodeStoredVector(vector: Float32Array): Buffer {
+  const dimensions = vector.length;
+  const blob = Buffer.allocUnsafe(4 + dimensions);
+  let largest = 0;
+  for (let index = 0; index < dimensions; index++) {
+    const magnitude = Math.abs(vector[index] as number);
+    if (magnitude > largest) largest = magnitude;
+  }
+  // NaN or infinite components cannot be quantised; the writers reject them before this.
+  const scale = Number.isFinite(largest) && largest > 0 ? largest / 127 : 0;
+  blob.writeFloatLE(scale, 0);
+  for (let index = 0; index < dimensions; index++) {
+    blob.writeInt8(scale === 0 ? 0 : Math.max(-127, Math.min(127, Math.round((vector[index] as number) / scale))), 4 + index);
+  }
+  return blob;
+}
+
+/** Whether a stored blob is the int8 form (else the float32 form of files before 0010). */
+export function isQuantised(blob: Uint8Array, dimensions: number): boolean {
+  return blob.byteLength === dimensions + 4;
+}
+
+/** A stored vector as floats (the int8 form dequantised), or null when the blob has neither length. */
+export function decodeStoredVector(
+  blob: Uint8Array,
+  dimensions: number,
+  out: Float32Array<ArrayBufferLike> = new Float32Array(dimensions),
+): Float32Array<ArrayBufferLike> | null {
+  if (isQuantised(blob, dimensions)) {
+    const scale = new DataView(blob.buffer, blob.byteOffset, 4).getFloat32(0, true);
+    const bytes = new Int8Array(blob.buffer, blob.byteOffset + 4, dimensions);
+    for (let index = 0; index < dimensions; index++) out[index] = (bytes[index] as number) * scale;
+    return out;
+  }
+  if (blob.byteLength !== dimensions * 4) return null;
+  if (blob.byteOffset % 4 === 0) out.set(new Float32Array(blob.buffer, blob.byteOffset, dimensions));
+  else out.set(new Float32Array(Uint8Array.prototype.slice.call(blob, 0, dimensions * 4).buffer));
+  return out;
+}
+
+/**
+ * Cosine similarity between a float query (with its precomputed norm) and a stored vector, in
+ * either form; 0 when either has no direction (a zero vector), null for a blob of neither length.
+ */
+export function storedCosine(blob: Uint8Array, query: Float32Array, queryNorm: number): number | null {
+  const dimensions = query.length;
+  let dot = 0;
+  let norm = 0;
+  if (isQuantised(blob, dimensions)) {
+    const bytes = new Int8Array(blob.buffer, blob.byteOffset + 4, dimensions);
+    for (let index = 0; index < dimensions; index++) {
+      const value = bytes[index] as number;
+      dot += value * (query[index] as number);
+      norm += value * value;
+    }
+  } else {
+    const vector = decodeStoredVector(blob, dimensions);
+    if (vector === null) return null;
+    for (let index = 0; index < dimensions; index++) {
+      const value = vector[index] as number;
+      dot += value * (query[index] as number);
+      norm += value * value;
+    }
+  }
+  if (norm === 0 || queryNorm === 0) return 0;
+  return dot / (Math.sqrt(norm) * queryNorm);
+}
+
+/** The Euclidean norm of a query. */
+export function vectorNorm(vector: Float32Array): number {
+  let sum = 0;
+  for (let index = 0; index < vector.length; index++) sum += (vector[index] as number) ** 2;
+  return Math.sqrt(sum);
+}
+
+/** The SQL function migration 0010 rewrites float32 blobs with (registered by `migrateToLatest`). */
+export const quantiseFunctionName = 'engram_quantise_vector';
+
+/** `quantiseFunctionName`'s body: a float32 blob (any length that is a multiple of 4) in the int8 form. */
+export function quantiseBlob(blob: unknown): Buffer | unknown {
+  if (!(blob instanceof Uint8Array) || blob.byteLength % 4 !== 0) return blob;
+  const floats = new Float32Array(Uint8Array.prototype.slice.call(blob).buffer);
+  return encodeStoredVector(floats);
+}
