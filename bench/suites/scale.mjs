@@ -6,6 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { hashEmbedder, Memory, sqliteStore } from 'engram';
 import { queries as makeQueries, memories } from '../lib/corpus.mjs';
 import { fileBytes } from '../lib/environment.mjs';
@@ -209,7 +210,7 @@ function targets(results) {
 
 const millionSize = 1_000_000;
 /** Bump when the store's file or snapshot format changes: a cached corpus of another version is rebuilt. */
-const millionCorpusVersion = 2;
+const millionCorpusVersion = 3;
 
 /**
  * The figures of issue 18 for one SQLite file of 1M memories, each process its own, as a user
@@ -256,6 +257,8 @@ async function runMillion(corpus, progress) {
     .filter((entry) => entry.startsWith(`scale-1M-v${millionCorpusVersion}.db`) && !entry.endsWith('.json'))
     .map((entry) => ({ name: entry, bytes: statSync(join(corpus, entry)).size }));
   const totalBytes = files.reduce((sum, file) => sum + file.bytes, 0);
+  progress('where the bytes go (dbstat)');
+  const tables = bytesByTable(path);
   const results = {
     size: millionSize,
     load,
@@ -285,12 +288,23 @@ async function runMillion(corpus, progress) {
     files,
     totalBytes,
     bytesPerMemory: Math.round(totalBytes / millionSize),
+    tables,
     runs,
   };
   progress(
     `open + first search ${results.coldStart.totalMs} ms, RSS after 50 ${formatBytes(results.rssAfter50Bytes)}, ${results.bytesPerMemory} B a memory`,
   );
   return { suite: 'scale', results, markdown: millionMarkdown(results), targets: millionTargets(results) };
+}
+
+/** Bytes each table and index of the database takes (SQLite's dbstat), largest first. */
+function bytesByTable(path) {
+  const db = new Database(path, { readonly: true });
+  try {
+    return db.prepare('SELECT name, sum(pgsize) AS bytes FROM dbstat GROUP BY name ORDER BY bytes DESC').all();
+  } finally {
+    db.close();
+  }
 }
 
 function coldStart(path, query, searches) {
@@ -315,6 +329,10 @@ function millionMarkdown(results) {
     `| RSS after open / first search / 50 searches / 1,000 searches | ${formatBytes(results.rssAfterOpenBytes)} / ${formatBytes(results.rssAfterFirstSearchBytes)} / ${formatBytes(results.rssAfter50Bytes)} / ${formatBytes(results.rssAfter1000Bytes)} |`,
     `| … after 50: anonymous / file-backed (SQLite's memory-mapped pages, code) | ${formatBytes(anonymous)} / ${formatBytes(fileBacked)} |`,
     `| on disk, all in (${results.files.map((file) => `${file.name.replace(/^scale-1M-v\d+\.db/, 'db')} ${formatBytes(file.bytes)}`).join(', ')}) | ${formatBytes(results.totalBytes)} (${formatCount(results.bytesPerMemory)} B a memory) |`,
+    `| … by table and index (dbstat), bytes a memory | ${(results.tables ?? [])
+      .filter((table) => table.bytes >= results.size * 4)
+      .map((table) => `${table.name} ${Math.round(table.bytes / results.size)}`)
+      .join(', ')} |`,
     '',
   ].join('\n');
 }

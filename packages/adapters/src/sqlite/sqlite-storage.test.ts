@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cosineSimilarity, diffRecords, hashEmbedder, type MemoryStore, ValidationError } from '@engram/core';
 import { makeRecord } from '@engram/core/testing';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { decodeSnapshot, encodeSnapshot, SnapshotFile } from './sqlite-snapshot.js';
 import { sqliteStore } from './sqlite-store.js';
 import { decodeStoredVector, encodeStoredVector } from './sqlite-vector-storage.js';
 
@@ -201,5 +202,59 @@ describe('history storage', () => {
     expect(() => raw.prepare("UPDATE memories SET content = 'sneaky' WHERE id = ?").run(third.id)).toThrow(/created history entry/);
     raw.prepare('UPDATE memories SET access_count = 5 WHERE id = ?').run(third.id);
     raw.close();
+  });
+});
+
+describe('snapshot arrays in their narrowest exact kind', () => {
+  const arrays = {
+    frequencies: new Float32Array([1, 2, 3, 255]),
+    lengths: new Float32Array([12, 300, 65535]),
+    weighted: new Float32Array([1, 0.5]),
+    rowids: new Float64Array([1, 2, 2_000_000_000]),
+    createdAt: new Float64Array([1_733_000_000_000, Number.NaN]),
+    negativeZero: new Float64Array([0, -0]),
+    ids: new Int32Array([0, 7, 19]),
+    slots: new Int32Array([5, 70_000, -1]),
+    mask: new Uint8Array([0, 1, 2]),
+  };
+  const storedKinds = (buffer: Buffer) => {
+    const length = buffer.readUInt32LE(4);
+    const entries = (JSON.parse(buffer.subarray(8, 8 + length).toString('utf8')) as { arrays: Array<[string, string]> }).arrays;
+    return Object.fromEntries(entries.map(([name, kind]) => [name, kind]));
+  };
+
+  it('stores whole numbers in fewer bytes and reads back the kind and values that were saved', () => {
+    const buffer = encodeSnapshot({ note: 'narrow' }, arrays);
+    expect(storedKinds(buffer)).toEqual({
+      frequencies: 'u8',
+      lengths: 'u16',
+      weighted: 'f32',
+      rowids: 'i32',
+      createdAt: 'f64',
+      negativeZero: 'f64',
+      ids: 'u8',
+      slots: 'i32',
+      mask: 'u8',
+    });
+    const decoded = decodeSnapshot(buffer);
+    expect(decoded.header).toEqual({ note: 'narrow' });
+    for (const [name, array] of Object.entries(arrays)) {
+      expect(decoded.arrays[name]?.constructor, name).toBe(array.constructor);
+      expect(Array.from(decoded.arrays[name] as Float64Array), name).toEqual(Array.from(array));
+    }
+    expect(Object.is(decoded.arrays.negativeZero?.[1], -0)).toBe(true);
+
+    const path = join(root, `narrow-${++counter}.snapshot`);
+    writeFileSync(path, buffer);
+    const file = SnapshotFile.open(path);
+    try {
+      expect(file.read('frequencies', 1, 3)).toEqual(new Float32Array([2, 3]));
+      const target = new Float64Array(2);
+      file.readInto('rowids', target, 1);
+      expect(Array.from(target)).toEqual([2, 2_000_000_000]);
+      expect(() => file.readInto('rowids', new Int32Array(1))).toThrow(/out of range/);
+    } finally {
+      file.close();
+    }
   });
 });

@@ -12,20 +12,52 @@
  * migration rewrites the old ones.
  */
 
-/** The stored form of a vector (see the module comment). */
+/** The smallest largest-byte the scale search tries (see `encodeStoredVector`). */
+const smallestTop = 96;
+
+/**
+ * The stored form of a vector (see the module comment). The scale is max |value| / m for the m
+ * from 127 down to 96 whose rounding loses the least (squared error, the first exact one, up to
+ * float32 rounding, ends the search): vectors whose values are multiples of one unit — counts, as hash embeddings are — then
+ * quantise exactly, and others no worse than with m = 127 alone. Measured on the bench's hash
+ * embeddings, m = 127 alone lost 1 % of recall@10 at 100k (`npm run bench -- --suite ann`).
+ */
 export function encodeStoredVector(vector: Float32Array): Buffer {
   const dimensions = vector.length;
   const blob = Buffer.allocUnsafe(4 + dimensions);
   let largest = 0;
+  let squares = 0;
   for (let index = 0; index < dimensions; index++) {
     const magnitude = Math.abs(vector[index] as number);
     if (magnitude > largest) largest = magnitude;
+    squares += magnitude * magnitude;
   }
   // NaN or infinite components cannot be quantised; the writers reject them before this.
-  const scale = Number.isFinite(largest) && largest > 0 ? largest / 127 : 0;
+  let scale = 0;
+  // "Exact" allows float32's own rounding of the values.
+  const exact = squares * 1e-12;
+  if (Number.isFinite(largest) && largest > 0) {
+    let leastError = Number.POSITIVE_INFINITY;
+    for (let top = 127; top >= smallestTop; top--) {
+      const candidate = largest / top;
+      let error = 0;
+      for (let index = 0; index < dimensions && error < leastError; index++) {
+        const value = vector[index] as number;
+        const difference = value - Math.round(value / candidate) * candidate;
+        error += difference * difference;
+      }
+      if (error < leastError) {
+        leastError = error;
+        scale = candidate;
+      }
+      if (error <= exact) break;
+    }
+  }
   blob.writeFloatLE(scale, 0);
+  // The bytes are rounded against the scale as stored (float32), so decoding multiplies them back exactly.
+  const storedScale = blob.readFloatLE(0);
   for (let index = 0; index < dimensions; index++) {
-    blob.writeInt8(scale === 0 ? 0 : Math.max(-127, Math.min(127, Math.round((vector[index] as number) / scale))), 4 + index);
+    blob.writeInt8(storedScale === 0 ? 0 : Math.max(-127, Math.min(127, Math.round((vector[index] as number) / storedScale))), 4 + index);
   }
   return blob;
 }
