@@ -26,9 +26,10 @@ const migrationLockTableName = 'engram_migration_lock';
  *
  * The store writes a new row's tags to `memory_tags`; a trigger keeps them in step when tags change.
  *
- * Vectors (0003, `sqlite-vector-migration.ts`): `memory_embeddings` (float vectors),
- * `memory_vector_codes` (binary codes each connection scans in memory) and `memory_vector_log`
- * (what changed, so every connection's in-memory mirrors catch up). See `sqlite-vector-index.ts`.
+ * Vectors (0003, `sqlite-vector-migration.ts`): `memory_embeddings` (float vectors; int8 since
+ * 0010), `memory_vector_codes` (binary codes each connection scans in memory; dropped by 0010,
+ * which computes them from the vectors) and `memory_vector_log` (what changed, so every
+ * connection's in-memory mirrors catch up). See `sqlite-vector-index.ts`.
  * Lexical search (0004, `sqlite-lexical-migration.ts`): each connection's BM25 index, fed by the
  * same log, which triggers append to when a memory's searchable or filterable fields change
  * (never for access statistics). See `sqlite-lexical-index.ts`.

@@ -95,7 +95,6 @@ describe('several processes sharing one SQLite file', () => {
       expect(total('created')).toBe(rows);
       expect(total('created') + total('duplicate') + total('updated')).toBe(total('items'));
       expect(scalar('SELECT count(*) AS n FROM memory_embeddings')).toBe(rows);
-      expect(scalar('SELECT count(*) AS n FROM memory_vector_codes')).toBe(rows);
       expect(scalar('SELECT sum(access_count) AS n FROM memories')).toBe(total('accesses'));
       expect(scalar('SELECT count(*) AS n FROM memory_history')).toBe(total('created') + total('updated'));
     } finally {

@@ -5,25 +5,71 @@ import { quantiseFunctionName } from './sqlite-vector-storage.js';
  * 0010: vectors on disk become int8 with a per-vector scale (`sqlite-vector-storage.ts`): 388
  * bytes a 384-d vector instead of 1,536. Every float32 blob of `memory_embeddings` (and of an
  * unfinished re-embedding's staging table) is rewritten in one statement, through a function
- * `migrateToLatest` registers on the connection. The file keeps its size until a VACUUM (the
- * freed pages are reused by later writes; `engram backup` writes a compact copy).
+ * `migrateToLatest` registers on the connection.
+ *
+ * And `memory_vector_codes` goes: each connection's mirror computes a vector's binary code from
+ * the stored vector when it loads it (~20 µs), and the snapshot beside the file keeps the codes
+ * for the next process, so the table only duplicated them (141 bytes a memory). The change-log
+ * triggers move to `memory_embeddings`.
+ *
+ * The file keeps its size until a VACUUM (the freed pages are reused by later writes; `engram
+ * backup` writes a compact copy).
  */
 export const int8VectorsMigration: Migration = {
   async up(db: Kysely<unknown>) {
     const meta = await sql<{ value: string }>`SELECT value FROM engram_meta WHERE key = 'vectors'`.execute(db);
     const row = meta.rows[0];
-    if (!row) return;
-    const dimensions = Number((JSON.parse(row.value) as { dimensions?: unknown }).dimensions);
-    if (!Number.isInteger(dimensions) || dimensions <= 0) return;
+    const dimensions = row ? Number((JSON.parse(row.value) as { dimensions?: unknown }).dimensions) : Number.NaN;
     const quantise = sql.raw(quantiseFunctionName);
-    await sql`UPDATE memory_embeddings SET vector = ${quantise}(vector) WHERE length(vector) = ${dimensions * 4}`.execute(db);
+    if (Number.isInteger(dimensions) && dimensions > 0) {
+      await sql`UPDATE memory_embeddings SET vector = ${quantise}(vector) WHERE length(vector) = ${dimensions * 4}`.execute(db);
+    }
     const staging = await sql<{ name: string }>`SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'memory_reembed'`.execute(
       db,
     );
     if (staging.rows.length > 0) {
-      // Staged vectors may have another dimension: each blob's own length says which are float32.
-      await sql`UPDATE memory_reembed SET vector = ${quantise}(vector) WHERE length(vector) % 4 = 0 AND length(vector) > 4`.execute(db);
+      // Staged vectors may have another dimension; all were written as float32 before this.
+      await sql`UPDATE memory_reembed SET vector = ${quantise}(vector)`.execute(db);
     }
+
+    for (const trigger of [
+      'memory_vector_codes_after_insert',
+      'memory_vector_codes_after_update',
+      'memory_vector_codes_after_delete',
+      'memories_after_vector_field_update',
+      'memories_after_vector_soft_delete',
+      'memories_after_vector_delete',
+      'memory_embeddings_after_insert',
+      'memory_embeddings_after_update',
+      'memory_embeddings_after_delete',
+    ]) {
+      await sql.raw(`DROP TRIGGER IF EXISTS ${trigger}`).execute(db);
+    }
+    await sql`DROP TABLE IF EXISTS memory_vector_codes`.execute(db);
+    const triggers = [
+      `CREATE TRIGGER memory_embeddings_after_insert AFTER INSERT ON memory_embeddings BEGIN
+        INSERT INTO memory_vector_log (memory_rowid) VALUES (new.rowid);
+      END`,
+      `CREATE TRIGGER memory_embeddings_after_update AFTER UPDATE ON memory_embeddings BEGIN
+        INSERT INTO memory_vector_log (memory_rowid) VALUES (new.rowid);
+      END`,
+      `CREATE TRIGGER memory_embeddings_after_delete AFTER DELETE ON memory_embeddings BEGIN
+        INSERT INTO memory_vector_log (memory_rowid) VALUES (old.rowid);
+      END`,
+      // As in 0003, with the vectors' own table: the filterable fields that can change.
+      `CREATE TRIGGER memories_after_vector_field_update AFTER UPDATE OF type, subtype, superseded_by, valid_to ON memories
+      WHEN old.type IS NOT new.type OR old.subtype IS NOT new.subtype
+        OR old.superseded_by IS NOT new.superseded_by OR old.valid_to IS NOT new.valid_to BEGIN
+        INSERT INTO memory_vector_log (memory_rowid) SELECT new.rowid WHERE EXISTS (SELECT 1 FROM memory_embeddings WHERE rowid = new.rowid);
+      END`,
+      `CREATE TRIGGER memories_after_vector_soft_delete AFTER UPDATE OF deleted_at ON memories WHEN new.deleted_at IS NOT NULL BEGIN
+        DELETE FROM memory_embeddings WHERE rowid = new.rowid;
+      END`,
+      `CREATE TRIGGER memories_after_vector_delete AFTER DELETE ON memories BEGIN
+        DELETE FROM memory_embeddings WHERE rowid = old.rowid;
+      END`,
+    ];
+    for (const trigger of triggers) await sql.raw(trigger).execute(db);
   },
 };
 

@@ -331,7 +331,7 @@ class SqliteStore implements MemoryStore {
       for (const value of record.tags) tag.run(value, lastInsertRowid);
     }
     // A record imported as already deleted keeps no vector, as a soft delete drops it.
-    if (vector && code && parameters.deleted_at === null) writeVector(session, lastInsertRowid, vector, code);
+    if (vector && code && parameters.deleted_at === null) writeVector(session, lastInsertRowid, code);
     const stored = storedRecord(parameters);
     appendHistory(session, historyEntry('created', null, stored, stored.createdAt, reason ?? null));
     return { status: 'created', record: stored };
@@ -492,7 +492,7 @@ class SqliteStore implements MemoryStore {
     vector: Float32Array | undefined,
     code: Uint8Array | undefined,
   ): void {
-    if (vector && code) writeVector(session, row.rowid, vector, code);
+    if (vector && code) writeVector(session, row.rowid, code);
     else if (newHash !== row.content_hash) removeVector(session, row.rowid);
   }
 

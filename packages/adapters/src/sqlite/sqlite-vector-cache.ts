@@ -2,7 +2,7 @@ import { readLogChanges, readLogHead } from './sqlite-change-log.js';
 import type { SqliteSession } from './sqlite-session.js';
 import { SlotColumns, SlotFieldsView, slotFieldColumns } from './sqlite-slot-columns.js';
 import { readSnapshot, saveSnapshot } from './sqlite-snapshot.js';
-import type { CodeLayout } from './sqlite-vector-codes.js';
+import { type CodeLayout, codeVersion, type VectorCoder } from './sqlite-vector-codes.js';
 import type { SlotFields } from './sqlite-vector-filter.js';
 import { CodeArena, slotDead, slotSuperseded } from './sqlite-vector-kernel.js';
 import { decodeStoredVector } from './sqlite-vector-storage.js';
@@ -16,18 +16,19 @@ export const defaultFloatCacheBytes = 64 * 1024 * 1024;
 
 const initialCapacity = 1024;
 
-/** One row of the cache's load query: rowid, code, then `slotFieldColumns`. */
-type LoadedRow = [rowid: number, code: Buffer, ...fields: unknown[]];
+/** One row of the cache's load query: rowid, stored vector, then `slotFieldColumns`. */
+type LoadedRow = [rowid: number, vector: Buffer, ...fields: unknown[]];
 
-const loadColumns = `c.rowid, c.code, ${slotFieldColumns}`;
-const loadAllSql = `SELECT ${loadColumns} FROM memory_vector_codes c JOIN memories m ON m.rowid = c.rowid`;
-const loadOneSql = `SELECT ${loadColumns} FROM memory_vector_codes c JOIN memories m ON m.rowid = c.rowid WHERE c.rowid = ?`;
+const loadColumns = `e.rowid, e.vector, ${slotFieldColumns}`;
+const loadAllSql = `SELECT ${loadColumns} FROM memory_embeddings e JOIN memories m ON m.rowid = e.rowid`;
+const loadOneSql = `SELECT ${loadColumns} FROM memory_embeddings e JOIN memories m ON m.rowid = e.rowid WHERE e.rowid = ?`;
 
 /**
  * Bump when the snapshot layout changes: older snapshots are then rebuilt. (Columns of nulls left
- * out of a snapshot read as nulls, so such a snapshot is still version 1.)
+ * out of a snapshot read as nulls, so such a snapshot is still version 1.) 2: codes computed from
+ * the int8 vectors (migration 0010), no longer read from a table.
  */
-const snapshotVersion = 1;
+const snapshotVersion = 2;
 /** Smaller mirrors load from the rows in a few tens of milliseconds and are never persisted. */
 const snapshotMinimum = 10_000;
 
@@ -63,9 +64,18 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
   /** Bytes of float vectors this cache may mirror (decided at each full load). */
   floatBudget = defaultFloatCacheBytes;
 
-  constructor(readonly layout: CodeLayout) {
+  readonly layout: CodeLayout;
+  /** Scratch for `put`: a stored vector as floats, and its code. */
+  private readonly vector: Float32Array;
+  private readonly code: Uint8Array;
+
+  /** Codes are computed here from the stored vectors (no table keeps them: see migration 0010). */
+  constructor(private readonly coder: VectorCoder) {
     super();
-    this.arena = new CodeArena(layout.bytes, layout.hammingBytes, initialCapacity);
+    this.layout = coder.layout;
+    this.arena = new CodeArena(this.layout.bytes, this.layout.hammingBytes, initialCapacity);
+    this.vector = new Float32Array(this.layout.dimensions);
+    this.code = new Uint8Array(this.layout.bytes);
   }
 
   protected get columnsNow(): SlotColumns {
@@ -125,7 +135,7 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
       mask: this.arena.mask.slice(0, this.used),
     };
     for (const [name, array] of Object.entries(columns.arrays)) arrays[`column.${name}`] = array;
-    const meta = { version: snapshotVersion, seq: this.appliedSeq, bytes, hammingBytes, dimensions };
+    const meta = { version: snapshotVersion, seq: this.appliedSeq, bytes, hammingBytes, dimensions, codeVersion };
     saveSnapshot(session, 'vectors', meta, { strings: columns.strings, used: this.used }, arrays);
     this.changesSinceSnapshot = 0;
   }
@@ -143,14 +153,13 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
         const changes = readLogChanges(session, this.appliedSeq, this.liveCount);
         if (changes.kind === 'reload') return this.reload(session, changes.head);
         const one = session.statement(loadOneSql).raw(true);
-        const vector = session.statement('SELECT vector FROM memory_embeddings WHERE rowid = ?').pluck();
         for (const rowid of changes.rowids) {
           const row = one.get(rowid) as LoadedRow | undefined;
           if (!row) this.remove(rowid);
           else {
             const slot = this.put(row);
             if (this.floats && !this.fitsFloats()) this.dropFloats();
-            if (this.floats) this.putFloats(slot, vector.get(rowid) as Buffer | undefined);
+            if (this.floats) this.putFloats(slot, row[1]);
           }
         }
         if (this.changesSinceSnapshot >= 0) this.changesSinceSnapshot += changes.rowids.length;
@@ -201,6 +210,7 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
             'vectors',
             (meta) =>
               meta.version === snapshotVersion &&
+              meta.codeVersion === codeVersion &&
               meta.bytes === bytes &&
               meta.hammingBytes === hammingBytes &&
               meta.dimensions === dimensions,
@@ -284,10 +294,12 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
       this.slotOf.set(rowid, slot);
       this.liveCount += 1;
     }
-    const { bytes } = this.layout;
-    const code = row[1];
-    if (code.length !== bytes) throw new Error(`vector code of row ${rowid} has ${code.length} bytes, expected ${bytes}`);
-    this.arena.setCode(slot, code);
+    const blob = row[1];
+    if (decodeStoredVector(blob, this.layout.dimensions, this.vector) === null) {
+      throw new Error(`vector of row ${rowid} has ${blob.length} bytes, not a ${this.layout.dimensions}-dimensional vector`);
+    }
+    this.coder.encode(this.vector, this.code);
+    this.arena.setCode(slot, this.code);
     this.arena.mask[slot] = row[9] ? slotSuperseded : 0;
     this.columns.set(slot, rowid, row, 2);
     return slot;

@@ -423,7 +423,7 @@ describe('stores from before the vector codes (0003)', () => {
     raw.exec('ALTER TABLE memories DROP COLUMN decay_score');
     raw.exec(`
       CREATE VIRTUAL TABLE memory_vectors USING vec0(embedding float[${dimensions}] distance_metric=cosine, user_id text);
-      DROP TABLE memory_embeddings; DROP TABLE memory_vector_codes; DROP TABLE memory_vector_log;
+      DROP TABLE memory_embeddings; DROP TABLE IF EXISTS memory_vector_codes; DROP TABLE memory_vector_log;
       DELETE FROM engram_migration WHERE name IN ('0003-vector-codes', '0004-lexical-index', '0005-decay-score', '0010-int8-vectors');
       UPDATE engram_meta SET value = json_object('table', 'memory_vectors', 'dimensions', ${dimensions}, 'metric', 'cosine') WHERE key = 'vectors';
     `);
@@ -437,7 +437,7 @@ describe('stores from before the vector codes (0003)', () => {
     });
     for (const trigger of raw
       .prepare(
-        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND (sql LIKE '%memory_vector_codes%' OR sql LIKE '%memory_vector_log%')",
+        "SELECT name FROM sqlite_master WHERE type = 'trigger' AND (sql LIKE '%memory_vector_codes%' OR sql LIKE '%memory_vector_log%' OR sql LIKE '%memory_embeddings%')",
       )
       .pluck()
       .all()) {

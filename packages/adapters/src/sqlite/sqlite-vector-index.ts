@@ -40,9 +40,10 @@ interface VectorState {
 const states = new WeakMap<SqliteSession, VectorState>();
 
 /**
- * The store's own vector index: int8-quantised vectors in `memory_embeddings`, and for each a 1,024-bit
- * (or longer) binary code in `memory_vector_codes` (see `sqlite-vector-codes.ts`) that this
- * connection mirrors in memory with the filterable fields of its memory (`VectorCache`).
+ * The store's own vector index: int8-quantised vectors in `memory_embeddings`, and for each a
+ * 1,024-bit (or longer) binary code (see `sqlite-vector-codes.ts`), computed from the stored
+ * vector, that this connection mirrors in memory with the filterable fields of its memory
+ * (`VectorCache`, persisted beside the file as a snapshot).
  *
  * A search:
  * 1. selects the vectors the filter allows, in memory (scope, conversation, types, time window,
@@ -113,12 +114,12 @@ export class SqliteVectorIndex implements VectorIndex {
     await withRetry('vectors.upsert', () => {
       const state = requireVectors(session);
       for (const item of items) checkVector(item.vector, state.dimensions, `vector of ${item.id}`);
-      const codes = items.map((item) => encodeVector(session, item.vector));
+      const stored = items.map((item) => encodeVector(session, item.vector));
       const find = session.statement('SELECT rowid FROM memories WHERE id = ? AND deleted_at IS NULL');
       session.write(() => {
         items.forEach((item, index) => {
           const row = find.get(item.id) as { rowid: number } | undefined;
-          if (row) writeVector(session, row.rowid, item.vector, codes[index] as Uint8Array);
+          if (row) writeVector(session, row.rowid, stored[index] as Uint8Array);
         });
       });
     });
@@ -186,7 +187,7 @@ export class SqliteVectorIndex implements VectorIndex {
     const session = await this.session();
     return withRetry('vectors.count', () => {
       if (vectorState(session) === null) return 0;
-      return (session.statement('SELECT count(*) AS total FROM memory_vector_codes').get() as { total: number }).total;
+      return (session.statement('SELECT count(*) AS total FROM memory_embeddings').get() as { total: number }).total;
     });
   }
 }
@@ -479,27 +480,13 @@ function writeMeta(session: SqliteSession, meta: VectorsMeta): void {
   session.statement("INSERT OR REPLACE INTO engram_meta (key, value) VALUES ('vectors', ?)").run(JSON.stringify(meta));
 }
 
-/** (Re)writes the code of every stored vector, in the open write transaction. */
+/**
+ * Records the code layout of `dimensions` (in the open write transaction). Codes are computed
+ * from the stored vectors by each connection's mirror, and a snapshot of another code version is
+ * not used, so a new layout needs nothing rewritten.
+ */
 function rebuildCodes(session: SqliteSession, dimensions: number): void {
-  const coder = new VectorCoder(dimensions);
-  const code = new Uint8Array(coder.layout.bytes);
-  const upsert = session.statement(
-    'INSERT INTO memory_vector_codes (rowid, code) VALUES (?, ?) ON CONFLICT (rowid) DO UPDATE SET code = excluded.code',
-  );
-  const page = session.statement('SELECT rowid, vector FROM memory_embeddings WHERE rowid > ? ORDER BY rowid LIMIT 1000');
-  // In pages: a connection cannot write while a read statement on it is still being iterated.
-  for (let after = -1; ; ) {
-    const rows = page.raw(true).all(after) as Array<[number, Buffer]>;
-    if (rows.length === 0) break;
-    const vector = new Float32Array(dimensions);
-    for (const [rowid, blob] of rows) {
-      if (decodeStoredVector(blob, dimensions, vector) === null) continue;
-      coder.encode(vector, code);
-      upsert.run(rowid, code);
-    }
-    after = (rows.at(-1) as [number, Buffer])[0];
-  }
-  writeMeta(session, { dimensions, metric: 'cosine', codes: { version: codeVersion, bytes: coder.layout.bytes } });
+  writeMeta(session, { dimensions, metric: 'cosine', codes: { version: codeVersion, bytes: codeLayout(dimensions).bytes } });
 }
 
 /** The connection's vector state, or null before any `open(dimensions)` (cached once set up). */
@@ -509,7 +496,7 @@ function vectorState(session: SqliteSession): VectorState | null {
   const meta = readMeta(session);
   if (meta === null || meta.codes?.version !== codeVersion) return null;
   const coder = new VectorCoder(meta.dimensions);
-  state = { dimensions: meta.dimensions, coder, cache: new VectorCache(coder.layout) };
+  state = { dimensions: meta.dimensions, coder, cache: new VectorCache(coder) };
   states.set(session, state);
   return state;
 }
@@ -547,28 +534,22 @@ export function requireVectorTable(session: SqliteSession): number {
   return requireVectors(session).dimensions;
 }
 
-/** The binary code of a vector (computed before the write transaction, to keep it short). */
+/** The stored (int8) form of a vector, computed before the write transaction to keep it short. */
 export function encodeVector(session: SqliteSession, vector: Float32Array): Uint8Array {
-  const { coder } = requireVectors(session);
-  const code = new Uint8Array(coder.layout.bytes);
-  coder.encode(vector, code);
-  return code;
+  requireVectors(session);
+  return encodeStoredVector(vector);
 }
 
-/** Stores (or replaces) the vector and code of a memory row. */
-export function writeVector(session: SqliteSession, rowid: number | bigint, vector: Float32Array, code: Uint8Array): void {
+/** Stores (or replaces) the vector of a memory row, in its stored form (`encodeVector`). */
+export function writeVector(session: SqliteSession, rowid: number | bigint, stored: Uint8Array): void {
   session
     .statement('INSERT INTO memory_embeddings (rowid, vector) VALUES (?, ?) ON CONFLICT (rowid) DO UPDATE SET vector = excluded.vector')
-    .run(rowid, encodeStoredVector(vector));
-  session
-    .statement('INSERT INTO memory_vector_codes (rowid, code) VALUES (?, ?) ON CONFLICT (rowid) DO UPDATE SET code = excluded.code')
-    .run(rowid, code);
+    .run(rowid, stored);
 }
 
 /** Drops the vector of a memory row, if it has one. */
 export function removeVector(session: SqliteSession, rowid: number | bigint): void {
   session.statement('DELETE FROM memory_embeddings WHERE rowid = ?').run(rowid);
-  session.statement('DELETE FROM memory_vector_codes WHERE rowid = ?').run(rowid);
 }
 
 export function checkVector(vector: Float32Array, dimensions: number, field: string): void {
@@ -589,11 +570,10 @@ export function checkVector(vector: Float32Array, dimensions: number, field: str
 
 /**
  * After `memory_embeddings` was replaced by vectors of another embedder (re-embedding), in the
- * open write transaction: drops every code, rewrites them for `dimensions` and the vector meta,
- * and forgets this connection's cached state (its layout may have changed).
+ * open write transaction: records the code layout for `dimensions` and the vector meta, and
+ * forgets this connection's cached state (its layout may have changed).
  */
 export function switchVectors(session: SqliteSession, dimensions: number): void {
-  session.statement('DELETE FROM memory_vector_codes').run();
   rebuildCodes(session, dimensions);
   states.delete(session);
 }
