@@ -10,130 +10,165 @@ import type { SqliteSession } from './sqlite-session.js';
  *
  *   u32 magic · u32 header bytes · header JSON · padding · array bytes · padding · …
  *
- * An array is stored in the narrowest kind that holds its values exactly (`narrowKind`): BM25
- * term frequencies and document lengths (whole numbers in a Float32Array) as one or two bytes,
- * small ids as one or two bytes, rowids (whole numbers in a Float64Array) as four. The header
- * records both kinds, and reads give back the kind that was saved: ~70 bytes a memory less on
- * disk at 1M. (Files written before this record one kind and read as before.)
+ * An array is stored in the narrowest form that holds its values exactly (`narrowKind`): one
+ * value repeated (a column that is null for every memory) as that value alone; whole numbers as
+ * one, two or three bytes each (BM25 term frequencies, document lengths, small ids, term ids and
+ * posting slots below 16.7M), or four (rowids held in a Float64Array). The header records the
+ * stored form and the kind saved, and reads give back the kind saved: ~110 bytes a memory less on
+ * disk. (Files written before this record one kind and read as before.)
  */
 export type Typed = Int32Array | Float32Array | Float64Array | Uint8Array;
-/** What an array may be stored as: `Typed`, or two-byte whole numbers (never a caller's kind). */
-type Stored = Typed | Uint16Array;
-type Kind = 'i32' | 'f32' | 'f64' | 'u8' | 'u16';
-/** An array's entry in the header: name, stored kind, element count, and the kind it is read as when that differs. */
-type ArrayEntry = [name: string, stored: Kind, count: number, logical?: Kind];
+type Kind = 'i32' | 'f32' | 'f64' | 'u8';
+/** How an array is stored: a kind, two or three bytes a whole number, or one value repeated. */
+type Form = Kind | 'u16' | 'u24' | 'fill';
+/**
+ * An array's entry in the header: name, stored form, element count, the kind it is read as (when
+ * it differs from the form) and, for `fill`, the value (as `String(value)`: NaN and -0 survive).
+ */
+type ArrayEntry = [name: string, form: Form, count: number, logical?: Kind, value?: string];
 
 const magic = 0x454e4731; // "ENG1"
 
-const kindOf = (array: Stored): Kind =>
-  array instanceof Int32Array
-    ? 'i32'
-    : array instanceof Float32Array
-      ? 'f32'
-      : array instanceof Float64Array
-        ? 'f64'
-        : array instanceof Uint16Array
-          ? 'u16'
-          : 'u8';
+const kindOf = (array: Typed): Kind =>
+  array instanceof Int32Array ? 'i32' : array instanceof Float32Array ? 'f32' : array instanceof Float64Array ? 'f64' : 'u8';
 const align = (offset: number) => (offset + 7) & ~7;
+const bytesPer: Record<Form, number> = { i32: 4, f32: 4, f64: 8, u8: 1, u16: 2, u24: 3, fill: 0 };
+const kinds = new Set<string>(['i32', 'f32', 'f64', 'u8']);
 
-/** The narrowest kind that holds every value of `array` exactly (its own kind when none does). */
-function narrowKind(array: Typed): Kind {
+/** The narrowest form that holds every value of `array` exactly (its own kind when none does). */
+function narrowForm(array: Typed): Form {
   const kind = kindOf(array);
+  if (array.length >= 2 && array.every((value) => Object.is(value, array[0]))) return 'fill';
   if (kind === 'u8') return kind;
   let smallest = 0;
   let largest = 0;
   for (let index = 0; index < array.length; index++) {
     const value = array[index] as number;
-    // NaN, fractions and -0 (which a whole-number kind would read back as 0) keep the array's kind.
+    // NaN, fractions and -0 (which a whole-number form would read back as 0) keep the array's kind.
     if (!Number.isInteger(value) || Object.is(value, -0)) return kind;
     if (value < smallest) smallest = value;
     else if (value > largest) largest = value;
   }
   if (smallest >= 0 && largest <= 0xff) return 'u8';
   if (smallest >= 0 && largest <= 0xffff) return 'u16';
+  if (smallest >= 0 && largest <= 0xff_ffff) return 'u24';
   if (kind === 'f64' && smallest >= -0x8000_0000 && largest <= 0x7fff_ffff) return 'i32';
   return kind;
 }
 
-/** `array`'s values in an array of `kind` (the same array when it is of that kind already). */
-function convert(array: Stored, kind: Kind): Stored {
-  if (kindOf(array) === kind) return array;
-  const out = allocate(kind, array.length);
-  out.set(array);
-  return out;
+/** The bytes of `array` in `form` (see `narrowForm`). */
+function storedBytes(array: Typed, form: Form): Uint8Array {
+  if (form === 'fill') return new Uint8Array(0);
+  if (form === 'u24') {
+    const bytes = new Uint8Array(array.length * 3);
+    for (let index = 0, at = 0; index < array.length; index++, at += 3) {
+      const value = array[index] as number;
+      bytes[at] = value & 0xff;
+      bytes[at + 1] = (value >>> 8) & 0xff;
+      bytes[at + 2] = value >>> 16;
+    }
+    return bytes;
+  }
+  let stored: Typed | Uint16Array = array;
+  if (form !== kindOf(array)) {
+    stored = form === 'u16' ? new Uint16Array(array.length) : allocate(form as Kind, array.length);
+    stored.set(array);
+  }
+  return new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength);
+}
+
+/** Fills `target` from the stored bytes of `count` elements in `form` (`fill`: `value`). */
+function widen(form: Form, bytes: Uint8Array, target: Typed, value: string | undefined): void {
+  if (form === 'fill') target.fill(Number(value));
+  else if (form === 'u24') {
+    for (let index = 0, at = 0; index < target.length; index++, at += 3) {
+      target[index] = (bytes[at] as number) | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16);
+    }
+  } else if (form === 'u16') target.set(new Uint16Array(bytes.buffer, bytes.byteOffset, target.length));
+  else target.set(view(form, bytes.buffer, bytes.byteOffset, target.length));
 }
 
 export function encodeSnapshot(header: unknown, arrays: Record<string, Typed>): Buffer {
   const names = Object.keys(arrays);
-  const stored = names.map((name) => {
+  const entries: ArrayEntry[] = [];
+  const stored: Uint8Array[] = [];
+  for (const name of names) {
     const array = arrays[name] as Typed;
-    return convert(array, narrowKind(array));
-  });
-  const entries: ArrayEntry[] = names.map((name, index) => {
-    const logical = kindOf(arrays[name] as Typed);
-    const kind = kindOf(stored[index] as Stored);
-    return kind === logical ? [name, kind, (stored[index] as Stored).length] : [name, kind, (stored[index] as Stored).length, logical];
-  });
+    const logical = kindOf(array);
+    const form = narrowForm(array);
+    stored.push(storedBytes(array, form));
+    if (form === logical) entries.push([name, form, array.length]);
+    else if (form === 'fill') entries.push([name, form, array.length, logical, String(array[0])]);
+    else entries.push([name, form, array.length, logical]);
+  }
   const json = Buffer.from(JSON.stringify({ header, arrays: entries }));
   let total = align(8 + json.length);
-  for (const array of stored) total = align(total + array.byteLength);
+  for (const bytes of stored) total = align(total + bytes.byteLength);
   const buffer = Buffer.alloc(total);
   buffer.writeUInt32LE(magic, 0);
   buffer.writeUInt32LE(json.length, 4);
   json.copy(buffer, 8);
   let offset = align(8 + json.length);
-  for (const array of stored) {
-    buffer.set(new Uint8Array(array.buffer, array.byteOffset, array.byteLength), offset);
-    offset = align(offset + array.byteLength);
+  for (const bytes of stored) {
+    buffer.set(bytes, offset);
+    offset = align(offset + bytes.byteLength);
   }
   return buffer;
 }
 
+/** Checks an entry read from a header; returns the kind its array is read as. */
+function checkEntry([, form, count, logical]: ArrayEntry): Kind {
+  const readAs = logical ?? form;
+  if (!(form in bytesPer) || !kinds.has(readAs) || !Number.isInteger(count) || count < 0) throw new Error('damaged engram snapshot');
+  return readAs as Kind;
+}
+
 export function decodeSnapshot(input: Buffer): { header: unknown; arrays: Record<string, Typed> } {
-  // Views need 8-byte alignment: copy when the buffer does not start on it.
-  const buffer = input.byteOffset % 8 === 0 ? input : Buffer.from(Uint8Array.prototype.slice.call(input));
-  if (buffer.length < 8 || buffer.readUInt32LE(0) !== magic) throw new Error('not an engram snapshot');
-  const length = buffer.readUInt32LE(4);
-  const meta = JSON.parse(buffer.subarray(8, 8 + length).toString('utf8')) as { header: unknown; arrays: ArrayEntry[] };
+  if (input.length < 8 || input.readUInt32LE(0) !== magic) throw new Error('not an engram snapshot');
+  const length = input.readUInt32LE(4);
+  const meta = JSON.parse(input.subarray(8, 8 + length).toString('utf8')) as { header: unknown; arrays: ArrayEntry[] };
   const arrays: Record<string, Typed> = {};
   let offset = align(8 + length);
-  for (const [name, kind, count, logical] of meta.arrays) {
-    const start = buffer.byteOffset + offset;
-    if (offset + count * bytesPer[kind] > buffer.length) throw new Error('truncated engram snapshot');
-    if (kind === 'u16' && logical === undefined) throw new Error('damaged engram snapshot');
-    const array = view(kind, buffer.buffer, start, count);
-    arrays[name] = (logical ? convert(array, logical) : array) as Typed;
-    offset = align(offset + array.byteLength);
+  for (const entry of meta.arrays) {
+    const [name, form, count, , value] = entry;
+    const array = allocate(checkEntry(entry), count);
+    const size = count * bytesPer[form];
+    if (offset + size > input.length) throw new Error('truncated engram snapshot');
+    // A copy: the stored bytes need not be aligned for their kind.
+    widen(form, Uint8Array.prototype.slice.call(input, offset, offset + size), array, value);
+    arrays[name] = array;
+    offset = align(offset + size);
   }
-  if (offset > buffer.length) throw new Error('truncated engram snapshot');
   return { header: meta.header, arrays };
 }
 
-function view(kind: Kind, buffer: ArrayBufferLike, start: number, count: number): Stored {
+function view(kind: Kind, buffer: ArrayBufferLike, start: number, count: number): Typed {
   return kind === 'i32'
     ? new Int32Array(buffer, start, count)
     : kind === 'f32'
       ? new Float32Array(buffer, start, count)
       : kind === 'f64'
         ? new Float64Array(buffer, start, count)
-        : kind === 'u16'
-          ? new Uint16Array(buffer, start, count)
-          : new Uint8Array(buffer, start, count);
+        : new Uint8Array(buffer, start, count);
 }
 
-const bytesPer: Record<Kind, number> = { i32: 4, f32: 4, f64: 8, u8: 1, u16: 2 };
-
-function allocate(kind: Kind, count: number): Stored {
+function allocate(kind: Kind, count: number): Typed {
   return kind === 'i32'
     ? new Int32Array(count)
     : kind === 'f32'
       ? new Float32Array(count)
       : kind === 'f64'
         ? new Float64Array(count)
-        : kind === 'u16'
-          ? new Uint16Array(count)
-          : new Uint8Array(count);
+        : new Uint8Array(count);
+}
+
+/** Where an array of a snapshot file is, and how it is stored. */
+interface FileEntry {
+  form: Form;
+  logical: Kind;
+  count: number;
+  offset: number;
+  value: string | undefined;
 }
 
 /**
@@ -146,7 +181,7 @@ function allocate(kind: Kind, count: number): Stored {
  */
 export class SnapshotFile {
   private descriptor: number | null;
-  private readonly entries = new Map<string, { kind: Kind; logical: Kind; count: number; offset: number }>();
+  private readonly entries = new Map<string, FileEntry>();
 
   private constructor(
     descriptor: number,
@@ -157,13 +192,11 @@ export class SnapshotFile {
   ) {
     this.descriptor = descriptor;
     let offset = start;
-    for (const [name, kind, count, logical] of arrays) {
-      const readAs = logical ?? kind;
-      if (!(kind in bytesPer) || !(readAs in bytesPer) || readAs === 'u16' || !Number.isInteger(count) || count < 0) {
-        throw new Error('damaged engram snapshot');
-      }
-      this.entries.set(name, { kind, logical: logical ?? kind, count, offset });
-      offset = align(offset + count * bytesPer[kind]);
+    for (const entry of arrays) {
+      const [name, form, count, , value] = entry;
+      const logical = checkEntry(entry);
+      this.entries.set(name, { form, logical, count, offset, value });
+      offset = align(offset + count * bytesPer[form]);
     }
     if (offset > size) throw new Error('truncated engram snapshot');
   }
@@ -214,19 +247,18 @@ export class SnapshotFile {
     if (kindOf(target) !== entry.logical || from < 0 || from + target.length > entry.count) {
       throw new Error(`snapshot array ${name}: read of ${target.length} from ${from} out of range`);
     }
-    if (entry.kind === entry.logical) this.readStored(entry, target, from);
+    if (entry.form === entry.logical) this.readBytes(entry, new Uint8Array(target.buffer, target.byteOffset, target.byteLength), from);
     else {
-      // Stored narrower: read the stored values, then widen them into the target.
-      const stored = allocate(entry.kind, target.length);
-      this.readStored(entry, stored, from);
-      target.set(stored);
+      // Stored narrower: read the stored bytes, then widen them into the target.
+      const bytes = new Uint8Array(target.length * bytesPer[entry.form]);
+      this.readBytes(entry, bytes, from);
+      widen(entry.form, bytes, target, entry.value);
     }
   }
 
-  private readStored(entry: { kind: Kind; offset: number }, target: Stored, from: number): void {
+  private readBytes(entry: FileEntry, bytes: Uint8Array, from: number): void {
     if (this.descriptor === null) throw new Error('snapshot file closed');
-    const bytes = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
-    const position = entry.offset + from * bytesPer[entry.kind];
+    const position = entry.offset + from * bytesPer[entry.form];
     let done = 0;
     while (done < bytes.length) {
       const read = readSync(this.descriptor, bytes, done, bytes.length - done, position + done);
@@ -241,7 +273,7 @@ export class SnapshotFile {
     this.descriptor = null;
   }
 
-  private entry(name: string): { kind: Kind; logical: Kind; count: number; offset: number } {
+  private entry(name: string): FileEntry {
     const entry = this.entries.get(name);
     if (!entry) throw new Error(`snapshot has no array ${name}`);
     return entry;

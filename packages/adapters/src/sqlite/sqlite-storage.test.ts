@@ -215,6 +215,9 @@ describe('snapshot arrays in their narrowest exact kind', () => {
     negativeZero: new Float64Array([0, -0]),
     ids: new Int32Array([0, 7, 19]),
     slots: new Int32Array([5, 70_000, -1]),
+    postings: new Int32Array([5, 70_000, 16_000_000]),
+    validTo: new Float64Array([Number.NaN, Number.NaN, Number.NaN]),
+    sameIds: new Int32Array([4, 4]),
     mask: new Uint8Array([0, 1, 2]),
   };
   const storedKinds = (buffer: Buffer) => {
@@ -234,6 +237,9 @@ describe('snapshot arrays in their narrowest exact kind', () => {
       negativeZero: 'f64',
       ids: 'u8',
       slots: 'i32',
+      postings: 'u24',
+      validTo: 'fill',
+      sameIds: 'fill',
       mask: 'u8',
     });
     const decoded = decodeSnapshot(buffer);
@@ -249,6 +255,8 @@ describe('snapshot arrays in their narrowest exact kind', () => {
     const file = SnapshotFile.open(path);
     try {
       expect(file.read('frequencies', 1, 3)).toEqual(new Float32Array([2, 3]));
+      expect(file.read('postings', 1)).toEqual(new Int32Array([70_000, 16_000_000]));
+      expect(Array.from(file.read('validTo', 0, 2))).toEqual([Number.NaN, Number.NaN]);
       const target = new Float64Array(2);
       file.readInto('rowids', target, 1);
       expect(Array.from(target)).toEqual([2, 2_000_000_000]);
