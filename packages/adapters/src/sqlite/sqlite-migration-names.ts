@@ -16,7 +16,7 @@ export const migrationNames = [
   '0005-decay-score',
   '0009-vector-collections',
   '0010-int8-vectors',
-  '0011-history-sequence',
+  '0011-compact-rows',
 ];
 
 /** True when every migration has been applied to this database (a read; no write lock). */

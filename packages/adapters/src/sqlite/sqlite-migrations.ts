@@ -4,7 +4,7 @@ import { vectorCollectionsMigration } from './sqlite-collections-migration.js';
 import { lexicalIndexMigration } from './sqlite-lexical-migration.js';
 import { contextMigration } from './sqlite-migration-context.js';
 import { migrationTableName, schemaIsCurrent } from './sqlite-migration-names.js';
-import { historySequenceMigration, int8VectorsMigration } from './sqlite-storage-migrations.js';
+import { compactRowsMigration, int8VectorsMigration } from './sqlite-storage-migrations.js';
 import { vectorCodesMigration } from './sqlite-vector-migration.js';
 import { quantiseBlob, quantiseFunctionName } from './sqlite-vector-storage.js';
 
@@ -181,10 +181,10 @@ export const migrations: Record<string, Migration> = {
   },
   // Raw-vector collections (`store.collections`), see `sqlite-collections-migration.ts`.
   '0009-vector-collections': vectorCollectionsMigration,
-  // Int8 vectors on disk, and a history whose sequence numbers are never reused
-  // (`sqlite-storage-migrations.ts`).
+  // Int8 vectors on disk (no codes table); a history whose sequence numbers are never reused and
+  // whose created entries keep no copy; a shorter duplicate index (`sqlite-storage-migrations.ts`).
   '0010-int8-vectors': int8VectorsMigration,
-  '0011-history-sequence': historySequenceMigration,
+  '0011-compact-rows': compactRowsMigration,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -37,6 +37,15 @@ export interface MemoryRow {
   decay_score?: number | null;
 }
 
+/**
+ * The expression the exact-duplicate index keys on (from migration 0011): the first 16 characters
+ * of a content hash. A query must use this very expression on `content_hash` for SQLite to use
+ * the index, and compare the whole hash as well.
+ */
+export function hashPrefix(operand: string): string {
+  return `substr(${operand}, 1, 16)`;
+}
+
 /** The columns of `MemoryRow`, for SELECT lists (qualified with an alias when given). */
 export function memoryColumns(alias?: string): string {
   const prefix = alias ? `${alias}.` : '';

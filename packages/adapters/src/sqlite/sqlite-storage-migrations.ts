@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, sql } from 'kysely';
+import { hashPrefix } from './sqlite-records.js';
 import { quantiseFunctionName } from './sqlite-vector-storage.js';
 
 /**
@@ -114,8 +115,12 @@ export const recordedColumns = [
  * column of that row; a trigger refuses such an update while the entry is still empty, so a
  * writer that forgot (or an older engram) fails loudly instead of rewriting history.
  * Existing `created` entries keep their copy.
+ *
+ * And the exact-duplicate index (`memories_scope_hash`) keys on the first 16 characters of the
+ * content hash (64 bits) instead of all 64: 48 bytes a memory less. Lookups still compare the
+ * whole hash on the row (`hashPrefix` in the queries), so a prefix collision costs one row read.
  */
-export const historySequenceMigration: Migration = {
+export const compactRowsMigration: Migration = {
   async up(db: Kysely<unknown>) {
     await sql`CREATE TABLE memory_history_next (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -130,6 +135,10 @@ export const historySequenceMigration: Migration = {
     await sql`DROP TABLE memory_history`.execute(db);
     await sql`ALTER TABLE memory_history_next RENAME TO memory_history`.execute(db);
     await sql`CREATE INDEX memory_history_memory ON memory_history(memory_id, seq)`.execute(db);
+    await sql`DROP INDEX IF EXISTS memories_scope_hash`.execute(db);
+    await sql
+      .raw(`CREATE INDEX memories_scope_hash ON memories (scope_key, ${hashPrefix('content_hash')}) WHERE deleted_at IS NULL`)
+      .execute(db);
     await sql
       .raw(
         `CREATE TRIGGER memory_history_created_kept BEFORE UPDATE OF ${recordedColumns.join(', ')} ON memories

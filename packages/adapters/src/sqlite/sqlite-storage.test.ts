@@ -5,6 +5,7 @@ import { cosineSimilarity, diffRecords, hashEmbedder, type MemoryStore, Validati
 import { makeRecord } from '@engram/core/testing';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { hashPrefix } from './sqlite-records.js';
 import { decodeSnapshot, encodeSnapshot, SnapshotFile } from './sqlite-snapshot.js';
 import { sqliteStore } from './sqlite-store.js';
 import { decodeStoredVector, encodeStoredVector } from './sqlite-vector-storage.js';
@@ -144,7 +145,7 @@ describe('history storage', () => {
       ALTER TABLE old_history RENAME TO memory_history;
       CREATE INDEX memory_history_memory ON memory_history(memory_id, seq);
       DELETE FROM sqlite_sequence WHERE name = 'memory_history';
-      DELETE FROM engram_migration WHERE name = '0011-history-sequence';
+      DELETE FROM engram_migration WHERE name = '0011-compact-rows';
     `);
     raw.close();
 
@@ -157,6 +158,32 @@ describe('history storage', () => {
     expect(check.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'memory_history'").pluck().get()).toBe(2);
     check.close();
     await upgraded.close();
+  });
+
+  it('finds exact duplicates through the 16-character hash prefix index, comparing the whole hash', async () => {
+    const path = tempPath();
+    const store = await openStore(path);
+    const record = makeRecord({ content: 'same words', scope: { userId: 'u1' } });
+    await store.write([{ record }]);
+    // Same prefix, other hash: not a duplicate.
+    const lookalike = makeRecord({ content: 'other words', scope: { userId: 'u1' } });
+    lookalike.contentHash = `${record.contentHash.slice(0, 16)}${'0'.repeat(48)}`;
+    const [first, second] = await store.write([
+      { record: lookalike },
+      { record: makeRecord({ content: 'Same  WORDS', scope: { userId: 'u1' } }) },
+    ]);
+    expect(first?.status).toBe('created');
+    expect(second).toMatchObject({ status: 'duplicate', record: { id: record.id } });
+    expect((await store.findByHashes?.({ userId: 'u1' }, [lookalike.contentHash]))?.map((found) => found.id)).toEqual([lookalike.id]);
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    const plan = db
+      .prepare(
+        `EXPLAIN QUERY PLAN SELECT rowid FROM memories WHERE scope_key = ? AND ${hashPrefix('content_hash')} = ${hashPrefix('?')} AND content_hash = ? AND deleted_at IS NULL`,
+      )
+      .all('s', 'h', 'h') as Array<{ detail: string }>;
+    db.close();
+    expect(plan.map((step) => step.detail).join(' ')).toMatch(/USING INDEX memories_scope_hash/);
   });
 
   it('keeps no copy of a new record in its created entry until the row changes, and reconstructs every version', async () => {

@@ -193,7 +193,7 @@ describe('sqlite store specifics', () => {
       { name: '0005-decay-score' },
       { name: '0009-vector-collections' },
       { name: '0010-int8-vectors' },
-      { name: '0011-history-sequence' },
+      { name: '0011-compact-rows' },
     ]);
     const tables = (
       db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name").all() as Array<{ name: string }>

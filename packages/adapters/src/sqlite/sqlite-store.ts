@@ -45,6 +45,7 @@ import { LexicalIndex } from './sqlite-lexical-index.js';
 import { schemaIsCurrent } from './sqlite-migration-names.js';
 import { reclaimSpace } from './sqlite-reclaim.js';
 import {
+  hashPrefix,
   insertMemorySql,
   insertParameters,
   type MemoryRow,
@@ -319,8 +320,10 @@ class SqliteStore implements MemoryStore {
     // A keyed write is an upsert by key: never deduped by content onto another record.
     if (record.key === null) {
       const duplicate = session
-        .statement(`${selectMemory} WHERE scope_key = ? AND content_hash = ? AND deleted_at IS NULL ORDER BY rowid LIMIT 1`)
-        .get(scope, record.contentHash) as MemoryRow | undefined;
+        .statement(
+          `${selectMemory} WHERE scope_key = ? AND ${hashPrefix('content_hash')} = ${hashPrefix('?')} AND content_hash = ? AND deleted_at IS NULL ORDER BY rowid LIMIT 1`,
+        )
+        .get(scope, record.contentHash, record.contentHash) as MemoryRow | undefined;
       if (duplicate) return { status: 'duplicate', record: rowToRecord(duplicate) };
     }
 
@@ -742,8 +745,11 @@ class SqliteStore implements MemoryStore {
     const session = await this.ready();
     return withRetry('findByHashes', () => {
       const rows = session
-        .statement(`${selectMemory} WHERE scope_key = ? AND content_hash IN (SELECT value FROM json_each(?)) AND deleted_at IS NULL`)
-        .all(scopeKey(scope), JSON.stringify(hashes)) as MemoryRow[];
+        .statement(
+          `${selectMemory} WHERE scope_key = ? AND ${hashPrefix('content_hash')} IN (SELECT ${hashPrefix('value')} FROM json_each(?))
+           AND content_hash IN (SELECT value FROM json_each(?)) AND deleted_at IS NULL`,
+        )
+        .all(scopeKey(scope), JSON.stringify(hashes), JSON.stringify(hashes)) as MemoryRow[];
       return rows.map(rowToRecord);
     });
   }
