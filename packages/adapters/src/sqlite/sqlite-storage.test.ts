@@ -66,6 +66,16 @@ describe('int8 vectors on disk', () => {
     expect(Array.from(decodeStoredVector(encodeStoredVector(new Float32Array(4)), 4) as Float32Array)).toEqual([0, 0, 0, 0]);
   });
 
+  it('stores a vector of whole multiples of one unit (counts) exactly, and hash embeddings within 1e-3', async () => {
+    const unit = 0.0371;
+    const counts = new Float32Array([6, -5, 4, 0, 3, -2, 1, 0].map((count) => count * unit));
+    const decoded = decodeStoredVector(encodeStoredVector(counts), counts.length) as Float32Array;
+    for (let index = 0; index < counts.length; index++) expect(decoded[index]).toBeCloseTo(counts[index] as number, 6);
+    for (const vector of await embed(['counts of words', 'words words words and more words', 'a b c d e f g a b c'])) {
+      expect(cosineSimilarity(vector, decodeStoredVector(encodeStoredVector(vector), dimensions) as Float32Array)).toBeGreaterThan(0.999);
+    }
+  });
+
   it('rejects a vector with a non-finite value, naming the field and the index, and writes nothing', async () => {
     const store = await openStore(tempPath());
     const vector = (await embed(['finite']))[0] as Float32Array;
