@@ -122,6 +122,8 @@ export const recordedColumns = [
  */
 export const compactRowsMigration: Migration = {
   async up(db: Kysely<unknown>) {
+    // (A trigger that names the log would stop the rename below.)
+    await sql`DROP TRIGGER IF EXISTS memory_history_created_kept`.execute(db);
     await sql`CREATE TABLE memory_history_next (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
       memory_id TEXT NOT NULL,
@@ -136,7 +138,6 @@ export const compactRowsMigration: Migration = {
     await sql`ALTER TABLE memory_history_next RENAME TO memory_history`.execute(db);
     await sql`CREATE INDEX memory_history_memory ON memory_history(memory_id, seq)`.execute(db);
     await sql`DROP INDEX IF EXISTS memories_scope_hash`.execute(db);
-    await sql`DROP TRIGGER IF EXISTS memory_history_created_kept`.execute(db);
     await sql
       .raw(`CREATE INDEX memories_scope_hash ON memories (scope_key, ${hashPrefix('content_hash')}) WHERE deleted_at IS NULL`)
       .execute(db);
