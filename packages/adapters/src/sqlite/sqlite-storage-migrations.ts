@@ -13,8 +13,8 @@ import { quantiseFunctionName } from './sqlite-vector-storage.js';
  * for the next process, so the table only duplicated them (141 bytes a memory). The change-log
  * triggers move to `memory_embeddings`.
  *
- * The file keeps its size until a VACUUM (the freed pages are reused by later writes; `engram
- * backup` writes a compact copy).
+ * The file keeps its size until a VACUUM (the freed pages are reused by later writes; an erasure
+ * runs one).
  */
 export const int8VectorsMigration: Migration = {
   async up(db: Kysely<unknown>) {
