@@ -6,7 +6,7 @@ import { defaultFloatCacheBytes, VectorCache } from './sqlite-vector-cache.js';
 import { codeLayout, codeVersion, VectorCoder } from './sqlite-vector-codes.js';
 import { type SlotFilter, slotFilter } from './sqlite-vector-filter.js';
 import { type CodeArena, maskedDistance } from './sqlite-vector-kernel.js';
-import { decodeStoredVector, encodeStoredVector, storedCosine, vectorNorm } from './sqlite-vector-storage.js';
+import { encodeStoredVector, storedCosine, vectorNorm } from './sqlite-vector-storage.js';
 
 /** The largest k one search answers (the contract's callers ask for tens). */
 export const maxNeighbours = 4096;
