@@ -23,9 +23,9 @@ interface HistoryRow {
  * Appends one entry to a memory's change log (inside the caller's write transaction).
  *
  * A `created` entry stores no changes: they are every recorded field of the new row, which the
- * row itself holds until it first changes (read back by `changesOf`). Before any recorded column
- * of the row changes, `fillCreatedEntry` copies them into the entry (a trigger from migration
- * 0011 refuses the update otherwise). This saves a copy of every record (~690 bytes a memory).
+ * row itself holds until it first changes (read back by `changesOf`). Before a recorded column of
+ * the row changes, or the row is deleted, a trigger from migration 0011 copies the row as it was
+ * into the entry (`{"engram:row": {…}}`). This saves a copy of every record (~690 bytes a memory).
  */
 export function appendHistory(session: SqliteSession, entry: HistoryEntry): void {
   session
@@ -33,25 +33,23 @@ export function appendHistory(session: SqliteSession, entry: HistoryEntry): void
     .run(entry.memoryId, entry.event, entry.at.getTime(), entry.event === 'created' ? null : JSON.stringify(entry.changes), entry.reason);
 }
 
-/**
- * Writes out the changes of the memory's `created` entry if it still has none: call before an
- * UPDATE that changes a recorded column of the row (inside the caller's write transaction).
- */
-export function fillCreatedEntry(session: SqliteSession, rowid: number | bigint): void {
-  const seq = session
-    .statement('SELECT h.seq FROM memories m JOIN memory_history h ON h.memory_id = m.id WHERE m.rowid = ? AND h.changes IS NULL')
-    .pluck()
-    .get(rowid) as number | undefined;
-  if (seq === undefined) return;
-  const row = session.statement(`SELECT ${memoryColumns()} FROM memories WHERE rowid = ?`).get(rowid) as MemoryRow;
-  session.statement('UPDATE memory_history SET changes = ? WHERE seq = ?').run(JSON.stringify(diffRecords(null, rowToRecord(row))), seq);
+/** The changes of a `created` entry whose record is `row`: every field it sets. */
+function createdChanges(row: MemoryRow): HistoryEntry['changes'] {
+  return diffRecords(null, rowToRecord(row));
 }
 
-/** An entry's changes: stored, or (a `created` entry not yet filled in) those of the memory row as it is. */
+/**
+ * An entry's changes: as stored; for a `created` entry, those of the row the trigger copied into
+ * it, or (not copied yet) of the memory row as it is.
+ */
 function changesOf(session: SqliteSession, row: HistoryRow): HistoryEntry['changes'] {
-  if (row.changes !== null) return JSON.parse(row.changes) as HistoryEntry['changes'];
-  const memory = session.statement(`SELECT ${memoryColumns()} FROM memories WHERE id = ?`).get(row.memory_id) as MemoryRow | undefined;
-  return memory ? diffRecords(null, rowToRecord(memory)) : {};
+  if (row.changes === null) {
+    const memory = session.statement(`SELECT ${memoryColumns()} FROM memories WHERE id = ?`).get(row.memory_id) as MemoryRow | undefined;
+    return memory ? createdChanges(memory) : {};
+  }
+  const changes = JSON.parse(row.changes) as HistoryEntry['changes'] | { 'engram:row': MemoryRow };
+  if (row.event === 'created' && 'engram:row' in changes) return createdChanges(changes['engram:row'] as MemoryRow);
+  return changes as HistoryEntry['changes'];
 }
 
 /**

@@ -384,8 +384,6 @@ describe('SQLite lexical index snapshot', () => {
     // the log's back (its trigger dropped); the snapshot still holds the old words.
     const db = new Database(path);
     db.exec('DROP TRIGGER memories_after_search_field_update');
-    // (Its created history entry is filled in first, as the store does before it changes a row.)
-    db.prepare("UPDATE memory_history SET changes = '{}' WHERE changes IS NULL").run();
     db.prepare("UPDATE memories SET content = 'unlogged marker' WHERE rowid = 1").run();
     db.close();
     const fromSnapshot = sqliteStore({ path });

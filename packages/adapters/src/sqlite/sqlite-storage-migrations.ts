@@ -74,6 +74,37 @@ export const int8VectorsMigration: Migration = {
   },
 };
 
+/** The columns of a `memories` row when 0011 was written (the `MemoryRow` fields but the decay score, which history ignores). */
+const rowColumnsAt0011 = [
+  'rowid',
+  'id',
+  'content',
+  'context',
+  'content_hash',
+  'type',
+  'subtype',
+  'tags',
+  'metadata',
+  'user_id',
+  'agent_id',
+  'run_id',
+  'conversation_id',
+  'importance',
+  'quality',
+  'access_count',
+  'last_accessed_at',
+  'created_at',
+  'updated_at',
+  'valid_from',
+  'valid_to',
+  'superseded_by',
+  'deleted_at',
+  'key',
+  'source',
+  'confidence',
+  'attributes',
+];
+
 /**
  * Columns of `memories` that a history entry records (all but access statistics, the decay
  * score, `updated_at` and `content_hash`: see core's `diffRecords`).
@@ -111,9 +142,10 @@ export const recordedColumns = [
  *
  * `changes` becomes nullable: a `created` entry is written without a copy of the record (~690
  * bytes a memory at 1M) while the memory row still holds it — its changes are read from the row
- * (`sqlite-history.ts`). The store copies them into the entry before it changes any recorded
- * column of that row; a trigger refuses such an update while the entry is still empty, so a
- * writer that forgot (or an older engram) fails loudly instead of rewriting history.
+ * (`sqlite-history.ts`). Before a recorded column of the row changes, or the row is deleted, a
+ * trigger copies the row as it was (`{"engram:row": {column: value, …}}`) into the entry, in
+ * SQL: whoever writes the row — the store, a raw UPDATE, a later migration, an older engram —
+ * history keeps the version that was created.
  * Existing `created` entries keep their copy.
  *
  * And the exact-duplicate index (`memories_scope_hash`) keys on the first 16 characters of the
@@ -124,6 +156,7 @@ export const compactRowsMigration: Migration = {
   async up(db: Kysely<unknown>) {
     // (A trigger that names the log would stop the rename below.)
     await sql`DROP TRIGGER IF EXISTS memory_history_created_kept`.execute(db);
+    await sql`DROP TRIGGER IF EXISTS memory_history_created_kept_on_delete`.execute(db);
     await sql`CREATE TABLE memory_history_next (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
       memory_id TEXT NOT NULL,
@@ -141,13 +174,18 @@ export const compactRowsMigration: Migration = {
     await sql
       .raw(`CREATE INDEX memories_scope_hash ON memories (scope_key, ${hashPrefix('content_hash')}) WHERE deleted_at IS NULL`)
       .execute(db);
+    // The row as it was, in the form `sqlite-history.ts` reads back (every column of a memory row
+    // up to this migration, so this trigger never changes with later ones).
+    const row = `json_object('engram:row', json_object(${rowColumnsAt0011.map((column) => `'${column}', old.${column}`).join(', ')}))`;
+    const pending = 'EXISTS (SELECT 1 FROM memory_history WHERE memory_id = old.id AND changes IS NULL)';
+    const fill = `UPDATE memory_history SET changes = ${row} WHERE memory_id = old.id AND changes IS NULL;`;
     await sql
       .raw(
-        `CREATE TRIGGER memory_history_created_kept BEFORE UPDATE OF ${recordedColumns.join(', ')} ON memories
-        WHEN EXISTS (SELECT 1 FROM memory_history WHERE memory_id = old.id AND changes IS NULL) BEGIN
-          SELECT RAISE(ABORT, 'engram: the created history entry of this memory must be filled in before the row changes');
-        END`,
+        `CREATE TRIGGER memory_history_created_kept AFTER UPDATE OF ${recordedColumns.join(', ')} ON memories WHEN ${pending} BEGIN ${fill} END`,
       )
+      .execute(db);
+    await sql
+      .raw(`CREATE TRIGGER memory_history_created_kept_on_delete AFTER DELETE ON memories WHEN ${pending} BEGIN ${fill} END`)
       .execute(db);
   },
 };

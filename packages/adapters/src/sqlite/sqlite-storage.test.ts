@@ -148,6 +148,7 @@ describe('history storage', () => {
     const raw = new Database(path);
     raw.exec(`
       DROP TRIGGER memory_history_created_kept;
+      DROP TRIGGER memory_history_created_kept_on_delete;
       UPDATE memory_history SET changes = '{}' WHERE changes IS NULL;
       CREATE TABLE old_history (seq INTEGER PRIMARY KEY, memory_id TEXT NOT NULL, event TEXT NOT NULL, at INTEGER NOT NULL, changes TEXT NOT NULL, reason TEXT);
       INSERT INTO old_history SELECT * FROM memory_history;
@@ -214,9 +215,10 @@ describe('history storage', () => {
     expect((await store.history(record.id))[0]?.changes).toEqual(created);
     expect((await store.changesSince?.(0, 10))?.entries[0]).toMatchObject({ event: 'created', changes: created });
 
-    // Each path that changes the row fills the created entry in first.
+    // The first change of a recorded column copies the row as it was into the entry.
     await store.setDerivedContexts?.([{ id: record.id, context: 'derived context' }]);
-    expect(JSON.parse(stored() as string)).toEqual(created);
+    expect(JSON.parse(stored() as string)).toHaveProperty(['engram:row', 'content'], 'first words');
+    expect((await store.history(record.id))[0]?.changes).toEqual(created);
     await store.update(record.id, { content: 'second words', contentHash: 'h2', tags: ['b'], updatedAt: new Date() });
     await store.delete(record.id, new Date());
     const history = await store.history(record.id);
@@ -230,15 +232,19 @@ describe('history storage', () => {
     expect((await store.history(other.id))[0]?.changes).toEqual(diffRecords(null, other));
     await store.close();
 
-    // A writer that changes a row without filling the entry in is refused.
-    const raw = new Database(path);
-    const third = makeRecord({ content: 'guarded' });
+    // A write from outside the store (raw SQL, an older engram) keeps the created version too.
+    const third = makeRecord({ content: 'written by the store' });
     const again = await openStore(path);
     await again.write([{ record: third }]);
     await again.close();
-    expect(() => raw.prepare("UPDATE memories SET content = 'sneaky' WHERE id = ?").run(third.id)).toThrow(/created history entry/);
+    const raw = new Database(path);
+    raw.prepare("UPDATE memories SET content = 'changed behind its back' WHERE id = ?").run(third.id);
     raw.prepare('UPDATE memories SET access_count = 5 WHERE id = ?').run(third.id);
     raw.close();
+    const reopened = await openStore(path);
+    expect((await reopened.history(third.id))[0]?.changes).toEqual(diffRecords(null, third));
+    expect((await reopened.get([third.id]))[0]?.content).toBe('changed behind its back');
+    await reopened.close();
   });
 });
 

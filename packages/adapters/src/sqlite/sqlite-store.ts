@@ -40,7 +40,7 @@ import { recordErasure } from './sqlite-change-log.js';
 import { SqliteCollections } from './sqlite-collections.js';
 import { openConnection } from './sqlite-connection.js';
 import { compileFilter, jsonPath, type SqlParameter } from './sqlite-filter.js';
-import { appendHistory, appendRelationChange, fillCreatedEntry, RELATION_EVENTS, readChangesSince, readHistory } from './sqlite-history.js';
+import { appendHistory, appendRelationChange, RELATION_EVENTS, readChangesSince, readHistory } from './sqlite-history.js';
 import { LexicalIndex } from './sqlite-lexical-index.js';
 import { schemaIsCurrent } from './sqlite-migration-names.js';
 import { reclaimSpace } from './sqlite-reclaim.js';
@@ -514,7 +514,6 @@ class SqliteStore implements MemoryStore {
     const row = session.statement(`${selectMemory} WHERE id = ? AND deleted_at IS NULL`).get(id) as MemoryRow | undefined;
     if (!row) return false;
     // The triggers drop the FTS row and the vector in the same transaction.
-    fillCreatedEntry(session, row.rowid);
     session.statement('UPDATE memories SET deleted_at = ?, updated_at = ? WHERE rowid = ?').run(time, time, row.rowid);
     appendHistory(session, historyEntry('deleted', rowToRecord(row), this.reread(session, row.rowid), at, reason));
     return true;
@@ -594,7 +593,6 @@ class SqliteStore implements MemoryStore {
           const text = context?.trim() ? context : null;
           if (!derived || row.context === text) continue;
           // Only the context and its marker change: the text triggers re-index it, nothing else moves.
-          fillCreatedEntry(session, row.rowid);
           session
             .statement('UPDATE memories SET context = ?, attributes = ? WHERE rowid = ?')
             .run(text, withContextSource(row.attributes, text !== null ? 'conversation' : undefined), row.rowid);
@@ -632,11 +630,8 @@ class SqliteStore implements MemoryStore {
           assignments.push('metadata = ?');
           values.push(JSON.stringify(texts.metadata));
         }
-        const rowid = session.statement('SELECT rowid FROM memories WHERE id = ?').pluck().get(id) as number | undefined;
-        if (rowid === undefined) return false;
-        if (assignments.length === 0) return true;
-        fillCreatedEntry(session, rowid);
-        return session.db.prepare(`UPDATE memories SET ${assignments.join(', ')} WHERE rowid = ?`).run(...values, rowid).changes > 0;
+        if (assignments.length === 0) return session.statement('SELECT 1 FROM memories WHERE id = ?').get(id) !== undefined;
+        return session.db.prepare(`UPDATE memories SET ${assignments.join(', ')} WHERE id = ?`).run(...values, id).changes > 0;
       }),
     );
   }
@@ -839,7 +834,6 @@ class ColumnChanges {
   apply(session: SqliteSession, rowid: number): void {
     if (this.columns.length === 0) return;
     const assignments = this.columns.map((column) => `${column} = ?`).join(', ');
-    fillCreatedEntry(session, rowid);
     session.statement(`UPDATE memories SET ${assignments} WHERE rowid = ?`).run(...this.values, rowid);
   }
 }

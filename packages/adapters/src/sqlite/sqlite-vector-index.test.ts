@@ -512,8 +512,6 @@ describe('vector mirror snapshot', () => {
     // Proof that the next connection reads the snapshot, not the rows: a field changed behind the
     // log's back (a scope never changes through the store) is not seen.
     const db = new Database(path);
-    // (Its created history entry is filled in first, as the store does before it changes a row.)
-    db.prepare("UPDATE memory_history SET changes = '{}' WHERE changes IS NULL").run();
     db.prepare("UPDATE memories SET user_id = 'moved' WHERE id = ?").run(records[5]?.id);
     db.close();
     const fromSnapshot = sqliteStore({ path });
@@ -547,8 +545,6 @@ describe('vector mirror snapshot', () => {
     // The next connection loads both instead of reading the rows: a scope changed behind the
     // log's back is not seen by either.
     const db = new Database(path);
-    // (Its created history entry is filled in first, as the store does before it changes a row.)
-    db.prepare("UPDATE memory_history SET changes = '{}' WHERE changes IS NULL").run();
     db.prepare("UPDATE memories SET user_id = 'moved' WHERE id = ?").run(records[7]?.id);
     db.close();
     const reader = sqliteStore({ path });
