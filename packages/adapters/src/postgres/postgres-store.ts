@@ -856,11 +856,17 @@ class PostgresStore implements MemoryStore {
   async findByHashes(scope: Scope, hashes: string[]): Promise<MemoryRecord[]> {
     if (hashes.length === 0) return [];
     return this.run('findByHashes', async (session) => {
-      const params = new SqlParameters();
+      // One index probe per distinct hash (LATERAL, fenced by OFFSET 0). A plain `content_hash =
+      // ANY(…)` was planned as a scan of every live row of the scope with the hashes as a filter
+      // (1,200 rows read per call at 24k memories over 20 users; ~20 calls per addMany batch).
       const { rows } = await session.client.query<MemoryRow>(
-        `SELECT ${memoryColumns()} FROM ${session.memories} m
-         WHERE m.scope_key = ${params.add(scopeKey(scope))} AND m.content_hash = ANY(${params.textArray(hashes)}) AND m.deleted_at IS NULL`,
-        params.values,
+        `SELECT ${memoryColumns()}
+         FROM (SELECT DISTINCT hash FROM unnest($2::text[]) AS hash) AS wanted
+         CROSS JOIN LATERAL (
+           SELECT * FROM ${session.memories} AS live
+           WHERE live.scope_key = $1 AND live.content_hash = wanted.hash AND live.deleted_at IS NULL OFFSET 0
+         ) AS m`,
+        [scopeKey(scope), hashes],
       );
       return rows.map(rowToRecord);
     });
