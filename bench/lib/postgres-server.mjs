@@ -102,5 +102,39 @@ export async function startPostgres({ settings = {} } = {}) {
       return url(name);
     },
     stop,
+    /**
+     * CPU time (ms, user + system) used so far by every process of the cluster (postmaster,
+     * backends, WAL writer, checkpointer, autovacuum, including those that have exited), from
+     * /proc; null where /proc is not there.
+     */
+    cpuMs() {
+      return clusterCpuMs(data);
+    },
   };
+}
+
+/** Sum of utime + stime of the postmaster in `data` and its children, in ms; null without /proc. */
+export function clusterCpuMs(data) {
+  try {
+    const postmaster = Number(readFileSync(join(data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    const ticksPerSecond = 100; // USER_HZ on Linux
+    let ticks = 0;
+    for (const entry of readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      let stat;
+      try {
+        stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      } catch {
+        continue; // exited meanwhile
+      }
+      // Fields after "(comm)": state, ppid, …, utime (14th field), stime (15th).
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // The postmaster's own time includes its reaped children's (cutime, cstime): exited backends count too.
+      if (Number(entry) === postmaster) ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
+      else if (Number(fields[1]) === postmaster) ticks += Number(fields[11]) + Number(fields[12]);
+    }
+    return (ticks * 1000) / ticksPerSecond;
+  } catch {
+    return null;
+  }
 }

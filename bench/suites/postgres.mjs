@@ -13,6 +13,7 @@ import { startPostgres } from '../lib/postgres-server.mjs';
 import { formatCount, formatMs, measure } from '../lib/stats.mjs';
 
 const users = 20;
+const round = (value) => Math.round(value * 10) / 10;
 
 /** Queries of 2–4 words drawn from the 30 most common words of the corpus (each in 5–25 % of memories). */
 export function commonQueries(count, seed = 5) {
@@ -35,7 +36,8 @@ const searches = {
 
 export async function run({ full = false, progress = () => {} } = {}) {
   const sizes = full ? [100_000, 1_000_000] : [100_000];
-  const server = await startPostgres();
+  // pg_stat_statements (shipped with PostgreSQL) gives the server-side time of each statement of the write path.
+  const server = await startPostgres({ settings: { shared_preload_libraries: 'pg_stat_statements' } });
   progress(`PostgreSQL ${server.version} started (fsync on)`);
   const results = { server: { version: server.version, settings: server.settings }, users, sizes: [] };
   try {
@@ -52,6 +54,10 @@ export async function run({ full = false, progress = () => {} } = {}) {
     const memory = new Memory({ store, embedder: hashEmbedder({ dimensions: 384 }), logger: false });
     await memory.ready();
     const admin = new pg.Pool({ connectionString: url, max: 1 });
+    const statementStatistics = await admin
+      .query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements')
+      .then(() => true)
+      .catch(() => false);
     let loaded = 0;
     for (const size of sizes) {
       const figures = { size };
@@ -60,6 +66,9 @@ export async function run({ full = false, progress = () => {} } = {}) {
       const singles = 200;
       const target = size - singles;
       const begin = performance.now();
+      if (statementStatistics) await admin.query('SELECT pg_stat_statements_reset()');
+      const nodeCpuBefore = process.cpuUsage();
+      const serverCpuBefore = server.cpuMs();
       const added = target - loaded;
       for (; loaded < target; ) {
         const end = Math.min(loaded + 1000, target);
@@ -71,12 +80,39 @@ export async function run({ full = false, progress = () => {} } = {}) {
           );
       }
       figures.batchedAddPerSecond = Math.round(added / ((performance.now() - begin) / 1000));
+      // CPU per batch of 1,000, this process and the whole cluster: steadier than wall time on a
+      // shared machine, and the sum bounds the rate (one batch at a time: Node, then the server).
+      const nodeCpu = process.cpuUsage(nodeCpuBefore);
+      const serverCpuAfter = server.cpuMs();
+      const batches = added / 1000;
+      figures.batchedAddCpu = {
+        nodeMsPerBatch: round((nodeCpu.user + nodeCpu.system) / 1000 / batches),
+        serverMsPerBatch: serverCpuBefore === null || serverCpuAfter === null ? null : round((serverCpuAfter - serverCpuBefore) / batches),
+      };
+      // Server-side execution time and WAL of each statement of the write path, per batch.
+      if (statementStatistics)
+        figures.batchedAddStatements = (
+          await admin.query(
+            `SELECT calls::float8 / $1 AS calls, total_exec_time / $1 AS ms, wal_bytes::float8 / $1 AS wal_bytes,
+                    left(regexp_replace(query, '\\s+', ' ', 'g'), 90) AS statement
+             FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+               AND query NOT ILIKE '%pg_stat_statements%' ORDER BY total_exec_time DESC LIMIT 6`,
+            [batches],
+          )
+        ).rows.map((row) => ({
+          statement: row.statement,
+          callsPerBatch: round(row.calls),
+          msPerBatch: round(row.ms),
+          walKbPerBatch: Math.round(row.wal_bytes / 1024),
+        }));
       const rest = memories(loaded, size, users);
       const singleBegin = performance.now();
       for (const input of rest) await memory.add(input);
       loaded = size;
       figures.singleAddPerSecond = Math.round(singles / ((performance.now() - singleBegin) / 1000));
-      say(`add ${formatCount(figures.batchedAddPerSecond)}/s batched, ${formatCount(figures.singleAddPerSecond)}/s single`);
+      say(
+        `add ${formatCount(figures.batchedAddPerSecond)}/s batched (CPU a batch: Node ${figures.batchedAddCpu.nodeMsPerBatch} ms, server ${figures.batchedAddCpu.serverMsPerBatch} ms), ${formatCount(figures.singleAddPerSecond)}/s single`,
+      );
       await admin.query('VACUUM ANALYZE engram.memories');
 
       const querySets = { corpus: makeQueries(300, 11), common: commonQueries(300) };
@@ -165,6 +201,9 @@ function markdown(results) {
     `| figure | ${columns.join(' | ')} |`,
     `|---|${columns.map(() => '---:').join('|')}|`,
     row('batched add (addMany × 1,000), memories/s', (figures) => formatCount(figures.batchedAddPerSecond)),
+    row('… CPU a batch: Node / server, ms', (figures) =>
+      figures.batchedAddCpu ? `${figures.batchedAddCpu.nodeMsPerBatch} / ${figures.batchedAddCpu.serverMsPerBatch ?? '–'}` : '–',
+    ),
     row('single add, memories/s', (figures) => formatCount(figures.singleAddPerSecond)),
   ];
   const cell = (summary) => `${formatMs(summary.p50)} / ${formatMs(summary.p95)} / ${formatMs(summary.p99)}`;
@@ -173,6 +212,20 @@ function markdown(results) {
     lines.push(row(`memory.search: ${search.label}`, (figures) => cell(figures[name])));
   }
   lines.push('');
+  for (const figures of results.sizes) {
+    if (!figures.batchedAddStatements) continue;
+    lines.push(
+      `Batched add up to ${formatCount(figures.size)}, server side (pg_stat_statements), per batch of 1,000:`,
+      '',
+      '| statement | calls | ms | WAL KB |',
+      '|---|---:|---:|---:|',
+      ...figures.batchedAddStatements.map(
+        (entry) =>
+          `| \`${entry.statement.replace(/\|/g, '\\|')}…\` | ${entry.callsPerBatch} | ${entry.msPerBatch} | ${formatCount(entry.walKbPerBatch)} |`,
+      ),
+      '',
+    );
+  }
   const lite = results.pglite;
   if (lite?.failed) lines.push(`PGlite + pgvector: failed (${lite.failed})`, '');
   else if (lite) {
