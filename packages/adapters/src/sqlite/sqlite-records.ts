@@ -83,6 +83,57 @@ const rowColumns = [
   'decay_score',
 ] as const;
 
+/**
+ * `MemoryRow`s from a statement that selects `memoryColumns()` (in that order), read as arrays.
+ * better-sqlite3 builds a row object property by property from native code, which costs about
+ * twice what reading the row as an array and building the object here does (measured: 80 rows
+ * by id, 0.43 against 0.22 ms of CPU) — and search reads ~80 candidate rows a query.
+ * The statement is switched to raw mode: use it only through this function.
+ */
+export function readMemoryRows(
+  statement: { raw(toggle: boolean): { all(...params: unknown[]): unknown[] } },
+  ...params: unknown[]
+): MemoryRow[] {
+  const values = statement.raw(true).all(...params) as unknown[][];
+  const rows: MemoryRow[] = new Array(values.length);
+  for (let index = 0; index < values.length; index++) rows[index] = rowFromValues(values[index] as unknown[]);
+  return rows;
+}
+
+/** A row read in raw mode, by position in `rowColumns`. */
+function rowFromValues(values: unknown[]): MemoryRow {
+  return {
+    rowid: values[0] as number,
+    id: values[1] as string,
+    content: values[2] as string,
+    context: values[3] as string | null,
+    content_hash: values[4] as string,
+    type: values[5] as string,
+    subtype: values[6] as string | null,
+    tags: values[7] as string,
+    metadata: values[8] as string,
+    user_id: values[9] as string | null,
+    agent_id: values[10] as string | null,
+    run_id: values[11] as string | null,
+    conversation_id: values[12] as string | null,
+    importance: values[13] as number,
+    quality: values[14] as number | null,
+    access_count: values[15] as number,
+    last_accessed_at: values[16] as number | null,
+    created_at: values[17] as number,
+    updated_at: values[18] as number,
+    valid_from: values[19] as number | null,
+    valid_to: values[20] as number | null,
+    superseded_by: values[21] as string | null,
+    deleted_at: values[22] as number | null,
+    key: values[23] as string | null,
+    source: values[24] as string | null,
+    confidence: values[25] as number | null,
+    attributes: values[26] as string | null,
+    decay_score: values[27] as number | null,
+  };
+}
+
 /** The optional emotional / episodic fields (SHODH unified memory schema), kept in one JSON column. */
 const attributeFields = [
   'emotion',

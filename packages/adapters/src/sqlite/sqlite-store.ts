@@ -50,6 +50,7 @@ import {
   insertParameters,
   type MemoryRow,
   memoryColumns,
+  readMemoryRows,
   rowToRecord,
   storedRecord,
   withContextSource,
@@ -728,10 +729,8 @@ class SqliteStore implements MemoryStore {
     if (ids.length === 0) return [];
     const session = await this.ready();
     return withRetry('get', () => {
-      const rows = session
-        .statement(`${selectMemory} WHERE id IN (SELECT value FROM json_each(?)) AND deleted_at IS NULL`)
-        .all(JSON.stringify(ids)) as MemoryRow[];
-      return rows.map(rowToRecord);
+      const statement = session.statement(`${selectMemory} WHERE id IN (SELECT value FROM json_each(?)) AND deleted_at IS NULL`);
+      return readMemoryRows(statement, JSON.stringify(ids)).map(rowToRecord);
     });
   }
 
@@ -762,12 +761,11 @@ class SqliteStore implements MemoryStore {
         keyset = ' AND (m.created_at < ? OR (m.created_at = ? AND m.id < ?))';
         params.push(position.createdAt, position.createdAt, position.id);
       }
-      const rows = session
-        .statement(
-          `SELECT ${memoryColumns('m')} FROM memories m WHERE ${where.sql}${keyset}
+      const statement = session.statement(
+        `SELECT ${memoryColumns('m')} FROM memories m WHERE ${where.sql}${keyset}
            ORDER BY m.created_at DESC, m.id DESC LIMIT ?`,
-        )
-        .all(...params, limit + 1) as MemoryRow[];
+      );
+      const rows = readMemoryRows(statement, ...params, limit + 1);
       const items = rows.slice(0, limit).map(rowToRecord);
       const last = items.at(-1);
       const nextCursor = rows.length > limit && last ? encodeCursor({ createdAt: last.createdAt.getTime(), id: last.id }) : null;

@@ -19,6 +19,7 @@ import * as sqliteVec from 'sqlite-vec';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeSnapshot } from './sqlite-snapshot.js';
 import { type SqliteStoreOptions, sqliteStore } from './sqlite-store.js';
+import { kthSmallest } from './sqlite-vector-index.js';
 import { decodeStoredVector, encodeStoredVector } from './sqlite-vector-storage.js';
 
 const dimensions = 16;
@@ -555,4 +556,28 @@ describe('vector mirror snapshot', () => {
     expect((await lexicalSearch.call(reader, 'number 7 word7', { scope: { userId: 'u3' } }, 1))[0]?.id).toBe(records[7]?.id);
     await reader.close();
   }, 120_000);
+});
+
+describe("kthSmallest (the estimate stage's cut-off)", () => {
+  it('answers the value a full ascending sort puts at each rank, ties and signed zeros included', () => {
+    let state = 7;
+    const next = () => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state / 4294967296;
+    };
+    const inputs = [
+      Float64Array.from({ length: 2560 }, () => next() - 0.5),
+      Float64Array.from({ length: 997 }, () => Math.floor(next() * 20)),
+      Float64Array.from([0, -0, 0, -0, 1, -1]),
+      Float64Array.from([3]),
+      Float64Array.from({ length: 300 }, (_, index) => 300 - index),
+    ];
+    for (const values of inputs) {
+      const sorted = values.slice().sort();
+      for (const rank of [0, 1, Math.floor(values.length / 2), values.length - 200, values.length - 1]) {
+        if (rank < 0 || rank >= values.length) continue;
+        expect(kthSmallest(values.slice(), rank)).toBe(sorted[rank]);
+      }
+    }
+  });
 });
