@@ -1,7 +1,6 @@
 import { type Memory, ValidationError } from '@engram/core';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { cors } from 'hono/cors';
 import { type ApiKeysOptions, type Authenticator, apiKeys, type Principal } from './auth/api-keys.js';
 import { TenantMemories, type TenantMemoryFactory } from './auth/tenant-memories.js';
@@ -24,6 +23,7 @@ import { validationResponse } from './routes/responses.js';
 import { registerStatsBreakdownRoutes } from './routes/stats-breakdown-routes.js';
 import { registerSyncRoutes } from './routes/sync-routes.js';
 import { registerTransferRoutes } from './routes/transfer-routes.js';
+import { limitBody } from './server/body-limit.js';
 import { hostnameOf, isLoopback } from './server/loopback.js';
 import { RateLimiter, type RateLimitOptions } from './server/rate-limiter.js';
 import { VERSION } from './version.js';
@@ -258,14 +258,9 @@ export function createEngramApp(options: EngramAppOptions): EngramApp {
   const jsonLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT;
   const importLimit = options.importBodyLimit ?? DEFAULT_IMPORT_BODY_LIMIT;
   const LARGE_BODIES = new Set(['/api/import', '/api/ingest', '/api/sync/push']);
-  app.use('/api/*', async (context, next) => {
-    if (!LARGE_BODIES.has(context.req.path)) return next();
-    return bodyLimit({ maxSize: importLimit, onError: tooLarge(importLimit) })(context, next);
-  });
-  app.use('/api/*', async (context, next) => {
-    if (LARGE_BODIES.has(context.req.path)) return next();
-    return bodyLimit({ maxSize: jsonLimit, onError: tooLarge(jsonLimit) })(context, next);
-  });
+  const limitLarge = limitBody(importLimit, tooLarge(importLimit));
+  const limitJson = limitBody(jsonLimit, tooLarge(jsonLimit));
+  app.use('/api/*', (context, next) => (LARGE_BODIES.has(context.req.path) ? limitLarge(context, next) : limitJson(context, next)));
 
   app.use('/api/*', async (context, next) => {
     // Streams, and the long-running maintenance routes (consolidation, ingestion), run to the end.
