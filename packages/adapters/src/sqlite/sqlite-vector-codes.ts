@@ -56,6 +56,8 @@ export class VectorCoder {
   /** ±1 per padded coordinate, per round, per copy. */
   private readonly signs: Float64Array[];
   private readonly scratch: Float64Array;
+  /** The table `queryTable` answers, reused: a search builds one (128 KB at 384 dimensions) per query. */
+  private readonly table: Float32Array;
 
   constructor(dimensions: number) {
     this.layout = codeLayout(dimensions);
@@ -67,6 +69,7 @@ export class VectorCoder {
       return signs;
     });
     this.scratch = new Float64Array(padded);
+    this.table = new Float32Array(this.layout.bytes * 256);
   }
 
   /** Writes the code of `vector` at `out[offset .. offset + bytes)`. */
@@ -90,10 +93,12 @@ export class VectorCoder {
    * Lookup tables for the asymmetric estimate: `table[byte * 256 + b]` = Σ over the 8 bits of
    * `b` of ±(rotated query coordinate), + where the bit is 1. A code's estimate of its vector's
    * similarity to the query (up to a positive factor) is the sum of one entry per code byte.
+   * The table is this coder's own buffer, overwritten by the next call: use it before then (a
+   * fresh one per query cost a search as much CPU in garbage collection as it took to fill).
    */
   queryTable(vector: Float32Array): Float32Array {
-    const { padded, copies, bytes } = this.layout;
-    const table = new Float32Array(bytes * 256);
+    const { padded, copies } = this.layout;
+    const table = this.table;
     const rotated = this.scratch;
     const low = new Float64Array(16);
     const high = new Float64Array(16);

@@ -323,9 +323,21 @@ function nearest(distances: Uint16Array, length: number, histogram: Uint32Array,
   return selected.subarray(0, next);
 }
 
-/** Each candidate's asymmetric estimate (see `VectorCoder.queryTable`): higher is closer. */
+/**
+ * Scratch for the estimate stage, reused from search to search (searches run one at a time on
+ * the thread, and each consumes its estimates before the next begins): fresh arrays per search
+ * were garbage the collector had to chase at hundreds of searches a second.
+ */
+let estimateScratch = new Float64Array(0);
+let selectionScratch = new Float64Array(0);
+
+/**
+ * Each candidate's asymmetric estimate (see `VectorCoder.queryTable`): higher is closer. The
+ * answer is a view of a shared buffer, valid until the next call.
+ */
 function estimates(candidates: Int32Array, arena: CodeArena, table: Float32Array): Float64Array {
-  const scores = new Float64Array(candidates.length);
+  if (estimateScratch.length < candidates.length) estimateScratch = new Float64Array(Math.max(candidates.length, 4096));
+  const scores = estimateScratch.subarray(0, candidates.length);
   const prefixStride = arena.hammingBytes / 4;
   const suffixStride = (arena.stride - arena.hammingBytes) / 4;
   const { prefixWords, suffixWords } = arena;
@@ -353,7 +365,10 @@ function estimates(candidates: Int32Array, arena: CodeArena, table: Float32Array
 /** The `count` candidates with the highest scores (in slot order; ties go to the earliest). */
 function highest(candidates: Int32Array, scores: Float64Array, count: number): Int32Array {
   // The count-th highest score, found by selection: a full sort of the scores cost 3x as much.
-  const threshold = kthSmallest(scores.slice(), candidates.length - count);
+  if (selectionScratch.length < scores.length) selectionScratch = new Float64Array(Math.max(scores.length, 4096));
+  const copy = selectionScratch.subarray(0, scores.length);
+  copy.set(scores);
+  const threshold = kthSmallest(copy, candidates.length - count);
   let room = count;
   for (const score of scores) if (score > threshold) room -= 1;
   const selected = new Int32Array(count);
