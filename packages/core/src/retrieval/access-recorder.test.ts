@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { hashEmbedder } from '../embedding/hash-embedder.js';
+import { EventHub } from '../events/event-hub.js';
 import { Memory } from '../memory.js';
 import { inMemoryStore } from '../stores/in-memory-store.js';
+import { ACCESS_WRITE_CHUNK, AccessRecorder } from './access-recorder.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -74,5 +76,41 @@ describe('access statistics', () => {
         () => new Memory({ store: inMemoryStore(), embedder: hashEmbedder(), logger: false, accessStatistics: { flushIntervalMs } }),
       ).toThrow(/accessStatistics\.flushIntervalMs/);
     }
+  });
+
+  it('writes a large batch a chunk at a time, freeing the event loop between chunks, while reads still see every count', async () => {
+    const { store, calls } = counted();
+    const memory = new Memory({ store, embedder: hashEmbedder(), logger: false });
+    const added = await memory.addMany(
+      Array.from({ length: ACCESS_WRITE_CHUNK * 2 + 10 }, (_, index) => ({ content: `chunked access ${index}` })),
+    );
+    const ids = added.map((result) => result.memory.id);
+    const recorder = new AccessRecorder(store, new EventHub(false), () => Date.UTC(2026, 0, 1), { flushIntervalMs: 3_600_000 });
+    recorder.record(ids);
+    recorder.record(ids.slice(0, 5));
+    const last = ids.at(-1) as string;
+    const [before] = await store.get([last]);
+    let writesBeforeOtherWork: number | undefined;
+    // Between the first chunk's write and the last one, a read still counts the last memory's access.
+    let seenMidway: number | undefined;
+    const original = store.recordAccess;
+    store.recordAccess = async (batch, at) => {
+      if (calls.length === 1) {
+        // Other work queued as the second chunk is written runs before the third one.
+        setImmediate(() => {
+          writesBeforeOtherWork = calls.length;
+        });
+        seenMidway = recorder.overlay((await store.get([last]))[0] as NonNullable<typeof before>).accessCount;
+      }
+      return original(batch, at);
+    };
+    await recorder.flush();
+    expect(calls.map((call) => new Set(call.ids).size)).toEqual([ACCESS_WRITE_CHUNK, ACCESS_WRITE_CHUNK, 10]);
+    expect(calls[0]?.ids).toHaveLength(ACCESS_WRITE_CHUNK + 5);
+    expect(seenMidway).toBe((before?.accessCount ?? 0) + 1);
+    expect(writesBeforeOtherWork).toBe(2);
+    expect((await store.get([last]))[0]?.accessCount).toBe((before?.accessCount ?? 0) + 1);
+    expect(recorder.pendingCount).toBe(0);
+    await memory.close();
   });
 });
