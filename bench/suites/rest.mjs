@@ -1,9 +1,16 @@
 // REST: the HTTP server (engram-server, a separate process) under load from autocannon in this
-// process, over loopback, at 10k memories on one SQLite file: req/s and p50/p99 for search, add
-// and get with 1 and 2 workers, against the in-process `memory.search` rate measured in the same
-// run. Bounded: each load lasts a fixed time at 16 connections.
+// process, over loopback, at 10k memories on SQLite: req/s and p50/p99 for search, add and get with
+// 1 and 2 workers, against the in-process `memory.search` rate measured in the same run, with the
+// server's CPU time per request (from /proc) — the figure that decides p99 at 16 connections on
+// one worker, and that holds on a busy machine. Bounded: each load lasts a fixed time at 16
+// connections.
+//
+// Each server gets its own copy of the 10k-memory file, so one server's writes never make another
+// catch up mid-measurement; each is timed cold (its first request: opening the store, loading its
+// indexes) and then warmed up before any slice is measured; the reads (search, get) are measured
+// before the writes (add), which grow the corpus.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,7 +33,7 @@ function startServer(path, workers, extra = []) {
     child.stderr.setEncoding('utf8').on('data', (chunk) => {
       output += chunk;
       const match = /serving .* at (http:\/\/[\d.:]+)/.exec(output);
-      if (match) resolve({ url: match[1], stop: () => stop(child) });
+      if (match) resolve({ url: match[1], pid: child.pid, stop: () => stop(child) });
     });
     child.on('exit', (code) => reject(new Error(`engram-server exited (${code}): ${output}`)));
   });
@@ -40,13 +47,13 @@ function stop(child) {
   });
 }
 
-function load(url, duration, setupRequest, method, path) {
+function load(url, duration, setupRequest, method, path, amount) {
   return new Promise((resolve, reject) => {
     autocannon(
       {
         url,
         connections: CONNECTIONS,
-        duration,
+        ...(amount !== undefined ? { amount } : { duration }),
         requests: [{ method, path, headers: { 'content-type': 'application/json' }, setupRequest }],
       },
       (error, result) => (error ? reject(error) : resolve(result)),
@@ -54,15 +61,64 @@ function load(url, duration, setupRequest, method, path) {
   });
 }
 
-/** Sums interleaved slices of one contender: req/s over all of them, the median p50 and the worst p99. */
+const clockTicks = 100;
+/** CPU seconds (user + system) of a process and its children's live processes (the workers), from /proc; null off Linux. */
+function cpuSeconds(pid) {
+  try {
+    const own = (id) => {
+      const fields = readFileSync(`/proc/${id}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+    };
+    const childrenFile = `/proc/${pid}/task/${pid}/children`;
+    const children = existsSync(childrenFile) ? readFileSync(childrenFile, 'utf8').trim().split(/\s+/).filter(Boolean) : [];
+    return own(pid) + children.reduce((sum, child) => sum + own(child), 0);
+  } catch {
+    return null;
+  }
+}
+
+/** One measured slice: autocannon's result plus the server's CPU time per request. */
+async function measuredLoad(server, duration, setupRequest, method, path) {
+  const before = cpuSeconds(server.pid);
+  const result = await load(server.url, duration, setupRequest, method, path);
+  const after = cpuSeconds(server.pid);
+  result.serverCpuMs = before === null || after === null ? null : ((after - before) * 1000) / Math.max(1, result.requests.total);
+  return result;
+}
+
+/** The first request to a fresh server (the store opens, its indexes load), in ms. */
+async function firstRequest(url, body) {
+  const begin = performance.now();
+  const response = await fetch(`${url}/api/search`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  await response.text();
+  return round(performance.now() - begin, 1);
+}
+
+function copyStore(from, to) {
+  for (const suffix of ['', '-wal', '-lexical.snapshot', '-vectors.snapshot']) {
+    if (existsSync(`${from}${suffix}`)) copyFileSync(`${from}${suffix}`, `${to}${suffix}`);
+  }
+}
+
+const medianOf = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+};
+
+/**
+ * Sums interleaved slices of one contender: req/s over all of them, the median p50, the worst p99
+ * (the target's figure) and the median p99, and the server's median CPU time per request.
+ */
 function combine(slices) {
   const requests = slices.reduce((sum, slice) => sum + slice.requests.total, 0);
   const seconds = slices.reduce((sum, slice) => sum + slice.duration, 0);
-  const p50s = slices.map((slice) => slice.latency.p50).sort((a, b) => a - b);
+  const cpu = slices.map((slice) => slice.serverCpuMs).filter((value) => typeof value === 'number');
   return {
     requestsPerSecond: round(requests / seconds, 1),
-    p50: p50s[Math.floor(p50s.length / 2)],
+    p50: medianOf(slices.map((slice) => slice.latency.p50)),
     p99: Math.max(...slices.map((slice) => slice.latency.p99)),
+    medianP99: medianOf(slices.map((slice) => slice.latency.p99)),
+    serverCpuMsPerRequest: cpu.length > 0 ? round(medianOf(cpu), 3) : null,
     requests,
     errors: slices.reduce((sum, slice) => sum + slice.errors + slice.timeouts + slice.non2xx, 0),
   };
@@ -71,11 +127,13 @@ function combine(slices) {
 async function timed(seconds, call) {
   let done = 0;
   const begin = performance.now();
+  const cpu = process.cpuUsage();
   while (performance.now() - begin < seconds * 1000) {
     await call(done);
     done += 1;
   }
-  return { done, seconds: (performance.now() - begin) / 1000 };
+  const used = process.cpuUsage(cpu);
+  return { done, seconds: (performance.now() - begin) / 1000, cpuSeconds: (used.user + used.system) / 1e6 };
 }
 
 export async function run({ full = false, progress = () => {} } = {}) {
@@ -85,22 +143,32 @@ export async function run({ full = false, progress = () => {} } = {}) {
   const rounds = full ? 8 : 4;
   const slice = 2;
   const directory = mkdtempSync(join(tmpdir(), 'engram-bench-rest-'));
-  const path = join(directory, 'memory.db');
   const servers = [];
   try {
+    // One 10k-memory file, closed (so its index snapshots are written), copied for every contender.
+    const seed = join(directory, 'seed.db');
+    {
+      const writer = new Memory({ store: sqliteStore({ path: seed }), embedder: hashEmbedder(), logger: false });
+      for (let offset = 0; offset < size; offset += 1000) await writer.addMany(memories(offset, offset + 1000));
+      await writer.close();
+    }
+    const [path, ...copies] = ['in-process', 'one', 'two', 'eager'].map((name) => {
+      const copy = join(directory, `${name}.db`);
+      copyStore(seed, copy);
+      return copy;
+    });
     const memory = new Memory({ store: sqliteStore({ path }), embedder: hashEmbedder(), logger: false });
-    for (let offset = 0; offset < size; offset += 1000) await memory.addMany(memories(offset, offset + 1000));
     const ids = (await memory.list({ limit: 1000 })).items.map((item) => item.id);
     const searchQueries = queries(500, 11);
     progress(`${formatCount(size)} memories`);
     const app = createEngramApp({ memory, log: () => {} });
-    const one = await startServer(path, 1);
+    const one = await startServer(copies[0], 1);
     servers.push(one);
-    const two = await startServer(path, 2);
+    const two = await startServer(copies[1], 2);
     servers.push(two);
     // The same 2 workers writing each search's access statistics right after it (before batching):
     // search slices alternate with the others, so the comparison holds on a busy machine.
-    const eager = await startServer(path, 2, ['--access-flush-ms', '0']);
+    const eager = await startServer(copies[2], 2, ['--access-flush-ms', '0']);
     servers.push(eager);
 
     let counter = 0;
@@ -114,17 +182,31 @@ export async function run({ full = false, progress = () => {} } = {}) {
     });
     const get = (request) => ({ ...request, path: `/api/memories/${ids[counter++ % ids.length]}` });
     const routes = { search: [search, 'POST', '/api/search'], add: [add, 'POST', '/api/memories'], get: [get, 'GET', '/api/memories'] };
-    // Warm-up: the first requests open the store and load its indexes in every worker.
-    for (const server of [one, two, eager]) await load(server.url, 2, search, 'POST', '/api/search');
+    // Cold: the first request to each fresh server opens the store and loads its indexes (reported
+    // on its own, not hidden in a slice). Then a warm-up: 2 s of searches reach every worker, a
+    // second of gets, and 200 adds (the write path's first use), none of them measured.
+    const cold = {};
+    for (const [name, server] of Object.entries({ 1: one, 2: two })) {
+      cold[name] = await firstRequest(server.url, JSON.stringify({ query: searchQueries[0], limit: 10 }));
+    }
+    for (const server of [one, two, eager]) {
+      await load(server.url, 2, search, 'POST', '/api/search');
+      await load(server.url, 1, get, 'GET', '/api/memories');
+      await load(server.url, 0, add, 'POST', '/api/memories', 200);
+    }
     const eagerSlices = [];
 
     const inProcess = { done: 0, seconds: 0 };
     const viaApp = { done: 0, seconds: 0 };
     const slices = { 1: { search: [], add: [], get: [] }, 2: { search: [], add: [], get: [] } };
+    // Reads first (search, get), in alternating rounds; the writes (add) after every read, since
+    // they grow the corpus and make the other worker of a pair catch up.
+    const inProcessCpu = { seconds: 0 };
     for (let round = 0; round < rounds; round++) {
       const direct = await timed(slice, (index) => memory.search(searchQueries[index % searchQueries.length], { limit: 10 }));
       inProcess.done += direct.done;
       inProcess.seconds += direct.seconds;
+      inProcessCpu.seconds += direct.cpuSeconds;
       const throughApp = await timed(slice, async (index) => {
         const response = await app.request('http://localhost/api/search', {
           method: 'POST',
@@ -139,13 +221,23 @@ export async function run({ full = false, progress = () => {} } = {}) {
         [1, one],
         [2, two],
       ]) {
-        for (const [name, [setup, method, route]] of Object.entries(routes)) {
-          if (name !== 'search' && round % 2 === 1) continue; // add and get: every other round
-          slices[workers][name].push(await load(server.url, slice, setup, method, route));
+        for (const name of ['search', 'get']) {
+          if (name === 'get' && round % 2 === 1) continue; // get: every other round
+          const [setup, method, route] = routes[name];
+          slices[workers][name].push(await measuredLoad(server, slice, setup, method, route));
         }
       }
-      eagerSlices.push(await load(eager.url, slice, search, 'POST', '/api/search'));
+      eagerSlices.push(await measuredLoad(eager, slice, search, 'POST', '/api/search'));
       progress(`round ${round + 1} of ${rounds}`);
+    }
+    for (let round = 0; round < rounds / 2; round++) {
+      for (const [workers, server] of [
+        [1, one],
+        [2, two],
+      ]) {
+        const [setup, method, route] = routes.add;
+        slices[workers].add.push(await measuredLoad(server, slice, setup, method, route));
+      }
     }
     await app.engram.close();
     await memory.close();
@@ -157,6 +249,8 @@ export async function run({ full = false, progress = () => {} } = {}) {
       sliceSeconds: slice,
       inProcessSearchPerSecond: round(inProcess.done / inProcess.seconds, 1),
       inProcessAppSearchPerSecond: round(viaApp.done / viaApp.seconds, 1),
+      inProcessSearchCpuMs: round((inProcessCpu.seconds * 1000) / Math.max(1, inProcess.done), 3),
+      coldFirstSearchMs: cold,
       workers: {},
     };
     for (const workers of [1, 2]) {
@@ -173,6 +267,7 @@ export async function run({ full = false, progress = () => {} } = {}) {
       `in-process ${results.inProcessSearchPerSecond}/s, app.request ${results.inProcessAppSearchPerSecond}/s, REST ${single.search.requestsPerSecond}/s (1 worker), ${double.search.requestsPerSecond}/s (2)`,
     );
     const worstP99 = Math.max(single.search.p99, single.add.p99, single.get.p99);
+    const worstP99Two = Math.max(double.search.p99, double.add.p99, double.get.p99);
     const targets = [
       {
         target: 'REST search vs in-process memory.search (1 worker)',
@@ -188,6 +283,7 @@ export async function run({ full = false, progress = () => {} } = {}) {
         met: errors.every((count) => count === 0),
       },
       { target: 'REST p99 at 16 connections (worst route, 1 worker)', goal: '≤ 30 ms', value: worstP99, unit: 'ms', met: worstP99 <= 30 },
+      { target: 'REST p99 at 16 connections (worst route, 2 workers)', goal: '≤ 30 ms', value: worstP99Two, unit: 'ms', met: worstP99Two <= 30 },
     ];
     return { suite: 'rest', results, markdown: markdown(results), targets };
   } finally {
@@ -197,26 +293,28 @@ export async function run({ full = false, progress = () => {} } = {}) {
 }
 
 function markdown(results) {
+  const cpu = (figures) => (figures.serverCpuMsPerRequest === null ? '–' : figures.serverCpuMsPerRequest.toFixed(2));
   const lines = [
     '### REST',
     '',
-    `engram-server on a ${formatCount(results.memories)}-memory SQLite file; autocannon in another process, loopback, ${results.connections} connections; ` +
-      `search in ${results.rounds} alternating ${results.sliceSeconds}-second slices per contender (add and get in half as many). ` +
-      `In-process \`memory.search\` (same queries, back to back): ${results.inProcessSearchPerSecond} /s; through \`app.request()\` (routing, validation, JSON; no socket): ${results.inProcessAppSearchPerSecond} /s. ` +
-      `REST search at 1 worker is ${results.searchRatioToInProcess}× the in-process rate; 2 workers are ${results.twoWorkerSpeedup}× one. The load generator runs on the same cores as the server.`,
+    `engram-server on ${formatCount(results.memories)}-memory SQLite files (one copy per server); autocannon in another process, loopback, ${results.connections} connections; ` +
+      `search in ${results.rounds} alternating ${results.sliceSeconds}-second slices per contender, get in half as many, then add in half as many (writes last). ` +
+      `In-process \`memory.search\` (same queries, back to back): ${results.inProcessSearchPerSecond} /s, ${results.inProcessSearchCpuMs} ms of CPU each; through \`app.request()\` (routing, validation, JSON; no socket): ${results.inProcessAppSearchPerSecond} /s. ` +
+      `REST search at 1 worker is ${results.searchRatioToInProcess}× the in-process rate; 2 workers are ${results.twoWorkerSpeedup}× one. The load generator runs on the same cores as the server. ` +
+      `Cold first search (fresh server: the store opens, its indexes load): ${results.coldFirstSearchMs[1]} ms (1 worker), ${results.coldFirstSearchMs[2]} ms (2); every slice below is measured after a warm-up.`,
     '',
-    '| workers | route | req/s | p50 / p99 ms | errors |',
-    '|---:|---|---:|---:|---:|',
+    '| workers | route | req/s | p50 / p99 ms (worst slice) | median slice p99 ms | server CPU ms / request | errors |',
+    '|---:|---|---:|---:|---:|---:|---:|',
   ];
   for (const [workers, routes] of Object.entries(results.workers)) {
     for (const [route, figures] of Object.entries(routes)) {
       lines.push(
-        `| ${workers} | ${route} | ${figures.requestsPerSecond} | ${formatMs(figures.p50)} / ${formatMs(figures.p99)} | ${figures.errors} |`,
+        `| ${workers} | ${route} | ${figures.requestsPerSecond} | ${formatMs(figures.p50)} / ${formatMs(figures.p99)} | ${formatMs(figures.medianP99)} | ${cpu(figures)} | ${figures.errors} |`,
       );
     }
   }
   lines.push(
-    `| 2 (access written per search) | search | ${results.eagerAccess.requestsPerSecond} | ${formatMs(results.eagerAccess.p50)} / ${formatMs(results.eagerAccess.p99)} | ${results.eagerAccess.errors} |`,
+    `| 2 (access written per search) | search | ${results.eagerAccess.requestsPerSecond} | ${formatMs(results.eagerAccess.p50)} / ${formatMs(results.eagerAccess.p99)} | ${formatMs(results.eagerAccess.medianP99)} | ${cpu(results.eagerAccess)} | ${results.eagerAccess.errors} |`,
   );
   lines.push('');
   lines.push(
