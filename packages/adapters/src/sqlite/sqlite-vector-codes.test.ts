@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { seededVector } from '@engram/core/testing';
 import { describe, expect, it } from 'vitest';
 import { codeLayout, VectorCoder } from './sqlite-vector-codes.js';
+import { estimatesInJavaScript } from './sqlite-vector-index.js';
 import { CodeArena, kernelBytes, maskedDistance, slotDead, slotSuperseded } from './sqlite-vector-kernel.js';
 
 const popcount = (value: number) => {
@@ -51,6 +52,12 @@ describe('the Hamming kernel', () => {
   it('is valid WebAssembly', () => {
     const { WebAssembly: wasm } = globalThis as unknown as { WebAssembly: { validate(bytes: Uint8Array): boolean } };
     for (const words of [1, 4, 8, 16]) expect(wasm.validate(kernelBytes(words))).toBe(true);
+    for (const [words, suffixWords] of [
+      [8, 16],
+      [2, 2],
+      [8, 0],
+    ] as const)
+      expect(wasm.validate(kernelBytes(words, suffixWords))).toBe(true);
   });
 
   it('gives the same distances and histogram in WebAssembly and in JavaScript', () => {
@@ -95,5 +102,30 @@ describe('the Hamming kernel', () => {
     for (const slot of [0, 1, count - 1]) expect(Array.from(grown.code(slot))).toEqual(Array.from(accelerated.code(slot)));
     grown.move(count - 1, 2);
     expect(Array.from(grown.code(2))).toEqual(Array.from(accelerated.code(count - 1)));
+  });
+
+  it('gives the same estimates to the bit in WebAssembly and in JavaScript, at every code width', () => {
+    // 128-, 256- and 512-byte codes (64 Hamming bytes, and 64 to 448 more).
+    for (const dimensions of [384, 2048, 4096]) {
+      const coder = new VectorCoder(dimensions);
+      const { bytes, hammingBytes } = coder.layout;
+      const count = 600;
+      const arena = new CodeArena(bytes, hammingBytes, 1024, true);
+      const code = new Uint8Array(bytes);
+      for (let slot = 0; slot < count; slot++) {
+        coder.encode(seededVector(500 + slot, dimensions), code);
+        arena.setCode(slot, code);
+      }
+      const table = arena.estimateTable as Float32Array;
+      expect(table).not.toBeNull();
+      const query = seededVector(9, dimensions);
+      coder.queryTable(query, table);
+      expect(Array.from(table)).toEqual(Array.from(new VectorCoder(dimensions).queryTable(query)));
+      const candidates = Int32Array.from({ length: 450 }, (_, index) => (index * 53) % count);
+      const expected = Array.from(estimatesInJavaScript(candidates, arena, table));
+      expect(Array.from(arena.estimate(candidates) as Float64Array)).toEqual(expected);
+      expect(expected.some((value) => value !== 0)).toBe(true);
+      expect(new CodeArena(bytes, hammingBytes, 1024, false).estimate(candidates)).toBeNull();
+    }
   });
 });

@@ -93,12 +93,12 @@ export class VectorCoder {
    * Lookup tables for the asymmetric estimate: `table[byte * 256 + b]` = Σ over the 8 bits of
    * `b` of ±(rotated query coordinate), + where the bit is 1. A code's estimate of its vector's
    * similarity to the query (up to a positive factor) is the sum of one entry per code byte.
-   * The table is this coder's own buffer, overwritten by the next call: use it before then (a
-   * fresh one per query cost a search as much CPU in garbage collection as it took to fill).
+   * The table is written into `table` (`bytes` × 256 entries), by default this coder's own
+   * buffer, overwritten by the next call: use it before then (a fresh one per query cost a search
+   * as much CPU in garbage collection as it took to fill).
    */
-  queryTable(vector: Float32Array): Float32Array {
+  queryTable(vector: Float32Array, table: Float32Array = this.table): Float32Array {
     const { padded, copies } = this.layout;
-    const table = this.table;
     const rotated = this.scratch;
     const low = new Float64Array(16);
     const high = new Float64Array(16);

@@ -39,24 +39,41 @@ type ScanAll = (
   histogram: number,
 ) => void;
 type ScanSlots = (codes: number, stride: number, slots: number, count: number, query: number, out: number, histogram: number) => void;
+type Estimate = (
+  prefixes: number,
+  prefixStride: number,
+  suffixes: number,
+  suffixStride: number,
+  slots: number,
+  count: number,
+  table: number,
+  out: number,
+) => void;
 
 const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-const modules = new Map<number, object | null>();
+const modules = new Map<string, object | null>();
 
-/** Compiles (once per width) the kernel for `words` 64-bit words, or null without WebAssembly. */
-function kernelModule(words: number): object | null {
+/**
+ * Compiles (once per width) the kernel for `words` 64-bit Hamming words and `suffixWords` 32-bit
+ * words of the rest of each code, or null without WebAssembly.
+ */
+function kernelModule(words: number, suffixWords: number): object | null {
   if (!wasm) return null;
-  let module = modules.get(words);
+  const key = `${words}:${suffixWords}`;
+  let module = modules.get(key);
   if (module === undefined) {
     try {
-      module = new wasm.Module(kernelBytes(words));
+      module = new wasm.Module(kernelBytes(words, suffixWords));
     } catch {
       module = null;
     }
-    modules.set(words, module);
+    modules.set(key, module);
   }
   return module;
 }
+
+/** Candidates the WebAssembly estimate takes at once (more: the JavaScript one runs). */
+const estimateCapacity = 65_536;
 
 const pageBytes = 65536;
 const align = (value: number) => Math.ceil(value / 8) * 8;
@@ -69,7 +86,17 @@ export class CodeArena {
   private readonly memory: WasmMemory | null;
   private readonly scanAllWasm: ScanAll | null = null;
   private readonly scanSlotsWasm: ScanSlots | null = null;
-  private readonly offsets: { mask: number; out: number; slots: number; histogram: number; query: number };
+  private readonly estimateWasm: Estimate | null = null;
+  private readonly offsets: {
+    mask: number;
+    out: number;
+    slots: number;
+    histogram: number;
+    query: number;
+    table: number;
+    scores: number;
+    suffixes: number;
+  };
   /** The first `hammingBytes` of each code, slot after slot (what the kernel scans). */
   readonly prefixes: Uint8Array;
   /** The other `stride - hammingBytes` bytes of each code, slot after slot. */
@@ -82,6 +109,8 @@ export class CodeArena {
   readonly slots: Int32Array;
   readonly histogram: Uint32Array;
   readonly query: Uint8Array;
+  /** Where `estimate` reads the query's lookup table (see `VectorCoder.queryTable`); null without WebAssembly. */
+  readonly estimateTable: Float32Array | null;
 
   constructor(stride: number, hammingBytes: number, capacity: number, useWasm = true) {
     this.capacity = capacity;
@@ -93,19 +122,24 @@ export class CodeArena {
     const slots = align(out + capacity * 2);
     const histogram = align(slots + capacity * 4);
     const query = align(histogram + (hammingBytes * 8 + 1) * 4);
-    const total = query + hammingBytes;
-    this.offsets = { mask, out, slots, histogram, query };
-    const module = useWasm ? kernelModule(hammingBytes / 8) : null;
+    const module = useWasm ? kernelModule(hammingBytes / 8, (stride - hammingBytes) / 4) : null;
+    // With WebAssembly, room for the estimate stage too: the query's lookup table and the scores.
+    const table = align(query + hammingBytes);
+    const scores = module ? align(table + stride * 256 * 4) : table;
+    const total = module ? scores + Math.min(capacity, estimateCapacity) * 8 : table;
+    this.offsets = { mask, out, slots, histogram, query, table, scores, suffixes };
     if (module && wasm) {
       this.memory = new wasm.Memory({ initial: Math.ceil(total / pageBytes) });
       const { exports } = new wasm.Instance(module, { env: { memory: this.memory } });
       this.scanAllWasm = exports.all as ScanAll;
       this.scanSlotsWasm = exports.slots as ScanSlots;
+      this.estimateWasm = exports.estimates as Estimate;
       this.buffer = this.memory.buffer;
     } else {
       this.memory = null;
       this.buffer = new ArrayBuffer(total);
     }
+    this.estimateTable = module ? new Float32Array(this.buffer, table, stride * 256) : null;
     this.prefixes = new Uint8Array(this.buffer, 0, capacity * hammingBytes);
     this.suffixes = new Uint8Array(this.buffer, suffixes, capacity * (stride - hammingBytes));
     this.prefixWords = new Uint32Array(this.buffer, 0, (capacity * hammingBytes) / 4);
@@ -180,6 +214,21 @@ export class CodeArena {
     }
   }
 
+  /**
+   * The asymmetric estimate of each candidate (Σ over its code's bytes of `estimateTable` entries,
+   * summed exactly as the JavaScript stage does, so the two agree to the bit), or null when this
+   * arena has no WebAssembly or there are too many candidates. The answer is a view into the
+   * arena, valid until its next use.
+   */
+  estimate(candidates: Int32Array): Float64Array | null {
+    if (!this.estimateWasm || candidates.length > Math.min(this.capacity, estimateCapacity)) return null;
+    const { slots, table, scores, suffixes } = this.offsets;
+    this.slots.set(candidates);
+    const rest = this.stride - this.hammingBytes;
+    this.estimateWasm(0, this.hammingBytes, suffixes, rest, slots, candidates.length, table, scores);
+    return new Float64Array(this.buffer, scores, candidates.length);
+  }
+
   /** Distances of the slots listed in `slots[0..count)` to `query`, into `distances[0..count)`. */
   scanSlots(count: number): void {
     this.histogram.fill(0);
@@ -243,6 +292,12 @@ const op = {
   i32Store: 0x36,
   i32Store16: 0x3b,
   i32Const: 0x41,
+  f32Load: 0x2a,
+  f64Store: 0x39,
+  f64Const: 0x44,
+  f64Add: 0xa0,
+  f64PromoteF32: 0xbb,
+  i32ShrU: 0x76,
   i32GeU: 0x4f,
   i32Add: 0x6a,
   i32Mul: 0x6c,
@@ -448,14 +503,114 @@ function scanSlotsBody(words: number): number[] {
   ];
 }
 
+/** f64(table entry at `entries` + 4 × byte `shift` of local `value`, at constant offset `offset`). */
+function tableEntry(value: number, shift: number, table: number, offset: number): number[] {
+  const code = [...get(value)];
+  if (shift > 0) code.push(...constant(shift), op.i32ShrU);
+  if (shift < 24) code.push(...constant(255), op.i32And);
+  code.push(...constant(2), op.i32Shl, ...get(table), op.i32Add, op.f32Load, ...memarg(2, offset), op.f64PromoteF32);
+  return code;
+}
+
+function estimateBody(prefixWords: number, suffixWords: number): number[] {
+  // params 0 prefixes, 1 prefixStride, 2 suffixes, 3 suffixStride, 4 slots, 5 count, 6 table, 7 out
+  // locals 8 j, 9 slot, 10 base, 11 value (i32); 12 even, 13 odd (f64)
+  const [prefixes, prefixStride, suffixes, suffixStride, slots, count, table, out, index, slot, base, value, even, odd] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+  ];
+  const zero = [op.f64Const, 0, 0, 0, 0, 0, 0, 0, 0];
+  // Word w of the code (prefix words first) uses table entries [w * 1024, w * 1024 + 1024):
+  // even += t[b0] + t[512 + b2]; odd += t[256 + b1] + t[768 + b3], as in the JavaScript stage.
+  const word = (at: number, entry: number) => [
+    ...get(base),
+    op.i32Load,
+    ...memarg(2, at * 4),
+    ...set(value),
+    ...get(even),
+    ...tableEntry(value, 0, table, entry * 4096),
+    ...tableEntry(value, 16, table, entry * 4096 + 2048),
+    op.f64Add,
+    op.f64Add,
+    ...set(even),
+    ...get(odd),
+    ...tableEntry(value, 8, table, entry * 4096 + 1024),
+    ...tableEntry(value, 24, table, entry * 4096 + 3072),
+    op.f64Add,
+    op.f64Add,
+    ...set(odd),
+  ];
+  const body: number[] = [
+    op.block,
+    op.empty,
+    op.loop,
+    op.empty,
+    ...get(index),
+    ...get(count),
+    op.i32GeU,
+    op.brIf,
+    1,
+    ...get(slots),
+    ...get(index),
+    ...constant(2),
+    op.i32Shl,
+    op.i32Add,
+    op.i32Load,
+    ...memarg(2, 0),
+    ...set(slot),
+    ...zero,
+    ...set(even),
+    ...zero,
+    ...set(odd),
+    ...get(prefixes),
+    ...get(slot),
+    ...get(prefixStride),
+    op.i32Mul,
+    op.i32Add,
+    ...set(base),
+  ];
+  for (let at = 0; at < prefixWords; at++) body.push(...word(at, at));
+  body.push(...get(suffixes), ...get(slot), ...get(suffixStride), op.i32Mul, op.i32Add, ...set(base));
+  for (let at = 0; at < suffixWords; at++) body.push(...word(at, prefixWords + at));
+  body.push(
+    ...get(out),
+    ...get(index),
+    ...constant(3),
+    op.i32Shl,
+    op.i32Add,
+    ...get(even),
+    ...get(odd),
+    op.f64Add,
+    op.f64Store,
+    ...memarg(3, 0),
+    ...get(index),
+    ...constant(1),
+    op.i32Add,
+    ...set(index),
+    op.br,
+    0,
+    op.end,
+    op.end,
+    op.end,
+  );
+  return [
+    ...vector([
+      [4, i32],
+      [2, 0x7c],
+    ]),
+    ...body,
+  ];
+}
+
 function section(id: number, content: number[]): number[] {
   return [id, ...unsigned(content.length), ...content];
 }
 
-export function kernelBytes(words: number): Uint8Array {
+/** The module for `words` 64-bit Hamming words; `suffixWords` 32-bit words follow them in each code (estimates). */
+export function kernelBytes(words: number, suffixWords = 0): Uint8Array {
   const params = (count: number) => vector(Array.from({ length: count }, () => [i32]));
   const all = scanAllBody(words);
   const slots = scanSlotsBody(words);
+  const estimates = estimateBody(words * 2, suffixWords);
   return new Uint8Array([
     0x00,
     0x61,
@@ -473,12 +628,13 @@ export function kernelBytes(words: number): Uint8Array {
       ]),
     ),
     ...section(2, vector([[...name('env'), ...name('memory'), 0x02, 0x00, 0x01]])),
-    ...section(3, vector([[0], [1]])),
+    ...section(3, vector([[0], [1], [0]])),
     ...section(
       7,
       vector([
         [...name('all'), 0x00, 0],
         [...name('slots'), 0x00, 1],
+        [...name('estimates'), 0x00, 2],
       ]),
     ),
     ...section(
@@ -486,6 +642,7 @@ export function kernelBytes(words: number): Uint8Array {
       vector([
         [...unsigned(all.length), ...all],
         [...unsigned(slots.length), ...slots],
+        [...unsigned(estimates.length), ...estimates],
       ]),
     ),
   ]);
