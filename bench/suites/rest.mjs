@@ -283,7 +283,13 @@ export async function run({ full = false, progress = () => {} } = {}) {
         met: errors.every((count) => count === 0),
       },
       { target: 'REST p99 at 16 connections (worst route, 1 worker)', goal: '≤ 30 ms', value: worstP99, unit: 'ms', met: worstP99 <= 30 },
-      { target: 'REST p99 at 16 connections (worst route, 2 workers)', goal: '≤ 30 ms', value: worstP99Two, unit: 'ms', met: worstP99Two <= 30 },
+      {
+        target: 'REST p99 at 16 connections (worst route, 2 workers)',
+        goal: '≤ 30 ms',
+        value: worstP99Two,
+        unit: 'ms',
+        met: worstP99Two <= 30,
+      },
     ];
     return { suite: 'rest', results, markdown: markdown(results), targets };
   } finally {
