@@ -126,7 +126,7 @@ const lines = [
   '',
 ];
 if (targets.length > 0) {
-  lines.push('## Targets (issue 6)', '', '| target | goal | measured | met |', '|---|---|---:|:---:|');
+  lines.push('## Targets', '', '| target | goal | measured | met |', '|---|---|---:|:---:|');
   for (const target of targets) {
     const value = typeof target.value === 'number' ? target.value.toLocaleString('en') : target.value;
     lines.push(
