@@ -345,6 +345,31 @@ const constant = (value: number) => [op.i32Const, ...signed(value)];
 const memarg = (alignment: number, offset: number) => [alignment, ...unsigned(offset)];
 
 /** Σ_w popcnt(load64(base + 8w) ^ local[query + w]) as an i32 on the stack. */
+/** `block loop`, leaving both when local `index` ≥ local `count` (unsigned): the head of every kernel's loop. */
+const loopWhileBelow = (index: number, count: number) => [
+  op.block,
+  op.empty,
+  op.loop,
+  op.empty,
+  ...get(index),
+  ...get(count),
+  op.i32GeU,
+  op.brIf,
+  1,
+];
+
+/** Address of element `index` of the array at local `array` whose elements are 2^`shift` bytes. */
+const elementAddress = (array: number, index: number, shift: number) => [
+  ...get(array),
+  ...get(index),
+  ...constant(shift),
+  op.i32Shl,
+  op.i32Add,
+];
+
+/** `index += 1`, back to the loop's head; closes the loop, its block and the function. */
+const nextIteration = (index: number) => [...get(index), ...constant(1), op.i32Add, ...set(index), op.br, 0, op.end, op.end, op.end];
+
 function popcountSum(base: number, queryLocal: number, words: number): number[] {
   const code: number[] = [];
   for (let word = 0; word < words; word++) {
@@ -388,15 +413,7 @@ function scanAllBody(words: number): number[] {
   ];
   const body = [
     ...loadQuery(query, words0, words),
-    op.block,
-    op.empty,
-    op.loop,
-    op.empty,
-    ...get(index),
-    ...get(count),
-    op.i32GeU,
-    op.brIf,
-    1,
+    ...loopWhileBelow(index, count),
     ...get(mask),
     ...get(index),
     op.i32Add,
@@ -413,11 +430,7 @@ function scanAllBody(words: number): number[] {
     ...set(distance),
     ...countDistance(histogram, distance, address),
     op.end,
-    ...get(out),
-    ...get(index),
-    ...constant(1),
-    op.i32Shl,
-    op.i32Add,
+    ...elementAddress(out, index, 1),
     ...get(distance),
     op.i32Store16,
     ...memarg(1, 0),
@@ -425,15 +438,7 @@ function scanAllBody(words: number): number[] {
     ...get(stride),
     op.i32Add,
     ...set(codes),
-    ...get(index),
-    ...constant(1),
-    op.i32Add,
-    ...set(index),
-    op.br,
-    0,
-    op.end,
-    op.end,
-    op.end,
+    ...nextIteration(index),
   ];
   return [
     ...vector([
@@ -452,21 +457,9 @@ function scanSlotsBody(words: number): number[] {
   ];
   const body = [
     ...loadQuery(query, words0, words),
-    op.block,
-    op.empty,
-    op.loop,
-    op.empty,
-    ...get(index),
-    ...get(count),
-    op.i32GeU,
-    op.brIf,
-    1,
+    ...loopWhileBelow(index, count),
     ...get(codes),
-    ...get(slots),
-    ...get(index),
-    ...constant(2),
-    op.i32Shl,
-    op.i32Add,
+    ...elementAddress(slots, index, 2),
     op.i32Load,
     ...memarg(2, 0),
     ...get(stride),
@@ -476,23 +469,11 @@ function scanSlotsBody(words: number): number[] {
     ...popcountSum(base, words0, words),
     ...set(distance),
     ...countDistance(histogram, distance, address),
-    ...get(out),
-    ...get(index),
-    ...constant(1),
-    op.i32Shl,
-    op.i32Add,
+    ...elementAddress(out, index, 1),
     ...get(distance),
     op.i32Store16,
     ...memarg(1, 0),
-    ...get(index),
-    ...constant(1),
-    op.i32Add,
-    ...set(index),
-    op.br,
-    0,
-    op.end,
-    op.end,
-    op.end,
+    ...nextIteration(index),
   ];
   return [
     ...vector([
@@ -540,20 +521,8 @@ function estimateBody(prefixWords: number, suffixWords: number): number[] {
     ...set(odd),
   ];
   const body: number[] = [
-    op.block,
-    op.empty,
-    op.loop,
-    op.empty,
-    ...get(index),
-    ...get(count),
-    op.i32GeU,
-    op.brIf,
-    1,
-    ...get(slots),
-    ...get(index),
-    ...constant(2),
-    op.i32Shl,
-    op.i32Add,
+    ...loopWhileBelow(index, count),
+    ...elementAddress(slots, index, 2),
     op.i32Load,
     ...memarg(2, 0),
     ...set(slot),
@@ -571,27 +540,7 @@ function estimateBody(prefixWords: number, suffixWords: number): number[] {
   for (let at = 0; at < prefixWords; at++) body.push(...word(at, at));
   body.push(...get(suffixes), ...get(slot), ...get(suffixStride), op.i32Mul, op.i32Add, ...set(base));
   for (let at = 0; at < suffixWords; at++) body.push(...word(at, prefixWords + at));
-  body.push(
-    ...get(out),
-    ...get(index),
-    ...constant(3),
-    op.i32Shl,
-    op.i32Add,
-    ...get(even),
-    ...get(odd),
-    op.f64Add,
-    op.f64Store,
-    ...memarg(3, 0),
-    ...get(index),
-    ...constant(1),
-    op.i32Add,
-    ...set(index),
-    op.br,
-    0,
-    op.end,
-    op.end,
-    op.end,
-  );
+  body.push(...elementAddress(out, index, 3), ...get(even), ...get(odd), op.f64Add, op.f64Store, ...memarg(3, 0), ...nextIteration(index));
   return [
     ...vector([
       [4, i32],
