@@ -2,7 +2,8 @@
  * How `memory_embeddings` stores a vector: scalar-quantised to int8 with its own scale.
  *
  * A row's blob is 4 bytes of little-endian float32 scale followed by one signed byte per
- * dimension: value ≈ scale × byte, where scale = max |value| / 127. A 384-d vector takes 388
+ * dimension: value ≈ scale × byte, where scale = max |value| / m for an m from 96 to 127
+ * (`encodeStoredVector` says which). A 384-d vector takes 388
  * bytes instead of 1,536. Cosine similarity does not depend on the scale, so the exact stage of a
  * search compares the float query with the stored bytes directly; the per-vector scale only
  * matters when a vector is read back (`decodeStoredVector`).
