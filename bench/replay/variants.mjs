@@ -612,4 +612,190 @@ export const variants = {
       },
     };
   },
+
+  /**
+   * Latent semantic analysis over the store: tf-idf term × memory matrix (content, context × 0.5),
+   * rank-DIM randomized SVD (2 power iterations); a memory is U·Σ, a query q·V; an extra list by
+   * cosine fused by RRF with weight W.
+   */
+  latentSemantic({ records, buildIndex, bm25, queryTerms, terms }) {
+    const weight = number('REPLAY_W', 0.05);
+    const rank = number('REPLAY_DIM', 100);
+    const stop = new Set(
+      queryTerms(
+        'a an the and or but of to in on at by for from with about is am are was were be been do does did have has had i me my we us our you your he him his she her it its they them their this that these those there here what which who whom when where why how not no can could would should will just so very really too also',
+      ),
+    );
+    let seed = 7;
+    const gaussian = () => {
+      let u = 0;
+      let v = 0;
+      while (u === 0) {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        u = seed / 0x7fffffff;
+      }
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      v = seed / 0x7fffffff;
+      return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+    };
+    const vocabulary = new Map();
+    const rows = records.map((record) => {
+      const counts = new Map();
+      for (const term of terms(record.content)) if (!stop.has(term)) counts.set(term, (counts.get(term) ?? 0) + 1);
+      for (const term of terms(record.context ?? '')) if (!stop.has(term)) counts.set(term, (counts.get(term) ?? 0) + 0.5);
+      for (const term of counts.keys()) if (!vocabulary.has(term)) vocabulary.set(term, vocabulary.size);
+      return counts;
+    });
+    const documentFrequency = new Float64Array(vocabulary.size);
+    for (const counts of rows) for (const term of counts.keys()) documentFrequency[vocabulary.get(term)] += 1;
+    const idf = (column) => Math.log(records.length / documentFrequency[column]);
+    // sparse rows: [column, value]
+    const matrix = rows.map((counts) => {
+      const row = [...counts].map(([term, count]) => [
+        vocabulary.get(term),
+        (1 + Math.log(count + 1 - (count < 1 ? 0.5 : 0))) * idf(vocabulary.get(term)),
+      ]);
+      const norm = Math.sqrt(row.reduce((sum, [, value]) => sum + value * value, 0)) || 1;
+      return row.map(([column, value]) => [column, value / norm]);
+    });
+    const width = rank + 10;
+    const columns = vocabulary.size;
+    const multiply = (dense) =>
+      matrix.map((row) => {
+        const out = new Float64Array(width);
+        for (const [column, value] of row) {
+          const source = dense[column];
+          for (let j = 0; j < width; j++) out[j] += value * source[j];
+        }
+        return out;
+      });
+    const multiplyTransposed = (dense) => {
+      const out = Array.from({ length: columns }, () => new Float64Array(width));
+      matrix.forEach((row, index) => {
+        const source = dense[index];
+        for (const [column, value] of row) {
+          const target = out[column];
+          for (let j = 0; j < width; j++) target[j] += value * source[j];
+        }
+      });
+      return out;
+    };
+    const orthonormalise = (dense) => {
+      // modified Gram–Schmidt over the columns of an n × width matrix
+      for (let j = 0; j < width; j++) {
+        for (let previous = 0; previous < j; previous++) {
+          let dot = 0;
+          for (const row of dense) dot += row[j] * row[previous];
+          for (const row of dense) row[j] -= dot * row[previous];
+        }
+        let norm = 0;
+        for (const row of dense) norm += row[j] * row[j];
+        norm = Math.sqrt(norm) || 1;
+        for (const row of dense) row[j] /= norm;
+      }
+      return dense;
+    };
+    let q = orthonormalise(multiply(Array.from({ length: columns }, () => Float64Array.from({ length: width }, gaussian))));
+    for (let iteration = 0; iteration < 2; iteration++) q = orthonormalise(multiply(orthonormalise(multiplyTransposed(q))));
+    const b = multiplyTransposed(q); // columns × width  (= (Qᵀ A)ᵀ)
+    // eigen-decomposition of BᵀB... here C = (QᵀA)(QᵀA)ᵀ = bᵀ b (width × width), by Jacobi
+    const c = Array.from({ length: width }, () => new Float64Array(width));
+    for (const row of b) for (let i = 0; i < width; i++) if (row[i] !== 0) for (let j = 0; j < width; j++) c[i][j] += row[i] * row[j];
+    const vectors = Array.from({ length: width }, (_, i) => Float64Array.from({ length: width }, (_, j) => (i === j ? 1 : 0)));
+    for (let sweep = 0; sweep < 30; sweep++) {
+      let off = 0;
+      for (let p = 0; p < width; p++) for (let r = p + 1; r < width; r++) off += c[p][r] * c[p][r];
+      if (off < 1e-18) break;
+      for (let p = 0; p < width; p++) {
+        for (let r = p + 1; r < width; r++) {
+          if (Math.abs(c[p][r]) < 1e-15) continue;
+          const theta = (c[r][r] - c[p][p]) / (2 * c[p][r]);
+          const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+          const cos = 1 / Math.sqrt(t * t + 1);
+          const sin = t * cos;
+          for (let k = 0; k < width; k++) {
+            const a = c[k][p];
+            const d = c[k][r];
+            c[k][p] = cos * a - sin * d;
+            c[k][r] = sin * a + cos * d;
+          }
+          for (let k = 0; k < width; k++) {
+            const a = c[p][k];
+            const d = c[r][k];
+            c[p][k] = cos * a - sin * d;
+            c[r][k] = sin * a + cos * d;
+          }
+          for (let k = 0; k < width; k++) {
+            const a = vectors[k][p];
+            const d = vectors[k][r];
+            vectors[k][p] = cos * a - sin * d;
+            vectors[k][r] = sin * a + cos * d;
+          }
+        }
+      }
+    }
+    const order = [...Array(width).keys()].sort((x, y) => c[y][y] - c[x][x]).slice(0, rank);
+    const sigma = order.map((i) => Math.sqrt(Math.max(c[i][i], 0)));
+    // term vectors V = b · W Σ⁻¹ ; memory vectors = Q · W (· Σ for U Σ)
+    const termVector = (column) =>
+      Float64Array.from(order, (i, index) => {
+        let sum = 0;
+        for (let k = 0; k < width; k++) sum += b[column][k] * vectors[k][i];
+        return sum / (sigma[index] || 1);
+      });
+    const normalise = (vector) => {
+      let norm = 0;
+      for (const value of vector) norm += value * value;
+      norm = Math.sqrt(norm) || 1;
+      return vector.map((value) => value / norm);
+    };
+    const memoryVectors = new Map(
+      records.map((record, index) => [
+        record.id,
+        normalise(
+          Float64Array.from(order, (i, position) => {
+            let sum = 0;
+            for (let k = 0; k < width; k++) sum += q[index][k] * vectors[k][i];
+            return sum * sigma[position];
+          }),
+        ),
+      ]),
+    );
+    const termCache = new Map();
+    const index = buildIndex(records);
+    return {
+      lexical: (query, allowed, limit) => bm25(index, plainQuery(queryTerms, query), allowed, limit),
+      extraLists(query, allowed, limit) {
+        const wanted = queryTerms(query).filter((term) => vocabulary.has(term));
+        if (wanted.length === 0) return {};
+        const vector = new Float64Array(rank);
+        for (const term of wanted) {
+          const column = vocabulary.get(term);
+          let cached = termCache.get(column);
+          if (!cached) {
+            cached = termVector(column);
+            termCache.set(column, cached);
+          }
+          const factor = idf(column);
+          for (let i = 0; i < rank; i++) vector[i] += factor * cached[i] * sigma[i];
+        }
+        const unit = normalise(vector);
+        const scored = [];
+        for (const id of allowed) {
+          const other = memoryVectors.get(id);
+          let dot = 0;
+          for (let i = 0; i < rank; i++) dot += unit[i] * other[i];
+          scored.push({ id, score: dot });
+        }
+        scored.sort((x, y) => y.score - x.score || (x.id < y.id ? -1 : 1));
+        return { latent: scored.slice(0, limit) };
+      },
+      adjust(candidate, _record, explanation, fusion) {
+        if (!candidate.latent) return;
+        const best = (fusion.lexicalWeight + fusion.vectorWeight) / (fusion.rrfK + 1);
+        const share = 1 - fusion.recencyWeight - fusion.importanceWeight - fusion.decayWeight;
+        explanation.score += (share * weight) / (fusion.rrfK + candidate.latent.rank) / best;
+      },
+    };
+  },
 };
