@@ -2,14 +2,18 @@
 //
 // Phase 1 (once, cached in --dump): ingest the conversations through the plain API into the
 // in-memory store (Engram derives conversation context), keep every record and, per question and
-// per negative query, the vector list (ranks, similarities) the hash embedder gives.
+// per negative query, the vector list (ranks, similarities) the hash embedder gives, plus the
+// library's own top 25 per question: `--variant baseline` checks the replay against it (exit 1
+// when any question differs). Delete the dump after changing the library's code.
 // Phase 2 (seconds): rebuild the lexical list with the in-memory store's BM25 (the same code:
 // `termFrequencies`, `queryTerms`, BM25_K1/B), then the searcher's pipeline from the sources —
 // `collectCandidates`, `scoreCandidate`, `smoothAlongConversations`, `applyFloor`, unknown names —
 // so a variant (query expansion, document expansion, an extra ranked list) is one function.
 //
-//   npx esbuild --bundle --platform=node --format=esm --packages=external \
-//     bench/replay/locomo-replay.mjs --outfile=/tmp/locomo-replay.mjs && node /tmp/locomo-replay.mjs [--variant name]
+//   npm run build && node bench/replay/run.mjs [--variant name] [--dump path] [--data path]
+//
+// Phase 1 uses the built package (`engram`); phase 2 the TypeScript sources (run.mjs bundles them),
+// so a ranking experiment edits the sources or variants.mjs and needs no build.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { findDateCues } from '../../packages/core/src/retrieval/date-cues.ts';
@@ -54,14 +58,21 @@ async function dump(path) {
     conversations.push({ id: conversation.id, questions: conversation.questions });
   }
   const vectorList = async (query, scope, limit) => {
-    const hits = await memory.search(query, { scope, limit, mode: 'vector', minScore: 0, explain: true });
+    // Vector mode smooths and sorts by the final score: ask for every turn of the scope, keep the
+    // index's own `limit` best ranks.
+    const hits = await memory.search(query, { scope, limit: 1000, mode: 'vector', minScore: 0, explain: true });
     return hits
+      .filter((hit) => hit.explanation.vector.rank <= limit)
       .map((hit) => ({ id: hit.memory.id, rank: hit.explanation.vector.rank, similarity: hit.explanation.vector.similarity }))
       .sort((a, b) => a.rank - b.rank);
   };
   for (const conversation of conversations) {
     const scope = { userId: conversation.id };
-    for (const question of conversation.questions) question.vector = await vectorList(question.question, scope, 100);
+    for (const question of conversation.questions) {
+      question.vector = await vectorList(question.question, scope, 100);
+      // What the library itself answers (the default search, as the suite runs it): the replay's check.
+      question.reference = (await memory.search(question.question, { scope, limit: 25 })).map((hit) => hit.memory.metadata.diaId);
+    }
     const others = conversations
       .filter((other) => other.id !== conversation.id)
       .flatMap((other) =>
@@ -193,6 +204,7 @@ const diagnosis = {};
 const index0 = buildIndex(records);
 
 const round = (value) => Number(value.toFixed(1));
+let differing = 0;
 function evaluate({ withNegatives = true, only } = {}) {
   const totals = {};
   const add = (group, k, value) => {
@@ -207,6 +219,11 @@ function evaluate({ withNegatives = true, only } = {}) {
     for (const question of conversation.questions) {
       const hits = search(question.question, conversation.id, question.vector, 25);
       const ranked = hits.map((hit) => hit.memory.metadata.diaId);
+      if (values.variant === 'baseline' && question.reference && ranked.join() !== question.reference.join()) {
+        differing += 1;
+        if (process.env.REPLAY_DIAG === 'differences')
+          console.log(question.question, '\n  replay ', ranked.slice(0, 10).join(), '\n  library', question.reference.slice(0, 10).join());
+      }
       const gold = new Set(question.evidence);
       if (process.env.REPLAY_DIAG) {
         const order = lastCandidates.scored.map((item) => item.memory.metadata.diaId);
@@ -256,10 +273,23 @@ function evaluate({ withNegatives = true, only } = {}) {
 const figureOf = (totals, group, k) => round((100 * totals[group][k]) / totals[group].n);
 if (ranker.learn) {
   // Coordinate ascent on the tuning conversations (frac@5 + frac@10), the held-out ones only reported.
+  // REPLAY_PARETO: a move counts only if neither tuning figure drops (the keep rule), then by the sum.
+  const pareto = Boolean(process.env.REPLAY_PARETO);
+  let floorFive = 0;
+  let floorTen = 0;
   const objective = () => {
     const { totals } = evaluate({ withNegatives: false, only: SPLITS.tune });
-    return figureOf(totals, 'tune', 5) + figureOf(totals, 'tune', 10);
+    const five = figureOf(totals, 'tune', 5);
+    const ten = figureOf(totals, 'tune', 10);
+    if (pareto && (five < floorFive || ten < floorTen)) return Number.NEGATIVE_INFINITY;
+    return five + ten;
   };
+  const settle = () => {
+    const { totals } = evaluate({ withNegatives: false, only: SPLITS.tune });
+    floorFive = figureOf(totals, 'tune', 5);
+    floorTen = figureOf(totals, 'tune', 10);
+  };
+  settle();
   // Names "fusion.x" set the searcher's own options (neighbourWeight, vectorWeight, dateWeight, rrfK).
   const read = (name) => (name.startsWith('fusion.') ? fusion[name.slice(7)] : ranker.weights[name]);
   const write = (name, value) => {
@@ -283,6 +313,7 @@ if (ranker.learn) {
         write(name, previous);
       }
       write(name, bestValue);
+      settle();
       console.log(pass, name, bestValue, best.toFixed(1));
     }
   }
@@ -292,4 +323,9 @@ const { totals, negatives, started } = evaluate();
 const figure = (group, k) => figureOf(totals, group, k);
 const line = `${values.variant}: tuning ${figure('tune', 5)} / ${figure('tune', 10)}, held-out ${figure('heldOut', 5)} / ${figure('heldOut', 10)}, all ${figure('all', 5)} / ${figure('all', 10)}; frac@10 cat1..5 ${[1, 2, 3, 4, 5].map((c) => figure(`cat${c}`, 10)).join(' ')}; negatives empty tuning ${round((100 * negatives.tune.empty) / negatives.tune.n)} % / held-out ${round((100 * negatives.heldOut.empty) / negatives.heldOut.n)} % / all ${round((100 * negatives.all.empty) / negatives.all.n)} % (${((performance.now() - started) / 1000).toFixed(1)} s)`;
 console.log(line);
+if (values.variant === 'baseline') {
+  console.log(`questions whose top 25 differs from the library's own search: ${differing}`);
+  // The replay is only worth its figures while it answers what the library answers.
+  if (differing > 0) process.exitCode = 1;
+}
 if (process.env.REPLAY_DIAG) console.log(JSON.stringify(diagnosis));

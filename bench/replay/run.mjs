@@ -1,7 +1,8 @@
-// Bundles the LoCoMo replay (it imports the TypeScript sources of the ranking code, so no build is
-// needed) into bench/replay/.build/ and runs it with the same arguments:
+// Bundles the LoCoMo replay (it imports the TypeScript sources of the ranking code, so trying a
+// ranking needs no build; the first run's ingest uses the built package) into bench/replay/.build/
+// and runs it with the same arguments:
 //
-//   node bench/replay/run.mjs [--variant name] [--dump /tmp/locomo-replay-dump.json] [--data path]
+//   npm run build && node bench/replay/run.mjs [--variant name] [--dump /tmp/locomo-replay-dump.json] [--data path]
 //
 // Variants and their parameters (environment variables): bench/replay/variants.mjs.
 import { spawnSync } from 'node:child_process';
