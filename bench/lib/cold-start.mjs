@@ -15,6 +15,15 @@ const residentSplit = () => {
     return null;
   }
 };
+/** CPU time (user + system, in 10 ms ticks) of this thread alone (Linux): the first search's critical path. */
+function threadCpuMs() {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return null;
+  }
+}
 const searches = Number(searchesText ?? 50);
 const began = performance.now();
 const { Memory, hashEmbedder, sqliteStore } = await import('engram');
@@ -26,6 +35,9 @@ const rssAfterOpenBytes = process.memoryUsage().rss;
 await memory.search(query, { limit: 10, scope: { userId } });
 const searched = performance.now();
 const rssAfterFirstSearchBytes = process.memoryUsage().rss;
+// CPU time (user + system) of this process up to here, node's own start included: what a quiet machine's wall time approaches.
+const cpuAfterFirstSearch = process.cpuUsage();
+const mainThreadCpuMs = threadCpuMs();
 let rssBytes = 0;
 let rssAfter1000Bytes = null;
 let split = null;
@@ -49,6 +61,10 @@ process.stdout.write(
     openMs: opened - imported,
     firstSearchMs: searched - opened,
     totalMs: searched - began,
+    cpuMs: (cpuAfterFirstSearch.user + cpuAfterFirstSearch.system) / 1000,
+    cpuUserMs: cpuAfterFirstSearch.user / 1000,
+    cpuSystemMs: cpuAfterFirstSearch.system / 1000,
+    mainThreadCpuMs,
     closeMs: closed - closing,
     rssAfterOpenBytes,
     rssAfterFirstSearchBytes,

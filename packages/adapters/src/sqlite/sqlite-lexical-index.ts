@@ -4,7 +4,7 @@ import { readLogChanges, readLogHead } from './sqlite-change-log.js';
 import { compileFilter } from './sqlite-filter.js';
 import type { SqliteSession } from './sqlite-session.js';
 import { SlotColumns, SlotFieldsView, slotFieldColumns } from './sqlite-slot-columns.js';
-import { readSnapshot, type SnapshotFile, saveSnapshot } from './sqlite-snapshot.js';
+import { readSnapshot, type SnapshotFile, saveSnapshot, type Typed } from './sqlite-snapshot.js';
 import { type SlotFields, type SlotFilter, slotFilter } from './sqlite-vector-filter.js';
 import { slotDead, slotSuperseded } from './sqlite-vector-kernel.js';
 
@@ -369,7 +369,8 @@ const acceptAll = () => true;
 function prefixed(file: SnapshotFile, prefix: string) {
   return {
     length: (name: string) => file.length(`${prefix}${name}`),
-    read: (name: string, from?: number, to?: number) => file.read(`${prefix}${name}`, from, to),
+    // Bm25Index's arrays were saved as Int32/Float32/Float64/Uint8 arrays: reads give those back.
+    read: (name: string, from?: number, to?: number) => file.read(`${prefix}${name}`, from, to) as Exclude<Typed, Uint16Array>,
     close: () => file.close(),
   };
 }

@@ -2,6 +2,24 @@ import type { SnapshotFile } from './sqlite-snapshot.js';
 
 /** The columns' names, in `SlotColumns.columns()` order (as snapshots store them). */
 const columnNames = ['rowids', 'user', 'agent', 'run', 'conversation', 'type', 'subtype', 'createdAt', 'validTo'] as const;
+/** The interned-string columns (`IdColumn`s). */
+const idColumnNames = new Set<string>(['user', 'agent', 'run', 'conversation', 'type', 'subtype']);
+
+/**
+ * A column of interned string ids: the narrowest array that holds its ids. Most stores have
+ * fewer than 256 users, types and subtypes, so a column takes a byte a slot (1 MB at 1M, not 4),
+ * and a snapshot's bytes are its contents as read, with no widening pass. `SlotColumns.set`
+ * widens a column the first time it must hold a larger id.
+ */
+export type IdColumn = Uint8Array | Uint16Array | Int32Array;
+
+/** `column`, or a wider copy of it when `id` does not fit its element type. */
+function holding(column: IdColumn, id: number): IdColumn {
+  if (column instanceof Int32Array || id <= (column instanceof Uint8Array ? 0xff : 0xffff)) return column;
+  const wider = id <= 0xffff ? new Uint16Array(column.length) : new Int32Array(column.length);
+  wider.set(column);
+  return wider;
+}
 
 /**
  * The filterable fields of the memories an in-memory mirror holds (the vector codes' and the
@@ -10,12 +28,12 @@ const columnNames = ['rowids', 'user', 'agent', 'run', 'conversation', 'type', '
  */
 export class SlotColumns {
   rowids: Float64Array;
-  user: Int32Array;
-  agent: Int32Array;
-  run: Int32Array;
-  conversation: Int32Array;
-  type: Int32Array;
-  subtype: Int32Array;
+  user: IdColumn;
+  agent: IdColumn;
+  run: IdColumn;
+  conversation: IdColumn;
+  type: IdColumn;
+  subtype: IdColumn;
   createdAt: Float64Array;
   /** NaN when null. */
   validTo: Float64Array;
@@ -23,12 +41,12 @@ export class SlotColumns {
 
   constructor(capacity: number) {
     this.rowids = new Float64Array(capacity);
-    this.user = new Int32Array(capacity);
-    this.agent = new Int32Array(capacity);
-    this.run = new Int32Array(capacity);
-    this.conversation = new Int32Array(capacity);
-    this.type = new Int32Array(capacity);
-    this.subtype = new Int32Array(capacity);
+    this.user = new Uint8Array(capacity);
+    this.agent = new Uint8Array(capacity);
+    this.run = new Uint8Array(capacity);
+    this.conversation = new Uint8Array(capacity);
+    this.type = new Uint8Array(capacity);
+    this.subtype = new Uint8Array(capacity);
     this.createdAt = new Float64Array(capacity);
     this.validTo = new Float64Array(capacity);
   }
@@ -45,12 +63,18 @@ export class SlotColumns {
   /** Fills slot `slot` from a row read with `slotFieldColumns` starting at `offset`. */
   set(slot: number, rowid: number, row: readonly unknown[], offset: number): void {
     this.rowids[slot] = rowid;
-    this.user[slot] = this.intern(row[offset] as string | null);
-    this.agent[slot] = this.intern(row[offset + 1] as string | null);
-    this.run[slot] = this.intern(row[offset + 2] as string | null);
-    this.conversation[slot] = this.intern(row[offset + 3] as string | null);
-    this.type[slot] = this.intern(row[offset + 4] as string);
-    this.subtype[slot] = this.intern(row[offset + 5] as string | null);
+    const user = this.intern(row[offset] as string | null);
+    (this.user = holding(this.user, user))[slot] = user;
+    const agent = this.intern(row[offset + 1] as string | null);
+    (this.agent = holding(this.agent, agent))[slot] = agent;
+    const run = this.intern(row[offset + 2] as string | null);
+    (this.run = holding(this.run, run))[slot] = run;
+    const conversation = this.intern(row[offset + 3] as string | null);
+    (this.conversation = holding(this.conversation, conversation))[slot] = conversation;
+    const type = this.intern(row[offset + 4] as string);
+    (this.type = holding(this.type, type))[slot] = type;
+    const subtype = this.intern(row[offset + 5] as string | null);
+    (this.subtype = holding(this.subtype, subtype))[slot] = subtype;
     this.createdAt[slot] = row[offset + 6] as number;
     this.validTo[slot] = (row[offset + 8] as number | null) ?? Number.NaN;
   }
@@ -62,7 +86,7 @@ export class SlotColumns {
 
   /** Grows every column to `capacity` slots, keeping the first `used`. */
   grow(capacity: number, used: number): void {
-    const grow = <T extends Float64Array | Int32Array>(array: T): T => {
+    const grow = <T extends Float64Array | IdColumn>(array: T): T => {
       const larger = new (array.constructor as new (length: number) => T)(capacity);
       larger.set(array.subarray(0, used));
       return larger;
@@ -82,10 +106,16 @@ export class SlotColumns {
   exportState(used: number): { strings: string[]; arrays: Record<string, Float64Array | Int32Array> } {
     const arrays: Record<string, Float64Array | Int32Array> = {};
     this.columns().forEach((column, index) => {
+      if (column instanceof Float64Array) {
+        arrays[columnNames[index] as string] = column.slice(0, used);
+        return;
+      }
       // A column of nulls (agent, run and conversation often are) is left out: on load its
       // zero-filled array is never written, so its pages take no memory.
-      if (column instanceof Int32Array && column.subarray(0, used).every((value) => value === 0)) return;
-      arrays[columnNames[index] as string] = column.slice(0, used);
+      if (column.subarray(0, used).every((value) => value === 0)) return;
+      // Saved as Int32Array whatever its width now (the snapshot stores it narrow anyway), so
+      // the file is the one earlier versions wrote and read.
+      arrays[columnNames[index] as string] = Int32Array.from(column.subarray(0, used));
     });
     return { strings: [...this.strings.keys()], arrays };
   }
@@ -96,15 +126,17 @@ export class SlotColumns {
     strings.forEach((value, index) => {
       columns.strings.set(value, index + 1);
     });
-    columnNames.forEach((name, index) => {
-      const column = columns.columns()[index] as Float64Array | Int32Array;
+    for (const name of columnNames) {
       const stored = `${prefix}${name}`;
-      if (file.has(stored)) file.readInto(stored, column.subarray(0, file.length(stored)));
-    });
+      if (!file.has(stored)) continue;
+      // Id columns keep the width they were stored in (`IdColumn`).
+      if (idColumnNames.has(name)) columns[name as 'user'] = file.readNarrow(stored, capacity);
+      else file.readInto(stored, (columns[name as 'rowids'] as Float64Array).subarray(0, file.length(stored)));
+    }
     return columns;
   }
 
-  private columns(): Array<Float64Array | Int32Array> {
+  private columns(): Array<Float64Array | IdColumn> {
     return [this.rowids, this.user, this.agent, this.run, this.conversation, this.type, this.subtype, this.createdAt, this.validTo];
   }
 
@@ -137,22 +169,22 @@ export abstract class SlotFieldsView {
   get rowids(): Float64Array {
     return this.columnsNow.rowids;
   }
-  get user(): Int32Array {
+  get user(): IdColumn {
     return this.columnsNow.user;
   }
-  get agent(): Int32Array {
+  get agent(): IdColumn {
     return this.columnsNow.agent;
   }
-  get run(): Int32Array {
+  get run(): IdColumn {
     return this.columnsNow.run;
   }
-  get conversation(): Int32Array {
+  get conversation(): IdColumn {
     return this.columnsNow.conversation;
   }
-  get type(): Int32Array {
+  get type(): IdColumn {
     return this.columnsNow.type;
   }
-  get subtype(): Int32Array {
+  get subtype(): IdColumn {
     return this.columnsNow.subtype;
   }
   get createdAt(): Float64Array {

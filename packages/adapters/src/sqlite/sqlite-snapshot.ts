@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, fstatSync, openSync, readdirSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, read, readdirSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { readErasedSeq, readLogHead } from './sqlite-change-log.js';
 import type { SqliteSession } from './sqlite-session.js';
@@ -17,10 +17,10 @@ import type { SqliteSession } from './sqlite-session.js';
  * stored form and the kind saved, and reads give back the kind saved: ~110 bytes a memory less on
  * disk. (Files written before this record one kind and read as before.)
  */
-export type Typed = Int32Array | Float32Array | Float64Array | Uint8Array;
-type Kind = 'i32' | 'f32' | 'f64' | 'u8';
-/** How an array is stored: a kind, two or three bytes a whole number, or one value repeated. */
-type Form = Kind | 'u16' | 'u24' | 'fill';
+export type Typed = Int32Array | Float32Array | Float64Array | Uint8Array | Uint16Array;
+type Kind = 'i32' | 'f32' | 'f64' | 'u8' | 'u16';
+/** How an array is stored: a kind, three bytes a whole number, or one value repeated. */
+type Form = Kind | 'u24' | 'fill';
 /**
  * An array's entry in the header: name, stored form, element count, the kind it is read as (when
  * it differs from the form) and, for `fill`, the value (as `String(value)`: NaN and -0 survive).
@@ -30,10 +30,18 @@ type ArrayEntry = [name: string, form: Form, count: number, logical?: Kind, valu
 const magic = 0x454e4731; // "ENG1"
 
 const kindOf = (array: Typed): Kind =>
-  array instanceof Int32Array ? 'i32' : array instanceof Float32Array ? 'f32' : array instanceof Float64Array ? 'f64' : 'u8';
+  array instanceof Int32Array
+    ? 'i32'
+    : array instanceof Float32Array
+      ? 'f32'
+      : array instanceof Float64Array
+        ? 'f64'
+        : array instanceof Uint16Array
+          ? 'u16'
+          : 'u8';
 const align = (offset: number) => (offset + 7) & ~7;
 const bytesPer: Record<Form, number> = { i32: 4, f32: 4, f64: 8, u8: 1, u16: 2, u24: 3, fill: 0 };
-const kinds = new Set<string>(['i32', 'f32', 'f64', 'u8']);
+const kinds = new Set<string>(['i32', 'f32', 'f64', 'u8', 'u16']);
 
 /** The narrowest form that holds every value of `array` exactly (its own kind when none does). */
 function narrowForm(array: Typed): Form {
@@ -69,9 +77,9 @@ function storedBytes(array: Typed, form: Form): Uint8Array {
     }
     return bytes;
   }
-  let stored: Typed | Uint16Array = array;
+  let stored: Typed = array;
   if (form !== kindOf(array)) {
-    stored = form === 'u16' ? new Uint16Array(array.length) : allocate(form as Kind, array.length);
+    stored = allocate(form as Kind, array.length);
     stored.set(array);
   }
   return new Uint8Array(stored.buffer, stored.byteOffset, stored.byteLength);
@@ -81,15 +89,24 @@ function storedBytes(array: Typed, form: Form): Uint8Array {
 function widen(form: Form, bytes: Uint8Array, target: Typed, value: string | undefined): void {
   if (form === 'fill') target.fill(Number(value));
   else if (form === 'u24') {
-    // Unpacked into an Int32Array first (one element type: 10x faster than into any target kind).
-    const unpacked = target instanceof Int32Array ? target : new Int32Array(target.length);
-    unpack24(bytes, unpacked);
-    if (unpacked !== target) target.set(unpacked);
-  } else if (form === 'u16') target.set(new Uint16Array(bytes.buffer, bytes.byteOffset, target.length));
-  else target.set(view(form, bytes.buffer, bytes.byteOffset, target.length));
+    // One loop per element type (one shared by all kinds ran 10x slower); others through an Int32Array.
+    if (target instanceof Int32Array) unpack24(bytes, target);
+    else if (target instanceof Float64Array) unpack24ToFloat64(bytes, target);
+    else {
+      const unpacked = new Int32Array(target.length);
+      unpack24(bytes, unpacked);
+      target.set(unpacked);
+    }
+  } else target.set(view(form, bytes.buffer, bytes.byteOffset, target.length));
 }
 
 function unpack24(bytes: Uint8Array, out: Int32Array): void {
+  for (let index = 0, at = 0; index < out.length; index++, at += 3) {
+    out[index] = (bytes[at] as number) | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16);
+  }
+}
+
+function unpack24ToFloat64(bytes: Uint8Array, out: Float64Array): void {
   for (let index = 0, at = 0; index < out.length; index++, at += 3) {
     out[index] = (bytes[at] as number) | ((bytes[at + 1] as number) << 8) | ((bytes[at + 2] as number) << 16);
   }
@@ -156,7 +173,9 @@ function view(kind: Kind, buffer: ArrayBufferLike, start: number, count: number)
       ? new Float32Array(buffer, start, count)
       : kind === 'f64'
         ? new Float64Array(buffer, start, count)
-        : new Uint8Array(buffer, start, count);
+        : kind === 'u16'
+          ? new Uint16Array(buffer, start, count)
+          : new Uint8Array(buffer, start, count);
 }
 
 function allocate(kind: Kind, count: number): Typed {
@@ -166,7 +185,9 @@ function allocate(kind: Kind, count: number): Typed {
       ? new Float32Array(count)
       : kind === 'f64'
         ? new Float64Array(count)
-        : new Uint8Array(count);
+        : kind === 'u16'
+          ? new Uint16Array(count)
+          : new Uint8Array(count);
 }
 
 /** Where an array of a snapshot file is, and how it is stored. */
@@ -184,11 +205,15 @@ interface FileEntry {
  * lets a 1M-memory index open in a fraction of the file's size and page in the rest on demand.
  *
  * It holds the file open: a newer snapshot renamed over it leaves this one readable (POSIX keeps
- * an unlinked file while it is open). `close` when done; reads after that throw.
+ * an unlinked file while it is open). `close` when done; reads after that throw. Reads started by
+ * `readIntoInBackground` finish first: the descriptor is closed after the last of them.
  */
 export class SnapshotFile {
   private descriptor: number | null;
   private readonly entries = new Map<string, FileEntry>();
+  /** Background reads not finished yet, and whether `close` was called meanwhile. */
+  private inFlight = 0;
+  private closing = false;
 
   private constructor(
     descriptor: number,
@@ -248,6 +273,35 @@ export class SnapshotFile {
     return array;
   }
 
+  /**
+   * Array `name` of whole numbers saved as `i32`, read in the narrowest kind that holds what was
+   * stored — a Uint8Array or Uint16Array when the values fit one or two bytes, else an Int32Array
+   * — with room for `capacity` elements (the rest zero): no widening pass, a quarter or half of the
+   * memory. The caller widens it when it must hold a larger value (see `SlotColumns`).
+   */
+  readNarrow(name: string, capacity: number): Int32Array | Uint16Array | Uint8Array {
+    const entry = this.entry(name);
+    if (entry.logical !== 'i32' || capacity < entry.count)
+      throw new Error(`snapshot array ${name}: not whole numbers that fit ${capacity}`);
+    const filled = entry.form === 'fill' ? Number(entry.value) : 0;
+    const kind: Kind =
+      entry.form === 'u8' || entry.form === 'u16'
+        ? entry.form
+        : entry.form === 'fill' && filled >= 0 && filled <= 0xffff
+          ? filled <= 0xff
+            ? 'u8'
+            : 'u16'
+          : 'i32';
+    const array = allocate(kind, capacity) as Int32Array | Uint16Array | Uint8Array;
+    const part = array.subarray(0, entry.count);
+    // A column of one value (zero: a null column) costs no read, and zero no write either.
+    if (entry.form === 'fill') {
+      if (filled !== 0) part.fill(filled);
+    } else if (kind === 'i32') this.readInto(name, part);
+    else this.readBytes(entry, new Uint8Array(part.buffer, part.byteOffset, part.byteLength), 0);
+    return array;
+  }
+
   /** Fills `target` (of the kind saved) with the elements of array `name` from element `from`. */
   readInto(name: string, target: Typed, from = 0): void {
     const entry = this.entry(name);
@@ -263,7 +317,42 @@ export class SnapshotFile {
     }
   }
 
+  /**
+   * Like `readInto` for a whole array stored as the kind saved (no widening: the bytes go straight
+   * into `target`), but on libuv's thread pool: the calling thread goes on with other work while
+   * the kernel copies the bytes. Resolves when `target` holds them; rejects on a read error or a
+   * short file. `target` must not be written until then (the read would overwrite it).
+   */
+  readIntoInBackground(name: string, target: Typed): Promise<void> {
+    const entry = this.entry(name);
+    if (this.descriptor === null || this.closing) return Promise.reject(new Error('snapshot file closed'));
+    if (kindOf(target) !== entry.logical || entry.form !== entry.logical || target.length !== entry.count) {
+      return Promise.reject(new Error(`snapshot array ${name}: a background read needs the whole array, stored as ${entry.logical}`));
+    }
+    const descriptor = this.descriptor;
+    const bytes = new Uint8Array(target.buffer, target.byteOffset, target.byteLength);
+    this.inFlight += 1;
+    return new Promise<void>((resolve, reject) => {
+      const step = (done: number) => {
+        if (done === bytes.length) return finish(null);
+        read(descriptor, bytes, done, bytes.length - done, entry.offset + done, (error, count) => {
+          if (error) finish(error);
+          else if (count === 0) finish(new Error('truncated engram snapshot'));
+          else step(done + count);
+        });
+      };
+      const finish = (error: Error | null) => {
+        this.inFlight -= 1;
+        if (this.closing && this.inFlight === 0) this.close();
+        if (error) reject(error);
+        else resolve();
+      };
+      step(0);
+    });
+  }
+
   private readBytes(entry: FileEntry, bytes: Uint8Array, from: number): void {
+    // (Closing with background reads in flight: the descriptor is still this file's.)
     if (this.descriptor === null) throw new Error('snapshot file closed');
     const position = entry.offset + from * bytesPer[entry.form];
     let done = 0;
@@ -276,6 +365,9 @@ export class SnapshotFile {
 
   close(): void {
     if (this.descriptor === null) return;
+    // A descriptor closed under a background read could be reused by another open meanwhile.
+    this.closing = true;
+    if (this.inFlight > 0) return;
     closeSync(this.descriptor);
     this.descriptor = null;
   }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cosineSimilarity, diffRecords, hashEmbedder, type MemoryStore, ValidationError } from '@engram/core';
@@ -307,5 +307,71 @@ describe('snapshot arrays in their narrowest exact kind', () => {
     } finally {
       file.close();
     }
+  });
+
+  it('reads whole-number columns in the width they were stored in, with room to grow', () => {
+    const columns = {
+      user: new Int32Array([0, 7, 255]),
+      type: new Int32Array([3, 300, 65_535]),
+      run: new Int32Array([1, 70_000, 16_000_000]),
+      agent: new Int32Array([0, -1, 2_000_000_000]),
+      subtype: new Int32Array([0, 0, 0]),
+      conversation: new Int32Array([9, 9, 9]),
+      wide: new Int32Array([4, 4, 70_000]),
+      rowids: new Float64Array([1, 70_000, 16_000_000]),
+    };
+    const path = join(root, `columns-${++counter}.snapshot`);
+    writeFileSync(path, encodeSnapshot({}, columns));
+    const file = SnapshotFile.open(path);
+    try {
+      const expectNarrow = (name: keyof typeof columns, kind: new (length: number) => unknown) => {
+        const read = file.readNarrow(name, 5);
+        expect(read.constructor, name).toBe(kind);
+        expect(Array.from(read), name).toEqual([...Array.from(columns[name]), 0, 0]);
+      };
+      expectNarrow('user', Uint8Array);
+      expectNarrow('type', Uint16Array);
+      expectNarrow('run', Int32Array);
+      expectNarrow('agent', Int32Array);
+      expectNarrow('subtype', Uint8Array);
+      expectNarrow('conversation', Uint8Array);
+      expectNarrow('wide', Int32Array);
+      expect(() => file.readNarrow('rowids', 5)).toThrow(/not whole numbers/);
+      expect(() => file.readNarrow('user', 2)).toThrow(/not whole numbers/);
+      // Three bytes a rowid, read straight into a Float64Array.
+      expect(Array.from(file.read('rowids'))).toEqual([1, 70_000, 16_000_000]);
+    } finally {
+      file.close();
+    }
+  });
+
+  it('reads an array in the background, and closes the file only after the reads in flight', async () => {
+    const codes = new Uint8Array(3 * 1024 * 1024).map((_, index) => (index * 31) % 251);
+    const path = join(root, `background-${++counter}.snapshot`);
+    writeFileSync(path, encodeSnapshot({}, { codes, small: new Uint8Array([1, 2, 3]), ids: new Int32Array([0, 1, 700]) }));
+    const file = SnapshotFile.open(path);
+    const target = new Uint8Array(codes.length);
+    const reading = file.readIntoInBackground('codes', target);
+    // Closed while the read is in flight: it still completes, and synchronous reads still work until then.
+    file.close();
+    expect(Array.from(file.read('small'))).toEqual([1, 2, 3]);
+    await reading;
+    expect(Buffer.from(target).equals(Buffer.from(codes))).toBe(true);
+    expect(() => file.read('small')).toThrow(/closed/);
+    await expect(file.readIntoInBackground('codes', target)).rejects.toThrow(/closed/);
+
+    const again = SnapshotFile.open(path);
+    try {
+      // Only whole arrays stored as they are read go to the background (no widening there).
+      await expect(again.readIntoInBackground('ids', new Int32Array(3))).rejects.toThrow(/whole array/);
+      await expect(again.readIntoInBackground('codes', new Uint8Array(10))).rejects.toThrow(/whole array/);
+    } finally {
+      again.close();
+    }
+    // A file cut short after it was opened (truncated in place): the read rejects.
+    const cut = SnapshotFile.open(path);
+    writeFileSync(path, readFileSync(path).subarray(0, 2 * 1024 * 1024));
+    await expect(cut.readIntoInBackground('codes', target)).rejects.toThrow(/truncated/);
+    cut.close();
   });
 });

@@ -1,7 +1,7 @@
 import { readLogChanges, readLogHead } from './sqlite-change-log.js';
 import type { SqliteSession } from './sqlite-session.js';
 import { SlotColumns, SlotFieldsView, slotFieldColumns } from './sqlite-slot-columns.js';
-import { readSnapshot, saveSnapshot } from './sqlite-snapshot.js';
+import { readSnapshot, type SnapshotFile, saveSnapshot } from './sqlite-snapshot.js';
 import { type CodeLayout, codeVersion, type VectorCoder } from './sqlite-vector-codes.js';
 import type { SlotFields } from './sqlite-vector-filter.js';
 import { CodeArena, slotDead, slotSuperseded } from './sqlite-vector-kernel.js';
@@ -60,6 +60,12 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
   /** Each slot's float vector (`layout.dimensions` values) and its norm, or null when not mirrored. */
   floats: Float32Array | null = null;
   norms: Float64Array | null = null;
+
+  /**
+   * Codes a snapshot load left reading in the background (`startLoading`): until `done` settles,
+   * nothing may read or write the arena's codes; `settlePending` makes them usable either way.
+   */
+  private pending: PendingCodes | null = null;
 
   /** Bytes of float vectors this cache may mirror (decided at each full load). */
   floatBudget = defaultFloatCacheBytes;
@@ -126,6 +132,7 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
    */
   saveSnapshot(session: SqliteSession): void {
     if (!this.wantsSnapshot) return;
+    if (this.pending) this.settlePending();
     if (this.used !== this.liveCount) this.compact();
     const { hammingBytes, bytes, dimensions } = this.layout;
     const columns = this.columns.exportState(this.used);
@@ -140,12 +147,30 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
     this.changesSinceSnapshot = 0;
   }
 
+  /**
+   * Starts loading the snapshot (when there is a usable one): the fields and the mask now, the
+   * codes (128 bytes a vector: 128 MB at 1M) on libuv's thread pool, so a new process's first
+   * search does other work (the lexical index, the query's embedding) while the kernel copies
+   * them. `loading` says when they are in place; `sync` never waits for it (see `settlePending`).
+   */
+  startLoading(session: SqliteSession): void {
+    if (this.triedSnapshot) return;
+    this.triedSnapshot = true;
+    this.loadSnapshot(session, true);
+  }
+
+  /** Resolves (never rejects) when codes read in the background are in place; null when none are being read. */
+  get loading(): Promise<void> | null {
+    return this.pending?.done ?? null;
+  }
+
   /** Brings the cache up to date with the database (see the class comment). */
   sync(session: SqliteSession): void {
     if (!this.triedSnapshot) {
       this.triedSnapshot = true;
-      this.loadSnapshot(session);
+      this.loadSnapshot(session, false);
     }
+    if (this.pending) this.settlePending();
     if (readLogHead(session) === this.appliedSeq) return;
     // One read transaction: the log, its head and the rows are one snapshot.
     session.db
@@ -199,8 +224,43 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
     if (mirrored !== this.liveCount) this.dropFloats();
   }
 
-  /** Loads the `vectors` snapshot when it matches this layout and the log still covers it. */
-  private loadSnapshot(session: SqliteSession): void {
+  /**
+   * Makes the codes being read in the background usable now. Read: nothing to do. Failed: the
+   * mirror is emptied, so this sync reloads it from the rows. Still reading (a caller that did
+   * not wait for `loading`): they are read again, synchronously, into a fresh arena — the reads in
+   * flight finish into the old one, which nothing uses any more, so they cannot overwrite a code
+   * written after this.
+   */
+  private settlePending(): void {
+    const pending = this.pending as PendingCodes;
+    this.pending = null;
+    if (pending.state === 'read') return;
+    const { bytes, hammingBytes } = this.layout;
+    if (pending.state === 'reading') {
+      try {
+        const fresh = new CodeArena(bytes, hammingBytes, this.arena.capacity);
+        fresh.mask.set(this.arena.mask.subarray(0, this.used));
+        pending.file.readInto('prefixes', fresh.prefixes.subarray(0, this.used * hammingBytes));
+        pending.file.readInto('suffixes', fresh.suffixes.subarray(0, this.used * (bytes - hammingBytes)));
+        this.arena = fresh;
+        return;
+      } catch {
+        // Unreadable now: load from the rows, as below.
+      }
+    }
+    this.arena = new CodeArena(bytes, hammingBytes, initialCapacity);
+    this.columns = new SlotColumns(initialCapacity);
+    this.clear();
+    this.dropFloats();
+    this.appliedSeq = -1;
+    this.changesSinceSnapshot = -1;
+  }
+
+  /**
+   * Loads the `vectors` snapshot when it matches this layout and the log still covers it; with
+   * `background`, leaves its codes reading on the thread pool (see `startLoading`).
+   */
+  private loadSnapshot(session: SqliteSession, background: boolean): void {
     const { hammingBytes, bytes, dimensions } = this.layout;
     try {
       session.db
@@ -220,18 +280,29 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
           let arena: CodeArena;
           let columns: SlotColumns;
           const { strings, used } = header as { strings: string[]; used: number };
+          let pending: PendingCodes | null = null;
           try {
             let capacity = initialCapacity;
             while (capacity < used) capacity *= 2;
             // Each array is read straight into its place in the arena and the columns.
             arena = new CodeArena(bytes, hammingBytes, capacity);
-            file.readInto('prefixes', arena.prefixes.subarray(0, used * hammingBytes));
-            file.readInto('suffixes', arena.suffixes.subarray(0, used * (bytes - hammingBytes)));
+            const prefixes = arena.prefixes.subarray(0, used * hammingBytes);
+            const suffixes = arena.suffixes.subarray(0, used * (bytes - hammingBytes));
+            if (background) pending = readCodesInBackground(file, prefixes, suffixes);
+            else {
+              file.readInto('prefixes', prefixes);
+              file.readInto('suffixes', suffixes);
+            }
             file.readInto('mask', arena.mask.subarray(0, used));
             columns = SlotColumns.fromSnapshot(strings, file, 'column.', capacity);
-          } finally {
+          } catch (error) {
+            // The reads in flight finish into an arena nothing uses; then the file closes.
             file.close();
+            throw error;
           }
+          // Closed now, or (reading in the background) after the last read.
+          file.close();
+          this.pending = pending;
           this.arena = arena;
           this.columns = columns;
           this.clear();
@@ -245,6 +316,7 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
         .deferred();
     } catch {
       // A damaged snapshot: load from the rows.
+      this.pending = null;
       this.arena = new CodeArena(bytes, hammingBytes, initialCapacity);
       this.columns = new SlotColumns(initialCapacity);
       this.clear();
@@ -346,4 +418,26 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
       this.norms = norms;
     }
   }
+}
+
+/** Codes being read from a snapshot file on the thread pool; `state` follows the reads. */
+interface PendingCodes {
+  file: SnapshotFile;
+  state: 'reading' | 'read' | 'failed';
+  /** Settles (never rejects) when `state` is no longer `reading`. */
+  done: Promise<void>;
+}
+
+/** Starts reading a snapshot's `prefixes` and `suffixes` into these arrays in the background. */
+function readCodesInBackground(file: SnapshotFile, prefixes: Uint8Array, suffixes: Uint8Array): PendingCodes {
+  const pending: PendingCodes = { file, state: 'reading', done: Promise.resolve() };
+  pending.done = Promise.all([file.readIntoInBackground('prefixes', prefixes), file.readIntoInBackground('suffixes', suffixes)]).then(
+    () => {
+      if (pending.state === 'reading') pending.state = 'read';
+    },
+    () => {
+      pending.state = 'failed';
+    },
+  );
+  return pending;
 }

@@ -1,14 +1,15 @@
 import type { MemoryFilter } from '@engram/core';
+import type { IdColumn } from './sqlite-slot-columns.js';
 import { slotDead, slotSuperseded } from './sqlite-vector-kernel.js';
 
 /** The filterable fields the vector cache holds for each slot (strings interned as ids, 0 = null). */
 export interface SlotFields {
-  readonly user: Int32Array;
-  readonly agent: Int32Array;
-  readonly run: Int32Array;
-  readonly conversation: Int32Array;
-  readonly type: Int32Array;
-  readonly subtype: Int32Array;
+  readonly user: IdColumn;
+  readonly agent: IdColumn;
+  readonly run: IdColumn;
+  readonly conversation: IdColumn;
+  readonly type: IdColumn;
+  readonly subtype: IdColumn;
   readonly createdAt: Float64Array;
   /** NaN when null. */
   readonly validTo: Float64Array;
@@ -37,7 +38,7 @@ export type SlotFilter =
   | {
       kind: 'slots';
       flags: number;
-      equal: Array<{ column: Int32Array; id: number }>;
+      equal: Array<{ column: IdColumn; id: number }>;
       test: ((slot: number) => boolean) | undefined;
       residual: boolean;
     }
@@ -52,8 +53,8 @@ export function slotFilter(filter: MemoryFilter | undefined, fields: SlotFields)
   const residual = anyTags || allTags || filter.where !== undefined;
 
   const tests: Array<(slot: number) => boolean> = [];
-  const equal: Array<{ column: Int32Array; id: number }> = [];
-  const equals = (column: Int32Array, value: string | undefined): boolean => {
+  const equal: Array<{ column: IdColumn; id: number }> = [];
+  const equals = (column: IdColumn, value: string | undefined): boolean => {
     if (value === undefined) return true;
     const id = fields.idOf(value);
     if (id === undefined) return false;

@@ -521,6 +521,46 @@ describe('vector mirror snapshot', () => {
     await fromSnapshot.close();
   }, 60_000);
 
+  it('loads its codes in the background at open; a write before the first search neither waits for them nor loses one', async () => {
+    const path = join(root, `background-${Date.now()}.db`);
+    const writer = sqliteStore({ path });
+    await writer.vectors?.open(dimensions);
+    // 250 users: every interned id fits a byte, so the next connection reads the user column as bytes.
+    const records = Array.from({ length: 10_200 }, (_, index) =>
+      makeRecord({ content: `v ${index}`, scope: { userId: `u${index % 250}` } }),
+    );
+    await writer.write(records.map((record, index) => ({ record, vector: seededVector(index, dimensions) })));
+    const query = seededVector(4242, dimensions);
+    const before = await writer.vectors?.search(query, 10, { scope: { userId: 'u7' } });
+    await settle();
+    await writer.close();
+    expect(snapshotSeq(path)).not.toBeNull();
+
+    const reader = sqliteStore({ path });
+    await reader.vectors?.open(dimensions);
+    // 10,000 writes make the connection catch its mirror up (`followWrites`) in this same turn,
+    // before the background reads could complete: it reads the codes itself. New users take ids
+    // above 255, so the user column widens as they are written.
+    const added = Array.from({ length: 10_000 }, (_, index) =>
+      makeRecord({ content: `new ${index}`, scope: { userId: `n${index % 20}` } }),
+    );
+    await reader.write(added.map((record, index) => ({ record, vector: seededVector(100_000 + index, dimensions) })));
+    const target = makeRecord({ content: 'the target', scope: { userId: 'n19' } });
+    await reader.write([{ record: target, vector: query }]);
+    expect((await reader.vectors?.search(query, 1, { scope: { userId: 'n19' } }))?.[0]?.id).toBe(target.id);
+    expect(ids((await reader.vectors?.search(query, 10, { scope: { userId: 'u7' } })) ?? [])).toEqual(ids(before ?? []));
+    const other = seededVector(100_123, dimensions);
+    expect((await reader.vectors?.search(other, 1, { scope: { userId: 'n3' } }))?.[0]?.id).toBe(added[123]?.id);
+    await reader.close();
+
+    // And a connection that waits for them (a search) finds the same.
+    const waiting = sqliteStore({ path });
+    await waiting.vectors?.open(dimensions);
+    expect(ids((await waiting.vectors?.search(query, 10, { scope: { userId: 'u7' } })) ?? [])).toEqual(ids(before ?? []));
+    expect((await waiting.vectors?.search(query, 1, { scope: { userId: 'n19' } }))?.[0]?.id).toBe(target.id);
+    await waiting.close();
+  }, 120_000);
+
   it('is left, with the lexical one, by a connection that bulk-writes without searching', async () => {
     const path = join(root, `bulk-${Date.now()}.db`);
     const writer = sqliteStore({ path });

@@ -2,6 +2,7 @@ import { AdapterError, type MemoryFilter, ValidationError, type VectorIndex, typ
 import { compileFilter } from './sqlite-filter.js';
 import { withRetry } from './sqlite-retry.js';
 import type { SqliteSession } from './sqlite-session.js';
+import type { IdColumn } from './sqlite-slot-columns.js';
 import { defaultFloatCacheBytes, VectorCache } from './sqlite-vector-cache.js';
 import { codeLayout, codeVersion, VectorCoder } from './sqlite-vector-codes.js';
 import { type SlotFilter, slotFilter } from './sqlite-vector-filter.js';
@@ -100,6 +101,9 @@ export class SqliteVectorIndex implements VectorIndex {
             '(`engram reembed --embedder <id> --path <store>`)',
         );
       }
+      // A new connection starts reading the mirror's snapshot now: its codes arrive on the
+      // thread pool while the process goes on (see `VectorCache.startLoading`).
+      vectorState(session)?.cache.startLoading(session);
     });
   }
 
@@ -128,6 +132,9 @@ export class SqliteVectorIndex implements VectorIndex {
   /** The k (at most 4096) most similar live vectors that match the filter. */
   async search(vector: Float32Array, k: number, filter?: MemoryFilter): Promise<VectorMatch[]> {
     const session = await this.session();
+    // Codes still arriving from the snapshot (a new connection's first search): wait, not re-read.
+    const loading = states.get(session)?.cache.loading;
+    if (loading) await loading;
     return withRetry('vectors.search', () => {
       const state = vectorState(session);
       if (state === null) return [];
@@ -212,7 +219,7 @@ function listSlots(cache: VectorCache, filter: Extract<SlotFilter, { kind: 'slot
     if (firstColumn !== undefined && firstColumn[slot] !== firstId) continue;
     if (((mask[slot] as number) & flags) !== 0) continue;
     for (let index = 1; index < equal.length; index++) {
-      const { column, id } = equal[index] as { column: Int32Array; id: number };
+      const { column, id } = equal[index] as { column: IdColumn; id: number };
       if (column[slot] !== id) continue slots;
     }
     if (test !== undefined && !test(slot)) continue;
