@@ -13,12 +13,15 @@ const idColumnNames = new Set<string>(['user', 'agent', 'run', 'conversation', '
  */
 export type IdColumn = Uint8Array | Uint16Array | Int32Array;
 
-/** `column`, or a wider copy of it when `id` does not fit its element type. */
-function holding(column: IdColumn, id: number): IdColumn {
-  if (column instanceof Int32Array || id <= (column instanceof Uint8Array ? 0xff : 0xffff)) return column;
-  const wider = id <= 0xffff ? new Uint16Array(column.length) : new Int32Array(column.length);
-  wider.set(column);
-  return wider;
+/** Writes `id` at `slot` of `column`, or of a wider copy when it does not fit; returns the column written. */
+function withId(column: IdColumn, slot: number, id: number): IdColumn {
+  let target = column;
+  if (!(column instanceof Int32Array) && id > (column instanceof Uint8Array ? 0xff : 0xffff)) {
+    target = id <= 0xffff ? new Uint16Array(column.length) : new Int32Array(column.length);
+    target.set(column);
+  }
+  target[slot] = id;
+  return target;
 }
 
 /**
@@ -63,18 +66,12 @@ export class SlotColumns {
   /** Fills slot `slot` from a row read with `slotFieldColumns` starting at `offset`. */
   set(slot: number, rowid: number, row: readonly unknown[], offset: number): void {
     this.rowids[slot] = rowid;
-    const user = this.intern(row[offset] as string | null);
-    (this.user = holding(this.user, user))[slot] = user;
-    const agent = this.intern(row[offset + 1] as string | null);
-    (this.agent = holding(this.agent, agent))[slot] = agent;
-    const run = this.intern(row[offset + 2] as string | null);
-    (this.run = holding(this.run, run))[slot] = run;
-    const conversation = this.intern(row[offset + 3] as string | null);
-    (this.conversation = holding(this.conversation, conversation))[slot] = conversation;
-    const type = this.intern(row[offset + 4] as string);
-    (this.type = holding(this.type, type))[slot] = type;
-    const subtype = this.intern(row[offset + 5] as string | null);
-    (this.subtype = holding(this.subtype, subtype))[slot] = subtype;
+    this.user = withId(this.user, slot, this.intern(row[offset] as string | null));
+    this.agent = withId(this.agent, slot, this.intern(row[offset + 1] as string | null));
+    this.run = withId(this.run, slot, this.intern(row[offset + 2] as string | null));
+    this.conversation = withId(this.conversation, slot, this.intern(row[offset + 3] as string | null));
+    this.type = withId(this.type, slot, this.intern(row[offset + 4] as string));
+    this.subtype = withId(this.subtype, slot, this.intern(row[offset + 5] as string | null));
     this.createdAt[slot] = row[offset + 6] as number;
     this.validTo[slot] = (row[offset + 8] as number | null) ?? Number.NaN;
   }
