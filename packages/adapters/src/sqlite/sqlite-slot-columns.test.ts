@@ -35,4 +35,19 @@ describe('slot columns keep interned ids in the narrowest array', () => {
     expect(Array.from(exported.arrays.user as Int32Array)).toEqual(Array.from(columns.user.subarray(0, 4)));
     expect(exported.arrays.agent).toBeUndefined();
   });
+
+  it('make no validTo column while every validTo is null, and keep NaN for null once one is set', () => {
+    const columns = new SlotColumns(4);
+    columns.set(0, 1, row('a'), 0);
+    const exported = columns.exportState(1);
+    expect(Array.from(exported.arrays.validTo as Float64Array)).toEqual([Number.NaN]);
+    const withValidTo = ['a', null, null, null, 'fact', null, 1, 1, 1_800_000_000_000];
+    columns.set(1, 2, withValidTo, 0);
+    columns.set(2, 3, row('b'), 0);
+    expect(Array.from(columns.validTo.subarray(0, 3))).toEqual([Number.NaN, 1_800_000_000_000, Number.NaN]);
+    columns.move(1, 3);
+    expect(columns.validTo[3]).toBe(1_800_000_000_000);
+    const fresh = new SlotColumns(2);
+    expect(Array.from(fresh.validTo)).toEqual([Number.NaN, Number.NaN]);
+  });
 });

@@ -38,8 +38,11 @@ export class SlotColumns {
   type: IdColumn;
   subtype: IdColumn;
   createdAt: Float64Array;
-  /** NaN when null. */
-  validTo: Float64Array;
+  /**
+   * Null while every slot's validTo is null (as in most stores: only supersession sets it), so
+   * that column takes no memory until a slot has one or a filter reads it (`validTo`).
+   */
+  private validToColumn: Float64Array | null = null;
   private readonly strings = new Map<string, number>();
 
   constructor(capacity: number) {
@@ -51,7 +54,6 @@ export class SlotColumns {
     this.type = new Uint8Array(capacity);
     this.subtype = new Uint8Array(capacity);
     this.createdAt = new Float64Array(capacity);
-    this.validTo = new Float64Array(capacity);
   }
 
   get capacity(): number {
@@ -73,7 +75,8 @@ export class SlotColumns {
     this.type = withId(this.type, slot, this.intern(row[offset + 4] as string));
     this.subtype = withId(this.subtype, slot, this.intern(row[offset + 5] as string | null));
     this.createdAt[slot] = row[offset + 6] as number;
-    this.validTo[slot] = (row[offset + 8] as number | null) ?? Number.NaN;
+    const validTo = row[offset + 8] as number | null;
+    if (validTo !== null || this.validToColumn !== null) this.validTo[slot] = validTo ?? Number.NaN;
   }
 
   /** Copies slot `from` to slot `to`. */
@@ -96,7 +99,7 @@ export class SlotColumns {
     this.type = grow(this.type);
     this.subtype = grow(this.subtype);
     this.createdAt = grow(this.createdAt);
-    this.validTo = grow(this.validTo);
+    if (this.validToColumn !== null) this.validToColumn = grow(this.validToColumn);
   }
 
   /** The first `used` slots and the interned strings, for `SlotColumns.fromSnapshot`. */
@@ -114,6 +117,8 @@ export class SlotColumns {
       // the file is the one earlier versions wrote and read.
       arrays[columnNames[index] as string] = Int32Array.from(column.subarray(0, used));
     });
+    // Saved (as one repeated value) even when null everywhere: earlier versions read a missing column as zeros.
+    if (this.validToColumn === null) arrays.validTo = new Float64Array(used).fill(Number.NaN);
     return { strings: [...this.strings.keys()], arrays };
   }
 
@@ -126,15 +131,26 @@ export class SlotColumns {
     for (const name of columnNames) {
       const stored = `${prefix}${name}`;
       if (!file.has(stored)) continue;
+      // A validTo null everywhere stays unmade (see `validToColumn`).
+      if (name === 'validTo' && Number.isNaN(file.filledWith(stored))) continue;
       // Id columns keep the width they were stored in (`IdColumn`).
       if (idColumnNames.has(name)) columns[name as 'user'] = file.readNarrow(stored, capacity);
+      else if (name === 'validTo') file.readInto(stored, columns.validTo.subarray(0, file.length(stored)));
       else file.readInto(stored, (columns[name as 'rowids'] as Float64Array).subarray(0, file.length(stored)));
     }
     return columns;
   }
 
+  /** Each slot's validTo, NaN when null (made the first time it is asked for). */
+  get validTo(): Float64Array {
+    if (this.validToColumn === null) this.validToColumn = new Float64Array(this.rowids.length).fill(Number.NaN);
+    return this.validToColumn;
+  }
+
+  /** The columns in `columnNames` order; a validTo column of nulls not made yet is left out (it would be all NaN). */
   private columns(): Array<Float64Array | IdColumn> {
-    return [this.rowids, this.user, this.agent, this.run, this.conversation, this.type, this.subtype, this.createdAt, this.validTo];
+    const columns = [this.rowids, this.user, this.agent, this.run, this.conversation, this.type, this.subtype, this.createdAt];
+    return this.validToColumn === null ? columns : [...columns, this.validToColumn];
   }
 
   private intern(value: string | null): number {

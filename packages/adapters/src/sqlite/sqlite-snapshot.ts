@@ -190,6 +190,10 @@ function allocate(kind: Kind, count: number): Typed {
           : new Uint8Array(count);
 }
 
+/** `SnapshotFile.readInto` widens a narrow array through this buffer, this many bytes at a time. */
+const widenChunkBytes = 192 * 1024;
+let widenScratch: Uint8Array | null = null;
+
 /** Where an array of a snapshot file is, and how it is stored. */
 interface FileEntry {
   form: Form;
@@ -259,6 +263,12 @@ export class SnapshotFile {
     return this.entries.has(name);
   }
 
+  /** The one value every element of array `name` holds, when it was stored as that value alone; else undefined. */
+  filledWith(name: string): number | undefined {
+    const entry = this.entry(name);
+    return entry.form === 'fill' ? Number(entry.value) : undefined;
+  }
+
   /** The number of elements of array `name` (0 when absent). */
   length(name: string): number {
     return this.entries.get(name)?.count ?? 0;
@@ -309,11 +319,20 @@ export class SnapshotFile {
       throw new Error(`snapshot array ${name}: read of ${target.length} from ${from} out of range`);
     }
     if (entry.form === entry.logical) this.readBytes(entry, new Uint8Array(target.buffer, target.byteOffset, target.byteLength), from);
+    else if (entry.form === 'fill') widen('fill', new Uint8Array(0), target, entry.value);
     else {
-      // Stored narrower: read the stored bytes, then widen them into the target.
-      const bytes = new Uint8Array(target.length * bytesPer[entry.form]);
-      this.readBytes(entry, bytes, from);
-      widen(entry.form, bytes, target, entry.value);
+      // Stored narrower: read the stored bytes a chunk at a time into one small buffer (it stays
+      // in the CPU cache, and a 1M-element column allocates no second copy of itself), widening
+      // each chunk into its place in the target.
+      const width = bytesPer[entry.form];
+      const chunk = Math.floor(widenChunkBytes / width);
+      if (widenScratch === null) widenScratch = new Uint8Array(widenChunkBytes);
+      for (let start = 0; start < target.length; start += chunk) {
+        const part = target.subarray(start, Math.min(target.length, start + chunk));
+        const bytes = widenScratch.subarray(0, part.length * width);
+        this.readBytes(entry, bytes, from + start);
+        widen(entry.form, bytes, part, entry.value);
+      }
     }
   }
 
