@@ -67,6 +67,7 @@ import {
   removeVector,
   requireVectorTable,
   SqliteVectorIndex,
+  startLoadingVectors,
   syncVectorCache,
   type VectorSearchMode,
   writeVector,
@@ -804,6 +805,8 @@ class SqliteStore implements MemoryStore {
     const count = Math.floor(limit);
     if (!(count > 0)) return [];
     const session = await this.ready();
+    // A hybrid search's vector half needs the vector mirror: its codes load meanwhile (a new connection).
+    startLoadingVectors(session);
     return withRetry('lexicalSearch', () => {
       if (!this.lexical) this.lexical = new LexicalIndex(this.contextWeight);
       const lexical = this.lexical;

@@ -150,8 +150,9 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
   /**
    * Starts loading the snapshot (when there is a usable one): the fields and the mask now, the
    * codes (128 bytes a vector: 128 MB at 1M) on libuv's thread pool, so a new process's first
-   * search does other work (the lexical index, the query's embedding) while the kernel copies
-   * them. `loading` says when they are in place; `sync` never waits for it (see `settlePending`).
+   * search does other work (its lexical half: loading that index and ranking) while the kernel
+   * copies them (see `startLoadingVectors`). `loading` says when they are in place; `sync` never
+   * waits for it (see `settlePending`).
    */
   startLoading(session: SqliteSession): void {
     if (this.triedSnapshot) return;

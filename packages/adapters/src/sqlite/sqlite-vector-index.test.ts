@@ -521,7 +521,7 @@ describe('vector mirror snapshot', () => {
     await fromSnapshot.close();
   }, 60_000);
 
-  it('loads its codes in the background at open; a write before the first search neither waits for them nor loses one', async () => {
+  it('loads its codes in the background from the first search; a write before they arrive neither waits for them nor loses one', async () => {
     const path = join(root, `background-${Date.now()}.db`);
     const writer = sqliteStore({ path });
     await writer.vectors?.open(dimensions);
@@ -538,6 +538,9 @@ describe('vector mirror snapshot', () => {
 
     const reader = sqliteStore({ path });
     await reader.vectors?.open(dimensions);
+    // A lexical search starts the vector codes loading (a hybrid search's vector half needs them next).
+    const lexicalSearch = reader.lexicalSearch as NonNullable<typeof reader.lexicalSearch>;
+    expect(await lexicalSearch.call(reader, 'v 17', {}, 1)).toHaveLength(1);
     // 10,000 writes make the connection catch its mirror up (`followWrites`) in this same turn,
     // before the background reads could complete: it reads the codes itself. New users take ids
     // above 255, so the user column widens as they are written.

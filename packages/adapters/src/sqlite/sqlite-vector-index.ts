@@ -101,9 +101,6 @@ export class SqliteVectorIndex implements VectorIndex {
             '(`engram reembed --embedder <id> --path <store>`)',
         );
       }
-      // A new connection starts reading the mirror's snapshot now: its codes arrive on the
-      // thread pool while the process goes on (see `VectorCache.startLoading`).
-      vectorState(session)?.cache.startLoading(session);
     });
   }
 
@@ -132,8 +129,9 @@ export class SqliteVectorIndex implements VectorIndex {
   /** The k (at most 4096) most similar live vectors that match the filter. */
   async search(vector: Float32Array, k: number, filter?: MemoryFilter): Promise<VectorMatch[]> {
     const session = await this.session();
-    // Codes still arriving from the snapshot (a new connection's first search): wait, not re-read.
-    const loading = states.get(session)?.cache.loading;
+    // A new connection's first search: the mirror's codes arrive from the snapshot on the thread
+    // pool (started here, or earlier by a lexical search); wait for them rather than read them here.
+    const loading = startLoadingVectors(session);
     if (loading) await loading;
     return withRetry('vectors.search', () => {
       const state = vectorState(session);
@@ -572,6 +570,23 @@ function vectorState(session: SqliteSession): VectorState | null {
   state = { dimensions: meta.dimensions, coder, cache: new VectorCache(coder) };
   states.set(session, state);
   return state;
+}
+
+/**
+ * Starts loading this connection's vector mirror from its snapshot, the codes on the thread pool
+ * (`VectorCache.startLoading`), unless it was loaded or tried already; returns what settles when
+ * the codes are in place, or null. Called by a search, so that a hybrid search's lexical half
+ * runs while they arrive; never by open or a write (a process that only writes, such as a CLI
+ * `add`, reads no codes it would not use). Never throws: a failure here is met again by `sync`.
+ */
+export function startLoadingVectors(session: SqliteSession): Promise<void> | null {
+  try {
+    const cache = vectorState(session)?.cache;
+    cache?.startLoading(session);
+    return cache?.loading ?? null;
+  } catch {
+    return null;
+  }
 }
 
 /** Brings this connection's vector mirror up to date with the change log (loading it the first time). */
