@@ -6,6 +6,7 @@ import type { SqliteSession } from './sqlite-session.js';
 import { SlotColumns, SlotFieldsView, slotFieldColumns } from './sqlite-slot-columns.js';
 import { readSnapshot, type SnapshotFile, saveSnapshot, type Typed } from './sqlite-snapshot.js';
 import { type SlotFields, type SlotFilter, slotFilter } from './sqlite-vector-filter.js';
+import { vectorMirrorColumns } from './sqlite-vector-index.js';
 import { slotDead, slotSuperseded } from './sqlite-vector-kernel.js';
 
 /** One row of the load query: rowid, content, tags (JSON), context, then `slotFieldColumns`. */
@@ -243,7 +244,12 @@ export class LexicalIndex extends SlotFieldsView implements SlotFields {
           let capacity = initialCapacity;
           while (capacity < bm25.nextSlot) capacity *= 2;
           try {
-            columns = SlotColumns.fromSnapshot(strings, file, 'column.', capacity);
+            // After a bulk load the vector mirror holds the same fields in the same slots: share
+            // them (copy-on-write) when its snapshot's columns are this one's, byte for byte.
+            const mirrored = vectorMirrorColumns(session);
+            if (mirrored?.sameColumns(file, 'column.', strings, capacity)) columns = mirrored.share();
+            else columns = SlotColumns.fromSnapshot(strings, file, 'column.', capacity);
+            mirrored?.releaseOrigin();
             mask = new Uint8Array(capacity);
             file.readInto('mask', mask.subarray(0, file.length('mask')));
             // The index keeps the file open and reads each term's postings when first needed.
@@ -277,6 +283,7 @@ export class LexicalIndex extends SlotFieldsView implements SlotFields {
   private put(row: LoadedRow): void {
     const [rowid, content, tags, context] = row;
     const slot = this.index.slotLimit;
+    this.columns = this.columns.writable();
     if (slot >= this.columns.capacity) {
       const capacity = this.columns.capacity * 2;
       this.columns.grow(capacity, slot);
@@ -352,6 +359,7 @@ export class LexicalIndex extends SlotFieldsView implements SlotFields {
   }
 
   private compact(): void {
+    this.columns = this.columns.writable();
     const renumbered = this.index.compact();
     for (let slot = 0; slot < renumbered.length; slot++) {
       const to = renumbered[slot] as number;

@@ -193,6 +193,8 @@ function allocate(kind: Kind, count: number): Typed {
 /** `SnapshotFile.readInto` widens a narrow array through this buffer, this many bytes at a time. */
 const widenChunkBytes = 192 * 1024;
 let widenScratch: Uint8Array | null = null;
+/** `SnapshotFile.sameArray` compares two arrays' bytes through these. */
+let compareScratch: [Uint8Array, Uint8Array] | null = null;
 
 /** Where an array of a snapshot file is, and how it is stored. */
 interface FileEntry {
@@ -267,6 +269,34 @@ export class SnapshotFile {
   filledWith(name: string): number | undefined {
     const entry = this.entry(name);
     return entry.form === 'fill' ? Number(entry.value) : undefined;
+  }
+
+  /**
+   * Whether array `name` here and array `otherName` of `other` hold the same values stored the
+   * same way (both absent counts as the same): equal entries, then equal bytes, compared a chunk
+   * at a time through two small buffers. False when either file cannot be read.
+   */
+  sameArray(name: string, other: SnapshotFile, otherName: string): boolean {
+    const mine = this.entries.get(name);
+    const theirs = other.entries.get(otherName);
+    if (mine === undefined || theirs === undefined) return mine === theirs;
+    if (mine.form !== theirs.form || mine.logical !== theirs.logical || mine.count !== theirs.count || mine.value !== theirs.value) {
+      return false;
+    }
+    const total = mine.count * bytesPer[mine.form];
+    if (compareScratch === null) compareScratch = [new Uint8Array(widenChunkBytes), new Uint8Array(widenChunkBytes)];
+    const [left, right] = compareScratch;
+    try {
+      for (let done = 0; done < total; done += widenChunkBytes) {
+        const length = Math.min(widenChunkBytes, total - done);
+        this.readRange(mine, left.subarray(0, length), done);
+        other.readRange(theirs, right.subarray(0, length), done);
+        if (Buffer.compare(left.subarray(0, length), right.subarray(0, length)) !== 0) return false;
+      }
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /** The number of elements of array `name` (0 when absent). */
@@ -371,9 +401,14 @@ export class SnapshotFile {
   }
 
   private readBytes(entry: FileEntry, bytes: Uint8Array, from: number): void {
+    this.readRange(entry, bytes, from * bytesPer[entry.form]);
+  }
+
+  /** Fills `bytes` with the stored bytes of `entry` from byte `at` of its array. */
+  private readRange(entry: FileEntry, bytes: Uint8Array, at: number): void {
     // (Closing with background reads in flight: the descriptor is still this file's.)
     if (this.descriptor === null) throw new Error('snapshot file closed');
-    const position = entry.offset + from * bytesPer[entry.form];
+    const position = entry.offset + at;
     let done = 0;
     while (done < bytes.length) {
       const read = readSync(this.descriptor, bytes, done, bytes.length - done, position + done);

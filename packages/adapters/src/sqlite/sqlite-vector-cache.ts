@@ -160,6 +160,16 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
     this.loadSnapshot(session, true);
   }
 
+  /** The mirror's columns (another mirror may share them while they are the snapshot's: `SlotColumns.sameColumns`). */
+  get snapshotColumns(): SlotColumns {
+    return this.columns;
+  }
+
+  /** Closes the snapshot file kept for another mirror to compare with (on close, or once it has). */
+  releaseSnapshotFile(): void {
+    this.columns.releaseOrigin();
+  }
+
   /** Resolves (never rejects) when codes read in the background are in place; null when none are being read. */
   get loading(): Promise<void> | null {
     return this.pending?.done ?? null;
@@ -250,6 +260,7 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
       }
     }
     this.arena = new CodeArena(bytes, hammingBytes, initialCapacity);
+    this.columns.releaseOrigin();
     this.columns = new SlotColumns(initialCapacity);
     this.clear();
     this.dropFloats();
@@ -301,8 +312,9 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
             file.close();
             throw error;
           }
-          // Closed now, or (reading in the background) after the last read.
-          file.close();
+          // Kept open until the lexical index compared its columns with it (it may share these
+          // columns) or they first change; closed then (after the last background read).
+          columns.keepOrigin(file);
           this.pending = pending;
           this.arena = arena;
           this.columns = columns;
@@ -319,6 +331,7 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
       // A damaged snapshot: load from the rows.
       this.pending = null;
       this.arena = new CodeArena(bytes, hammingBytes, initialCapacity);
+      this.columns.releaseOrigin();
       this.columns = new SlotColumns(initialCapacity);
       this.clear();
       this.dropFloats();
@@ -374,6 +387,7 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
     this.coder.encode(this.vector, this.code);
     this.arena.setCode(slot, this.code);
     this.arena.mask[slot] = row[9] ? slotSuperseded : 0;
+    this.columns = this.columns.writable();
     this.columns.set(slot, rowid, row, 2);
     return slot;
   }
@@ -388,6 +402,7 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
 
   /** Moves the live slots to the front, dropping dead ones. */
   private compact(): void {
+    this.columns = this.columns.writable();
     const mask = this.arena.mask;
     let next = 0;
     for (let slot = 0; slot < this.used; slot++) {
@@ -409,6 +424,7 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
 
   private resize(capacity: number): void {
     this.arena = this.arena.grow(capacity, this.used);
+    this.columns = this.columns.writable();
     this.columns.grow(capacity, this.used);
     if (this.floats && this.norms) {
       const floats = new Float32Array(capacity * this.layout.dimensions);

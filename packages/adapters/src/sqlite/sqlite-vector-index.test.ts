@@ -564,6 +564,49 @@ describe('vector mirror snapshot', () => {
     await waiting.close();
   }, 120_000);
 
+  it('shares its filterable fields with the lexical index after a bulk load, and each copies them before its first change', async () => {
+    const path = join(root, `shared-${Date.now()}.db`);
+    const writer = sqliteStore({ path });
+    await writer.vectors?.open(dimensions);
+    const records = Array.from({ length: 12_000 }, (_, index) =>
+      makeRecord({ content: `shared memory ${index} word${index % 89}`, scope: { userId: `u${index % 4}` } }),
+    );
+    for (let start = 0; start < records.length; start += 1000) {
+      await writer.write(
+        records.slice(start, start + 1000).map((record, offset) => ({ record, vector: seededVector(start + offset, dimensions) })),
+      );
+    }
+    await writer.close();
+
+    const reader = sqliteStore({ path });
+    await reader.vectors?.open(dimensions);
+    const lexicalSearch = reader.lexicalSearch as NonNullable<typeof reader.lexicalSearch>;
+    const lexicalFirst = async (query: string, userId: string) =>
+      (await lexicalSearch.call(reader, query, { scope: { userId } }, 1))[0]?.id;
+    const vectorFirst = async (vector: Float32Array, filter: MemoryFilter) => (await reader.vectors?.search(vector, 1, filter))?.[0]?.id;
+    // The first searches load both snapshots: the lexical index takes the mirror's columns.
+    expect(await lexicalFirst('shared memory 5 word5', 'u1')).toBe(records[5]?.id);
+    expect(await vectorFirst(seededVector(5, dimensions), { scope: { userId: 'u1' } })).toBe(records[5]?.id);
+
+    // A type change re-slots the memory in the lexical index (a new slot) and not in the mirror,
+    // so the next new memory takes different slots in each: a change made in shared columns
+    // would show in the other one's.
+    const changed = records[9] as MemoryRecord;
+    await reader.update(changed.id, { type: 'decision', updatedAt: new Date() });
+    const fresh = makeRecord({ content: 'a fresh memory', scope: { userId: 'fresh' } });
+    await reader.write([{ record: fresh, vector: seededVector(777_777, dimensions) }]);
+    expect(await lexicalFirst('shared memory 9 word9', 'u1')).toBe(changed.id);
+    expect(await lexicalFirst('a fresh memory', 'fresh')).toBe(fresh.id);
+    expect(await vectorFirst(seededVector(777_777, dimensions), { scope: { userId: 'fresh' } })).toBe(fresh.id);
+    expect(await vectorFirst(seededVector(9, dimensions), { scope: { userId: 'u1' }, types: ['decision'] })).toBe(changed.id);
+    expect(await vectorFirst(seededVector(10, dimensions), { scope: { userId: 'u2' } })).toBe(records[10]?.id);
+    // Both caught up, in either order: each still sees its own slots' fields.
+    expect(await lexicalFirst('shared memory 9 word9', 'u1')).toBe(changed.id);
+    expect(await lexicalFirst('a fresh memory', 'fresh')).toBe(fresh.id);
+    expect(await lexicalFirst('shared memory 10 word10', 'u2')).toBe(records[10]?.id);
+    await reader.close();
+  }, 120_000);
+
   it('is left, with the lexical one, by a connection that bulk-writes without searching', async () => {
     const path = join(root, `bulk-${Date.now()}.db`);
     const writer = sqliteStore({ path });

@@ -2,7 +2,7 @@ import { AdapterError, type MemoryFilter, ValidationError, type VectorIndex, typ
 import { compileFilter } from './sqlite-filter.js';
 import { withRetry } from './sqlite-retry.js';
 import type { SqliteSession } from './sqlite-session.js';
-import type { IdColumn } from './sqlite-slot-columns.js';
+import type { IdColumn, SlotColumns } from './sqlite-slot-columns.js';
 import { defaultFloatCacheBytes, VectorCache } from './sqlite-vector-cache.js';
 import { codeLayout, codeVersion, VectorCoder } from './sqlite-vector-codes.js';
 import { type SlotFilter, slotFilter } from './sqlite-vector-filter.js';
@@ -601,6 +601,16 @@ export function syncVectorCache(session: SqliteSession, floatBudget = defaultFlo
 export function persistVectorSnapshot(session: SqliteSession): void {
   const state = states.get(session);
   if (state?.cache.wantsSnapshot) state.cache.saveSnapshot(session);
+  state?.cache.releaseSnapshotFile();
+}
+
+/**
+ * The vector mirror's filterable fields, for the lexical index to share when its snapshot holds
+ * the same ones (`SlotColumns.sameColumns`); null when the mirror is not set up. The caller
+ * calls `releaseOrigin` on them once it has compared.
+ */
+export function vectorMirrorColumns(session: SqliteSession): SlotColumns | null {
+  return states.get(session)?.cache.snapshotColumns ?? null;
 }
 
 /** Like `vectorState`, for writes: a vector cannot be stored before the index is set up. */
@@ -663,5 +673,6 @@ export function checkVector(vector: Float32Array, dimensions: number, field: str
  */
 export function switchVectors(session: SqliteSession, dimensions: number): void {
   rebuildCodes(session, dimensions);
+  states.get(session)?.cache.releaseSnapshotFile();
   states.delete(session);
 }
