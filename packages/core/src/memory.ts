@@ -278,8 +278,16 @@ export class Memory {
     const linkSuggester = new LinkSuggester({ store, open, searcher: this.searcher, graph: this.graph, relationTypes });
     this.linkSuggester = linkSuggester;
     this.conversationContext = new ConversationContext({ store, options: conversationContextOptions });
-    this.sync = new Sync({ store, open, embedding, events, options: syncOptions, now });
-    this.eraser = new Eraser({ store, open, events, retention, onErased: () => embedding.forgetQueries(), now });
+    this.sync = new Sync({ store, open, embedding, events, options: syncOptions, now, erase: (ids) => this.eraser.eraseIds(ids, 'sync') });
+    this.eraser = new Eraser({
+      store,
+      open,
+      events,
+      retention,
+      onErased: () => embedding.forgetQueries(),
+      beforeErase: (ids, origin) => this.sync.beforeErase(ids, origin),
+      now,
+    });
     this.writer = new Writer({
       conversationContext: this.conversationContext,
       store,

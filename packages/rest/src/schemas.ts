@@ -439,6 +439,14 @@ export const SyncChangesQuerySchema = z.strictObject({
   limit: z.string().regex(/^\d+$/, 'must be an integer from 1 to 5000').optional().openapi({ description: '1–5000, default 500' }),
 });
 
+export const SyncChangesHeadersSchema = z.object({
+  'x-engram-erased-since': z
+    .string()
+    .regex(/^\d{1,15}$/, 'must be an erasure cursor: 0, or `erased.cursor` of the previous page')
+    .optional()
+    .openapi({ description: 'The erasure cursor of the previous page (0: from the beginning); without it, `erased` is left out' }),
+});
+
 const SyncChangeSchema = z
   .union([
     z.object({ seq: z.number(), kind: z.literal('memory'), id: z.string(), memory: MemorySchema.nullable() }),
@@ -452,6 +460,14 @@ export const SyncChangesResultSchema = z
     cursor: z.number().openapi({ description: 'Pass it as `since` next time' }),
     head: z.number(),
     more: z.boolean().openapi({ description: 'More changes wait after `cursor`' }),
+    erased: z
+      .object({
+        ids: z.array(z.string()),
+        cursor: z.number().openapi({ description: 'Send it as X-Engram-Erased-Since next time' }),
+        more: z.boolean(),
+      })
+      .optional()
+      .openapi({ description: 'Memories erased after X-Engram-Erased-Since (only with that header): erase your copies' }),
   })
   .openapi('SyncChanges');
 
@@ -477,6 +493,11 @@ export const SyncPushSchema = z
   .object({
     replicaId: z.string().min(1).max(100),
     operations: z.array(SyncOperationSchema).max(5000),
+    erasures: z
+      .array(z.object({ seq: z.number().int().positive(), ids: z.array(z.string()).min(1).max(1000) }))
+      .max(100)
+      .optional()
+      .openapi({ description: "Memories the replica erased, numbered by its erasure log ((replicaId, seq) is the erasure's id); applied first" }),
   })
   .openapi('SyncPush');
 
@@ -490,6 +511,9 @@ export const SyncPushResultSchema = z
         reason: z.string().optional(),
       }),
     ),
+    erasures: z
+      .array(z.object({ seq: z.number(), status: z.enum(['applied', 'duplicate']), erased: z.number() }))
+      .optional(),
   })
   .openapi('SyncPushResult');
 

@@ -54,6 +54,11 @@ export interface EraserContext {
   retention: ResolvedRetentionOptions;
   /** Called after an erasure: caches that may hold erased text drop it (query vectors). */
   onErased: () => void;
+  /**
+   * Called with the ids about to be erased, before anything is removed (sync records them in its
+   * erasure log so the erasure travels; 'sync' when sync itself erases what another side erased).
+   */
+  beforeErase?: (ids: string[], origin: 'local' | 'sync') => Promise<void>;
   now: () => number;
 }
 
@@ -94,6 +99,15 @@ export class Eraser {
     }
     const forgotten = await this.erase(ids, 'forget', vectorIndex);
     return { forgotten: forgotten.length, ids: forgotten };
+  }
+
+  /**
+   * Erases these ids (any state) the way `forget` does, for sync applying another side's erasure;
+   * answers the ids that existed here.
+   */
+  async eraseIds(ids: string[], origin: 'local' | 'sync'): Promise<string[]> {
+    const vectorIndex = await this.context.open();
+    return this.erase([...new Set(ids)], 'forget', vectorIndex, origin);
   }
 
   /** Erases tombstones deleted more than `olderThanDays` (default: the retention option) days ago. */
@@ -138,7 +152,12 @@ export class Eraser {
     return found;
   }
 
-  private async erase(ids: string[], reason: 'forget' | 'retention', vectorIndex: VectorIndex | undefined): Promise<string[]> {
+  private async erase(
+    ids: string[],
+    reason: 'forget' | 'retention',
+    vectorIndex: VectorIndex | undefined,
+    origin: 'local' | 'sync' = 'local',
+  ): Promise<string[]> {
     const { store, events } = this.context;
     if (!store.purge) {
       throw new EngramError(
@@ -156,6 +175,7 @@ export class Eraser {
     }
     const erased = ids.filter((id) => existing.has(id));
     if (erased.length === 0) return [];
+    await this.context.beforeErase?.(erased, origin);
     if (vectorIndex && vectorIndex !== store.vectors) await vectorIndex.delete(erased);
     await store.purge(erased);
     this.context.onErased();

@@ -3,6 +3,7 @@ import type { MemoryRecord, Relation } from '../contracts/model.js';
 import type { EventHub } from '../events/event-hub.js';
 import { EngramError } from '../model/errors.js';
 import { uuidv7 } from '../model/ids.js';
+import type { ErasureLog } from './erasure-log.js';
 import type { ReplicaWriter } from './replica-writer.js';
 import type { ResolvedSyncOptions } from './sync-options.js';
 import {
@@ -13,6 +14,7 @@ import {
   SYNCED_FIELDS,
   type SyncChange,
   type SyncChangesPage,
+  type SyncErasure,
   type SyncOperation,
   type SyncPushResult,
   type WireRecord,
@@ -48,7 +50,13 @@ export interface SyncClientContext {
   events: EventHub;
   options: ResolvedSyncOptions;
   now: () => number;
+  erasures: ErasureLog;
+  /** Logs (as 'sync') and erases these ids locally the way `forget` does. */
+  erase: (ids: string[]) => Promise<string[]>;
 }
+
+/** The header a replica names its erasure cursor in (a query parameter would be refused by older servers). */
+export const ERASED_SINCE_HEADER = 'x-engram-erased-since';
 
 type Log = Required<Pick<MemoryStore, 'changesSince' | 'getMeta' | 'setMeta'>>;
 
@@ -110,7 +118,7 @@ export class SyncClient {
     this.timer = setInterval(() => void this.run().catch(() => {}), this.context.options.intervalMs);
     this.timer.unref();
     const { events } = this.context;
-    for (const name of ['memory:added', 'memory:updated', 'memory:deleted', 'relation:added', 'relation:removed'] as const) {
+    for (const name of ['memory:added', 'memory:updated', 'memory:deleted', 'memory:forgotten', 'relation:added', 'relation:removed'] as const) {
       events.on(name, this.onLocalWrite);
     }
     void this.run().catch(() => {});
@@ -122,7 +130,7 @@ export class SyncClient {
     if (this.timer) clearInterval(this.timer);
     if (this.soon) clearTimeout(this.soon);
     const { events } = this.context;
-    for (const name of ['memory:added', 'memory:updated', 'memory:deleted', 'relation:added', 'relation:removed'] as const) {
+    for (const name of ['memory:added', 'memory:updated', 'memory:deleted', 'memory:forgotten', 'relation:added', 'relation:removed'] as const) {
       events.off(name, this.onLocalWrite);
     }
     this.abort.abort();
@@ -170,7 +178,7 @@ export class SyncClient {
     let pending = 0;
     try {
       await this.context.open();
-      pending = (await this.pendingEntries()).length;
+      pending = (await this.pendingEntries()).length + (await this.pendingErasures(Number.POSITIVE_INFINITY)).length;
       this.replicaId ??= await this.log.getMeta('sync:replica');
       // Another process (the CLI, the MCP server) may have synced this store: its times are kept there.
       const stored = async (name: string) => {
@@ -237,9 +245,16 @@ export class SyncClient {
     }
   }
 
-  private async request<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  /** This replica's own erasures after its erasure push mark, in pushes of at most `maxIds` ids (one entry at least). */
+  private async pendingErasures(maxIds: number): Promise<SyncErasure[]> {
+    const mark = Number((await this.log.getMeta('sync:erasures-pushed')) ?? 0);
+    const { entries } = await this.context.erasures.after(mark, maxIds);
+    return entries.filter((entry) => entry.origin === 'local').map((entry) => ({ seq: entry.seq, ids: entry.ids }));
+  }
+
+  private async request<T>(method: 'GET' | 'POST', path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<T> {
     const { options } = this.context;
-    const headers: Record<string, string> = { accept: 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders };
     if (options.apiKey) headers.authorization = `Bearer ${options.apiKey}`;
     if (body !== undefined) headers['content-type'] = 'application/json';
     const send = () =>
@@ -277,8 +292,8 @@ export class SyncClient {
     const log = this.log;
     const replicaId = await this.ensureReplicaId();
     const { batchSize } = this.context.options;
+    let total = await this.pushErasures(replicaId);
     let mark = Number((await log.getMeta('sync:pushed')) ?? 0);
-    let total = 0;
     for (;;) {
       const page = await log.changesSince(mark, batchSize);
       if (page.entries.length === 0) break;
@@ -306,6 +321,40 @@ export class SyncClient {
     this.lastPushAt = new Date(this.context.now());
     await log.setMeta('sync:last-push-at', this.lastPushAt.toISOString());
     return total;
+  }
+
+  /**
+   * This replica's erasures go first: every operation still queued was written after them or
+   * concerns other memories (an erased memory's change-log entries went with it), so a later
+   * write under the same key is not merged into a memory that is about to be erased.
+   */
+  private async pushErasures(replicaId: string): Promise<number> {
+    const log = this.log;
+    let total = 0;
+    for (;;) {
+      const mark = Number((await log.getMeta('sync:erasures-pushed')) ?? 0);
+      const { entries, head } = await this.context.erasures.after(mark, 5000);
+      if (mark >= head) return total;
+      // At most 100 entries a push; entries pulled from the server ('sync') are not pushed back.
+      const window = entries.slice(0, 100);
+      const erasures: SyncErasure[] = window.filter((entry) => entry.origin === 'local').map((entry) => ({ seq: entry.seq, ids: entry.ids }));
+      if (erasures.length > 0) {
+        try {
+          await this.request<SyncPushResult>('POST', '/api/sync/push', { replicaId, operations: [], erasures });
+        } catch (error) {
+          if (error instanceof SyncHttpError && error.status === 400 && /erasures/.test(error.message)) {
+            throw new SyncHttpError(
+              `The server at ${this.context.options.url} does not take erasures (an Engram server older than this replica): upgrade it. ` +
+                `${erasures.length} erasure(s) stay queued, and so does everything written after them. (${error.message})`,
+              400,
+            );
+          }
+          throw error;
+        }
+        total += erasures.length;
+      }
+      await log.setMeta('sync:erasures-pushed', String(window.at(-1)?.seq ?? head));
+    }
   }
 
   /** Operations for local change-log entries, built from the memories as they are now. */
@@ -342,8 +391,10 @@ export class SyncClient {
   private async settle(operations: SyncOperation[], answer: SyncPushResult): Promise<void> {
     const { writer } = this.context;
     const bySeq = new Map(operations.map((operation) => [operation.seq, operation]));
+    const erased = await this.context.erasures.tombstoned((answer.results ?? []).flatMap((result) => (result.memory ? [result.memory.id] : [])));
     for (const result of answer.results ?? []) {
       if ((result.status !== 'merged' && result.status !== 'ignored') || !result.memory) continue;
+      if (erased.has(result.memory.id)) continue;
       const memory = recordFromWire(result.memory);
       const operation = bySeq.get(result.seq);
       if (result.status === 'merged' && operation?.kind === 'create' && operation.record.id !== memory.id) {
@@ -360,22 +411,64 @@ export class SyncClient {
     const log = this.log;
     const { batchSize } = this.context.options;
     let cursor = Number((await log.getMeta('sync:pulled')) ?? 0);
+    let erasedCursor = Number((await log.getMeta('sync:erasures-pulled')) ?? 0);
     let total = 0;
     for (;;) {
-      const page = await this.request<SyncChangesPage>('GET', `/api/sync/changes?since=${cursor}&limit=${batchSize}`);
+      const page = await this.request<SyncChangesPage>('GET', `/api/sync/changes?since=${cursor}&limit=${batchSize}`, undefined, {
+        [ERASED_SINCE_HEADER]: String(erasedCursor),
+      });
+      // Erasures first, whatever is pending here: an erasure wins over a local change not pushed
+      // yet (its change-log entries go with the memory, so it is never pushed).
+      let moreErased = false;
+      if (page.erased) {
+        const known = await this.context.erasures.tombstoned(page.erased.ids);
+        const fresh = page.erased.ids.filter((id) => !known.has(id));
+        if (fresh.length > 0) await this.context.erase(fresh);
+        moreErased = page.erased.more && page.erased.cursor > erasedCursor;
+        erasedCursor = page.erased.cursor;
+        await log.setMeta('sync:erasures-pulled', String(erasedCursor));
+        total += fresh.length;
+      }
+      const changes = await this.withoutErased(page.changes);
       const pending = await this.pendingKeys();
-      const rest = await this.insertNew(page.changes, pending);
+      const rest = await this.insertNew(changes, pending);
       for (const change of rest) await this.applyChange(change, pending);
       total += page.changes.length;
       const advanced = page.cursor > cursor;
       cursor = page.cursor;
       await log.setMeta('sync:pulled', String(cursor));
       if (page.changes.length > 0) this.context.events.emit('sync:pulled', { changes: page.changes.length, cursor });
-      if (!page.more || !advanced) break;
+      if (!(page.more && advanced) && !moreErased) break;
     }
     this.lastPullAt = new Date(this.context.now());
     await log.setMeta('sync:last-pull-at', this.lastPullAt.toISOString());
     return total;
+  }
+
+  /**
+   * Leaves out what this replica erased (its own `forget`, or an erasure it pulled) — an older
+   * state of an erased memory, or a link to it, never brings it back — and erases the memories
+   * the server answers null for (erased there after the page's log entries were read).
+   */
+  private async withoutErased(changes: SyncChange[]): Promise<SyncChange[]> {
+    const ids = changes.flatMap((change) =>
+      change.kind === 'memory' ? [change.id] : [change.relation.sourceId, change.relation.targetId],
+    );
+    const tombstones = await this.context.erasures.tombstoned(ids);
+    const gone = [
+      ...new Set(
+        changes.flatMap((change) => (change.kind === 'memory' && change.memory === null && !tombstones.has(change.id) ? [change.id] : [])),
+      ),
+    ];
+    if (gone.length > 0) {
+      await this.context.erase(gone);
+      for (const id of gone) tombstones.add(id);
+    }
+    return changes.filter((change) =>
+      change.kind === 'memory'
+        ? !tombstones.has(change.id)
+        : !tombstones.has(change.relation.sourceId) && !tombstones.has(change.relation.targetId),
+    );
   }
 
   /**

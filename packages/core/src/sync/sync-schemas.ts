@@ -96,5 +96,9 @@ export const syncPushSchema = z
       .max(100)
       .regex(/^[A-Za-z0-9_.:-]+$/, 'must be letters, digits, _ . : -'),
     operations: z.array(syncOperationSchema).max(5000, 'at most 5000 operations per push: send batches'),
+    erasures: z
+      .array(z.object({ seq, ids: z.array(id).min(1, 'must list at least one id').max(1000, 'at most 1000 ids per erasure') }).strict())
+      .max(100, 'at most 100 erasures per push: send batches')
+      .optional(),
   })
   .strict();

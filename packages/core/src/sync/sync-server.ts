@@ -2,6 +2,7 @@ import type { ChangeLogEntry, MemoryStore, StoreWriteResult } from '../contracts
 import type { MemoryRecord, Relation } from '../contracts/model.js';
 import { EngramError, ValidationError } from '../model/errors.js';
 import { validate } from '../model/schema.js';
+import type { ErasureLog } from './erasure-log.js';
 import type { ReplicaWriter } from './replica-writer.js';
 import { syncPushSchema } from './sync-schemas.js';
 import {
@@ -11,6 +12,7 @@ import {
   relationToWire,
   type SyncChange,
   type SyncChangesPage,
+  type SyncErasureResult,
   type SyncOperation,
   type SyncOperationResult,
   type SyncPushResult,
@@ -30,7 +32,13 @@ export interface SyncServerContext {
   open: () => Promise<unknown>;
   writer: ReplicaWriter;
   now: () => number;
+  erasures: ErasureLog;
+  /** Logs (as 'sync') and erases these ids in this store the way `forget` does; answers those that existed. */
+  erase: (ids: string[]) => Promise<string[]>;
 }
+
+/** Erased ids served per pull page (about: whole erasure-log entries travel). */
+const ERASED_PER_PAGE = 5000;
 
 function requireLog(store: MemoryStore): Required<Pick<MemoryStore, 'changesSince' | 'getMeta' | 'setMeta'>> {
   if (!store.changesSince || !store.getMeta || !store.setMeta) {
@@ -69,7 +77,9 @@ export class SyncServer {
     return old;
   }
 
-  async changes(since: number, limit: number): Promise<SyncChangesPage> {
+  async changes(since: number, limit: number, erasedSince?: number): Promise<SyncChangesPage> {
+    if (erasedSince !== undefined && (!Number.isInteger(erasedSince) || erasedSince < 0))
+      throw new ValidationError([{ field: 'erasedSince', message: 'must be an erasure cursor (an integer, 0 for the beginning)' }]);
     if (!Number.isInteger(since) || since < 0)
       throw new ValidationError([{ field: 'since', message: 'must be a cursor (an integer, 0 for the beginning)' }]);
     if (!Number.isInteger(limit) || limit < 1 || limit > 5000)
@@ -79,6 +89,11 @@ export class SyncServer {
     const page = await log.changesSince(since, limit);
     const memoryIds = page.entries.filter((entry) => !isRelation(entry)).map((entry) => entry.memoryId);
     const states = await this.context.writer.findMany(memoryIds);
+    // Read after the states: a memory whose erasure was logged meanwhile travels as erased (null),
+    // and one erased later is in a later erasure page (the log is written before the bytes go).
+    const erased =
+      erasedSince === undefined ? undefined : await this.context.erasures.after(erasedSince, ERASED_PER_PAGE);
+    const tombstones = await this.context.erasures.tombstoned(memoryIds);
     const changes: SyncChange[] = [];
     const sent = new Set<string>();
     let cursor = since;
@@ -102,10 +117,19 @@ export class SyncServer {
       // A memory changed several times in the page travels once, as it is now.
       if (sent.has(entry.memoryId)) continue;
       sent.add(entry.memoryId);
-      const state = states.get(entry.memoryId);
+      const state = tombstones.has(entry.memoryId) ? undefined : states.get(entry.memoryId);
       changes.push({ seq: entry.seq, kind: 'memory', id: entry.memoryId, memory: state ? recordToWire(state) : null });
     }
-    return { changes, cursor, head: page.head, more: page.entries.length === limit };
+    const result: SyncChangesPage = { changes, cursor, head: page.head, more: page.entries.length === limit };
+    if (erased !== undefined && erasedSince !== undefined) {
+      const last = erased.entries.at(-1);
+      result.erased = {
+        ids: [...new Set(erased.entries.flatMap((entry) => entry.ids))],
+        cursor: last ? last.seq : Math.max(erasedSince, 0),
+        more: last !== undefined && last.seq < erased.head,
+      };
+    }
+    return result;
   }
 
   /** Applies a replica's operations in order; each operation id (replicaId, seq) is applied once. */
@@ -115,6 +139,7 @@ export class SyncServer {
     const log = requireLog(this.context.store);
     const markName = `sync:replica:${push.replicaId}`;
     let applied = Number((await log.getMeta(markName)) ?? 0);
+    const erasures = push.erasures === undefined ? undefined : await this.applyErasures(push.replicaId, push.erasures, log);
     const results: SyncOperationResult[] = [];
     const operations = push.operations as SyncOperation[];
     for (let position = 0; position < operations.length; ) {
@@ -144,7 +169,35 @@ export class SyncServer {
       // Written after each operation (each run of creates): a retried push skips exactly what was applied.
       await log.setMeta(markName, String(applied));
     }
-    return { results };
+    return erasures === undefined ? { results } : { results, erasures };
+  }
+
+  /**
+   * A replica's erasures, each once (its own mark per replica): the ids, and what a merge made of
+   * them here, are erased in this store only — the tenant's store the request was routed to, as
+   * for every other operation — through the same path as `forget`, and logged for other replicas.
+   */
+  private async applyErasures(
+    replicaId: string,
+    erasures: Array<{ seq: number; ids: string[] }>,
+    log: Required<Pick<MemoryStore, 'getMeta' | 'setMeta'>>,
+  ): Promise<SyncErasureResult[]> {
+    const markName = `sync:replica-erasures:${replicaId}`;
+    let applied = Number((await log.getMeta(markName)) ?? 0);
+    const results: SyncErasureResult[] = [];
+    for (const erasure of erasures) {
+      if (erasure.seq <= applied) {
+        results.push({ seq: erasure.seq, status: 'duplicate', erased: 0 });
+        continue;
+      }
+      const ids = new Set(erasure.ids);
+      for (const id of erasure.ids) ids.add(await this.alias(id, log));
+      const erased = await this.context.erase([...ids]);
+      results.push({ seq: erasure.seq, status: 'applied', erased: erased.length });
+      applied = erasure.seq;
+      await log.setMeta(markName, String(applied));
+    }
+    return results;
   }
 
   private async alias(id: string, log: Required<Pick<MemoryStore, 'getMeta'>>): Promise<string> {
@@ -159,8 +212,13 @@ export class SyncServer {
     const existing = await writer.findMany(run.map((operation) => operation.record.id));
     const results: SyncOperationResult[] = [];
     const fresh: Array<{ index: number; record: MemoryRecord }> = [];
+    const erased = await this.context.erasures.tombstoned(run.map((operation) => operation.record.id));
     for (const operation of run) {
       const record = recordFromWire(operation.record);
+      if (erased.has(record.id)) {
+        results.push({ seq: operation.seq, status: 'ignored', memory: null, reason: 'erased: an erasure is never undone' });
+        continue;
+      }
       const known = existing.has(record.id) || (await log.getMeta(`sync:alias:${record.id}`)) !== null;
       results.push({ seq: operation.seq, status: 'applied' });
       if (known) continue;
@@ -189,6 +247,8 @@ export class SyncServer {
     switch (operation.kind) {
       case 'create': {
         const record = recordFromWire(operation.record);
+        if ((await this.context.erasures.tombstoned([record.id])).size > 0)
+          return { seq, status: 'ignored', memory: null, reason: 'erased: an erasure is never undone' };
         if (await writer.find(await this.alias(record.id, log))) return { seq, status: 'applied' };
         if (record.supersededBy !== null) record.supersededBy = await this.alias(record.supersededBy, log);
         const result = await writer.insert(record);

@@ -35,11 +35,34 @@ export type SyncOperation =
   | { seq: number; kind: 'link'; relation: WireRelation }
   | { seq: number; kind: 'unlink'; relation: WireRelation };
 
+/**
+ * Memories a replica erased (`forget`, retention), numbered by the replica's erasure log: the
+ * erasure id is (replicaId, seq), so a push sent twice erases once (and erasing is idempotent anyway).
+ */
+export interface SyncErasure {
+  seq: number;
+  /** At most 1000 ids. */
+  ids: string[];
+}
+
 export interface SyncPush {
   /** The replica's id (a UUID it keeps in its store). */
   replicaId: string;
   /** In the replica's change-log order. */
   operations: SyncOperation[];
+  /**
+   * Optional (servers before erasure sync refuse the field with a 400): applied before
+   * `operations`, since every operation still queued was written after them or is unrelated.
+   */
+  erasures?: SyncErasure[];
+}
+
+export interface SyncErasureResult {
+  seq: number;
+  /** applied: erased here (or already gone); duplicate: this erasure id was applied before. */
+  status: 'applied' | 'duplicate';
+  /** How many of the ids the server held (any state) and erased now. */
+  erased: number;
 }
 
 /**
@@ -62,9 +85,11 @@ export interface SyncOperationResult {
 
 export interface SyncPushResult {
   results: SyncOperationResult[];
+  /** One per pushed erasure, in order (present when the push had `erasures`). */
+  erasures?: SyncErasureResult[];
 }
 
-/** One entry of a pull: a memory as the server holds it now (null once erased), or a graph change. */
+/** One entry of a pull: a memory as the server holds it now (null once erased: erase it), or a graph change. */
 export type SyncChange =
   | { seq: number; kind: 'memory'; id: string; memory: WireRecord | null }
   | { seq: number; kind: 'relation'; event: 'added' | 'removed'; relation: WireRelation };
@@ -76,6 +101,20 @@ export interface SyncChangesPage {
   /** The server's change-log head when the page was read. */
   head: number;
   /** More changes wait after `cursor`. */
+  more: boolean;
+  /**
+   * Memories erased on the server after the replica's erasure cursor (sent as the
+   * `X-Engram-Erased-Since` header; without it — an older replica — this is left out). A replica
+   * erases its copies before it applies `changes`.
+   */
+  erased?: SyncErasedPage;
+}
+
+export interface SyncErasedPage {
+  ids: string[];
+  /** Send it as `X-Engram-Erased-Since` next time. */
+  cursor: number;
+  /** More erasures wait after `cursor`. */
   more: boolean;
 }
 

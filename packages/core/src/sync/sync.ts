@@ -3,6 +3,7 @@ import type { VectorIndex } from '../contracts/vector-index.js';
 import type { Embedding } from '../embedding/embedding.js';
 import type { EventHub } from '../events/event-hub.js';
 import { EngramError } from '../model/errors.js';
+import { ErasureLog, type ErasureOrigin } from './erasure-log.js';
 import { ReplicaWriter } from './replica-writer.js';
 import { SyncClient, type SyncRoundResult, type SyncStatus } from './sync-client.js';
 import type { ResolvedSyncOptions } from './sync-options.js';
@@ -17,7 +18,12 @@ export interface SyncContext {
   /** Set when this Memory is a replica (`new Memory({ sync })`). */
   options: ResolvedSyncOptions | undefined;
   now: () => number;
+  /** Erases these ids the way `forget` does (Memory's eraser); answers those that existed. */
+  erase: (ids: string[]) => Promise<string[]>;
 }
+
+/** The meta value set once a store has served a replica: from then on its erasures are logged for replicas. */
+export const SERVED_META = 'sync:served';
 
 /**
  * `memory.sync`: a replica's background sync with a server (`status`, `now`), and the server's
@@ -26,10 +32,23 @@ export interface SyncContext {
 export class Sync {
   private readonly client: SyncClient | undefined;
   private readonly server: SyncServer;
+  private readonly erasures: ErasureLog;
+  private served = false;
 
-  constructor(context: SyncContext) {
+  constructor(private readonly context: SyncContext) {
     const writer = new ReplicaWriter(context);
-    this.server = new SyncServer({ store: context.store, open: context.open, writer, now: context.now });
+    const { store } = context;
+    this.erasures = new ErasureLog(() => {
+      if (!store.getMeta || !store.setMeta) throw new EngramError('UNSUPPORTED', `The ${store.name} store has no meta values: sync cannot log erasures.`);
+      return store as Required<Pick<typeof store, 'getMeta' | 'setMeta'>>;
+    });
+    const erase = async (ids: string[]) => {
+      // Logged first (every id, known here or not: a tombstone keeps a later pull or push from
+      // bringing it back), then erased; the log is not pushed back ('sync').
+      await this.erasures.append(ids, 'sync');
+      return context.erase(ids);
+    };
+    this.server = new SyncServer({ store, open: context.open, writer, now: context.now, erasures: this.erasures, erase });
     this.client = context.options
       ? new SyncClient({
           store: context.store,
@@ -38,6 +57,8 @@ export class Sync {
           events: context.events,
           options: context.options,
           now: context.now,
+          erasures: this.erasures,
+          erase,
         })
       : undefined;
   }
@@ -103,15 +124,42 @@ export class Sync {
     await this.client?.stop();
   }
 
+  /**
+   * Called by the eraser before it removes anything: a store that syncs (a replica, or one that has
+   * served replicas) logs a local erasure so it travels — a replica pushes it, a server serves it to
+   * every replica's next pull. Erasures sync applies itself were logged by it already.
+   */
+  async beforeErase(ids: string[], origin: ErasureOrigin): Promise<void> {
+    if (origin !== 'local') return;
+    const { store } = this.context;
+    if (!store.getMeta || !store.setMeta) return;
+    if (!this.client && !this.served) {
+      this.served = (await store.getMeta(SERVED_META)) !== null;
+      if (!this.served) return;
+    }
+    await this.erasures.append(ids, 'local');
+  }
+
   // ------------------------------------------------------------- server side
 
   /** A page of this store's changes after `since`, each memory as it is now (GET /api/sync/changes). */
-  changes(options: { since: number; limit?: number }): Promise<SyncChangesPage> {
-    return this.server.changes(options.since, options.limit ?? 500);
+  async changes(options: { since: number; limit?: number; erasedSince?: number }): Promise<SyncChangesPage> {
+    await this.markServed();
+    return this.server.changes(options.since, options.limit ?? 500, options.erasedSince);
   }
 
-  /** Applies a replica's pushed operations in order, each once (POST /api/sync/push). */
-  receive(push: unknown): Promise<SyncPushResult> {
+  /** Applies a replica's pushed erasures, then its operations in order, each once (POST /api/sync/push). */
+  async receive(push: unknown): Promise<SyncPushResult> {
+    await this.markServed();
     return this.server.apply(push);
+  }
+
+  private async markServed(): Promise<void> {
+    if (this.served) return;
+    await this.context.open();
+    const { store } = this.context;
+    if (!store.getMeta || !store.setMeta) return;
+    if ((await store.getMeta(SERVED_META)) === null) await store.setMeta(SERVED_META, new Date(this.context.now()).toISOString());
+    this.served = true;
   }
 }
