@@ -166,7 +166,7 @@ describe('sync with a real server process', () => {
     await server.exited;
   }, 300_000);
 
-  it('converges three replicas after random operations (property, fixed seed)', async () => {
+  it('converges three replicas after random operations, erasures included (property, fixed seed)', async () => {
     const tenants = Array.from({ length: 12 }, (_, index) => `prop_${index}`);
     const keys = Object.fromEntries(tenants.map((tenant) => [tenant, `key-${tenant}-0123456789abcdef`]));
     const server = await start(['--port', '0', '--path', join(directory, 'property.db'), '--rate-limit', '0'], {
@@ -189,6 +189,7 @@ describe('sync with a real server process', () => {
       fc.record({ kind: fc.constant('delete' as const), replica: fc.nat(2), target: fc.nat(20) }),
       fc.record({ kind: fc.constant('link' as const), replica: fc.nat(2), target: fc.nat(20), other: fc.nat(20) }),
       fc.record({ kind: fc.constant('unlink' as const), replica: fc.nat(2), target: fc.nat(20), other: fc.nat(20) }),
+      fc.record({ kind: fc.constant('forget' as const), replica: fc.nat(2), target: fc.nat(20) }),
       fc.record({ kind: fc.constant('sync' as const), replica: fc.nat(2) }),
     );
     await fc.assert(
@@ -198,6 +199,7 @@ describe('sync with a real server process', () => {
         // Start from the tenant's current contents (earlier runs used it too).
         for (const memory of replicas) await memory.sync.now();
         const known: string[] = [];
+        const erased: string[] = [];
         for (const [step, op] of operations.entries()) {
           const memory = replicas[op.replica] as Memory;
           const live = async (index: number) => {
@@ -212,6 +214,9 @@ describe('sync with a real server process', () => {
           } else if (op.kind === 'delete') {
             const id = await live(op.target);
             if (id) await memory.delete(id);
+          } else if (op.kind === 'forget') {
+            const id = known[op.target % Math.max(known.length, 1)];
+            if (id !== undefined && (await memory.forget({ ids: [id] })).forgotten > 0) erased.push(id);
           } else if (op.kind === 'link' || op.kind === 'unlink') {
             const [a, b] = [await live(op.target), await live(op.other)];
             if (a && b && a !== b) {
@@ -226,6 +231,11 @@ describe('sync with a real server process', () => {
         for (const memory of replicas) await memory.sync.now();
         const [first, ...rest] = await Promise.all(replicas.map(snapshot));
         for (const other of rest) expect(other).toEqual(first);
+        // An erasure on any replica reached every replica: no record of it in any state.
+        for (const memory of replicas) {
+          const all = await memory.list({ limit: 1000, includeSuperseded: true, includeDeleted: true });
+          for (const id of erased) expect(all.items.map((record) => record.id)).not.toContain(id);
+        }
         for (const memory of replicas) await memory.close();
       }),
       { seed: 19_019, numRuns: 12 },

@@ -53,6 +53,8 @@ export interface SyncClientContext {
   erasures: ErasureLog;
   /** Logs (as 'sync') and erases these ids locally the way `forget` does. */
   erase: (ids: string[]) => Promise<string[]>;
+  /** Erases ids the erasure log already holds (a crash between logging and erasing left them). */
+  eraseLogged: (ids: string[]) => Promise<string[]>;
 }
 
 /** The header a replica names its erasure cursor in (a query parameter would be refused by older servers). */
@@ -424,6 +426,9 @@ export class SyncClient {
         const known = await this.context.erasures.tombstoned(page.erased.ids);
         const fresh = page.erased.ids.filter((id) => !known.has(id));
         if (fresh.length > 0) await this.context.erase(fresh);
+        // Logged here already (this replica's own erasure coming back): erased, unless a crash
+        // came between logging and erasing — then the copy goes now.
+        if (known.size > 0) await this.context.eraseLogged([...known]);
         moreErased = page.erased.more && page.erased.cursor > erasedCursor;
         erasedCursor = page.erased.cursor;
         await log.setMeta('sync:erasures-pulled', String(erasedCursor));

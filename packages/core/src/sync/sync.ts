@@ -59,6 +59,7 @@ export class Sync {
           now: context.now,
           erasures: this.erasures,
           erase,
+          eraseLogged: (ids) => context.erase(ids),
         })
       : undefined;
   }

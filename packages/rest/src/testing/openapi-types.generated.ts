@@ -2634,7 +2634,7 @@ export interface paths {
         };
         /**
          * Your tenant's changes after a cursor: each memory changed as it is now, and graph changes
-         * @description Replicas pull with the `cursor` of the previous page until `more` is false. A memory changed several times in a page travels once. Vectors never travel: each side embeds with its own embedder.
+         * @description Replicas pull with the `cursor` of the previous page until `more` is false. A memory changed several times in a page travels once. Vectors never travel: each side embeds with its own embedder. With the `X-Engram-Erased-Since` header, the answer also lists the memories erased (forget, retention) after that erasure cursor (`erased`): erase them.
          */
         get: {
             parameters: {
@@ -2644,7 +2644,10 @@ export interface paths {
                     /** @description 1–5000, default 500 */
                     limit?: string;
                 };
-                header?: never;
+                header?: {
+                    /** @description The erasure cursor of the previous page (0: from the beginning); without it, `erased` is left out */
+                    "x-engram-erased-since"?: string;
+                };
                 path?: never;
                 cookie?: never;
             };
@@ -2743,7 +2746,7 @@ export interface paths {
         put?: never;
         /**
          * Apply a replica's local operations to your tenant, in order, each (replicaId, seq) once
-         * @description Operations are applied in the order they arrive (the server orders concurrent writers). A create whose key or content matches a live memory in the same scope is merged into it; an update of a deleted memory is ignored (a delete wins). A retried push answers `duplicate` for what was applied before.
+         * @description Operations are applied in the order they arrive (the server orders concurrent writers). A create whose key or content matches a live memory in the same scope is merged into it; an update of a deleted memory is ignored (a delete wins). A retried push answers `duplicate` for what was applied before. `erasures` (memories the replica erased) are applied first, each (replicaId, seq) once, in your tenant only, as `POST /api/forget` erases.
          */
         post: {
             parameters: {
@@ -3968,6 +3971,13 @@ export interface components {
             head: number;
             /** @description More changes wait after `cursor` */
             more: boolean;
+            /** @description Memories erased after X-Engram-Erased-Since (only with that header): erase your copies */
+            erased?: {
+                ids: string[];
+                /** @description Send it as X-Engram-Erased-Since next time */
+                cursor: number;
+                more: boolean;
+            };
         };
         /** @description A memory as the server holds it now (null once erased), or a graph change. */
         SyncChange: {
@@ -3992,10 +4002,21 @@ export interface components {
                 memory?: components["schemas"]["Memory"] & (Record<string, never> | null);
                 reason?: string;
             }[];
+            erasures?: {
+                seq: number;
+                /** @enum {string} */
+                status: "applied" | "duplicate";
+                erased: number;
+            }[];
         };
         SyncPush: {
             replicaId: string;
             operations: components["schemas"]["SyncOperation"][];
+            /** @description Memories the replica erased, numbered by its erasure log ((replicaId, seq) is the erasure's id); applied first */
+            erasures?: {
+                seq: number;
+                ids: string[];
+            }[];
         };
         SyncOperation: {
             /** @description The operation's number in the replica's change log; (replicaId, seq) is its id */
