@@ -4,8 +4,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hashEmbedder, Memory } from 'engram';
 import { type ServerHandle, serve, tenantMemoryFactory } from '@engram/rest';
+import { hashEmbedder, Memory } from 'engram';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { usePostgres } from './support/postgres.js';
 
@@ -205,7 +205,9 @@ for (const backend of backends) {
         replicaId: 'restored-from-backup',
         operations: [{ seq: 1, kind: 'create', record }],
       });
-      expect(resent.json.results).toEqual([expect.objectContaining({ seq: 1, status: 'ignored', reason: expect.stringContaining('erased') })]);
+      expect(resent.json.results).toEqual([
+        expect.objectContaining({ seq: 1, status: 'ignored', reason: expect.stringContaining('erased') }),
+      ]);
       await expectErased(central, erased.id, 'Quiet Lane');
     });
 
@@ -250,10 +252,14 @@ for (const backend of backends) {
       await a.memory.sync.now();
       await a.memory.forget({ ids: [other.id] });
       await a.memory.sync.now();
-      const pulled = await request(server.url, 'GET', '/api/sync/changes?since=0', keys.team_b, undefined, { 'x-engram-erased-since': '0' });
+      const pulled = await request(server.url, 'GET', '/api/sync/changes?since=0', keys.team_b, undefined, {
+        'x-engram-erased-since': '0',
+      });
       expect(pulled.json.erased.ids).toContain(target.id);
       expect(pulled.json.erased.ids).not.toContain(other.id);
-      const pulledByA = await request(server.url, 'GET', '/api/sync/changes?since=0', keys.team_a, undefined, { 'x-engram-erased-since': '0' });
+      const pulledByA = await request(server.url, 'GET', '/api/sync/changes?since=0', keys.team_a, undefined, {
+        'x-engram-erased-since': '0',
+      });
       expect(pulledByA.json.erased.ids).toContain(other.id);
       expect(pulledByA.json.erased.ids).not.toContain(target.id);
       // A retried erasure push is a duplicate.

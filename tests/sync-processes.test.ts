@@ -173,6 +173,7 @@ describe('sync with a real server process', () => {
       ENGRAM_API_KEYS: JSON.stringify(keys),
     });
     let run = 0;
+    let erasures = 0;
     const operation = fc.oneof(
       fc.record({
         kind: fc.constant('add' as const),
@@ -217,6 +218,7 @@ describe('sync with a real server process', () => {
           } else if (op.kind === 'forget') {
             const id = known[op.target % Math.max(known.length, 1)];
             if (id !== undefined && (await memory.forget({ ids: [id] })).forgotten > 0) erased.push(id);
+            erasures += erased.length > 0 ? 1 : 0;
           } else if (op.kind === 'link' || op.kind === 'unlink') {
             const [a, b] = [await live(op.target), await live(op.other)];
             if (a && b && a !== b) {
@@ -240,6 +242,7 @@ describe('sync with a real server process', () => {
       }),
       { seed: 19_019, numRuns: 12 },
     );
+    expect(erasures).toBeGreaterThan(0); // the seed's runs erase something
     server.child.kill('SIGTERM');
     await server.exited;
   }, 300_000);

@@ -497,7 +497,9 @@ export const SyncPushSchema = z
       .array(z.object({ seq: z.number().int().positive(), ids: z.array(z.string()).min(1).max(1000) }))
       .max(100)
       .optional()
-      .openapi({ description: "Memories the replica erased, numbered by its erasure log ((replicaId, seq) is the erasure's id); applied first" }),
+      .openapi({
+        description: "Memories the replica erased, numbered by its erasure log ((replicaId, seq) is the erasure's id); applied first",
+      }),
   })
   .openapi('SyncPush');
 
@@ -511,9 +513,7 @@ export const SyncPushResultSchema = z
         reason: z.string().optional(),
       }),
     ),
-    erasures: z
-      .array(z.object({ seq: z.number(), status: z.enum(['applied', 'duplicate']), erased: z.number() }))
-      .optional(),
+    erasures: z.array(z.object({ seq: z.number(), status: z.enum(['applied', 'duplicate']), erased: z.number() })).optional(),
   })
   .openapi('SyncPushResult');
 

@@ -120,7 +120,14 @@ export class SyncClient {
     this.timer = setInterval(() => void this.run().catch(() => {}), this.context.options.intervalMs);
     this.timer.unref();
     const { events } = this.context;
-    for (const name of ['memory:added', 'memory:updated', 'memory:deleted', 'memory:forgotten', 'relation:added', 'relation:removed'] as const) {
+    for (const name of [
+      'memory:added',
+      'memory:updated',
+      'memory:deleted',
+      'memory:forgotten',
+      'relation:added',
+      'relation:removed',
+    ] as const) {
       events.on(name, this.onLocalWrite);
     }
     void this.run().catch(() => {});
@@ -132,7 +139,14 @@ export class SyncClient {
     if (this.timer) clearInterval(this.timer);
     if (this.soon) clearTimeout(this.soon);
     const { events } = this.context;
-    for (const name of ['memory:added', 'memory:updated', 'memory:deleted', 'memory:forgotten', 'relation:added', 'relation:removed'] as const) {
+    for (const name of [
+      'memory:added',
+      'memory:updated',
+      'memory:deleted',
+      'memory:forgotten',
+      'relation:added',
+      'relation:removed',
+    ] as const) {
       events.off(name, this.onLocalWrite);
     }
     this.abort.abort();
@@ -339,7 +353,9 @@ export class SyncClient {
       if (mark >= head) return total;
       // At most 100 entries a push; entries pulled from the server ('sync') are not pushed back.
       const window = entries.slice(0, 100);
-      const erasures: SyncErasure[] = window.filter((entry) => entry.origin === 'local').map((entry) => ({ seq: entry.seq, ids: entry.ids }));
+      const erasures: SyncErasure[] = window
+        .filter((entry) => entry.origin === 'local')
+        .map((entry) => ({ seq: entry.seq, ids: entry.ids }));
       if (erasures.length > 0) {
         try {
           await this.request<SyncPushResult>('POST', '/api/sync/push', { replicaId, operations: [], erasures });
@@ -393,7 +409,9 @@ export class SyncClient {
   private async settle(operations: SyncOperation[], answer: SyncPushResult): Promise<void> {
     const { writer } = this.context;
     const bySeq = new Map(operations.map((operation) => [operation.seq, operation]));
-    const erased = await this.context.erasures.tombstoned((answer.results ?? []).flatMap((result) => (result.memory ? [result.memory.id] : [])));
+    const erased = await this.context.erasures.tombstoned(
+      (answer.results ?? []).flatMap((result) => (result.memory ? [result.memory.id] : [])),
+    );
     for (const result of answer.results ?? []) {
       if ((result.status !== 'merged' && result.status !== 'ignored') || !result.memory) continue;
       if (erased.has(result.memory.id)) continue;

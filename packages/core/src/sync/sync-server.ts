@@ -91,8 +91,7 @@ export class SyncServer {
     const states = await this.context.writer.findMany(memoryIds);
     // Read after the states: a memory whose erasure was logged meanwhile travels as erased (null),
     // and one erased later is in a later erasure page (the log is written before the bytes go).
-    const erased =
-      erasedSince === undefined ? undefined : await this.context.erasures.after(erasedSince, ERASED_PER_PAGE);
+    const erased = erasedSince === undefined ? undefined : await this.context.erasures.after(erasedSince, ERASED_PER_PAGE);
     const tombstones = await this.context.erasures.tombstoned(memoryIds);
     const changes: SyncChange[] = [];
     const sent = new Set<string>();

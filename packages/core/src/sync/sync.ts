@@ -39,7 +39,8 @@ export class Sync {
     const writer = new ReplicaWriter(context);
     const { store } = context;
     this.erasures = new ErasureLog(() => {
-      if (!store.getMeta || !store.setMeta) throw new EngramError('UNSUPPORTED', `The ${store.name} store has no meta values: sync cannot log erasures.`);
+      if (!store.getMeta || !store.setMeta)
+        throw new EngramError('UNSUPPORTED', `The ${store.name} store has no meta values: sync cannot log erasures.`);
       return store as Required<Pick<typeof store, 'getMeta' | 'setMeta'>>;
     });
     const erase = async (ids: string[]) => {

@@ -1,5 +1,11 @@
 import { createRoute } from '@hono/zod-openapi';
-import { SyncChangesHeadersSchema, SyncChangesQuerySchema, SyncChangesResultSchema, SyncPushResultSchema, SyncPushSchema } from '../schemas.js';
+import {
+  SyncChangesHeadersSchema,
+  SyncChangesQuerySchema,
+  SyncChangesResultSchema,
+  SyncPushResultSchema,
+  SyncPushSchema,
+} from '../schemas.js';
 import type { EngramHono } from './app-env.js';
 import { ERRORS, jsonBody, jsonContent, SECURITY } from './responses.js';
 
