@@ -78,5 +78,15 @@ describe('the CLI as a sync replica', () => {
     expect(JSON.parse((await engram(['sync', '--json'], laptop)).stdout)).toMatchObject({ pushed: 1, pending: 0 });
     expect(JSON.parse((await engram(['sync', '--json'], desktop)).stdout)).toMatchObject({ pending: 0 });
     expect((await engram(['list', '--json'], desktop)).stdout).toContain('Written while the server was away');
+
+    // engram forget on one machine: the command pushes the erasure before it exits, the other
+    // machine's next sync erases its copy.
+    expect((await engram(['add', 'Carol asked to be forgotten', '--user', 'carol'], laptop)).code).toBe(0);
+    await engram(['sync'], desktop);
+    expect((await engram(['list', '--json', '--user', 'carol'], desktop)).stdout).toContain('Carol asked to be forgotten');
+    expect((await engram(['forget', '--user', 'carol', '--yes'], laptop)).code).toBe(0);
+    expect(JSON.parse((await engram(['sync', '--status', '--json'], laptop)).stdout).pending).toBe(0);
+    expect((await engram(['sync'], desktop)).code).toBe(0);
+    expect((await engram(['list', '--json', '--user', 'carol'], desktop)).stdout).not.toContain('Carol asked to be forgotten');
   }, 120_000);
 });
