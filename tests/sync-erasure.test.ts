@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Memory as CoreMemory } from '@engram/core';
 import { type ServerHandle, serve, tenantMemoryFactory } from '@engram/rest';
 import { hashEmbedder, Memory } from 'engram';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -89,7 +90,7 @@ function filesHolding(path: string, text: string): string[] {
 }
 
 /** Nothing of memory `id` is left in `memory`: no record in any state, no history, no search hit. */
-async function expectErased(memory: Memory, id: string, text: string): Promise<void> {
+async function expectErased(memory: CoreMemory, id: string, text: string): Promise<void> {
   expect(await memory.get(id)).toBeNull();
   const all = await memory.list({ limit: 1000, includeSuperseded: true, includeDeleted: true });
   expect(all.items.map((record) => record.id)).not.toContain(id);
