@@ -2,6 +2,7 @@ import { type LexicalMatch, type MemoryFilter, queryTerms, searchTerm, words } f
 import { type Bm25Header, Bm25Index } from './sqlite-bm25.js';
 import { readLogChanges, readLogHead } from './sqlite-change-log.js';
 import { compileFilter } from './sqlite-filter.js';
+import { idsOfRowids } from './sqlite-row-ids.js';
 import type { SqliteSession } from './sqlite-session.js';
 import { SlotColumns, SlotFieldsView, slotFieldColumns } from './sqlite-slot-columns.js';
 import { readSnapshot, type SnapshotFile, saveSnapshot, type Typed } from './sqlite-snapshot.js';
@@ -180,16 +181,16 @@ export class LexicalIndex extends SlotFieldsView implements SlotFields {
 
   private withIds(session: SqliteSession, matches: Array<{ slot: number; score: number }>): LexicalMatch[] {
     if (matches.length === 0) return [];
-    const rowids = matches.map((match) => this.columns.rowids[match.slot] as number);
-    // Not `.raw()`: the mode sticks to the session's cached statement, which others share.
-    const rows = session
-      .statement('SELECT rowid, id FROM memories WHERE rowid IN (SELECT value FROM json_each(?))')
-      .all(JSON.stringify(rowids)) as Array<{ rowid: number; id: string }>;
-    const ids = new Map(rows.map((row) => [row.rowid, row.id]));
-    return matches.flatMap((match, index) => {
-      const id = ids.get(rowids[index] as number);
-      return id === undefined ? [] : [{ id, score: match.score }];
-    });
+    const ids = idsOfRowids(
+      session,
+      matches.map((match) => this.columns.rowids[match.slot] as number),
+    );
+    const found: LexicalMatch[] = [];
+    for (let index = 0; index < matches.length; index++) {
+      const id = ids[index];
+      if (id !== undefined) found.push({ id, score: (matches[index] as { score: number }).score });
+    }
+    return found;
   }
 
   private reload(session: SqliteSession, head: number): void {

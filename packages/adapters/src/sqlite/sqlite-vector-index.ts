@@ -1,6 +1,7 @@
 import { AdapterError, type MemoryFilter, ValidationError, type VectorIndex, type VectorItem, type VectorMatch } from '@engram/core';
 import { compileFilter } from './sqlite-filter.js';
 import { withRetry } from './sqlite-retry.js';
+import { idsOfRowids } from './sqlite-row-ids.js';
 import type { SqliteSession } from './sqlite-session.js';
 import type { IdColumn, SlotColumns } from './sqlite-slot-columns.js';
 import { defaultFloatCacheBytes, VectorCache } from './sqlite-vector-cache.js';
@@ -522,20 +523,16 @@ function exactSearch(session: SqliteSession, query: Float32Array, limit: number,
 
 /** The memory ids of ranked rows, in order. */
 function withIds(session: SqliteSession, best: Array<{ rowid: number; similarity: number }>): VectorMatch[] {
-  const ids = new Map(
-    (
-      session
-        .statement('SELECT rowid, id FROM memories WHERE rowid IN (SELECT value FROM json_each(?))')
-        .all(JSON.stringify(best.map((match) => match.rowid))) as Array<{
-        rowid: number;
-        id: string;
-      }>
-    ).map((row) => [row.rowid, row.id]),
+  const ids = idsOfRowids(
+    session,
+    best.map((match) => match.rowid),
   );
-  return best.flatMap((match) => {
-    const id = ids.get(match.rowid);
-    return id === undefined ? [] : [{ id, similarity: match.similarity }];
-  });
+  const matches: VectorMatch[] = [];
+  for (let index = 0; index < best.length; index++) {
+    const id = ids[index];
+    if (id !== undefined) matches.push({ id, similarity: (best[index] as { similarity: number }).similarity });
+  }
+  return matches;
 }
 
 // ------------------------------------------------------------------ shared with the store's writes
