@@ -33,14 +33,14 @@ export function idsOfRowids(session: SqliteSession, rowids: ArrayLike<number>): 
     remembered.set(session, entry);
   }
   const { ids } = entry;
-  let missing: number[] | undefined;
+  const missing: number[] = [];
   for (let index = 0; index < rowids.length; index++) {
     const rowid = rowids[index] as number;
     const id = ids.get(rowid);
-    if (id === undefined) (missing ??= []).push(rowid);
+    if (id === undefined) missing.push(rowid);
     else out[index] = id;
   }
-  if (missing === undefined) return out;
+  if (missing.length === 0) return out;
   const rows = session
     .statement('SELECT rowid, id FROM memories WHERE rowid IN (SELECT value FROM json_each(?))')
     .all(JSON.stringify(missing)) as Array<{ rowid: number; id: string }>;
