@@ -477,6 +477,10 @@ function ranked(rows: Iterable<[number, Buffer]>, query: Float32Array, limit: nu
   return scored.slice(0, limit);
 }
 
+/** Scratch for the exact stage, reused from search to search (see `estimateScratch`). */
+let dotScratch = new Float64Array(0);
+let orderScratch = new Uint32Array(0);
+
 /** The exact stage on the float vectors the cache mirrors (small stores). */
 function nearestInMemory(
   floats: Float32Array,
@@ -490,25 +494,71 @@ function nearestInMemory(
   let queryNorm = 0;
   for (let index = 0; index < dimensions; index++) queryNorm += (query[index] as number) ** 2;
   queryNorm = Math.sqrt(queryNorm);
-  // Plain loops over typed arrays: the same sums in the same order as a per-candidate closure
-  // passed to Array.from, at half its cost.
-  const scored: Array<{ rowid: number; similarity: number }> = new Array(candidates.length);
-  for (let position = 0; position < candidates.length; position++) {
-    const slot = candidates[position] as number;
-    const dot = dotProduct(floats, slot * dimensions, query);
-    const norm = norms[slot] as number;
-    // A zero vector has no direction: similarity 0 (as the SQL path's NULL distance).
-    scored[position] = { rowid: rowids[slot] as number, similarity: norm === 0 || queryNorm === 0 ? 0 : dot / (norm * queryNorm) };
+  const count = candidates.length;
+  if (dotScratch.length < count) {
+    dotScratch = new Float64Array(Math.max(count, 1024));
+    orderScratch = new Uint32Array(Math.max(count, 1024));
   }
-  scored.sort((a, b) => b.similarity - a.similarity || a.rowid - b.rowid);
-  return scored.slice(0, limit);
+  const similarities = dotProducts(floats, candidates, query, dotScratch);
+  for (let position = 0; position < count; position++) {
+    const norm = norms[candidates[position] as number] as number;
+    // A zero vector has no direction: similarity 0 (as the SQL path's NULL distance).
+    similarities[position] = norm === 0 || queryNorm === 0 ? 0 : (similarities[position] as number) / (norm * queryNorm);
+  }
+  // Best first, ties by rowid; objects only for the `limit` answered.
+  const order = orderScratch.subarray(0, count);
+  for (let position = 0; position < count; position++) order[position] = position;
+  order.sort(
+    (a, b) =>
+      (similarities[b] as number) - (similarities[a] as number) ||
+      (rowids[candidates[a] as number] as number) - (rowids[candidates[b] as number] as number),
+  );
+  const best: Array<{ rowid: number; similarity: number }> = new Array(Math.min(limit, count));
+  for (let rank = 0; rank < best.length; rank++) {
+    const position = order[rank] as number;
+    best[rank] = { rowid: rowids[candidates[position] as number] as number, similarity: similarities[position] as number };
+  }
+  return best;
 }
 
-/** Σ floats[base + i] · query[i], summed in index order. */
-function dotProduct(floats: Float32Array, base: number, query: Float32Array): number {
-  let dot = 0;
-  for (let index = 0; index < query.length; index++) dot += (floats[base + index] as number) * (query[index] as number);
-  return dot;
+/**
+ * Σ floats[slot · dimensions + i] · query[i] for each candidate slot, into `out`, each sum in
+ * index order (the same bits as one candidate at a time). Four candidates share a pass over the
+ * query: their four sums are independent chains the processor overlaps, where one sum waits on
+ * each addition's latency (half the CPU, measured at 384 dimensions).
+ */
+function dotProducts(floats: Float32Array, candidates: Int32Array, query: Float32Array, out: Float64Array): Float64Array {
+  const dimensions = query.length;
+  const count = candidates.length;
+  let position = 0;
+  for (; position + 4 <= count; position += 4) {
+    const first = (candidates[position] as number) * dimensions;
+    const second = (candidates[position + 1] as number) * dimensions;
+    const third = (candidates[position + 2] as number) * dimensions;
+    const fourth = (candidates[position + 3] as number) * dimensions;
+    let firstSum = 0;
+    let secondSum = 0;
+    let thirdSum = 0;
+    let fourthSum = 0;
+    for (let index = 0; index < dimensions; index++) {
+      const value = query[index] as number;
+      firstSum += (floats[first + index] as number) * value;
+      secondSum += (floats[second + index] as number) * value;
+      thirdSum += (floats[third + index] as number) * value;
+      fourthSum += (floats[fourth + index] as number) * value;
+    }
+    out[position] = firstSum;
+    out[position + 1] = secondSum;
+    out[position + 2] = thirdSum;
+    out[position + 3] = fourthSum;
+  }
+  for (; position < count; position++) {
+    const base = (candidates[position] as number) * dimensions;
+    let sum = 0;
+    for (let index = 0; index < dimensions; index++) sum += (floats[base + index] as number) * (query[index] as number);
+    out[position] = sum;
+  }
+  return out;
 }
 
 /** `vectorSearch: 'exact'`: one pass over every stored vector that matches the filter. */
