@@ -19,7 +19,7 @@ import * as sqliteVec from 'sqlite-vec';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeSnapshot } from './sqlite-snapshot.js';
 import { type SqliteStoreOptions, sqliteStore } from './sqlite-store.js';
-import { kthSmallest } from './sqlite-vector-index.js';
+import { dotProducts, kthSmallest } from './sqlite-vector-index.js';
 import { decodeStoredVector, encodeStoredVector } from './sqlite-vector-storage.js';
 
 const dimensions = 16;
@@ -664,6 +664,24 @@ describe("kthSmallest (the estimate stage's cut-off)", () => {
         if (rank < 0 || rank >= values.length) continue;
         expect(kthSmallest(values.slice(), rank)).toBe(sorted[rank]);
       }
+    }
+  });
+});
+
+describe('dotProducts (the exact stage, four candidates a pass)', () => {
+  it('gives each candidate the bits of its own sum in index order, whatever the count', () => {
+    const dimensions = 37;
+    const floats = Float32Array.from({ length: 50 * dimensions }, (_, index) => Math.sin(index * 12.9898) * 3.7);
+    const query = Float32Array.from({ length: dimensions }, (_, index) => Math.cos(index * 78.233) / 3);
+    for (let count = 0; count <= 11; count++) {
+      const candidates = Int32Array.from({ length: count }, (_, index) => (index * 17 + 5) % 50);
+      const got = dotProducts(floats, candidates, query, new Float64Array(count));
+      const expected = Array.from(candidates, (slot) => {
+        let sum = 0;
+        for (let index = 0; index < dimensions; index++) sum += (floats[slot * dimensions + index] as number) * (query[index] as number);
+        return sum;
+      });
+      expect(Array.from(got)).toEqual(expected);
     }
   });
 });

@@ -527,7 +527,7 @@ function nearestInMemory(
  * query: their four sums are independent chains the processor overlaps, where one sum waits on
  * each addition's latency (half the CPU, measured at 384 dimensions).
  */
-function dotProducts(floats: Float32Array, candidates: Int32Array, query: Float32Array, out: Float64Array): Float64Array {
+export function dotProducts(floats: Float32Array, candidates: Int32Array, query: Float32Array, out: Float64Array): Float64Array {
   const dimensions = query.length;
   const count = candidates.length;
   let position = 0;
