@@ -17,6 +17,7 @@ export const migrationNames = [
   '0009-vector-collections',
   '0010-int8-vectors',
   '0011-compact-rows',
+  '0013-access-statistics',
 ];
 
 /** True when every migration has been applied to this database (a read; no write lock). */

@@ -46,13 +46,28 @@ export function hashPrefix(operand: string): string {
   return `substr(${operand}, 1, 16)`;
 }
 
-/** The columns of `MemoryRow`, for SELECT lists (qualified with an alias when given). */
+/**
+ * The columns of `MemoryRow`, for SELECT lists (qualified with an alias when given; without one,
+ * the query must read `FROM memories` unaliased). Access statistics are the row's own columns
+ * (as written with the record) plus what `recordAccess` has recorded since in `memory_access`
+ * (migration 0013): the count added, and the last access when there is one.
+ */
 export function memoryColumns(alias?: string): string {
   const prefix = alias ? `${alias}.` : '';
-  return rowColumns.map((column) => `${prefix}${column}`).join(', ');
+  const rowid = `${alias ?? 'memories'}.rowid`;
+  return memoryColumnNames
+    .map((column) => {
+      if (column === 'access_count')
+        return `${prefix}access_count + coalesce((SELECT count FROM memory_access WHERE memory_rowid = ${rowid}), 0) AS access_count`;
+      if (column === 'last_accessed_at')
+        return `coalesce((SELECT last_accessed_at FROM memory_access WHERE memory_rowid = ${rowid}), ${prefix}last_accessed_at) AS last_accessed_at`;
+      return `${prefix}${column}`;
+    })
+    .join(', ');
 }
 
-const rowColumns = [
+/** The names of `MemoryRow`'s columns, in the order `memoryColumns` selects them. */
+export const memoryColumnNames: readonly string[] = [
   'rowid',
   'id',
   'content',
@@ -81,7 +96,7 @@ const rowColumns = [
   'confidence',
   'attributes',
   'decay_score',
-] as const;
+];
 
 /**
  * `MemoryRow`s from a statement that selects `memoryColumns()` (in that order), read as arrays.

@@ -194,6 +194,7 @@ describe('sqlite store specifics', () => {
       { name: '0009-vector-collections' },
       { name: '0010-int8-vectors' },
       { name: '0011-compact-rows' },
+      { name: '0013-access-statistics' },
     ]);
     const tables = (
       db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name").all() as Array<{ name: string }>
@@ -207,6 +208,7 @@ describe('sqlite store specifics', () => {
         'engram_meta',
         'memory_embeddings',
         'memory_vector_log',
+        'memory_access',
       ]),
     );
     expect(tables).not.toContain('kysely_migration');
@@ -289,5 +291,46 @@ describe('sqlite store specifics', () => {
     const ignored = await ranking(0);
     expect(ignored.matches[0]?.id).toBe(ignored.inContent);
     expect(() => sqliteStore({ path: ':memory:', contextWeight: 2 })).toThrow(ValidationError);
+  });
+});
+
+describe('access statistics (migration 0013: the narrow memory_access table)', () => {
+  it('keep the counts an older file wrote into its rows, add those recorded since, and start afresh on a reused rowid', async () => {
+    const path = tempPath();
+    const first = sqliteStore({ path });
+    await first.open();
+    const old = makeRecord({ content: 'read often before the upgrade', accessCount: 5, lastAccessedAt: new Date(Date.UTC(2026, 0, 1)) });
+    await first.write([{ record: old }]);
+    await first.close();
+    // A file from before 0013: no memory_access, counts updated in the rows themselves.
+    const raw = new Database(path);
+    raw.exec("DROP TABLE memory_access; DELETE FROM engram_migration WHERE name = '0013-access-statistics'");
+    raw.prepare('UPDATE memories SET access_count = 9 WHERE id = ?').run(old.id);
+    raw.close();
+
+    const store = sqliteStore({ path });
+    await store.open();
+    expect((await store.get([old.id]))[0]).toMatchObject({ accessCount: 9, lastAccessedAt: new Date(Date.UTC(2026, 0, 1)) });
+    const at = new Date(Date.UTC(2026, 5, 1));
+    await store.recordAccess([old.id, old.id], at);
+    expect((await store.get([old.id]))[0]).toMatchObject({ accessCount: 11, lastAccessedAt: at });
+    expect((await store.list({}, { limit: 10 })).items[0]).toMatchObject({ accessCount: 11, lastAccessedAt: at });
+    // The memories page is not rewritten: the row keeps what it was written with.
+    const check = new Database(path, { readonly: true });
+    expect(check.prepare('SELECT access_count FROM memories WHERE id = ?').pluck().get(old.id)).toBe(9);
+    check.close();
+
+    // A purged memory's recorded accesses go with it: the next row given its rowid starts at 0.
+    const erased = makeRecord({ content: 'read then erased' });
+    await store.write([{ record: erased }]);
+    await store.recordAccess([erased.id], at);
+    expect(await store.purge?.([erased.id])).toBe(1);
+    const next = makeRecord({ content: 'takes the erased rowid' });
+    await store.write([{ record: next }]);
+    const rows = new Database(path, { readonly: true });
+    expect(rows.prepare('SELECT count(*) FROM memory_access').pluck().get()).toBe(1);
+    rows.close();
+    expect((await store.get([next.id]))[0]).toMatchObject({ accessCount: 0, lastAccessedAt: null });
+    await store.close();
   });
 });

@@ -693,14 +693,18 @@ class SqliteStore implements MemoryStore {
     for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
     const session = await this.ready();
     await withRetry('recordAccess', () => {
-      // One statement for the batch. It sets neither content nor tags, so no trigger re-indexes
-      // text, and neither type nor supersession, so the vector row is untouched too.
+      // One statement for the batch, into the narrow `memory_access` table (0013): a few pages,
+      // where updating `memories` rewrote each memory's page; no trigger watches it.
       session.write(() =>
         session
           .statement(
-            `UPDATE memories SET access_count = access_count + access.n, last_accessed_at = ?
+            `INSERT INTO memory_access (memory_rowid, count, last_accessed_at)
+             SELECT memories.rowid, access.n, ?
              FROM (SELECT value ->> 0 AS id, value ->> 1 AS n FROM json_each(?)) AS access
-             WHERE memories.id = access.id AND memories.deleted_at IS NULL`,
+             JOIN memories ON memories.id = access.id
+             WHERE memories.deleted_at IS NULL
+             ORDER BY memories.rowid
+             ON CONFLICT (memory_rowid) DO UPDATE SET count = count + excluded.count, last_accessed_at = excluded.last_accessed_at`,
           )
           .run(at.getTime(), JSON.stringify([...counts])),
       );
