@@ -5,9 +5,11 @@ import { AdapterError, EngramError, type MemoryStore, ValidationError } from '@e
 import { makeRecord, runStoreConformance, runVectorIndexConformance, seededVector } from '@engram/core/testing';
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { sqliteStore } from './index.js';
+import { LexicalIndex } from './sqlite-lexical-index.js';
 import { migrations, migrationTableName } from './sqlite-migrations.js';
+import { VectorCache } from './sqlite-vector-cache.js';
 
 const root = mkdtempSync(join(tmpdir(), 'engram-sqlite-store-'));
 let counter = 0;
@@ -332,5 +334,66 @@ describe('access statistics (migration 0013: the narrow memory_access table)', (
     rows.close();
     expect((await store.get([next.id]))[0]).toMatchObject({ accessCount: 0, lastAccessedAt: null });
     await store.close();
+  });
+});
+
+describe('idle catch-up', () => {
+  it("indexes another connection's writes while idle, so the next search does not wait for them", async () => {
+    const path = tempPath();
+    const reader = sqliteStore({ path });
+    const writer = sqliteStore({ path });
+    for (const store of [reader, writer]) {
+      await store.open();
+      await store.setEmbedder({ id: 'hash-v1-16', dimensions: 16 });
+      await store.vectors?.open(16);
+    }
+    await writer.write([{ record: makeRecord({ content: 'first harbour note' }), vector: seededVector(1, 16) }]);
+    // The reader's searches load its indexes (and start its idle catch-up).
+    expect(await reader.lexicalSearch?.('harbour', {}, 5)).toHaveLength(1);
+    expect(await reader.vectors?.search(seededVector(1, 16), 5)).toHaveLength(1);
+
+    const indexed = vi.spyOn(LexicalIndex.prototype as unknown as { put: (row: unknown) => void }, 'put');
+    const mirrored = vi.spyOn(VectorCache.prototype as unknown as { put: (row: unknown) => number }, 'put');
+    try {
+      await writer.write(
+        Array.from({ length: 40 }, (_, index) => ({
+          record: makeRecord({ content: `harbour note ${index}` }),
+          vector: seededVector(index + 2, 16),
+        })),
+      );
+      // No call on the reader: its timer catches up once it has been idle.
+      await vi.waitFor(() => expect(indexed.mock.calls.length).toBe(40), { timeout: 3000, interval: 50 });
+      expect(mirrored.mock.calls.length).toBe(40);
+      indexed.mockClear();
+      mirrored.mockClear();
+      expect(await reader.lexicalSearch?.('harbour', {}, 50)).toHaveLength(41);
+      expect(await reader.vectors?.search(seededVector(5, 16), 50)).toHaveLength(41);
+      // Nothing was left for the search to index.
+      expect(indexed).not.toHaveBeenCalled();
+      expect(mirrored).not.toHaveBeenCalled();
+    } finally {
+      indexed.mockRestore();
+      mirrored.mockRestore();
+      await reader.close();
+      await writer.close();
+    }
+  });
+
+  it('never loads the vector mirror of a connection whose searches did not', async () => {
+    const path = tempPath();
+    const store = sqliteStore({ path });
+    await store.open();
+    await store.setEmbedder({ id: 'hash-v1-16', dimensions: 16 });
+    await store.vectors?.open(16);
+    const loaded = vi.spyOn(VectorCache.prototype, 'sync');
+    try {
+      await store.write([{ record: makeRecord({ content: 'lexical only' }), vector: seededVector(1, 16) }]);
+      expect(await store.lexicalSearch?.('lexical', {}, 5)).toHaveLength(1);
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      expect(loaded).not.toHaveBeenCalled();
+    } finally {
+      loaded.mockRestore();
+      await store.close();
+    }
   });
 });

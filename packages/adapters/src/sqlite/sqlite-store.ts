@@ -61,6 +61,7 @@ import { withRetry } from './sqlite-retry.js';
 import { SqliteSession } from './sqlite-session.js';
 import { removeSnapshots, removeStaleSnapshotFiles } from './sqlite-snapshot.js';
 import {
+  catchUpVectorCache,
   checkVector,
   encodeVector,
   persistVectorSnapshot,
@@ -157,6 +158,9 @@ const selectMemory = `SELECT ${memoryColumns()} FROM memories`;
 
 /** Memories written by one connection between two catch-ups of its indexes (see `followWrites`). */
 const followEvery = 10_000;
+/** How often an idle connection checks for other processes' writes, and how long without a call counts as idle. */
+const idleCatchUpEveryMs = 250;
+const idleCatchUpAfterMs = 100;
 
 class SqliteStore implements MemoryStore {
   readonly specificationVersion = 'v1' as const;
@@ -178,6 +182,9 @@ class SqliteStore implements MemoryStore {
   private unfollowedWrites = 0;
   /** Whether this connection's indexes follow its writes (it wrote `followEvery` memories or more). */
   private following = false;
+  /** When the last call began (`performance.now()`), and the idle catch-up's timer (see `catchUpWhenIdle`). */
+  private lastUse = 0;
+  private idleTimer: ReturnType<typeof setInterval> | null = null;
 
   constructor(private readonly options: SqliteStoreOptions & { busyTimeoutMs: number; contextWeight: number }) {
     this.contextWeight = options.contextWeight;
@@ -225,6 +232,8 @@ class SqliteStore implements MemoryStore {
       this.lexical?.saveSnapshot(session);
       persistVectorSnapshot(session);
     }
+    if (this.idleTimer) clearInterval(this.idleTimer);
+    this.idleTimer = null;
     this.lexical?.close();
     this.session = null;
     this.lexical = null;
@@ -243,6 +252,7 @@ class SqliteStore implements MemoryStore {
 
   /** The open session; opens on first use. */
   private async ready(): Promise<SqliteSession> {
+    this.lastUse = performance.now();
     if (this.session) return this.session;
     if (this.closed) {
       throw new EngramError(
@@ -309,6 +319,25 @@ class SqliteStore implements MemoryStore {
     this.lexical ??= new LexicalIndex(this.contextWeight);
     this.lexical.sync(session);
     syncVectorCache(session, this.options.vectorCacheBytes);
+  }
+
+  /**
+   * While the connection is idle (no call for `idleCatchUpAfterMs`), brings the indexes its
+   * searches loaded up to date with what other processes wrote, so the next search does not wait
+   * for a burst of their writes to be indexed (~15 µs a memory: a 2-second burst of another
+   * worker's adds was a stall of tens of ms on the next request). Costs one statement per index
+   * when nothing changed. A failure (a busy file) is left to the next search, which catches up anyway.
+   */
+  private catchUpWhenIdle(): void {
+    const session = this.session;
+    if (!session || !session.db.open || session.db.inTransaction) return;
+    if (performance.now() - this.lastUse < idleCatchUpAfterMs) return;
+    try {
+      this.lexical?.sync(session);
+      catchUpVectorCache(session, this.options.vectorCacheBytes);
+    } catch {
+      // The next search catches up (and reports what fails then).
+    }
   }
 
   private writeOne(session: SqliteSession, { record, vector, reason }: StoreWrite, code: Uint8Array | undefined): StoreWriteResult {
@@ -815,6 +844,7 @@ class SqliteStore implements MemoryStore {
       if (!this.lexical) this.lexical = new LexicalIndex(this.contextWeight);
       const lexical = this.lexical;
       const matches = lexical.search(session, query, filter, count);
+      this.idleTimer ??= setInterval(() => this.catchUpWhenIdle(), idleCatchUpEveryMs).unref();
       // A freshly built index is persisted for the next process, after this answer is returned.
       if (lexical.lacksSnapshot) {
         setImmediate(() => {

@@ -40,6 +40,8 @@ interface VectorState {
 }
 
 const states = new WeakMap<SqliteSession, VectorState>();
+/** Connections whose vector mirror a search loaded (`catchUpVectorCache` keeps only those current). */
+const searchedSessions = new WeakSet<SqliteSession>();
 
 /**
  * The store's own vector index: int8-quantised vectors in `memory_embeddings`, and for each a
@@ -144,6 +146,7 @@ export class SqliteVectorIndex implements VectorIndex {
       const { cache } = state;
       cache.floatBudget = this.cacheBytes;
       cache.sync(session);
+      searchedSessions.add(session);
       // A mirror just loaded from the rows is persisted for the next process, after this search.
       if (cache.lacksSnapshot) {
         setImmediate(() => {
@@ -642,6 +645,15 @@ export function syncVectorCache(session: SqliteSession, floatBudget = defaultFlo
   if (!cache) return;
   cache.floatBudget = floatBudget;
   cache.sync(session);
+}
+
+/**
+ * Brings this connection's vector mirror up to date if a search loaded it (never loads it: a
+ * connection that only writes keeps no mirror). For the store's idle catch-up.
+ */
+export function catchUpVectorCache(session: SqliteSession, floatBudget = defaultFloatCacheBytes): void {
+  if (!searchedSessions.has(session)) return;
+  syncVectorCache(session, floatBudget);
 }
 
 /** Persists this connection's vector mirror if that would save the next process work (on close). */
