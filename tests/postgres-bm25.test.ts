@@ -60,13 +60,16 @@ suite(`Postgres BM25 ranks like SQLite${postgres.skip ? ` (skipped: ${postgres.s
   const directory = mkdtempSync(join(tmpdir(), 'engram-bm25-'));
   let sqlite: MemoryStore;
   let pgStore: MemoryStore;
+  // The same, with `memory_lexemes` kept (lexicalPostings): its lists must rank the same way.
+  let pgPostings: MemoryStore;
   const contentOf = new Map<string, string>();
 
   beforeAll(async () => {
     sqlite = sqliteStore({ path: join(directory, 'bm25.db') });
     pgStore = postgresStore({ pool: postgres.pool, schema: postgres.nextSchema(), vectors: false });
+    pgPostings = postgresStore({ pool: postgres.pool, schema: postgres.nextSchema(), vectors: false, lexicalPostings: true });
     const inputs = corpus(3000);
-    for (const store of [sqlite, pgStore]) {
+    for (const store of [sqlite, pgStore, pgPostings]) {
       const memory = new Memory({ store, embedder: hashEmbedder({ dimensions: 16 }), logger: false });
       for (let offset = 0; offset < inputs.length; offset += 500) {
         for (const result of await memory.addMany(inputs.slice(offset, offset + 500)))
@@ -78,15 +81,19 @@ suite(`Postgres BM25 ranks like SQLite${postgres.skip ? ` (skipped: ${postgres.s
   afterAll(async () => {
     await sqlite?.close();
     await pgStore?.close();
+    await pgPostings?.close();
     rmSync(directory, { recursive: true, force: true });
   });
 
-  const overlapOf = async (filter: Parameters<NonNullable<MemoryStore['lexicalSearch']>>[1]) => {
+  const overlapOf = async (
+    filter: Parameters<NonNullable<MemoryStore['lexicalSearch']>>[1],
+    postgresSide: () => MemoryStore = () => pgStore,
+  ) => {
     let shared = 0;
     let expected = 0;
     for (const query of queries(60)) {
       const exact = ((await sqlite.lexicalSearch?.(query, filter, 10)) ?? []).map((match) => contentOf.get(match.id));
-      const found = new Set(((await pgStore.lexicalSearch?.(query, filter, 10)) ?? []).map((match) => contentOf.get(match.id)));
+      const found = new Set(((await postgresSide().lexicalSearch?.(query, filter, 10)) ?? []).map((match) => contentOf.get(match.id)));
       expected += exact.length;
       shared += exact.filter((content) => found.has(content)).length;
     }
@@ -99,6 +106,16 @@ suite(`Postgres BM25 ranks like SQLite${postgres.skip ? ` (skipped: ${postgres.s
 
   it('shares at least 8 of the top 10 with SQLite, filtered by user', async () => {
     expect(await overlapOf({ scope: { userId: 'user-2' } })).toBeGreaterThanOrEqual(0.8);
+  });
+
+  it('ranks the same with lexicalPostings: at least 8 of the top 10 with SQLite, and the same top 10 as without', async () => {
+    expect(await overlapOf({}, () => pgPostings)).toBeGreaterThanOrEqual(0.8);
+    expect(await overlapOf({ scope: { userId: 'user-2' } }, () => pgPostings)).toBeGreaterThanOrEqual(0.8);
+    for (const query of queries(60)) {
+      const without = ((await pgStore.lexicalSearch?.(query, {}, 10)) ?? []).map((match) => contentOf.get(match.id));
+      const withPostings = ((await pgPostings.lexicalSearch?.(query, {}, 10)) ?? []).map((match) => contentOf.get(match.id));
+      expect(withPostings).toEqual(without);
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import { BM25_B, BM25_K1, type LexicalMatch, type MemoryFilter } from '@engram/core';
 import type { Queryable } from './postgres-client.js';
 import { compileFilter } from './postgres-filter.js';
+import { lexicalPostingsEnabled } from './postgres-migrations.js';
 import { SqlParameters } from './postgres-sql.js';
 import { queryWords } from './postgres-text-query.js';
 
@@ -20,6 +21,9 @@ const combinedListLength = 200;
 /** With a filter, when at most this many memories match it and hold a query word, all of them are scored. */
 const filteredExactLimit = 2_000;
 
+/** The merged all-but-one list is used when it should read at most this many postings rows (else GIN). */
+const mergedRowsLimit = 10_000;
+
 /** Most query lexemes that get their own candidate list (the rarest ones). */
 const maxListedTerms = 8;
 
@@ -34,6 +38,8 @@ interface CorpusStatistics {
   common: Map<string, number> | null;
   /** True when counts and lengths were estimated (a large table), false when counted exactly. */
   sampled: boolean;
+  /** Whether `memory_lexemes` is kept for this schema (`lexicalPostings`), so its lists can be read. */
+  postings: boolean;
 }
 
 /**
@@ -63,6 +69,8 @@ export class PostgresLexicalSearch {
   constructor(
     private readonly memories: string,
     private readonly schema: string,
+    /** `memory_lexemes` (migration 0009): one row per lexeme of each live, current memory, by length. */
+    private readonly postings: string,
   ) {}
 
   /**
@@ -107,12 +115,60 @@ export class PostgresLexicalSearch {
         WHERE m.search @@ ${params.add(tsquery)}::tsquery AND ${where}
         ORDER BY m.search_length, m.id LIMIT ${size})`;
     const quoted = present.map((term) => quoteLexeme(term.lexeme));
-    if (present.length >= 2 && present.length <= maxListedTerms) lists.push(list(quoted.join(' & '), combinedListSize));
-    if (present.length >= 3 && present.length <= 6) {
-      const allButOne = quoted.map((_, skipped) => `(${quoted.filter((__, index) => index !== skipped).join(' & ')})`);
-      lists.push(list(allButOne.join(' | '), termListSize));
+    // `memory_lexemes` (migration 0009) holds one row per lexeme of each live, current memory, in
+    // length order, so the length-ordered lists read only rows holding their words (a user scope is
+    // tested in the index; other filter conditions on the memory row each candidate joins).
+    // Superseded memories are not in it: a filter that can match them (`includeSuperseded`,
+    // `asOf`) takes the old walk of `memories_search_length`, which tests every row's tsvector.
+    const postingsCover = statistics.postings && !filter.includeSuperseded && !filter.asOf;
+    const userId = filter.scope?.userId;
+    const userCondition = userId === undefined || !postingsCover ? '' : ` AND p.user_id = ${params.add(userId)}`;
+    const postingsOf = (term: { lexeme: string }) =>
+      `(SELECT p.memory_id, p.search_length FROM ${this.postings} p WHERE p.lexeme = ${params.add(term.lexeme)}${userCondition}
+        ORDER BY p.search_length, p.memory_id)`;
+
+    // The postings of every lexeme merged in length order (a Merge Append of ordered index scans):
+    // a memory is listed when its `minimum`-th lexeme goes by, so the scan stops after the `size`
+    // shortest such memories instead of testing every shorter memory's tsvector (length index) or
+    // fetching and sorting every holder (GIN). Used when that read is bounded (`mergedReads`).
+    const merged = (minimum: number, size: string) =>
+      `(SELECT m.id, m.search, m.search_length FROM (
+          SELECT merged.memory_id, merged.search_length,
+                 row_number() OVER (PARTITION BY merged.search_length, merged.memory_id) AS held
+          FROM (${present.map(postingsOf).join(' UNION ALL ')}) AS merged
+        ) AS holding JOIN ${this.memories} m ON m.id = holding.memory_id
+        WHERE holding.held = ${minimum} AND ${where}
+        ORDER BY holding.search_length, holding.memory_id LIMIT ${size})`;
+    const mergeable = postingsCover && present.length <= maxListedTerms;
+    const documents = statistics.documents;
+    if (present.length >= 2 && present.length <= maxListedTerms) {
+      const size = Math.max(limit, combinedListLength);
+      if (mergeable && mergedReads(present, present.length, size, documents) <= mergedRowsLimit)
+        lists.push(merged(present.length, String(size)));
+      else lists.push(list(quoted.join(' & '), combinedListSize));
     }
-    for (const term of quoted.slice(0, maxListedTerms)) lists.push(list(term, termListSize));
+    if (present.length >= 3 && present.length <= 6) {
+      const size = Math.max(limit, termListLength);
+      if (mergeable && mergedReads(present, present.length - 1, size, documents) <= mergedRowsLimit)
+        lists.push(merged(present.length - 1, String(size)));
+      else {
+        const allButOne = quoted.map((_, skipped) => `(${quoted.filter((__, index) => index !== skipped).join(' & ')})`);
+        lists.push(list(allButOne.join(' | '), termListSize));
+      }
+    }
+    // The shortest holders of each of the rarest lexemes that pass the filter: 50 postings rows
+    // (unfiltered) instead of a walk of ~documents × 50 / df rows of the length index.
+    for (const term of present.slice(0, maxListedTerms)) {
+      if (!postingsCover) {
+        lists.push(list(quoteLexeme(term.lexeme), termListSize));
+        continue;
+      }
+      lists.push(
+        `(SELECT m.id, m.search, m.search_length FROM ${this.postings} p JOIN ${this.memories} m ON m.id = p.memory_id
+          WHERE p.lexeme = ${params.add(term.lexeme)}${userCondition} AND ${where}
+          ORDER BY p.search_length, p.memory_id LIMIT ${termListSize})`,
+      );
+    }
 
     // A filter (a scope, a type, a where…) often leaves few memories holding any of the words:
     // then all of them are scored (exact BM25), from one GIN-and-filter bitmap scan. Only when more
@@ -198,6 +254,7 @@ export class PostgresLexicalSearch {
       [this.memories],
     );
     const estimate = rows[0]?.estimate ?? 0;
+    const postings = await lexicalPostingsEnabled(client, this.schema);
     let statistics: CorpusStatistics;
     if (estimate < exactBelowRows) {
       const exact = await client.query<{ documents: number; average: number | null }>(
@@ -209,6 +266,7 @@ export class PostgresLexicalSearch {
         averageLength: exact.rows[0]?.average ?? 0,
         common: null,
         sampled: false,
+        postings,
       };
       // The live-row count reaches the statistics collector a moment after a bulk load commits (up
       // to seconds later), so a large table never ANALYZEd can look small here: ask for its
@@ -235,6 +293,7 @@ export class PostgresLexicalSearch {
         averageLength: sampled.rows[0]?.average ?? 0,
         common: map.size > 0 ? map : null,
         sampled: true,
+        postings,
       };
     }
     this.statistics = statistics;
@@ -259,7 +318,11 @@ export class PostgresLexicalSearch {
     if (missing.length > 0) {
       const { rows } = await client.query<{ lexeme: string; documents: number }>(
         `SELECT wanted.lexeme, (SELECT count(*) FROM (
-             SELECT 1 FROM ${this.memories} m WHERE m.search @@ quote_literal(wanted.lexeme)::tsquery AND m.deleted_at IS NULL LIMIT ${countCap}
+             ${
+               statistics.postings
+                 ? `SELECT 1 FROM ${this.postings} p WHERE p.lexeme = wanted.lexeme LIMIT ${countCap}`
+                 : `SELECT 1 FROM ${this.memories} m WHERE m.search @@ quote_literal(wanted.lexeme)::tsquery AND m.deleted_at IS NULL LIMIT ${countCap}`
+             }
            ) AS holding)::float8 AS documents
          FROM unnest($1::text[]) AS wanted(lexeme)`,
         [missing],
@@ -272,6 +335,25 @@ export class PostgresLexicalSearch {
     }
     return result;
   }
+}
+
+/**
+ * About how many postings rows a merged list reads: with independent lexemes (shares pᵢ of the
+ * documents), the share of memories holding at least `minimum` of them is estimated (all: Π pᵢ;
+ * all but one: Σᵢ Πⱼ≠ᵢ pⱼ), the list reads the shortest `size` / share memories' worth of every
+ * lexeme's postings, Σ pᵢ each. Rare words (few memories hold them together) would read every
+ * posting of each; then the GIN index finds the few holders faster.
+ */
+function mergedReads(terms: { df: number }[], minimum: number, size: number, documents: number): number {
+  const shares = terms.map((term) => Math.min(1, term.df / Math.max(1, documents)));
+  const all = shares.reduce((product, share) => product * share, 1);
+  let holding = all;
+  if (minimum < terms.length)
+    for (let skipped = 0; skipped < shares.length; skipped++)
+      holding +=
+        shares.reduce((product, share, index) => (index === skipped ? product : product * share), 1) * (1 - (shares[skipped] ?? 0));
+  const covered = Math.min(1, size / Math.max(holding * documents, 1e-9));
+  return covered * documents * shares.reduce((sum, share) => sum + share, 0);
 }
 
 /** A lexeme as a tsquery operand: quoted, `'` and `\` escaped. */

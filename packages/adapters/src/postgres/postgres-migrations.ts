@@ -1,5 +1,5 @@
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
-import type { PostgresClient } from './postgres-client.js';
+import type { PostgresClient, Queryable } from './postgres-client.js';
 import { transactionDialect } from './postgres-kysely.js';
 import { quoteIdentifier } from './postgres-sql.js';
 
@@ -183,7 +183,103 @@ export function migrations(schema: string): Record<string, Migration> {
         FROM pg_catalog.unnest(document) AS entry
       $$`,
     ]),
+    // Issue 18, lexical search at 1M (opt-in: `postgresStore({ lexicalPostings: true })`, see
+    // enableLexicalPostings): one row per (lexeme, live current memory), ordered by the memory's
+    // length, so "the 50 shortest memories holding this lexeme" reads exactly those index rows
+    // instead of walking `memories_search_length` until 50 of them hold it (~documents × 50 / df
+    // rows: 30,000 for a lexeme in 0.2 % of 1M memories). The user is included so one-user lists
+    // are tested in the index. Kept by triggers in the write transaction: one statement-level
+    // insert per INSERT statement (a whole `addMany` batch), and row-level triggers only when an
+    // update or delete changes what is listed (text, length, user, deleted, superseded) — access
+    // statistics and decay scores never fire them. ~18 rows a memory double the server CPU of a
+    // batched add, so the triggers are created disabled and the table empty: nothing changes for a
+    // database until a store opens it with the option, which fills the table and enables them.
+    '0009-lexical-postings': sqlMigration([
+      `CREATE TABLE ${s}.memory_lexemes (
+        lexeme text COLLATE "C" NOT NULL,
+        search_length integer NOT NULL,
+        memory_id text COLLATE "C" NOT NULL,
+        user_id text
+      )`,
+      `ALTER TABLE ${s}.memory_lexemes ADD CONSTRAINT memory_lexemes_pkey PRIMARY KEY (lexeme, search_length, memory_id) INCLUDE (user_id)`,
+      `CREATE FUNCTION ${s}.memory_lexemes_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        INSERT INTO ${s}.memory_lexemes (lexeme, search_length, memory_id, user_id)
+          SELECT lexeme, coalesce(inserted.search_length, 0), inserted.id, inserted.user_id
+          FROM inserted, pg_catalog.unnest(pg_catalog.tsvector_to_array(inserted.search)) AS lexeme
+          WHERE inserted.deleted_at IS NULL AND inserted.superseded_by IS NULL;
+        RETURN NULL;
+      END $$`,
+      `CREATE TRIGGER memory_lexemes_insert AFTER INSERT ON ${s}.memories
+        REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION ${s}.memory_lexemes_insert()`,
+      // OLD's rows leave the list and NEW's enter it (an update or a delete; either side may be unlisted).
+      `CREATE FUNCTION ${s}.memory_lexemes_change() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.deleted_at IS NULL AND OLD.superseded_by IS NULL THEN
+          DELETE FROM ${s}.memory_lexemes
+          WHERE lexeme = ANY(pg_catalog.tsvector_to_array(OLD.search)) AND search_length = coalesce(OLD.search_length, 0) AND memory_id = OLD.id;
+        END IF;
+        IF TG_OP = 'UPDATE' AND NEW.deleted_at IS NULL AND NEW.superseded_by IS NULL THEN
+          INSERT INTO ${s}.memory_lexemes (lexeme, search_length, memory_id, user_id)
+            SELECT lexeme, coalesce(NEW.search_length, 0), NEW.id, NEW.user_id
+            FROM pg_catalog.unnest(pg_catalog.tsvector_to_array(NEW.search)) AS lexeme;
+        END IF;
+        RETURN NULL;
+      END $$`,
+      `CREATE TRIGGER memory_lexemes_update AFTER UPDATE ON ${s}.memories FOR EACH ROW
+        WHEN (OLD.search IS DISTINCT FROM NEW.search OR OLD.search_length IS DISTINCT FROM NEW.search_length
+          OR OLD.user_id IS DISTINCT FROM NEW.user_id OR OLD.id IS DISTINCT FROM NEW.id
+          OR (OLD.deleted_at IS NULL) <> (NEW.deleted_at IS NULL) OR (OLD.superseded_by IS NULL) <> (NEW.superseded_by IS NULL))
+        EXECUTE FUNCTION ${s}.memory_lexemes_change()`,
+      `CREATE TRIGGER memory_lexemes_delete AFTER DELETE ON ${s}.memories FOR EACH ROW
+        WHEN (OLD.deleted_at IS NULL AND OLD.superseded_by IS NULL)
+        EXECUTE FUNCTION ${s}.memory_lexemes_change()`,
+      `ALTER TABLE ${s}.memories DISABLE TRIGGER memory_lexemes_insert`,
+      `ALTER TABLE ${s}.memories DISABLE TRIGGER memory_lexemes_update`,
+      `ALTER TABLE ${s}.memories DISABLE TRIGGER memory_lexemes_delete`,
+    ]),
   };
+}
+
+/** Whether `memory_lexemes` is kept (its insert trigger enabled) in this schema. */
+export async function lexicalPostingsEnabled(client: Queryable, schema: string): Promise<boolean> {
+  const { rows } = await client.query<{ enabled: boolean }>(
+    `SELECT t.tgenabled <> 'D' AS enabled FROM pg_trigger t
+     WHERE t.tgrelid = to_regclass($1) AND t.tgname = 'memory_lexemes_insert'`,
+    [`${quoteIdentifier(schema)}.memories`],
+  );
+  return rows[0]?.enabled === true;
+}
+
+/**
+ * Turns on `memory_lexemes` for a schema (once; a no-op when it is on): fills it from the live,
+ * current memories and enables its triggers, in one transaction under the migration lock, so no
+ * write lands between the fill and the triggers (writers wait on the table lock). At 1M memories
+ * the fill takes about a minute and the table is ~3 GB (index included). It stays on for every
+ * process writing the database.
+ */
+export async function enableLexicalPostings(client: PostgresClient, schema: string): Promise<boolean> {
+  if (await lexicalPostingsEnabled(client, schema)) return false;
+  const s = quoteIdentifier(schema);
+  return client.transaction(async (transaction) => {
+    await transaction.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [lockNamespace, `migrate:${schema}`]);
+    if (await lexicalPostingsEnabled(transaction, schema)) return false;
+    // The fill may outlast the store's statement_timeout (about a minute at 1M memories).
+    await transaction.query('SET LOCAL statement_timeout = 0');
+    // SHARE ROW EXCLUSIVE: reads go on, writes wait until the triggers are on.
+    await transaction.query(`LOCK TABLE ${s}.memories IN SHARE ROW EXCLUSIVE MODE`);
+    await transaction.query(`TRUNCATE ${s}.memory_lexemes`);
+    await transaction.query(
+      `INSERT INTO ${s}.memory_lexemes (lexeme, search_length, memory_id, user_id)
+       SELECT lexeme, coalesce(m.search_length, 0), m.id, m.user_id
+       FROM ${s}.memories m, unnest(tsvector_to_array(m.search)) AS lexeme
+       WHERE m.deleted_at IS NULL AND m.superseded_by IS NULL`,
+    );
+    for (const trigger of ['memory_lexemes_insert', 'memory_lexemes_update', 'memory_lexemes_delete'])
+      await transaction.query(`ALTER TABLE ${s}.memories ENABLE TRIGGER ${trigger}`);
+    await transaction.query(`ANALYZE ${s}.memory_lexemes`);
+    return true;
+  });
 }
 
 /** A migration made of SQL statements, run in order on the migration transaction. */

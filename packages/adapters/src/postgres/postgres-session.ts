@@ -42,7 +42,7 @@ export class PostgresSession {
     this.relations = `${s}.memory_relations`;
     this.history = `${s}.memory_history`;
     this.meta = `${s}.engram_meta`;
-    this.lexical = new PostgresLexicalSearch(this.memories, schema);
+    this.lexical = new PostgresLexicalSearch(this.memories, schema, `${s}.memory_lexemes`);
   }
 
   /** `vector(d)` qualified with the extension's schema; throws when pgvector is not in use. */

@@ -35,7 +35,7 @@ import { PostgresCollections } from './postgres-collections.js';
 import { type ErrorContext, withErrors } from './postgres-errors.js';
 import { compileFilter } from './postgres-filter.js';
 import { appendHistory, appendRelationChanges, RELATION_EVENTS, readChangesSince, readHistory } from './postgres-history.js';
-import { lockNamespace, migrateToLatest } from './postgres-migrations.js';
+import { enableLexicalPostings, lockNamespace, migrateToLatest } from './postgres-migrations.js';
 import { insertColumns, insertRow, insertValues, type MemoryRow, memoryColumns, rowToRecord } from './postgres-records.js';
 import { relationsOf, removeRelations, upsertRelation } from './postgres-relations.js';
 import { PostgresSession, type VectorSupport, vectorLiteral } from './postgres-session.js';
@@ -68,6 +68,14 @@ export interface PostgresStoreOptions {
   connectionTimeoutMs?: number;
   /** `application_name` of the store's connections (shows in pg_stat_activity). Default 'engram'. */
   applicationName?: string;
+  /**
+   * Keep a lexeme → memory table ordered by memory length (`memory_lexemes`), so lexical search
+   * reads exactly its candidate rows: about half the server CPU of a search at 1M memories, at
+   * about twice the server CPU of a batched add and ~3 KB more a memory. `true` turns it on for
+   * the database on open (filled once, in one transaction; it then stays on for every process
+   * writing that schema); omitted or false leaves the database as it is. Default off.
+   */
+  lexicalPostings?: boolean;
 }
 
 /**
@@ -92,6 +100,11 @@ export function postgresStore(options: PostgresStoreOptions): MemoryStore {
             ? 'is required: pass postgresStore({ connectionString: process.env.DATABASE_URL }) (or a pg Pool as `pool`, or a PGlite instance as `pglite`)'
             : `give exactly one of connectionString, pool and pglite (got ${sources.join(' and ')})`,
       },
+    ]);
+  }
+  if (options.lexicalPostings !== undefined && typeof options.lexicalPostings !== 'boolean') {
+    throw new ValidationError([
+      { field: 'lexicalPostings', message: `must be true or false, got ${JSON.stringify(options.lexicalPostings)}` },
     ]);
   }
   const schema = options.schema ?? 'engram';
@@ -191,6 +204,8 @@ class PostgresStore implements MemoryStore {
     const client = await this.createClient();
     try {
       await withErrors('open', this.errors, () => migrateToLatest(client, this.options.schema));
+      if (this.options.lexicalPostings === true)
+        await withErrors('open', this.errors, () => enableLexicalPostings(client, this.options.schema));
       const support = await withErrors('open', this.errors, () => detectVectors(client, this.options.vectors));
       if (this.options.vectors === true && !support.found) {
         throw new AdapterError(
