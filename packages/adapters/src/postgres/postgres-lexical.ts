@@ -123,22 +123,35 @@ export class PostgresLexicalSearch {
     const postingsCover = statistics.postings && !filter.includeSuperseded && !filter.asOf;
     const userId = filter.scope?.userId;
     const userCondition = userId === undefined || !postingsCover ? '' : ` AND p.user_id = ${params.add(userId)}`;
-    const postingsOf = (term: { lexeme: string }) =>
-      `(SELECT p.memory_id, p.search_length FROM ${this.postings} p WHERE p.lexeme = ${params.add(term.lexeme)}${userCondition}
-        ORDER BY p.search_length, p.memory_id)`;
+    const postingsRows = (term: { lexeme: string }) =>
+      `SELECT p.memory_id, p.search_length FROM ${this.postings} p WHERE p.lexeme = ${params.add(term.lexeme)}${userCondition}
+       ORDER BY p.search_length, p.memory_id`;
 
     // The postings of every lexeme merged in length order (a Merge Append of ordered index scans):
     // a memory is listed when its `minimum`-th lexeme goes by, so the scan stops after the `size`
     // shortest such memories instead of testing every shorter memory's tsvector (length index) or
     // fetching and sorting every holder (GIN). Used when that read is bounded (`mergedReads`).
+    // With no filter but a user, every posting passes, so the LIMIT goes on the postings (the
+    // memories are joined for those rows only, whatever the planner thinks of the tables' sizes);
+    // otherwise each row is tested against the filter on its memory before the LIMIT.
+    const postingsDecide = onlyUserScope(filter);
+    const fromPostings = (rows: string, size: string) =>
+      postingsDecide
+        ? `(SELECT m.id, m.search, m.search_length FROM (${rows} LIMIT ${size}) AS listed
+            JOIN ${this.memories} m ON m.id = listed.memory_id)`
+        : `(SELECT m.id, m.search, m.search_length FROM (${rows}) AS listed
+            JOIN ${this.memories} m ON m.id = listed.memory_id
+            WHERE ${where} ORDER BY listed.search_length, listed.memory_id LIMIT ${size})`;
     const merged = (minimum: number, size: string) =>
-      `(SELECT m.id, m.search, m.search_length FROM (
-          SELECT merged.memory_id, merged.search_length,
-                 row_number() OVER (PARTITION BY merged.search_length, merged.memory_id) AS held
-          FROM (${present.map(postingsOf).join(' UNION ALL ')}) AS merged
-        ) AS holding JOIN ${this.memories} m ON m.id = holding.memory_id
-        WHERE holding.held = ${minimum} AND ${where}
-        ORDER BY holding.search_length, holding.memory_id LIMIT ${size})`;
+      fromPostings(
+        `SELECT holding.memory_id, holding.search_length FROM (
+           SELECT merged.memory_id, merged.search_length,
+                  row_number() OVER (PARTITION BY merged.search_length, merged.memory_id) AS held
+           FROM (${present.map((term) => `(${postingsRows(term)})`).join(' UNION ALL ')}) AS merged
+         ) AS holding
+         WHERE holding.held = ${minimum} ORDER BY holding.search_length, holding.memory_id`,
+        size,
+      );
     const mergeable = postingsCover && present.length <= maxListedTerms;
     const documents = statistics.documents;
     if (present.length >= 2 && present.length <= maxListedTerms) {
@@ -163,11 +176,7 @@ export class PostgresLexicalSearch {
         lists.push(list(quoteLexeme(term.lexeme), termListSize));
         continue;
       }
-      lists.push(
-        `(SELECT m.id, m.search, m.search_length FROM ${this.postings} p JOIN ${this.memories} m ON m.id = p.memory_id
-          WHERE p.lexeme = ${params.add(term.lexeme)}${userCondition} AND ${where}
-          ORDER BY p.search_length, p.memory_id LIMIT ${termListSize})`,
-      );
+      lists.push(fromPostings(postingsRows(term), termListSize));
     }
 
     // A filter (a scope, a type, a where…) often leaves few memories holding any of the words:
@@ -335,6 +344,17 @@ export class PostgresLexicalSearch {
     }
     return result;
   }
+}
+
+/** True when the filter is the default one, or a user scope alone (what `memory_lexemes` tests itself). */
+function onlyUserScope(filter: MemoryFilter): boolean {
+  for (const [field, value] of Object.entries(filter)) {
+    if (value === undefined) continue;
+    if (field !== 'scope') return false;
+    for (const [scopeField, scopeValue] of Object.entries(value as Record<string, unknown>))
+      if (scopeValue !== undefined && scopeField !== 'userId') return false;
+  }
+  return true;
 }
 
 /**
