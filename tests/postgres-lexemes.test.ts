@@ -80,6 +80,8 @@ suite(`Postgres lexical postings${postgres.skip ? ` (skipped: ${postgres.skip})`
       // Superseded, then deleted (soft), then erased (hard): each leaves the table.
       await store.update(third.id, { supersededBy: fourth.id, updatedAt: later() });
       await store.delete(fourth.id, later());
+      if (!store.purge || !store.recordAccess || !store.apply)
+        throw new Error('the Postgres store implements purge, recordAccess and apply');
       await store.purge([fifth.id]);
       // Access statistics and decay scores do not touch the text: nothing changes (and no trigger runs).
       await store.recordAccess(
