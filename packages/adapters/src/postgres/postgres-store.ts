@@ -70,7 +70,8 @@ export interface PostgresStoreOptions {
   applicationName?: string;
   /**
    * Keep a lexeme → memory table ordered by memory length (`memory_lexemes`), so lexical search
-   * reads exactly its candidate rows: about half the server CPU of a search at 1M memories, at
+   * reads exactly its candidate rows: at 1M memories half (rare words) to three quarters (common
+   * words) of the server CPU of a search, at
    * about twice the server CPU of a batched add and ~3 KB more a memory. `true` turns it on for
    * the database on open (filled once, in one transaction; it then stays on for every process
    * writing that schema); omitted or false leaves the database as it is. Default off.
