@@ -259,12 +259,7 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
         // Unreadable now: load from the rows, as below.
       }
     }
-    this.arena = new CodeArena(bytes, hammingBytes, initialCapacity);
-    this.columns.releaseOrigin();
-    this.columns = new SlotColumns(initialCapacity);
-    this.clear();
-    this.dropFloats();
-    this.appliedSeq = -1;
+    this.emptyForRows(bytes, hammingBytes, initialCapacity);
     this.changesSinceSnapshot = -1;
   }
 
@@ -330,13 +325,18 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
     } catch {
       // A damaged snapshot: load from the rows.
       this.pending = null;
-      this.arena = new CodeArena(bytes, hammingBytes, initialCapacity);
-      this.columns.releaseOrigin();
-      this.columns = new SlotColumns(initialCapacity);
-      this.clear();
-      this.dropFloats();
-      this.appliedSeq = -1;
+      this.emptyForRows(bytes, hammingBytes, initialCapacity);
     }
+  }
+
+  /** Empty arena and columns, nothing applied: the next catch-up loads every vector from the rows. */
+  private emptyForRows(bytes: number, hammingBytes: number, initialCapacity: number): void {
+    this.arena = new CodeArena(bytes, hammingBytes, initialCapacity);
+    this.columns.releaseOrigin();
+    this.columns = new SlotColumns(initialCapacity);
+    this.clear();
+    this.dropFloats();
+    this.appliedSeq = -1;
   }
 
   /** Whether float vectors for every slot the arrays hold (capacity, not just live) fit the budget. */

@@ -69,6 +69,16 @@ function isRelation(entry: ChangeLogEntry): entry is Extract<ChangeLogEntry, { r
   return entry.event === 'relation:added' || entry.event === 'relation:removed';
 }
 
+/** The local writes that wake a round soon after they happen (instead of at the next interval). */
+const LOCAL_WRITE_EVENTS = [
+  'memory:added',
+  'memory:updated',
+  'memory:deleted',
+  'memory:forgotten',
+  'relation:added',
+  'relation:removed',
+] as const;
+
 /** The server answered a sync request with an error status (the round fails; the next one retries). */
 class SyncHttpError extends Error {
   constructor(
@@ -120,14 +130,7 @@ export class SyncClient {
     this.timer = setInterval(() => void this.run().catch(() => {}), this.context.options.intervalMs);
     this.timer.unref();
     const { events } = this.context;
-    for (const name of [
-      'memory:added',
-      'memory:updated',
-      'memory:deleted',
-      'memory:forgotten',
-      'relation:added',
-      'relation:removed',
-    ] as const) {
+    for (const name of LOCAL_WRITE_EVENTS) {
       events.on(name, this.onLocalWrite);
     }
     void this.run().catch(() => {});
@@ -139,14 +142,7 @@ export class SyncClient {
     if (this.timer) clearInterval(this.timer);
     if (this.soon) clearTimeout(this.soon);
     const { events } = this.context;
-    for (const name of [
-      'memory:added',
-      'memory:updated',
-      'memory:deleted',
-      'memory:forgotten',
-      'relation:added',
-      'relation:removed',
-    ] as const) {
+    for (const name of LOCAL_WRITE_EVENTS) {
       events.off(name, this.onLocalWrite);
     }
     this.abort.abort();
