@@ -123,7 +123,10 @@ export interface MemoryOptions {
   metadataLimits?: MetadataLimits;
   /** Keys for sensitive memories (`add({ sensitive: true })`): AES-256-GCM at rest. See docs/data-safety.md. */
   encryption?: EncryptionOptions;
-  /** Erase soft-deleted memories for good after `deletedDays` (checked on open and by `purgeDeleted`). */
+  /**
+   * Erase soft-deleted memories for good after `deletedDays` (checked on open and by `purgeDeleted`);
+   * keep sync's erased ids `erasureLogDays` (default 90).
+   */
   retention?: RetentionOptions;
   /**
    * Local-first sync with an Engram server (`@engram/rest`): reads and writes stay local, local
@@ -278,7 +281,16 @@ export class Memory {
     const linkSuggester = new LinkSuggester({ store, open, searcher: this.searcher, graph: this.graph, relationTypes });
     this.linkSuggester = linkSuggester;
     this.conversationContext = new ConversationContext({ store, options: conversationContextOptions });
-    this.sync = new Sync({ store, open, embedding, events, options: syncOptions, now, erase: (ids) => this.eraser.eraseIds(ids, 'sync') });
+    this.sync = new Sync({
+      store,
+      open,
+      embedding,
+      events,
+      options: syncOptions,
+      now,
+      erase: (ids) => this.eraser.eraseIds(ids, 'sync'),
+      erasureLogDays: retention.erasureLogDays,
+    });
     this.eraser = new Eraser({
       store,
       open,

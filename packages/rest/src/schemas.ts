@@ -465,6 +465,10 @@ export const SyncChangesResultSchema = z
         ids: z.array(z.string()),
         cursor: z.number().openapi({ description: 'Send it as X-Engram-Erased-Since next time' }),
         more: z.boolean(),
+        resync: z.boolean().optional().openapi({
+          description:
+            'true: erasures after your cursor were dropped (older than the server keeps them): pull every change again from since=0 and erase your memories the server no longer holds',
+        }),
       })
       .optional()
       .openapi({ description: 'Memories erased after X-Engram-Erased-Since (only with that header): erase your copies' }),

@@ -238,6 +238,25 @@ export function migrations(schema: string): Record<string, Migration> {
       `ALTER TABLE ${s}.memories DISABLE TRIGGER memory_lexemes_update`,
       `ALTER TABLE ${s}.memories DISABLE TRIGGER memory_lexemes_delete`,
     ]),
+    // Sync's erasure log in a table of its own (it was meta values `capability:sync:erasure:<n>`,
+    // whose head was read and then written outside any transaction: two processes erasing at once
+    // could both take the same number). An append takes its numbers by moving `erasure-head` in
+    // the same transaction as its rows (the row lock queues concurrent appenders, so numbers become
+    // visible in order). Existing entries move over with their numbers.
+    '0012-erasure-log': sqlMigration([
+      `CREATE TABLE ${s}.sync_erasures (
+        seq bigint PRIMARY KEY,
+        ids jsonb NOT NULL,
+        origin text NOT NULL,
+        created_at timestamptz NOT NULL
+      )`,
+      `INSERT INTO ${s}.sync_erasures (seq, ids, origin, created_at)
+        SELECT substr(key, 25)::bigint, (value #>> '{}')::jsonb -> 'ids', (value #>> '{}')::jsonb ->> 'origin', now()
+        FROM ${s}.engram_meta WHERE key ~ '^capability:sync:erasure:[0-9]+$'`,
+      `INSERT INTO ${s}.engram_meta (key, value)
+        SELECT 'erasure-head', to_jsonb((value #>> '{}')::bigint) FROM ${s}.engram_meta WHERE key = 'capability:sync:erasure:head'`,
+      `DELETE FROM ${s}.engram_meta WHERE key LIKE 'capability:sync:erasure:%'`,
+    ]),
   };
 }
 

@@ -25,6 +25,8 @@ export class PostgresSession {
   readonly relations: string;
   readonly history: string;
   readonly meta: string;
+  /** Sync's erasure log (migration 0012). */
+  readonly erasures: string;
   /** BM25 search with its cached statistics (dropped on every write through this store). */
   readonly lexical: PostgresLexicalSearch;
   /** The embedding column's dimension once known to exist (it is never dropped), else null. */
@@ -42,6 +44,7 @@ export class PostgresSession {
     this.relations = `${s}.memory_relations`;
     this.history = `${s}.memory_history`;
     this.meta = `${s}.engram_meta`;
+    this.erasures = `${s}.sync_erasures`;
     this.lexical = new PostgresLexicalSearch(this.memories, schema, `${s}.memory_lexemes`);
   }
 

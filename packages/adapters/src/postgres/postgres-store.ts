@@ -6,6 +6,8 @@ import {
   decodeCursor,
   type EmbedderInfo,
   EngramError,
+  type ErasureLogPage,
+  type ErasureOrigin,
   encodeCursor,
   type HistoryEntry,
   historyEntry,
@@ -588,7 +590,7 @@ class PostgresStore implements MemoryStore {
             }
             case 'delete': {
               const id = resolved.id(operation.id);
-              const deleted = await this.deleteIn(session, transaction, id, operation.at, history);
+              const deleted = await this.deleteIn(session, transaction, id, operation.at, history, operation.reason ?? null);
               if (!deleted && operation.required) throw missingRecord(id);
               results.push({ kind: 'delete', deleted });
               break;
@@ -603,9 +605,14 @@ class PostgresStore implements MemoryStore {
                 'relation:added',
                 [result.relation],
                 result.relation.updatedAt,
-                null,
+                operation.reason ?? null,
               );
               results.push({ kind: 'upsertRelation', ...result });
+              break;
+            }
+            case 'setMeta': {
+              await this.setMetaIn(transaction, session, operation.name, operation.value);
+              results.push({ kind: 'setMeta' });
               break;
             }
             case 'removeRelations': {
@@ -617,7 +624,7 @@ class PostgresStore implements MemoryStore {
                 operation.type,
               );
               await appendHistory(transaction, session.history, history.splice(0));
-              await appendRelationChanges(transaction, session.history, 'relation:removed', removed, new Date(), null);
+              await appendRelationChanges(transaction, session.history, 'relation:removed', removed, new Date(), operation.reason ?? null);
               results.push({ kind: 'removeRelations', removed });
               break;
             }
@@ -834,11 +841,78 @@ class PostgresStore implements MemoryStore {
   }
 
   async setMeta(name: string, value: string): Promise<void> {
-    await this.run('setMeta', async (session) => {
-      await session.client.query(
-        `INSERT INTO ${session.meta} (key, value) VALUES ($1, to_jsonb($2::text)) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-        [`capability:${name}`, value],
+    await this.run('setMeta', (session) => this.setMetaIn(session.client, session, name, value));
+  }
+
+  /** `setMeta` on the caller's connection (inside its transaction, for `apply`). */
+  private async setMetaIn(client: Queryable, session: PostgresSession, name: string, value: string): Promise<void> {
+    await client.query(
+      `INSERT INTO ${session.meta} (key, value) VALUES ($1, to_jsonb($2::text)) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+      [`capability:${name}`, value],
+    );
+  }
+
+  async appendErasures(entries: Array<{ ids: string[]; origin: ErasureOrigin }>, at: Date): Promise<number[]> {
+    if (entries.length === 0) return [];
+    return this.run('appendErasures', (session) =>
+      session.client.transaction(async (transaction) => {
+        // Moving the head locks its row until commit: a concurrent append waits here and numbers
+        // after this one, so no number is visible before the ones below it.
+        const { rows } = await transaction.query<{ head: string }>(
+          `INSERT INTO ${session.meta} AS m (key, value) VALUES ('erasure-head', to_jsonb($1::bigint))
+           ON CONFLICT (key) DO UPDATE SET value = to_jsonb((m.value #>> '{}')::bigint + $1::bigint)
+           RETURNING m.value #>> '{}' AS head`,
+          [entries.length],
+        );
+        const first = Number((rows[0] as { head: string }).head) - entries.length + 1;
+        const numbers = entries.map((_, index) => first + index);
+        await transaction.query(
+          `INSERT INTO ${session.erasures} (seq, ids, origin, created_at)
+           SELECT seq, ids::jsonb, origin, $4::timestamptz FROM unnest($1::bigint[], $2::text[], $3::text[]) AS e(seq, ids, origin)`,
+          [numbers.map(String), entries.map((entry) => JSON.stringify(entry.ids)), entries.map((entry) => entry.origin), at.toISOString()],
+        );
+        return numbers;
+      }),
+    );
+  }
+
+  async erasuresAfter(after: number, limit: number): Promise<ErasureLogPage> {
+    return this.run('erasuresAfter', async (session) => {
+      // One statement, one snapshot: the head, the horizon and the entries agree.
+      const { rows } = await session.client.query<{
+        head: string | null;
+        first: string | null;
+        entries: Array<{ seq: number; ids: string[]; origin: ErasureOrigin; at: string }>;
+      }>(
+        `SELECT (SELECT value #>> '{}' FROM ${session.meta} WHERE key = 'erasure-head') AS head,
+           (SELECT min(seq)::text FROM ${session.erasures}) AS first,
+           coalesce((SELECT json_agg(json_build_object('seq', e.seq, 'ids', e.ids, 'origin', e.origin, 'at', e.created_at) ORDER BY e.seq)
+             FROM (SELECT * FROM ${session.erasures} WHERE seq > $1 ORDER BY seq LIMIT $2) AS e), '[]'::json) AS entries`,
+        [after, limit],
       );
+      const row = rows[0] as {
+        head: string | null;
+        first: string | null;
+        entries: Array<{ seq: number; ids: string[]; origin: ErasureOrigin; at: string }>;
+      };
+      const head = Number(row.head ?? 0);
+      return {
+        head,
+        horizon: row.first === null ? head : Number(row.first) - 1,
+        entries: row.entries.map((entry) => ({ seq: Number(entry.seq), ids: entry.ids, origin: entry.origin, at: new Date(entry.at) })),
+      };
+    });
+  }
+
+  async compactErasures(through: number, before: Date): Promise<number> {
+    return this.run('compactErasures', async (session) => {
+      // The first entry that must stay bounds the prefix removed.
+      const { rowCount } = await session.client.query(
+        `DELETE FROM ${session.erasures} WHERE seq <= least($1::bigint,
+           coalesce((SELECT min(seq) - 1 FROM ${session.erasures} WHERE created_at >= $2::timestamptz), $1::bigint))`,
+        [through, before.toISOString()],
+      );
+      return rowCount ?? 0;
     });
   }
 

@@ -18,6 +18,7 @@ export const migrationNames = [
   '0010-int8-vectors',
   '0011-compact-rows',
   '0013-access-statistics',
+  '0017-erasure-log',
 ];
 
 /** True when every migration has been applied to this database (a read; no write lock). */

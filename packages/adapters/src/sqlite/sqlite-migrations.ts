@@ -199,6 +199,27 @@ export const migrations: Record<string, Migration> = {
       )`.execute(db);
     },
   },
+  // Sync's erasure log in a table of its own (it was meta values `capability:sync:erasure:<n>`,
+  // whose head was read and then written outside any transaction: two processes erasing at once
+  // could both take the same number). An append now takes its numbers from `erasure-head` in
+  // the same write transaction as its rows. Existing entries move over with their numbers.
+  '0017-erasure-log': {
+    async up(db: Kysely<unknown>) {
+      await sql`CREATE TABLE sync_erasures (
+        seq INTEGER PRIMARY KEY,
+        ids TEXT NOT NULL,
+        origin TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      )`.execute(db);
+      await sql`INSERT INTO sync_erasures (seq, ids, origin, created_at)
+        SELECT CAST(substr(key, 25) AS INTEGER), json_extract(value, '$.ids'), json_extract(value, '$.origin'),
+          CAST(unixepoch('subsec') * 1000 AS INTEGER)
+        FROM engram_meta WHERE key GLOB 'capability:sync:erasure:[0-9]*'`.execute(db);
+      await sql`INSERT INTO engram_meta (key, value)
+        SELECT 'erasure-head', value FROM engram_meta WHERE key = 'capability:sync:erasure:head'`.execute(db);
+      await sql`DELETE FROM engram_meta WHERE key GLOB 'capability:sync:erasure:*'`.execute(db);
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -197,6 +197,7 @@ describe('sqlite store specifics', () => {
       { name: '0010-int8-vectors' },
       { name: '0011-compact-rows' },
       { name: '0013-access-statistics' },
+      { name: '0017-erasure-log' },
     ]);
     const tables = (
       db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name").all() as Array<{ name: string }>
@@ -395,5 +396,40 @@ describe('idle catch-up', () => {
       loaded.mockRestore();
       await store.close();
     }
+  });
+});
+
+describe("sync's erasure log (migration 0017: the sync_erasures table)", () => {
+  it('moves the entries an older file kept in meta values, with their numbers, and goes on numbering after them', async () => {
+    const path = tempPath();
+    const first = sqliteStore({ path });
+    await first.open();
+    await first.close();
+    // A file from before 0017: the log in meta values, its head read and written apart.
+    const raw = new Database(path);
+    raw.exec("DROP TABLE sync_erasures; DELETE FROM engram_migration WHERE name = '0017-erasure-log'");
+    const meta = raw.prepare('INSERT INTO engram_meta (key, value) VALUES (?, ?)');
+    meta.run('capability:sync:erasure:1', JSON.stringify({ ids: ['a', 'b'], origin: 'local' }));
+    meta.run('capability:sync:erasure:2', JSON.stringify({ ids: ['c'], origin: 'sync' }));
+    meta.run('capability:sync:erasure:head', '2');
+    meta.run('capability:sync:erasures-pushed', '1');
+    raw.close();
+
+    const store = sqliteStore({ path });
+    await store.open();
+    const page = await store.erasuresAfter?.(0, 10);
+    expect(page).toMatchObject({
+      head: 2,
+      horizon: 0,
+      entries: [
+        { seq: 1, ids: ['a', 'b'], origin: 'local' },
+        { seq: 2, ids: ['c'], origin: 'sync' },
+      ],
+    });
+    expect(await store.getMeta?.('sync:erasure:1')).toBeNull();
+    expect(await store.getMeta?.('sync:erasure:head')).toBeNull();
+    expect(await store.getMeta?.('sync:erasures-pushed')).toBe('1');
+    expect(await store.appendErasures?.([{ ids: ['d'], origin: 'local' }], new Date())).toEqual([3]);
+    await store.close();
   });
 });

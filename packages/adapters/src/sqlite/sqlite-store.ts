@@ -8,6 +8,8 @@ import {
   decodeCursor,
   type EmbedderInfo,
   EngramError,
+  type ErasureLogPage,
+  type ErasureOrigin,
   encodeCursor,
   type HistoryEntry,
   historyEntry,
@@ -496,19 +498,22 @@ class SqliteStore implements MemoryStore {
             }
             case 'delete': {
               const id = resolved.id(operation.id);
-              const deleted = this.deleteOne(session, id, operation.at);
+              const deleted = this.deleteOne(session, id, operation.at, operation.reason ?? null);
               if (!deleted && operation.required) throw missingRecord(id);
               return { kind: 'delete', deleted };
             }
             case 'upsertRelation': {
               const result = upsertRelation(session, resolved.relation(operation.relation));
-              appendRelationChange(session, 'relation:added', result.relation, result.relation.updatedAt, null);
+              appendRelationChange(session, 'relation:added', result.relation, result.relation.updatedAt, operation.reason ?? null);
               return { kind: 'upsertRelation', ...result };
             }
+            case 'setMeta':
+              this.setMetaIn(session, operation.name, operation.value);
+              return { kind: 'setMeta' };
           }
           const removed = removeRelations(session, resolved.id(operation.sourceId), resolved.id(operation.targetId), operation.type);
           const at = new Date();
-          for (const relation of removed) appendRelationChange(session, 'relation:removed', relation, at, null);
+          for (const relation of removed) appendRelationChange(session, 'relation:removed', relation, at, operation.reason ?? null);
           return { kind: 'removeRelations', removed };
         });
       });
@@ -588,12 +593,75 @@ class SqliteStore implements MemoryStore {
   async setMeta(name: string, value: string): Promise<void> {
     const session = await this.ready();
     await withRetry('setMeta', () => {
-      session.write(() =>
-        session
-          .statement('INSERT INTO engram_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
-          .run(`capability:${name}`, value),
-      );
+      session.write(() => this.setMetaIn(session, name, value));
     });
+  }
+
+  /** `setMeta` inside the caller's transaction. */
+  private setMetaIn(session: SqliteSession, name: string, value: string): void {
+    session
+      .statement('INSERT INTO engram_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value')
+      .run(`capability:${name}`, value);
+  }
+
+  async appendErasures(entries: Array<{ ids: string[]; origin: ErasureOrigin }>, at: Date): Promise<number[]> {
+    if (entries.length === 0) return [];
+    const session = await this.ready();
+    return withRetry('appendErasures', () =>
+      // One write transaction (BEGIN IMMEDIATE): the head is read and moved under the write lock.
+      session.write(() => {
+        const head = Number(session.statement("SELECT value FROM engram_meta WHERE key = 'erasure-head'").pluck().get() ?? 0);
+        const insert = session.statement('INSERT INTO sync_erasures (seq, ids, origin, created_at) VALUES (?, ?, ?, ?)');
+        const numbers = entries.map((entry, index) => {
+          insert.run(head + index + 1, JSON.stringify(entry.ids), entry.origin, at.getTime());
+          return head + index + 1;
+        });
+        session
+          .statement(
+            "INSERT INTO engram_meta (key, value) VALUES ('erasure-head', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+          )
+          .run(String(head + entries.length));
+        return numbers;
+      }),
+    );
+  }
+
+  async erasuresAfter(after: number, limit: number): Promise<ErasureLogPage> {
+    const session = await this.ready();
+    return withRetry('erasuresAfter', () =>
+      // One read transaction: the head, the horizon and the entries agree.
+      session.db.transaction(() => {
+        const head = Number(session.statement("SELECT value FROM engram_meta WHERE key = 'erasure-head'").pluck().get() ?? 0);
+        const first = session.statement('SELECT min(seq) FROM sync_erasures').pluck().get() as number | null;
+        const rows = session
+          .statement('SELECT seq, ids, origin, created_at FROM sync_erasures WHERE seq > ? ORDER BY seq LIMIT ?')
+          .all(after, limit) as Array<{ seq: number; ids: string; origin: ErasureOrigin; created_at: number }>;
+        return {
+          head,
+          horizon: first === null ? head : first - 1,
+          entries: rows.map((row) => ({
+            seq: row.seq,
+            ids: JSON.parse(row.ids) as string[],
+            origin: row.origin,
+            at: new Date(row.created_at),
+          })),
+        };
+      })(),
+    );
+  }
+
+  async compactErasures(through: number, before: Date): Promise<number> {
+    const session = await this.ready();
+    return withRetry('compactErasures', () =>
+      session.write(() => {
+        // The first entry that must stay bounds the prefix removed.
+        const keep = session.statement('SELECT min(seq) FROM sync_erasures WHERE created_at >= ?').pluck().get(before.getTime()) as
+          | number
+          | null;
+        const last = keep === null ? through : Math.min(through, keep - 1);
+        return session.statement('DELETE FROM sync_erasures WHERE seq <= ?').run(last).changes;
+      }),
+    );
   }
 
   async relationsOf(ids: string[], options: { direction: 'out' | 'in' | 'both'; types?: string[] }): Promise<Relation[]> {

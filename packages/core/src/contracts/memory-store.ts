@@ -88,9 +88,11 @@ export type RecordPatch = Partial<
 export type StoreOperation =
   | { kind: 'write'; items: StoreWrite[] }
   | { kind: 'update'; id: string; patch: RecordPatch; vector?: Float32Array; reason?: string; required?: boolean }
-  | { kind: 'delete'; id: string; at: Date; required?: boolean }
-  | { kind: 'upsertRelation'; relation: Relation }
-  | { kind: 'removeRelations'; sourceId: string; targetId: string; type?: string };
+  | { kind: 'delete'; id: string; at: Date; required?: boolean; reason?: string }
+  | { kind: 'upsertRelation'; relation: Relation; reason?: string }
+  | { kind: 'removeRelations'; sourceId: string; targetId: string; type?: string; reason?: string }
+  /** `setMeta` inside the batch's transaction (sync writes a replica's applied mark with the operation it marks). */
+  | { kind: 'setMeta'; name: string; value: string };
 
 /** What each `StoreOperation` answered, at the same position. */
 export type StoreOperationResult =
@@ -98,7 +100,30 @@ export type StoreOperationResult =
   | { kind: 'update'; record: MemoryRecord | null }
   | { kind: 'delete'; deleted: boolean }
   | { kind: 'upsertRelation'; relation: Relation; created: boolean }
-  | { kind: 'removeRelations'; removed: Relation[] };
+  | { kind: 'removeRelations'; removed: Relation[] }
+  | { kind: 'setMeta' };
+
+/** Where an erasure came from: this store's own `forget`/retention, or another side of sync. */
+export type ErasureOrigin = 'local' | 'sync';
+
+/** One entry of a store's erasure log (see `MemoryStore.appendErasures`): ids only. */
+export interface ErasureLogEntry {
+  /** The entry's number (1, 2, …), never reused. */
+  seq: number;
+  ids: string[];
+  origin: ErasureOrigin;
+  /** When it was appended. */
+  at: Date;
+}
+
+/** A page of the erasure log (see `MemoryStore.erasuresAfter`). */
+export interface ErasureLogPage {
+  /** The highest number given so far (0 for an empty log), compacted entries included. */
+  head: number;
+  /** Entries numbered up to this one were compacted away (0 when none was). */
+  horizon: number;
+  entries: ErasureLogEntry[];
+}
 
 export interface StoreListOptions {
   limit: number;
@@ -274,6 +299,23 @@ export interface MemoryStore {
    */
   getMeta?(name: string): Promise<string | null>;
   setMeta?(name: string, value: string): Promise<void>;
+
+  /**
+   * Optional (sync needs it): sync's erasure log, the erased ids kept beside the change log
+   * (`purge` takes a memory's change-log entries with it). Appends the entries in one
+   * transaction, numbered from one sequence after every entry before — whichever process
+   * appends, no two entries ever share a number, and an entry is visible with its number (a
+   * reader never sees number n+1 before n). Answers their numbers, in order.
+   */
+  appendErasures?(entries: Array<{ ids: string[]; origin: ErasureOrigin }>, at: Date): Promise<number[]>;
+  /** The erasure log after number `after`, oldest first, at most `limit` entries, with its head and horizon. */
+  erasuresAfter?(after: number, limit: number): Promise<ErasureLogPage>;
+  /**
+   * Removes the oldest erasure-log entries: those numbered up to `through` appended before
+   * `before`, stopping at the first that is not (so what is removed is always a prefix and the
+   * horizon is one number). Answers how many were removed.
+   */
+  compactErasures?(through: number, before: Date): Promise<number>;
 
   /**
    * Adds one to accessCount per occurrence of an id (`[a, a, b]` adds two to a) and sets

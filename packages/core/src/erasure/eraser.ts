@@ -24,16 +24,36 @@ export interface RetentionOptions {
    * `memory.purgeDeleted()`. Default: tombstones are kept.
    */
   deletedDays?: number;
+  /**
+   * Sync's erasure log (the ids of erased memories, kept so an erasure reaches every replica and
+   * is never undone) drops entries older than this many days. A replica that has not pulled for
+   * longer resyncs in full on its next pull (it reads every change again and erases what the
+   * server no longer holds). Default 90.
+   */
+  erasureLogDays?: number;
 }
+
+/** How long sync's erasure log keeps an entry by default (`retention.erasureLogDays`). */
+export const DEFAULT_ERASURE_LOG_DAYS = 90;
 
 export interface ResolvedRetentionOptions {
   deletedDays: number | null;
+  erasureLogDays: number;
 }
 
 export function resolveRetentionOptions(options: RetentionOptions | undefined): ResolvedRetentionOptions {
-  if (options === undefined) return { deletedDays: null };
-  const parsed = validate(z.object({ deletedDays: z.number().min(0, 'must be 0 or more days').optional() }).strict(), options, 'retention');
-  return { deletedDays: parsed.deletedDays ?? null };
+  if (options === undefined) return { deletedDays: null, erasureLogDays: DEFAULT_ERASURE_LOG_DAYS };
+  const parsed = validate(
+    z
+      .object({
+        deletedDays: z.number().min(0, 'must be 0 or more days').optional(),
+        erasureLogDays: z.number().min(0, 'must be 0 or more days').optional(),
+      })
+      .strict(),
+    options,
+    'retention',
+  );
+  return { deletedDays: parsed.deletedDays ?? null, erasureLogDays: parsed.erasureLogDays ?? DEFAULT_ERASURE_LOG_DAYS };
 }
 
 const forgetScopeSchema = z.object({ scope: scopeSchema }).strict();

@@ -2,6 +2,7 @@ import { inMemoryVectorCollections } from '../collections/in-memory-collections.
 import type {
   ChangeLogEntry,
   ChangeLogPage,
+  ErasureLogEntry,
   LexicalMatch,
   MemoryStore,
   RecordPatch,
@@ -56,6 +57,9 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
   const changeLog: ChangeLogEntry[] = [];
   let head = 0;
   const meta = new Map<string, string>();
+  /** Sync's erasure log (see `appendErasures`) and the highest number it gave. */
+  const erasures: ErasureLogEntry[] = [];
+  let erasureHead = 0;
   const appendHistory = (entry: HistoryEntry) => {
     const list = histories.get(entry.memoryId) ?? [];
     list.push(structuredClone(entry));
@@ -230,6 +234,7 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
       totalLength,
       changeLogLength: changeLog.length,
       head,
+      meta: new Map(meta),
       vectors: vectors.checkpoint(),
     };
     const restore = <K, V>(target: Map<K, V>, source: Map<K, V>) => {
@@ -245,6 +250,7 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
       totalLength = saved.totalLength;
       changeLog.length = saved.changeLogLength;
       head = saved.head;
+      restore(meta, saved.meta);
       saved.vectors();
     };
   };
@@ -291,16 +297,19 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
             }
             case 'delete': {
               const id = resolved.id(operation.id);
-              const deleted = deleteNow(id, operation.at);
+              const deleted = deleteNow(id, operation.at, operation.reason);
               if (!deleted && operation.required) throw missingRecord(id);
               return { kind: 'delete', deleted };
             }
             case 'upsertRelation':
-              return { kind: 'upsertRelation', ...upsertRelationNow(resolved.relation(operation.relation)) };
+              return { kind: 'upsertRelation', ...upsertRelationNow(resolved.relation(operation.relation), operation.reason) };
+            case 'setMeta':
+              meta.set(operation.name, operation.value);
+              return { kind: 'setMeta' };
           }
           return {
             kind: 'removeRelations',
-            removed: removeRelationsNow(resolved.id(operation.sourceId), resolved.id(operation.targetId), operation.type),
+            removed: removeRelationsNow(resolved.id(operation.sourceId), resolved.id(operation.targetId), operation.type, operation.reason),
           };
         });
       } catch (error) {
@@ -410,6 +419,32 @@ export function inMemoryStore(options: InMemoryStoreOptions = {}): MemoryStore {
 
     async setMeta(name, value) {
       meta.set(name, value);
+    },
+
+    async appendErasures(entries, at) {
+      return entries.map((entry) => {
+        erasureHead += 1;
+        erasures.push({ seq: erasureHead, ids: [...entry.ids], origin: entry.origin, at: new Date(at) });
+        return erasureHead;
+      });
+    },
+
+    async erasuresAfter(after, limit) {
+      const first = erasures[0];
+      const horizon = first ? first.seq - 1 : erasureHead;
+      const entries = erasures.filter((entry) => entry.seq > after).slice(0, limit);
+      return { head: erasureHead, horizon, entries: structuredClone(entries) };
+    },
+
+    async compactErasures(through, before) {
+      let removed = 0;
+      while (removed < erasures.length) {
+        const entry = erasures[removed] as ErasureLogEntry;
+        if (entry.seq > through || entry.at.getTime() >= before.getTime()) break;
+        removed += 1;
+      }
+      erasures.splice(0, removed);
+      return removed;
     },
 
     async relationsOf(ids, options) {

@@ -9,7 +9,7 @@ import type {
 import type { Relation } from '../contracts/model.js';
 import { NotFoundError, ValidationError } from '../model/errors.js';
 
-const KINDS = new Set<StoreOperation['kind']>(['write', 'update', 'delete', 'upsertRelation', 'removeRelations']);
+const KINDS = new Set<StoreOperation['kind']>(['write', 'update', 'delete', 'upsertRelation', 'removeRelations', 'setMeta']);
 
 /**
  * Checks the shape of a `MemoryStore.apply` batch before a store opens its transaction, so a
@@ -24,6 +24,14 @@ export function checkOperations(operations: StoreOperation[]): void {
           field: `operations.${index}.kind`,
           message: `must be one of ${[...KINDS].join(', ')} (got ${String((operation as { kind?: unknown } | null)?.kind)})`,
         },
+      ]);
+    }
+    if (
+      operation.kind === 'setMeta' &&
+      (typeof operation.name !== 'string' || operation.name === '' || typeof operation.value !== 'string')
+    ) {
+      throw new ValidationError([
+        { field: `operations.${index}`, message: 'a setMeta operation needs a non-empty name and a string value' },
       ]);
     }
   });

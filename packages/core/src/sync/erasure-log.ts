@@ -1,22 +1,26 @@
-import type { MemoryStore } from '../contracts/memory-store.js';
+import type { ErasureLogEntry, ErasureOrigin, MemoryStore } from '../contracts/memory-store.js';
+import { EngramError } from '../model/errors.js';
 
-/** Where an erasure came from: this store's own `forget`/retention, or another side of sync. */
-export type ErasureOrigin = 'local' | 'sync';
+export type { ErasureLogEntry, ErasureOrigin };
 
-export interface ErasureLogEntry {
-  /** The entry's number in this store's erasure log (1, 2, …). */
-  seq: number;
-  ids: string[];
-  origin: ErasureOrigin;
-}
-
-type Meta = Required<Pick<MemoryStore, 'getMeta' | 'setMeta'>>;
+type LogStore = Required<Pick<MemoryStore, 'appendErasures' | 'erasuresAfter' | 'compactErasures'>>;
 
 /** Ids per entry: a `forget` of 100,000 ids is 100 entries. */
 export const ERASURE_ENTRY_IDS = 1000;
 
-const HEAD = 'sync:erasure:head';
-const entryName = (seq: number) => `sync:erasure:${seq}`;
+/** Entries read per store call. */
+const PAGE_ENTRIES = 100;
+
+/** The erasure log's store methods, or a clear error naming what is missing. */
+export function erasureLogStore(store: MemoryStore): LogStore {
+  if (!store.appendErasures || !store.erasuresAfter || !store.compactErasures) {
+    throw new EngramError(
+      'UNSUPPORTED',
+      `The ${store.name} store keeps no erasure log (appendErasures, erasuresAfter, compactErasures): sync needs SQLite, Postgres or the in-memory store.`,
+    );
+  }
+  return store as LogStore;
+}
 
 /**
  * The erasure log sync keeps beside the store's change log: `purge` removes a memory's change-log
@@ -25,64 +29,63 @@ const entryName = (seq: number) => `sync:erasure:${seq}`;
  * the erased ids here before the bytes go. Ids only: nothing else about an erased memory is kept.
  * A replica pushes its 'local' entries after its erasure push mark; a server serves every entry
  * after a replica's erasure cursor; and both refuse to bring back a memory whose id is here
- * (the tombstones). Kept in the store's meta values (`getMeta`/`setMeta`).
+ * (the tombstones). The store numbers the entries atomically (`appendErasures`), so processes
+ * sharing a store never overwrite one another's entries; entries older than the retention are
+ * compacted away (`compact`), and a replica whose cursor fell behind the horizon resyncs in full.
  */
 export class ErasureLog {
   private loaded = 0;
   private readonly erased = new Set<string>();
-  private appending: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly meta: () => Meta) {}
+  constructor(private readonly store: () => LogStore) {}
 
-  async head(): Promise<number> {
-    return Number((await this.meta().getMeta(HEAD)) ?? 0);
+  /** Appends `ids` in entries of at most 1000 ids, in one store transaction. */
+  async append(ids: string[], origin: ErasureOrigin, at: Date): Promise<void> {
+    const entries: Array<{ ids: string[]; origin: ErasureOrigin }> = [];
+    for (let start = 0; start < ids.length; start += ERASURE_ENTRY_IDS)
+      entries.push({ ids: ids.slice(start, start + ERASURE_ENTRY_IDS), origin });
+    if (entries.length > 0) await this.store().appendErasures(entries, at);
   }
 
-  /** Appends `ids` (in entries of at most 1000 ids); appends of this process run one at a time. */
-  append(ids: string[], origin: ErasureOrigin): Promise<void> {
-    const next = this.appending.then(async () => {
-      const meta = this.meta();
-      for (let start = 0; start < ids.length; start += ERASURE_ENTRY_IDS) {
-        const seq = (await this.head()) + 1;
-        await meta.setMeta(entryName(seq), JSON.stringify({ ids: ids.slice(start, start + ERASURE_ENTRY_IDS), origin }));
-        await meta.setMeta(HEAD, String(seq));
-      }
-    });
-    this.appending = next.catch(() => {});
-    return next;
-  }
-
-  /** Entries after `after`, oldest first, until about `maxIds` ids (at least one entry when any). */
-  async after(after: number, maxIds: number): Promise<{ entries: ErasureLogEntry[]; head: number }> {
-    const head = await this.head();
+  /**
+   * Entries after `after`, oldest first, until about `maxIds` ids (at least one entry when any),
+   * with the log's head and horizon (entries up to the horizon were compacted away).
+   */
+  async after(after: number, maxIds: number): Promise<{ entries: ErasureLogEntry[]; head: number; horizon: number }> {
+    const store = this.store();
     const entries: ErasureLogEntry[] = [];
     let count = 0;
-    for (let seq = after + 1; seq <= head && (entries.length === 0 || count < maxIds); seq++) {
-      const entry = await this.read(seq);
-      if (!entry) continue;
-      entries.push(entry);
-      count += entry.ids.length;
+    let position = after;
+    for (;;) {
+      const page = await store.erasuresAfter(position, PAGE_ENTRIES);
+      for (const entry of page.entries) {
+        if (entries.length > 0 && count >= maxIds) return { entries, head: page.head, horizon: page.horizon };
+        entries.push(entry);
+        count += entry.ids.length;
+        position = entry.seq;
+      }
+      if (page.entries.length < PAGE_ENTRIES || count >= maxIds) return { entries, head: page.head, horizon: page.horizon };
     }
-    return { entries, head };
   }
 
   /** The ids among `ids` that this store's erasure log holds (erased here, or told to erase). */
   async tombstoned(ids: Iterable<string>): Promise<Set<string>> {
-    const head = await this.head();
-    for (let seq = this.loaded + 1; seq <= head; seq++) {
-      const entry = await this.read(seq);
-      for (const id of entry?.ids ?? []) this.erased.add(id);
+    const store = this.store();
+    for (;;) {
+      const page = await store.erasuresAfter(this.loaded, PAGE_ENTRIES);
+      for (const entry of page.entries) {
+        for (const id of entry.ids) this.erased.add(id);
+        this.loaded = entry.seq;
+      }
+      if (page.entries.length < PAGE_ENTRIES) break;
     }
-    this.loaded = Math.max(this.loaded, head);
     const found = new Set<string>();
     for (const id of ids) if (this.erased.has(id)) found.add(id);
     return found;
   }
 
-  private async read(seq: number): Promise<ErasureLogEntry | null> {
-    const text = await this.meta().getMeta(entryName(seq));
-    if (text === null) return null;
-    const parsed = JSON.parse(text) as { ids: string[]; origin: ErasureOrigin };
-    return { seq, ids: parsed.ids, origin: parsed.origin };
+  /** Removes the entries numbered up to `through` appended before `before`; answers how many. */
+  compact(through: number, before: Date): Promise<number> {
+    return this.store().compactErasures(through, before);
   }
 }

@@ -1,9 +1,10 @@
-import type { MemoryStore, RecordPatch, StoreWriteResult } from '../contracts/memory-store.js';
+import type { MemoryStore, RecordPatch, StoreOperation, StoreOperationResult, StoreWriteResult } from '../contracts/memory-store.js';
 import type { MemoryRecord, Relation } from '../contracts/model.js';
 import type { VectorIndex } from '../contracts/vector-index.js';
 import type { Embedding } from '../embedding/embedding.js';
 import { isEnvelope } from '../encryption/envelope.js';
 import type { EventHub } from '../events/event-hub.js';
+import { EngramError } from '../model/errors.js';
 import { contentHash } from '../text/text.js';
 import { SYNCED_FIELDS } from './sync-wire.js';
 
@@ -31,6 +32,12 @@ export function statePatch(current: MemoryRecord, wanted: MemoryRecord, at: Date
   if (patch.content !== undefined) patch.contentHash = wanted.contentHash;
   return patch;
 }
+
+/**
+ * Operations a write takes along into its own transaction (`MemoryStore.apply`): the server's
+ * applied mark for the sync operation it writes, so the two land together or not at all.
+ */
+export type Along = StoreOperation[];
 
 /**
  * Writes other replicas' changes into a store as they are — ids, timestamps and scope kept — with
@@ -110,16 +117,50 @@ export class ReplicaWriter {
     return written;
   }
 
-  /** Gives a live record the synced fields of `wanted`; null when it is not live. */
-  async patch(current: MemoryRecord, wanted: MemoryRecord, reason?: string): Promise<MemoryRecord | null> {
+  /**
+   * `operation` and the operations `along` in one transaction (`apply`); answers the operation's
+   * result. Alone (nothing along), `alone` does it with the store's own method.
+   */
+  private async together<T>(
+    operation: StoreOperation,
+    along: Along,
+    alone: () => Promise<T>,
+    result: (answer: StoreOperationResult) => T,
+  ): Promise<T> {
+    if (along.length === 0) return alone();
+    return result((await this.applyAll([operation, ...along]))[0] as StoreOperationResult);
+  }
+
+  /** Operations in one transaction (the store's `apply`, which sync's server side needs). */
+  async applyAll(operations: StoreOperation[]): Promise<StoreOperationResult[]> {
+    const { store } = this.context;
+    if (!store.apply)
+      throw new EngramError(
+        'UNSUPPORTED',
+        `The ${store.name} store has no apply (several operations in one transaction): serving sync needs SQLite, Postgres or the in-memory store.`,
+      );
+    return store.apply(operations);
+  }
+
+  /** Gives a live record the synced fields of `wanted`; null when it is not live. `along`: see `Along`. */
+  async patch(current: MemoryRecord, wanted: MemoryRecord, reason?: string, along: Along = []): Promise<MemoryRecord | null> {
     const { store, events } = this.context;
     const patch = statePatch(current, wanted, new Date(this.context.now()));
-    if (!patch) return current;
+    if (!patch) {
+      if (along.length > 0) await this.applyAll(along);
+      return current;
+    }
     if (patch.content !== undefined && !isEnvelope(patch.content)) patch.contentHash = contentHash(patch.content);
     const { index, vector } =
       patch.content !== undefined ? await this.vectorFor(patch.content) : { index: await this.context.open(), vector: undefined };
     const ownVectors = index !== undefined && index === store.vectors;
-    const written = await store.update(current.id, patch, ownVectors ? vector : undefined, reason ? { reason } : {});
+    const storeVector = ownVectors ? vector : undefined;
+    const written = await this.together(
+      { kind: 'update', id: current.id, patch, ...(storeVector ? { vector: storeVector } : {}), ...(reason ? { reason } : {}) },
+      along,
+      () => store.update(current.id, patch, storeVector, reason ? { reason } : {}),
+      (answer) => (answer.kind === 'update' ? answer.record : null),
+    );
     if (!written) return null;
     if (index && !ownVectors && vector) await index.upsert([{ id: written.id, vector, payload: written }]);
     if (patch.supersededBy && current.supersededBy === null) {
@@ -130,23 +171,49 @@ export class ReplicaWriter {
     return written;
   }
 
-  async remove(current: MemoryRecord, at: Date, reason?: string): Promise<boolean> {
+  async remove(current: MemoryRecord, at: Date, reason?: string, along: Along = []): Promise<boolean> {
     const { store, events } = this.context;
     const index = await this.context.open();
-    const deleted = await store.delete(current.id, at, reason ? { reason } : {});
+    const deleted = await this.together(
+      { kind: 'delete', id: current.id, at, ...(reason ? { reason } : {}) },
+      along,
+      () => store.delete(current.id, at, reason ? { reason } : {}),
+      (answer) => answer.kind === 'delete' && answer.deleted,
+    );
     if (!deleted) return false;
     if (index && index !== store.vectors) await index.delete([current.id]);
     events.emit('memory:deleted', { id: current.id, memory: current });
     return true;
   }
 
-  async link(relation: Relation, reason?: string): Promise<void> {
-    const result = await this.context.store.upsertRelation(relation, reason ? { reason } : {});
+  async link(relation: Relation, reason?: string, along: Along = []): Promise<void> {
+    const { store } = this.context;
+    const result = await this.together(
+      { kind: 'upsertRelation', relation, ...(reason ? { reason } : {}) },
+      along,
+      () => store.upsertRelation(relation, reason ? { reason } : {}),
+      (answer) => {
+        const { relation: stored, created } = answer as Extract<StoreOperationResult, { kind: 'upsertRelation' }>;
+        return { relation: stored, created };
+      },
+    );
     this.context.events.emit('relation:added', result);
   }
 
-  async unlink(relation: Relation, reason?: string): Promise<number> {
-    const removed = await this.context.store.removeRelations(relation.sourceId, relation.targetId, relation.type, reason ? { reason } : {});
+  async unlink(relation: Relation, reason?: string, along: Along = []): Promise<number> {
+    const { store } = this.context;
+    const removed = await this.together(
+      {
+        kind: 'removeRelations',
+        sourceId: relation.sourceId,
+        targetId: relation.targetId,
+        type: relation.type,
+        ...(reason ? { reason } : {}),
+      },
+      along,
+      () => store.removeRelations(relation.sourceId, relation.targetId, relation.type, reason ? { reason } : {}),
+      (answer) => (answer.kind === 'removeRelations' ? answer.removed : []),
+    );
     for (const edge of removed) this.context.events.emit('relation:removed', { relation: edge });
     return removed.length;
   }

@@ -55,7 +55,18 @@ export interface SyncClientContext {
   erase: (ids: string[]) => Promise<string[]>;
   /** Erases ids the erasure log already holds (a crash between logging and erasing left them). */
   eraseLogged: (ids: string[]) => Promise<string[]>;
+  /** Drops erasure-log entries past the retention (at most once an hour). */
+  compact: () => Promise<void>;
 }
+
+/** The meta value holding the last of this replica's erasures the server took. */
+export const PUSHED_ERASURES_META = 'sync:erasures-pushed';
+
+/**
+ * Set (to when it started) while a full resync runs: the pull reads every change from cursor 0,
+ * and at its end the memories the server no longer holds are erased. Survives a restart.
+ */
+const RESYNC_META = 'sync:resync';
 
 /** The header a replica names its erasure cursor in (a query parameter would be refused by older servers). */
 export const ERASED_SINCE_HEADER = 'x-engram-erased-since';
@@ -110,6 +121,8 @@ export class SyncClient {
   private lastError: string | null = null;
   private replicaId: string | null = null;
   private readonly onLocalWrite = () => this.scheduleSoon();
+  /** The ids of memories a full resync has seen on the server so far (see RESYNC_META). */
+  private resyncSeen: Set<string> | undefined;
 
   constructor(private readonly context: SyncClientContext) {}
 
@@ -259,7 +272,7 @@ export class SyncClient {
 
   /** This replica's own erasures after its erasure push mark, in pushes of at most `maxIds` ids (one entry at least). */
   private async pendingErasures(maxIds: number): Promise<SyncErasure[]> {
-    const mark = Number((await this.log.getMeta('sync:erasures-pushed')) ?? 0);
+    const mark = Number((await this.log.getMeta(PUSHED_ERASURES_META)) ?? 0);
     const { entries } = await this.context.erasures.after(mark, maxIds);
     return entries.filter((entry) => entry.origin === 'local').map((entry) => ({ seq: entry.seq, ids: entry.ids }));
   }
@@ -344,7 +357,7 @@ export class SyncClient {
     const log = this.log;
     let total = 0;
     for (;;) {
-      const mark = Number((await log.getMeta('sync:erasures-pushed')) ?? 0);
+      const mark = Number((await log.getMeta(PUSHED_ERASURES_META)) ?? 0);
       const { entries, head } = await this.context.erasures.after(mark, 5000);
       if (mark >= head) return total;
       // At most 100 entries a push; entries pulled from the server ('sync') are not pushed back.
@@ -367,7 +380,7 @@ export class SyncClient {
         }
         total += erasures.length;
       }
-      await log.setMeta('sync:erasures-pushed', String(window.at(-1)?.seq ?? head));
+      await log.setMeta(PUSHED_ERASURES_META, String(window.at(-1)?.seq ?? head));
     }
   }
 
@@ -428,6 +441,11 @@ export class SyncClient {
     const { batchSize } = this.context.options;
     let cursor = Number((await log.getMeta('sync:pulled')) ?? 0);
     let erasedCursor = Number((await log.getMeta('sync:erasures-pulled')) ?? 0);
+    if (!this.resyncSeen && (await log.getMeta(RESYNC_META))) {
+      // A full resync another process (or this one before a restart) left unfinished: start it over.
+      this.resyncSeen = new Set();
+      cursor = 0;
+    }
     let total = 0;
     for (;;) {
       const page = await this.request<SyncChangesPage>('GET', `/api/sync/changes?since=${cursor}&limit=${batchSize}`, undefined, {
@@ -447,7 +465,17 @@ export class SyncClient {
         erasedCursor = page.erased.cursor;
         await log.setMeta('sync:erasures-pulled', String(erasedCursor));
         total += fresh.length;
+        if (page.erased.resync && !this.resyncSeen) {
+          // Erasures this replica was never told of were dropped on the server (it was away
+          // longer than the server's erasure-log retention): read everything again from 0.
+          this.resyncSeen = new Set();
+          await log.setMeta(RESYNC_META, new Date(this.context.now()).toISOString());
+          cursor = 0;
+          await log.setMeta('sync:pulled', '0');
+          continue;
+        }
       }
+      for (const change of page.changes) if (change.kind === 'memory' && change.memory !== null) this.resyncSeen?.add(change.id);
       const changes = await this.withoutErased(page.changes);
       const pending = await this.pendingKeys();
       const rest = await this.insertNew(changes, pending);
@@ -457,11 +485,38 @@ export class SyncClient {
       cursor = page.cursor;
       await log.setMeta('sync:pulled', String(cursor));
       if (page.changes.length > 0) this.context.events.emit('sync:pulled', { changes: page.changes.length, cursor });
-      if (!(page.more && advanced) && !moreErased) break;
+      if (!(page.more && advanced) && !moreErased) {
+        // Every change up to the server's head has been read: a full resync can conclude.
+        if (this.resyncSeen && !page.more) total += await this.finishResync(this.resyncSeen);
+        break;
+      }
     }
+    await this.context.compact();
     this.lastPullAt = new Date(this.context.now());
     await log.setMeta('sync:last-pull-at', this.lastPullAt.toISOString());
     return total;
+  }
+
+  /**
+   * The end of a full resync: the memories here that the server no longer holds (in any state)
+   * and that wait for no push are erased — the erasures the replica could not be told of.
+   */
+  private async finishResync(seen: Set<string>): Promise<number> {
+    const pending = await this.pendingKeys();
+    const gone: string[] = [];
+    let listCursor: string | undefined;
+    do {
+      const page = await this.context.store.list(
+        { includeSuperseded: true },
+        { limit: 1000, includeDeleted: true, ...(listCursor ? { cursor: listCursor } : {}) },
+      );
+      for (const record of page.items) if (!seen.has(record.id) && !pending.has(record.id)) gone.push(record.id);
+      listCursor = page.nextCursor ?? undefined;
+    } while (listCursor);
+    if (gone.length > 0) await this.context.erase(gone);
+    await this.log.setMeta(RESYNC_META, '');
+    this.resyncSeen = undefined;
+    return gone.length;
   }
 
   /**

@@ -3,7 +3,7 @@ import type { MemoryRecord, Relation } from '../contracts/model.js';
 import { EngramError, ValidationError } from '../model/errors.js';
 import { validate } from '../model/schema.js';
 import type { ErasureLog } from './erasure-log.js';
-import type { ReplicaWriter } from './replica-writer.js';
+import type { Along, ReplicaWriter } from './replica-writer.js';
 import { syncPushSchema } from './sync-schemas.js';
 import {
   recordFromWire,
@@ -35,6 +35,8 @@ export interface SyncServerContext {
   erasures: ErasureLog;
   /** Logs (as 'sync') and erases these ids in this store the way `forget` does; answers those that existed. */
   erase: (ids: string[]) => Promise<string[]>;
+  /** Drops erasure-log entries past the retention (at most once an hour). */
+  compact: () => Promise<void>;
 }
 
 /** Erased ids served per pull page (about: whole erasure-log entries travel). */
@@ -86,6 +88,7 @@ export class SyncServer {
       throw new ValidationError([{ field: 'limit', message: 'must be an integer from 1 to 5000' }]);
     await this.context.open();
     const log = requireLog(this.context.store);
+    if (erasedSince !== undefined) await this.context.compact();
     const page = await log.changesSince(since, limit);
     const memoryIds = page.entries.filter((entry) => !isRelation(entry)).map((entry) => entry.memoryId);
     const states = await this.context.writer.findMany(memoryIds);
@@ -124,8 +127,11 @@ export class SyncServer {
       const last = erased.entries.at(-1);
       result.erased = {
         ids: [...new Set(erased.entries.flatMap((entry) => entry.ids))],
-        cursor: last ? last.seq : Math.max(erasedSince, 0),
+        cursor: last ? last.seq : Math.max(erasedSince, erased.horizon),
         more: last !== undefined && last.seq < erased.head,
+        // Entries this cursor had not reached were dropped (older than the retention): the
+        // replica cannot be told what they erased, so it resyncs in full.
+        ...(erasedSince < erased.horizon ? { resync: true } : {}),
       };
     }
     return result;
@@ -160,13 +166,18 @@ export class SyncServer {
         }
         results.push(...(await this.createMany(run, log)));
         applied = (run.at(-1) as SyncOperation).seq;
+        // Written after each run of creates: a retried push skips exactly what was applied.
+        await log.setMeta(markName, String(applied));
       } else {
-        results.push(await this.applyOne(operation, log));
+        // The mark goes into the operation's own transaction: a crash can never leave the
+        // operation applied and unmarked (which a retried push would apply a second time).
+        const mark: Along = [{ kind: 'setMeta', name: markName, value: String(operation.seq) }];
+        const { result, marked } = await this.applyOne(operation, log, mark);
+        if (!marked) await log.setMeta(markName, String(operation.seq)); // nothing was written: nothing to repeat
+        results.push(result);
         applied = operation.seq;
         position += 1;
       }
-      // Written after each operation (each run of creates): a retried push skips exactly what was applied.
-      await log.setMeta(markName, String(applied));
     }
     return erasures === undefined ? { results } : { results, erasures };
   }
@@ -239,32 +250,30 @@ export class SyncServer {
     return results;
   }
 
-  private async applyOne(operation: SyncOperation, log: Required<Pick<MemoryStore, 'getMeta' | 'setMeta'>>): Promise<SyncOperationResult> {
+  /**
+   * One operation other than a run of creates; `mark` goes into the transaction of whatever it
+   * writes (`marked`), or is left to the caller when it writes nothing.
+   */
+  private async applyOne(
+    operation: SyncOperation,
+    log: Required<Pick<MemoryStore, 'getMeta' | 'setMeta'>>,
+    mark: Along,
+  ): Promise<{ result: SyncOperationResult; marked: boolean }> {
     const { writer } = this.context;
     const at = new Date(this.context.now());
     const seq = operation.seq;
+    const unmarked = (result: SyncOperationResult) => ({ result, marked: false });
+    const marked = (result: SyncOperationResult) => ({ result, marked: true });
     switch (operation.kind) {
       case 'create': {
-        const record = recordFromWire(operation.record);
-        if ((await this.context.erasures.tombstoned([record.id])).size > 0)
-          return { seq, status: 'ignored', memory: null, reason: 'erased: an erasure is never undone' };
-        if (await writer.find(await this.alias(record.id, log))) return { seq, status: 'applied' };
-        if (record.supersededBy !== null) record.supersededBy = await this.alias(record.supersededBy, log);
-        const result = await writer.insert(record);
-        if (result.record.id === record.id) return { seq, status: 'applied' };
-        await log.setMeta(`sync:alias:${record.id}`, result.record.id);
-        return {
-          seq,
-          status: 'merged',
-          memory: recordToWire(result.record),
-          reason: record.key !== null ? 'same key in the same scope' : 'same content in the same scope',
-        };
+        // Creates arrive in runs (`createMany`); one alone is the same, idempotent by its id.
+        return unmarked(await this.createOne(operation, log));
       }
       case 'update': {
         const current = await writer.find(await this.alias(operation.id, log));
-        if (!current) return { seq, status: 'ignored', memory: null, reason: 'unknown memory' };
+        if (!current) return unmarked({ seq, status: 'ignored', memory: null, reason: 'unknown memory' });
         if (current.deletedAt !== null)
-          return { seq, status: 'ignored', memory: recordToWire(current), reason: 'deleted: a delete wins over an update' };
+          return unmarked({ seq, status: 'ignored', memory: recordToWire(current), reason: 'deleted: a delete wins over an update' });
         const fields = operation.fields;
         const wanted: MemoryRecord = {
           ...current,
@@ -279,13 +288,14 @@ export class SyncServer {
             : {}),
           ...(fields.validTo !== undefined ? { validTo: fields.validTo === null ? null : new Date(fields.validTo) } : {}),
         };
-        await writer.patch(current, wanted);
-        return { seq, status: 'applied' };
+        await writer.patch(current, wanted, undefined, mark);
+        return marked({ seq, status: 'applied' });
       }
       case 'delete': {
         const current = await writer.find(await this.alias(operation.id, log));
-        if (current && current.deletedAt === null) await writer.remove(current, at);
-        return { seq, status: 'applied' };
+        if (!current || current.deletedAt !== null) return unmarked({ seq, status: 'applied' });
+        await writer.remove(current, at, undefined, mark);
+        return marked({ seq, status: 'applied' });
       }
       case 'link':
       case 'unlink': {
@@ -296,19 +306,41 @@ export class SyncServer {
           targetId: await this.alias(wire.targetId, log),
         };
         if (operation.kind === 'unlink') {
-          await writer.unlink(relation);
-          return { seq, status: 'applied' };
+          await writer.unlink(relation, undefined, mark);
+          return marked({ seq, status: 'applied' });
         }
         const ends = await writer.findMany([relation.sourceId, relation.targetId]);
         const live = [relation.sourceId, relation.targetId].every((id) => {
           const record = ends.get(id);
           return record !== undefined && record.deletedAt === null;
         });
-        if (!live) return { seq, status: 'ignored', reason: 'an end of the link is deleted or unknown' };
-        await writer.link(relation);
-        return { seq, status: 'applied' };
+        if (!live) return unmarked({ seq, status: 'ignored', reason: 'an end of the link is deleted or unknown' });
+        await writer.link(relation, undefined, mark);
+        return marked({ seq, status: 'applied' });
       }
     }
+  }
+
+  private async createOne(
+    operation: Extract<SyncOperation, { kind: 'create' }>,
+    log: Required<Pick<MemoryStore, 'getMeta' | 'setMeta'>>,
+  ): Promise<SyncOperationResult> {
+    const { writer } = this.context;
+    const seq = operation.seq;
+    const record = recordFromWire(operation.record);
+    if ((await this.context.erasures.tombstoned([record.id])).size > 0)
+      return { seq, status: 'ignored', memory: null, reason: 'erased: an erasure is never undone' };
+    if (await writer.find(await this.alias(record.id, log))) return { seq, status: 'applied' };
+    if (record.supersededBy !== null) record.supersededBy = await this.alias(record.supersededBy, log);
+    const result = await writer.insert(record);
+    if (result.record.id === record.id) return { seq, status: 'applied' };
+    await log.setMeta(`sync:alias:${record.id}`, result.record.id);
+    return {
+      seq,
+      status: 'merged',
+      memory: recordToWire(result.record),
+      reason: record.key !== null ? 'same key in the same scope' : 'same content in the same scope',
+    };
   }
 }
 

@@ -116,6 +116,12 @@ export interface SyncErasedPage {
   cursor: number;
   /** More erasures wait after `cursor`. */
   more: boolean;
+  /**
+   * True when the replica's erasure cursor is behind the server's erasure-log horizon: entries it
+   * had not pulled were dropped (`retention.erasureLogDays`), so it resyncs in full — reads every
+   * change from cursor 0 and erases the memories the server no longer holds.
+   */
+  resync?: boolean;
 }
 
 const iso = (date: Date | null) => (date ? date.toISOString() : null);

@@ -3,9 +3,9 @@ import type { VectorIndex } from '../contracts/vector-index.js';
 import type { Embedding } from '../embedding/embedding.js';
 import type { EventHub } from '../events/event-hub.js';
 import { EngramError } from '../model/errors.js';
-import { ErasureLog, type ErasureOrigin } from './erasure-log.js';
+import { ErasureLog, type ErasureOrigin, erasureLogStore } from './erasure-log.js';
 import { ReplicaWriter } from './replica-writer.js';
-import { SyncClient, type SyncRoundResult, type SyncStatus } from './sync-client.js';
+import { PUSHED_ERASURES_META, SyncClient, type SyncRoundResult, type SyncStatus } from './sync-client.js';
 import type { ResolvedSyncOptions } from './sync-options.js';
 import { SyncServer } from './sync-server.js';
 import type { SyncChangesPage, SyncPushResult } from './sync-wire.js';
@@ -20,7 +20,13 @@ export interface SyncContext {
   now: () => number;
   /** Erases these ids the way `forget` does (Memory's eraser); answers those that existed. */
   erase: (ids: string[]) => Promise<string[]>;
+  /** How long the erasure log keeps an entry (`retention.erasureLogDays`). */
+  erasureLogDays: number;
 }
+
+/** The erasure log is compacted at most this often by one process. */
+const COMPACT_EVERY_MS = 3_600_000;
+const DAY_MS = 86_400_000;
 
 /** The meta value set once a store has served a replica: from then on its erasures are logged for replicas. */
 export const SERVED_META = 'sync:served';
@@ -34,22 +40,21 @@ export class Sync {
   private readonly server: SyncServer;
   private readonly erasures: ErasureLog;
   private served = false;
+  /** When this process last compacted the erasure log. */
+  private compactedAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly context: SyncContext) {
     const writer = new ReplicaWriter(context);
     const { store } = context;
-    this.erasures = new ErasureLog(() => {
-      if (!store.getMeta || !store.setMeta)
-        throw new EngramError('UNSUPPORTED', `The ${store.name} store has no meta values: sync cannot log erasures.`);
-      return store as Required<Pick<typeof store, 'getMeta' | 'setMeta'>>;
-    });
+    this.erasures = new ErasureLog(() => erasureLogStore(store));
     const erase = async (ids: string[]) => {
       // Logged first (every id, known here or not: a tombstone keeps a later pull or push from
       // bringing it back), then erased; the log is not pushed back ('sync').
-      await this.erasures.append(ids, 'sync');
+      await this.erasures.append(ids, 'sync', new Date(context.now()));
       return context.erase(ids);
     };
-    this.server = new SyncServer({ store, open: context.open, writer, now: context.now, erasures: this.erasures, erase });
+    const compact = () => this.compactErasures();
+    this.server = new SyncServer({ store, open: context.open, writer, now: context.now, erasures: this.erasures, erase, compact });
     this.client = context.options
       ? new SyncClient({
           store: context.store,
@@ -61,6 +66,7 @@ export class Sync {
           erasures: this.erasures,
           erase,
           eraseLogged: (ids) => context.erase(ids),
+          compact,
         })
       : undefined;
   }
@@ -134,12 +140,12 @@ export class Sync {
   async beforeErase(ids: string[], origin: ErasureOrigin): Promise<void> {
     if (origin !== 'local') return;
     const { store } = this.context;
-    if (!store.getMeta || !store.setMeta) return;
+    if (!store.getMeta || !store.setMeta || !store.appendErasures) return;
     if (!this.client && !this.served) {
       this.served = (await store.getMeta(SERVED_META)) !== null;
       if (!this.served) return;
     }
-    await this.erasures.append(ids, 'local');
+    await this.erasures.append(ids, 'local', new Date(this.context.now()));
   }
 
   // ------------------------------------------------------------- server side
@@ -154,6 +160,20 @@ export class Sync {
   async receive(push: unknown): Promise<SyncPushResult> {
     await this.markServed();
     return this.server.apply(push);
+  }
+
+  /**
+   * Drops erasure-log entries older than `retention.erasureLogDays` (at most once an hour per
+   * process). A replica keeps its own erasures until the server has taken them (its erasure push
+   * mark); a replica whose erasure cursor falls behind what a server dropped resyncs in full.
+   */
+  private async compactErasures(): Promise<void> {
+    const now = this.context.now();
+    if (now - this.compactedAt < COMPACT_EVERY_MS) return;
+    this.compactedAt = now;
+    const { store } = this.context;
+    const through = this.client ? Number((await store.getMeta?.(PUSHED_ERASURES_META)) ?? 0) : Number.MAX_SAFE_INTEGER;
+    await this.erasures.compact(through, new Date(now - this.context.erasureLogDays * DAY_MS));
   }
 
   private async markServed(): Promise<void> {

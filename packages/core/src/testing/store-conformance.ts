@@ -935,6 +935,78 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         expect(await store.getMeta('sync:cursor')).toBe('43');
         expect(await store.getEmbedder()).toBeNull();
       });
+
+      it('writes a named value inside apply, landing with the batch or not at all', async (context) => {
+        if (!store.apply || !store.getMeta) return context.skip(`${store.name} has no apply or getMeta (optional methods)`);
+        const record = makeRecord({ content: 'marked with its operation' });
+        await store.write([{ record }]);
+        const at = new Date(record.createdAt.getTime() + 60_000);
+        const results = await store.apply([
+          { kind: 'update', id: record.id, patch: { importance: 0.9, updatedAt: at } },
+          { kind: 'setMeta', name: 'sync:replica:r1', value: '7' },
+        ]);
+        expect(results.map((result) => result.kind)).toEqual(['update', 'setMeta']);
+        expect(await store.getMeta('sync:replica:r1')).toBe('7');
+        // A failure later in the batch takes the value back with everything else.
+        await expect(
+          store.apply([
+            { kind: 'update', id: record.id, patch: { importance: 0.1, updatedAt: at } },
+            { kind: 'setMeta', name: 'sync:replica:r1', value: '8' },
+            { kind: 'delete', id: 'no-such-memory', at, required: true },
+          ]),
+        ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+        expect(await store.getMeta('sync:replica:r1')).toBe('7');
+        expect((await store.get([record.id]))[0]?.importance).toBe(0.9);
+        await expect(store.apply([{ kind: 'setMeta', name: '', value: 'x' }])).rejects.toMatchObject({ code: 'VALIDATION_ERROR' });
+      });
+    });
+
+    describe('erasure log (sync)', () => {
+      const hasLog = (target: MemoryStore) => Boolean(target.appendErasures && target.erasuresAfter && target.compactErasures);
+
+      it('numbers appended entries from one sequence and pages them in order', async (context) => {
+        if (!hasLog(store)) return context.skip(`${store.name} keeps no erasure log (optional methods)`);
+        const log = store as Required<MemoryStore>;
+        expect(await log.erasuresAfter(0, 10)).toEqual({ head: 0, horizon: 0, entries: [] });
+        const at = new Date(Date.UTC(2025, 0, 1));
+        expect(await log.appendErasures([{ ids: ['a', 'b'], origin: 'local' }], at)).toEqual([1]);
+        expect(
+          await log.appendErasures(
+            [
+              { ids: ['c'], origin: 'sync' },
+              { ids: ['d'], origin: 'local' },
+            ],
+            at,
+          ),
+        ).toEqual([2, 3]);
+        expect(await log.appendErasures([], at)).toEqual([]);
+        const page = await log.erasuresAfter(1, 1);
+        expect(page).toEqual({ head: 3, horizon: 0, entries: [{ seq: 2, ids: ['c'], origin: 'sync', at }] });
+        expect((await log.erasuresAfter(0, 10)).entries.map((entry) => entry.seq)).toEqual([1, 2, 3]);
+        expect((await log.erasuresAfter(3, 10)).entries).toEqual([]);
+      });
+
+      it('compacts a prefix of old entries, keeps numbering after it and reports the horizon', async (context) => {
+        if (!hasLog(store)) return context.skip(`${store.name} keeps no erasure log (optional methods)`);
+        const log = store as Required<MemoryStore>;
+        const day = (n: number) => new Date(Date.UTC(2025, 0, n));
+        await log.appendErasures([{ ids: ['a'], origin: 'local' }], day(1));
+        await log.appendErasures([{ ids: ['b'], origin: 'local' }], day(2));
+        await log.appendErasures([{ ids: ['c'], origin: 'local' }], day(5));
+        // An older entry after a newer one (clocks of two processes) is not removed past the newer one.
+        await log.appendErasures([{ ids: ['d'], origin: 'local' }], day(1));
+        // `through` bounds it: entry 2 stays although old enough.
+        expect(await log.compactErasures(1, day(3))).toBe(1);
+        expect(await log.erasuresAfter(0, 10)).toMatchObject({ head: 4, horizon: 1 });
+        expect(await log.compactErasures(10, day(3))).toBe(1);
+        const page = await log.erasuresAfter(0, 10);
+        expect(page.horizon).toBe(2);
+        expect(page.entries.map((entry) => entry.ids)).toEqual([['c'], ['d']]);
+        expect(await log.compactErasures(10, day(10))).toBe(2);
+        expect(await log.erasuresAfter(0, 10)).toEqual({ head: 4, horizon: 4, entries: [] });
+        expect(await log.appendErasures([{ ids: ['e'], origin: 'sync' }], day(11))).toEqual([5]);
+        expect(await log.erasuresAfter(0, 10)).toMatchObject({ head: 5, horizon: 4, entries: [{ seq: 5, ids: ['e'] }] });
+      });
     });
 
     describe('conversation context', () => {

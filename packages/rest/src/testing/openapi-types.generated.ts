@@ -3977,6 +3977,8 @@ export interface components {
                 /** @description Send it as X-Engram-Erased-Since next time */
                 cursor: number;
                 more: boolean;
+                /** @description true: erasures after your cursor were dropped (older than the server keeps them): pull every change again from since=0 and erase your memories the server no longer holds */
+                resync?: boolean;
             };
         };
         /** @description A memory as the server holds it now (null once erased), or a graph change. */
