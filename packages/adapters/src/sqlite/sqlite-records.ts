@@ -149,6 +149,60 @@ function rowFromValues(values: unknown[]): MemoryRow {
   };
 }
 
+/**
+ * The columns of a `RankingRow`, in the order `rankingRowFromValues` reads them: a third of
+ * `memoryColumns`, and only the JSON search ranks on parsed (tags; attributes only for a row
+ * with a context).
+ */
+export const rankingColumns =
+  'id, content, context, type, subtype, tags, user_id, agent_id, run_id, conversation_id, created_at, valid_to, superseded_by, attributes';
+
+/**
+ * The fields of a `RankingRecord` that change only with an entry in `memory_vector_log` (or
+ * never): each equal to `rowToRecord`'s field of the same name.
+ */
+export interface RankingRow {
+  id: string;
+  content: string;
+  context: string | undefined;
+  contextSource: 'conversation' | undefined;
+  type: string;
+  subtype: string | null;
+  tags: string[];
+  scope: Scope;
+  conversationId: string | null;
+  createdAt: Date;
+  supersededBy: string | null;
+  validTo: Date | null;
+}
+
+/** A `RankingRow` from raw values that hold `rankingColumns` from position `offset` on. */
+export function rankingRowFromValues(values: unknown[], offset: number): RankingRow {
+  const context = values[offset + 2] as string | null;
+  const attributes = values[offset + 13] as string | null;
+  return {
+    id: values[offset] as string,
+    content: values[offset + 1] as string,
+    context: context ?? undefined,
+    contextSource:
+      context !== null && attributes !== null && (JSON.parse(attributes) as { contextSource?: unknown }).contextSource === 'conversation'
+        ? 'conversation'
+        : undefined,
+    type: values[offset + 3] as string,
+    subtype: values[offset + 4] as string | null,
+    tags: JSON.parse(values[offset + 5] as string) as string[],
+    scope: scopeOf({
+      user_id: values[offset + 6] as string | null,
+      agent_id: values[offset + 7] as string | null,
+      run_id: values[offset + 8] as string | null,
+    }),
+    conversationId: values[offset + 9] as string | null,
+    createdAt: new Date(values[offset + 10] as number),
+    validTo: date(values[offset + 11] as number | null),
+    supersededBy: values[offset + 12] as string | null,
+  };
+}
+
 /** The optional emotional / episodic fields (SHODH unified memory schema), kept in one JSON column. */
 const attributeFields = [
   'emotion',

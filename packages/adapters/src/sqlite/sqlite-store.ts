@@ -20,6 +20,7 @@ import {
   missingRecord,
   OperationIds,
   operationVectors,
+  type RankingRecord,
   type RecordPatch,
   type ReembedOptions,
   type ReembedResult,
@@ -45,6 +46,7 @@ import { compileFilter, jsonPath, type SqlParameter } from './sqlite-filter.js';
 import { appendHistory, appendRelationChange, RELATION_EVENTS, readChangesSince, readHistory } from './sqlite-history.js';
 import { LexicalIndex } from './sqlite-lexical-index.js';
 import { schemaIsCurrent } from './sqlite-migration-names.js';
+import { readRankingFields } from './sqlite-ranking-cache.js';
 import { reclaimSpace } from './sqlite-reclaim.js';
 import {
   hashPrefix,
@@ -834,6 +836,12 @@ class SqliteStore implements MemoryStore {
       const statement = session.statement(`${selectMemory} WHERE id IN (SELECT value FROM json_each(?)) AND deleted_at IS NULL`);
       return readMemoryRows(statement, JSON.stringify(ids)).map(rowToRecord);
     });
+  }
+
+  async getRankingFields(ids: string[]): Promise<RankingRecord[]> {
+    if (ids.length === 0) return [];
+    const session = await this.ready();
+    return withRetry('getRankingFields', () => readRankingFields(session, ids));
   }
 
   async findByHashes(scope: Scope, hashes: string[]): Promise<MemoryRecord[]> {

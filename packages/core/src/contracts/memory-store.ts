@@ -42,6 +42,30 @@ export interface ReembedResult {
   total: number;
 }
 
+/**
+ * The fields of a memory search reads before it knows which candidates it returns: to filter
+ * (every `MemoryFilter` field but `where`), score (`scoreCandidate`), smooth along conversations
+ * and apply the relevance floor. See `MemoryStore.getRankingFields`.
+ */
+export type RankingRecord = Pick<
+  MemoryRecord,
+  | 'id'
+  | 'content'
+  | 'context'
+  | 'contextSource'
+  | 'type'
+  | 'subtype'
+  | 'tags'
+  | 'scope'
+  | 'conversationId'
+  | 'importance'
+  | 'createdAt'
+  | 'supersededBy'
+  | 'validTo'
+  | 'deletedAt'
+  | 'decayScore'
+>;
+
 export interface StoreCapabilities {
   /** 'bm25': `lexicalSearch` ranks by a BM25-style score. 'none': no lexical search. */
   readonly lexical: 'bm25' | 'none';
@@ -224,6 +248,14 @@ export interface MemoryStore {
 
   /** Live records with these ids, in any order; unknown and deleted ids are left out. */
   get(ids: string[]): Promise<MemoryRecord[]>;
+
+  /**
+   * Optional: as `get`, but only the fields search ranks, filters (all but `where`) and smooths
+   * candidates on (`RankingRecord`), each equal to the field `get` answers. Search reads its
+   * ~40–80 candidates this way and full records only for the hits it returns; without it, search
+   * reads every candidate with `get`.
+   */
+  getRankingFields?(ids: string[]): Promise<RankingRecord[]>;
 
   list(filter: MemoryFilter, options: StoreListOptions): Promise<StoreListPage>;
   count(filter: MemoryFilter): Promise<number>;

@@ -1,8 +1,15 @@
 import type { Condition, ConditionValue, MemoryFilter, Scope } from '../contracts/model.js';
 import type { VectorPayload } from '../contracts/vector-index.js';
 
-/** The fields a filter reads. A `MemoryRecord` and a `VectorPayload` both have them. */
-export type Filterable = VectorPayload & { id: string; deletedAt?: Date | null };
+/**
+ * The fields a filter reads. A `MemoryRecord` and a `VectorPayload` both have them; a
+ * `RankingRecord` has all but `metadata`, which only a `where` condition reads.
+ */
+export type Filterable = Omit<VectorPayload, 'metadata'> & {
+  metadata?: VectorPayload['metadata'];
+  id: string;
+  deletedAt?: Date | null;
+};
 
 /** A stable string for "the same scope": all three fields equal (missing = empty). */
 export function scopeKey(scope: Scope): string {
@@ -36,7 +43,10 @@ export function matchesFilter(item: Filterable, filter: MemoryFilter | undefined
   if (filter.after && item.createdAt.getTime() < filter.after.getTime()) return false;
   if (filter.before && item.createdAt.getTime() >= filter.before.getTime()) return false;
   if (filter.ids && !filter.ids.includes(item.id)) return false;
-  if (filter.where && !evaluateCondition(item.metadata, filter.where)) return false;
+  if (filter.where) {
+    if (item.metadata === undefined) throw new TypeError("matchesFilter: a filter with `where` needs the item's metadata");
+    if (!evaluateCondition(item.metadata, filter.where)) return false;
+  }
   return true;
 }
 

@@ -1,4 +1,5 @@
-import type { MemoryRecord, Relation } from '../contracts/model.js';
+import type { RankingRecord } from '../contracts/memory-store.js';
+import type { Relation } from '../contracts/model.js';
 import { type DateCue, matchesDateCue } from './date-cues.js';
 import { checkFloorOptions, type RelevanceFloorOptions } from './relevance-floor.js';
 
@@ -164,14 +165,14 @@ export function collectCandidates(
  * query names dates (`dateCues`), they form one more list in which every memory created in one
  * of those periods is ranked first.
  */
-export function scoreCandidate(
+export function scoreCandidate<Record extends RankingRecord>(
   candidate: Candidate,
-  record: MemoryRecord,
+  record: Record,
   lists: { lexical: boolean; vector: boolean },
   options: ResolvedRetrievalOptions,
   now: number,
   dateCues: readonly DateCue[] = [],
-  decay?: (record: MemoryRecord) => number,
+  decay?: (record: Record) => number,
 ): Explanation {
   const { rrfK } = options;
   const lexicalWeight = lists.lexical ? options.lexicalWeight : 0;

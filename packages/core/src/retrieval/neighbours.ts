@@ -1,4 +1,4 @@
-import type { MemoryRecord } from '../contracts/model.js';
+import type { RankingRecord } from '../contracts/memory-store.js';
 import { scopeKey } from '../filter/filter.js';
 import type { Explanation } from './fusion.js';
 
@@ -13,9 +13,9 @@ import type { Explanation } from './fusion.js';
  * scope and conversation are neighbours when one's derived context ends with the other's content.
  * Candidates without a derived context (caller context, no conversation) are left as they are.
  */
-export function smoothAlongConversations(items: ReadonlyArray<{ memory: MemoryRecord; explanation: Explanation }>, weight: number): void {
+export function smoothAlongConversations(items: ReadonlyArray<{ memory: RankingRecord; explanation: Explanation }>, weight: number): void {
   if (!(weight > 0) || items.length < 2) return;
-  const groups = new Map<string, Array<{ memory: MemoryRecord; explanation: Explanation }>>();
+  const groups = new Map<string, Array<{ memory: RankingRecord; explanation: Explanation }>>();
   for (const item of items) {
     if (item.memory.conversationId === null) continue;
     const key = `${scopeKey(item.memory.scope)}\u0000${item.memory.conversationId}`;

@@ -1,4 +1,4 @@
-import type { MemoryRecord } from '../contracts/model.js';
+import type { RankingRecord } from '../contracts/memory-store.js';
 import { QUERY_STOPWORDS, queryTerms, searchTerm, terms, words } from '../text/text.js';
 
 /**
@@ -82,7 +82,7 @@ export interface HitEvidence {
  * Applies the floor to scored candidates (best first): answers the ones to keep (possibly none)
  * and each one's evidence.
  */
-export function applyFloor<Hit extends { memory: MemoryRecord; similarity: number | undefined }>(
+export function applyFloor<Hit extends { memory: RankingRecord; similarity: number | undefined }>(
   query: string,
   hits: readonly Hit[],
   floor: Pick<ResolvedRelevanceFloor, 'coverage' | 'similarity'>,

@@ -1,5 +1,5 @@
 import { type DecayParameters, decayScore } from '../consolidation/relevance.js';
-import type { MemoryStore } from '../contracts/memory-store.js';
+import type { MemoryStore, RankingRecord } from '../contracts/memory-store.js';
 import type { MemoryFilter, MemoryRecord } from '../contracts/model.js';
 import type { VectorIndex } from '../contracts/vector-index.js';
 import type { Embedding } from '../embedding/embedding.js';
@@ -84,22 +84,36 @@ export class Searcher {
         : [],
     ]);
     const candidates = collectCandidates(lexical, vector);
-    const records = await store.get([...candidates.keys()]);
     const now = this.context.now();
     const lists = { lexical: useLexical, vector: useVector };
     const fusion = this.fusionOptions();
+    // Candidates are ranked on the fields ranking reads when the store can answer just those and
+    // nothing here needs more (`where` reads metadata, decay the access statistics, expansion
+    // whole hits); full records are then read for the hits returned only.
+    const getRankingFields = store.getRankingFields;
+    const rankOnFields = getRankingFields !== undefined && !filter.where && !(fusion.decayWeight > 0) && !parsed.expand;
+    const ids = [...candidates.keys()];
     const dateCues = fusion.dateWeight > 0 ? findDateCues(query) : [];
-    // `own`: the score before neighbour smoothing, which orders hits the cap at 1 made equal.
-    let scored: Array<{ memory: MemoryRecord; explanation: Explanation; similarity: number | undefined; own: number }> = [];
-    for (const record of records) {
+    // `own`: the score before neighbour smoothing, which orders hits the cap at 1 made equal;
+    // `full`: the whole record, when candidates were read whole.
+    let scored: Array<{
+      memory: RankingRecord;
+      full: MemoryRecord | undefined;
+      explanation: Explanation;
+      similarity: number | undefined;
+      own: number;
+    }> = [];
+    const score = (record: RankingRecord, full: MemoryRecord | undefined) => {
       const candidate = candidates.get(record.id);
       // A separate vector index may hold a stale payload: the store's record is the truth.
-      if (!candidate || !matchesFilter(record, filter)) continue;
-      const explanation = scoreCandidate(candidate, record, lists, fusion, now, dateCues, (memory) =>
-        decayScore(memory, now, 0, this.context.decay),
-      );
-      scored.push({ memory: record, explanation, similarity: candidate.vector?.similarity, own: explanation.score });
-    }
+      if (!candidate || !matchesFilter(record, filter)) return;
+      // Decay reads the access statistics, so a decay weight > 0 reads whole records (`full`).
+      const decay = full ? () => decayScore(full, now, 0, this.context.decay) : undefined;
+      const explanation = scoreCandidate(candidate, record, lists, fusion, now, dateCues, decay);
+      scored.push({ memory: record, full, explanation, similarity: candidate.vector?.similarity, own: explanation.score });
+    };
+    if (rankOnFields) for (const record of await getRankingFields.call(store, ids)) score(record, undefined);
+    else for (const record of await store.get(ids)) score(record, record);
     smoothAlongConversations(scored, fusion.neighbourWeight);
     if (parsed.minScore !== undefined) {
       const minScore = parsed.minScore;
@@ -119,7 +133,10 @@ export class Searcher {
         if (evidence) item.explanation.evidence = evidence;
       }
     }
-    const hits: SearchHit[] = kept.map(({ memory, explanation }) =>
+    const whole = rankOnFields
+      ? await this.fullRecords(kept, limit, filter)
+      : kept.flatMap(({ full, explanation }) => (full ? [{ memory: full, explanation }] : []));
+    const hits: SearchHit[] = whole.map(({ memory, explanation }) =>
       parsed.explain ? { memory, score: explanation.score, explanation } : { memory, score: explanation.score },
     );
     if (parsed.expand) {
@@ -132,6 +149,29 @@ export class Searcher {
     const reveal = this.context.reveal;
     if (reveal) for (const hit of top) hit.memory = await reveal(hit.memory);
     return top;
+  }
+
+  /**
+   * The best `limit` of the ranked candidates as full records, best first. A candidate deleted (or
+   * changed out of the filter) since it was ranked is left out and the next one read in its place.
+   */
+  private async fullRecords(
+    ranked: ReadonlyArray<{ memory: RankingRecord; explanation: Explanation }>,
+    limit: number,
+    filter: MemoryFilter,
+  ): Promise<Array<{ memory: MemoryRecord; explanation: Explanation }>> {
+    const out: Array<{ memory: MemoryRecord; explanation: Explanation }> = [];
+    let next = 0;
+    while (out.length < limit && next < ranked.length) {
+      const batch = ranked.slice(next, next + limit - out.length);
+      next += batch.length;
+      const records = new Map((await this.context.store.get(batch.map((item) => item.memory.id))).map((record) => [record.id, record]));
+      for (const item of batch) {
+        const record = records.get(item.memory.id);
+        if (record && matchesFilter(record, filter)) out.push({ memory: record, explanation: item.explanation });
+      }
+    }
+    return out;
   }
 
   /**
