@@ -70,7 +70,7 @@ describe('ranking fields (remembered per connection, forgotten through the chang
       makeRecord({ content: 'with a derived context', context: 'the turn before', contextSource: 'conversation', conversationId: 'c' }),
     ];
     await writer.write(records.map((record) => ({ record })));
-    await writer.recordDecayScores?.([{ id: records[0]?.id as string, score: 0.42 }]);
+    await writer.recordDecayScores?.([{ id: records[0]?.id as string, score: 0.42 }], new Date());
     const ids = records.map((record) => record.id);
     const expected = projected(await reader.get(ids));
     expect(expected.get(ids[0] as string)?.decayScore).toBe(0.42);
@@ -94,7 +94,7 @@ describe('ranking fields (remembered per connection, forgotten through the chang
     const at = new Date();
     await writer.update(first.id, { content: 'note 1, rewritten', contentHash: 'rewritten', tags: ['new'], updatedAt: at });
     await writer.update(second.id, { importance: 0.9, supersededBy: third.id, validTo: at, updatedAt: at });
-    await writer.recordDecayScores?.([{ id: third.id, score: 0.11 }]);
+    await writer.recordDecayScores?.([{ id: third.id, score: 0.11 }], new Date());
     await writer.delete(fourth.id, at);
     expect(await rankingOf(reader, ids)).toEqual(projected(await reader.get(ids)));
     const now = await rankingOf(reader, ids);
@@ -127,7 +127,11 @@ describe('ranking fields (remembered per connection, forgotten through the chang
     const path = join(root, 'search.db');
     const reader = new Memory({ store: sqliteStore({ path }), embedder: hashEmbedder(), logger: false });
     const writer = new Memory({ store: sqliteStore({ path }), embedder: hashEmbedder(), logger: false });
-    const { memory: harbour } = await writer.add({ content: 'The harbour light is painted red', importance: 0.2, metadata: { kept: true } });
+    const { memory: harbour } = await writer.add({
+      content: 'The harbour light is painted red',
+      importance: 0.2,
+      metadata: { kept: true },
+    });
     const { memory: other } = await writer.add({ content: 'The harbour office opens at nine', importance: 0.2 });
     const before = await reader.search('harbour light', { limit: 5, explain: true });
     expect(before[0]?.memory.id).toBe(harbour.id);

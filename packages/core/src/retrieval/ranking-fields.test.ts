@@ -3,6 +3,7 @@ import type { MemoryStore, RankingRecord } from '../contracts/memory-store.js';
 import type { MemoryRecord } from '../contracts/model.js';
 import { hashEmbedder } from '../embedding/hash-embedder.js';
 import { Memory } from '../memory.js';
+import type { SearchOptions } from '../model/schema.js';
 import { inMemoryStore } from '../stores/in-memory-store.js';
 
 const rankingFields = [
@@ -79,7 +80,7 @@ describe('search on ranking fields (MemoryStore.getRankingFields)', () => {
       ['lighthouse keeper', { limit: 3 }],
       ['harbour storm', { limit: 5, tags: ['even'] }],
       ['lighthouse', { limit: 10, minScore: 0 }],
-    ] as const) {
+    ] satisfies Array<[string, SearchOptions]>) {
       reads.whole.length = 0;
       const expected = await plain.search(query, { ...options, explain: true });
       const actual = await ranked.search(query, { ...options, explain: true });

@@ -211,6 +211,48 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         expect(await store.get([])).toEqual([]);
       });
 
+      it('answers, from getRankingFields, the ranking fields get answers, after changes too', async (context) => {
+        if (!store.getRankingFields) {
+          return context.skip(`${store.name} has no getRankingFields (an optional method: search reads whole candidates instead)`);
+        }
+        const fields = [
+          ...['id', 'content', 'context', 'contextSource', 'type', 'subtype', 'tags', 'scope', 'conversationId'],
+          ...['importance', 'createdAt', 'supersededBy', 'validTo', 'deletedAt', 'decayScore'],
+        ] as const;
+        const cut = (records: ReadonlyArray<Partial<Record<(typeof fields)[number], unknown>>>) =>
+          new Map(
+            records.map((record) => [
+              record.id,
+              Object.fromEntries(fields.filter((field) => record[field] !== undefined).map((field) => [field, record[field]])),
+            ]),
+          );
+        const records = [
+          makeRecord({ content: 'ranked plain', tags: ['a'], importance: 0.3 }),
+          makeRecord({
+            content: 'ranked scoped',
+            scope: { userId: 'u', agentId: 'a' },
+            conversationId: 'c',
+            type: 'error',
+            subtype: 'bug',
+          }),
+          makeRecord({ content: 'ranked derived', context: 'the turn before', contextSource: 'conversation', conversationId: 'c' }),
+          makeRecord({ content: 'ranked gone' }),
+        ];
+        await store.write(records.map((record) => ({ record })));
+        const ids = [...records.map((record) => record.id), 'nope'];
+        expect(cut(await store.getRankingFields(ids))).toEqual(cut(await store.get(ids)));
+        const at = new Date();
+        await store.update(ids[0] as string, { content: 'ranked rewritten', tags: ['b'], importance: 0.8, updatedAt: at });
+        await store.update(ids[1] as string, { supersededBy: ids[2] as string, validTo: at, updatedAt: at });
+        await store.recordDecayScores?.([{ id: ids[2] as string, score: 0.25 }], at);
+        await store.delete(ids[3] as string, at);
+        const after = cut(await store.getRankingFields(ids));
+        expect(after).toEqual(cut(await store.get(ids)));
+        expect(after.get(ids[0])).toMatchObject({ content: 'ranked rewritten', importance: 0.8 });
+        expect(after.has(ids[3])).toBe(false);
+        expect(await store.getRankingFields([])).toEqual([]);
+      });
+
       it('treats the same content hash in the same scope as a duplicate', async () => {
         const first = makeRecord({ content: 'same text', scope: { userId: 'u' } });
         const second = makeRecord({ content: 'same text', scope: { userId: 'u' } });
