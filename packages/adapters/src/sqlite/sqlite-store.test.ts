@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AdapterError, EngramError, type MemoryStore, ValidationError } from '@engram/core';
@@ -374,6 +374,48 @@ describe('idle catch-up', () => {
       expect(mirrored).not.toHaveBeenCalled();
     } finally {
       indexed.mockRestore();
+      mirrored.mockRestore();
+      await reader.close();
+      await writer.close();
+    }
+  });
+
+  it('catches up while idle a connection that only searches vectors, and copies the write-ahead log into the file', async () => {
+    const path = tempPath();
+    const reader = sqliteStore({ path });
+    const writer = sqliteStore({ path });
+    for (const store of [reader, writer]) {
+      await store.open();
+      await store.setEmbedder({ id: 'hash-v1-16', dimensions: 16 });
+      await store.vectors?.open(16);
+    }
+    await writer.write([{ record: makeRecord({ content: 'first buoy note' }), vector: seededVector(1, 16) }]);
+    // Vector search only (no lexical search ever): its first search starts the idle catch-up.
+    expect(await reader.vectors?.search(seededVector(1, 16), 5)).toHaveLength(1);
+    const mirrored = vi.spyOn(VectorCache.prototype as unknown as { put: (row: unknown) => number }, 'put');
+    try {
+      await writer.write(
+        Array.from({ length: 30 }, (_, index) => ({
+          record: makeRecord({ content: `buoy note ${index}` }),
+          vector: seededVector(index + 2, 16),
+        })),
+      );
+      await vi.waitFor(() => expect(mirrored.mock.calls.length).toBe(30), { timeout: 3000, interval: 50 });
+      // The file alone (no -wal beside it) holds every row: the idle reader checkpointed the log.
+      const copy = join(root, `wal-copy-${counter}.db`);
+      await vi.waitFor(
+        () => {
+          copyFileSync(path, copy);
+          const database = new Database(copy, { readonly: true });
+          try {
+            expect(database.prepare('SELECT count(*) FROM memories').pluck().get()).toBe(31);
+          } finally {
+            database.close();
+          }
+        },
+        { timeout: 3000, interval: 100 },
+      );
+    } finally {
       mirrored.mockRestore();
       await reader.close();
       await writer.close();

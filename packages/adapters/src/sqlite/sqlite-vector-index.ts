@@ -77,6 +77,8 @@ export class SqliteVectorIndex implements VectorIndex {
     private readonly session: () => Promise<SqliteSession>,
     private readonly mode: VectorSearchMode = 'approximate',
     private readonly cacheBytes = defaultFloatCacheBytes,
+    /** Called on each search (the store starts its idle catch-up, see `SqliteStore`). */
+    private readonly searched: () => void = () => {},
   ) {}
 
   async open(dimensions: number): Promise<void> {
@@ -132,6 +134,7 @@ export class SqliteVectorIndex implements VectorIndex {
   /** The k (at most 4096) most similar live vectors that match the filter. */
   async search(vector: Float32Array, k: number, filter?: MemoryFilter): Promise<VectorMatch[]> {
     const session = await this.session();
+    this.searched();
     // A new connection's first search: the mirror's codes arrive from the snapshot on the thread
     // pool (started here, or earlier by a lexical search); wait for them rather than read them here.
     const loading = startLoadingVectors(session);
