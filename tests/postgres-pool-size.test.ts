@@ -1,5 +1,5 @@
-import { postgresStore } from '@engram/adapters/postgres';
 import type { PgPoolClientLike, PgPoolLike } from '@engram/adapters/postgres';
+import { postgresStore } from '@engram/adapters/postgres';
 import { hashEmbedder, Memory } from '@engram/core';
 import { makeRecord } from '@engram/core/testing';
 import pg from 'pg';
