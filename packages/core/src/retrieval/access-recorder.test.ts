@@ -3,7 +3,8 @@ import { hashEmbedder } from '../embedding/hash-embedder.js';
 import { EventHub } from '../events/event-hub.js';
 import { Memory } from '../memory.js';
 import { inMemoryStore } from '../stores/in-memory-store.js';
-import { ACCESS_WRITE_CHUNK, AccessRecorder } from './access-recorder.js';
+import { makeRecord } from '../testing/records.js';
+import { ACCESS_IDLE_MS, ACCESS_MAX_DELAY_INTERVALS, ACCESS_WRITE_CHUNK, AccessRecorder } from './access-recorder.js';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -22,7 +23,7 @@ function counted() {
 
 describe('access statistics', () => {
   it('gathers the searches of an interval into one write, counts of one memory added together', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
     const { store, calls } = counted();
     const memory = new Memory({ store, embedder: hashEmbedder(), logger: false });
     const { memory: stored } = await memory.add({ content: 'coalesced access statistics' });
@@ -68,6 +69,67 @@ describe('access statistics', () => {
     await new Promise((resolve) => setTimeout(resolve, 5));
     expect(immediate.calls).toHaveLength(1);
     await eager.close();
+  });
+
+  it('writes after the interval only once searching pauses: none in flight, none finished for ACCESS_IDLE_MS', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const { store, calls } = counted();
+    const recorder = new AccessRecorder(store, new EventHub(false), () => Date.UTC(2026, 0, 1), { flushIntervalMs: 100 });
+    const record = makeRecord({ content: 'paused access' });
+    const { id } = record;
+    await store.write([{ record }]);
+    recorder.record([id]);
+    await vi.advanceTimersByTimeAsync(90);
+    const ended = recorder.searchStarted();
+    await vi.advanceTimersByTimeAsync(300);
+    expect(calls).toHaveLength(0);
+    ended();
+    await vi.advanceTimersByTimeAsync(ACCESS_IDLE_MS - 10);
+    expect(calls).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(ACCESS_IDLE_MS);
+    expect(calls).toHaveLength(1);
+    expect((await store.get([id]))[0]?.accessCount).toBe(1);
+  });
+
+  it('writes anyway when searching never pauses, ACCESS_MAX_DELAY_INTERVALS intervals after the oldest count', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const { store, calls } = counted();
+    const recorder = new AccessRecorder(store, new EventHub(false), () => Date.UTC(2026, 0, 1), { flushIntervalMs: 100 });
+    const record = makeRecord({ content: 'busy access' });
+    const { id } = record;
+    await store.write([{ record }]);
+    recorder.searchStarted();
+    recorder.record([id]);
+    await vi.advanceTimersByTimeAsync(100 * ACCESS_MAX_DELAY_INTERVALS - 20);
+    expect(calls).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(20 + ACCESS_IDLE_MS);
+    expect(calls).toHaveLength(1);
+  });
+
+  it('does not write while a Memory search is in flight', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const { store, calls } = counted();
+    const memory = new Memory({ store, embedder: hashEmbedder(), logger: false, accessStatistics: { flushIntervalMs: 100 } });
+    await memory.add({ content: 'a slow search holds the access write' });
+    await memory.search('slow search');
+    // The next search's lexical stage waits until released, as a cold SQLite index load does.
+    let release: () => void = () => undefined;
+    const lexicalSearch = store.lexicalSearch?.bind(store);
+    store.lexicalSearch = async (...args) => {
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return (lexicalSearch as NonNullable<typeof lexicalSearch>)(...args);
+    };
+    const slow = memory.search('slow search');
+    await vi.advanceTimersByTimeAsync(500);
+    expect(calls).toHaveLength(0);
+    release();
+    await slow;
+    await vi.advanceTimersByTimeAsync(ACCESS_IDLE_MS + 10);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.ids).toHaveLength(2);
+    await memory.close();
   });
 
   it('refuses a bad interval, naming the option', () => {

@@ -6,13 +6,28 @@ import type { EventHub } from '../events/event-hub.js';
 export interface AccessStatisticsOptions {
   /**
    * Milliseconds searches' access statistics are gathered before one write stores them all
-   * (counts of one memory added together). Default 1,000. `0` writes them right after each search,
+   * (counts of one memory added together), made at the next pause in searching (ACCESS_IDLE_MS,
+   * at most ACCESS_MAX_DELAY_INTERVALS intervals later). Default 1,000. `0` writes them right after each search,
    * as soon as the event loop is free. `close()` always writes what is pending.
    */
   flushIntervalMs?: number;
 }
 
 export const DEFAULT_ACCESS_FLUSH_MS = 1000;
+
+/**
+ * Once the interval is up, the write waits for a pause in searching: no search in flight and
+ * none finished in the last `ACCESS_IDLE_MS`. SQLite writes on the event loop (better-sqlite3 is
+ * synchronous), and at 1M memories a flush held it ~18 ms, which a search in flight, or the next
+ * one, waited out.
+ */
+export const ACCESS_IDLE_MS = 50;
+
+/**
+ * A process that never pauses (a busy server) still writes: at the latest this many intervals
+ * after the oldest pending count was taken (10 s by default), in chunks (see ACCESS_WRITE_CHUNK).
+ */
+export const ACCESS_MAX_DELAY_INTERVALS = 10;
 
 /**
  * Distinct memories one write stores. A server doing hundreds of searches a second gathers
@@ -45,6 +60,11 @@ export class AccessRecorder {
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   private stopped = false;
+  /** Searches started and not finished, and when the last one finished (performance.now()). */
+  private searching = 0;
+  private lastSearchEnded = Number.NEGATIVE_INFINITY;
+  /** When the oldest pending count was taken (performance.now()). */
+  private pendingSince = 0;
   readonly flushIntervalMs: number;
 
   constructor(
@@ -56,22 +76,45 @@ export class AccessRecorder {
     this.flushIntervalMs = options.flushIntervalMs ?? DEFAULT_ACCESS_FLUSH_MS;
   }
 
+  /** A search began; call the answer when it ends (resolved or failed). The write waits for a pause. */
+  searchStarted(): () => void {
+    this.searching += 1;
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      this.searching -= 1;
+      this.lastSearchEnded = performance.now();
+    };
+  }
+
   record(ids: string[]): void {
     if (ids.length === 0 || this.stopped) return;
+    if (this.pending.size === 0) this.pendingSince = performance.now();
     for (const id of ids) this.pending.set(id, (this.pending.get(id) ?? 0) + 1);
     this.latest = this.now();
     if (this.timer !== undefined) return;
-    const write = () => {
-      this.timer = undefined;
-      void this.flush();
-    };
     if (this.flushIntervalMs === 0) {
-      this.timer = setTimeout(write, 0);
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.flush();
+      }, 0);
     } else {
-      this.timer = setTimeout(write, this.flushIntervalMs);
-      // A pending write never keeps a process alive; close() writes what is left.
-      this.timer.unref();
+      this.schedule(this.flushIntervalMs);
     }
+  }
+
+  /** Writes after `delay`, or later while searches keep coming (up to ACCESS_MAX_DELAY_INTERVALS). */
+  private schedule(delay: number): void {
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      const now = performance.now();
+      const busy = this.searching > 0 || now - this.lastSearchEnded < ACCESS_IDLE_MS;
+      if (busy && now - this.pendingSince < this.flushIntervalMs * ACCESS_MAX_DELAY_INTERVALS) this.schedule(ACCESS_IDLE_MS);
+      else void this.flush();
+    }, delay);
+    // A pending write never keeps a process alive; close() writes what is left.
+    this.timer.unref();
   }
 
   /** How many searches' statistics wait to be written (ids counted with repeats). */

@@ -58,6 +58,16 @@ export class Searcher {
 
   /** `recordAccess: false` for internal searches (link suggestions) that must not count as reads. */
   async search(query: string, options: SearchOptions = {}, recordAccess = true): Promise<SearchHit[]> {
+    // The access write waits while any search is in flight (see AccessRecorder).
+    const ended = this.context.access.searchStarted();
+    try {
+      return await this.run(query, options, recordAccess);
+    } finally {
+      ended();
+    }
+  }
+
+  private async run(query: string, options: SearchOptions, recordAccess: boolean): Promise<SearchHit[]> {
     const started = performance.now();
     const { store, events } = this.context;
     if (typeof query !== 'string') throw new ValidationError([{ field: 'query', message: 'must be a string' }]);
