@@ -19,6 +19,7 @@ export const migrationNames = [
   '0011-compact-rows',
   '0013-access-statistics',
   '0017-erasure-log',
+  '0018-change-log-horizon',
 ];
 
 /** True when every migration has been applied to this database (a read; no write lock). */

@@ -1,5 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, type Migration, type MigrationProvider, Migrator, SqliteDialect, sql } from 'kysely';
+import { changeLogTrimTrigger } from './sqlite-change-log.js';
 import { vectorCollectionsMigration } from './sqlite-collections-migration.js';
 import { lexicalIndexMigration } from './sqlite-lexical-migration.js';
 import { contextMigration } from './sqlite-migration-context.js';
@@ -218,6 +219,14 @@ export const migrations: Record<string, Migration> = {
       await sql`INSERT INTO engram_meta (key, value)
         SELECT 'erasure-head', value FROM engram_meta WHERE key = 'capability:sync:erasure:head'`.execute(db);
       await sql`DELETE FROM engram_meta WHERE key GLOB 'capability:sync:erasure:*'`.execute(db);
+    },
+  },
+  // The change log keeps what readers need: every entry after the newest snapshots (bounded by
+  // two entries a memory), at least the last 100,000 (`changeLogTrimTrigger`).
+  '0018-change-log-horizon': {
+    async up(db: Kysely<unknown>) {
+      await sql`DROP TRIGGER memory_vector_log_after_insert`.execute(db);
+      await sql.raw(changeLogTrimTrigger()).execute(db);
     },
   },
 };

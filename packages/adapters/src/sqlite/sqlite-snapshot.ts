@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, fstatSync, openSync, read, readdirSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { readErasedSeq, readLogHead } from './sqlite-change-log.js';
+import { readErasedSeq, readLogHead, recordSnapshotSeq } from './sqlite-change-log.js';
 import type { SqliteSession } from './sqlite-session.js';
 
 /**
@@ -548,6 +548,7 @@ export function saveSnapshot(
     const tail = logTail(session, meta.seq);
     writeFileSync(temporary, encodeSnapshot({ meta, database, tail, header }, arrays));
     renameSync(temporary, file);
+    recordSnapshotSeq(session, name, meta.seq);
     return true;
   } catch {
     // Busy, read-only or full: the next connection builds the index from the rows instead.

@@ -198,6 +198,7 @@ describe('sqlite store specifics', () => {
       { name: '0011-compact-rows' },
       { name: '0013-access-statistics' },
       { name: '0017-erasure-log' },
+      { name: '0018-change-log-horizon' },
     ]);
     const tables = (
       db.prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name").all() as Array<{ name: string }>
