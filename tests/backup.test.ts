@@ -148,6 +148,57 @@ describe('backup and restore (SQLite)', () => {
     expect((error as Error).message).toContain('not an Engram store');
   });
 
+  it('writes a compact copy of a store with many deleted rows, which restores intact', async () => {
+    const directory = temporaryDirectory();
+    const path = join(directory, 'memory.db');
+    const wide = () => new Memory({ store: sqliteStore({ path }), embedder: hashEmbedder({ dimensions: 384 }), logger: false });
+    const memory = wide();
+    const added = await memory.addMany(
+      Array.from({ length: 3_000 }, (_, index) => ({ content: `compact backup note ${index} ${'with filler words '.repeat(12)}` })),
+    );
+    await memory.close();
+    // 2,500 rows removed as a purge does when its VACUUM finds the database busy (another
+    // connection writing): their pages stay in the file as free pages.
+    const raw = new Database(path);
+    raw.transaction(() => {
+      raw.exec('DELETE FROM memory_tags WHERE memory_rowid <= 2500');
+      raw.exec('DELETE FROM memory_history WHERE memory_id IN (SELECT id FROM memories WHERE rowid <= 2500)');
+      raw.exec('DELETE FROM memories WHERE rowid <= 2500');
+    })();
+    raw.pragma('wal_checkpoint(TRUNCATE)');
+    raw.close();
+    const source = new Database(path, { readonly: true });
+    const pageSize = source.pragma('page_size', { simple: true }) as number;
+    const sourcePages = source.pragma('page_count', { simple: true }) as number;
+    const freePages = source.pragma('freelist_count', { simple: true }) as number;
+    source.close();
+    expect(freePages).toBeGreaterThan(sourcePages / 5);
+
+    const backupFile = join(directory, 'compact.db');
+    const live = wide();
+    const result = await live.backup(backupFile);
+    await live.close();
+    for (const suffix of ['-wal', '-shm', '-journal', `.${process.pid}.partial`])
+      expect(existsSync(`${backupFile}${suffix}`), suffix).toBe(false);
+    // No free pages copied: the backup is the live data's size.
+    expect(result.bytes).toBeLessThanOrEqual((sourcePages - freePages) * pageSize);
+    expect(result.pages * pageSize).toBe(result.bytes);
+    const copy = new Database(backupFile, { readonly: true });
+    expect(copy.pragma('freelist_count', { simple: true })).toBe(0);
+    copy.close();
+    expect(integrity(backupFile)).toBe('ok');
+
+    const restoredPath = join(directory, 'restored.db');
+    await restoreSqliteBackup(backupFile, restoredPath);
+    const restored = new Memory({ store: sqliteStore({ path: restoredPath }), embedder: hashEmbedder({ dimensions: 384 }), logger: false });
+    expect(await restored.count()).toBe(500);
+    const kept = added[2_900]?.memory;
+    expect((await restored.search('compact backup note 2900', { mode: 'vector', limit: 1 }))[0]?.memory.id).toBe(kept?.id);
+    expect((await restored.search('compact backup note 2900', { mode: 'lexical', limit: 1 }))[0]?.memory.id).toBe(kept?.id);
+    expect(await restored.get(added[0]?.memory.id as string)).toBeNull();
+    await restored.close();
+  }, 120_000);
+
   it('names pg_dump for stores without a file backup', async () => {
     const memory = new Memory({ store: inMemoryStore(), embedder: hashEmbedder({ dimensions: 32 }), logger: false });
     expect(((await memory.backup('x.db').catch((error: unknown) => error)) as Error).message).toMatch(/engram export/);
