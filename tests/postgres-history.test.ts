@@ -140,6 +140,70 @@ suite(`postgres history${postgres.skip ? ` (skipped: ${postgres.skip})` : ''}`, 
     if (process.env.ENGRAM_WRITE_HISTORY_FIXTURE === '1' || !existsSync(fixturePath)) {
       writeFileSync(fixturePath, `${JSON.stringify(output, null, 2)}\n`);
     }
+    // (Before 0013 `changesSince` ordered a page by its text-cast `seq`: 1, 10, 11, 2…; the
+    // fixture holds that answer sorted by seq, which is the only difference.)
     expect(output).toEqual(JSON.parse(readFileSync(fixturePath, 'utf8')));
+  });
+
+  const storedChanges = async (memoryId: string) =>
+    (
+      await postgres.pool.query(
+        `SELECT changes::text AS changes FROM "${schema}".memory_history WHERE memory_id = $1 AND event = 'created'`,
+        [memoryId],
+      )
+    ).rows[0]?.changes as string | null;
+
+  it('stores no copy in a created entry while the row holds it, and keeps the created version through raw SQL', async () => {
+    const untouched = makeRecord({ content: 'never changed', tags: ['plain'] });
+    const rewritten = makeRecord({ content: 'rewritten by raw SQL', metadata: { n: 1 } });
+    const removed = makeRecord({ content: 'deleted by raw SQL', scope: { userId: 'bob' } });
+    await store.write([untouched, rewritten, removed].map((record) => ({ record })));
+    const before = {
+      rewritten: (await store.history(rewritten.id))[0],
+      removed: (await store.history(removed.id))[0],
+    };
+    for (const record of [untouched, rewritten, removed]) expect(await storedChanges(record.id)).toBeNull();
+    // Access statistics and decay scores are not recorded: no copy.
+    await store.recordAccess([untouched.id], new Date());
+    await store.recordDecayScores?.([{ id: untouched.id, score: 0.4 }]);
+    expect(await storedChanges(untouched.id)).toBeNull();
+
+    await postgres.pool.query(`UPDATE "${schema}".memories SET content = 'changed behind the store', metadata = '{"n": 2}' WHERE id = $1`, [
+      rewritten.id,
+    ]);
+    await postgres.pool.query(`DELETE FROM "${schema}".memories WHERE id = $1`, [removed.id]);
+    expect(await storedChanges(rewritten.id)).toContain('engram:row');
+    expect((await store.history(rewritten.id))[0]).toEqual(before.rewritten);
+    expect((await store.history(removed.id))[0]).toEqual(before.removed);
+    expect(before.rewritten?.changes.content?.to).toBe('rewritten by raw SQL');
+  });
+
+  it('keeps the created version when one batch creates a memory and its key updates it', async () => {
+    const first = makeRecord({ content: 'batch key v1', key: 'same-batch' });
+    const second = makeRecord({ content: 'batch key v2', key: 'same-batch' });
+    const [created] = await store.write([{ record: first }, { record: second }]);
+    const history = await store.history(created?.record.id as string);
+    expect(history.map((entry) => [entry.event, entry.changes.content?.to])).toEqual([
+      ['created', 'batch key v1'],
+      ['updated', 'batch key v2'],
+    ]);
+  });
+
+  it('pages changesSince in sequence order', async () => {
+    const paged = postgresStore({ pool: postgres.pool, schema: postgres.nextSchema() });
+    try {
+      await paged.write(Array.from({ length: 25 }, (_, index) => ({ record: makeRecord({ content: `paged ${index}` }) })));
+      const seen: number[] = [];
+      let after = 0;
+      for (;;) {
+        const page = await paged.changesSince?.(after, 7);
+        if (!page || page.entries.length === 0) break;
+        seen.push(...page.entries.map((entry) => entry.seq));
+        after = page.entries.at(-1)?.seq as number;
+      }
+      expect(seen).toEqual(Array.from({ length: 25 }, (_, index) => index + 1));
+    } finally {
+      await paged.close();
+    }
   });
 });

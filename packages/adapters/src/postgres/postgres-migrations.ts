@@ -257,8 +257,109 @@ export function migrations(schema: string): Record<string, Migration> {
         SELECT 'erasure-head', to_jsonb((value #>> '{}')::bigint) FROM ${s}.engram_meta WHERE key = 'capability:sync:erasure:head'`,
       `DELETE FROM ${s}.engram_meta WHERE key LIKE 'capability:sync:erasure:%'`,
     ]),
+    // Hygiene: a `created` history entry stores no copy of the record (~700 bytes a memory and
+    // the JSON encoding of every insert) while the memory row holds it: `changes` is null and
+    // reads take the changes from the row (postgres-history.ts). Before a recorded column of the
+    // row changes, or the row is deleted, a trigger copies the row as it was into the entry, so
+    // whoever writes — the store, a raw UPDATE, a later migration — history keeps the version
+    // that was created. Existing entries keep their copy. The row's columns are listed as of this
+    // migration (a later column must not change what 0013 does to an older schema).
+    '0013-history-created-rows': sqlMigration([
+      `ALTER TABLE ${s}.memory_history ALTER COLUMN changes DROP NOT NULL`,
+      `CREATE FUNCTION ${s}.memory_history_keep_created() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        UPDATE ${s}.memory_history
+        SET changes = pg_catalog.json_build_object('engram:row', (SELECT pg_catalog.to_json(r) FROM (SELECT ${createdRowColumns}) AS r))
+        WHERE memory_id = OLD.id AND changes IS NULL;
+        RETURN NULL;
+      END $$`,
+      `CREATE TRIGGER memory_history_created_kept AFTER UPDATE ON ${s}.memories FOR EACH ROW
+        WHEN ((${recordedColumnsAt0013.map((column) => `OLD.${column}`).join(', ')})
+          IS DISTINCT FROM (${recordedColumnsAt0013.map((column) => `NEW.${column}`).join(', ')}))
+        EXECUTE FUNCTION ${s}.memory_history_keep_created()`,
+      `CREATE TRIGGER memory_history_created_kept_on_delete AFTER DELETE ON ${s}.memories FOR EACH ROW
+        EXECUTE FUNCTION ${s}.memory_history_keep_created()`,
+    ]),
   };
 }
+
+/**
+ * Columns of `memories` a history entry records (all but access statistics, the decay score,
+ * `updated_at` and `content_hash`: see core's `diffRecords`), as of migration 0013.
+ */
+const recordedColumnsAt0013 = [
+  'id',
+  'content',
+  'context',
+  'context_source',
+  'type',
+  'subtype',
+  'tags',
+  'metadata',
+  'user_id',
+  'agent_id',
+  'run_id',
+  'conversation_id',
+  'importance',
+  'quality',
+  'created_at',
+  'valid_from',
+  'valid_to',
+  'superseded_by',
+  'deleted_at',
+  'key',
+  'source',
+  'confidence',
+  'emotion',
+  'emotional_valence',
+  'emotional_arousal',
+  'episode_id',
+  'sequence_number',
+  'preceding_memory_id',
+  'source_type',
+  'credibility',
+];
+
+/**
+ * The OLD row in the form `postgres-records.ts` reads (`MemoryRow`: dates as epoch milliseconds,
+ * tags as JSON), every column as of migration 0013.
+ */
+const createdRowColumns = [
+  ...[
+    'id',
+    'content',
+    'context',
+    'context_source',
+    'content_hash',
+    'type',
+    'subtype',
+    'metadata',
+    'user_id',
+    'agent_id',
+    'run_id',
+    'conversation_id',
+    'importance',
+    'quality',
+    'access_count',
+    'superseded_by',
+    'key',
+    'source',
+    'confidence',
+    'emotion',
+    'emotional_valence',
+    'emotional_arousal',
+    'episode_id',
+    'sequence_number',
+    'preceding_memory_id',
+    'source_type',
+    'credibility',
+    'decay_score',
+  ].map((column) => `OLD.${column} AS ${column}`),
+  'pg_catalog.to_jsonb(OLD.tags) AS tags',
+  ...['last_accessed_at', 'created_at', 'updated_at', 'valid_from', 'valid_to', 'deleted_at'].map(
+    (column) => `(pg_catalog.date_part('epoch', OLD.${column}) * 1000)::float8 AS ${column}`,
+  ),
+].join(', ');
 
 /** Whether `memory_lexemes` is kept (its insert trigger enabled) in this schema. */
 export async function lexicalPostingsEnabled(client: Queryable, schema: string): Promise<boolean> {

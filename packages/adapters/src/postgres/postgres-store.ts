@@ -747,11 +747,13 @@ class PostgresStore implements MemoryStore {
     if (ids.length === 0) return 0;
     const removed = await this.run('purge', (session) =>
       session.client.transaction(async (transaction) => {
+        // History first: deleting a row first would make the created-entry trigger (0013) copy it
+        // into an entry about to be deleted.
+        await transaction.query(`DELETE FROM ${session.history} WHERE memory_id = ANY($1::text[])`, [ids]);
         const { rows } = await transaction.query<{ id: string }>(
           `DELETE FROM ${session.memories} WHERE id = ANY($1::text[]) RETURNING id`,
           [ids],
         );
-        await transaction.query(`DELETE FROM ${session.history} WHERE memory_id = ANY($1::text[])`, [ids]);
         // Graph changes are filed under the edge's source: those naming an erased target go too.
         await transaction.query(
           `DELETE FROM ${session.history} WHERE event IN ${RELATION_EVENTS} AND changes->>'targetId' = ANY($1::text[])`,
@@ -922,11 +924,11 @@ class PostgresStore implements MemoryStore {
   }
 
   async history(id: string): Promise<HistoryEntry[]> {
-    return this.run('history', (session) => readHistory(session.client, session.history, id));
+    return this.run('history', (session) => readHistory(session.client, session.history, session.memories, id));
   }
 
   async changesSince(after: number | null, limit: number): Promise<ChangeLogPage> {
-    return this.run('changesSince', (session) => readChangesSince(session.client, session.history, after, limit));
+    return this.run('changesSince', (session) => readChangesSince(session.client, session.history, session.memories, after, limit));
   }
 
   // ------------------------------------------------------------------ reads
