@@ -165,7 +165,7 @@ suite(`postgres history${postgres.skip ? ` (skipped: ${postgres.skip})` : ''}`, 
     for (const record of [untouched, rewritten, removed]) expect(await storedChanges(record.id)).toBeNull();
     // Access statistics and decay scores are not recorded: no copy.
     await store.recordAccess([untouched.id], new Date());
-    await store.recordDecayScores?.([{ id: untouched.id, score: 0.4 }]);
+    await store.recordDecayScores?.([{ id: untouched.id, score: 0.4 }], new Date());
     expect(await storedChanges(untouched.id)).toBeNull();
 
     await postgres.pool.query(`UPDATE "${schema}".memories SET content = 'changed behind the store', metadata = '{"n": 2}' WHERE id = $1`, [
