@@ -3,7 +3,14 @@ import { Consolidator } from './consolidation/consolidator.js';
 import type { ConsolidationReport } from './consolidation/report.js';
 import type { Embedder } from './contracts/embedder.js';
 import type { LanguageModel } from './contracts/language-model.js';
-import type { BackupOptions, BackupResult, MemoryStore, StoreOperation, StoreOperationResult } from './contracts/memory-store.js';
+import type {
+  BackupOptions,
+  BackupResult,
+  MemoryStore,
+  StoreOperation,
+  StoreOperationResult,
+  StoreStatistics,
+} from './contracts/memory-store.js';
 import type { HistoryEntry, MemoryRecord, Relation, Scope } from './contracts/model.js';
 import type { VectorIndex } from './contracts/vector-index.js';
 import {
@@ -700,6 +707,16 @@ export class Memory {
   /** How many live memories match. */
   count(filter: CountFilter = {}): Promise<number> {
     return this.reader.count(filter);
+  }
+
+  /**
+   * Counts over the live memories matching the filter (by type, subtype, user, agent, tag, per
+   * day created since `createdSince`; superseded; relations leaving them): aggregate queries on
+   * SQLite and Postgres, a scan of the matching memories on other stores. What `GET
+   * /api/stats/breakdown` and the dashboard's Stats page show.
+   */
+  statistics(filter: CountFilter = {}, options: { createdSince?: Date; tagLimit?: number } = {}): Promise<StoreStatistics> {
+    return this.reader.statistics(filter, options);
   }
 
   /**

@@ -26,6 +26,8 @@ import {
   type StoreListPage,
   type StoreOperation,
   type StoreOperationResult,
+  type StoreStatistics,
+  type StoreStatisticsOptions,
   type StoreWrite,
   type StoreWriteResult,
   scopeKey,
@@ -42,6 +44,7 @@ import { insertColumns, insertRow, insertValues, type MemoryRow, memoryColumns, 
 import { relationsOf, removeRelations, upsertRelation } from './postgres-relations.js';
 import { PostgresSession, type VectorSupport, vectorLiteral } from './postgres-session.js';
 import { isSimpleIdentifier, quoteIdentifier, SqlParameters } from './postgres-sql.js';
+import { readStatistics } from './postgres-statistics.js';
 import { checkVector, PostgresVectorIndex } from './postgres-vector-index.js';
 
 export interface PostgresStoreOptions {
@@ -996,6 +999,10 @@ class PostgresStore implements MemoryStore {
       );
       return Number(rows[0]?.total ?? 0);
     });
+  }
+
+  async statistics(filter: MemoryFilter, options: StoreStatisticsOptions): Promise<StoreStatistics> {
+    return this.run('statistics', (session) => readStatistics(session, session.client, filter, options));
   }
 
   async distinctMetadata(path: readonly string[], filter: MemoryFilter): Promise<unknown[]> {

@@ -31,6 +31,8 @@ import {
   type StoreListPage,
   type StoreOperation,
   type StoreOperationResult,
+  type StoreStatistics,
+  type StoreStatisticsOptions,
   type StoreWrite,
   type StoreWriteResult,
   scopeKey,
@@ -64,6 +66,7 @@ import { relationsOf, removeRelations, upsertRelation } from './sqlite-relations
 import { withRetry } from './sqlite-retry.js';
 import { SqliteSession } from './sqlite-session.js';
 import { removeSnapshots, removeStaleSnapshotFiles } from './sqlite-snapshot.js';
+import { readStatistics } from './sqlite-statistics.js';
 import {
   catchUpVectorCache,
   checkVector,
@@ -906,6 +909,11 @@ class SqliteStore implements MemoryStore {
       };
       return row.total;
     });
+  }
+
+  async statistics(filter: MemoryFilter, options: StoreStatisticsOptions): Promise<StoreStatistics> {
+    const session = await this.ready();
+    return withRetry('statistics', () => readStatistics(session, filter, options));
   }
 
   async distinctMetadata(path: readonly string[], filter: MemoryFilter): Promise<unknown[]> {

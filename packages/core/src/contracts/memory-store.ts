@@ -163,6 +163,35 @@ export interface StoreListPage {
   nextCursor: string | null;
 }
 
+export interface StoreStatisticsOptions {
+  /** `createdPerDay` counts the records created at or after this instant. */
+  createdSince: Date;
+  /** `tags` holds at least this many of the most frequent tags (every tag tied with the last one too). */
+  tagLimit: number;
+}
+
+/** Counts over a set of live records (`MemoryStore.statistics`). Lists are in any order. */
+export interface StoreStatistics {
+  total: number;
+  /** Records with `supersededBy` set. */
+  superseded: number;
+  byType: Array<{ type: string; count: number }>;
+  /** Records without a subtype are left out. */
+  bySubtype: Array<{ subtype: string; count: number }>;
+  /** `userId: null`: records without one. */
+  byUser: Array<{ userId: string | null; count: number }>;
+  byAgent: Array<{ agentId: string | null; count: number }>;
+  /**
+   * Counts per tag: at least every tag counted as often as the `tagLimit`-th most frequent one
+   * (all of them will do; core keeps those).
+   */
+  tags: Array<{ tag: string; count: number }>;
+  /** Records created since `createdSince`, by UTC day (days since 1970-01-01) and type. */
+  createdPerDay: Array<{ day: number; type: string; count: number }>;
+  /** Relations whose source is one of the records. */
+  relations: number;
+}
+
 /** One entry of the store-wide change log: a memory's history entry, or a graph change. */
 export type ChangeLogEntry = (HistoryEntry & { seq: number }) | (RelationChange & { seq: number });
 
@@ -268,6 +297,12 @@ export interface MemoryStore {
    * core reads every matching record (`memory.distinct`).
    */
   distinctMetadata?(path: readonly string[], filter: MemoryFilter): Promise<unknown[]>;
+
+  /**
+   * Optional: counts over the live records matching `filter` (see `StoreStatistics`), from
+   * aggregate queries. Without it, core reads every matching record (`memory.statistics`).
+   */
+  statistics?(filter: MemoryFilter, options: StoreStatisticsOptions): Promise<StoreStatistics>;
 
   /** Soft delete (sets deletedAt, drops the vector, appends 'deleted' history); false when unknown or already deleted. */
   delete(id: string, at: Date, options?: ChangeOptions): Promise<boolean>;

@@ -1,4 +1,4 @@
-import type { MemoryStore } from '../contracts/memory-store.js';
+import type { MemoryStore, StoreStatistics } from '../contracts/memory-store.js';
 import type { HistoryEntry, MemoryRecord } from '../contracts/model.js';
 import { buildFilter } from '../filter/build-filter.js';
 import { metadataAt } from '../filter/filter.js';
@@ -6,6 +6,7 @@ import { ValidationError } from '../model/errors.js';
 import type { Ontology } from '../model/ontology.js';
 import { type CountFilter, countFilterSchema, type ListOptions, listOptionsSchema, validate, validateId } from '../model/schema.js';
 import type { AccessRecorder } from './access-recorder.js';
+import { frequentTags, scanStatistics } from './statistics.js';
 
 export interface ListResult {
   items: MemoryRecord[];
@@ -78,6 +79,30 @@ export class Reader {
       cursor = page.nextCursor ?? undefined;
     } while (cursor !== undefined);
     return [...values.values()];
+  }
+
+  /**
+   * Counts over the live memories matching the filter: by type, subtype, user, agent and tag, per
+   * day since `createdSince`, superseded ones, and relations leaving them. One set of aggregate
+   * queries on stores with `statistics` (SQLite, Postgres), a scan otherwise.
+   */
+  async statistics(filter: CountFilter = {}, options: { createdSince?: Date; tagLimit?: number } = {}): Promise<StoreStatistics> {
+    const parsed = validate(countFilterSchema, filter, 'filter');
+    const createdSince = options.createdSince ?? new Date(0);
+    if (!(createdSince instanceof Date) || Number.isNaN(createdSince.getTime())) {
+      throw new ValidationError([{ field: 'options.createdSince', message: 'must be a valid Date' }]);
+    }
+    const tagLimit = options.tagLimit ?? 20;
+    if (!Number.isInteger(tagLimit) || tagLimit < 1 || tagLimit > 10_000) {
+      throw new ValidationError([{ field: 'options.tagLimit', message: `must be an integer from 1 to 10000 (got ${String(tagLimit)})` }]);
+    }
+    const memoryFilter = buildFilter(parsed, this.context);
+    await this.context.open();
+    const { store } = this.context;
+    const statistics = store.statistics
+      ? await store.statistics(memoryFilter, { createdSince, tagLimit })
+      : await scanStatistics(store, memoryFilter, { createdSince, tagLimit });
+    return { ...statistics, tags: frequentTags(statistics.tags, tagLimit) };
   }
 
   async history(id: string): Promise<HistoryEntry[]> {

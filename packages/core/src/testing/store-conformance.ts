@@ -5,6 +5,7 @@ import { hashEmbedder } from '../embedding/hash-embedder.js';
 import { matchesFilter } from '../filter/filter.js';
 import { parseWhere } from '../filter/where.js';
 import { Memory } from '../memory.js';
+import { frequentTags, scanStatistics } from '../retrieval/statistics.js';
 import { makeRecord, nearVector, seededVector } from './records.js';
 
 export interface StoreConformanceOptions {
@@ -675,6 +676,104 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
           ]),
         );
         expect(await store.distinctMetadata(['nowhere'], { scope: user })).toEqual([]);
+      });
+    });
+
+    describe('statistics', () => {
+      it('answers the counts a scan of the matching records gives', async (context) => {
+        if (!store.statistics) {
+          return context.skip(`${store.name} has no statistics (an optional method: core reads every matching record instead)`);
+        }
+        const types = [
+          ['error', 'bug'],
+          ['error', null],
+          ['learning', 'insight'],
+          ['observation', null],
+          ['decision', 'tool_choice'],
+        ] as const;
+        const day = 86_400_000;
+        const base = Date.UTC(2025, 2, 10, 5);
+        const records = Array.from({ length: 60 }, (_, index) => {
+          const [type, subtype] = types[index % types.length] as (typeof types)[number];
+          const scope = {
+            ...(index % 4 !== 0 ? { userId: `user-${index % 3}` } : {}),
+            ...(index % 5 === 0 ? { agentId: `agent-${index % 2}` } : {}),
+          };
+          // Some at a day's last millisecond and the next one's first: the day boundary is exact.
+          const createdAt = new Date(
+            index % 7 === 0 ? base + (index % 3) * day - 5 * 3_600_000 - 1 : base - (index % 9) * day + index * 1000,
+          );
+          return makeRecord({
+            content: `statistics record ${index}`,
+            type,
+            subtype,
+            scope,
+            tags:
+              index % 6 === 0
+                ? []
+                : [`t${index % 4}`, ...(index % 3 === 0 ? ['shared'] : []), ...(index % 11 === 0 ? [`rare${index}`] : [])],
+            createdAt,
+            updatedAt: createdAt,
+          });
+        });
+        await store.write(records.map((record) => ({ record })));
+        const at = new Date(base + 10 * day);
+        const byIndex = (index: number) => records[index] as MemoryRecord;
+        for (const index of [1, 8, 15])
+          await store.update(byIndex(index).id, { supersededBy: byIndex(index + 1).id, validTo: at, updatedAt: at });
+        for (const index of [2, 9]) await store.delete(byIndex(index).id, at);
+        const link = (source: number, target: number, type: string): Relation => ({
+          sourceId: byIndex(source).id,
+          targetId: byIndex(target).id,
+          type,
+          weight: 1,
+          confidence: 1,
+          metadata: {},
+          inferred: false,
+          createdAt: at,
+          updatedAt: at,
+        });
+        for (const edge of [
+          link(3, 4, 'related'),
+          link(3, 5, 'causes'),
+          link(4, 3, 'related'),
+          link(2, 3, 'fixes'),
+          link(1, 6, 'supports'),
+        ]) {
+          await store.upsertRelation(edge);
+        }
+        await store.upsertRelation({ ...link(6, 7, 'related'), targetId: 'not-a-memory' });
+        const sorted = (statistics: Awaited<ReturnType<typeof scanStatistics>>, tagLimit: number) => {
+          const order = <Entry>(list: Entry[]) => [...list].map((entry) => JSON.stringify(entry)).sort();
+          return {
+            ...statistics,
+            byType: order(statistics.byType),
+            bySubtype: order(statistics.bySubtype),
+            byUser: order(statistics.byUser),
+            byAgent: order(statistics.byAgent),
+            tags: order(frequentTags(statistics.tags, tagLimit)),
+            createdPerDay: order(statistics.createdPerDay),
+          };
+        };
+        const filters: MemoryFilter[] = [
+          {},
+          { includeSuperseded: true },
+          { scope: { userId: 'user-1' }, includeSuperseded: true },
+          { scope: { agentId: 'agent-0' } },
+          { types: ['error'], tags: { any: ['t1', 'shared'] }, includeSuperseded: true },
+        ];
+        for (const filter of filters) {
+          for (const options of [
+            { createdSince: new Date(base - 3 * day), tagLimit: 2 },
+            { createdSince: new Date(0), tagLimit: 20 },
+          ]) {
+            const expected = sorted(await scanStatistics(store, filter, options), options.tagLimit);
+            expect(sorted(await store.statistics(filter, options), options.tagLimit), JSON.stringify({ filter, options })).toEqual(
+              expected,
+            );
+          }
+        }
+        expect((await store.statistics({ includeSuperseded: true }, { createdSince: new Date(0), tagLimit: 20 })).total).toBe(58);
       });
     });
 

@@ -12,8 +12,8 @@ const breakdownRoute = createRoute({
   tags: ['catalog'],
   summary: 'Counts by type, subtype, user, agent and tag, memories created per day, store size and index health',
   description:
-    'What the dashboard’s Stats page draws. Reads every live memory of the scope once (page by page), so it costs a scan: ' +
-    'call it on demand, not per request. `days` (default 30, at most 366) sets the timeline’s window.',
+    'What the dashboard’s Stats page draws (`memory.statistics`): aggregate queries on SQLite and Postgres, a scan of the ' +
+    'scope’s memories on other stores. `days` (default 30, at most 366) sets the timeline’s window.',
   security: SECURITY,
   request: { query: StatsBreakdownQuerySchema },
   responses: { 200: jsonContent(StatsBreakdownSchema, 'The breakdown'), ...ERRORS },
@@ -21,10 +21,6 @@ const breakdownRoute = createRoute({
 
 const NONE = '(none)';
 const DAY_MS = 86_400_000;
-
-function increment(counts: Record<string, number>, key: string): void {
-  counts[key] = (counts[key] ?? 0) + 1;
-}
 
 /** Bytes of a local store file plus its write-ahead log; null when the store is not a file. */
 async function storeBytes(location: string | undefined): Promise<number | null> {
@@ -43,65 +39,60 @@ async function storeBytes(location: string | undefined): Promise<number | null> 
 }
 
 export async function statsBreakdown(memory: Memory, scope: Scope | undefined, days: number, now = Date.now()) {
-  const byType: Record<string, number> = {};
-  const bySubtype: Record<string, number> = {};
-  const byUser: Record<string, number> = {};
-  const byAgent: Record<string, number> = {};
-  const tags = new Map<string, number>();
   const start = Math.floor(now / DAY_MS) * DAY_MS - (days - 1) * DAY_MS;
+  // Aggregate queries on SQLite and Postgres (a scan of the scope's memories on other stores).
+  const counts = await memory.statistics(
+    { ...(scope ? { scope } : {}), includeSuperseded: true },
+    { createdSince: new Date(start), tagLimit: 20 },
+  );
   const timeline = Array.from({ length: days }, (_, index) => ({
     day: new Date(start + index * DAY_MS).toISOString().slice(0, 10),
     byType: {} as Record<string, number>,
   }));
-  let total = 0;
-  let superseded = 0;
-  let relations = 0;
-  let cursor: string | null = null;
-  do {
-    const page = await memory.list({ ...(scope ? { scope } : {}), includeSuperseded: true, limit: 2000, ...(cursor ? { cursor } : {}) });
-    for (const record of page.items) {
-      total++;
-      if (record.supersededBy) superseded++;
-      increment(byType, record.type);
-      if (record.subtype) increment(bySubtype, record.subtype);
-      increment(byUser, record.scope.userId ?? NONE);
-      increment(byAgent, record.scope.agentId ?? NONE);
-      for (const tag of record.tags) tags.set(tag, (tags.get(tag) ?? 0) + 1);
-      const created = new Date(record.createdAt).getTime();
-      const slot = timeline[Math.floor((created - start) / DAY_MS)];
-      if (created >= start && slot) increment(slot.byType, record.type);
-    }
-    // One store query per page: each edge once, from its stored source.
-    const pageIds = new Set(page.items.map((record) => record.id));
-    if (pageIds.size > 0) {
-      const outgoing = await memory.store.relationsOf([...pageIds], { direction: 'out' });
-      relations += outgoing.filter((edge) => pageIds.has(edge.sourceId)).length;
-    }
-    cursor = page.nextCursor;
-  } while (cursor !== null);
+  for (const { day, type, count } of counts.createdPerDay) {
+    const slot = timeline[day - start / DAY_MS];
+    if (slot) slot.byType[type] = (slot.byType[type] ?? 0) + count;
+  }
+  const record = <Entry>(list: Entry[], key: (entry: Entry) => string, count: (entry: Entry) => number): Record<string, number> => {
+    const counted: Record<string, number> = {};
+    for (const entry of list) counted[key(entry)] = (counted[key(entry)] ?? 0) + count(entry);
+    return counted;
+  };
   const store = memory.store;
   const vectors = store.capabilities.vectors && store.vectors ? await store.vectors.count() : null;
-  const live = await memory.count({ ...(scope ? { scope } : {}), includeSuperseded: true });
   return {
-    total,
-    superseded,
-    byType,
-    bySubtype,
-    byUser,
-    byAgent,
-    topTags: [...tags]
-      .map(([tag, count]) => ({ tag, count }))
-      .sort((a, b) => b.count - a.count || a.tag.localeCompare(b.tag))
-      .slice(0, 20),
+    total: counts.total,
+    superseded: counts.superseded,
+    byType: record(
+      counts.byType,
+      (entry) => entry.type,
+      (entry) => entry.count,
+    ),
+    bySubtype: record(
+      counts.bySubtype,
+      (entry) => entry.subtype,
+      (entry) => entry.count,
+    ),
+    byUser: record(
+      counts.byUser,
+      (entry) => entry.userId ?? NONE,
+      (entry) => entry.count,
+    ),
+    byAgent: record(
+      counts.byAgent,
+      (entry) => entry.agentId ?? NONE,
+      (entry) => entry.count,
+    ),
+    topTags: counts.tags.sort((a, b) => b.count - a.count || a.tag.localeCompare(b.tag)).slice(0, 20),
     timeline,
-    relations,
+    relations: counts.relations,
     store: { name: store.name, bytes: await storeBytes(store.location) },
     embedder: { id: memory.embedder.id, dimensions: memory.embedder.dimensions },
     index: {
       vectors,
       lexical: store.capabilities.lexical,
       // A scoped count cannot be compared with the index's total: health is judged on the whole tenant.
-      healthy: vectors === null || scope !== undefined || vectors >= live,
+      healthy: vectors === null || scope !== undefined || vectors >= counts.total,
     },
   };
 }

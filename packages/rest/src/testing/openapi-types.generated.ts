@@ -3394,7 +3394,7 @@ export interface paths {
         };
         /**
          * Counts by type, subtype, user, agent and tag, memories created per day, store size and index health
-         * @description What the dashboard’s Stats page draws. Reads every live memory of the scope once (page by page), so it costs a scan: call it on demand, not per request. `days` (default 30, at most 366) sets the timeline’s window.
+         * @description What the dashboard’s Stats page draws (`memory.statistics`): aggregate queries on SQLite and Postgres, a scan of the scope’s memories on other stores. `days` (default 30, at most 366) sets the timeline’s window.
          */
         get: {
             parameters: {
