@@ -1,4 +1,5 @@
 import type { Condition, ConditionValue, MemoryFilter } from '@engram/core';
+import { taggedRowidsSql } from './sqlite-records.js';
 
 /** A SQL boolean expression and its bound parameters, in order. */
 export interface SqlFragment {
@@ -56,7 +57,7 @@ export function compileFilter(filter: MemoryFilter | undefined, options: Compile
   const anyTags = filter.tags?.any;
   if (anyTags && anyTags.length > 0) {
     builder.add(
-      `${alias}.rowid IN (SELECT memory_rowid FROM memory_tags WHERE tag IN (SELECT value FROM json_each(?)))`,
+      `${alias}.rowid IN (${taggedRowidsSql})`,
       JSON.stringify(unique(anyTags)),
     );
   }
@@ -64,8 +65,7 @@ export function compileFilter(filter: MemoryFilter | undefined, options: Compile
   if (allTags && allTags.length > 0) {
     const tags = unique(allTags);
     builder.add(
-      `${alias}.rowid IN (SELECT memory_rowid FROM memory_tags WHERE tag IN (SELECT value FROM json_each(?)) ` +
-        'GROUP BY memory_rowid HAVING count(*) = ?)',
+      `${alias}.rowid IN (SELECT memory_rowid FROM (${taggedRowidsSql}) GROUP BY memory_rowid HAVING count(*) = ?)`,
       JSON.stringify(tags),
       tags.length,
     );

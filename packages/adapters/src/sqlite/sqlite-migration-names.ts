@@ -18,6 +18,7 @@ export const migrationNames = [
   '0010-int8-vectors',
   '0011-compact-rows',
   '0013-access-statistics',
+  '0015-rowid-major-tags',
   '0017-erasure-log',
   '0018-change-log-horizon',
 ];

@@ -3,6 +3,7 @@ import { Kysely, type Migration, type MigrationProvider, Migrator, SqliteDialect
 import { changeLogTrimTrigger } from './sqlite-change-log.js';
 import { vectorCollectionsMigration } from './sqlite-collections-migration.js';
 import { lexicalIndexMigration } from './sqlite-lexical-migration.js';
+import { rowidMajorTagsMigration } from './sqlite-bulk-migrations.js';
 import { contextMigration } from './sqlite-migration-context.js';
 import { migrationTableName, schemaIsCurrent } from './sqlite-migration-names.js';
 import { compactRowsMigration, int8VectorsMigration } from './sqlite-storage-migrations.js';
@@ -19,7 +20,7 @@ const migrationLockTableName = 'engram_migration_lock';
  *   dates are epoch milliseconds; tags and metadata are JSON text; `scope_key` is core's
  *   `scopeKey(scope)` so "same scope" is one indexed equality; the optional SHODH fields live in
  *   the JSON `attributes` column.
- * - `memory_tags`: one row per (tag, memory) for indexed tag filters.
+ * - `memory_tags`: one row per (tag, memory) for indexed tag filters (rowid-major since 0015).
  * - `memory_relations`: typed edges; `memory_history`: the change log of every memory.
  * - `memories_fts`: FTS5 external-content index over the content, tags and (0002) context of
  *   live rows — until 0004 replaced it with an in-memory BM25 index.
@@ -200,6 +201,9 @@ export const migrations: Record<string, Migration> = {
       )`.execute(db);
     },
   },
+  // Tags rowid-major, their lookup grouped by rowid bucket: a batch of adds appends instead of
+  // writing one random page a tag (`sqlite-bulk-migrations.ts`).
+  '0015-rowid-major-tags': rowidMajorTagsMigration,
   // Sync's erasure log in a table of its own (it was meta values `capability:sync:erasure:<n>`,
   // whose head was read and then written outside any transaction: two processes erasing at once
   // could both take the same number). An append now takes its numbers from `erasure-head` in

@@ -47,6 +47,25 @@ export function hashPrefix(operand: string): string {
 }
 
 /**
+ * How `memory_tags_tag` groups rowids (migration 0015): its entries sort by `memory_rowid >>
+ * tagBucketShift` first, so a bucket holds 4,096 consecutive rowids and a batch of new memories
+ * inserts into the newest bucket's pages only.
+ */
+export const tagBucketShift = 12;
+
+/**
+ * A subquery answering the rowids of the memories that carry any of the tags in the JSON array
+ * bound to its one parameter (each rowid once a tag it matches). It seeks `memory_tags_tag` once a
+ * bucket, from bucket 0 to the largest rowid's: the index is grouped by bucket, then tag.
+ */
+export const taggedRowidsSql = `SELECT t.memory_rowid FROM (
+    WITH RECURSIVE bucket(number) AS (
+      SELECT 0 UNION ALL SELECT number + 1 FROM bucket WHERE number < (SELECT coalesce(max(rowid), 0) >> ${tagBucketShift} FROM memories)
+    ) SELECT number FROM bucket
+  ) AS b CROSS JOIN memory_tags t
+  WHERE (t.memory_rowid >> ${tagBucketShift}) = b.number AND t.tag IN (SELECT value FROM json_each(?))`;
+
+/**
  * The columns of `MemoryRow`, for SELECT lists (qualified with an alias when given; without one,
  * the query must read `FROM memories` unaliased). Access statistics are the row's own columns
  * (as written with the record) plus what `recordAccess` has recorded since in `memory_access`

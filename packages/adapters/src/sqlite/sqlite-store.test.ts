@@ -197,6 +197,7 @@ describe('sqlite store specifics', () => {
       { name: '0010-int8-vectors' },
       { name: '0011-compact-rows' },
       { name: '0013-access-statistics' },
+      { name: '0015-rowid-major-tags' },
       { name: '0017-erasure-log' },
       { name: '0018-change-log-horizon' },
     ]);
