@@ -56,10 +56,7 @@ export function compileFilter(filter: MemoryFilter | undefined, options: Compile
 
   const anyTags = filter.tags?.any;
   if (anyTags && anyTags.length > 0) {
-    builder.add(
-      `${alias}.rowid IN (${taggedRowidsSql})`,
-      JSON.stringify(unique(anyTags)),
-    );
+    builder.add(`${alias}.rowid IN (${taggedRowidsSql})`, JSON.stringify(unique(anyTags)));
   }
   const allTags = filter.tags?.all;
   if (allTags && allTags.length > 0) {

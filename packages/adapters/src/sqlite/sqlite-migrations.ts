@@ -1,9 +1,9 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, type Migration, type MigrationProvider, Migrator, SqliteDialect, sql } from 'kysely';
+import { rowidMajorTagsMigration } from './sqlite-bulk-migrations.js';
 import { changeLogTrimTrigger } from './sqlite-change-log.js';
 import { vectorCollectionsMigration } from './sqlite-collections-migration.js';
 import { lexicalIndexMigration } from './sqlite-lexical-migration.js';
-import { rowidMajorTagsMigration } from './sqlite-bulk-migrations.js';
 import { contextMigration } from './sqlite-migration-context.js';
 import { migrationTableName, schemaIsCurrent } from './sqlite-migration-names.js';
 import { compactRowsMigration, int8VectorsMigration } from './sqlite-storage-migrations.js';
