@@ -150,3 +150,114 @@ function compareTags(a: unknown, b: unknown): number {
   const right = b as { tag: string; memory_rowid: number };
   return left.memory_rowid - right.memory_rowid || (left.tag < right.tag ? -1 : left.tag > right.tag ? 1 : 0);
 }
+
+/** The exact-duplicate entries (both tables) and the entries the live rows call for, each sorted. */
+function hashEntries(path: string) {
+  const db = new Database(path, { readonly: true });
+  const entries = (table: string) =>
+    db.prepare(`SELECT scope_key, hash_prefix, memory_rowid FROM ${table} ORDER BY memory_rowid`).raw(true).all() as unknown[][];
+  const stored = { large: entries('memory_hashes'), recent: entries('memory_hashes_recent') };
+  const expected = db
+    .prepare('SELECT scope_key, substr(content_hash, 1, 16), rowid FROM memories WHERE deleted_at IS NULL ORDER BY rowid')
+    .raw(true)
+    .all();
+  db.close();
+  const all = [...stored.large, ...stored.recent].sort((a, b) => (a[2] as number) - (b[2] as number));
+  return { ...stored, all, expected };
+}
+
+describe('exact-duplicate index in two tables (0016)', () => {
+  it('holds one entry per live row through inserts, edits, deletes, restores and purges', async () => {
+    const path = tempPath();
+    const store = await openStore(path);
+    const records = Array.from({ length: 6 }, (_, index) => makeRecord({ content: `entry ${index}`, scope: { userId: `u${index % 2}` } }));
+    await store.write(records.map((record) => ({ record })));
+    // Imported as already deleted: no entry.
+    await store.write([{ record: makeRecord({ content: 'imported tombstone', deletedAt: new Date() }) }]);
+    await store.update(records[0]?.id as string, { content: 'entry zero edited', contentHash: 'a'.repeat(64), updatedAt: new Date() });
+    await store.delete(records[1]?.id as string, new Date());
+    await store.purge([records[2]?.id as string]);
+    const raw = new Database(path);
+    raw.prepare('UPDATE memories SET scope_key = ? WHERE id = ?').run('["moved","",""]', records[3]?.id);
+    raw.prepare('UPDATE memories SET deleted_at = NULL WHERE id = ?').run(records[1]?.id);
+    raw.close();
+    await store.close();
+
+    const { all, expected, large, recent } = hashEntries(path);
+    expect(all).toEqual(expected);
+    expect(expected).toHaveLength(5);
+    expect(large).toEqual([]);
+    expect(recent).toHaveLength(5);
+    expect(all.find((entry) => entry[2] === 1)?.[1]).toBe('a'.repeat(16));
+  });
+
+  it('moves the recent entries into the large table once 32,768 collect, and keeps finding duplicates in both', async () => {
+    const path = tempPath();
+    const store = sqliteStore({ path });
+    const first = makeRecord({ content: 'the very first memory', scope: { userId: 'u1' } });
+    await store.write([{ record: first }]);
+    for (let batch = 0; batch < 33; batch++) {
+      await store.write(
+        Array.from({ length: 1000 }, (_, index) => ({
+          record: makeRecord({ content: `bulk ${batch} ${index}`, scope: { userId: 'u1' } }),
+        })),
+      );
+    }
+    const folded = hashEntries(path);
+    expect(folded.all).toEqual(folded.expected);
+    // The fold ran at the first check past the limit (every 1,000 memories a connection writes).
+    expect(folded.large.length).toBeGreaterThanOrEqual(32_768);
+    expect(folded.recent.length).toBeLessThan(1000);
+
+    const late = makeRecord({ content: 'written after the fold', scope: { userId: 'u1' } });
+    await store.write([{ record: late }]);
+    const again = await store.write([
+      { record: makeRecord({ content: 'The very first memory', scope: { userId: 'u1' } }) },
+      { record: makeRecord({ content: 'WRITTEN after the fold', scope: { userId: 'u1' } }) },
+      { record: makeRecord({ content: 'the very first memory', scope: { userId: 'u2' } }) },
+    ]);
+    expect(again.map((result) => [result.status, result.record.id])).toEqual([
+      ['duplicate', first.id],
+      ['duplicate', late.id],
+      ['created', again[2]?.record.id],
+    ]);
+    expect((await store.findByHashes?.({ userId: 'u1' }, [first.contentHash, late.contentHash]))?.map((found) => found.id).sort()).toEqual(
+      [first.id, late.id].sort(),
+    );
+    await store.close();
+  });
+
+  it('upgrades a file with the hash index on memories: entries for every live row, duplicates still found', async () => {
+    const path = tempPath();
+    const store = await openStore(path);
+    const kept = makeRecord({ content: 'kept from before', scope: { userId: 'u1' } });
+    const gone = makeRecord({ content: 'deleted before', scope: { userId: 'u1' } });
+    await store.write([{ record: kept }, { record: gone }]);
+    await store.delete(gone.id, new Date());
+    await store.close();
+
+    // Rewind to the index of 0011.
+    const raw = new Database(path);
+    raw.exec(`
+      DROP TRIGGER memory_hashes_after_insert;
+      DROP TRIGGER memory_hashes_after_update;
+      DROP TRIGGER memory_hashes_after_delete;
+      DROP TABLE memory_hashes;
+      DROP TABLE memory_hashes_recent;
+      CREATE INDEX memories_scope_hash ON memories (scope_key, substr(content_hash, 1, 16)) WHERE deleted_at IS NULL;
+      DELETE FROM engram_migration WHERE name = '0016-appending-hash-index';
+    `);
+    raw.close();
+
+    const upgraded = await openStore(path);
+    const [again] = await upgraded.write([{ record: makeRecord({ content: 'Kept from before', scope: { userId: 'u1' } }) }]);
+    expect(again).toMatchObject({ status: 'duplicate', record: { id: kept.id } });
+    await upgraded.close();
+    const { all, expected, large } = hashEntries(path);
+    expect(large).toHaveLength(1);
+    expect(all).toEqual(expected);
+    const check = new Database(path, { readonly: true });
+    expect(check.prepare("SELECT name FROM sqlite_master WHERE name = 'memories_scope_hash'").get()).toBeUndefined();
+    check.close();
+  });
+});

@@ -19,6 +19,7 @@ export const migrationNames = [
   '0011-compact-rows',
   '0013-access-statistics',
   '0015-rowid-major-tags',
+  '0016-appending-hash-index',
   '0017-erasure-log',
   '0018-change-log-horizon',
 ];

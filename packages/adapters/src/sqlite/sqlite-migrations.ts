@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { Kysely, type Migration, type MigrationProvider, Migrator, SqliteDialect, sql } from 'kysely';
-import { rowidMajorTagsMigration } from './sqlite-bulk-migrations.js';
+import { appendingHashIndexMigration, rowidMajorTagsMigration } from './sqlite-bulk-migrations.js';
 import { changeLogTrimTrigger } from './sqlite-change-log.js';
 import { vectorCollectionsMigration } from './sqlite-collections-migration.js';
 import { lexicalIndexMigration } from './sqlite-lexical-migration.js';
@@ -204,6 +204,9 @@ export const migrations: Record<string, Migration> = {
   // Tags rowid-major, their lookup grouped by rowid bucket: a batch of adds appends instead of
   // writing one random page a tag (`sqlite-bulk-migrations.ts`).
   '0015-rowid-major-tags': rowidMajorTagsMigration,
+  // The exact-duplicate index in two tables, a small one that takes new entries and a large one
+  // they move to together (`sqlite-bulk-migrations.ts`).
+  '0016-appending-hash-index': appendingHashIndexMigration,
   // Sync's erasure log in a table of its own (it was meta values `capability:sync:erasure:<n>`,
   // whose head was read and then written outside any transaction: two processes erasing at once
   // could both take the same number). An append now takes its numbers from `erasure-head` in

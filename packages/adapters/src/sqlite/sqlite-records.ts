@@ -38,12 +38,23 @@ export interface MemoryRow {
 }
 
 /**
- * The expression the exact-duplicate index keys on (from migration 0011): the first 16 characters
- * of a content hash. A query must use this very expression on `content_hash` for SQLite to use
- * the index, and compare the whole hash as well.
+ * The first 16 characters of a content hash, which the exact-duplicate index keys on (since
+ * migration 0011; its tables' `hash_prefix` since 0016). A lookup compares the whole hash on the
+ * row as well.
  */
 export function hashPrefix(operand: string): string {
   return `substr(${operand}, 1, 16)`;
+}
+
+/**
+ * A subquery answering the rowids that the exact-duplicate index (migration 0016) lists for one
+ * scope and hash prefix: its large table's and its recent table's. Parameters: the scope key, an
+ * expression giving the hash prefixes (`= ${hashPrefix('?')}` for one hash, `IN (…)` for several)
+ * and its parameters, once for each table.
+ */
+export function hashedRowidsSql(prefixes: string): string {
+  return `SELECT memory_rowid FROM memory_hashes WHERE scope_key = ? AND hash_prefix ${prefixes}
+    UNION ALL SELECT memory_rowid FROM memory_hashes_recent WHERE scope_key = ? AND hash_prefix ${prefixes}`;
 }
 
 /**

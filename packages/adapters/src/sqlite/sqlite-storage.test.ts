@@ -5,7 +5,7 @@ import { cosineSimilarity, diffRecords, hashEmbedder, type MemoryStore, Validati
 import { makeRecord } from '@engram/core/testing';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
-import { hashPrefix } from './sqlite-records.js';
+import { hashedRowidsSql, hashPrefix } from './sqlite-records.js';
 import { decodeSnapshot, encodeSnapshot, SnapshotFile } from './sqlite-snapshot.js';
 import { sqliteStore } from './sqlite-store.js';
 import { decodeStoredVector, encodeStoredVector } from './sqlite-vector-storage.js';
@@ -190,11 +190,13 @@ describe('history storage', () => {
     const db = new Database(path, { readonly: true });
     const plan = db
       .prepare(
-        `EXPLAIN QUERY PLAN SELECT rowid FROM memories WHERE scope_key = ? AND ${hashPrefix('content_hash')} = ${hashPrefix('?')} AND content_hash = ? AND deleted_at IS NULL`,
+        `EXPLAIN QUERY PLAN SELECT rowid FROM memories WHERE rowid IN (${hashedRowidsSql(`= ${hashPrefix('?')}`)}) AND content_hash = ? AND deleted_at IS NULL`,
       )
-      .all('s', 'h', 'h') as Array<{ detail: string }>;
+      .all('s', 'h', 's', 'h', 'h') as Array<{ detail: string }>;
     db.close();
-    expect(plan.map((step) => step.detail).join(' ')).toMatch(/USING INDEX memories_scope_hash/);
+    const steps = plan.map((step) => step.detail).join(' ');
+    expect(steps).toMatch(/SEARCH memory_hashes USING PRIMARY KEY \(scope_key=\? AND hash_prefix=\?\)/);
+    expect(steps).toMatch(/SEARCH memory_hashes_recent USING PRIMARY KEY \(scope_key=\? AND hash_prefix=\?\)/);
   });
 
   it('keeps no copy of a new record in its created entry until the row changes, and reconstructs every version', async () => {

@@ -198,6 +198,7 @@ describe('sqlite store specifics', () => {
       { name: '0011-compact-rows' },
       { name: '0013-access-statistics' },
       { name: '0015-rowid-major-tags' },
+      { name: '0016-appending-hash-index' },
       { name: '0017-erasure-log' },
       { name: '0018-change-log-horizon' },
     ]);

@@ -51,6 +51,7 @@ import { schemaIsCurrent } from './sqlite-migration-names.js';
 import { readRankingFields } from './sqlite-ranking-cache.js';
 import { reclaimSpace } from './sqlite-reclaim.js';
 import {
+  hashedRowidsSql,
   hashPrefix,
   insertMemorySql,
   insertParameters,
@@ -165,6 +166,14 @@ const selectMemory = `SELECT ${memoryColumns()} FROM memories`;
 
 /** Memories written by one connection between two catch-ups of its indexes (see `followWrites`). */
 const followEvery = 10_000;
+/**
+ * How many entries the recent exact-duplicate table (migration 0016) collects before a writer
+ * folds them into the large one, and how many memories a connection writes between two counts.
+ * At 1M memories a fold of 32,768 rewrites most of the large table's ~7,000 pages once: ~0.2 pages
+ * a memory, plus the recent table's share (a few hundred pages), against one page a memory before.
+ */
+const recentHashLimit = 32_768;
+const hashCheckEvery = 1_000;
 /** How often an idle connection checks for other processes' writes, and how long without a call counts as idle. */
 const idleCatchUpEveryMs = 250;
 const idleCatchUpAfterMs = 100;
@@ -189,6 +198,8 @@ class SqliteStore implements MemoryStore {
   private unfollowedWrites = 0;
   /** Whether this connection's indexes follow its writes (it wrote `followEvery` memories or more). */
   private following = false;
+  /** Memories this connection wrote since it last counted the recent exact-duplicate entries (see `foldRecentHashesWhenDue`). */
+  private writesSinceHashCheck = 0;
   /** When the last call began (`performance.now()`), and the idle catch-up's timer (see `catchUpWhenIdle`). */
   private lastUse = 0;
   private idleTimer: ReturnType<typeof setInterval> | null = null;
@@ -311,7 +322,11 @@ class SqliteStore implements MemoryStore {
       const codes = items.map((item) => (item.vector ? encodeVector(session, item.vector) : undefined));
       // One transaction for the whole batch: each item sees the ones before it (duplicates,
       // keys), and record, tags, FTS (triggers) and vector land together or not at all.
-      const results = session.write(() => items.map((item, index) => this.writeOne(session, item, codes[index])));
+      const results = session.write(() => {
+        const written = items.map((item, index) => this.writeOne(session, item, codes[index]));
+        this.foldRecentHashesWhenDue(session, items.length);
+        return written;
+      });
       this.unfollowedWrites += items.length;
       if (this.unfollowedWrites >= followEvery) this.followWrites(session);
       return results;
@@ -336,6 +351,23 @@ class SqliteStore implements MemoryStore {
   /** Starts `catchUpWhenIdle`'s timer: on a connection's first search, lexical or vector. */
   private startIdleCatchUp(): void {
     if (this.session) this.idleTimer ??= setInterval(() => this.catchUpWhenIdle(), idleCatchUpEveryMs).unref();
+  }
+
+  /**
+   * Inside a write transaction that wrote `count` memories: once this connection has written
+   * `hashCheckEvery` since it last looked, moves the recent exact-duplicate entries into the large
+   * table when there are `recentHashLimit` of them (migration 0016). One sorted insert writes each
+   * page of the large table at most once for all of them, where inserting each new memory's entry
+   * there wrote one random page a memory.
+   */
+  private foldRecentHashesWhenDue(session: SqliteSession, count: number): void {
+    this.writesSinceHashCheck += count;
+    if (this.writesSinceHashCheck < hashCheckEvery) return;
+    this.writesSinceHashCheck = 0;
+    const recent = session.statement('SELECT count(*) FROM memory_hashes_recent').pluck().get() as number;
+    if (recent < recentHashLimit) return;
+    session.statement('INSERT OR IGNORE INTO memory_hashes SELECT scope_key, hash_prefix, memory_rowid FROM memory_hashes_recent').run();
+    session.statement('DELETE FROM memory_hashes_recent').run();
   }
 
   /**
@@ -373,9 +405,9 @@ class SqliteStore implements MemoryStore {
     if (record.key === null) {
       const duplicate = session
         .statement(
-          `${selectMemory} WHERE scope_key = ? AND ${hashPrefix('content_hash')} = ${hashPrefix('?')} AND content_hash = ? AND deleted_at IS NULL ORDER BY rowid LIMIT 1`,
+          `${selectMemory} WHERE rowid IN (${hashedRowidsSql(`= ${hashPrefix('?')}`)}) AND content_hash = ? AND deleted_at IS NULL ORDER BY rowid LIMIT 1`,
         )
-        .get(scope, record.contentHash, record.contentHash) as MemoryRow | undefined;
+        .get(scope, record.contentHash, scope, record.contentHash, record.contentHash) as MemoryRow | undefined;
       if (duplicate) return { status: 'duplicate', record: rowToRecord(duplicate) };
     }
 
@@ -498,6 +530,7 @@ class SqliteStore implements MemoryStore {
           switch (operation.kind) {
             case 'write': {
               const results = operation.items.map((item) => this.writeOne(session, item, item.vector && codes.get(item.vector)));
+              this.foldRecentHashesWhenDue(session, operation.items.length);
               resolved.noteWrites(operation.items, results);
               return { kind: 'write', results };
             }
@@ -865,12 +898,14 @@ class SqliteStore implements MemoryStore {
     if (hashes.length === 0) return [];
     const session = await this.ready();
     return withRetry('findByHashes', () => {
+      const key = scopeKey(scope);
+      const list = JSON.stringify(hashes);
       const rows = session
         .statement(
-          `${selectMemory} WHERE scope_key = ? AND ${hashPrefix('content_hash')} IN (SELECT ${hashPrefix('value')} FROM json_each(?))
+          `${selectMemory} WHERE rowid IN (${hashedRowidsSql(`IN (SELECT ${hashPrefix('value')} FROM json_each(?))`)})
            AND content_hash IN (SELECT value FROM json_each(?)) AND deleted_at IS NULL`,
         )
-        .all(scopeKey(scope), JSON.stringify(hashes), JSON.stringify(hashes)) as MemoryRow[];
+        .all(key, list, key, list, list) as MemoryRow[];
       return rows.map(rowToRecord);
     });
   }
