@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Condition, type ConditionValue, evaluateCondition, type MemoryFilter, type MemoryRecord, matchesFilter } from '@engram/core';
 import { makeRecord } from '@engram/core/testing';
 import Database from 'better-sqlite3';
@@ -233,6 +236,33 @@ describe('compileFilter agrees with matchesFilter', () => {
       expect(lexical?.map((match) => match.id).sort(), label).toEqual(expected);
     }
     await store.close();
+  });
+
+  it('on 400 random filters, checked row by row on a candidate list (the form search uses on its candidates)', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'engram-filter-candidates-'));
+    const path = join(directory, 'candidates.db');
+    const store = sqliteStore({ path });
+    await store.write(fixture.map((record) => ({ record })));
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    try {
+      for (let round = 0; round < 400; round++) {
+        const filter = randomFilter();
+        const expected = fixture
+          .filter((record) => matchesFilter(record, filter))
+          .map((record) => record.id)
+          .sort();
+        const where = compileFilter(filter, { candidates: true });
+        const found = db
+          .prepare(`SELECT m.id FROM memories m WHERE m.rowid IN (SELECT value FROM json_each(?)) AND ${where.sql}`)
+          .pluck()
+          .all(JSON.stringify(fixture.map((_, index) => index + 1)), ...where.params) as string[];
+        expect(found.sort(), JSON.stringify(filter)).toEqual(expected);
+      }
+    } finally {
+      db.close();
+      rmSync(directory, { recursive: true, force: true });
+    }
   });
 
   it('keeps deleted rows out unless includeDeleted', () => {

@@ -15,6 +15,12 @@ export interface CompileFilterOptions {
   alias?: string;
   /** Also match soft-deleted rows (list's `includeDeleted`). Default false. */
   includeDeleted?: boolean;
+  /**
+   * The query checks a given list of rows (candidates by rowid) rather than finding the rows:
+   * tags are then checked on each row's own entries (one seek of `memory_tags`' rowid-major key
+   * each), instead of collecting every memory that carries the tags first. Default false.
+   */
+  candidates?: boolean;
 }
 
 /**
@@ -55,17 +61,23 @@ export function compileFilter(filter: MemoryFilter | undefined, options: Compile
   }
 
   const anyTags = filter.tags?.any;
+  const ownTags = `SELECT count(*) FROM memory_tags t WHERE t.memory_rowid = ${alias}.rowid AND t.tag IN (SELECT value FROM json_each(?))`;
   if (anyTags && anyTags.length > 0) {
-    builder.add(`${alias}.rowid IN (${taggedRowidsSql})`, JSON.stringify(unique(anyTags)));
+    const tags = JSON.stringify(unique(anyTags));
+    if (options.candidates) builder.add(`(${ownTags}) > 0`, tags);
+    else builder.add(`${alias}.rowid IN (${taggedRowidsSql})`, tags);
   }
   const allTags = filter.tags?.all;
   if (allTags && allTags.length > 0) {
     const tags = unique(allTags);
-    builder.add(
-      `${alias}.rowid IN (SELECT memory_rowid FROM (${taggedRowidsSql}) GROUP BY memory_rowid HAVING count(*) = ?)`,
-      JSON.stringify(tags),
-      tags.length,
-    );
+    if (options.candidates) builder.add(`(${ownTags}) = ?`, JSON.stringify(tags), tags.length);
+    else {
+      builder.add(
+        `${alias}.rowid IN (SELECT memory_rowid FROM (${taggedRowidsSql}) GROUP BY memory_rowid HAVING count(*) = ?)`,
+        JSON.stringify(tags),
+        tags.length,
+      );
+    }
   }
 
   if (filter.after) builder.add(`${alias}.created_at >= ?`, filter.after.getTime());

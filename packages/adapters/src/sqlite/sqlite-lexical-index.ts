@@ -170,7 +170,7 @@ export class LexicalIndex extends SlotFieldsView implements SlotFields {
 
   private passing(session: SqliteSession, rowids: number[], filter: MemoryFilter): Set<number> {
     if (rowids.length === 0) return new Set();
-    const where = compileFilter(filter);
+    const where = compileFilter(filter, { candidates: true });
     return new Set(
       session
         .statement(`SELECT m.rowid FROM memories m WHERE m.rowid IN (SELECT value FROM json_each(?)) AND ${where.sql}`)

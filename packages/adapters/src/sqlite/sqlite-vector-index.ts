@@ -292,7 +292,7 @@ function postFilter(
   const arena = cache.codes;
   const pool = narrow(state, vector, base, cuts.first * 2, Number.POSITIVE_INFINITY);
   const order = byScore(pool, estimates(pool, arena, coder, vector));
-  const where = compileFilter(filter);
+  const where = compileFilter(filter, { candidates: true });
   const check = session
     .statement(`SELECT m.rowid FROM memories m WHERE m.rowid IN (SELECT value FROM json_each(?)) AND ${where.sql}`)
     .pluck();
