@@ -176,7 +176,7 @@ describe('exact-duplicate index in two tables (0016)', () => {
     await store.write([{ record: makeRecord({ content: 'imported tombstone', deletedAt: new Date() }) }]);
     await store.update(records[0]?.id as string, { content: 'entry zero edited', contentHash: 'a'.repeat(64), updatedAt: new Date() });
     await store.delete(records[1]?.id as string, new Date());
-    await store.purge([records[2]?.id as string]);
+    await store.purge?.([records[2]?.id as string]);
     const raw = new Database(path);
     raw.prepare('UPDATE memories SET scope_key = ? WHERE id = ?').run('["moved","",""]', records[3]?.id);
     raw.prepare('UPDATE memories SET deleted_at = NULL WHERE id = ?').run(records[1]?.id);
