@@ -10,6 +10,7 @@ import pg from 'pg';
 import { memories } from '../lib/corpus.mjs';
 import { startPostgres } from '../lib/postgres-server.mjs';
 import { formatCount, formatMs, percentile, round } from '../lib/stats.mjs';
+import { lineChart } from '../lib/svg.mjs';
 
 const workerScript = fileURLToPath(new URL('../lib/fleet-worker.mjs', import.meta.url));
 const fleets = [1, 2, 8];
@@ -46,7 +47,13 @@ export async function run({ full = false, progress = () => {} } = {}) {
   } finally {
     server.stop();
   }
-  return { suite: 'fleet', results, markdown: markdown(results), targets: targets(results) };
+  return {
+    suite: 'fleet',
+    results,
+    markdown: markdown(results),
+    targets: targets(results),
+    charts: [{ file: 'fleet-throughput.svg', svg: chart(results) }],
+  };
 }
 
 async function fleet(url, processes, seconds) {
@@ -111,4 +118,20 @@ function targets(results) {
     { target: 'fleet: 8 processes vs 1 (throughput)', goal: '≥ 5×', value: eight?.ratio ?? 0, unit: '×', met: (eight?.ratio ?? 0) >= 5 },
     { target: 'fleet: errors', goal: '0', value: errors, unit: '', met: errors === 0 },
   ];
+}
+
+/** Operations/s over all processes against the process count, with perfect scaling and the 5× target. */
+export function chart(results) {
+  const one = results.rounds[0].operationsPerSecond;
+  const counts = results.rounds.map((entry) => entry.processes);
+  return lineChart({
+    title: `Fleet on one Postgres: 80 % search / 20 % add, ${formatCount(results.size)} memories`,
+    xLabel: 'processes',
+    yLabel: 'operations/s, all processes',
+    series: [
+      { name: 'measured', points: results.rounds.map((entry) => [entry.processes, entry.operationsPerSecond]) },
+      { name: 'perfect scaling', points: counts.map((count) => [count, one * count]), color: '#9ca3af', dashed: true },
+      { name: 'target at 8: 5× one', points: [[8, one * 5]], color: '#111827' },
+    ],
+  });
 }

@@ -12,6 +12,7 @@ import pg from 'pg';
 import { queries as makeQueries, memories, random, vocabulary } from '../lib/corpus.mjs';
 import { startPostgres } from '../lib/postgres-server.mjs';
 import { formatCount, formatMs, measure } from '../lib/stats.mjs';
+import { lineChart } from '../lib/svg.mjs';
 
 const users = 20;
 const round = (value) => Math.round(value * 10) / 10;
@@ -195,7 +196,13 @@ export async function run({ full = false, progress = () => {} } = {}) {
     } catch (error) {
       results.pglite = { failed: String(error?.message ?? error) };
     }
-  return { suite: 'postgres', results, markdown: markdown(results), targets: targets(results) };
+  return {
+    suite: 'postgres',
+    results,
+    markdown: markdown(results),
+    targets: targets(results),
+    charts: [{ file: 'postgres-lexical-latency.svg', svg: chart(results) }],
+  };
 }
 
 /**
@@ -337,4 +344,30 @@ function targets(results) {
     }
   }
   return list;
+}
+
+/** Lexical p50 (solid) and p99 (dashed) of `store.lexicalSearch` by corpus size, with the issue's targets in grey. */
+export function chart(results) {
+  const sizes = results.sizes.map((figures) => figures.size);
+  const shown = {
+    lexicalCorpus: ['corpus words', '#2563eb'],
+    lexicalCommon: ['common words', '#dc2626'],
+    lexicalUser: ['one user', '#16a34a'],
+  };
+  const series = Object.entries(shown).flatMap(([name, [label, color]]) =>
+    ['p50', 'p99'].map((percentile) => ({
+      name: `${label} ${percentile}`,
+      points: results.sizes.map((figures) => [figures.size, figures[`${name}Store`]?.[percentile]]),
+      color,
+      dashed: percentile === 'p99',
+    })),
+  );
+  series.push({ name: 'target p50', points: sizes.map((size) => [size, size >= 1_000_000 ? 15 : 10]), color: '#9ca3af' });
+  series.push({ name: 'target p99', points: sizes.map((size) => [size, 25]), color: '#9ca3af', dashed: true });
+  return lineChart({
+    title: 'Postgres lexical search (store.lexicalSearch, limit 10)',
+    xLabel: 'memories in the store',
+    yLabel: 'latency (ms)',
+    series,
+  });
 }
