@@ -6,6 +6,8 @@ import { makeRecord } from '@engram/core/testing';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileCondition, compileFilter, jsonPath } from './sqlite-filter.js';
+import { ResidualFilter } from './sqlite-residual-filter.js';
+import { SqliteSession } from './sqlite-session.js';
 import { sqliteStore } from './sqlite-store.js';
 
 /** Metadata documents chosen to trip SQL/JSON type coercions. */
@@ -259,6 +261,58 @@ describe('compileFilter agrees with matchesFilter', () => {
           .all(JSON.stringify(fixture.map((_, index) => index + 1)), ...where.params) as string[];
         expect(found.sort(), JSON.stringify(filter)).toEqual(expected);
       }
+    } finally {
+      db.close();
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('on 400 random filters, the residual part (tags, where) on candidates that passed the rest, and every row it matches', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'engram-filter-residual-'));
+    const path = join(directory, 'residual.db');
+    const store = sqliteStore({ path });
+    await store.write(fixture.map((record) => ({ record })));
+    await store.close();
+    const db = new Database(path, { readonly: true });
+    const session = new SqliteSession(db, path);
+    const rowidOf = new Map(
+      (db.prepare('SELECT id, rowid FROM memories').raw(true).all() as Array<[string, number]>).map(([id, rowid]) => [id, rowid]),
+    );
+    let checkedByLookup = 0;
+    try {
+      for (let round = 0; round < 400; round++) {
+        const filter = randomFilter();
+        if (!filter.tags?.any?.length && !filter.tags?.all?.length && filter.where === undefined) continue;
+        const label = JSON.stringify(filter);
+        const { tags: _tags, where: _where, ...rest } = filter;
+        // The candidates a mirror would pass on: those matching everything but tags and `where`.
+        const candidates = fixture.filter((record) => matchesFilter(record, rest));
+        const expected = candidates
+          .filter((record) => matchesFilter(record, filter))
+          .map((record) => rowidOf.get(record.id) as number)
+          .sort((a, b) => a - b);
+        const rowids = candidates.map((record) => rowidOf.get(record.id) as number);
+        // In two chunks, as a search checks them: the second is checked another way for tags.all.
+        const half = Math.ceil(rowids.length / 2);
+        const residual = new ResidualFilter(session, filter);
+        const passing = [...residual.passing(rowids.slice(0, half)), ...residual.passing(rowids.slice(half))];
+        if (filter.tags?.all?.length && filter.where === undefined && half < rowids.length) checkedByLookup += 1;
+        expect(
+          passing.sort((a, b) => a - b),
+          label,
+        ).toEqual(expected);
+        const matching = new ResidualFilter(session, filter).matchingRowids();
+        if (filter.where !== undefined) expect(matching, label).toBeNull();
+        else {
+          const candidateRowids = new Set(rowids);
+          expect(
+            matching?.filter((rowid) => candidateRowids.has(rowid)),
+            label,
+          ).toEqual(expected);
+          expect(matching, label).toEqual([...(matching ?? [])].sort((a, b) => a - b));
+        }
+      }
+      expect(checkedByLookup).toBeGreaterThan(10);
     } finally {
       db.close();
       rmSync(directory, { recursive: true, force: true });

@@ -2,6 +2,7 @@ import { type LexicalMatch, type MemoryFilter, queryTerms, searchTerm, words } f
 import { type Bm25Header, Bm25Index } from './sqlite-bm25.js';
 import { readLogChanges, readLogHead } from './sqlite-change-log.js';
 import { compileFilter } from './sqlite-filter.js';
+import { ResidualFilter } from './sqlite-residual-filter.js';
 import { idsOfRowids } from './sqlite-row-ids.js';
 import type { SqliteSession } from './sqlite-session.js';
 import { SlotColumns, SlotFieldsView, slotFieldColumns } from './sqlite-slot-columns.js';
@@ -143,40 +144,39 @@ export class LexicalIndex extends SlotFieldsView implements SlotFields {
     // the filter is selective, and evaluating it on every row first is cheaper and exact.
     const pool = Math.max(limit * 4, 100);
     const ranked = this.index.search(terms, pool, accept);
-    const passing = this.passing(
-      session,
-      ranked.map((match) => this.columns.rowids[match.slot] as number),
-      filter,
-    );
+    const residual = new ResidualFilter(session, filter);
+    const passing = residual.passing(ranked.map((match) => this.columns.rowids[match.slot] as number));
     const kept = ranked.filter((match) => passing.has(this.columns.rowids[match.slot] as number));
     if (kept.length >= limit || ranked.length < pool) return this.withIds(session, kept.slice(0, limit));
-    return this.withIds(session, this.searchAllowed(session, terms, filter, limit, accept));
+    return this.withIds(session, this.searchAllowed(session, terms, filter, limit, accept, residual));
   }
 
-  /** Ranks only the memories SQL finds for the complete filter (and `accept` lets through). */
-  private searchAllowed(session: SqliteSession, terms: string[], filter: MemoryFilter, limit: number, accept: (slot: number) => boolean) {
-    const where = compileFilter(filter);
-    const rowids = session
-      .statement(`SELECT m.rowid FROM memories m WHERE ${where.sql}`)
-      .pluck()
-      .all(...where.params) as number[];
+  /**
+   * Ranks only the memories that match the complete filter (and `accept` lets through): those the
+   * residual part finds (the mirror's part is `accept`'s), or what SQL finds for the whole filter.
+   */
+  private searchAllowed(
+    session: SqliteSession,
+    terms: string[],
+    filter: MemoryFilter,
+    limit: number,
+    accept: (slot: number) => boolean,
+    residual?: ResidualFilter,
+  ) {
+    let rowids = residual?.matchingRowids() ?? null;
+    if (rowids === null) {
+      const where = compileFilter(filter);
+      rowids = session
+        .statement(`SELECT m.rowid FROM memories m WHERE ${where.sql}`)
+        .pluck()
+        .all(...where.params) as number[];
+    }
     const allowed = new Uint8Array(this.index.slotLimit);
     for (const rowid of rowids) {
       const slot = this.slotOf.get(rowid);
       if (slot !== undefined) allowed[slot] = 1;
     }
     return this.index.search(terms, limit, (slot) => allowed[slot] === 1 && accept(slot));
-  }
-
-  private passing(session: SqliteSession, rowids: number[], filter: MemoryFilter): Set<number> {
-    if (rowids.length === 0) return new Set();
-    const where = compileFilter(filter, { candidates: true });
-    return new Set(
-      session
-        .statement(`SELECT m.rowid FROM memories m WHERE m.rowid IN (SELECT value FROM json_each(?)) AND ${where.sql}`)
-        .pluck()
-        .all(JSON.stringify(rowids), ...where.params) as number[],
-    );
   }
 
   private withIds(session: SqliteSession, matches: Array<{ slot: number; score: number }>): LexicalMatch[] {

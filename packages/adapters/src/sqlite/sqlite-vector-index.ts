@@ -1,5 +1,6 @@
 import { AdapterError, type MemoryFilter, ValidationError, type VectorIndex, type VectorItem, type VectorMatch } from '@engram/core';
 import { compileFilter } from './sqlite-filter.js';
+import { ResidualFilter } from './sqlite-residual-filter.js';
 import { withRetry } from './sqlite-retry.js';
 import { idsOfRowids } from './sqlite-row-ids.js';
 import type { SqliteSession } from './sqlite-session.js';
@@ -168,10 +169,12 @@ export class SqliteVectorIndex implements VectorIndex {
 
       // What the cache cannot decide (tags, `where`) is checked in SQL on the best candidates
       // first; when too few of them match, the filter is selective: evaluate it on every row.
-      if (plan.kind !== 'sql' && plan.residual) {
-        const matched = postFilter(session, state, vector, base, filter, stageSizes(base.slots?.length ?? cache.size, limit));
+      if (plan.kind !== 'sql' && plan.residual && filter) {
+        const residual = new ResidualFilter(session, filter);
+        const matched = postFilter(state, vector, base, residual, stageSizes(base.slots?.length ?? cache.size, limit));
         if (matched) return exactNearest(session, cache, matched, vector, limit);
-        base = { slots: sqlMatches(session, cache, filter), flags: 0 };
+        const rowids = residual.matchingRowids();
+        base = { slots: rowids ? slotsOfRowids(cache, plan, rowids) : sqlMatches(session, cache, filter), flags: 0 };
         if (base.slots?.length === 0) return [];
       }
 
@@ -233,6 +236,24 @@ function listSlots(cache: VectorCache, filter: Extract<SlotFilter, { kind: 'slot
   return out.subarray(0, listed);
 }
 
+/** The slots of `rowids` (ascending) that the mirror holds and that pass `plan`, in that order. */
+function slotsOfRowids(cache: VectorCache, plan: Extract<SlotFilter, { kind: 'mask' | 'slots' }>, rowids: readonly number[]): Int32Array {
+  const { mask } = cache;
+  const { flags } = plan;
+  const equal = plan.kind === 'slots' ? plan.equal : [];
+  const test = plan.kind === 'slots' ? plan.test : undefined;
+  const out = new Int32Array(rowids.length);
+  let listed = 0;
+  slots: for (const rowid of rowids) {
+    const slot = cache.slotOfRowid(rowid);
+    if (slot === undefined || ((mask[slot] as number) & flags) !== 0) continue;
+    for (const { column, id } of equal) if (column[slot] !== id) continue slots;
+    if (test !== undefined && !test(slot)) continue;
+    out[listed++] = slot;
+  }
+  return out.subarray(0, listed);
+}
+
 /** The slots of the rows that match the whole filter, evaluated by SQL over `memories`. */
 function sqlMatches(session: SqliteSession, cache: VectorCache, filter: MemoryFilter | undefined): Int32Array {
   const where = compileFilter(filter);
@@ -275,35 +296,28 @@ function narrow(state: VectorState, vector: Float32Array, base: Candidates, firs
 
 /**
  * For filters with a part only SQL can decide: ranks a generous pool of candidates (twice the
- * first cut, by Hamming distance then estimate) and keeps, best first, those that pass the full
- * filter in SQL — checked a chunk at a time, so only the rows that could be returned are read.
+ * first cut, by Hamming distance then estimate) and keeps, best first, those that pass the rest
+ * of the filter (`ResidualFilter`: tags and `where`) — checked a chunk at a time.
  * Returns null when the pool holds fewer than `second` matches: the filter is selective enough
  * that evaluating it on every row (and searching those) is both cheaper and exact.
  */
 function postFilter(
-  session: SqliteSession,
   state: VectorState,
   vector: Float32Array,
   base: Candidates,
-  filter: MemoryFilter | undefined,
+  residual: ResidualFilter,
   cuts: { first: number; second: number },
 ): Int32Array | null {
   const { cache, coder } = state;
   const arena = cache.codes;
   const pool = narrow(state, vector, base, cuts.first * 2, Number.POSITIVE_INFINITY);
   const order = byScore(pool, estimates(pool, arena, coder, vector));
-  const where = compileFilter(filter, { candidates: true });
-  const check = session
-    .statement(`SELECT m.rowid FROM memories m WHERE m.rowid IN (SELECT value FROM json_each(?)) AND ${where.sql}`)
-    .pluck();
   const kept = new Int32Array(cuts.second);
   let found = 0;
   let chunk = cuts.second * 2;
   for (let start = 0; start < order.length && found < cuts.second; start += chunk) {
     const slots = order.subarray(start, start + chunk);
-    const passing = new Set(
-      check.all(JSON.stringify(Array.from(slots, (slot) => cache.rowids[slot] as number)), ...where.params) as number[],
-    );
+    const passing = residual.passing(Array.from(slots, (slot) => cache.rowids[slot] as number));
     for (const slot of slots) {
       if (found < cuts.second && passing.has(cache.rowids[slot] as number)) kept[found++] = slot;
     }
