@@ -29,6 +29,7 @@ export type { Protection } from './consolidation/forgetting.js';
 export { decayScore } from './consolidation/relevance.js';
 export type { CompressedCluster, ConsolidationReport, ForgottenMemory, SuggestedAssociation } from './consolidation/report.js';
 export type * from './contracts/index.js';
+export { rankingRecordFields } from './contracts/memory-store.js';
 export type {
   ConversationContextOptions,
   ReindexContextResult,

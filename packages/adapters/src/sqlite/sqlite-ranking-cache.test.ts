@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { hashEmbedder, Memory, type MemoryRecord, type MemoryStore, type RankingRecord } from '@engram/core';
+import { hashEmbedder, Memory, type MemoryRecord, type MemoryStore, rankingRecordFields } from '@engram/core';
 import { makeRecord } from '@engram/core/testing';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,30 +10,12 @@ import { sqliteStore } from './index.js';
 const root = mkdtempSync(join(tmpdir(), 'engram-sqlite-ranking-cache-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-const rankingFields = [
-  'id',
-  'content',
-  'context',
-  'contextSource',
-  'type',
-  'subtype',
-  'tags',
-  'scope',
-  'conversationId',
-  'importance',
-  'createdAt',
-  'supersededBy',
-  'validTo',
-  'deletedAt',
-  'decayScore',
-] as const satisfies ReadonlyArray<keyof RankingRecord>;
-
 /** What `getRankingFields` must answer for these records: `get`'s, cut to the ranking fields, by id. */
 function projected(records: MemoryRecord[]): Map<string, Record<string, unknown>> {
   return new Map(
     records.map((record) => [
       record.id,
-      Object.fromEntries(rankingFields.filter((field) => record[field] !== undefined).map((field) => [field, record[field]])),
+      Object.fromEntries(rankingRecordFields.filter((field) => record[field] !== undefined).map((field) => [field, record[field]])),
     ]),
   );
 }

@@ -45,26 +45,29 @@ export interface ReembedResult {
 /**
  * The fields of a memory search reads before it knows which candidates it returns: to filter
  * (every `MemoryFilter` field but `where`), score (`scoreCandidate`), smooth along conversations
- * and apply the relevance floor. See `MemoryStore.getRankingFields`.
+ * and apply the relevance floor. See `MemoryStore.getRankingFields`; `RankingRecord` is a record
+ * cut to these.
  */
-export type RankingRecord = Pick<
-  MemoryRecord,
-  | 'id'
-  | 'content'
-  | 'context'
-  | 'contextSource'
-  | 'type'
-  | 'subtype'
-  | 'tags'
-  | 'scope'
-  | 'conversationId'
-  | 'importance'
-  | 'createdAt'
-  | 'supersededBy'
-  | 'validTo'
-  | 'deletedAt'
-  | 'decayScore'
->;
+export const rankingRecordFields = [
+  'id',
+  'content',
+  'context',
+  'contextSource',
+  'type',
+  'subtype',
+  'tags',
+  'scope',
+  'conversationId',
+  'importance',
+  'createdAt',
+  'supersededBy',
+  'validTo',
+  'deletedAt',
+  'decayScore',
+] as const satisfies ReadonlyArray<keyof MemoryRecord>;
+
+/** A memory's ranking fields (`rankingRecordFields`), what `MemoryStore.getRankingFields` answers. */
+export type RankingRecord = Pick<MemoryRecord, (typeof rankingRecordFields)[number]>;
 
 export interface StoreCapabilities {
   /** 'bm25': `lexicalSearch` ranks by a BM25-style score. 'none': no lexical search. */

@@ -1,32 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { MemoryStore, RankingRecord } from '../contracts/memory-store.js';
+import { type MemoryStore, type RankingRecord, rankingRecordFields } from '../contracts/memory-store.js';
 import type { MemoryRecord } from '../contracts/model.js';
 import { hashEmbedder } from '../embedding/hash-embedder.js';
 import { Memory } from '../memory.js';
 import type { SearchOptions } from '../model/schema.js';
 import { inMemoryStore } from '../stores/in-memory-store.js';
 
-const rankingFields = [
-  'id',
-  'content',
-  'context',
-  'contextSource',
-  'type',
-  'subtype',
-  'tags',
-  'scope',
-  'conversationId',
-  'importance',
-  'createdAt',
-  'supersededBy',
-  'validTo',
-  'deletedAt',
-  'decayScore',
-] as const satisfies ReadonlyArray<keyof RankingRecord>;
-
 function ranking(record: MemoryRecord): RankingRecord {
   return Object.fromEntries(
-    rankingFields.filter((field) => record[field] !== undefined).map((field) => [field, record[field]]),
+    rankingRecordFields.filter((field) => record[field] !== undefined).map((field) => [field, record[field]]),
   ) as unknown as RankingRecord;
 }
 

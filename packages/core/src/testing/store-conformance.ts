@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { MemoryStore } from '../contracts/memory-store.js';
+import { type MemoryStore, rankingRecordFields } from '../contracts/memory-store.js';
 import type { MemoryFilter, MemoryRecord, Relation } from '../contracts/model.js';
 import { hashEmbedder } from '../embedding/hash-embedder.js';
 import { matchesFilter } from '../filter/filter.js';
@@ -216,15 +216,11 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         if (!store.getRankingFields) {
           return context.skip(`${store.name} has no getRankingFields (an optional method: search reads whole candidates instead)`);
         }
-        const fields = [
-          ...['id', 'content', 'context', 'contextSource', 'type', 'subtype', 'tags', 'scope', 'conversationId'],
-          ...['importance', 'createdAt', 'supersededBy', 'validTo', 'deletedAt', 'decayScore'],
-        ] as const;
-        const cut = (records: ReadonlyArray<Partial<Record<(typeof fields)[number], unknown>>>) =>
+        const cut = (records: ReadonlyArray<Partial<Record<(typeof rankingRecordFields)[number], unknown>>>) =>
           new Map(
             records.map((record) => [
               record.id,
-              Object.fromEntries(fields.filter((field) => record[field] !== undefined).map((field) => [field, record[field]])),
+              Object.fromEntries(rankingRecordFields.filter((field) => record[field] !== undefined).map((field) => [field, record[field]])),
             ]),
           );
         const records = [
