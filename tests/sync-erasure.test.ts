@@ -8,6 +8,7 @@ import type { Memory as CoreMemory } from '@engram/core';
 import { type ServerHandle, serve, tenantMemoryFactory } from '@engram/rest';
 import { hashEmbedder, Memory } from 'engram';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { expectOk, requestJson } from '../packages/rest/src/testing/http.js';
 import { usePostgres } from './support/postgres.js';
 
 /**
@@ -97,16 +98,6 @@ async function expectErased(memory: CoreMemory, id: string, text: string): Promi
   expect(await memory.history(id)).toEqual([]);
   const hits = await memory.search(text, { limit: 10 });
   expect(hits.map((hit) => hit.memory.id)).not.toContain(id);
-}
-
-async function request(url: string, method: string, path: string, key: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${key}`, ...headers, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  // biome-ignore lint/suspicious/noExplicitAny: tests read response bodies field by field.
-  return { status: response.status, json: (await response.json()) as any };
 }
 
 for (const backend of backends) {
@@ -202,11 +193,11 @@ for (const backend of backends) {
       await expectErased(one.memory, erased.id, 'Quiet Lane');
       // A replica resending the old create (a lost answer, a restored backup): ignored.
       const record = JSON.parse(stale).changes.find((change: { id?: string }) => change.id === erased.id).memory;
-      const resent = await request(server.url, 'POST', '/api/sync/push', keys.team_a, {
-        replicaId: 'restored-from-backup',
-        operations: [{ seq: 1, kind: 'create', record }],
+      const resent = await requestJson(server.url, 'post', '/api/sync/push', {
+        key: keys.team_a,
+        body: { replicaId: 'restored-from-backup', operations: [{ seq: 1, kind: 'create', record }] },
       });
-      expect(resent.json.results).toEqual([
+      expect(expectOk(resent).results).toEqual([
         expect.objectContaining({ seq: 1, status: 'ignored', reason: expect.stringContaining('erased') }),
       ]);
       await expectErased(central, erased.id, 'Quiet Lane');
@@ -238,13 +229,12 @@ for (const backend of backends) {
       await b.memory.forget({ ids: [target.id] });
       await b.memory.sync.now();
       // B crafts the push by hand, twice, and pulls with an erasure cursor.
-      const push = await request(server.url, 'POST', '/api/sync/push', keys.team_b, {
-        replicaId: 'attacker',
-        operations: [],
-        erasures: [{ seq: 1, ids: [target.id] }],
+      const push = await requestJson(server.url, 'post', '/api/sync/push', {
+        key: keys.team_b,
+        body: { replicaId: 'attacker', operations: [], erasures: [{ seq: 1, ids: [target.id] }] },
       });
       expect(push.status).toBe(200);
-      expect(push.json.erasures).toEqual([{ seq: 1, status: 'applied', erased: 0 }]);
+      expect(expectOk(push).erasures).toEqual([{ seq: 1, status: 'applied', erased: 0 }]);
       expect((await centralA.get(target.id))?.content).toBe('Team A keeps this');
       await a.memory.sync.now();
       expect((await a.memory.get(target.id))?.content).toBe('Team A keeps this');
@@ -253,23 +243,26 @@ for (const backend of backends) {
       await a.memory.sync.now();
       await a.memory.forget({ ids: [other.id] });
       await a.memory.sync.now();
-      const pulled = await request(server.url, 'GET', '/api/sync/changes?since=0', keys.team_b, undefined, {
-        'x-engram-erased-since': '0',
+      const pulled = await requestJson(server.url, 'get', '/api/sync/changes', {
+        key: keys.team_b,
+        query: { since: '0' },
+        headers: { 'x-engram-erased-since': '0' },
       });
-      expect(pulled.json.erased.ids).toContain(target.id);
-      expect(pulled.json.erased.ids).not.toContain(other.id);
-      const pulledByA = await request(server.url, 'GET', '/api/sync/changes?since=0', keys.team_a, undefined, {
-        'x-engram-erased-since': '0',
+      expect(expectOk(pulled).erased?.ids).toContain(target.id);
+      expect(expectOk(pulled).erased?.ids).not.toContain(other.id);
+      const pulledByA = await requestJson(server.url, 'get', '/api/sync/changes', {
+        key: keys.team_a,
+        query: { since: '0' },
+        headers: { 'x-engram-erased-since': '0' },
       });
-      expect(pulledByA.json.erased.ids).toContain(other.id);
-      expect(pulledByA.json.erased.ids).not.toContain(target.id);
+      expect(expectOk(pulledByA).erased?.ids).toContain(other.id);
+      expect(expectOk(pulledByA).erased?.ids).not.toContain(target.id);
       // A retried erasure push is a duplicate.
-      const again = await request(server.url, 'POST', '/api/sync/push', keys.team_b, {
-        replicaId: 'attacker',
-        operations: [],
-        erasures: [{ seq: 1, ids: [target.id] }],
+      const again = await requestJson(server.url, 'post', '/api/sync/push', {
+        key: keys.team_b,
+        body: { replicaId: 'attacker', operations: [], erasures: [{ seq: 1, ids: [target.id] }] },
       });
-      expect(again.json.erasures).toEqual([{ seq: 1, status: 'duplicate', erased: 0 }]);
+      expect(expectOk(again).erasures).toEqual([{ seq: 1, status: 'duplicate', erased: 0 }]);
     });
   });
 }
@@ -281,17 +274,20 @@ describe('erasure sync and older peers', () => {
     const one = replica(server.url, { name: 'one' });
     const erased = (await one.memory.add({ content: 'to be erased on the server' })).memory;
     await one.memory.sync.now();
-    const before = await request(server.url, 'GET', '/api/sync/changes?since=0', keys.team_a);
-    expect(before.json).not.toHaveProperty('erased');
+    const before = await requestJson(server.url, 'get', '/api/sync/changes', { key: keys.team_a, query: { since: '0' } });
+    expect(expectOk(before)).not.toHaveProperty('erased');
     await central.forget({ ids: [erased.id] });
-    const push = await request(server.url, 'POST', '/api/sync/push', keys.team_a, {
-      replicaId: 'old-replica',
-      operations: [{ seq: 1, kind: 'update', id: erased.id, fields: { content: 'edited by an old replica' } }],
+    const push = await requestJson(server.url, 'post', '/api/sync/push', {
+      key: keys.team_a,
+      body: {
+        replicaId: 'old-replica',
+        operations: [{ seq: 1, kind: 'update', id: erased.id, fields: { content: 'edited by an old replica' } }],
+      },
     });
     expect(push.status).toBe(200);
-    expect(push.json).toEqual({ results: [{ seq: 1, status: 'ignored', memory: null, reason: 'unknown memory' }] });
-    const after = await request(server.url, 'GET', '/api/sync/changes?since=0', keys.team_a);
-    expect(after.json).not.toHaveProperty('erased');
+    expect(expectOk(push)).toEqual({ results: [{ seq: 1, status: 'ignored', memory: null, reason: 'unknown memory' }] });
+    const after = await requestJson(server.url, 'get', '/api/sync/changes', { key: keys.team_a, query: { since: '0' } });
+    expect(expectOk(after)).not.toHaveProperty('erased');
     expect(await central.get(erased.id)).toBeNull();
   });
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ModelCall, startModelServer } from '../../../models/src/test-fixtures/model-server.js';
 import { runServerCommandLine, serveOptionsFrom } from '../cli/run-server-command-line.js';
+import { expectOk, type RequestBody, requestJson } from '../testing/http.js';
 import { type ServerHandle, serve } from './serve.js';
 
 /**
@@ -60,31 +61,28 @@ afterAll(async () => {
   await modelServer.close();
 });
 
-const post = async (body: unknown) => {
-  const response = await fetch(`${server.url}/api/memories`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  // biome-ignore lint/suspicious/noExplicitAny: the test reads the body field by field.
-  return { status: response.status, json: (await response.json()) as any };
+/** POSTs messages to /api/memories with infer, and answers the inferred result (failing on anything else). */
+const infer = async (body: RequestBody<'/api/memories', 'post'>) => {
+  const answer = await requestJson(server.url, 'post', '/api/memories', { body });
+  expect(answer.status).toBe(201);
+  const json = expectOk(answer);
+  if (!('plan' in json)) throw new Error(`expected an inferred result, got ${JSON.stringify(json)}`);
+  return json;
 };
 
 describe('engram serve with ENGRAM_MODEL: POST /api/memories with infer over HTTP', () => {
   it('adds, then supersedes, through the OpenAI wire format', async () => {
-    const first = await post({
+    const first = await infer({
       messages: [{ role: 'user', content: 'I prefer light mode in my editor.' }],
       infer: true,
       scope: { userId: 'ada' },
     });
-    expect(first.status).toBe(201);
-    expect(first.json.results.map((item: { status: string }) => item.status)).toEqual(['created']);
-    const lightId = first.json.results[0].memory.id;
+    expect(first.results.map((item) => item.status)).toEqual(['created']);
+    const lightId = first.results[0]?.memory.id;
 
-    const second = await post({ messages: 'Actually I switched to dark mode.', infer: true, scope: { userId: 'ada' } });
-    expect(second.status).toBe(201);
-    expect(second.json.results[0]).toMatchObject({ status: 'superseded', previous: { id: lightId } });
-    expect(second.json.usage.calls).toBe(2);
+    const second = await infer({ messages: 'Actually I switched to dark mode.', infer: true, scope: { userId: 'ada' } });
+    expect(second.results[0]).toMatchObject({ status: 'superseded', previous: { id: lightId } });
+    expect(second.usage.calls).toBe(2);
 
     const names = modelServer.requests.map(
       (request) => (request.body.response_format as { json_schema: { name: string } }).json_schema.name,
