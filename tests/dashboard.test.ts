@@ -270,6 +270,8 @@ describe.skipIf(skip !== undefined)(skip ? `the dashboard in Chromium (skipped: 
     expect(await summary.textContent()).toMatch(/sqlite, \d+(\.\d)? (KiB|MiB)/);
     await page.locator('.chart canvas').first().waitFor();
     expect(await page.getByRole('region', { name: 'By user' }).textContent()).toContain('alice');
+    // Memories without an agent: the API's null, labelled by the page.
+    expect(await page.getByRole('region', { name: 'By agent' }).locator('em').textContent()).toBe('no agent');
     expect(await page.getByRole('region', { name: 'By subtype' }).textContent()).toContain('gotcha');
     await expectAccessible(page, 'stats');
     await screenshot(page, 'stats');

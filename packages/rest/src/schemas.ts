@@ -551,8 +551,12 @@ export const StatsBreakdownSchema = z
     superseded: z.number(),
     byType: countMap,
     bySubtype: countMap,
-    byUser: countMap.openapi({ description: 'Memories per scope.userId; "(none)" for memories without one' }),
-    byAgent: countMap.openapi({ description: 'Memories per scope.agentId; "(none)" for memories without one' }),
+    byUser: z
+      .array(z.object({ userId: z.string().nullable(), count: z.number() }))
+      .openapi({ description: 'Memories per scope.userId, most first; userId null counts the memories without one' }),
+    byAgent: z
+      .array(z.object({ agentId: z.string().nullable(), count: z.number() }))
+      .openapi({ description: 'Memories per scope.agentId, most first; agentId null counts the memories without one' }),
     topTags: z.array(z.object({ tag: z.string(), count: z.number() })).openapi({ description: 'The 20 most used tags' }),
     timeline: z
       .array(z.object({ day: z.string().openapi({ example: '2026-01-31' }), byType: countMap }))

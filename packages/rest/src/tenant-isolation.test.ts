@@ -83,7 +83,7 @@ describe("tenant A on tenant B's data", () => {
     expect((await call(app, 'GET', '/api/stats?userId=bob', undefined, asA)).json.total).toBe(0);
     expect((await call(app, 'GET', '/api/stats', undefined, asA)).json).toMatchObject({ total: 1, tenant: 'team_a' });
     const breakdown = (await call(app, 'GET', '/api/stats/breakdown', undefined, asA)).json;
-    expect(breakdown).toMatchObject({ total: 1, tenant: 'team_a', byUser: { '(none)': 1 }, relations: 0 });
+    expect(breakdown).toMatchObject({ total: 1, tenant: 'team_a', byUser: [{ userId: null, count: 1 }], relations: 0 });
     expect(JSON.stringify(breakdown)).not.toContain('secret');
     expect((await call(app, 'GET', '/api/stats/breakdown?userId=bob', undefined, asA)).json.total).toBe(0);
     const consolidation = (await call(app, 'POST', '/api/consolidate', { steps: ['relevance', 'compression', 'associations'] }, asA)).json;

@@ -81,8 +81,10 @@ export interface StatsBreakdown {
   superseded: number;
   byType: Record<string, number>;
   bySubtype: Record<string, number>;
-  byUser: Record<string, number>;
-  byAgent: Record<string, number>;
+  /** userId null: memories without one. */
+  byUser: Array<{ userId: string | null; count: number }>;
+  /** agentId null: memories without one. */
+  byAgent: Array<{ agentId: string | null; count: number }>;
   topTags: Array<{ tag: string; count: number }>;
   timeline: Array<{ day: string; byType: Record<string, number> }>;
   relations: number;

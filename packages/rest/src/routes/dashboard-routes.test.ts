@@ -37,8 +37,15 @@ describe('GET /api/stats/breakdown', () => {
       superseded: 0,
       byType: { learning: 1, error: 1, decision: 2 },
       bySubtype: { gotcha: 1, bug: 1, tool_choice: 1 },
-      byUser: { alice: 2, bob: 1, '(none)': 1 },
-      byAgent: { coder: 1, '(none)': 3 },
+      byUser: [
+        { userId: 'alice', count: 2 },
+        { userId: 'bob', count: 1 },
+        { userId: null, count: 1 },
+      ],
+      byAgent: [
+        { agentId: null, count: 3 },
+        { agentId: 'coder', count: 1 },
+      ],
       relations: 2,
       store: { name: 'memory', bytes: null },
       embedder: { dimensions: expect.any(Number) },
@@ -55,6 +62,29 @@ describe('GET /api/stats/breakdown', () => {
     );
     expect(inWindow).toBe(3);
     expect(json.timeline[3].byType).toEqual({ decision: 1 });
+  });
+
+  it('tells a user named "(none)" from no user: no user is null, the label is the dashboard’s', async () => {
+    const named = createEngramApp({ memory: testMemory(), log: () => {} });
+    try {
+      await call(named, 'POST', '/api/memories', {
+        content: 'Written for a user called (none)',
+        scope: { userId: '(none)', agentId: '(none)' },
+      });
+      await call(named, 'POST', '/api/memories', { content: 'Written for nobody in particular' });
+      await call(named, 'POST', '/api/memories', { content: 'Also for nobody in particular' });
+      const { json } = await call(named, 'GET', '/api/stats/breakdown');
+      expect(json.byUser).toEqual([
+        { userId: null, count: 2 },
+        { userId: '(none)', count: 1 },
+      ]);
+      expect(json.byAgent).toEqual([
+        { agentId: null, count: 2 },
+        { agentId: '(none)', count: 1 },
+      ]);
+    } finally {
+      await named.engram.close();
+    }
   });
 
   it('takes a scope, and names a bad days value', async () => {

@@ -19,7 +19,6 @@ const breakdownRoute = createRoute({
   responses: { 200: jsonContent(StatsBreakdownSchema, 'The breakdown'), ...ERRORS },
 });
 
-const NONE = '(none)';
 const DAY_MS = 86_400_000;
 
 /** Bytes of a local store file plus its write-ahead log; null when the store is not a file. */
@@ -36,6 +35,12 @@ async function storeBytes(location: string | undefined): Promise<number | null> 
     }
   }
   return found ? total : null;
+}
+
+/** Names in order, null (none) last. */
+function byName(a: string | null, b: string | null): number {
+  if (a === null || b === null) return a === b ? 0 : a === null ? 1 : -1;
+  return a.localeCompare(b);
 }
 
 export async function statsBreakdown(memory: Memory, scope: Scope | undefined, days: number, now = Date.now()) {
@@ -73,16 +78,9 @@ export async function statsBreakdown(memory: Memory, scope: Scope | undefined, d
       (entry) => entry.subtype,
       (entry) => entry.count,
     ),
-    byUser: record(
-      counts.byUser,
-      (entry) => entry.userId ?? NONE,
-      (entry) => entry.count,
-    ),
-    byAgent: record(
-      counts.byAgent,
-      (entry) => entry.agentId ?? NONE,
-      (entry) => entry.count,
-    ),
+    // "No user" is null, never a name: a user may be called anything, "(none)" included.
+    byUser: counts.byUser.sort((a, b) => b.count - a.count || byName(a.userId, b.userId)),
+    byAgent: counts.byAgent.sort((a, b) => b.count - a.count || byName(a.agentId, b.agentId)),
     topTags: counts.tags.sort((a, b) => b.count - a.count || a.tag.localeCompare(b.tag)).slice(0, 20),
     timeline,
     relations: counts.relations,

@@ -4236,14 +4236,16 @@ export interface components {
             bySubtype: {
                 [key: string]: number;
             };
-            /** @description Memories per scope.userId; "(none)" for memories without one */
+            /** @description Memories per scope.userId, most first; userId null counts the memories without one */
             byUser: {
-                [key: string]: number;
-            };
-            /** @description Memories per scope.agentId; "(none)" for memories without one */
+                userId: string | null;
+                count: number;
+            }[];
+            /** @description Memories per scope.agentId, most first; agentId null counts the memories without one */
             byAgent: {
-                [key: string]: number;
-            };
+                agentId: string | null;
+                count: number;
+            }[];
             /** @description The 20 most used tags */
             topTags: {
                 tag: string;

@@ -14,13 +14,16 @@ function CountTable({
   title,
   counts,
   id,
+  noneLabel = 'none',
 }: {
   title: string;
-  counts: Record<string, number> | Array<{ tag: string; count: number }>;
+  /** Counts by name, or rows in order (a null name: none, labelled `noneLabel`). */
+  counts: Record<string, number> | Array<{ name: string | null; count: number }>;
   id: string;
+  noneLabel?: string;
 }) {
-  const rows = Array.isArray(counts)
-    ? counts.map(({ tag, count }) => [tag, count] as const)
+  const rows: Array<readonly [string | null, number]> = Array.isArray(counts)
+    ? counts.map(({ name, count }) => [name, count] as const)
     : Object.entries(counts).sort((a, b) => b[1] - a[1]);
   const max = Math.max(0, ...rows.map(([, count]) => count));
   return (
@@ -38,8 +41,8 @@ function CountTable({
           </thead>
           <tbody>
             {rows.map(([name, count]) => (
-              <tr key={name}>
-                <th scope="row">{name}</th>
+              <tr key={name ?? '\u0000none'}>
+                <th scope="row">{name ?? <em class="none">{noneLabel}</em>}</th>
                 <td>
                   <CountBar count={count} max={max} />
                 </td>
@@ -194,9 +197,19 @@ export function StatsPage() {
             <Timeline breakdown={breakdown} />
             <CountTable id="by-type" title="By type" counts={breakdown.byType} />
             <CountTable id="by-subtype" title="By subtype" counts={breakdown.bySubtype} />
-            <CountTable id="by-user" title="By user" counts={breakdown.byUser} />
-            <CountTable id="by-agent" title="By agent" counts={breakdown.byAgent} />
-            <CountTable id="by-tag" title="Top tags" counts={breakdown.topTags} />
+            <CountTable
+              id="by-user"
+              title="By user"
+              counts={breakdown.byUser.map(({ userId, count }) => ({ name: userId, count }))}
+              noneLabel="no user"
+            />
+            <CountTable
+              id="by-agent"
+              title="By agent"
+              counts={breakdown.byAgent.map(({ agentId, count }) => ({ name: agentId, count }))}
+              noneLabel="no agent"
+            />
+            <CountTable id="by-tag" title="Top tags" counts={breakdown.topTags.map(({ tag, count }) => ({ name: tag, count }))} />
           </div>
         </>
       ) : error ? null : (
