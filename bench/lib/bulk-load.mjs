@@ -1,5 +1,6 @@
 // A bulk load in its own process, as a user's import script would do it: `addMany` in batches of
-// 1,000 into a new SQLite file, no search, then close. Prints JSON: records/s, the time close took,
+// 1,000 into a new SQLite file, no search, then close. Prints JSON: records/s, the time close took
+// (and each of its steps: catch-up, lexical and vector snapshots),
 // and the CPU time (user + system) and bytes written (`wchar` of /proc/self/io) a memory while
 // adding — figures that depend less on what else the machine runs than records/s does.
 //   node bench/lib/bulk-load.mjs <path> <size> [users]
@@ -10,7 +11,13 @@ const size = Number(sizeText);
 const users = Number(usersText ?? 20);
 const { Memory, hashEmbedder, sqliteStore } = await import('engram');
 const { memories } = await import('./corpus.mjs');
-const memory = new Memory({ store: sqliteStore({ path }), embedder: hashEmbedder({ dimensions: 384 }), logger: false });
+// What close spends its time on (catch-up, each snapshot), also shown on stderr as it goes.
+const closeSteps = {};
+const onClose = ({ step, done, memories, ms }) => {
+  if (done) closeSteps[step] = ms;
+  process.stderr.write(done ? `close: ${step} of ${memories} memories took ${ms} ms\n` : `close: ${step} of ${memories} memories…\n`);
+};
+const memory = new Memory({ store: sqliteStore({ path, onClose }), embedder: hashEmbedder({ dimensions: 384 }), logger: false });
 await memory.ready();
 const cpu = () => {
   const usage = process.cpuUsage();
@@ -38,6 +45,7 @@ process.stdout.write(
     cpuMicrosecondsPerMemory: Math.round(((loadedCpu - beganCpu) * 1000) / size),
     writtenBytesPerMemory: Math.round((loadedBytes - beganBytes) / size),
     closeMs: closed - loaded,
+    closeSteps,
     rssBytes: process.memoryUsage().rss,
   }),
 );

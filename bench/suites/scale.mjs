@@ -332,7 +332,13 @@ function millionMarkdown(results) {
     '|---|---:|',
     `| batched add to 1M (\`addMany\` × 1,000, the bulk-loading process) | ${formatCount(load.addPerSecond)}/s |`,
     `| … the bulk loader's CPU time and bytes written a memory (less sensitive to other load than the rate) | ${Number.isFinite(load.cpuMicrosecondsPerMemory) ? `${formatCount(load.cpuMicrosecondsPerMemory)} µs / ${formatBytes(load.writtenBytesPerMemory)}` : '–'} |`,
-    `| the bulk loader's close (catching its indexes up and writing their snapshots) | ${formatMs(load.closeMs)} ms |`,
+    `| the bulk loader's close (catching its indexes up and writing their snapshots) | ${formatMs(load.closeMs)} ms${
+      load.closeSteps
+        ? ` (${Object.entries(load.closeSteps)
+            .map(([step, ms]) => `${step} ${formatMs(ms)}`)
+            .join(', ')})`
+        : ''
+    } |`,
     `| first process after the bulk load: import + open + first search | ${formatMs(load.firstProcess.totalMs)} ms |`,
     `| new process, snapshots present: import + open + first search (median of ${results.runs.length}) | ${formatMs(results.coldStart.totalMs)} ms (import ${formatMs(results.coldStart.importMs)}, open ${formatMs(results.coldStart.openMs)}, first search ${formatMs(results.coldStart.firstSearchMs)}) |`,
     `| … its CPU time to the first search, node's start included: process / main thread (10 ms ticks) | ${[results.coldStart.cpuMs, results.coldStart.mainThreadCpuMs].map((value) => (Number.isFinite(value) ? formatMs(value) : '–')).join(' / ')} ms |`,

@@ -673,6 +673,12 @@ export function catchUpVectorCache(session: SqliteSession, floatBudget = default
   syncVectorCache(session, floatBudget);
 }
 
+/** The vectors this connection's mirror would persist on close (`persistVectorSnapshot`), or null when none is due. */
+export function vectorSnapshotDue(session: SqliteSession): number | null {
+  const cache = states.get(session)?.cache;
+  return cache?.wantsSnapshot ? cache.size : null;
+}
+
 /** Persists this connection's vector mirror if that would save the next process work (on close). */
 export function persistVectorSnapshot(session: SqliteSession): void {
   const state = states.get(session);
