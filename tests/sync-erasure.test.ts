@@ -243,20 +243,20 @@ for (const backend of backends) {
       await a.memory.sync.now();
       await a.memory.forget({ ids: [other.id] });
       await a.memory.sync.now();
-      const pulled = await requestJson(server.url, 'get', '/api/sync/changes', {
-        key: keys.team_b,
-        query: { since: '0' },
-        headers: { 'x-engram-erased-since': '0' },
-      });
-      expect(expectOk(pulled).erased?.ids).toContain(target.id);
-      expect(expectOk(pulled).erased?.ids).not.toContain(other.id);
-      const pulledByA = await requestJson(server.url, 'get', '/api/sync/changes', {
-        key: keys.team_a,
-        query: { since: '0' },
-        headers: { 'x-engram-erased-since': '0' },
-      });
-      expect(expectOk(pulledByA).erased?.ids).toContain(other.id);
-      expect(expectOk(pulledByA).erased?.ids).not.toContain(target.id);
+      const erasedFor = async (key: string) => {
+        const pulled = await requestJson(server.url, 'get', '/api/sync/changes', {
+          key,
+          query: { since: '0' },
+          headers: { 'x-engram-erased-since': '0' },
+        });
+        return expectOk(pulled).erased?.ids;
+      };
+      const erasedForB = await erasedFor(keys.team_b);
+      expect(erasedForB).toContain(target.id);
+      expect(erasedForB).not.toContain(other.id);
+      const erasedForA = await erasedFor(keys.team_a);
+      expect(erasedForA).toContain(other.id);
+      expect(erasedForA).not.toContain(target.id);
       // A retried erasure push is a duplicate.
       const again = await requestJson(server.url, 'post', '/api/sync/push', {
         key: keys.team_b,
