@@ -105,6 +105,36 @@ describe('ranking fields (remembered per connection, forgotten through the chang
     await writer.close();
   });
 
+  it('never answers importance, decay score or liveness its own connection changed since it was read', async () => {
+    // The fields no log entry follows are kept while the file's stamp stands still; a write on the
+    // same connection moves total_changes() (data_version moves only for other connections).
+    const path = join(root, 'own.db');
+    const store = sqliteStore({ path });
+    await store.open();
+    const records = [1, 2, 3, 4].map((index) => makeRecord({ content: `own note ${index}`, importance: 0.25 }));
+    const [first, second, third, fourth] = records;
+    if (!first || !second || !third || !fourth) throw new Error('unreachable');
+    await store.write(records.map((record) => ({ record })));
+    const ids = records.map((record) => record.id);
+    expect(await rankingOf(store, ids)).toEqual(projected(await store.get(ids)));
+    expect(await rankingOf(store, ids)).toEqual(projected(await store.get(ids))); // answered from memory
+
+    const at = new Date();
+    await store.update(first.id, { importance: 0.75, updatedAt: at });
+    expect((await rankingOf(store, ids)).get(first.id)?.importance).toBe(0.75);
+    await store.recordDecayScores?.([{ id: second.id, score: 0.07 }], at);
+    expect((await rankingOf(store, ids)).get(second.id)?.decayScore).toBe(0.07);
+    await store.delete(third.id, at);
+    expect((await rankingOf(store, ids)).has(third.id)).toBe(false);
+    // Another connection's raw write moves data_version.
+    const direct = new Database(path);
+    direct.prepare('UPDATE memories SET importance = 0.5 WHERE id = ?').run(fourth.id);
+    direct.close();
+    expect((await rankingOf(store, ids)).get(fourth.id)?.importance).toBe(0.5);
+    expect(await rankingOf(store, ids)).toEqual(projected(await store.get(ids)));
+    await store.close();
+  });
+
   it('ranks a search on what another connection just wrote, and returns whole records', async () => {
     const path = join(root, 'search.db');
     const reader = new Memory({ store: sqliteStore({ path }), embedder: hashEmbedder(), logger: false });

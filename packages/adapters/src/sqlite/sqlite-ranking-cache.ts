@@ -16,8 +16,13 @@ import type { SqliteSession } from './sqlite-session.js';
  * so a row written after it is named by a later entry and forgotten at the next use.
  *
  * Importance and the stored decay score change without a log entry (`update`, `consolidate`),
- * so each use reads them fresh with the liveness of every remembered candidate, by rowid, in one
- * narrow query (a rowid names the same memory until an erasure, which forgets everything).
+ * so they are read with the liveness of the remembered candidates, by rowid, in one narrow query
+ * (a rowid names the same memory until an erasure, which forgets everything) — and kept only
+ * while the file provably has not changed: SQLite's `data_version` moves when any other
+ * connection (this process or another) commits, and `total_changes()` when this one writes any
+ * row (an access-statistics flush included). While both stand still since the last use, the log
+ * head and those fields cannot have moved either, and a search reads neither (the narrow query
+ * was ~55 µs of a 1.6 ms search at 10k).
  *
  * At most `capacity` rows are kept (~0.5 KB each at the bench's 130-character memories); beyond,
  * the longest-kept are forgotten first.
@@ -29,6 +34,20 @@ interface RankingCache {
   rows: Map<number, RankingRow>;
   /** The rowid of each memory in `rows`, by id. */
   rowids: Map<string, number>;
+  /** The file's stamp (`readStamp`) when `appliedSeq` was last confirmed and `fresh` began. */
+  stamp: Stamp;
+  /** Importance and decay score of remembered rows as read at `stamp` (null: no longer live). */
+  fresh: Map<number, Fresh | null>;
+}
+
+type Fresh = readonly [importance: number, decayScore: number | null];
+type Stamp = readonly [dataVersion: number, totalChanges: number];
+
+const stampSql = 'SELECT data_version, total_changes() FROM pragma_data_version';
+
+/** What moves whenever the file's rows may have: another connection's commit, or any row this connection wrote. */
+function readStamp(session: SqliteSession): Stamp {
+  return session.statement(stampSql).raw(true).get() as [number, number];
 }
 
 const caches = new WeakMap<SqliteSession, RankingCache>();
@@ -45,17 +64,28 @@ export function readRankingFields(session: SqliteSession, ids: readonly string[]
     else known.push(rowid);
   }
   const records: RankingRecord[] = [];
-  if (known.length > 0) {
-    // Remembered rows: their liveness and the two fields no log entry follows, by rowid.
-    const fresh = session
+  // Remembered rows: their liveness and the two fields no log entry follows, by rowid, unless
+  // read since the file last changed.
+  const { fresh } = cache;
+  const stale: number[] = [];
+  for (const rowid of known) {
+    const values = fresh.get(rowid);
+    if (values === undefined) stale.push(rowid);
+    else if (values !== null) records.push(rankingRecord(rows.get(rowid) as RankingRow, values[0], values[1]));
+  }
+  if (stale.length > 0) {
+    const read = session
       .statement(
         'SELECT rowid, importance, decay_score FROM memories WHERE rowid IN (SELECT value FROM json_each(?)) AND deleted_at IS NULL',
       )
       .raw(true)
-      .all(JSON.stringify(known)) as Array<[number, number, number | null]>;
-    for (const [rowid, importance, decayScore] of fresh) {
+      .all(JSON.stringify(stale)) as Array<[number, number, number | null]>;
+    for (const rowid of stale) fresh.set(rowid, null);
+    for (const [rowid, importance, decayScore] of read) {
       const row = rows.get(rowid);
-      if (row !== undefined) records.push(rankingRecord(row, importance, decayScore));
+      if (row === undefined) continue;
+      fresh.set(rowid, [importance, decayScore]);
+      records.push(rankingRecord(row, importance, decayScore));
     }
   }
   if (unknown.length > 0) {
@@ -71,6 +101,7 @@ export function readRankingFields(session: SqliteSession, ids: readonly string[]
       if (rows.size >= capacity) forget(cache, rows.keys().next().value as number);
       rows.set(rowid, row);
       rowids.set(row.id, rowid);
+      fresh.set(rowid, [values[1] as number, values[2] as number | null]);
       records.push(rankingRecord(row, values[1] as number, values[2] as number | null));
     }
   }
@@ -103,16 +134,23 @@ function forget(cache: RankingCache, rowid: number): void {
   if (row === undefined) return;
   cache.rows.delete(rowid);
   cache.rowids.delete(row.id);
+  cache.fresh.delete(rowid);
 }
 
 /** This connection's cache, with every row the log names since its last use forgotten. */
 function current(session: SqliteSession): RankingCache {
+  // The stamp is read before the log head and any row: a commit after it moves it, so what is
+  // read next is checked again at the next use.
+  const stamp = readStamp(session);
   let cache = caches.get(session);
   if (cache === undefined) {
-    cache = { appliedSeq: readLogHead(session), rows: new Map(), rowids: new Map() };
+    cache = { appliedSeq: readLogHead(session), rows: new Map(), rowids: new Map(), stamp, fresh: new Map() };
     caches.set(session, cache);
     return cache;
   }
+  if (stamp[0] === cache.stamp[0] && stamp[1] === cache.stamp[1]) return cache;
+  cache.stamp = stamp;
+  cache.fresh.clear();
   if (readLogHead(session) === cache.appliedSeq) return cache;
   const changes = readLogChanges(session, cache.appliedSeq, cache.rows.size);
   if (changes.kind === 'reload') {
