@@ -30,6 +30,12 @@ export interface CliIo {
    * at `path`. When given, the CLI does not check that `path` exists.
    */
   createMemory?: (path: string, context: CreateMemoryContext) => Memory | Promise<Memory>;
+  /**
+   * This command line (script and arguments), which `engram serve` runs again in a child process
+   * with the server's V8 flags when this process lacks them (the bin passes its own). Without it
+   * the server runs in this process as is.
+   */
+  relaunch?: { script: string; argv: string[] };
 }
 
 /** Writes and, when the stream asks for it, waits for it to drain (large exports). */

@@ -160,6 +160,7 @@ export async function main(argv: string[] = process.argv): Promise<void> {
       return process.stdin;
     },
     env: process.env,
+    ...(argv[1] !== undefined ? { relaunch: { script: argv[1], argv: argv.slice(2) } } : {}),
   });
   process.exitCode = code;
   await new Promise<void>((resolve) => process.stdout.write('', () => resolve()));

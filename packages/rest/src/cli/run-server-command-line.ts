@@ -19,6 +19,7 @@ import { scheduleTenantConsolidation } from '../consolidation/consolidation-sche
 import { isLoopback } from '../server/loopback.js';
 import { consolidationTenants, DEFAULT_HOST, DEFAULT_PORT, type ServeOptions, serve } from '../server/serve.js';
 import { defaultKeyFile, type StoreLocation, tenantMemoryFactory } from '../server/tenant-stores.js';
+import { followLauncher, missingServerNodeFlags, RELAUNCHED_VARIABLE, relaunchWithServerFlags } from './server-node-flags.js';
 
 export const SERVER_USAGE = `Usage: engram-server [options]                       serve the REST API (same as engram serve)
        engram-server keys create --tenant <name> [--label <text>]
@@ -56,6 +57,12 @@ export interface ServerCommandLineIo {
   stderr: { write(text: string): unknown };
   /** Called once the server accepts connections, with its URL (what `engram dashboard` opens). */
   listening?(url: string): void;
+  /**
+   * This command line, to run again in a child process with the server's V8 flags
+   * (`SERVER_NODE_FLAGS`) when this process lacks them and serves with one worker (workers get
+   * them when forked). The bins pass theirs; without it the server runs in this process as is.
+   */
+  relaunch?: { script: string; argv: string[] };
 }
 
 type Environment = Record<string, string | undefined>;
@@ -276,7 +283,12 @@ export async function runServerCommandLine(
     if (positionals[0] === 'keys') return await runKeys(positionals.slice(1), values, env, cwd, io);
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
     const options = serveOptionsFrom(values, env, cwd, log);
-    if (options.workers > 1 && cluster.isPrimary) return await runPrimary(options, argv, log, io);
+    if (options.workers > 1 && cluster.isPrimary) return await runPrimary(options, argv, log, io, env);
+    if (options.workers === 1 && cluster.isPrimary && io.relaunch && env[RELAUNCHED_VARIABLE] !== '1') {
+      const flags = missingServerNodeFlags(process.execArgv, env.NODE_OPTIONS ?? '');
+      if (flags.length > 0) return await relaunchWithServerFlags(flags, io.relaunch, env);
+    }
+    followLauncher(env);
     // With --workers, the primary runs the consolidation schedule: one run per interval, not one per worker.
     if (cluster.isWorker) delete options.consolidateEvery;
     const handle = await serve(options);
@@ -319,6 +331,7 @@ async function runPrimary(
   argv: string[],
   log: (message: string) => void,
   io: ServerCommandLineIo,
+  env: Environment,
 ): Promise<number> {
   // Refuse a public host without keys here, before forking workers that would each refuse it.
   if (!isLoopback(options.host ?? DEFAULT_HOST) && !(await (options.auth as ReturnType<typeof apiKeys>).configured())) {
@@ -329,7 +342,11 @@ async function runPrimary(
       },
     ]);
   }
-  cluster.setupPrimary({ args: argv, silent: false });
+  cluster.setupPrimary({
+    args: argv,
+    silent: false,
+    execArgv: [...process.execArgv, ...missingServerNodeFlags(process.execArgv, env.NODE_OPTIONS ?? '')],
+  });
   let stopping = false;
   let announced = false;
   let listening = 0;

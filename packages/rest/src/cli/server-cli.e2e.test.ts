@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -98,6 +98,69 @@ describe('engram-server', () => {
     expect(badFlag.code).toBe(2);
     expect(badFlag.stderr).toContain('--workers must be an integer');
   });
+
+  // /proc shows each process's own command line: Linux only.
+  const commandLine = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  const childrenOf = (pid: number) => {
+    const file = `/proc/${pid}/task/${pid}/children`;
+    return existsSync(file) ? readFileSync(file, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number) : [];
+  };
+
+  it.skipIf(process.platform !== 'linux')(
+    'serves one worker in a child process with the server’s V8 flags; SIGTERM and a killed launcher both stop it gracefully',
+    async () => {
+      const path = join(directory, 'flags.db');
+      const server = await start(['--path', path]);
+      const [child] = childrenOf(server.child.pid as number);
+      expect(child).toBeDefined();
+      expect(commandLine(child as number)).toContain('--max-semi-space-size=32');
+      expect((await fetch(`${server.url}/api/health`)).status).toBe(200);
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+      expect(server.output()).toContain('stopped: in-flight requests finished');
+      expect(existsSync(`/proc/${child}`)).toBe(false);
+
+      // The launcher killed outright: the server sees its channel close and stops gracefully.
+      const orphaned = await start(['--path', path]);
+      const [server2] = childrenOf(orphaned.child.pid as number);
+      orphaned.child.kill('SIGKILL');
+      await orphaned.exited;
+      for (let waited = 0; waited < 10_000 && existsSync(`/proc/${server2}`); waited += 100) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      expect(existsSync(`/proc/${server2}`)).toBe(false);
+      expect((await fetch(`${orphaned.url}/api/health`).catch(() => null))?.status).toBeUndefined();
+    },
+  );
+
+  it.skipIf(process.platform !== 'linux')(
+    'keeps a semi-space size the user set, in one process; gives forked workers the flags',
+    async () => {
+      const own = spawn(process.execPath, [bin, '--port', '0', '--path', join(directory, 'own-flag.db')], {
+        cwd: directory,
+        env: { ...environment, NODE_OPTIONS: '--max-semi-space-size=8' },
+      });
+      children.push(own);
+      const exited = new Promise((resolve) => own.on('close', resolve));
+      await new Promise<void>((resolve) => {
+        let text = '';
+        own.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+          text += chunk;
+          if (text.includes('serving')) resolve();
+        });
+      });
+      expect(childrenOf(own.pid as number)).toEqual([]);
+      own.kill('SIGTERM');
+      expect(await exited).toBe(0);
+
+      const server = await start(['--workers', '2', '--path', join(directory, 'flags-workers.db')]);
+      const workers = childrenOf(server.child.pid as number);
+      expect(workers).toHaveLength(2);
+      for (const worker of workers) expect(commandLine(worker)).toContain('--max-semi-space-size=32');
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    },
+  );
 
   it('runs 2 workers on one SQLite file: both serve, every write streams to every worker, SIGTERM stops them', async () => {
     const server = await start(['--workers', '2', '--path', join(directory, 'shared.db')]);

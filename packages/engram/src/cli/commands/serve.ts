@@ -16,7 +16,7 @@ export function registerServe(program: Command, state: CliState): void {
     // The same environment as every other command (ENGRAM_PATH, ENGRAM_API_KEYS, ENGRAM_MODEL*…).
     const code = await runServerCommandLine(
       [...prefix, ...options, ...globalArguments(self)],
-      { stdout: state.io.stdout, stderr: state.io.stderr },
+      { stdout: state.io.stdout, stderr: state.io.stderr, ...(state.io.relaunch ? { relaunch: state.io.relaunch } : {}) },
       state.env,
     );
     state.fail(code);
