@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { createEngramApp } from '@engram/rest';
 import autocannon from 'autocannon';
@@ -77,12 +78,54 @@ function cpuSeconds(pid) {
   }
 }
 
-/** One measured slice: autocannon's result plus the server's CPU time per request. */
+/**
+ * Milliseconds the main threads of a process and its children (the workers; with one worker, the
+ * server its launcher started) spent ready to run but waiting for a CPU (`/proc/<pid>/schedstat`),
+ * null off Linux. Whatever the server does, a request waits this out: on two cores shared with
+ * the load generator (and other work), it is the first suspect for a tail.
+ */
+function cpuWaitMs(pid) {
+  try {
+    const own = (id) => Number(readFileSync(`/proc/${id}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
+    const childrenFile = `/proc/${pid}/task/${pid}/children`;
+    const children = existsSync(childrenFile) ? readFileSync(childrenFile, 'utf8').trim().split(/\s+/).filter(Boolean) : [];
+    return own(pid) + children.reduce((sum, child) => sum + own(child), 0);
+  } catch {
+    return null;
+  }
+}
+
+/** Garbage-collection pauses of this process (the load generator's), in ms, while `gcPauses.on`. */
+const gcPauses = { on: false, total: 0, longest: 0 };
+new PerformanceObserver((list) => {
+  if (!gcPauses.on) return;
+  for (const entry of list.getEntries()) {
+    gcPauses.total += entry.duration;
+    gcPauses.longest = Math.max(gcPauses.longest, entry.duration);
+  }
+}).observe({ entryTypes: ['gc'] });
+
+/**
+ * One measured slice: autocannon's result plus the server's CPU time per request, and the load
+ * generator's own (this process: autocannon, on the same two cores as the server) with its
+ * garbage-collection pauses — a pause here holds the responses already sent, so it shows in
+ * the measured latency although the server did not cause it.
+ */
 async function measuredLoad(server, duration, setupRequest, method, path) {
   const before = cpuSeconds(server.pid);
+  const waitBefore = cpuWaitMs(server.pid);
+  const ownBefore = process.cpuUsage();
+  Object.assign(gcPauses, { on: true, total: 0, longest: 0 });
   const result = await load(server.url, duration, setupRequest, method, path);
+  gcPauses.on = false;
+  const own = process.cpuUsage(ownBefore);
   const after = cpuSeconds(server.pid);
-  result.serverCpuMs = before === null || after === null ? null : ((after - before) * 1000) / Math.max(1, result.requests.total);
+  const waitAfter = cpuWaitMs(server.pid);
+  const requests = Math.max(1, result.requests.total);
+  result.serverCpuWaitMsPerSecond = waitBefore === null || waitAfter === null ? null : (waitAfter - waitBefore) / result.duration;
+  result.serverCpuMs = before === null || after === null ? null : ((after - before) * 1000) / requests;
+  result.loadGeneratorCpuMs = (own.user + own.system) / 1000 / requests;
+  result.loadGeneratorGc = { totalMs: gcPauses.total, longestMs: gcPauses.longest };
   return result;
 }
 
@@ -113,12 +156,16 @@ function combine(slices) {
   const requests = slices.reduce((sum, slice) => sum + slice.requests.total, 0);
   const seconds = slices.reduce((sum, slice) => sum + slice.duration, 0);
   const cpu = slices.map((slice) => slice.serverCpuMs).filter((value) => typeof value === 'number');
+  const waits = slices.map((slice) => slice.serverCpuWaitMsPerSecond).filter((value) => typeof value === 'number');
   return {
     requestsPerSecond: round(requests / seconds, 1),
     p50: medianOf(slices.map((slice) => slice.latency.p50)),
     p99: Math.max(...slices.map((slice) => slice.latency.p99)),
     medianP99: medianOf(slices.map((slice) => slice.latency.p99)),
     serverCpuMsPerRequest: cpu.length > 0 ? round(medianOf(cpu), 3) : null,
+    serverCpuWaitMsPerSecond: waits.length > 0 ? round(medianOf(waits), 0) : null,
+    loadGeneratorCpuMsPerRequest: round(medianOf(slices.map((slice) => slice.loadGeneratorCpuMs)), 3),
+    loadGeneratorGcLongestMs: round(Math.max(...slices.map((slice) => slice.loadGeneratorGc.longestMs)), 1),
     requests,
     errors: slices.reduce((sum, slice) => sum + slice.errors + slice.timeouts + slice.non2xx, 0),
   };
@@ -300,27 +347,29 @@ export async function run({ full = false, progress = () => {} } = {}) {
 
 function markdown(results) {
   const cpu = (figures) => (figures.serverCpuMsPerRequest === null ? '–' : figures.serverCpuMsPerRequest.toFixed(2));
+  const waiting = (figures) => (figures.serverCpuWaitMsPerSecond === null ? '–' : String(figures.serverCpuWaitMsPerSecond));
+  const generator = (figures) => `${figures.loadGeneratorCpuMsPerRequest.toFixed(2)} (${figures.loadGeneratorGcLongestMs})`;
   const lines = [
     '### REST',
     '',
     `engram-server on ${formatCount(results.memories)}-memory SQLite files (one copy per server); autocannon in another process, loopback, ${results.connections} connections; ` +
       `search in ${results.rounds} alternating ${results.sliceSeconds}-second slices per contender, get in half as many, then add in half as many (writes last). ` +
       `In-process \`memory.search\` (same queries, back to back): ${results.inProcessSearchPerSecond} /s, ${results.inProcessSearchCpuMs} ms of CPU each; through \`app.request()\` (routing, validation, JSON; no socket): ${results.inProcessAppSearchPerSecond} /s. ` +
-      `REST search at 1 worker is ${results.searchRatioToInProcess}× the in-process rate; 2 workers are ${results.twoWorkerSpeedup}× one. The load generator runs on the same cores as the server. ` +
+      `REST search at 1 worker is ${results.searchRatioToInProcess}× the in-process rate; 2 workers are ${results.twoWorkerSpeedup}× one. The load generator (autocannon, in this process) runs on the same cores as the server: its CPU a request and its longest garbage-collection pause in a slice are in the table, with the time the server's processes spent ready to run but waiting for a CPU (\`/proc/<pid>/schedstat\`; a busy machine shows here first). ` +
       `Cold first search (fresh server: the store opens, its indexes load): ${results.coldFirstSearchMs[1]} ms (1 worker), ${results.coldFirstSearchMs[2]} ms (2); every slice below is measured after a warm-up.`,
     '',
-    '| workers | route | req/s | p50 / p99 ms (worst slice) | median slice p99 ms | server CPU ms / request | errors |',
-    '|---:|---|---:|---:|---:|---:|---:|',
+    '| workers | route | req/s | p50 / p99 ms (worst slice) | median slice p99 ms | server CPU ms / request | server waiting for a CPU, ms / s | load generator CPU ms / request (longest GC pause ms) | errors |',
+    '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const [workers, routes] of Object.entries(results.workers)) {
     for (const [route, figures] of Object.entries(routes)) {
       lines.push(
-        `| ${workers} | ${route} | ${figures.requestsPerSecond} | ${formatMs(figures.p50)} / ${formatMs(figures.p99)} | ${formatMs(figures.medianP99)} | ${cpu(figures)} | ${figures.errors} |`,
+        `| ${workers} | ${route} | ${figures.requestsPerSecond} | ${formatMs(figures.p50)} / ${formatMs(figures.p99)} | ${formatMs(figures.medianP99)} | ${cpu(figures)} | ${waiting(figures)} | ${generator(figures)} | ${figures.errors} |`,
       );
     }
   }
   lines.push(
-    `| 2 (access written per search) | search | ${results.eagerAccess.requestsPerSecond} | ${formatMs(results.eagerAccess.p50)} / ${formatMs(results.eagerAccess.p99)} | ${formatMs(results.eagerAccess.medianP99)} | ${cpu(results.eagerAccess)} | ${results.eagerAccess.errors} |`,
+    `| 2 (access written per search) | search | ${results.eagerAccess.requestsPerSecond} | ${formatMs(results.eagerAccess.p50)} / ${formatMs(results.eagerAccess.p99)} | ${formatMs(results.eagerAccess.medianP99)} | ${cpu(results.eagerAccess)} | ${waiting(results.eagerAccess)} | ${generator(results.eagerAccess)} | ${results.eagerAccess.errors} |`,
   );
   lines.push('');
   lines.push(
