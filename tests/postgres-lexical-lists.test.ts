@@ -151,6 +151,12 @@ suite(`Postgres lexical candidate lists${postgres.skip ? ` (skipped: ${postgres.
         [`"${older}".memories`],
       );
       expect(target.rows[0]?.attstattarget).toBe(300);
+      // Analysed on upgrade (a new, empty store is not: see postgres-bm25's "asks for ANALYZE once").
+      const analysed = await postgres.pool.query(
+        `SELECT count(*)::int AS found FROM pg_stats WHERE schemaname = $1 AND tablename = 'memories' AND attname = 'search'`,
+        [older],
+      );
+      expect(analysed.rows[0]?.found).toBe(1);
       // The same memories written by today's store: the same answers.
       await reference.write(
         contents.map((content, position) => ({ record: makeRecord({ id: `old-${String(position).padStart(4, '0')}`, content }) })),

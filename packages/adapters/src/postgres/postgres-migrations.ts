@@ -248,10 +248,11 @@ export function migrations(schema: string): Record<string, Migration> {
     // sample; 300 keeps up to 3,000 from 90,000 rows (ANALYZE of 1M memories 0.8 → 1.9 s, in
     // autovacuum's background), which lists every word of the bench corpus that is in ≥ 0.25 % of
     // memories: corpus-word searches at 1M, first sight of each word, 21–23 → 16–17 ms backend CPU.
-    // The column alone is analysed now (an existing store gets the longer list at once).
+    // An existing store's column is analysed now (it gets the longer list at once); an empty table
+    // is left never-analysed, which is how lexical search knows to ask for ANALYZE after a bulk load.
     '0010-search-statistics': sqlMigration([
       `ALTER TABLE ${s}.memories ALTER COLUMN search SET STATISTICS 300`,
-      `ANALYZE ${s}.memories (search)`,
+      `DO $$ BEGIN IF EXISTS (SELECT 1 FROM ${s}.memories) THEN ANALYZE ${s}.memories (search); END IF; END $$`,
     ]),
     // BM25 ranks short memories first, so every candidate list of lexical search is "the shortest
     // memories holding these words". For a rare word the walk of `memories_search_length` reads
