@@ -1,7 +1,7 @@
 import { BM25_B, BM25_K1, type LexicalMatch, type MemoryFilter } from '@engram/core';
 import type { Queryable } from './postgres-client.js';
 import { compileFilter } from './postgres-filter.js';
-import { lexicalPostingsEnabled } from './postgres-migrations.js';
+import { lexicalPostingsEnabled, shortMemoryLength } from './postgres-migrations.js';
 import { SqlParameters } from './postgres-sql.js';
 import { queryWords } from './postgres-text-query.js';
 
@@ -24,6 +24,9 @@ const filteredExactLimit = 2_000;
 /** The merged all-but-one list is used when it should read at most this many postings rows (else GIN). */
 const mergedRowsLimit = 10_000;
 
+/** The all-but-one list is one index scan per left-out word (a BitmapOr) from this many postings of the words. */
+const separateScansFrom = 20_000;
+
 /** Most query lexemes that get their own candidate list (the rarest ones). */
 const maxListedTerms = 8;
 
@@ -34,6 +37,9 @@ interface CorpusStatistics {
   at: number;
   documents: number;
   averageLength: number;
+  /** Share of live rows of at most `shortMemoryLength` tokens (in `memories_search_short`), and their average length. */
+  shortShare: number;
+  shortAverageLength: number;
   /** Share of rows holding each common lexeme (from ANALYZE), when the table is large enough to use it. */
   common: Map<string, number> | null;
   /** True when counts and lengths were estimated (a large table), false when counted exactly. */
@@ -71,6 +77,8 @@ export class PostgresLexicalSearch {
     private readonly schema: string,
     /** `memory_lexemes` (migration 0009): one row per lexeme of each live, current memory, by length. */
     private readonly postings: string,
+    /** How each unfiltered candidate list is read (tests force each way to check they agree). */
+    private readonly planList: typeof listPlan = listPlan,
   ) {}
 
   /**
@@ -110,10 +118,42 @@ export class PostgresLexicalSearch {
     const termListSize = String(Math.max(limit, termListLength));
     const combinedListSize = String(Math.max(limit, combinedListLength));
     const lists: string[] = [];
-    const list = (tsquery: string, size: string) =>
+    // `access` (unfiltered searches; see `listPlan`): 'walk' tests rows in length order
+    // (`memories_search_length`; the function form of `@@` is one GIN cannot serve), 'gin' fetches
+    // every holder through the text index and sorts them (an ORDER BY the length index cannot give);
+    // null leaves the choice to the planner.
+    // A list of tsqueries is their union: in the index, one scan each (a BitmapOr) lets every scan
+    // skip through the postings of the words it requires, where one `a & b | a & c | …` query
+    // makes GIN read every posting of every word (at 1M: 9.2 → 5.4 ms, 4.5 → 1.4 ms).
+    const matches = (tsquery: string | string[]) =>
+      typeof tsquery === 'string'
+        ? `m.search @@ ${params.add(tsquery)}::tsquery`
+        : `(${tsquery.map((one) => `m.search @@ ${params.add(one)}::tsquery`).join(' OR ')})`;
+    const list = (tsquery: string | string[], size: string, access: ListAccess | null = null) =>
       `(SELECT m.id, m.search, m.search_length FROM ${this.memories} m
-        WHERE m.search @@ ${params.add(tsquery)}::tsquery AND ${where}
-        ORDER BY m.search_length, m.id LIMIT ${size})`;
+        WHERE ${access === 'walk' ? `ts_match_vq(m.search, ${params.add(typeof tsquery === 'string' ? tsquery : tsquery.join(' | '))}::tsquery)` : matches(tsquery)} AND ${where}
+        ORDER BY ${access === 'gin' ? 'm.search_length + 0' : 'm.search_length'}, m.id LIMIT ${size})`;
+    const unfiltered = where === compileFilter({}, new SqlParameters());
+    // The list as read through `memories_search_short` (migration 0011): the holders of at most
+    // `shortMemoryLength` tokens, sorted. When there are `size` of them they are the list (every
+    // longer holder comes after them); otherwise the `fallback` list is read as well (a one-time
+    // filter on their count) and the union is that list.
+    const shortFirst = (tsquery: string | string[], size: string, fallback: string) =>
+      `(WITH short AS MATERIALIZED (
+          SELECT m.id, m.search, m.search_length FROM ${this.memories} m
+          WHERE ${matches(tsquery)} AND m.search_length <= ${shortMemoryLength} AND ${where}
+          ORDER BY m.search_length + 0, m.id LIMIT ${size})
+        SELECT * FROM short
+        UNION ALL
+        SELECT * FROM ${fallback} AS longer WHERE (SELECT count(*) FROM short) < ${size})`;
+    const short = { share: statistics.shortShare, lengthRatio: statistics.shortAverageLength / Math.max(1, statistics.averageLength) };
+    // An unfiltered list read the cheapest way by estimate (`listPlan`); `planned` leaves the
+    // choice between the length walk and the text index to the planner unless told.
+    const plannedList = (tsquery: string | string[], size: number, terms: { df: number }[], minimum: number, choose: boolean) => {
+      const plan = this.planList(terms, minimum, size, statistics.documents, short);
+      const fallback = list(tsquery, String(size), choose ? plan.access : null);
+      return plan.short ? shortFirst(tsquery, String(size), fallback) : fallback;
+    };
     const quoted = present.map((term) => quoteLexeme(term.lexeme));
     // `memory_lexemes` (migration 0009) holds one row per lexeme of each live, current memory, in
     // length order, so the length-ordered lists read only rows holding their words (a user scope is
@@ -158,6 +198,7 @@ export class PostgresLexicalSearch {
       const size = Math.max(limit, combinedListLength);
       if (mergeable && mergedReads(present, present.length, size, documents) <= mergedRowsLimit)
         lists.push(merged(present.length, String(size)));
+      else if (unfiltered) lists.push(plannedList(quoted.join(' & '), size, present, present.length, true));
       else lists.push(list(quoted.join(' & '), combinedListSize));
     }
     if (present.length >= 3 && present.length <= 6) {
@@ -165,15 +206,22 @@ export class PostgresLexicalSearch {
       if (mergeable && mergedReads(present, present.length - 1, size, documents) <= mergedRowsLimit)
         lists.push(merged(present.length - 1, String(size)));
       else {
-        const allButOne = quoted.map((_, skipped) => `(${quoted.filter((__, index) => index !== skipped).join(' & ')})`);
-        lists.push(list(allButOne.join(' | '), termListSize));
+        const each = quoted.map((_, skipped) => `(${quoted.filter((__, index) => index !== skipped).join(' & ')})`);
+        // One index scan a left-out word once the postings are long (a scan of its own costs
+        // more than it saves on the short postings of rare words: 100k corpus words, +0.3 ms).
+        const allButOne = present.reduce((sum, term) => sum + term.df, 0) >= separateScansFrom ? each : each.join(' | ');
+        if (unfiltered) lists.push(plannedList(allButOne, size, present, present.length - 1, true));
+        else lists.push(list(allButOne, termListSize));
       }
     }
     // The shortest holders of each of the rarest lexemes that pass the filter: 50 postings rows
     // (unfiltered) instead of a walk of ~documents × 50 / df rows of the length index.
     for (const term of present.slice(0, maxListedTerms)) {
       if (!postingsCover) {
-        lists.push(list(quoteLexeme(term.lexeme), termListSize));
+        // One word: the planner's choice (the length walk, or the index for a word few memories
+        // hold), unless the short memories' index is cheaper.
+        if (unfiltered) lists.push(plannedList(quoteLexeme(term.lexeme), Number(termListSize), [term], 1, false));
+        else lists.push(list(quoteLexeme(term.lexeme), termListSize));
         continue;
       }
       lists.push(fromPostings(postingsRows(term), termListSize));
@@ -184,7 +232,7 @@ export class PostgresLexicalSearch {
     // than `filteredExactLimit` match do the bounded lists decide. Unfiltered, the lists always do
     // (with common words, most of the table matches).
     let candidateRows = `SELECT listed.id, listed.search, listed.search_length FROM (${lists.join(' UNION ALL ')}) AS listed`;
-    if (where !== compileFilter({}, new SqlParameters())) {
+    if (!unfiltered) {
       const anyTerm = params.add(quoted.join(' | '));
       candidateRows = `WITH matching AS MATERIALIZED (
            SELECT m.id, m.search, m.search_length FROM ${this.memories} m
@@ -266,13 +314,18 @@ export class PostgresLexicalSearch {
     const postings = await lexicalPostingsEnabled(client, this.schema);
     let statistics: CorpusStatistics;
     if (estimate < exactBelowRows) {
-      const exact = await client.query<{ documents: number; average: number | null }>(
-        `SELECT count(*)::float8 AS documents, avg(search_length)::float8 AS average FROM ${this.memories} WHERE deleted_at IS NULL`,
+      const exact = await client.query<{ documents: number; average: number | null; short: number | null; shortAverage: number | null }>(
+        `SELECT count(*)::float8 AS documents, avg(search_length)::float8 AS average,
+                avg((search_length <= ${shortMemoryLength})::int)::float8 AS short,
+                avg(search_length) FILTER (WHERE search_length <= ${shortMemoryLength})::float8 AS "shortAverage"
+         FROM ${this.memories} WHERE deleted_at IS NULL`,
       );
       statistics = {
         at: now,
         documents: exact.rows[0]?.documents ?? 0,
         averageLength: exact.rows[0]?.average ?? 0,
+        shortShare: exact.rows[0]?.short ?? 0,
+        shortAverageLength: exact.rows[0]?.shortAverage ?? 0,
         common: null,
         sampled: false,
         postings,
@@ -282,8 +335,10 @@ export class PostgresLexicalSearch {
       // statistics as below, or every later search would keep counting every lexeme.
       if (statistics.documents >= exactBelowRows && rows[0]?.analysed === false) this.requestAnalyze(client);
     } else {
-      const sampled = await client.query<{ live: number; average: number | null }>(
-        `SELECT avg((deleted_at IS NULL)::int)::float8 AS live, avg(search_length) FILTER (WHERE deleted_at IS NULL)::float8 AS average
+      const sampled = await client.query<{ live: number; average: number | null; short: number | null; shortAverage: number | null }>(
+        `SELECT avg((deleted_at IS NULL)::int)::float8 AS live, avg(search_length) FILTER (WHERE deleted_at IS NULL)::float8 AS average,
+                avg((search_length <= ${shortMemoryLength})::int) FILTER (WHERE deleted_at IS NULL)::float8 AS short,
+                avg(search_length) FILTER (WHERE deleted_at IS NULL AND search_length <= ${shortMemoryLength})::float8 AS "shortAverage"
          FROM ${this.memories} TABLESAMPLE SYSTEM (${Math.max(0.1, Math.min(100, (200_000 / estimate) * 5)).toFixed(3)})`,
       );
       const common = await client.query<{ lexemes: string[] | null; frequencies: number[] | null }>(
@@ -300,6 +355,8 @@ export class PostgresLexicalSearch {
         at: now,
         documents: Math.round(estimate * live),
         averageLength: sampled.rows[0]?.average ?? 0,
+        shortShare: sampled.rows[0]?.short ?? 0,
+        shortAverageLength: sampled.rows[0]?.shortAverage ?? 0,
         common: map.size > 0 ? map : null,
         sampled: true,
         postings,
@@ -374,6 +431,48 @@ function mergedReads(terms: { df: number }[], minimum: number, size: number, doc
         shares.reduce((product, share, index) => (index === skipped ? product : product * share), 1) * (1 - (shares[skipped] ?? 0));
   const covered = Math.min(1, size / Math.max(holding * documents, 1e-9));
   return covered * documents * shares.reduce((sum, share) => sum + share, 0);
+}
+
+export type ListAccess = 'walk' | 'gin';
+
+/**
+ * How an unfiltered list of the `size` shortest memories holding at least `minimum` of the terms
+ * is read, by estimated server time (constants measured at 100k and 1M memories, PG 15):
+ *
+ * - the length walk tests about 0.45 µs a row and reads `size` / (share holding them) rows, but the
+ *   shortest memories hold fewer words than the average one, so it reads more than that: about
+ *   1.6× more a required word (bench corpus, 11–26 tokens a memory: 1.5–3× for two, ~5× for three
+ *   of four). The planner's estimate leaves this out, and walked 127,000 rows (68 ms) for two
+ *   common words at 1M where the index took 8–30 ms;
+ * - the text index decodes the postings of the words (≈ 0.03 µs an item when all are required,
+ *   0.06 µs for all but one, one scan per word left out) and fetches and sorts every holder (≈ 4.5 µs);
+ * - `short`: the short memories' index first, when twice `size` of its memories should hold the
+ *   words (their share of the rows, times (their average length / the average)^minimum), and it
+ *   is cheaper than both; the cheaper of the two is the fallback.
+ */
+export function listPlan(
+  terms: { df: number }[],
+  minimum: number,
+  size: number,
+  documents: number,
+  short: { share: number; lengthRatio: number },
+): { access: ListAccess; short: boolean } {
+  const shares = terms.map((term) => Math.min(1, term.df / Math.max(1, documents)));
+  let holding = shares.reduce((product, share) => product * share, 1);
+  if (minimum < terms.length)
+    for (let skipped = 0; skipped < shares.length; skipped++)
+      holding +=
+        shares.reduce((product, share, index) => (index === skipped ? product : product * share), 1) * (1 - (shares[skipped] ?? 0));
+  const holders = holding * documents;
+  const walkRows = Math.min(documents, (size * 1.6 ** minimum) / Math.max(holding, 1e-12));
+  const postings = terms.reduce((sum, term) => sum + term.df, 0);
+  const itemMs = minimum === terms.length ? 0.03e-3 : 0.06e-3;
+  const walkMs = 0.45e-3 * walkRows;
+  const indexMs = itemMs * postings + 4.5e-3 * holders;
+  const access = walkMs < indexMs ? 'walk' : 'gin';
+  const shortHolders = holders * short.share * Math.min(1, short.lengthRatio) ** minimum;
+  const shortMs = itemMs * postings * short.share + 4.5e-3 * shortHolders;
+  return { access, short: shortHolders >= 2 * size && shortMs < Math.min(walkMs, indexMs) };
 }
 
 /** A lexeme as a tsquery operand: quoted, `'` and `\` escaped. */
