@@ -21,6 +21,7 @@ import { jsonlArchive } from 'engram';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { importMemories } from '../packages/engram/src/cli/transfer.js';
 import { usePglite } from './support/postgres.js';
+import { seededRandom as mulberry32 } from './support/random.js';
 
 const pglite = usePglite();
 const directories: string[] = [];
@@ -36,17 +37,6 @@ function temporaryDirectory(): string {
 const DAY = 86_400_000;
 const NOW = new Date('2026-01-01T00:00:00.000Z');
 const START = Date.UTC(2025, 0, 1);
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TOPICS = ['the billing service', 'the search index', 'the mobile app', 'the CI pipeline', 'the auth gateway', 'the data warehouse'];
 const ACTIVITIES = ['reviewing a pull request', 'reading logs', 'pairing with Sam', 'running the test suite', 'profiling a request'];

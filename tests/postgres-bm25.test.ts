@@ -6,24 +6,13 @@ import { sqliteStore } from '@engram/adapters/sqlite';
 import { type AddInput, hashEmbedder, Memory, type MemoryStore } from '@engram/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { usePostgres } from './support/postgres.js';
+import { seededRandom as random } from './support/random.js';
 
 // Issue 18: lexical search on Postgres ranks like the SQLite store's BM25. The same memories go
 // into both; for each query the top 10 of Postgres (bounded candidates, english stemming) must
 // share at least 8 of 10 memories with SQLite's exact BM25 (Porter stemming) on average.
 const postgres = usePostgres();
 const suite = postgres.skip ? describe.skip : describe;
-
-/** A seeded PRNG (uniform in [0, 1)). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const vocabulary = (
   'database migration timeout index query cache server client deploy rollback schema table column vector search ' +

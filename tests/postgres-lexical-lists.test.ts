@@ -5,6 +5,7 @@ import { pgClient } from '../packages/adapters/src/postgres/postgres-client.js';
 import { type ListAccess, listPlan, PostgresLexicalSearch } from '../packages/adapters/src/postgres/postgres-lexical.js';
 import { migrateToLatest, migrations, shortMemoryLength } from '../packages/adapters/src/postgres/postgres-migrations.js';
 import { usePostgres } from './support/postgres.js';
+import { seededRandom as random } from './support/random.js';
 
 // Issue 18: every candidate list of Postgres lexical search ("the shortest memories holding these
 // words") can be read three ways — the length walk, the text index, or the short memories' index
@@ -13,18 +14,6 @@ import { usePostgres } from './support/postgres.js';
 // longer statistics list (migration 0010) on open.
 const postgres = usePostgres();
 const suite = postgres.skip ? describe.skip : describe;
-
-/** A seeded PRNG (uniform in [0, 1)). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const vocabulary = Array.from({ length: 120 }, (_, index) => `word${String.fromCharCode(97 + (index % 26))}${Math.floor(index / 26)}x`);
 /** 2,400 memories of 4–30 words (about a third at most `shortMemoryLength` tokens), Zipf-like word choice. */
