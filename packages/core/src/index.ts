@@ -116,6 +116,7 @@ export { queryNames } from './retrieval/relevance-floor.js';
 export type { HttpAnswer, PostJsonOptions } from './retry/post-json.js';
 export { checkBaseURL, normaliseHeaders, postJson, serverMessage } from './retry/post-json.js';
 export { backoffMs, isRetryableStatus, retryAfterMs, sleep } from './retry/retry.js';
+export { seededRandom } from './seeded-random.js';
 export type { ListPosition } from './stores/cursor.js';
 export { decodeCursor, encodeCursor, isAfterPosition } from './stores/cursor.js';
 export { diffRecords, historyEntry, updateEvent } from './stores/history.js';

@@ -21,6 +21,8 @@
  * re-encodes its codes from the float vectors if they ever change.
  */
 
+import { seededRandom } from '@engram/core';
+
 /** Bump when the encoding changes: stores then re-encode from their float vectors on open. */
 export const codeVersion = 1;
 
@@ -62,7 +64,7 @@ export class VectorCoder {
   constructor(dimensions: number) {
     this.layout = codeLayout(dimensions);
     const { padded, copies } = this.layout;
-    const random = mulberry32(seed);
+    const random = seededRandom(seed);
     this.signs = Array.from({ length: copies * rounds }, () => {
       const signs = new Float64Array(padded);
       for (let index = 0; index < padded; index++) signs[index] = random() < 0.5 ? -1 : 1;
@@ -209,16 +211,4 @@ function walshHadamard(values: Float64Array, length: number): void {
       }
     }
   }
-}
-
-/** A small, fast, seeded PRNG (uniform in [0, 1)); the rotation must be the same everywhere. */
-function mulberry32(initial: number): () => number {
-  let state = initial >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
 }

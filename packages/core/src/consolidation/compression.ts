@@ -1,4 +1,5 @@
 import type { MemoryRecord } from '../contracts/model.js';
+import { seededRandom } from '../seeded-random.js';
 import { QUERY_STOPWORDS, terms } from '../text/text.js';
 
 const DAY = 86_400_000;
@@ -62,7 +63,7 @@ export class NearDuplicateClusterer {
     private readonly rules: ClusterRules,
     seed = 0x5eed,
   ) {
-    const random = mulberry32(seed);
+    const random = seededRandom(seed);
     for (let plane = 0; plane < BANDS * BITS; plane++) {
       const vector = new Float32Array(dimensions);
       for (let index = 0; index < dimensions; index++) vector[index] = gaussian(random);
@@ -191,17 +192,6 @@ function dot(a: Float32Array, b: Float32Array): number {
 
 function norm(vector: Float32Array): number {
   return Math.sqrt(dot(vector, vector));
-}
-
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function gaussian(random: () => number): number {
