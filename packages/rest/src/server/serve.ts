@@ -6,6 +6,7 @@ import type { Authenticator } from '../auth/api-keys.js';
 import { LOCAL_TENANT } from '../auth/tenant-name.js';
 import { scheduleTenantConsolidation } from '../consolidation/consolidation-schedule.js';
 import { createEngramApp, type EngramApp, type EngramAppOptions } from '../create-engram-app.js';
+import { inArrivalOrder } from './arrival-order.js';
 import { isLoopback } from './loopback.js';
 
 export const DEFAULT_PORT = 8000;
@@ -81,7 +82,7 @@ export async function serve(options: ServeOptions): Promise<ServerHandle> {
   }
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const created = serveNode({ fetch: app.fetch, port, hostname: host }) as Server;
+    const created = serveNode({ fetch: inArrivalOrder(app.fetch), port, hostname: host }) as Server;
     created.once('error', reject);
     created.once('listening', () => {
       created.off('error', reject);
