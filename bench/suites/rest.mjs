@@ -5,23 +5,27 @@
 // one worker, and that holds on a busy machine. Bounded: each load lasts a fixed time at 16
 // connections.
 //
+// The load generator is autocannon in a process of its own (bench/lib/load-generator.mjs): this
+// process holds an in-process Memory of the same 10k memories, and its garbage-collection pauses
+// (up to ~10 ms) would otherwise hold responses the server had already sent. p50 and p99 are over
+// every response of a contender (all its slices pooled); the worst and median slice p99 are shown too.
+//
 // Each server gets its own copy of the 10k-memory file, so one server's writes never make another
 // catch up mid-measurement; each is timed cold (its first request: opening the store, loading its
 // indexes) and then warmed up before any slice is measured; the reads (search, get) are measured
 // before the writes (add), which grow the corpus.
-import { spawn } from 'node:child_process';
+import { fork, spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { createEngramApp } from '@engram/rest';
-import autocannon from 'autocannon';
 import { hashEmbedder, Memory, sqliteStore } from 'engram';
 import { memories, queries } from '../lib/corpus.mjs';
 import { formatCount, formatMs, round } from '../lib/stats.mjs';
 
 const BIN = fileURLToPath(new URL('../../packages/rest/bin/engram-server.js', import.meta.url));
+const LOAD_GENERATOR = fileURLToPath(new URL('../lib/load-generator.mjs', import.meta.url));
 const CONNECTIONS = 16;
 
 function startServer(path, workers, extra = []) {
@@ -48,18 +52,27 @@ function stop(child) {
   });
 }
 
-function load(url, duration, setupRequest, method, path, amount) {
-  return new Promise((resolve, reject) => {
-    autocannon(
-      {
-        url,
-        connections: CONNECTIONS,
-        ...(amount !== undefined ? { amount } : { duration }),
-        requests: [{ method, path, headers: { 'content-type': 'application/json' }, setupRequest }],
-      },
-      (error, result) => (error ? reject(error) : resolve(result)),
-    );
+/** Starts the load generator process; `run()` loads a server's route for a time (or a number of requests). */
+async function startLoadGenerator(queries, ids) {
+  const child = fork(LOAD_GENERATOR, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  let pending = null;
+  child.on('message', (message) => {
+    const settle = pending;
+    pending = null;
+    if (message.type === 'error') settle?.reject(new Error(`load generator: ${message.message}`));
+    else settle?.resolve(message);
   });
+  child.on('exit', (code) => pending?.reject(new Error(`the load generator exited (${code})`)));
+  const ask = (message) =>
+    new Promise((resolve, reject) => {
+      pending = { resolve, reject };
+      child.send(message);
+    });
+  await ask({ type: 'init', queries, ids });
+  return {
+    run: (url, route, { duration, amount } = {}) => ask({ type: 'run', url, connections: CONNECTIONS, route, duration, amount }),
+    stop: () => child.disconnect(),
+  };
 }
 
 const clockTicks = 100;
@@ -95,37 +108,24 @@ function cpuWaitMs(pid) {
   }
 }
 
-/** Garbage-collection pauses of this process (the load generator's), in ms, while `gcPauses.on`. */
-const gcPauses = { on: false, total: 0, longest: 0 };
-new PerformanceObserver((list) => {
-  if (!gcPauses.on) return;
-  for (const entry of list.getEntries()) {
-    gcPauses.total += entry.duration;
-    gcPauses.longest = Math.max(gcPauses.longest, entry.duration);
-  }
-}).observe({ entryTypes: ['gc'] });
-
 /**
- * One measured slice: autocannon's result plus the server's CPU time per request, and the load
- * generator's own (this process: autocannon, on the same two cores as the server) with its
- * garbage-collection pauses — a pause here holds the responses already sent, so it shows in
+ * One measured slice: autocannon's result and every response's latency, the server's CPU time
+ * per request, and the load generator's own CPU (on the same two cores as the server) with its
+ * longest garbage-collection pause — a pause there holds responses already sent, so it shows in
  * the measured latency although the server did not cause it.
  */
-async function measuredLoad(server, duration, setupRequest, method, path) {
+async function measuredLoad(generator, server, duration, route) {
   const before = cpuSeconds(server.pid);
   const waitBefore = cpuWaitMs(server.pid);
-  const ownBefore = process.cpuUsage();
-  Object.assign(gcPauses, { on: true, total: 0, longest: 0 });
-  const result = await load(server.url, duration, setupRequest, method, path);
-  gcPauses.on = false;
-  const own = process.cpuUsage(ownBefore);
+  const { result, latencies, cpuMs, gc } = await generator.run(server.url, route, { duration });
   const after = cpuSeconds(server.pid);
   const waitAfter = cpuWaitMs(server.pid);
   const requests = Math.max(1, result.requests.total);
+  result.latencies = latencies;
   result.serverCpuWaitMsPerSecond = waitBefore === null || waitAfter === null ? null : (waitAfter - waitBefore) / result.duration;
   result.serverCpuMs = before === null || after === null ? null : ((after - before) * 1000) / requests;
-  result.loadGeneratorCpuMs = (own.user + own.system) / 1000 / requests;
-  result.loadGeneratorGc = { totalMs: gcPauses.total, longestMs: gcPauses.longest };
+  result.loadGeneratorCpuMs = cpuMs / requests;
+  result.loadGeneratorGc = gc;
   return result;
 }
 
@@ -148,20 +148,29 @@ const medianOf = (values) => {
   return sorted[Math.floor(sorted.length / 2)];
 };
 
+/** The q-quantile of latencies (nearest rank), in ms to 0.1. */
+function quantile(values, q) {
+  const sorted = Float64Array.from(values).sort();
+  return round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))], 1);
+}
+
 /**
- * Sums interleaved slices of one contender: req/s over all of them, the median p50, the worst p99
- * (the target's figure) and the median p99, and the server's median CPU time per request.
+ * Sums interleaved slices of one contender: req/s over all of them, p50 and p99 over every
+ * response of every slice (the target's figure), the worst and the median of the slices' own p99,
+ * and the server's median CPU time per request.
  */
 function combine(slices) {
   const requests = slices.reduce((sum, slice) => sum + slice.requests.total, 0);
   const seconds = slices.reduce((sum, slice) => sum + slice.duration, 0);
   const cpu = slices.map((slice) => slice.serverCpuMs).filter((value) => typeof value === 'number');
   const waits = slices.map((slice) => slice.serverCpuWaitMsPerSecond).filter((value) => typeof value === 'number');
+  const latencies = slices.flatMap((slice) => slice.latencies);
   return {
     requestsPerSecond: round(requests / seconds, 1),
-    p50: medianOf(slices.map((slice) => slice.latency.p50)),
-    p99: Math.max(...slices.map((slice) => slice.latency.p99)),
-    medianP99: medianOf(slices.map((slice) => slice.latency.p99)),
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    worstSliceP99: Math.max(...slices.map((slice) => slice.latency.p99)),
+    medianSliceP99: medianOf(slices.map((slice) => slice.latency.p99)),
     serverCpuMsPerRequest: cpu.length > 0 ? round(medianOf(cpu), 3) : null,
     serverCpuWaitMsPerSecond: waits.length > 0 ? round(medianOf(waits), 0) : null,
     loadGeneratorCpuMsPerRequest: round(medianOf(slices.map((slice) => slice.loadGeneratorCpuMs)), 3),
@@ -218,17 +227,8 @@ export async function run({ full = false, progress = () => {} } = {}) {
     const eager = await startServer(copies[2], 2, ['--access-flush-ms', '0']);
     servers.push(eager);
 
-    let counter = 0;
-    const search = (request) => ({
-      ...request,
-      body: JSON.stringify({ query: searchQueries[counter++ % searchQueries.length], limit: 10 }),
-    });
-    const add = (request) => ({
-      ...request,
-      body: JSON.stringify({ content: `bench rest write ${counter++} ${searchQueries[counter % 500]}` }),
-    });
-    const get = (request) => ({ ...request, path: `/api/memories/${ids[counter++ % ids.length]}` });
-    const routes = { search: [search, 'POST', '/api/search'], add: [add, 'POST', '/api/memories'], get: [get, 'GET', '/api/memories'] };
+    const generator = await startLoadGenerator(searchQueries, ids);
+    servers.push(generator);
     // Cold: the first request to each fresh server opens the store and loads its indexes (reported
     // on its own, not hidden in a slice). Then a warm-up: 2 s of searches reach every worker, a
     // second of gets, and 200 adds (the write path's first use), none of them measured.
@@ -237,9 +237,9 @@ export async function run({ full = false, progress = () => {} } = {}) {
       cold[name] = await firstRequest(server.url, JSON.stringify({ query: searchQueries[0], limit: 10 }));
     }
     for (const server of [one, two, eager]) {
-      await load(server.url, 2, search, 'POST', '/api/search');
-      await load(server.url, 1, get, 'GET', '/api/memories');
-      await load(server.url, 0, add, 'POST', '/api/memories', 200);
+      await generator.run(server.url, 'search', { duration: 2 });
+      await generator.run(server.url, 'get', { duration: 1 });
+      await generator.run(server.url, 'add', { amount: 200 });
     }
     const eagerSlices = [];
 
@@ -270,11 +270,10 @@ export async function run({ full = false, progress = () => {} } = {}) {
       ]) {
         for (const name of ['search', 'get']) {
           if (name === 'get' && round % 2 === 1) continue; // get: every other round
-          const [setup, method, route] = routes[name];
-          slices[workers][name].push(await measuredLoad(server, slice, setup, method, route));
+          slices[workers][name].push(await measuredLoad(generator, server, slice, name));
         }
       }
-      eagerSlices.push(await measuredLoad(eager, slice, search, 'POST', '/api/search'));
+      eagerSlices.push(await measuredLoad(generator, eager, slice, 'search'));
       progress(`round ${round + 1} of ${rounds}`);
     }
     for (let round = 0; round < rounds / 2; round++) {
@@ -282,8 +281,7 @@ export async function run({ full = false, progress = () => {} } = {}) {
         [1, one],
         [2, two],
       ]) {
-        const [setup, method, route] = routes.add;
-        slices[workers].add.push(await measuredLoad(server, slice, setup, method, route));
+        slices[workers].add.push(await measuredLoad(generator, server, slice, 'add'));
       }
     }
     await app.engram.close();
@@ -352,24 +350,24 @@ function markdown(results) {
   const lines = [
     '### REST',
     '',
-    `engram-server on ${formatCount(results.memories)}-memory SQLite files (one copy per server); autocannon in another process, loopback, ${results.connections} connections; ` +
+    `engram-server on ${formatCount(results.memories)}-memory SQLite files (one copy per server); autocannon in a process of its own (not the bench process, which holds an in-process Memory), loopback, ${results.connections} connections; ` +
       `search in ${results.rounds} alternating ${results.sliceSeconds}-second slices per contender, get in half as many, then add in half as many (writes last). ` +
       `In-process \`memory.search\` (same queries, back to back): ${results.inProcessSearchPerSecond} /s, ${results.inProcessSearchCpuMs} ms of CPU each; through \`app.request()\` (routing, validation, JSON; no socket): ${results.inProcessAppSearchPerSecond} /s. ` +
-      `REST search at 1 worker is ${results.searchRatioToInProcess}× the in-process rate; 2 workers are ${results.twoWorkerSpeedup}× one. The load generator (autocannon, in this process) runs on the same cores as the server: its CPU a request and its longest garbage-collection pause in a slice are in the table, with the time the server's processes spent ready to run but waiting for a CPU (\`/proc/<pid>/schedstat\`; a busy machine shows here first). ` +
+      `REST search at 1 worker is ${results.searchRatioToInProcess}× the in-process rate; 2 workers are ${results.twoWorkerSpeedup}× one. The load generator runs on the same cores as the server: its CPU a request and its longest garbage-collection pause in a slice are in the table, with the time the server's processes spent ready to run but waiting for a CPU (\`/proc/<pid>/schedstat\`; a busy machine shows here first). ` +
       `Cold first search (fresh server: the store opens, its indexes load): ${results.coldFirstSearchMs[1]} ms (1 worker), ${results.coldFirstSearchMs[2]} ms (2); every slice below is measured after a warm-up.`,
     '',
-    '| workers | route | req/s | p50 / p99 ms (worst slice) | median slice p99 ms | server CPU ms / request | server waiting for a CPU, ms / s | load generator CPU ms / request (longest GC pause ms) | errors |',
+    '| workers | route | req/s | p50 / p99 ms (every response) | p99 ms: worst / median slice | server CPU ms / request | server waiting for a CPU, ms / s | load generator CPU ms / request (longest GC pause ms) | errors |',
     '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const [workers, routes] of Object.entries(results.workers)) {
     for (const [route, figures] of Object.entries(routes)) {
       lines.push(
-        `| ${workers} | ${route} | ${figures.requestsPerSecond} | ${formatMs(figures.p50)} / ${formatMs(figures.p99)} | ${formatMs(figures.medianP99)} | ${cpu(figures)} | ${waiting(figures)} | ${generator(figures)} | ${figures.errors} |`,
+        `| ${workers} | ${route} | ${figures.requestsPerSecond} | ${formatMs(figures.p50)} / ${formatMs(figures.p99)} | ${formatMs(figures.worstSliceP99)} / ${formatMs(figures.medianSliceP99)} | ${cpu(figures)} | ${waiting(figures)} | ${generator(figures)} | ${figures.errors} |`,
       );
     }
   }
   lines.push(
-    `| 2 (access written per search) | search | ${results.eagerAccess.requestsPerSecond} | ${formatMs(results.eagerAccess.p50)} / ${formatMs(results.eagerAccess.p99)} | ${formatMs(results.eagerAccess.medianP99)} | ${cpu(results.eagerAccess)} | ${waiting(results.eagerAccess)} | ${generator(results.eagerAccess)} | ${results.eagerAccess.errors} |`,
+    `| 2 (access written per search) | search | ${results.eagerAccess.requestsPerSecond} | ${formatMs(results.eagerAccess.p50)} / ${formatMs(results.eagerAccess.p99)} | ${formatMs(results.eagerAccess.worstSliceP99)} / ${formatMs(results.eagerAccess.medianSliceP99)} | ${cpu(results.eagerAccess)} | ${waiting(results.eagerAccess)} | ${generator(results.eagerAccess)} | ${results.eagerAccess.errors} |`,
   );
   lines.push('');
   lines.push(
