@@ -1,7 +1,14 @@
 import type BetterSqlite3 from 'better-sqlite3';
+import { isBusyError } from './sqlite-retry.js';
 
 /** Prepared statements kept per connection; beyond this many distinct SQL texts the oldest go. */
 const statementCapacity = 256;
+
+/** A writer waiting for another connection's write lock tries again this often (ms) for its first `finePollingMs`, then every ms. */
+const finePollMs = 0.1;
+const finePollingMs = 20;
+/** Atomics.wait needs a shared cell to wait on; nothing ever wakes it, so each wait lasts its timeout. */
+const pause = new Int32Array(new SharedArrayBuffer(4));
 
 /**
  * One open connection and what is cached on it. Shared by the store and its vector index.
@@ -39,9 +46,34 @@ export class SqliteSession {
    * Runs `work` in a write transaction that takes the write lock up front (BEGIN IMMEDIATE).
    * A deferred transaction would read first and upgrade later; two processes doing that at once
    * deadlock on the upgrade and one gets SQLITE_BUSY no matter the busy timeout. With IMMEDIATE
-   * the second writer simply waits (busy_timeout) for the first to commit.
+   * the second writer waits for the first to commit.
+   *
+   * The wait is ours, not SQLite's: SQLite's busy handler sleeps 1, 2, 5, 10, 15, 20, 25 … ms
+   * between tries, so a lock released 20 ms into the wait was taken at 33 ms, and the whole
+   * process (every request of a server worker) slept the difference. Here the transaction is tried
+   * with busy_timeout 0 and, while another connection holds the lock, tried again every 0.1 ms for
+   * 20 ms, then every ms, until the connection's busy timeout has passed; then SQLITE_BUSY is
+   * thrown as before. A connection set to busy_timeout 0 (never wait) gets SQLite's answer at once.
    */
   write<T>(work: () => T): T {
-    return this.db.transaction(work).immediate();
+    const timeoutMs = this.statement('PRAGMA busy_timeout').pluck().get() as number;
+    if (timeoutMs === 0) return this.db.transaction(work).immediate();
+    this.statement('PRAGMA busy_timeout = 0').get();
+    try {
+      const start = performance.now();
+      for (;;) {
+        try {
+          return this.db.transaction(work).immediate();
+        } catch (error) {
+          // A busy error rolled back whatever `work` had done, so it can run again from the start.
+          if (!isBusyError(error) || this.db.inTransaction) throw error;
+          const waited = performance.now() - start;
+          if (waited >= timeoutMs) throw error;
+          Atomics.wait(pause, 0, 0, waited < finePollingMs ? finePollMs : 1);
+        }
+      }
+    } finally {
+      this.statement(`PRAGMA busy_timeout = ${timeoutMs}`).get();
+    }
   }
 }
