@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { ValidationError } from '@engram/core';
 
@@ -41,7 +42,9 @@ export class KeyFile {
     this.checkedAt = now;
     let signature: string;
     try {
-      const info = await stat(this.path);
+      // A synchronous stat (a few µs) instead of a thread-pool round trip: the request that happens
+      // to re-check would otherwise wait a turn of the event loop behind every request queued there.
+      const info = statSync(this.path);
       signature = `${info.mtimeMs}:${info.size}:${info.ino}`;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
