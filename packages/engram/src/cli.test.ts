@@ -928,6 +928,43 @@ describe('with the default SQLite store', () => {
       else process.env.ENGRAM_EMBEDDER = previous;
     }
   });
+  it('says what closing does after a bulk import (indexing, snapshots), and nothing after a small command', async () => {
+    const previous = process.env.ENGRAM_EMBEDDER;
+    process.env.ENGRAM_EMBEDDER = 'hash';
+    try {
+      const directory = tempDirectory();
+      const path = join(directory, 'memory.db');
+      const file = join(directory, 'bulk.jsonl');
+      writeFileSync(
+        file,
+        `${Array.from({ length: 10_500 }, (_, index) => JSON.stringify({ content: `bulk memory number ${index}` })).join('\n')}\n`,
+      );
+      const run = async (args: string[]) => {
+        const stdout = capture();
+        const stderr = capture();
+        const code = await runCli([...args, '--path', path], { stdout, stderr, env: {} });
+        return { code, stdout: stdout.text, stderr: stderr.text };
+      };
+      const imported = await run(['import', file, '--progress-every', '100000']);
+      expect(imported.code, imported.stderr).toBe(0);
+      const lines = imported.stderr.trim().split('\n');
+      expect(lines).toContain('closing: writing the lexical index snapshot (10,500 memories) for the next process…');
+      expect(lines).toContainEqual(
+        expect.stringMatching(
+          /^closing: writing the vector index snapshot \(10,500 memories\) for the next process: done in \d+(\.\d)? m?s$/,
+        ),
+      );
+      expect(lines.every((line) => line.startsWith('closing: '))).toBe(true);
+      const added = await run(['add', 'one more memory']);
+      expect(added.code, added.stderr).toBe(0);
+      expect(added.stderr).toBe('');
+      const quiet = await run(['import', file, '--quiet']);
+      expect(quiet.stderr).toBe('');
+    } finally {
+      if (previous === undefined) delete process.env.ENGRAM_EMBEDDER;
+      else process.env.ENGRAM_EMBEDDER = previous;
+    }
+  });
 });
 
 describe('graph commands', () => {

@@ -1,6 +1,6 @@
 import { archivePathFor, jsonlArchive } from '@engram/adapters/archive';
 import { type IngestFilesOptions, type IngestFilesReport, ingestFiles, unpdfReader } from '@engram/adapters/files';
-import { sqliteStore } from '@engram/adapters/sqlite';
+import { type SqliteStoreOptions, sqliteStore } from '@engram/adapters/sqlite';
 import {
   Memory as CoreMemory,
   type MemoryOptions as CoreMemoryOptions,
@@ -24,6 +24,8 @@ export const DEFAULT_PATH = './.engram/memory.db';
 export interface EngramMemoryOptions extends Partial<CoreMemoryOptions> {
   /** SQLite file for the default store. Default: ENGRAM_PATH, else ./.engram/memory.db. Ignored when `store` is given. */
   path?: string;
+  /** Other options of the default SQLite store (`busyTimeoutMs`, `onClose`, …; see docs/adapters/sqlite.md). Ignored when `store` is given. */
+  sqlite?: Omit<SqliteStoreOptions, 'path'>;
 }
 
 /**
@@ -35,7 +37,7 @@ export interface EngramMemoryOptions extends Partial<CoreMemoryOptions> {
  */
 export class Memory extends CoreMemory {
   constructor(options: EngramMemoryOptions = {}) {
-    const { path, ...rest } = options;
+    const { path, sqlite, ...rest } = options;
     const logger = rest.logger;
     const log = logger === false ? () => {} : (logger ?? ((message: string) => console.error(`[engram] ${message}`)));
     const encryption = rest.encryption ?? encryptionFromEnvironment();
@@ -49,7 +51,7 @@ export class Memory extends CoreMemory {
       ...(sync ? { sync } : {}),
       ...(defaultArchive ? { consolidation: { ...rest.consolidation, archive: jsonlArchive({ path: archivePathFor(storePath) }) } } : {}),
       ingestion: { pdf: unpdfReader, ...rest.ingestion },
-      store: rest.store ?? sqliteStore({ path: storePath }),
+      store: rest.store ?? sqliteStore({ ...sqlite, path: storePath }),
       embedder: rest.embedder ?? defaultEmbedder({ log }),
     });
   }

@@ -1,8 +1,10 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import type { SqliteCloseStep } from '@engram/adapters/sqlite';
 import type { LanguageModel, Memory } from '@engram/core';
 import type { Command } from 'commander';
 import { CliError } from './errors.js';
+import { formatCount } from './format.js';
 import { type CliIo, type OutputStream, terminalWidth, writeChunk } from './io.js';
 
 /** Where `new Memory()` keeps its SQLite file; the same default as the package's DEFAULT_PATH. */
@@ -103,6 +105,21 @@ export class Invocation {
     return result;
   }
 
+  /**
+   * What closing the store does when it takes a while: after a bulk write it indexes what the
+   * indexes have not followed yet and writes their snapshots for the next process (seconds at 1M
+   * memories). Steps of fewer than 1,000 memories take milliseconds and are not shown.
+   */
+  private closeProgress(step: SqliteCloseStep): void {
+    if (step.memories < 1000) return;
+    const what =
+      step.step === 'catch-up'
+        ? `indexing ${formatCount(step.memories)} memories written since the last catch-up`
+        : `writing the ${step.step === 'lexical-snapshot' ? 'lexical' : 'vector'} index snapshot (${formatCount(step.memories)} memories) for the next process`;
+    const ms = step.ms ?? 0;
+    this.note(step.done ? `closing: ${what}: done in ${ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`}` : `closing: ${what}…`);
+  }
+
   private async openMemory(access: StoreAccess, model: LanguageModel | undefined): Promise<Memory> {
     const logger = this.quiet ? (false as const) : (message: string) => void this.stderr.write(`[engram] ${message}\n`);
     if (this.state.io.createMemory) return this.state.io.createMemory(this.path, { logger, ...(model ? { model } : {}) });
@@ -123,6 +140,7 @@ export class Invocation {
     const sync = syncFromEnvironment(this.state.env);
     return new Memory({
       path: this.path,
+      sqlite: { onClose: (step) => this.closeProgress(step) },
       logger,
       ...(model ? { model } : {}),
       ...(encryption ? { encryption } : {}),
