@@ -1,21 +1,13 @@
 // Deterministic synthetic memories and queries. Any memory can be made on its own from its index
 // (`memoryAt`), so a 1M corpus is generated batch by batch instead of held in memory.
+import { seededRandom } from 'engram';
 
 const syllables = ['ka', 'lo', 'mi', 'ne', 'ru', 'sa', 'ti', 'vo', 'ze', 'po', 'qui', 'dra', 'fen', 'gul', 'hor', 'jin'];
 const types = ['observation', 'decision', 'learning', 'error', 'pattern', 'bug', 'insight', 'workflow'];
 const start = Date.UTC(2025, 0, 1);
 
-/** A seeded PRNG (uniform in [0, 1)). */
-export function random(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded PRNG (uniform in [0, 1)): the library's own mulberry32, so the corpus is the one every earlier run used. */
+export const random = seededRandom;
 
 const vocabularyRandom = random(42);
 /** 3,000 made-up words; word choice is Zipf-like (a few words are very common). */
