@@ -19,7 +19,7 @@ import * as sqliteVec from 'sqlite-vec';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeSnapshot } from './sqlite-snapshot.js';
 import { type SqliteStoreOptions, sqliteStore } from './sqlite-store.js';
-import { dotProducts, kthSmallest } from './sqlite-vector-index.js';
+import { dotProducts, kthSmallest, sparseDotProducts } from './sqlite-vector-index.js';
 import { decodeStoredVector, encodeStoredVector } from './sqlite-vector-storage.js';
 
 const dimensions = 16;
@@ -683,6 +683,29 @@ describe('dotProducts (the exact stage, four candidates a pass)', () => {
         return sum;
       });
       expect(Array.from(got)).toEqual(expected);
+    }
+  });
+});
+
+describe('sparseDotProducts (the exact stage for a query with few non-zero components)', () => {
+  it('gives the bits of the dense sums, signed zeros and cancellations included', () => {
+    const dimensions = 41;
+    const floats = Float32Array.from({ length: 60 * dimensions }, (_, index) => (index % 7 === 3 ? -0 : Math.sin(index * 12.9898) * 3.7));
+    const query = new Float32Array(dimensions);
+    for (const index of [0, 3, 4, 17, 29, 40]) query[index] = Math.cos(index * 78.233) / 3;
+    query[5] = -0;
+    // Two candidates whose products cancel exactly: the dense sum ends at +0, the sparse one must too.
+    floats.fill(0, 58 * dimensions, 60 * dimensions);
+    floats[58 * dimensions + 3] = 1;
+    floats[58 * dimensions + 4] = (-1 * (query[3] as number)) / (query[4] as number);
+    floats[59 * dimensions + 40] = -2;
+    const nonZero = Int32Array.from([0, 3, 4, 17, 29, 40]);
+    for (let count = 0; count <= 13; count++) {
+      const candidates = Int32Array.from({ length: count }, (_, index) => (index < 2 ? 58 + index : (index * 17 + 5) % 58));
+      const sparse = Array.from(sparseDotProducts(floats, candidates, query, nonZero, new Float64Array(count)));
+      const dense = Array.from(dotProducts(floats, candidates, query, new Float64Array(count)));
+      expect(sparse).toEqual(dense);
+      expect(sparse.map((value) => Object.is(value, -0))).toEqual(dense.map((value) => Object.is(value, -0)));
     }
   });
 });

@@ -408,7 +408,8 @@ function highest(candidates: Int32Array, scores: Float64Array, count: number): I
   copy.set(scores);
   const threshold = kthSmallest(copy, candidates.length - count);
   let room = count;
-  for (const score of scores) if (score > threshold) room -= 1;
+  // An index loop: `for … of` over a Float64Array made a heap number of each score.
+  for (let position = 0; position < scores.length; position++) if ((scores[position] as number) > threshold) room -= 1;
   const selected = new Int32Array(count);
   let next = 0;
   for (let position = 0; position < candidates.length; position++) {
@@ -500,6 +501,7 @@ function ranked(rows: Iterable<[number, Buffer]>, query: Float32Array, limit: nu
 /** Scratch for the exact stage, reused from search to search (see `estimateScratch`). */
 let dotScratch = new Float64Array(0);
 let orderScratch = new Uint32Array(0);
+let nonZeroScratch = new Int32Array(0);
 
 /** The exact stage on the float vectors the cache mirrors (small stores). */
 function nearestInMemory(
@@ -519,20 +521,32 @@ function nearestInMemory(
     dotScratch = new Float64Array(Math.max(count, 1024));
     orderScratch = new Uint32Array(Math.max(count, 1024));
   }
-  const similarities = dotProducts(floats, candidates, query, dotScratch);
+  if (nonZeroScratch.length < dimensions) nonZeroScratch = new Int32Array(dimensions);
+  let nonZero = 0;
+  for (let index = 0; index < dimensions; index++) if ((query[index] as number) !== 0) nonZeroScratch[nonZero++] = index;
+  // A query with few non-zero components (a hash embedder's: ~30 of 384) is dotted on those
+  // only, with the same bits (see `sparseDotProducts`).
+  const similarities =
+    nonZero * 2 <= dimensions
+      ? sparseDotProducts(floats, candidates, query, nonZeroScratch.subarray(0, nonZero), dotScratch)
+      : dotProducts(floats, candidates, query, dotScratch);
   for (let position = 0; position < count; position++) {
     const norm = norms[candidates[position] as number] as number;
     // A zero vector has no direction: similarity 0 (as the SQL path's NULL distance).
     similarities[position] = norm === 0 || queryNorm === 0 ? 0 : (similarities[position] as number) / (norm * queryNorm);
   }
-  // Best first, ties by rowid; objects only for the `limit` answered.
+  // Best first, ties by rowid; objects only for the `limit` answered. The comparator answers
+  // -1, 0 or 1 (small integers): a difference of doubles is a heap number per comparison.
   const order = orderScratch.subarray(0, count);
   for (let position = 0; position < count; position++) order[position] = position;
-  order.sort(
-    (a, b) =>
-      (similarities[b] as number) - (similarities[a] as number) ||
-      (rowids[candidates[a] as number] as number) - (rowids[candidates[b] as number] as number),
-  );
+  order.sort((a, b) => {
+    const first = similarities[a] as number;
+    const second = similarities[b] as number;
+    if (first !== second) return first > second ? -1 : 1;
+    const firstRowid = rowids[candidates[a] as number] as number;
+    const secondRowid = rowids[candidates[b] as number] as number;
+    return firstRowid < secondRowid ? -1 : firstRowid > secondRowid ? 1 : 0;
+  });
   const best: Array<{ rowid: number; similarity: number }> = new Array(Math.min(limit, count));
   for (let rank = 0; rank < best.length; rank++) {
     const position = order[rank] as number;
@@ -576,6 +590,57 @@ export function dotProducts(floats: Float32Array, candidates: Int32Array, query:
     const base = (candidates[position] as number) * dimensions;
     let sum = 0;
     for (let index = 0; index < dimensions; index++) sum += (floats[base + index] as number) * (query[index] as number);
+    out[position] = sum;
+  }
+  return out;
+}
+
+/**
+ * `dotProducts` over the query's non-zero components only (`nonZero`: their indices, ascending):
+ * the same bits. A skipped product is ±0, and adding ±0 leaves a sum unchanged — the sum starts
+ * at +0 and can never become −0 (an exact cancellation rounds to +0), and every value is finite.
+ * A hash embedder's query has ~30 non-zero components of 384: a twelfth of the work.
+ */
+export function sparseDotProducts(
+  floats: Float32Array,
+  candidates: Int32Array,
+  query: Float32Array,
+  nonZero: Int32Array,
+  out: Float64Array,
+): Float64Array {
+  const dimensions = query.length;
+  const count = candidates.length;
+  const terms = nonZero.length;
+  let position = 0;
+  for (; position + 4 <= count; position += 4) {
+    const first = (candidates[position] as number) * dimensions;
+    const second = (candidates[position + 1] as number) * dimensions;
+    const third = (candidates[position + 2] as number) * dimensions;
+    const fourth = (candidates[position + 3] as number) * dimensions;
+    let firstSum = 0;
+    let secondSum = 0;
+    let thirdSum = 0;
+    let fourthSum = 0;
+    for (let term = 0; term < terms; term++) {
+      const index = nonZero[term] as number;
+      const value = query[index] as number;
+      firstSum += (floats[first + index] as number) * value;
+      secondSum += (floats[second + index] as number) * value;
+      thirdSum += (floats[third + index] as number) * value;
+      fourthSum += (floats[fourth + index] as number) * value;
+    }
+    out[position] = firstSum;
+    out[position + 1] = secondSum;
+    out[position + 2] = thirdSum;
+    out[position + 3] = fourthSum;
+  }
+  for (; position < count; position++) {
+    const base = (candidates[position] as number) * dimensions;
+    let sum = 0;
+    for (let term = 0; term < terms; term++) {
+      const index = nonZero[term] as number;
+      sum += (floats[base + index] as number) * (query[index] as number);
+    }
     out[position] = sum;
   }
   return out;
@@ -740,7 +805,14 @@ export function checkVector(vector: Float32Array, dimensions: number, field: str
     throw new ValidationError([{ field, message: `has ${vector.length} dimensions; this store holds ${dimensions}-dimensional vectors` }]);
   }
   // Stored vectors are quantised to their largest component: NaN or ±Infinity has no such form.
-  const bad = vector.findIndex((value) => !Number.isFinite(value));
+  // A loop, not `findIndex`: its callback made a heap number of each component.
+  let bad = -1;
+  for (let index = 0; index < vector.length; index++) {
+    if (!Number.isFinite(vector[index] as number)) {
+      bad = index;
+      break;
+    }
+  }
   if (bad >= 0) {
     throw new ValidationError([
       { field, message: `has a non-finite value (${vector[bad]}) at index ${bad}; every component must be a finite number` },
