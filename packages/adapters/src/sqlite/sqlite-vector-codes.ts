@@ -60,6 +60,13 @@ export class VectorCoder {
   private readonly scratch: Float64Array;
   /** The table `queryTable` answers, reused: a search builds one (128 KB at 384 dimensions) per query. */
   private readonly table: Float32Array;
+  /**
+   * The last query's rotations (every copy, one after the other) and that query, as a copy: a
+   * search asks for the query's code and then its table, and rotating it once serves both.
+   */
+  private readonly queryRotations: Float64Array;
+  private readonly rotatedQuery: Float32Array;
+  private rotatedQueryValid = false;
 
   constructor(dimensions: number) {
     this.layout = codeLayout(dimensions);
@@ -72,6 +79,8 @@ export class VectorCoder {
     });
     this.scratch = new Float64Array(padded);
     this.table = new Float32Array(this.layout.bytes * 256);
+    this.queryRotations = new Float64Array(padded * copies);
+    this.rotatedQuery = new Float32Array(dimensions);
   }
 
   /** Writes the code of `vector` at `out[offset .. offset + bytes)`. */
@@ -84,11 +93,15 @@ export class VectorCoder {
     }
   }
 
-  /** The query's own code, for the Hamming stage. */
-  queryCode(vector: Float32Array): Uint8Array {
-    const code = new Uint8Array(this.layout.bytes);
-    this.encode(vector, code);
-    return code;
+  /** The query's own code, for the Hamming stage (`out`: a buffer of `bytes` or more to write it into). */
+  queryCode(vector: Float32Array, out: Uint8Array = new Uint8Array(this.layout.bytes)): Uint8Array {
+    packSigns(this.rotateQuery(vector), this.layout.bytes * 8, out, 0);
+    return out;
+  }
+
+  /** The query's own code's first `hammingBytes` (what the Hamming stage compares), into `out`. */
+  queryHammingCode(vector: Float32Array, out: Uint8Array): void {
+    packSigns(this.rotateQuery(vector), this.layout.hammingBytes * 8, out, 0);
   }
 
   /**
@@ -100,26 +113,46 @@ export class VectorCoder {
    * as much CPU in garbage collection as it took to fill).
    */
   queryTable(vector: Float32Array, table: Float32Array = this.table): Float32Array {
-    const { padded, copies } = this.layout;
-    const rotated = this.scratch;
-    const low = new Float64Array(16);
-    const high = new Float64Array(16);
-    for (let copy = 0; copy < copies; copy++) {
-      this.rotate(vector, copy, rotated);
-      for (let byte = 0; byte < padded / 8; byte++) {
-        const entries = ((copy * padded) / 8 + byte) * 256;
-        const at = byte * 8;
-        // Entry b = low[b & 15] + high[b >> 4]: the low and high nibbles' signed sums.
-        for (let nibble = 0; nibble < 16; nibble++) {
-          low[nibble] = signedSum(rotated, at, nibble);
-          high[nibble] = signedSum(rotated, at + 4, nibble);
-        }
-        for (let pattern = 0; pattern < 256; pattern++) {
-          table[entries + pattern] = (low[pattern & 15] as number) + (high[pattern >> 4] as number);
-        }
+    const rotated = this.rotateQuery(vector);
+    const low = lowScratch;
+    for (let byte = 0; byte < this.layout.bytes; byte++) {
+      const at = byte * 8;
+      // Entry b = low[b & 15] + high[b >> 4]: the low and high nibbles' signed sums, written
+      // sixteen entries (one high nibble) at a time.
+      for (let nibble = 0; nibble < 16; nibble++) low[nibble] = signedSum(rotated, at, nibble);
+      for (let highNibble = 0, entry = byte * 256; highNibble < 16; highNibble++, entry += 16) {
+        const high = signedSum(rotated, at + 4, highNibble);
+        for (let nibble = 0; nibble < 16; nibble++) table[entry + nibble] = (low[nibble] as number) + high;
       }
     }
     return table;
+  }
+
+  /**
+   * Every rotation of `vector` (`copies` × `padded` values, copy after copy), in a buffer this
+   * coder reuses: valid until the next call. The last query's are kept, so its code and its table
+   * cost one rotation (compared bit for bit: a signed zero is another query).
+   */
+  private rotateQuery(vector: Float32Array): Float64Array {
+    const { padded, copies, dimensions } = this.layout;
+    const last = this.rotatedQuery;
+    let same = this.rotatedQueryValid && vector.length === dimensions;
+    for (let index = 0; same && index < dimensions; index++) {
+      const value = vector[index] as number;
+      const previous = last[index] as number;
+      same = value === previous && (value !== 0 || 1 / value === 1 / previous);
+    }
+    if (same) return this.queryRotations;
+    this.rotatedQueryValid = false;
+    for (let copy = 0; copy < copies; copy++) {
+      this.rotate(vector, copy, this.scratch);
+      this.queryRotations.set(this.scratch, copy * padded);
+    }
+    if (vector.length === dimensions) {
+      last.set(vector);
+      this.rotatedQueryValid = true;
+    }
+    return this.queryRotations;
   }
 
   /** The padded vector after rotation `copy` (unnormalised: only signs and ratios matter). */
@@ -136,6 +169,9 @@ export class VectorCoder {
     }
   }
 }
+
+/** The low nibbles' signed sums of one byte, for `queryTable`. */
+const lowScratch = new Float64Array(16);
 
 /** Σ over 4 values from `at` of +value where `bits` has a 1 and -value where it has a 0. */
 function signedSum(values: Float64Array, at: number, bits: number): number {

@@ -645,6 +645,31 @@ describe('vector mirror snapshot', () => {
   }, 120_000);
 });
 
+describe('the exact stage answers what a full sort would put first', () => {
+  it('best similarity first, equal similarities by insertion (rowid) order, for dense and sparse queries and any k', async () => {
+    // 60 memories over 6 distinct vectors (ties galore), 10 each, written in shuffled order.
+    const shapes = Array.from({ length: 6 }, (_, index) => seededVector(300 + index, dimensions));
+    const order = Array.from({ length: 60 }, (_, index) => (index * 37) % 60);
+    const items = order.map((index) => ({
+      record: makeRecord({ content: `tie ${index}` }),
+      vector: shapes[index % 6] as Float32Array,
+    }));
+    await store.write(items);
+    const sparse = new Float32Array(dimensions);
+    sparse[1] = 0.7;
+    sparse[9] = -0.4;
+    for (const query of [seededVector(77, dimensions), sparse]) {
+      const expected = items
+        .map((item, position) => ({ id: item.record.id, position, similarity: cosineSimilarity(storedForm(item.vector), query) }))
+        .sort((a, b) => b.similarity - a.similarity || a.position - b.position);
+      for (const k of [1, 7, 10, 23, 60, 80]) {
+        const got = await vectors.search(query, k, {});
+        expect(ids(got)).toEqual(expected.slice(0, k).map((item) => item.id));
+      }
+    }
+  });
+});
+
 describe("kthSmallest (the estimate stage's cut-off)", () => {
   it('answers the value a full ascending sort puts at each rank, ties and signed zeros included', () => {
     let state = 7;
