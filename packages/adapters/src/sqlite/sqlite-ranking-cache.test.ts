@@ -135,6 +135,34 @@ describe('ranking fields (remembered per connection, forgotten through the chang
     await store.close();
   });
 
+  it('answers the same record object while its fields stand still, a new one once any changed', async () => {
+    // Search remembers what it derives from a record object (the relevance floor's terms), so a
+    // changed field must never come back in an object answered before.
+    const { reader, writer } = await pair('same-objects');
+    const records = [1, 2, 3].map((index) => makeRecord({ content: `object note ${index}`, importance: 0.25 }));
+    const [first, second, third] = records;
+    if (!first || !second || !third) throw new Error('unreachable');
+    await writer.write(records.map((record) => ({ record })));
+    const ids = records.map((record) => record.id);
+    const objects = async () => new Map(((await reader.getRankingFields?.(ids)) ?? []).map((record) => [record.id, record]));
+    const before = await objects();
+    const again = await objects();
+    for (const id of ids) expect(again.get(id)).toBe(before.get(id));
+
+    const at = new Date();
+    await writer.update(first.id, { importance: 0.75, updatedAt: at });
+    await writer.update(second.id, { content: 'object note 2, rewritten', contentHash: 'rewritten-2', updatedAt: at });
+    const after = await objects();
+    expect(after.get(first.id)).not.toBe(before.get(first.id));
+    expect(after.get(first.id)?.importance).toBe(0.75);
+    expect(after.get(second.id)).not.toBe(before.get(second.id));
+    expect(after.get(second.id)?.content).toBe('object note 2, rewritten');
+    // The file moved (importance is read again) but the third memory's values did not.
+    expect(after.get(third.id)).toBe(before.get(third.id));
+    await reader.close();
+    await writer.close();
+  });
+
   it('ranks a search on what another connection just wrote, and returns whole records', async () => {
     const path = join(root, 'search.db');
     const reader = new Memory({ store: sqliteStore({ path }), embedder: hashEmbedder(), logger: false });

@@ -32,6 +32,12 @@ const capacity = 16_384;
 interface RankingCache {
   appliedSeq: number;
   rows: Map<number, RankingRow>;
+  /**
+   * The record last answered for each row in `rows`: answered again while its importance and
+   * decay score are the same, so search can remember what it derived from it (the relevance
+   * floor's terms) — callers never change a record (see `MemoryStore.getRankingFields`).
+   */
+  records: Map<number, RankingRecord>;
   /** The rowid of each memory in `rows`, by id. */
   rowids: Map<string, number>;
   /** The file's stamp (`readStamp`) when `appliedSeq` was last confirmed and `fresh` began. */
@@ -71,7 +77,7 @@ export function readRankingFields(session: SqliteSession, ids: readonly string[]
   for (const rowid of known) {
     const values = fresh.get(rowid);
     if (values === undefined) stale.push(rowid);
-    else if (values !== null) records.push(rankingRecord(rows.get(rowid) as RankingRow, values[0], values[1]));
+    else if (values !== null) records.push(rankingRecord(cache, rowid, rows.get(rowid) as RankingRow, values[0], values[1]));
   }
   if (stale.length > 0) {
     const read = session
@@ -85,7 +91,7 @@ export function readRankingFields(session: SqliteSession, ids: readonly string[]
       const row = rows.get(rowid);
       if (row === undefined) continue;
       fresh.set(rowid, [importance, decayScore]);
-      records.push(rankingRecord(row, importance, decayScore));
+      records.push(rankingRecord(cache, rowid, row, importance, decayScore));
     }
   }
   if (unknown.length > 0) {
@@ -100,15 +106,19 @@ export function readRankingFields(session: SqliteSession, ids: readonly string[]
       const row = rankingRowFromValues(values, 3);
       if (rows.size >= capacity) forget(cache, rows.keys().next().value as number);
       rows.set(rowid, row);
+      cache.records.delete(rowid);
       rowids.set(row.id, rowid);
       fresh.set(rowid, [values[1] as number, values[2] as number | null]);
-      records.push(rankingRecord(row, values[1] as number, values[2] as number | null));
+      records.push(rankingRecord(cache, rowid, row, values[1] as number, values[2] as number | null));
     }
   }
   return records;
 }
 
-function rankingRecord(row: RankingRow, importance: number, decayScore: number | null): RankingRecord {
+/** The record of a remembered row with these values: the one answered last time if they are the same. */
+function rankingRecord(cache: RankingCache, rowid: number, row: RankingRow, importance: number, decayScore: number | null): RankingRecord {
+  const last = cache.records.get(rowid);
+  if (last !== undefined && Object.is(last.importance, importance) && Object.is(last.decayScore ?? null, decayScore)) return last;
   const record: RankingRecord = {
     id: row.id,
     content: row.content,
@@ -126,6 +136,7 @@ function rankingRecord(row: RankingRow, importance: number, decayScore: number |
   if (row.context !== undefined) record.context = row.context;
   if (row.contextSource !== undefined) record.contextSource = row.contextSource;
   if (decayScore !== null) record.decayScore = decayScore;
+  cache.records.set(rowid, record);
   return record;
 }
 
@@ -133,6 +144,7 @@ function forget(cache: RankingCache, rowid: number): void {
   const row = cache.rows.get(rowid);
   if (row === undefined) return;
   cache.rows.delete(rowid);
+  cache.records.delete(rowid);
   cache.rowids.delete(row.id);
   cache.fresh.delete(rowid);
 }
@@ -144,7 +156,7 @@ function current(session: SqliteSession): RankingCache {
   const stamp = readStamp(session);
   let cache = caches.get(session);
   if (cache === undefined) {
-    cache = { appliedSeq: readLogHead(session), rows: new Map(), rowids: new Map(), stamp, fresh: new Map() };
+    cache = { appliedSeq: readLogHead(session), rows: new Map(), records: new Map(), rowids: new Map(), stamp, fresh: new Map() };
     caches.set(session, cache);
     return cache;
   }
@@ -155,6 +167,7 @@ function current(session: SqliteSession): RankingCache {
   const changes = readLogChanges(session, cache.appliedSeq, cache.rows.size);
   if (changes.kind === 'reload') {
     cache.rows.clear();
+    cache.records.clear();
     cache.rowids.clear();
   } else for (const rowid of changes.rowids) forget(cache, rowid);
   cache.appliedSeq = changes.head;

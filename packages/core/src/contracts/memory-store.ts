@@ -285,7 +285,9 @@ export interface MemoryStore {
    * Optional: as `get`, but only the fields search ranks, filters (all but `where`) and smooths
    * candidates on (`RankingRecord`), each equal to the field `get` answers. Search reads its
    * ~40–80 candidates this way and full records only for the hits it returns; without it, search
-   * reads every candidate with `get`.
+   * reads every candidate with `get`. A store may answer the same record object again while
+   * the memory's fields stand still (SQLite does, so search can remember what it derived from
+   * one): callers read these records and never change them.
    */
   getRankingFields?(ids: string[]): Promise<RankingRecord[]>;
 

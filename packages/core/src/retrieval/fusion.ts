@@ -157,6 +157,11 @@ export function collectCandidates(
   return candidates;
 }
 
+/** A list's share of the relevance: weight / (k + rank), over the best possible (0 without a rank). */
+function rankPart(weight: number, rank: number | undefined, rrfK: number, best: number): number {
+  return rank === undefined || best === 0 ? 0 : weight / (rrfK + rank) / best;
+}
+
 /**
  * The documented score:
  *   relevance = Σ_lists w / (k + rank)  ÷  Σ_lists w / (k + 1)          (0–1)
@@ -180,11 +185,10 @@ export function scoreCandidate<Record extends RankingRecord>(
   const dateWeight = dateCues.length > 0 ? options.dateWeight : 0;
   const best = (lexicalWeight + vectorWeight + dateWeight) / (rrfK + 1);
   const relevanceShare = 1 - options.recencyWeight - options.importanceWeight - options.decayWeight;
-  const part = (weight: number, rank: number | undefined) => (rank === undefined || best === 0 ? 0 : weight / (rrfK + rank) / best);
-  const lexicalPart = part(lexicalWeight, candidate.lexical?.rank);
-  const vectorPart = part(vectorWeight, candidate.vector?.rank);
+  const lexicalPart = rankPart(lexicalWeight, candidate.lexical?.rank, rrfK, best);
+  const vectorPart = rankPart(vectorWeight, candidate.vector?.rank, rrfK, best);
   const cue = dateWeight > 0 ? dateCues.find((item) => matchesDateCue(item, record.createdAt)) : undefined;
-  const datePart = cue ? part(dateWeight, 1) : 0;
+  const datePart = cue ? rankPart(dateWeight, 1, rrfK, best) : 0;
   const relevance = lexicalPart + vectorPart + datePart;
   const ageDays = Math.max(0, now - record.createdAt.getTime()) / 86_400_000;
   const recency = 0.5 ** (ageDays / options.halfLifeDays);
@@ -194,8 +198,11 @@ export function scoreCandidate<Record extends RankingRecord>(
     importance: { value: record.importance, contribution: options.importanceWeight * record.importance },
     score: 0,
   };
-  if (candidate.lexical && lists.lexical) explanation.lexical = { ...candidate.lexical, contribution: relevanceShare * lexicalPart };
-  if (candidate.vector && lists.vector) explanation.vector = { ...candidate.vector, contribution: relevanceShare * vectorPart };
+  // Object literals rather than spreads of the candidate's entries (the same fields, in the same
+  // order): a spread is a generic copy, and search scores every candidate.
+  const { lexical, vector } = candidate;
+  if (lexical && lists.lexical) explanation.lexical = { rank: lexical.rank, score: lexical.score, contribution: relevanceShare * lexicalPart };
+  if (vector && lists.vector) explanation.vector = { rank: vector.rank, similarity: vector.similarity, contribution: relevanceShare * vectorPart };
   if (cue) explanation.date = { cue: cue.text, contribution: relevanceShare * datePart };
   if (options.decayWeight > 0) {
     const value = record.decayScore ?? decay?.(record) ?? record.importance;
