@@ -414,7 +414,9 @@ export class Bm25Index {
         }
       }
       if (skip) continue;
-      const threshold = top.threshold;
+      // Probes only when some terms are left to probes (the threshold is a number read per
+      // document otherwise: a heap number each time the getter is not inlined).
+      const threshold = essential > 0 ? top.threshold : Number.NEGATIVE_INFINITY;
       for (let index = essential - 1; index >= 0; index--) {
         if (score + (boundSums[index] as number) <= threshold) break;
         const term = query[index] as QueryTerm;

@@ -23,6 +23,10 @@ export function smoothAlongConversations(items: ReadonlyArray<{ memory: RankingR
     group.push(item);
     groups.set(key, group);
   }
+  // Nothing to smooth without two candidates of one conversation (no map of every score then).
+  let paired = false;
+  for (const group of groups.values()) if (group.length >= 2) paired = true;
+  if (!paired) return;
   // Scores before smoothing: a boost never feeds another boost.
   const original = new Map(items.map((item) => [item, item.explanation.score]));
   const best = new Map<(typeof items)[number], (typeof items)[number]>();
