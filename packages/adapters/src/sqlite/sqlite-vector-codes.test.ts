@@ -32,6 +32,56 @@ describe('vector codes', () => {
     expect(createHash('sha256').update(code).digest('hex')).toBe('791deba8db9c29fe34fb0adbea4f1d0dd0c91a47f855166500b279382e4351f3');
   });
 
+  it('query tables and codes are pinned: the bits the estimate and Hamming stages rank by', () => {
+    // Digests of the table and code built by the straightforward code (one signed sum a nibble
+    // pattern, a fresh rotation for each): the written-out table and the shared rotation must
+    // give the same bits, a signed zero included.
+    const digest = (view: ArrayBufferView) =>
+      createHash('sha256')
+        .update(new Uint8Array(view.buffer, view.byteOffset, view.byteLength))
+        .digest('hex')
+        .slice(0, 16);
+    const pinned: string[] = [];
+    for (const dimensions of [384, 96, 1024, 20]) {
+      const vector = seededVector(5, dimensions);
+      vector[3] = -0;
+      const coder = new VectorCoder(dimensions);
+      const table = coder.queryTable(vector);
+      const code = coder.queryCode(vector);
+      pinned.push(`${dimensions} ${digest(table)} ${digest(code)}`);
+    }
+    expect(pinned).toEqual([
+      '384 c487e28ff49e0100 47fbb08cd8cd4f5c',
+      '96 6df264fd0ac7e133 ece03635391ec09c',
+      '1024 3d1b6e93270d8766 0f0d3f53039e7816',
+      '20 68b1083f9d6014b4 e8bd6b7360c8cc4d',
+    ]);
+  });
+
+  it('a query rotated once serves its code and its table, and a changed query is rotated again', () => {
+    const coder = new VectorCoder(96);
+    const first = seededVector(11, 96);
+    const second = Float32Array.from(first);
+    second[40] = -(second[40] as number);
+    const signedZero = Float32Array.from(first);
+    signedZero[7] = 0;
+    const negativeZero = Float32Array.from(first);
+    negativeZero[7] = -0;
+    for (const [query, other] of [
+      [first, second],
+      [signedZero, negativeZero],
+    ] as const) {
+      const alone = (vector: Float32Array) => ({
+        code: new VectorCoder(96).queryCode(vector),
+        table: Array.from(new VectorCoder(96).queryTable(vector)),
+      });
+      coder.queryCode(query);
+      expect(Array.from(coder.queryTable(other))).toEqual(alone(other).table);
+      expect(coder.queryCode(other)).toEqual(alone(other).code);
+      expect(Array.from(coder.queryTable(query))).toEqual(alone(query).table);
+    }
+  });
+
   it('estimate similarity: nearer vectors get fewer differing bits and higher asymmetric scores', () => {
     const coder = new VectorCoder(64);
     const query = seededVector(7, 64);

@@ -114,15 +114,72 @@ export class VectorCoder {
    */
   queryTable(vector: Float32Array, table: Float32Array = this.table): Float32Array {
     const rotated = this.rotateQuery(vector);
-    const low = lowScratch;
+    const high = highSums;
     for (let byte = 0; byte < this.layout.bytes; byte++) {
+      // Entry b = low[b & 15] + high[b >> 4]: the signed sums of the byte's low and high four
+      // values (+ where the bit is 1), each ((±v0 ± v1) ± v2) ± v3 as the estimate's definition adds them.
+      // Written out, sixteen entries (one high nibble) at a time from the low sums held in
+      // locals: loops over arrays of them, or a call per sum, cost twice as much (and a heap
+      // number per call when it was not inlined).
       const at = byte * 8;
-      // Entry b = low[b & 15] + high[b >> 4]: the low and high nibbles' signed sums, written
-      // sixteen entries (one high nibble) at a time.
-      for (let nibble = 0; nibble < 16; nibble++) low[nibble] = signedSum(rotated, at, nibble);
+      const a0 = rotated[at] as number;
+      const a1 = rotated[at + 1] as number;
+      const a2 = rotated[at + 2] as number;
+      const a3 = rotated[at + 3] as number;
+      const b0 = rotated[at + 4] as number;
+      const b1 = rotated[at + 5] as number;
+      const b2 = rotated[at + 6] as number;
+      const b3 = rotated[at + 7] as number;
+      const low0 = -a0 + -a1 + -a2 + -a3;
+      const low1 = a0 + -a1 + -a2 + -a3;
+      const low2 = -a0 + a1 + -a2 + -a3;
+      const low3 = a0 + a1 + -a2 + -a3;
+      const low4 = -a0 + -a1 + a2 + -a3;
+      const low5 = a0 + -a1 + a2 + -a3;
+      const low6 = -a0 + a1 + a2 + -a3;
+      const low7 = a0 + a1 + a2 + -a3;
+      const low8 = -a0 + -a1 + -a2 + a3;
+      const low9 = a0 + -a1 + -a2 + a3;
+      const low10 = -a0 + a1 + -a2 + a3;
+      const low11 = a0 + a1 + -a2 + a3;
+      const low12 = -a0 + -a1 + a2 + a3;
+      const low13 = a0 + -a1 + a2 + a3;
+      const low14 = -a0 + a1 + a2 + a3;
+      const low15 = a0 + a1 + a2 + a3;
+      high[0] = -b0 + -b1 + -b2 + -b3;
+      high[1] = b0 + -b1 + -b2 + -b3;
+      high[2] = -b0 + b1 + -b2 + -b3;
+      high[3] = b0 + b1 + -b2 + -b3;
+      high[4] = -b0 + -b1 + b2 + -b3;
+      high[5] = b0 + -b1 + b2 + -b3;
+      high[6] = -b0 + b1 + b2 + -b3;
+      high[7] = b0 + b1 + b2 + -b3;
+      high[8] = -b0 + -b1 + -b2 + b3;
+      high[9] = b0 + -b1 + -b2 + b3;
+      high[10] = -b0 + b1 + -b2 + b3;
+      high[11] = b0 + b1 + -b2 + b3;
+      high[12] = -b0 + -b1 + b2 + b3;
+      high[13] = b0 + -b1 + b2 + b3;
+      high[14] = -b0 + b1 + b2 + b3;
+      high[15] = b0 + b1 + b2 + b3;
       for (let highNibble = 0, entry = byte * 256; highNibble < 16; highNibble++, entry += 16) {
-        const high = signedSum(rotated, at + 4, highNibble);
-        for (let nibble = 0; nibble < 16; nibble++) table[entry + nibble] = (low[nibble] as number) + high;
+        const sum = high[highNibble] as number;
+        table[entry] = low0 + sum;
+        table[entry + 1] = low1 + sum;
+        table[entry + 2] = low2 + sum;
+        table[entry + 3] = low3 + sum;
+        table[entry + 4] = low4 + sum;
+        table[entry + 5] = low5 + sum;
+        table[entry + 6] = low6 + sum;
+        table[entry + 7] = low7 + sum;
+        table[entry + 8] = low8 + sum;
+        table[entry + 9] = low9 + sum;
+        table[entry + 10] = low10 + sum;
+        table[entry + 11] = low11 + sum;
+        table[entry + 12] = low12 + sum;
+        table[entry + 13] = low13 + sum;
+        table[entry + 14] = low14 + sum;
+        table[entry + 15] = low15 + sum;
       }
     }
     return table;
@@ -170,18 +227,8 @@ export class VectorCoder {
   }
 }
 
-/** The low nibbles' signed sums of one byte, for `queryTable`. */
-const lowScratch = new Float64Array(16);
-
-/** Σ over 4 values from `at` of +value where `bits` has a 1 and -value where it has a 0. */
-function signedSum(values: Float64Array, at: number, bits: number): number {
-  return (
-    ((bits & 1) !== 0 ? 1 : -1) * (values[at] as number) +
-    ((bits & 2) !== 0 ? 1 : -1) * (values[at + 1] as number) +
-    ((bits & 4) !== 0 ? 1 : -1) * (values[at + 2] as number) +
-    ((bits & 8) !== 0 ? 1 : -1) * (values[at + 3] as number)
-  );
-}
+/** The high nibbles' signed sums of one byte, for `queryTable`. */
+const highSums = new Float64Array(16);
 
 /** One bit per value (1 when positive), 8 values a byte, least significant bit first. */
 function packSigns(values: Float64Array, length: number, out: Uint8Array, offset: number): void {

@@ -558,7 +558,8 @@ function nearestInMemory(
     while (at > 0) {
       const other = order[at - 1] as number;
       const otherSimilarity = similarities[other] as number;
-      if (otherSimilarity > similarity || (otherSimilarity === similarity && (rowids[candidates[other] as number] as number) < rowid)) break;
+      if (otherSimilarity > similarity || (otherSimilarity === similarity && (rowids[candidates[other] as number] as number) < rowid))
+        break;
       at -= 1;
     }
     if (at >= wanted) continue;

@@ -201,8 +201,10 @@ export function scoreCandidate<Record extends RankingRecord>(
   // Object literals rather than spreads of the candidate's entries (the same fields, in the same
   // order): a spread is a generic copy, and search scores every candidate.
   const { lexical, vector } = candidate;
-  if (lexical && lists.lexical) explanation.lexical = { rank: lexical.rank, score: lexical.score, contribution: relevanceShare * lexicalPart };
-  if (vector && lists.vector) explanation.vector = { rank: vector.rank, similarity: vector.similarity, contribution: relevanceShare * vectorPart };
+  if (lexical && lists.lexical)
+    explanation.lexical = { rank: lexical.rank, score: lexical.score, contribution: relevanceShare * lexicalPart };
+  if (vector && lists.vector)
+    explanation.vector = { rank: vector.rank, similarity: vector.similarity, contribution: relevanceShare * vectorPart };
   if (cue) explanation.date = { cue: cue.text, contribution: relevanceShare * datePart };
   if (options.decayWeight > 0) {
     const value = record.decayScore ?? decay?.(record) ?? record.importance;
