@@ -29,24 +29,33 @@ import type { SqliteSession } from './sqlite-session.js';
  */
 const capacity = 16_384;
 
-interface RankingCache {
-  appliedSeq: number;
-  rows: Map<number, RankingRow>;
+/** One remembered memory. */
+interface Entry {
+  rowid: number;
+  row: RankingRow;
   /**
-   * The record last answered for each row in `rows`: answered again while its importance and
-   * decay score are the same, so search can remember what it derived from it (the relevance
-   * floor's terms) — callers never change a record (see `MemoryStore.getRankingFields`).
+   * The record last answered for it: answered again while its importance and decay score are the
+   * same, so search can remember what it derived from it (the relevance floor's terms) —
+   * callers never change a record (see `MemoryStore.getRankingFields`). Null before the first.
    */
-  records: Map<number, RankingRecord>;
-  /** The rowid of each memory in `rows`, by id. */
-  rowids: Map<string, number>;
-  /** The file's stamp (`readStamp`) when `appliedSeq` was last confirmed and `fresh` began. */
-  stamp: Stamp;
-  /** Importance and decay score of remembered rows as read at `stamp` (null: no longer live). */
-  fresh: Map<number, Fresh | null>;
+  record: RankingRecord | null;
+  /** The cache's `generation` when importance, decay score and liveness were last read. */
+  readAt: number;
+  /** Whether the row was live then (`record` holds the values read then when it was). */
+  live: boolean;
 }
 
-type Fresh = readonly [importance: number, decayScore: number | null];
+interface RankingCache {
+  appliedSeq: number;
+  /** By rowid, longest-kept first; and the same entries by memory id (one lookup a candidate). */
+  byRowid: Map<number, Entry>;
+  byId: Map<string, Entry>;
+  /** The file's stamp (`readStamp`) when `appliedSeq` was last confirmed and `generation` began. */
+  stamp: Stamp;
+  /** Moves with the stamp: an entry whose `readAt` is older has its three fresh fields read again. */
+  generation: number;
+}
+
 type Stamp = readonly [dataVersion: number, totalChanges: number];
 
 const stampSql = 'SELECT data_version, total_changes() FROM pragma_data_version';
@@ -61,23 +70,17 @@ const caches = new WeakMap<SqliteSession, RankingCache>();
 /** The `RankingRecord` of each live memory among `ids`, in any order. */
 export function readRankingFields(session: SqliteSession, ids: readonly string[]): RankingRecord[] {
   const cache = current(session);
-  const { rows, rowids } = cache;
-  const known: number[] = [];
-  const unknown: string[] = [];
-  for (const id of ids) {
-    const rowid = rowids.get(id);
-    if (rowid === undefined) unknown.push(id);
-    else known.push(rowid);
-  }
+  const { byId, generation } = cache;
   const records: RankingRecord[] = [];
   // Remembered rows: their liveness and the two fields no log entry follows, by rowid, unless
   // read since the file last changed.
-  const { fresh } = cache;
-  const stale: number[] = [];
-  for (const rowid of known) {
-    const values = fresh.get(rowid);
-    if (values === undefined) stale.push(rowid);
-    else if (values !== null) records.push(rankingRecord(cache, rowid, rows.get(rowid) as RankingRow, values[0], values[1]));
+  const stale: Entry[] = [];
+  const unknown: string[] = [];
+  for (const id of ids) {
+    const entry = byId.get(id);
+    if (entry === undefined) unknown.push(id);
+    else if (entry.readAt !== generation) stale.push(entry);
+    else if (entry.live) records.push(entry.record as RankingRecord);
   }
   if (stale.length > 0) {
     const read = session
@@ -85,13 +88,16 @@ export function readRankingFields(session: SqliteSession, ids: readonly string[]
         'SELECT rowid, importance, decay_score FROM memories WHERE rowid IN (SELECT value FROM json_each(?)) AND deleted_at IS NULL',
       )
       .raw(true)
-      .all(JSON.stringify(stale)) as Array<[number, number, number | null]>;
-    for (const rowid of stale) fresh.set(rowid, null);
+      .all(JSON.stringify(stale.map((entry) => entry.rowid))) as Array<[number, number, number | null]>;
+    for (const entry of stale) {
+      entry.readAt = generation;
+      entry.live = false;
+    }
     for (const [rowid, importance, decayScore] of read) {
-      const row = rows.get(rowid);
-      if (row === undefined) continue;
-      fresh.set(rowid, [importance, decayScore]);
-      records.push(rankingRecord(cache, rowid, row, importance, decayScore));
+      const entry = cache.byRowid.get(rowid);
+      if (entry === undefined) continue;
+      entry.live = true;
+      records.push(rankingRecord(entry, importance, decayScore));
     }
   }
   if (unknown.length > 0) {
@@ -104,21 +110,22 @@ export function readRankingFields(session: SqliteSession, ids: readonly string[]
     for (const values of read) {
       const rowid = values[0] as number;
       const row = rankingRowFromValues(values, 3);
-      if (rows.size >= capacity) forget(cache, rows.keys().next().value as number);
-      rows.set(rowid, row);
-      cache.records.delete(rowid);
-      rowids.set(row.id, rowid);
-      fresh.set(rowid, [values[1] as number, values[2] as number | null]);
-      records.push(rankingRecord(cache, rowid, row, values[1] as number, values[2] as number | null));
+      if (cache.byRowid.size >= capacity) forget(cache, cache.byRowid.keys().next().value as number);
+      forget(cache, rowid);
+      const entry: Entry = { rowid, row, record: null, readAt: generation, live: true };
+      cache.byRowid.set(rowid, entry);
+      byId.set(row.id, entry);
+      records.push(rankingRecord(entry, values[1] as number, values[2] as number | null));
     }
   }
   return records;
 }
 
 /** The record of a remembered row with these values: the one answered last time if they are the same. */
-function rankingRecord(cache: RankingCache, rowid: number, row: RankingRow, importance: number, decayScore: number | null): RankingRecord {
-  const last = cache.records.get(rowid);
-  if (last !== undefined && Object.is(last.importance, importance) && Object.is(last.decayScore ?? null, decayScore)) return last;
+function rankingRecord(entry: Entry, importance: number, decayScore: number | null): RankingRecord {
+  const last = entry.record;
+  if (last !== null && Object.is(last.importance, importance) && Object.is(last.decayScore ?? null, decayScore)) return last;
+  const { row } = entry;
   const record: RankingRecord = {
     id: row.id,
     content: row.content,
@@ -136,17 +143,15 @@ function rankingRecord(cache: RankingCache, rowid: number, row: RankingRow, impo
   if (row.context !== undefined) record.context = row.context;
   if (row.contextSource !== undefined) record.contextSource = row.contextSource;
   if (decayScore !== null) record.decayScore = decayScore;
-  cache.records.set(rowid, record);
+  entry.record = record;
   return record;
 }
 
 function forget(cache: RankingCache, rowid: number): void {
-  const row = cache.rows.get(rowid);
-  if (row === undefined) return;
-  cache.rows.delete(rowid);
-  cache.records.delete(rowid);
-  cache.rowids.delete(row.id);
-  cache.fresh.delete(rowid);
+  const entry = cache.byRowid.get(rowid);
+  if (entry === undefined) return;
+  cache.byRowid.delete(rowid);
+  if (cache.byId.get(entry.row.id) === entry) cache.byId.delete(entry.row.id);
 }
 
 /** This connection's cache, with every row the log names since its last use forgotten. */
@@ -156,19 +161,18 @@ function current(session: SqliteSession): RankingCache {
   const stamp = readStamp(session);
   let cache = caches.get(session);
   if (cache === undefined) {
-    cache = { appliedSeq: readLogHead(session), rows: new Map(), records: new Map(), rowids: new Map(), stamp, fresh: new Map() };
+    cache = { appliedSeq: readLogHead(session), byRowid: new Map(), byId: new Map(), stamp, generation: 0 };
     caches.set(session, cache);
     return cache;
   }
   if (stamp[0] === cache.stamp[0] && stamp[1] === cache.stamp[1]) return cache;
   cache.stamp = stamp;
-  cache.fresh.clear();
+  cache.generation += 1;
   if (readLogHead(session) === cache.appliedSeq) return cache;
-  const changes = readLogChanges(session, cache.appliedSeq, cache.rows.size);
+  const changes = readLogChanges(session, cache.appliedSeq, cache.byRowid.size);
   if (changes.kind === 'reload') {
-    cache.rows.clear();
-    cache.records.clear();
-    cache.rowids.clear();
+    cache.byRowid.clear();
+    cache.byId.clear();
   } else for (const rowid of changes.rowids) forget(cache, rowid);
   cache.appliedSeq = changes.head;
   return cache;
