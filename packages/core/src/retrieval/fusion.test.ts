@@ -1,9 +1,18 @@
 import { describe, expect, it } from 'vitest';
+import type { RankingRecord } from '../contracts/memory-store.js';
 import { hashEmbedder } from '../embedding/hash-embedder.js';
 import { Memory } from '../memory.js';
 import { ValidationError } from '../model/errors.js';
 import { inMemoryStore } from '../stores/in-memory-store.js';
-import { defaultVectorWeight, HASH_VECTOR_WEIGHT, resolveRetrievalOptions } from './fusion.js';
+import { findDateCues } from './date-cues.js';
+import {
+  type Candidate,
+  candidateScore,
+  defaultVectorWeight,
+  HASH_VECTOR_WEIGHT,
+  resolveRetrievalOptions,
+  scoreCandidate,
+} from './fusion.js';
 
 const memoryWith = (options: Partial<ConstructorParameters<typeof Memory>[0]> = {}) =>
   new Memory({ store: inMemoryStore(), embedder: hashEmbedder({ dimensions: 64 }), logger: false, ...options });
@@ -83,5 +92,49 @@ describe('fusion weights', () => {
     expect((byDefault?.lexical?.contribution ?? 0) / (byDefault?.vector?.contribution ?? 1)).toBeCloseTo(1 / HASH_VECTOR_WEIGHT, 6);
     const equal = await explain(memoryWith({ retrieval: { weights: { vector: 1 } } }));
     expect(equal?.lexical?.contribution).toBeCloseTo(equal?.vector?.contribution ?? 0, 10);
+  });
+});
+
+describe('candidateScore (ranking without the explanation)', () => {
+  it("is scoreCandidate's score to the bit, whichever parts the score has", () => {
+    const now = Date.UTC(2024, 0, 1);
+    const records = [0, 1, 2, 3].map(
+      (index) =>
+        ({
+          id: `m${index}`,
+          importance: [0.5, 0, 1, 0.37][index],
+          createdAt: new Date(Date.UTC(2023, 9, 13 - index * 9, 7 * index)),
+          ...(index === 2 ? { decayScore: 0.61 } : {}),
+        }) as unknown as RankingRecord,
+    );
+    const candidates: Candidate[] = [
+      { id: 'm0', lexical: { rank: 1, score: 7.5 }, vector: { rank: 3, similarity: 0.8 } },
+      { id: 'm1', vector: { rank: 40, similarity: 0.1 } },
+      { id: 'm2', lexical: { rank: 17, score: 1.25 } },
+      { id: 'm3' },
+    ];
+    const optionSets = [
+      resolveRetrievalOptions(),
+      resolveRetrievalOptions({ weights: { vector: 0.05 }, decay: { weight: 0.2 }, recency: { weight: 0.3, halfLifeDays: 7 } }),
+      resolveRetrievalOptions({ rrfK: 3, dateCues: { weight: 2 }, importance: { weight: 0 } }),
+    ];
+    const cueSets = [[], findDateCues('what happened on October 13, 2023 or in September 2023?')];
+    const listSets = [
+      { lexical: true, vector: true },
+      { lexical: false, vector: true },
+      { lexical: true, vector: false },
+    ];
+    let compared = 0;
+    for (const options of optionSets)
+      for (const dateCues of cueSets)
+        for (const lists of listSets)
+          candidates.forEach((candidate, index) => {
+            const record = records[index] as RankingRecord;
+            const decay = () => 0.123;
+            const explained = scoreCandidate(candidate, record, lists, options, now, dateCues, decay);
+            expect(Object.is(candidateScore(candidate, record, lists, options, now, dateCues, decay), explained.score)).toBe(true);
+            compared += 1;
+          });
+    expect(compared).toBe(72);
   });
 });

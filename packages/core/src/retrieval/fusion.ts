@@ -179,6 +179,71 @@ export function scoreCandidate<Record extends RankingRecord>(
   dateCues: readonly DateCue[] = [],
   decay?: (record: Record) => number,
 ): Explanation {
+  const parts = scoreParts(candidate, record, lists, options, now, dateCues, decay);
+  const { relevanceShare, cue } = parts;
+  const explanation: Explanation = {
+    relevance: parts.relevance,
+    recency: { ageDays: parts.ageDays, value: parts.recency, contribution: parts.recencyContribution },
+    importance: { value: record.importance, contribution: parts.importanceContribution },
+    score: 0,
+  };
+  // Object literals rather than spreads of the candidate's entries (the same fields, in the same
+  // order): a spread is a generic copy.
+  const { lexical, vector } = candidate;
+  if (lexical && lists.lexical)
+    explanation.lexical = { rank: lexical.rank, score: lexical.score, contribution: relevanceShare * parts.lexicalPart };
+  if (vector && lists.vector)
+    explanation.vector = { rank: vector.rank, similarity: vector.similarity, contribution: relevanceShare * parts.vectorPart };
+  if (cue) explanation.date = { cue: cue.text, contribution: relevanceShare * parts.datePart };
+  if (options.decayWeight > 0) {
+    explanation.decay = { value: parts.decayValue, stored: record.decayScore !== undefined, contribution: parts.decayContribution };
+  }
+  explanation.score = parts.score;
+  return explanation;
+}
+
+/**
+ * `scoreCandidate(…).score` without the explanation (the same arithmetic, the same bits): search
+ * scores every candidate and explains only the hits it returns.
+ */
+export function candidateScore<Record extends RankingRecord>(
+  candidate: Candidate,
+  record: Record,
+  lists: { lexical: boolean; vector: boolean },
+  options: ResolvedRetrievalOptions,
+  now: number,
+  dateCues: readonly DateCue[] = [],
+  decay?: (record: Record) => number,
+): number {
+  return scoreParts(candidate, record, lists, options, now, dateCues, decay).score;
+}
+
+/** The figures of one candidate's score, written into one reused object (read before the next call). */
+const parts = {
+  relevanceShare: 0,
+  lexicalPart: 0,
+  vectorPart: 0,
+  datePart: 0,
+  cue: undefined as DateCue | undefined,
+  relevance: 0,
+  ageDays: 0,
+  recency: 0,
+  recencyContribution: 0,
+  importanceContribution: 0,
+  decayValue: 0,
+  decayContribution: 0,
+  score: 0,
+};
+
+function scoreParts<Record extends RankingRecord>(
+  candidate: Candidate,
+  record: Record,
+  lists: { lexical: boolean; vector: boolean },
+  options: ResolvedRetrievalOptions,
+  now: number,
+  dateCues: readonly DateCue[],
+  decay: ((record: Record) => number) | undefined,
+): typeof parts {
   const { rrfK } = options;
   const lexicalWeight = lists.lexical ? options.lexicalWeight : 0;
   const vectorWeight = lists.vector ? (options.vectorWeight ?? 1) : 0;
@@ -192,30 +257,27 @@ export function scoreCandidate<Record extends RankingRecord>(
   const relevance = lexicalPart + vectorPart + datePart;
   const ageDays = Math.max(0, now - record.createdAt.getTime()) / 86_400_000;
   const recency = 0.5 ** (ageDays / options.halfLifeDays);
-  const explanation: Explanation = {
-    relevance,
-    recency: { ageDays, value: recency, contribution: options.recencyWeight * recency },
-    importance: { value: record.importance, contribution: options.importanceWeight * record.importance },
-    score: 0,
-  };
-  // Object literals rather than spreads of the candidate's entries (the same fields, in the same
-  // order): a spread is a generic copy, and search scores every candidate.
-  const { lexical, vector } = candidate;
-  if (lexical && lists.lexical)
-    explanation.lexical = { rank: lexical.rank, score: lexical.score, contribution: relevanceShare * lexicalPart };
-  if (vector && lists.vector)
-    explanation.vector = { rank: vector.rank, similarity: vector.similarity, contribution: relevanceShare * vectorPart };
-  if (cue) explanation.date = { cue: cue.text, contribution: relevanceShare * datePart };
+  const recencyContribution = options.recencyWeight * recency;
+  const importanceContribution = options.importanceWeight * record.importance;
+  let decayValue = 0;
+  let decayContribution = 0;
   if (options.decayWeight > 0) {
-    const value = record.decayScore ?? decay?.(record) ?? record.importance;
-    explanation.decay = { value, stored: record.decayScore !== undefined, contribution: options.decayWeight * value };
+    decayValue = record.decayScore ?? decay?.(record) ?? record.importance;
+    decayContribution = options.decayWeight * decayValue;
   }
-  explanation.score = Math.min(
-    1,
-    relevanceShare * relevance +
-      explanation.recency.contribution +
-      explanation.importance.contribution +
-      (explanation.decay?.contribution ?? 0),
-  );
-  return explanation;
+  parts.relevanceShare = relevanceShare;
+  parts.lexicalPart = lexicalPart;
+  parts.vectorPart = vectorPart;
+  parts.datePart = datePart;
+  parts.cue = cue;
+  parts.relevance = relevance;
+  parts.ageDays = ageDays;
+  parts.recency = recency;
+  parts.recencyContribution = recencyContribution;
+  parts.importanceContribution = importanceContribution;
+  parts.decayValue = decayValue;
+  parts.decayContribution = decayContribution;
+  // Without a decay weight the last term is 0, as the explanation's missing decay counts.
+  parts.score = Math.min(1, relevanceShare * relevance + recencyContribution + importanceContribution + decayContribution);
+  return parts;
 }

@@ -13,9 +13,12 @@ import type { Explanation } from './fusion.js';
  * scope and conversation are neighbours when one's derived context ends with the other's content.
  * Candidates without a derived context (caller context, no conversation) are left as they are.
  */
-export function smoothAlongConversations(items: ReadonlyArray<{ memory: RankingRecord; explanation: Explanation }>, weight: number): void {
+export function smoothAlongConversations(
+  items: ReadonlyArray<{ memory: RankingRecord; explanation: Pick<Explanation, 'score' | 'neighbour'> }>,
+  weight: number,
+): void {
   if (!(weight > 0) || items.length < 2) return;
-  const groups = new Map<string, Array<{ memory: RankingRecord; explanation: Explanation }>>();
+  const groups = new Map<string, Array<(typeof items)[number]>>();
   for (const item of items) {
     if (item.memory.conversationId === null) continue;
     const key = `${scopeKey(item.memory.scope)}\u0000${item.memory.conversationId}`;

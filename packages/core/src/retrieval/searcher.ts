@@ -13,9 +13,17 @@ import { type SearchOptions, searchOptionsSchema, validate } from '../model/sche
 import type { AccessRecorder } from './access-recorder.js';
 import { findDateCues } from './date-cues.js';
 import { expandHits } from './expansion.js';
-import { collectCandidates, defaultVectorWeight, type Explanation, type ResolvedRetrievalOptions, scoreCandidate } from './fusion.js';
+import {
+  type Candidate,
+  candidateScore,
+  collectCandidates,
+  defaultVectorWeight,
+  type Explanation,
+  type ResolvedRetrievalOptions,
+  scoreCandidate,
+} from './fusion.js';
 import { smoothAlongConversations } from './neighbours.js';
-import { applyFloor, floorFor, queryNames } from './relevance-floor.js';
+import { applyFloor, floorFor, type HitEvidence, queryNames } from './relevance-floor.js';
 
 export interface SearchHit {
   memory: MemoryRecord;
@@ -25,6 +33,17 @@ export interface SearchHit {
 }
 
 type Mode = 'hybrid' | 'vector' | 'lexical';
+
+/** A candidate as search ranks it (see `Searcher.run`). */
+interface Ranked {
+  memory: RankingRecord;
+  full: MemoryRecord | undefined;
+  candidate: Candidate;
+  /** The score so far, and the neighbour smoothing added (`smoothAlongConversations`). */
+  explanation: Pick<Explanation, 'score' | 'neighbour'>;
+  similarity: number | undefined;
+  own: number;
+}
 
 const MAX_QUERY_CHARS = 100_000;
 
@@ -104,23 +123,19 @@ export class Searcher {
     const rankOnFields = getRankingFields !== undefined && !filter.where && !(fusion.decayWeight > 0) && !parsed.expand;
     const ids = [...candidates.keys()];
     const dateCues = fusion.dateWeight > 0 ? findDateCues(query) : [];
-    // `own`: the score before neighbour smoothing, which orders hits the cap at 1 made equal;
-    // `full`: the whole record, when candidates were read whole.
-    let scored: Array<{
-      memory: RankingRecord;
-      full: MemoryRecord | undefined;
-      explanation: Explanation;
-      similarity: number | undefined;
-      own: number;
-    }> = [];
+    // Candidates are ranked on their score alone; the explanation (a handful of objects) is built
+    // for the hits returned only. `own`: the score before neighbour smoothing, which orders hits
+    // the cap at 1 made equal; `full`: the whole record, when candidates were read whole;
+    // `explanation.neighbour` is what smoothing added.
+    let scored: Ranked[] = [];
+    // Decay reads the access statistics, so a decay weight > 0 reads whole records (`full`).
+    const decayOf = (full: MemoryRecord | undefined) => (full ? () => decayScore(full, now, 0, this.context.decay) : undefined);
     const score = (record: RankingRecord, full: MemoryRecord | undefined) => {
       const candidate = candidates.get(record.id);
       // A separate vector index may hold a stale payload: the store's record is the truth.
       if (!candidate || !matchesFilter(record, filter)) return;
-      // Decay reads the access statistics, so a decay weight > 0 reads whole records (`full`).
-      const decay = full ? () => decayScore(full, now, 0, this.context.decay) : undefined;
-      const explanation = scoreCandidate(candidate, record, lists, fusion, now, dateCues, decay);
-      scored.push({ memory: record, full, explanation, similarity: candidate.vector?.similarity, own: explanation.score });
+      const own = candidateScore(candidate, record, lists, fusion, now, dateCues, decayOf(full));
+      scored.push({ memory: record, full, candidate, explanation: { score: own }, similarity: candidate.vector?.similarity, own });
     };
     if (rankOnFields) for (const record of await getRankingFields.call(store, ids)) score(record, undefined);
     else for (const record of await store.get(ids)) score(record, record);
@@ -133,19 +148,30 @@ export class Searcher {
     // The relevance floor (evidence, not rank) applies unless the caller chose a minScore.
     const floor = parsed.minScore === undefined ? floorFor(fusion.floor, this.context.embedding.id) : undefined;
     let kept = scored;
+    let evidenceOf: ((item: Ranked) => HitEvidence | undefined) | undefined;
     if (floor) {
       // Expansion seeds from the best hits, so the floor keeps `limit` of them either way.
       const applied = applyFloor(query, scored, floor, limit);
       kept = applied.kept;
       if (kept.length > 0 && floor.unknownNames && !applied.close && (await this.namesAbsent(query, applied.found, filter))) kept = [];
-      for (const item of kept) {
-        const evidence = applied.evidence.get(item);
-        if (evidence) item.explanation.evidence = evidence;
-      }
+      evidenceOf = (item) => applied.evidence.get(item);
     }
+    // The explanation of a kept candidate: `scoreCandidate`'s (whose score is `own`, the same
+    // arithmetic), then what smoothing and the floor added, in that order.
+    const explain = (item: Ranked): Explanation => {
+      const explanation = scoreCandidate(item.candidate, item.memory, lists, fusion, now, dateCues, decayOf(item.full));
+      const { neighbour } = item.explanation;
+      if (neighbour) {
+        explanation.neighbour = neighbour;
+        explanation.score = item.explanation.score;
+      }
+      const evidence = evidenceOf?.(item);
+      if (evidence) explanation.evidence = evidence;
+      return explanation;
+    };
     const whole = rankOnFields
-      ? await this.fullRecords(kept, limit, filter)
-      : kept.flatMap(({ full, explanation }) => (full ? [{ memory: full, explanation }] : []));
+      ? await this.fullRecords(kept, limit, filter, explain)
+      : kept.flatMap((item) => (item.full ? [{ memory: item.full, explanation: explain(item) }] : []));
     const hits: SearchHit[] = whole.map(({ memory, explanation }) =>
       parsed.explain ? { memory, score: explanation.score, explanation } : { memory, score: explanation.score },
     );
@@ -166,9 +192,10 @@ export class Searcher {
    * changed out of the filter) since it was ranked is left out and the next one read in its place.
    */
   private async fullRecords(
-    ranked: ReadonlyArray<{ memory: RankingRecord; explanation: Explanation }>,
+    ranked: readonly Ranked[],
     limit: number,
     filter: MemoryFilter,
+    explain: (item: Ranked) => Explanation,
   ): Promise<Array<{ memory: MemoryRecord; explanation: Explanation }>> {
     const out: Array<{ memory: MemoryRecord; explanation: Explanation }> = [];
     let next = 0;
@@ -178,7 +205,7 @@ export class Searcher {
       const records = new Map((await this.context.store.get(batch.map((item) => item.memory.id))).map((record) => [record.id, record]));
       for (const item of batch) {
         const record = records.get(item.memory.id);
-        if (record && matchesFilter(record, filter)) out.push({ memory: record, explanation: item.explanation });
+        if (record && matchesFilter(record, filter)) out.push({ memory: record, explanation: explain(item) });
       }
     }
     return out;
