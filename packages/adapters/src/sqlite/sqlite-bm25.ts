@@ -678,7 +678,8 @@ class TopK {
     for (let index = 0; index < this.count; index++) {
       out.push({ slot: this.slots[index] as number, score: this.scores[index] as number });
     }
-    return out.sort((a, b) => b.score - a.score || a.slot - b.slot);
+    // -1 / 1 rather than a difference of scores: a double returned is a heap number a comparison.
+    return out.sort((a, b) => (a.score !== b.score ? (a.score > b.score ? -1 : 1) : a.slot - b.slot));
   }
 
   /** Whether (score, slot) ranks below heap entry `at` (or below (otherScore, otherSlot)). */

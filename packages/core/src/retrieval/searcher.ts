@@ -144,7 +144,13 @@ export class Searcher {
       const minScore = parsed.minScore;
       scored = scored.filter((item) => item.explanation.score >= minScore);
     }
-    scored.sort((a, b) => b.explanation.score - a.explanation.score || b.own - a.own || (a.memory.id < b.memory.id ? 1 : -1));
+    // Best score first, then the better score before smoothing, then the later id. The comparator
+    // answers -1 or 1 (a difference of scores was a heap number a comparison).
+    scored.sort((a, b) => {
+      if (a.explanation.score !== b.explanation.score) return a.explanation.score > b.explanation.score ? -1 : 1;
+      if (a.own !== b.own) return a.own > b.own ? -1 : 1;
+      return a.memory.id < b.memory.id ? 1 : -1;
+    });
     // The relevance floor (evidence, not rank) applies unless the caller chose a minScore.
     const floor = parsed.minScore === undefined ? floorFor(fusion.floor, this.context.embedding.id) : undefined;
     let kept = scored;
