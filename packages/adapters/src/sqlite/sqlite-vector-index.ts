@@ -345,13 +345,36 @@ function nearest(distances: Uint16Array, length: number, histogram: Uint32Array,
   let below = 0;
   while (threshold < histogram.length && below + (histogram[threshold] as number) < count) below += histogram[threshold++] as number;
   let room = Math.min(count, below + (threshold < histogram.length ? (histogram[threshold] as number) : 0)) - below;
-  if (nearestScratch.length < below + room) nearestScratch = new Int32Array(Math.max(below + room, 4096));
+  // One spare entry: each position is written before it is known to count.
+  if (nearestScratch.length <= below + room) nearestScratch = new Int32Array(Math.max(below + room + 1, 4096));
   const selected = nearestScratch;
   let next = 0;
-  for (let position = 0; position < length; position++) {
-    const distance = distances[position] as number;
-    if (distance < threshold || (distance === threshold && distance !== maskedDistance && room-- > 0)) {
-      selected[next++] = slots ? (slots[position] as number) : position;
+  // Below the threshold counts, decided without a branch (distances and the threshold are small
+  // non-negative integers: the sign bit of their difference); a tie at the threshold, rare, counts
+  // while there is room (earliest first). A masked distance is never below nor equal to it (the
+  // threshold is at most the code's bit count). Three quarters of the positions are above it, at
+  // random: a branch on each mispredicted a quarter of the time.
+  if (slots) {
+    for (let position = 0; position < length; position++) {
+      const distance = distances[position] as number;
+      selected[next] = slots[position] as number;
+      if (distance === threshold) {
+        if (room > 0) {
+          room -= 1;
+          next += 1;
+        }
+      } else next += (distance - threshold) >>> 31;
+    }
+  } else {
+    for (let position = 0; position < length; position++) {
+      const distance = distances[position] as number;
+      selected[next] = position;
+      if (distance === threshold) {
+        if (room > 0) {
+          room -= 1;
+          next += 1;
+        }
+      } else next += (distance - threshold) >>> 31;
     }
   }
   return selected.subarray(0, next);
