@@ -19,7 +19,8 @@ import * as sqliteVec from 'sqlite-vec';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeSnapshot } from './sqlite-snapshot.js';
 import { type SqliteStoreOptions, sqliteStore } from './sqlite-store.js';
-import { dotProducts, kthSmallest, sparseDotProducts } from './sqlite-vector-index.js';
+import { dotProducts, kthSmallest, nearest, sparseDotProducts } from './sqlite-vector-index.js';
+import { maskedDistance } from './sqlite-vector-kernel.js';
 import { decodeStoredVector, encodeStoredVector } from './sqlite-vector-storage.js';
 
 const dimensions = 16;
@@ -731,6 +732,37 @@ describe('sparseDotProducts (the exact stage for a query with few non-zero compo
       const dense = Array.from(dotProducts(floats, candidates, query, new Float64Array(count)));
       expect(sparse).toEqual(dense);
       expect(sparse.map((value) => Object.is(value, -0))).toEqual(dense.map((value) => Object.is(value, -0)));
+    }
+  });
+});
+
+describe("nearest (the Hamming stage's cut)", () => {
+  it('keeps the count smallest distances, ties at the cut earliest first, masked never, in position order', () => {
+    let state = 11;
+    const next = () => {
+      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+      return state / 4294967296;
+    };
+    const bits = 64;
+    for (const [length, count, maskedShare] of [
+      [1000, 100, 0],
+      [1000, 100, 0.3],
+      [500, 499, 0.5],
+      [300, 1000, 0.2],
+      [2000, 1, 0],
+    ] as const) {
+      const distances = Uint16Array.from({ length }, () => (next() < maskedShare ? maskedDistance : Math.floor(next() * 12) + 20));
+      const histogram = new Uint32Array(bits + 1);
+      for (const distance of distances) if (distance !== maskedDistance) histogram[distance] = (histogram[distance] as number) + 1;
+      const slots = Int32Array.from({ length }, (_, position) => position * 3 + 7);
+      // The reference: positions by (distance, position), the first count unmasked, back in position order.
+      const expected = Array.from({ length }, (_, position) => position)
+        .filter((position) => distances[position] !== maskedDistance)
+        .sort((a, b) => (distances[a] as number) - (distances[b] as number) || a - b)
+        .slice(0, count)
+        .sort((a, b) => a - b);
+      expect(Array.from(nearest(distances, length, histogram, count, null))).toEqual(expected);
+      expect(Array.from(nearest(distances, length, histogram, count, slots))).toEqual(expected.map((position) => position * 3 + 7));
     }
   });
 });

@@ -340,7 +340,13 @@ let highestScratch = new Int32Array(0);
  * value), as slots: `slots[position]` when a slot list was scanned, else the position itself.
  * Masked entries (`maskedDistance`) never count. Ties at the cut-off go to the earliest slots.
  */
-function nearest(distances: Uint16Array, length: number, histogram: Uint32Array, count: number, slots: Int32Array | null): Int32Array {
+export function nearest(
+  distances: Uint16Array,
+  length: number,
+  histogram: Uint32Array,
+  count: number,
+  slots: Int32Array | null,
+): Int32Array {
   let threshold = 0;
   let below = 0;
   while (threshold < histogram.length && below + (histogram[threshold] as number) < count) below += histogram[threshold++] as number;
