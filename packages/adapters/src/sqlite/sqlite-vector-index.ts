@@ -8,7 +8,7 @@ import type { IdColumn, SlotColumns } from './sqlite-slot-columns.js';
 import { defaultFloatCacheBytes, VectorCache } from './sqlite-vector-cache.js';
 import { codeLayout, codeVersion, VectorCoder } from './sqlite-vector-codes.js';
 import { type SlotFilter, slotFilter } from './sqlite-vector-filter.js';
-import { type CodeArena, maskedDistance } from './sqlite-vector-kernel.js';
+import type { CodeArena } from './sqlite-vector-kernel.js';
 import { encodeStoredVector, storedCosine, vectorNorm } from './sqlite-vector-storage.js';
 
 /** The largest k one search answers (the contract's callers ask for tens). */
