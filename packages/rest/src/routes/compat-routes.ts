@@ -8,6 +8,7 @@ import {
   RememberSchema,
 } from '../schemas.js';
 import type { EngramHono } from './app-env.js';
+import { recordForJson } from './json-dates.js';
 import { addInputFrom } from './request-values.js';
 import { ERRORS, jsonBody, jsonContent, SECURITY } from './responses.js';
 
@@ -52,7 +53,7 @@ export function registerCompatRoutes(app: EngramHono): void {
       ...(body.memory_type ? { types: [body.memory_type] } : {}),
       ...(body.similarity_threshold !== undefined ? { minScore: body.similarity_threshold } : {}),
     });
-    const results = hits.map((hit) => ({ memory: hit.memory, similarity_score: hit.score }));
+    const results = hits.map((hit) => ({ memory: recordForJson(hit.memory), similarity_score: hit.score }));
     return context.json({ results, query: body.query, total_found: results.length } as never, 200);
   });
 
@@ -78,7 +79,7 @@ export function registerCompatRoutes(app: EngramHono): void {
       limit: body.limit ?? 10,
       ...(body.user_id !== undefined ? { scope: { userId: body.user_id } } : {}),
     });
-    const memories = hits.map((hit) => ({ memory: hit.memory, score: hit.score }));
+    const memories = hits.map((hit) => ({ memory: recordForJson(hit.memory), score: hit.score }));
     return context.json({ memories, count: memories.length } as never, 200);
   });
 }

@@ -20,6 +20,7 @@ import {
   UpdateMemorySchema,
 } from '../schemas.js';
 import type { EngramHono } from './app-env.js';
+import { hitsForJson, recordForJson } from './json-dates.js';
 import { addInputFrom, integer, listFilterFrom, withAgent } from './request-values.js';
 import { ERRORS, jsonBody, jsonContent, MODEL_FAILED, NOT_FOUND, SECURITY, validationResponse } from './responses.js';
 
@@ -203,14 +204,14 @@ export function registerMemoryRoutes(app: EngramHono): void {
       ...(limit !== undefined ? { limit } : {}),
       ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
     });
-    return context.json(page as never, 200);
+    return context.json({ ...page, items: page.items.map(recordForJson) } as never, 200);
   });
 
   app.openapi(getRoute, async (context) => {
     const { id } = context.req.valid('param');
     const memory = await context.var.memory.get(id);
     if (!memory) throw new NotFoundError('Memory', id);
-    return context.json({ memory } as never, 200);
+    return context.json({ memory: recordForJson(memory) } as never, 200);
   });
 
   app.openapi(updateRoute, async (context) => {
@@ -228,11 +229,11 @@ export function registerMemoryRoutes(app: EngramHono): void {
   app.openapi(searchRoute, async (context) => {
     const { query, ...options } = context.req.valid('json');
     const hits = await context.var.memory.search(query, options);
-    return context.json({ hits } as never, 200);
+    return context.json({ hits: hitsForJson(hits) } as never, 200);
   });
 
   app.openapi(contextRoute, async (context) => {
     const result = await context.var.memory.context(context.req.valid('json'));
-    return context.json(result as never, 200);
+    return context.json({ ...result, hits: hitsForJson(result.hits) } as never, 200);
   });
 }
