@@ -241,7 +241,7 @@ export function createEngramApp(options: EngramAppOptions): EngramApp {
       limiter = configured === false ? null : new RateLimiter(configured);
     }
     if (limiter) {
-      const principal = context.var.principal;
+      const principal = context.get('principal');
       const verdict = limiter.take(principal ? `key:${principal.keyId}` : `peer:${remoteAddress(context) ?? 'local'}`);
       if (!verdict.allowed) {
         throw new HttpError(429, 'RATE_LIMITED', `Too many requests: retry in ${verdict.retryAfterSeconds} s`, undefined, {

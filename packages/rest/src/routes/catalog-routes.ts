@@ -59,12 +59,12 @@ async function countTags(memory: Memory, scope: Scope | undefined): Promise<Arra
 
 export function registerCatalogRoutes(app: EngramHono): void {
   app.openapi(tagsRoute, async (context) => {
-    const tagCounts = await countTags(context.var.memory, scopeFrom(context.req.valid('query')));
+    const tagCounts = await countTags(context.get('memory'), scopeFrom(context.req.valid('query')));
     return context.json({ tags: tagCounts } as never, 200);
   });
 
   app.openapi(typesRoute, async (context) => {
-    const memory = context.var.memory;
+    const memory = context.get('memory');
     const scope = scopeFrom(context.req.valid('query'));
     const types = [];
     for (const type of memory.ontology.types) {
@@ -75,7 +75,7 @@ export function registerCatalogRoutes(app: EngramHono): void {
   });
 
   app.openapi(statsRoute, async (context) => {
-    const memory = context.var.memory;
+    const memory = context.get('memory');
     const scope = scopeFrom(context.req.valid('query'));
     const filter = scope ? { scope } : {};
     const total = await memory.count(filter);
@@ -89,7 +89,7 @@ export function registerCatalogRoutes(app: EngramHono): void {
         byType,
         store: { name: memory.store.name },
         embedder: { id: memory.embedder.id, dimensions: memory.embedder.dimensions },
-        tenant: context.var.tenant,
+        tenant: context.get('tenant'),
       } as never,
       200,
     );

@@ -47,7 +47,7 @@ const recallRoute = createRoute({
 export function registerCompatRoutes(app: EngramHono): void {
   app.openapi(compatSearchRoute, async (context) => {
     const body = context.req.valid('json');
-    const hits = await context.var.memory.search(body.query, {
+    const hits = await context.get('memory').search(body.query, {
       limit: body.n_results ?? body.limit ?? 10,
       ...(body.tags && body.tags.length > 0 ? { tags: body.tags } : {}),
       ...(body.memory_type ? { types: [body.memory_type] } : {}),
@@ -69,13 +69,13 @@ export function registerCompatRoutes(app: EngramHono): void {
       },
       context.req.header('x-agent-id'),
     );
-    const result = await context.var.memory.add(input);
+    const result = await context.get('memory').add(input);
     return context.json({ id: result.memory.id, success: true, memory: result.memory } as never, 200);
   });
 
   app.openapi(recallRoute, async (context) => {
     const body = context.req.valid('json');
-    const hits = await context.var.memory.search(body.query, {
+    const hits = await context.get('memory').search(body.query, {
       limit: body.limit ?? 10,
       ...(body.user_id !== undefined ? { scope: { userId: body.user_id } } : {}),
     });

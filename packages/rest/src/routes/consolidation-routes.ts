@@ -54,7 +54,7 @@ export async function consolidate(memory: Memory, options: Parameters<Memory['co
 export function registerConsolidationRoutes(app: EngramHono): void {
   app.openapi(consolidateRoute, async (context) => {
     const { dryRun = true, scope, steps, now } = context.req.valid('json');
-    const memory = context.var.memory;
+    const memory = context.get('memory');
     const options = { dryRun, ...(scope ? { scope } : {}), ...(steps ? { steps } : {}), ...(now !== undefined ? { now } : {}) };
     const report = dryRun ? await consolidate(memory, options) : await runExclusively(memory, () => consolidate(memory, options));
     return context.json(reportJson(report) as never, 200);

@@ -48,7 +48,7 @@ async function knownIds(memory: Memory, ids: string[]): Promise<string[]> {
 export function registerErasureRoutes(app: EngramHono): void {
   app.openapi(forgetRoute, async (context) => {
     const { scope, ids, confirm = false } = context.req.valid('json');
-    const memory = context.var.memory;
+    const memory = context.get('memory');
     if ((scope === undefined) === (ids === undefined)) {
       throw new ValidationError([
         { field: scope === undefined ? 'scope' : 'ids', message: 'send one of scope ({ "userId": "alice" }) or ids ([…])' },

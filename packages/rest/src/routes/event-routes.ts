@@ -29,7 +29,7 @@ export function registerEventRoutes(app: EngramHono, dependencies: RouteDependen
       ...(query.runId !== undefined ? { runId: query.runId } : {}),
       ...(tags && tags.length > 0 ? { tags } : {}),
     };
-    const hub = dependencies.events.for(context.var.memory);
+    const hub = dependencies.events.for(context.get('memory'));
     const lastEventId = context.req.header('last-event-id') ?? undefined;
     return streamSSE(context, async (stream) => {
       const queue: StreamEvent[] = [];

@@ -112,7 +112,7 @@ const resolveRoute = createRoute({
 export function registerGraphRoutes(app: EngramHono): void {
   app.openapi(linkRoute, async (context) => {
     const { sourceId, targetId, type, ...options } = context.req.valid('json');
-    const memory = context.var.memory;
+    const memory = context.get('memory');
     // 201 for a new edge, 200 when the existing one (either orientation, for symmetric types) was updated.
     const existing = await memory.relations(sourceId, { direction: 'both', types: [type] });
     const known = existing.some((edge) => new Set([edge.sourceId, edge.targetId]).has(targetId));
@@ -122,7 +122,7 @@ export function registerGraphRoutes(app: EngramHono): void {
 
   app.openapi(unlinkRoute, async (context) => {
     const { sourceId, targetId, type } = context.req.valid('query');
-    const removed = await context.var.memory.unlink(sourceId, targetId, type);
+    const removed = await context.get('memory').unlink(sourceId, targetId, type);
     return context.json({ removed } as never, 200);
   });
 
@@ -130,7 +130,7 @@ export function registerGraphRoutes(app: EngramHono): void {
     const { id } = context.req.valid('param');
     const query = context.req.valid('query');
     const types = splitList(query.types);
-    const relations = await context.var.memory.relations(id, {
+    const relations = await context.get('memory').relations(id, {
       ...(query.direction ? { direction: query.direction } : {}),
       ...(types ? { types } : {}),
     });
@@ -144,7 +144,7 @@ export function registerGraphRoutes(app: EngramHono): void {
     const depth = integer(query.depth);
     const limit = integer(query.limit);
     const includeSuperseded = flag(query.includeSuperseded);
-    const neighbors = await context.var.memory.neighbors(id, {
+    const neighbors = await context.get('memory').neighbors(id, {
       ...(query.direction ? { direction: query.direction } : {}),
       ...(types ? { types } : {}),
       ...(depth !== undefined ? { depth } : {}),
@@ -161,7 +161,7 @@ export function registerGraphRoutes(app: EngramHono): void {
     const radius = integer(query.radius);
     const maxNodes = integer(query.maxNodes);
     const includeSuperseded = flag(query.includeSuperseded);
-    const subgraph = await context.var.memory.subgraph(id, {
+    const subgraph = await context.get('memory').subgraph(id, {
       ...(types ? { types } : {}),
       ...(radius !== undefined ? { radius } : {}),
       ...(maxNodes !== undefined ? { maxNodes } : {}),
@@ -172,7 +172,7 @@ export function registerGraphRoutes(app: EngramHono): void {
 
   app.openapi(historyRoute, async (context) => {
     const { id } = context.req.valid('param');
-    const history = await context.var.memory.history(id);
+    const history = await context.get('memory').history(id);
     // Core answers [] for an id that never existed or was erased (forget): over HTTP that is a 404.
     if (history.length === 0) throw new NotFoundError('Memory', id);
     return context.json({ history } as never, 200);
@@ -183,7 +183,7 @@ export function registerGraphRoutes(app: EngramHono): void {
     const types = splitList(query.types);
     const maxDepth = integer(query.maxDepth);
     const includeSuperseded = flag(query.includeSuperseded);
-    const path = await context.var.memory.path(query.from, query.to, {
+    const path = await context.get('memory').path(query.from, query.to, {
       ...(query.direction ? { direction: query.direction } : {}),
       ...(types ? { types } : {}),
       ...(maxDepth !== undefined ? { maxDepth } : {}),
@@ -194,7 +194,7 @@ export function registerGraphRoutes(app: EngramHono): void {
 
   app.openapi(resolveRoute, async (context) => {
     const { winnerId, loserId, reason } = context.req.valid('json');
-    const result = await context.var.memory.resolve(winnerId, loserId, reason !== undefined ? { reason } : {});
+    const result = await context.get('memory').resolve(winnerId, loserId, reason !== undefined ? { reason } : {});
     return context.json(result as never, 200);
   });
 }

@@ -50,7 +50,7 @@ function settingsOf(body: { scope?: Scope; tags?: string[]; type?: string; chunk
 
 export function registerIngestRoutes(app: EngramHono, options: IngestRouteOptions): void {
   app.openapi(ingestRoute, async (context) => {
-    const memory = context.var.memory;
+    const memory = context.get('memory');
     const contentType = context.req.header('content-type') ?? '';
     if (/^multipart\/form-data/i.test(contentType)) {
       // Each validator runs for its own media type only; the types of both reach here.

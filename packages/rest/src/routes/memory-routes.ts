@@ -155,7 +155,7 @@ export function registerMemoryRoutes(app: EngramHono): void {
       const body = context.req.valid('json');
       const agent = context.req.header('x-agent-id');
       if ('infer' in body) {
-        const memory = context.var.memory;
+        const memory = context.get('memory');
         if (!memory.model) {
           throw new HttpError(
             400,
@@ -183,7 +183,7 @@ export function registerMemoryRoutes(app: EngramHono): void {
         const wrote = result.results.some((item) => item.status !== 'unchanged');
         return context.json(result as never, wrote ? 201 : 200);
       }
-      const result = await context.var.memory.add(addInputFrom(body, agent));
+      const result = await context.get('memory').add(addInputFrom(body, agent));
       return context.json(result as never, result.status === 'created' ? 201 : 200);
     },
     (result, context) => addValidationHook(result, context) as never,
@@ -192,14 +192,14 @@ export function registerMemoryRoutes(app: EngramHono): void {
   app.openapi(batchRoute, async (context) => {
     const agent = context.req.header('x-agent-id');
     const inputs = context.req.valid('json').memories.map((body, index) => addInputFrom(body, agent, `memories.${index}`));
-    const results = await context.var.memory.addMany(inputs, 'memories');
+    const results = await context.get('memory').addMany(inputs, 'memories');
     return context.json({ results } as never, 201);
   });
 
   app.openapi(listRoute, async (context) => {
     const query = context.req.valid('query');
     const limit = integer(query.limit);
-    const page = await context.var.memory.list({
+    const page = await context.get('memory').list({
       ...listFilterFrom(query),
       ...(limit !== undefined ? { limit } : {}),
       ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
@@ -209,31 +209,31 @@ export function registerMemoryRoutes(app: EngramHono): void {
 
   app.openapi(getRoute, async (context) => {
     const { id } = context.req.valid('param');
-    const memory = await context.var.memory.get(id);
+    const memory = await context.get('memory').get(id);
     if (!memory) throw new NotFoundError('Memory', id);
     return context.json({ memory: recordForJson(memory) } as never, 200);
   });
 
   app.openapi(updateRoute, async (context) => {
     const { id } = context.req.valid('param');
-    const memory = await context.var.memory.update(id, context.req.valid('json'));
+    const memory = await context.get('memory').update(id, context.req.valid('json'));
     return context.json({ memory } as never, 200);
   });
 
   app.openapi(deleteRoute, async (context) => {
     const { id } = context.req.valid('param');
-    if (!(await context.var.memory.delete(id))) throw new NotFoundError('Memory', id);
+    if (!(await context.get('memory').delete(id))) throw new NotFoundError('Memory', id);
     return context.json({ deleted: true, id } as never, 200);
   });
 
   app.openapi(searchRoute, async (context) => {
     const { query, ...options } = context.req.valid('json');
-    const hits = await context.var.memory.search(query, options);
+    const hits = await context.get('memory').search(query, options);
     return context.json({ hits: hitsForJson(hits) } as never, 200);
   });
 
   app.openapi(contextRoute, async (context) => {
-    const result = await context.var.memory.context(context.req.valid('json'));
+    const result = await context.get('memory').context(context.req.valid('json'));
     return context.json({ ...result, hits: hitsForJson(result.hits) } as never, 200);
   });
 }

@@ -40,7 +40,7 @@ const reindexContextRoute = createRoute({
 export function registerReindexRoutes(app: EngramHono): void {
   app.openapi(reindexContextRoute, async (context) => {
     // `{}` is everything the tenant holds.
-    const result = await context.var.memory.reindexContext(context.req.valid('json'));
+    const result = await context.get('memory').reindexContext(context.req.valid('json'));
     return context.json(result, 200);
   });
 }

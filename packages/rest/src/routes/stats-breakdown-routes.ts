@@ -99,7 +99,7 @@ export function registerStatsBreakdownRoutes(app: EngramHono): void {
   app.openapi(breakdownRoute, async (context) => {
     const query = context.req.valid('query');
     const days = Math.min(Math.max(integer(query.days) ?? 30, 1), 366);
-    const breakdown = await statsBreakdown(context.var.memory, scopeFrom(query), days);
-    return context.json({ ...breakdown, tenant: context.var.tenant } as never, 200);
+    const breakdown = await statsBreakdown(context.get('memory'), scopeFrom(query), days);
+    return context.json({ ...breakdown, tenant: context.get('tenant') } as never, 200);
   });
 }

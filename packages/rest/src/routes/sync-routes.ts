@@ -44,7 +44,7 @@ export function registerSyncRoutes(app: EngramHono): void {
   app.openapi(changesRoute, async (context) => {
     const query = context.req.valid('query');
     const erasedSince = context.req.valid('header')['x-engram-erased-since'];
-    const page = await context.var.memory.sync.changes({
+    const page = await context.get('memory').sync.changes({
       since: Number(query.since),
       ...(query.limit !== undefined ? { limit: Number(query.limit) } : {}),
       ...(erasedSince !== undefined ? { erasedSince: Number(erasedSince) } : {}),
@@ -53,7 +53,7 @@ export function registerSyncRoutes(app: EngramHono): void {
   });
 
   app.openapi(pushRoute, async (context) => {
-    const result = await context.var.memory.sync.receive(context.req.valid('json'));
+    const result = await context.get('memory').sync.receive(context.req.valid('json'));
     return context.json(result as never, 200);
   });
 }

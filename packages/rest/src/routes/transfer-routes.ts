@@ -1,4 +1,4 @@
-import { type AddInput, ValidationError } from '@engram/core';
+import { type AddInput, type Memory, ValidationError } from '@engram/core';
 import { createRoute, z } from '@hono/zod-openapi';
 import { stream } from 'hono/streaming';
 import { ExportQuerySchema, ImportResultSchema } from '../schemas.js';
@@ -75,7 +75,7 @@ const INDEXED = /^lines\.(\d+)(?:\.(.*))?$/;
 
 export function registerTransferRoutes(app: EngramHono): void {
   app.openapi(exportRoute, async (context) => {
-    const memory = context.var.memory;
+    const memory = context.get('memory');
     const filter = listFilterFrom(context.req.valid('query'));
     // Validate the filter before the 200 goes out: a bad filter must be a 400, not a broken stream.
     const first = await memory.list({ ...filter, limit: 1000 });
@@ -107,9 +107,9 @@ export function registerTransferRoutes(app: EngramHono): void {
         lineNumbers.push(index + 1);
       }
     });
-    let results: Awaited<ReturnType<typeof context.var.memory.addMany>>;
+    let results: Awaited<ReturnType<Memory['addMany']>>;
     try {
-      results = await context.var.memory.addMany(inputs, 'lines');
+      results = await context.get('memory').addMany(inputs, 'lines');
     } catch (error) {
       if (!ValidationError.isInstance(error)) throw error;
       // Name the line, not the index among the imported lines.
