@@ -63,7 +63,8 @@ interface CorpusStatistics {
  * 30 s. Below 5,000 rows they are exact counts, dropped on every write through the store; above,
  * the live count and average length come from the planner's row estimate and a sample, frequent
  * lexemes' frequencies from `pg_stats` (ANALYZE, which autovacuum runs as the table grows), and
- * other lexemes are counted up to 2,000 rows.
+ * other lexemes are counted up to 2,000 rows. A lexeme counted at 0 is never reused: it is counted
+ * again on the next search, so a word is found as soon as a memory holding it is committed.
  */
 export class PostgresLexicalSearch {
   private statistics: CorpusStatistics | null = null;
@@ -377,8 +378,11 @@ export class PostgresLexicalSearch {
         result.set(lexeme, share * statistics.documents);
         continue;
       }
+      // A lexeme no live memory held when it was counted is counted again (one index probe): a
+      // memory written since, by this store or another process, holds it at once — a cached 0
+      // would leave a brand-new word out of search until the statistics expire (30 s).
       const cached = this.frequencies.get(lexeme);
-      if (cached && now - cached.at < statisticsTtlMs) result.set(lexeme, cached.documents);
+      if (cached && cached.documents > 0 && now - cached.at < statisticsTtlMs) result.set(lexeme, cached.documents);
       else missing.push(lexeme);
     }
     if (missing.length > 0) {
