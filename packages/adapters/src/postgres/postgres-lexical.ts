@@ -33,13 +33,48 @@ const maxListedTerms = 8;
 /** Weight of a word in a memory's `context` (tsvector weight B) next to one in its content or tags (A), as in core. */
 const contextWeight = 0.5;
 
+/** From this many live memories the store builds the length-tier text indexes (see `lengthTiers`). */
+const lengthTiersFrom = 50_000;
+
+/**
+ * Partial text indexes of the shortest memories, chosen from the data once the table is large:
+ * each holds the live memories of at most `cut` tokens, the cut being the longest length whose
+ * memories (and all shorter ones) are at most `share` of the live rows in a sample. A candidate
+ * list ("the N shortest holding these words") of common words reads the smallest one that should
+ * hold N of them instead of every posting of the words in `memories_search`.
+ */
+export const lengthTiers = [
+  { name: 'memories_search_quarter', share: 0.3 },
+  { name: 'memories_search_half', share: 0.55 },
+] as const;
+
+/** A partial text index of the live memories of at most `cut` tokens, and what share of them it holds. */
+export interface ShortIndex {
+  cut: number;
+  /** Share of live memories in it. */
+  share: number;
+  /** Their average length over the average length of all live memories. */
+  lengthRatio: number;
+}
+
+/**
+ * A length-tier index (`lengthTiers`) of the memories of at most `cut` tokens, built CONCURRENTLY
+ * so writers are not blocked while it is built (the index goes in the table's schema).
+ */
+export function lengthTierStatement(memories: string, name: string, cut: number): string {
+  if (!lengthTiers.some((tier) => tier.name === name)) throw new Error(`unknown length tier index ${name}`);
+  if (!Number.isInteger(cut) || cut <= shortMemoryLength)
+    throw new Error(`a length tier's cut must be an integer above ${shortMemoryLength}, got ${cut}`);
+  return `CREATE INDEX CONCURRENTLY IF NOT EXISTS ${name} ON ${memories} USING gin (search)
+          WHERE deleted_at IS NULL AND search_length <= ${cut}`;
+}
+
 interface CorpusStatistics {
   at: number;
   documents: number;
   averageLength: number;
-  /** Share of live rows of at most `shortMemoryLength` tokens (in `memories_search_short`), and their average length. */
-  shortShare: number;
-  shortAverageLength: number;
+  /** The short memories' text indexes: `memories_search_short` (migration 0011) and the length tiers built so far. */
+  shortIndexes: ShortIndex[];
   /** Share of rows holding each common lexeme (from ANALYZE), when the table is large enough to use it. */
   common: Map<string, number> | null;
   /** True when counts and lengths were estimated (a large table), false when counted exactly. */
@@ -80,7 +115,15 @@ export class PostgresLexicalSearch {
     private readonly postings: string,
     /** How each unfiltered candidate list is read (tests force each way to check they agree). */
     private readonly planList: typeof listPlan = listPlan,
+    /**
+     * `buildIndexes`: whether this store may build the length tiers (not on PGlite, one
+     * connection in process); `lengthTiersFrom`: from how many live memories (tests lower it).
+     */
+    private readonly options: { buildIndexes?: boolean; lengthTiersFrom?: number } = {},
   ) {}
+
+  /** Set once this store has started building the length tiers it found missing. */
+  private tiering = false;
 
   /**
    * After a write through this store: a small table's statistics are exact and recounted at once
@@ -135,25 +178,24 @@ export class PostgresLexicalSearch {
         WHERE ${access === 'walk' ? `ts_match_vq(m.search, ${params.add(typeof tsquery === 'string' ? tsquery : tsquery.join(' | '))}::tsquery)` : matches(tsquery)} AND ${where}
         ORDER BY ${access === 'gin' ? 'm.search_length + 0' : 'm.search_length'}, m.id LIMIT ${size})`;
     const unfiltered = where === compileFilter({}, new SqlParameters());
-    // The list as read through `memories_search_short` (migration 0011): the holders of at most
-    // `shortMemoryLength` tokens, sorted. When there are `size` of them they are the list (every
-    // longer holder comes after them); otherwise the `fallback` list is read as well (a one-time
-    // filter on their count) and the union is that list.
-    const shortFirst = (tsquery: string | string[], size: string, fallback: string) =>
+    // The list as read through a short memories' index (`memories_search_short`, migration 0011,
+    // or a length tier): the holders of at most `cut` tokens, sorted. When there are
+    // `size` of them they are the list (every longer holder comes after them); otherwise the
+    // `fallback` list is read as well (a one-time filter on their count) and the union is that list.
+    const shortFirst = (tsquery: string | string[], size: string, fallback: string, cut: number) =>
       `(WITH short AS MATERIALIZED (
           SELECT m.id, m.search, m.search_length FROM ${this.memories} m
-          WHERE ${matches(tsquery)} AND m.search_length <= ${shortMemoryLength} AND ${where}
+          WHERE ${matches(tsquery)} AND m.search_length <= ${cut} AND ${where}
           ORDER BY m.search_length + 0, m.id LIMIT ${size})
         SELECT * FROM short
         UNION ALL
         SELECT * FROM ${fallback} AS longer WHERE (SELECT count(*) FROM short) < ${size})`;
-    const short = { share: statistics.shortShare, lengthRatio: statistics.shortAverageLength / Math.max(1, statistics.averageLength) };
     // An unfiltered list read the cheapest way by estimate (`listPlan`); `planned` leaves the
     // choice between the length walk and the text index to the planner unless told.
     const plannedList = (tsquery: string | string[], size: number, terms: { df: number }[], minimum: number, choose: boolean) => {
-      const plan = this.planList(terms, minimum, size, statistics.documents, short);
+      const plan = this.planList(terms, minimum, size, statistics.documents, statistics.shortIndexes);
       const fallback = list(tsquery, String(size), choose ? plan.access : null);
-      return plan.short ? shortFirst(tsquery, String(size), fallback) : fallback;
+      return plan.short === null ? fallback : shortFirst(tsquery, String(size), fallback, plan.short);
     };
     const quoted = present.map((term) => quoteLexeme(term.lexeme));
     // `memory_lexemes` (migration 0009) holds one row per lexeme of each live, current memory, in
@@ -305,28 +347,49 @@ export class PostgresLexicalSearch {
     const now = Date.now();
     if (this.statistics && now - this.statistics.at < statisticsTtlMs) return this.statistics;
     // The planner's estimate (after ANALYZE) or the statistics collector's live-row count (kept
-    // as rows are written, so known before the first ANALYZE).
-    const { rows } = await client.query<{ estimate: number; analysed: boolean }>(
-      `SELECT greatest(c.reltuples, coalesce(s.n_live_tup, 0), 0)::float8 AS estimate, c.reltuples >= 0 AS analysed
+    // as rows are written, so known before the first ANALYZE); and the length tiers there are,
+    // each with its cut (from its predicate) and whether it is ready for reads.
+    const { rows } = await client.query<{ estimate: number; analysed: boolean; tiers: { name: string; cut: number | null; valid: boolean }[] }>(
+      `SELECT greatest(c.reltuples, coalesce(s.n_live_tup, 0), 0)::float8 AS estimate, c.reltuples >= 0 AS analysed,
+              (SELECT coalesce(jsonb_agg(jsonb_build_object(
+                        'name', x.relname,
+                        'cut', substring(pg_get_expr(i.indpred, i.indrelid) FROM 'search_length <= (\\d+)')::int,
+                        'valid', i.indisvalid AND i.indisready)), '[]')
+               FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
+               WHERE i.indrelid = c.oid AND x.relname = ANY($2::text[])) AS tiers
        FROM pg_class c LEFT JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.oid = to_regclass($1)`,
-      [this.memories],
+      [this.memories, lengthTiers.map((tier) => tier.name)],
     );
     const estimate = rows[0]?.estimate ?? 0;
+    const tiers = rows[0]?.tiers ?? [];
+    const cuts = [shortMemoryLength, ...tiers.flatMap((tier) => (tier.valid && tier.cut ? [tier.cut] : []))];
     const postings = await lexicalPostingsEnabled(client, this.schema);
+    // Share and average length of the memories of at most each cut (a column pair a cut).
+    const shortColumns = (live: string) =>
+      cuts
+        .map(
+          (cut, index) => `avg((search_length <= ${cut})::int) FILTER (WHERE ${live})::float8 AS "share${index}",
+                avg(search_length) FILTER (WHERE ${live} AND search_length <= ${cut})::float8 AS "average${index}"`,
+        )
+        .join(', ');
+    const shortIndexes = (row: Record<string, number | null> | undefined, averageLength: number) =>
+      cuts.map((cut, index) => ({
+        cut,
+        share: row?.[`share${index}`] ?? 0,
+        lengthRatio: (row?.[`average${index}`] ?? 0) / Math.max(1, averageLength),
+      }));
     let statistics: CorpusStatistics;
     if (estimate < exactBelowRows) {
-      const exact = await client.query<{ documents: number; average: number | null; short: number | null; shortAverage: number | null }>(
-        `SELECT count(*)::float8 AS documents, avg(search_length)::float8 AS average,
-                avg((search_length <= ${shortMemoryLength})::int)::float8 AS short,
-                avg(search_length) FILTER (WHERE search_length <= ${shortMemoryLength})::float8 AS "shortAverage"
+      const exact = await client.query<Record<string, number | null> & { documents: number; average: number | null }>(
+        `SELECT count(*)::float8 AS documents, avg(search_length)::float8 AS average, ${shortColumns('true')}
          FROM ${this.memories} WHERE deleted_at IS NULL`,
       );
+      const averageLength = exact.rows[0]?.average ?? 0;
       statistics = {
         at: now,
         documents: exact.rows[0]?.documents ?? 0,
-        averageLength: exact.rows[0]?.average ?? 0,
-        shortShare: exact.rows[0]?.short ?? 0,
-        shortAverageLength: exact.rows[0]?.shortAverage ?? 0,
+        averageLength,
+        shortIndexes: shortIndexes(exact.rows[0], averageLength),
         common: null,
         sampled: false,
         postings,
@@ -336,11 +399,10 @@ export class PostgresLexicalSearch {
       // statistics as below, or every later search would keep counting every lexeme.
       if (statistics.documents >= exactBelowRows && rows[0]?.analysed === false) this.requestAnalyze(client);
     } else {
-      const sampled = await client.query<{ live: number; average: number | null; short: number | null; shortAverage: number | null }>(
+      const sampled = await client.query<Record<string, number | null> & { live: number; average: number | null }>(
         `SELECT avg((deleted_at IS NULL)::int)::float8 AS live, avg(search_length) FILTER (WHERE deleted_at IS NULL)::float8 AS average,
-                avg((search_length <= ${shortMemoryLength})::int) FILTER (WHERE deleted_at IS NULL)::float8 AS short,
-                avg(search_length) FILTER (WHERE deleted_at IS NULL AND search_length <= ${shortMemoryLength})::float8 AS "shortAverage"
-         FROM ${this.memories} TABLESAMPLE SYSTEM (${Math.max(0.1, Math.min(100, (200_000 / estimate) * 5)).toFixed(3)})`,
+                ${shortColumns('deleted_at IS NULL')}
+         FROM ${this.memories} TABLESAMPLE SYSTEM (${samplePercent(estimate)})`,
       );
       const common = await client.query<{ lexemes: string[] | null; frequencies: number[] | null }>(
         `SELECT to_jsonb(most_common_elems::text::text[]) AS lexemes, to_jsonb(most_common_elem_freqs) AS frequencies
@@ -352,19 +414,63 @@ export class PostgresLexicalSearch {
       for (const [index, lexeme] of (found?.lexemes ?? []).entries()) map.set(lexeme, found?.frequencies?.[index] ?? 0);
       if (map.size === 0) this.requestAnalyze(client);
       const live = sampled.rows[0]?.live ?? 1;
+      const averageLength = sampled.rows[0]?.average ?? 0;
       statistics = {
         at: now,
         documents: Math.round(estimate * live),
-        averageLength: sampled.rows[0]?.average ?? 0,
-        shortShare: sampled.rows[0]?.short ?? 0,
-        shortAverageLength: sampled.rows[0]?.shortAverage ?? 0,
+        averageLength,
+        shortIndexes: shortIndexes(sampled.rows[0], averageLength),
         common: map.size > 0 ? map : null,
         sampled: true,
         postings,
       };
     }
+    if (tiers.filter((tier) => tier.valid).length < lengthTiers.length && statistics.documents >= (this.options.lengthTiersFrom ?? lengthTiersFrom))
+      this.buildLengthTiers(client, estimate, tiers);
     this.statistics = statistics;
     return statistics;
+  }
+
+  /**
+   * Builds the missing length tiers once, in the background, one after the other (CREATE INDEX
+   * CONCURRENTLY: reads and writes go on; searches use a tier from the first statistics refresh
+   * after it is valid). Each cut comes from one sample of the live lengths (`lengthTiers`); a tier
+   * whose cut is not above the previous one's (or `shortMemoryLength`) is not built — most
+   * memories are that short, and a smaller index already serves them. An index left invalid by a
+   * build that was cut off (none in progress) is dropped and built again. Errors are left to the
+   * next store that opens (a search never fails because an index could not be built).
+   */
+  private buildLengthTiers(client: Queryable, estimate: number, found: { name: string; valid: boolean }[]): void {
+    if (this.tiering || this.options.buildIndexes === false) return;
+    this.tiering = true;
+    const schema = this.memories.slice(0, this.memories.lastIndexOf('.'));
+    const build = async () => {
+      const { rows } = await client.query<{ lengths: number[] }>(
+        `SELECT coalesce(jsonb_agg(search_length ORDER BY search_length), '[]') AS lengths
+         FROM ${this.memories} TABLESAMPLE SYSTEM (${samplePercent(estimate)}) WHERE deleted_at IS NULL`,
+      );
+      const lengths = rows[0]?.lengths ?? [];
+      let previous = shortMemoryLength;
+      for (const tier of lengthTiers) {
+        // The longest length L with (memories of at most L tokens) ≤ share of the sample.
+        let cut = 0;
+        for (const [index, length] of lengths.entries()) if ((index + 1) / lengths.length <= tier.share && lengths[index + 1] !== length) cut = length;
+        if (cut <= previous) continue;
+        previous = cut;
+        const existing = found.find((one) => one.name === tier.name);
+        if (existing?.valid) continue;
+        if (existing) {
+          const progress = await client.query<{ building: boolean }>(
+            'SELECT EXISTS (SELECT 1 FROM pg_stat_progress_create_index WHERE index_relid = to_regclass($1)) AS building',
+            [`${schema}.${tier.name}`],
+          );
+          if (progress.rows[0]?.building !== false) continue;
+          await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${schema}.${tier.name}`);
+        }
+        await client.query(lengthTierStatement(this.memories, tier.name, cut));
+      }
+    };
+    build().catch(() => undefined);
   }
 
   /** Live memories holding each lexeme: `pg_stats` for common lexemes of a large table, else a count (capped). */
@@ -439,6 +545,11 @@ function mergedReads(terms: { df: number }[], minimum: number, size: number, doc
 
 export type ListAccess = 'walk' | 'gin';
 
+/** TABLESAMPLE SYSTEM percent for the corpus samples: about 10,000 rows at 1M, all of a small table. */
+function samplePercent(estimate: number): string {
+  return Math.max(0.1, Math.min(100, (200_000 / Math.max(1, estimate)) * 5)).toFixed(3);
+}
+
 /**
  * How an unfiltered list of the `size` shortest memories holding at least `minimum` of the terms
  * is read, by estimated server time (constants measured at 100k and 1M memories, PG 15):
@@ -450,17 +561,18 @@ export type ListAccess = 'walk' | 'gin';
  *   common words at 1M where the index took 8–30 ms;
  * - the text index decodes the postings of the words (≈ 0.03 µs an item when all are required,
  *   0.06 µs for all but one, one scan per word left out) and fetches and sorts every holder (≈ 4.5 µs);
- * - `short`: the short memories' index first, when twice `size` of its memories should hold the
- *   words (their share of the rows, times (their average length / the average)^minimum), and it
- *   is cheaper than both; the cheaper of the two is the fallback.
+ * - `short`: the cut of a short memories' index to read first (`shortIndexes`), when twice `size`
+ *   of its memories should hold the words (their share of the rows, times (their average length /
+ *   the average)^minimum), and it is cheaper than both (the cheapest such index); the cheaper of
+ *   the two is the fallback. Null: none.
  */
 export function listPlan(
   terms: { df: number }[],
   minimum: number,
   size: number,
   documents: number,
-  short: { share: number; lengthRatio: number },
-): { access: ListAccess; short: boolean } {
+  shortIndexes: ShortIndex[],
+): { access: ListAccess; short: number | null } {
   const shares = terms.map((term) => Math.min(1, term.df / Math.max(1, documents)));
   let holding = shares.reduce((product, share) => product * share, 1);
   if (minimum < terms.length)
@@ -474,9 +586,17 @@ export function listPlan(
   const walkMs = 0.45e-3 * walkRows;
   const indexMs = itemMs * postings + 4.5e-3 * holders;
   const access = walkMs < indexMs ? 'walk' : 'gin';
-  const shortHolders = holders * short.share * Math.min(1, short.lengthRatio) ** minimum;
-  const shortMs = itemMs * postings * short.share + 4.5e-3 * shortHolders;
-  return { access, short: shortHolders >= 2 * size && shortMs < Math.min(walkMs, indexMs) };
+  let short: number | null = null;
+  let cheapest = Math.min(walkMs, indexMs);
+  for (const index of shortIndexes) {
+    const shortHolders = holders * index.share * Math.min(1, index.lengthRatio) ** minimum;
+    const shortMs = itemMs * postings * index.share + 4.5e-3 * shortHolders;
+    if (shortHolders >= 2 * size && shortMs < cheapest) {
+      short = index.cut;
+      cheapest = shortMs;
+    }
+  }
+  return { access, short };
 }
 
 /** A lexeme as a tsquery operand: quoted, `'` and `\` escaped. */

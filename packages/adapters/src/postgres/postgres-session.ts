@@ -38,6 +38,8 @@ export class PostgresSession {
     readonly errors: ErrorContext,
     /** Null when vectors are off or pgvector is missing. */
     readonly vectorSupport: VectorSupport | null,
+    /** Whether lexical search may build its data-chosen index in the background (a server, not PGlite). */
+    buildIndexes = true,
   ) {
     const s = quoteIdentifier(schema);
     this.memories = `${s}.memories`;
@@ -45,7 +47,7 @@ export class PostgresSession {
     this.history = `${s}.memory_history`;
     this.meta = `${s}.engram_meta`;
     this.erasures = `${s}.sync_erasures`;
-    this.lexical = new PostgresLexicalSearch(this.memories, schema, `${s}.memory_lexemes`);
+    this.lexical = new PostgresLexicalSearch(this.memories, schema, `${s}.memory_lexemes`, undefined, { buildIndexes });
   }
 
   /** `vector(d)` qualified with the extension's schema; throws when pgvector is not in use. */

@@ -222,7 +222,13 @@ class PostgresStore implements MemoryStore {
             "(search is then lexical, or give Memory a separate VectorIndex such as qdrantIndex from '@engram/adapters/qdrant')",
         );
       }
-      this.session = new PostgresSession(client, this.options.schema, this.errors, support.found ? support.support : null);
+      this.session = new PostgresSession(
+        client,
+        this.options.schema,
+        this.errors,
+        support.found ? support.support : null,
+        this.options.pglite === undefined,
+      );
       this.flags = Object.freeze({ ...this.flags, vectors: support.found });
       this.closed = false;
     } catch (error) {
