@@ -2,16 +2,16 @@ import { postgresStore } from '@engram/adapters/postgres';
 import { makeRecord } from '@engram/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pgClient } from '../packages/adapters/src/postgres/postgres-client.js';
-import { type ListAccess, listPlan, PostgresLexicalSearch } from '../packages/adapters/src/postgres/postgres-lexical.js';
+import { type ListAccess, lengthTiers, listPlan, PostgresLexicalSearch } from '../packages/adapters/src/postgres/postgres-lexical.js';
 import { migrateToLatest, migrations, shortMemoryLength } from '../packages/adapters/src/postgres/postgres-migrations.js';
 import { usePostgres } from './support/postgres.js';
 import { seededRandom as random } from './support/random.js';
 
 // Issue 18: every candidate list of Postgres lexical search ("the shortest memories holding these
-// words") can be read three ways — the length walk, the text index, or the short memories' index
-// (migration 0011) first with the others as fallback — picked by an estimate. Whatever is picked,
-// the lists, and so the answers, must be the same. An older database gets the index and the
-// longer statistics list (migration 0010) on open.
+// words") can be read several ways — the length walk, the text index, or a short memories' index
+// (migration 0011's, or a length tier the store builds from the data) first with the others as
+// fallback — picked by an estimate. Whatever is picked, the lists, and so the answers, must be the
+// same. An older database gets the index and the longer statistics list (migration 0010) on open.
 const postgres = usePostgres();
 const suite = postgres.skip ? describe.skip : describe;
 
@@ -33,14 +33,30 @@ function queries(): string[] {
   );
 }
 
-/** Every way of reading a list, forced (undefined: the estimate decides, as in the store). */
-const forced: { name: string; plan?: { access: ListAccess; short: boolean } }[] = [
-  { name: 'estimate' },
-  { name: 'walk', plan: { access: 'walk', short: false } },
-  { name: 'index', plan: { access: 'gin', short: false } },
-  { name: 'short, then walk', plan: { access: 'walk', short: true } },
-  { name: 'short, then index', plan: { access: 'gin', short: true } },
-];
+/** Every way of reading a list, forced (undefined: the estimate decides, as in the store); `tier`: a length tier's cut. */
+function forced(tierCuts: number[]): { name: string; plan?: { access: ListAccess; short: number | null } }[] {
+  return [
+    { name: 'estimate' },
+    { name: 'walk', plan: { access: 'walk', short: null } },
+    { name: 'index', plan: { access: 'gin', short: null } },
+    { name: 'short, then walk', plan: { access: 'walk', short: shortMemoryLength } },
+    { name: 'short, then index', plan: { access: 'gin', short: shortMemoryLength } },
+    ...tierCuts.flatMap((cut) => [
+      { name: `tier ≤ ${cut}, then walk`, plan: { access: 'walk' as const, short: cut } },
+      { name: `tier ≤ ${cut}, then index`, plan: { access: 'gin' as const, short: cut } },
+    ]),
+  ];
+}
+
+/** The length tiers of a schema: name → cut, for the valid ones. */
+async function tierCuts(schema: string): Promise<Map<string, number>> {
+  const { rows } = await postgres.pool.query<{ name: string; predicate: string }>(
+    `SELECT x.relname AS name, pg_get_expr(i.indpred, i.indrelid) AS predicate FROM pg_index i JOIN pg_class x ON x.oid = i.indexrelid
+     WHERE i.indrelid = to_regclass($1) AND x.relname = ANY($2::text[]) AND i.indisvalid`,
+    [`"${schema}".memories`, lengthTiers.map((tier) => tier.name)],
+  );
+  return new Map(rows.map((row) => [row.name, Number(/search_length <= (\d+)/.exec(row.predicate)?.[1])]));
+}
 
 suite(`Postgres lexical candidate lists${postgres.skip ? ` (skipped: ${postgres.skip})` : ''}`, () => {
   const schema = postgres.skip ? '' : postgres.nextSchema();
@@ -50,7 +66,14 @@ suite(`Postgres lexical candidate lists${postgres.skip ? ` (skipped: ${postgres.
     await store.write(corpus().map((content) => ({ record: makeRecord({ content }) })));
     await store.close();
     await postgres.pool.query(`ANALYZE "${schema}".memories`);
-  });
+    // The length tiers, as a store builds them once the table is large (here: from 1,000 rows).
+    const builder = new PostgresLexicalSearch(`"${schema}".memories`, schema, `"${schema}".memory_lexemes`, listPlan, {
+      lengthTiersFrom: 1000,
+    });
+    await builder.search(pgClient(postgres.pool, false), vocabulary[0] as string, {}, 10);
+    for (let attempt = 0; attempt < 200 && (await tierCuts(schema)).size < lengthTiers.length; attempt++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+  }, 60_000);
   afterAll(async () => {
     if (!postgres.skip) await postgres.dropSchema(schema);
   });
@@ -70,16 +93,41 @@ suite(`Postgres lexical candidate lists${postgres.skip ? ` (skipped: ${postgres.
     expect(rare.rows[0].short).toBeLessThan(50);
   });
 
+  it('builds the length tiers from the data: about the shortest 30 % and 55 % of the live memories, each longer than the last', async () => {
+    const cuts = await tierCuts(schema);
+    const { rows } = await postgres.pool.query<{ length: number; share: number }>(
+      `SELECT search_length AS length, cume_dist() OVER (ORDER BY search_length)::float8 AS share
+       FROM "${schema}".memories WHERE deleted_at IS NULL`,
+    );
+    const longestWithin = (share: number) => Math.max(...rows.filter((row) => row.share <= share).map((row) => row.length));
+    // This corpus has a third of its memories at most 12 tokens: the ~30 % tier would be
+    // `memories_search_short` again (cut 12), so it is not built; the ~55 % one is.
+    expect(longestWithin(0.3)).toBe(shortMemoryLength);
+    expect(cuts.has('memories_search_quarter')).toBe(false);
+    expect(cuts.get('memories_search_half')).toBe(longestWithin(0.55));
+    expect(cuts.get('memories_search_half')).toBeGreaterThan(shortMemoryLength);
+    // Each holds exactly the live memories of at most its cut (a partial GIN index on `search`).
+    const definition = await postgres.pool.query<{ definition: string }>(
+      `SELECT pg_get_indexdef(to_regclass($1)) AS definition`,
+      [`"${schema}".memories_search_half`],
+    );
+    expect(definition.rows[0]?.definition).toMatch(
+      new RegExp(`gin \\(search\\) WHERE \\(\\(deleted_at IS NULL\\) AND \\(search_length <= ${cuts.get('memories_search_half')}\\)\\)`),
+    );
+  });
+
   it('answers the same whichever way each list is read', async () => {
     const client = pgClient(postgres.pool, false);
     const memories = `"${schema}".memories`;
     const results = new Map<string, { id: string; score: number }[][]>();
-    for (const way of forced) {
+    const ways = forced([...(await tierCuts(schema)).values()]);
+    expect(ways).toHaveLength(7);
+    for (const way of ways) {
       const search = new PostgresLexicalSearch(
         memories,
         schema,
         `"${schema}".memory_lexemes`,
-        way.plan ? () => way.plan as { access: ListAccess; short: boolean } : listPlan,
+        way.plan ? () => way.plan as { access: ListAccess; short: number | null } : listPlan,
       );
       const answers: { id: string; score: number }[][] = [];
       for (const query of queries()) answers.push(await search.search(client, query, {}, 10));
@@ -87,7 +135,7 @@ suite(`Postgres lexical candidate lists${postgres.skip ? ` (skipped: ${postgres.
     }
     const reference = results.get('walk') ?? [];
     expect(reference.filter((answer) => answer.length === 10).length).toBeGreaterThan(30);
-    for (const way of forced) {
+    for (const way of ways) {
       const answers = results.get(way.name) ?? [];
       for (const [index, answer] of answers.entries()) {
         expect(
@@ -99,18 +147,27 @@ suite(`Postgres lexical candidate lists${postgres.skip ? ` (skipped: ${postgres.
     }
   });
 
-  it('reads the short memories first only when enough of them should hold the words, and when it is cheaper', () => {
-    const short = { share: 0.125, lengthRatio: 0.6 };
+  it('reads a short memories index first only when enough of them should hold the words, and when it is cheaper', () => {
+    const short = [{ cut: 12, share: 0.125, lengthRatio: 0.6 }];
     // 1M memories: a word in 0.3 % of them (the walk reads ~27,000 rows) — short first.
-    expect(listPlan([{ df: 3000 }], 1, 50, 1_000_000, short)).toEqual({ access: 'walk', short: true });
+    expect(listPlan([{ df: 3000 }], 1, 50, 1_000_000, short)).toEqual({ access: 'walk', short: 12 });
     // 100k: the same share gives ~22 short holders, fewer than twice the list — not short.
-    expect(listPlan([{ df: 300 }], 1, 50, 100_000, short).short).toBe(false);
+    expect(listPlan([{ df: 300 }], 1, 50, 100_000, short).short).toBeNull();
     // A common word: its walk is a few hundred rows — the walk.
-    expect(listPlan([{ df: 100_000 }], 1, 50, 1_000_000, short)).toEqual({ access: 'walk', short: false });
+    expect(listPlan([{ df: 100_000 }], 1, 50, 1_000_000, short)).toEqual({ access: 'walk', short: null });
     // Two common words at 1M (~5,000 hold both, the shortest hold them less often): the index.
     expect(listPlan([{ df: 104_084 }, { df: 47_535 }], 2, 200, 1_000_000, short).access).toBe('gin');
     // Three of three words most memories hold: the walk finds 200 in a few hundred rows.
     expect(listPlan([{ df: 600_000 }, { df: 500_000 }, { df: 700_000 }], 3, 200, 1_000_000, short).access).toBe('walk');
+    // With the bench corpus's tiers at 1M (≤ 12: 12.5 %, ≤ 14: 25 %, ≤ 18: 50 %): three of four common
+    // words (~1,000 holders) — too few short ones for ≤ 12 or ≤ 14, the half tier is the cheapest.
+    const tiers = [...short, { cut: 14, share: 0.25, lengthRatio: 0.68 }, { cut: 18, share: 0.5, lengthRatio: 0.78 }];
+    const four = [{ df: 47_535 }, { df: 33_296 }, { df: 104_084 }, { df: 81_016 }];
+    expect(listPlan(four, 3, 50, 1_000_000, tiers)).toEqual({ access: 'gin', short: 18 });
+    // Two common words (~5,000 holders): the quarter tier holds enough of the 200.
+    expect(listPlan([{ df: 104_084 }, { df: 47_535 }], 2, 200, 1_000_000, tiers).short).toBe(14);
+    // All four (~13 holders): no tier can hold 200; the text index.
+    expect(listPlan(four, 4, 200, 1_000_000, tiers)).toEqual({ access: 'gin', short: null });
   });
 
   it('gives an older database the short memories index and the longer statistics list on open, with the same answers', async () => {
