@@ -107,16 +107,16 @@ suite(`Postgres lexical candidate lists${postgres.skip ? ` (skipped: ${postgres.
     expect(cuts.get('memories_search_half')).toBe(longestWithin(0.55));
     expect(cuts.get('memories_search_half')).toBeGreaterThan(shortMemoryLength);
     // Each holds exactly the live memories of at most its cut (a partial GIN index on `search`).
-    const definition = await postgres.pool.query<{ definition: string }>(
-      `SELECT pg_get_indexdef(to_regclass($1)) AS definition`,
-      [`"${schema}".memories_search_half`],
-    );
+    const definition = await postgres.pool.query<{ definition: string }>(`SELECT pg_get_indexdef(to_regclass($1)) AS definition`, [
+      `"${schema}".memories_search_half`,
+    ]);
     expect(definition.rows[0]?.definition).toMatch(
       new RegExp(`gin \\(search\\) WHERE \\(\\(deleted_at IS NULL\\) AND \\(search_length <= ${cuts.get('memories_search_half')}\\)\\)`),
     );
   });
 
-  it('answers the same whichever way each list is read', async () => {
+  /** Every way of reading the lists gives the answers of the length walk, ids and scores. */
+  async function expectSameAnswers(): Promise<void> {
     const client = pgClient(postgres.pool, false);
     const memories = `"${schema}".memories`;
     const results = new Map<string, { id: string; score: number }[][]>();
@@ -145,6 +145,36 @@ suite(`Postgres lexical candidate lists${postgres.skip ? ` (skipped: ${postgres.
         for (const [rank, match] of answer.entries()) expect(match.score).toBeCloseTo(reference[index]?.[rank]?.score ?? Number.NaN, 9);
       }
     }
+  }
+
+  it('answers the same whichever way each list is read', async () => {
+    await expectSameAnswers();
+  });
+
+  it('keeps answering the same after updates, deletes, purges and supersedes through the store (the tiers follow every write)', async () => {
+    const store = postgresStore({ pool: postgres.pool, schema, vectors: false });
+    try {
+      const { rows } = await postgres.pool.query<{ id: string; short: boolean }>(
+        `SELECT id, search_length <= 12 AS short FROM "${schema}".memories WHERE deleted_at IS NULL ORDER BY id LIMIT 80`,
+      );
+      const ids = rows.map((row) => row.id);
+      const common = vocabulary.slice(0, 4).join(' ');
+      // Long memories become short ones holding common words (into every tier), short ones long (out of them).
+      for (const id of ids.slice(0, 20)) await store.update(id, { content: `${common} ${id}`, updatedAt: new Date() });
+      for (const id of ids.slice(20, 40))
+        await store.update(id, { content: `${Array.from({ length: 40 }, () => common).join(' ')} ${id}`, updatedAt: new Date() });
+      for (const id of ids.slice(40, 55)) await store.delete(id, new Date());
+      await store.purge(ids.slice(55, 65));
+      // A superseding memory: the old one leaves search, the new one (short, common words) enters.
+      for (const id of ids.slice(65, 80)) {
+        const record = makeRecord({ content: `${common} successor of ${id}` });
+        await store.write([{ record }]);
+        await store.update(id, { supersededBy: record.id, validTo: new Date(), updatedAt: new Date() });
+      }
+    } finally {
+      await store.close();
+    }
+    await expectSameAnswers();
   });
 
   it('reads a short memories index first only when enough of them should hold the words, and when it is cheaper', () => {

@@ -349,7 +349,11 @@ export class PostgresLexicalSearch {
     // The planner's estimate (after ANALYZE) or the statistics collector's live-row count (kept
     // as rows are written, so known before the first ANALYZE); and the length tiers there are,
     // each with its cut (from its predicate) and whether it is ready for reads.
-    const { rows } = await client.query<{ estimate: number; analysed: boolean; tiers: { name: string; cut: number | null; valid: boolean }[] }>(
+    const { rows } = await client.query<{
+      estimate: number;
+      analysed: boolean;
+      tiers: { name: string; cut: number | null; valid: boolean }[];
+    }>(
       `SELECT greatest(c.reltuples, coalesce(s.n_live_tup, 0), 0)::float8 AS estimate, c.reltuples >= 0 AS analysed,
               (SELECT coalesce(jsonb_agg(jsonb_build_object(
                         'name', x.relname,
@@ -425,7 +429,10 @@ export class PostgresLexicalSearch {
         postings,
       };
     }
-    if (tiers.filter((tier) => tier.valid).length < lengthTiers.length && statistics.documents >= (this.options.lengthTiersFrom ?? lengthTiersFrom))
+    if (
+      tiers.filter((tier) => tier.valid).length < lengthTiers.length &&
+      statistics.documents >= (this.options.lengthTiersFrom ?? lengthTiersFrom)
+    )
       this.buildLengthTiers(client, estimate, tiers);
     this.statistics = statistics;
     return statistics;
@@ -454,7 +461,8 @@ export class PostgresLexicalSearch {
       for (const tier of lengthTiers) {
         // The longest length L with (memories of at most L tokens) ≤ share of the sample.
         let cut = 0;
-        for (const [index, length] of lengths.entries()) if ((index + 1) / lengths.length <= tier.share && lengths[index + 1] !== length) cut = length;
+        for (const [index, length] of lengths.entries())
+          if ((index + 1) / lengths.length <= tier.share && lengths[index + 1] !== length) cut = length;
         if (cut <= previous) continue;
         previous = cut;
         const existing = found.find((one) => one.name === tier.name);
