@@ -116,6 +116,14 @@ export async function run({ full = false, progress = () => {} } = {}) {
         `add ${formatCount(figures.batchedAddPerSecond)}/s batched (CPU a batch: Node ${figures.batchedAddCpu.nodeMsPerBatch} ms, server ${figures.batchedAddCpu.serverMsPerBatch} ms), ${formatCount(figures.singleAddPerSecond)}/s single`,
       );
       await admin.query('VACUUM ANALYZE engram.memories');
+      // The store builds its length-tier text indexes (the shortest ~25 % / ~50 % of memories,
+      // cut from the data) in the background from 50,000 memories, at its first search; a store
+      // in use has had them since. Start that and wait for it, so the searches measure the steady state.
+      await store.lexicalSearch('warmup', {}, 10);
+      figures.lengthTiers = await lengthTiers(admin);
+      say(
+        `length tiers: ${figures.lengthTiers.map((tier) => `${tier.name} (≤ ${tier.cut} tokens, ${tier.mb} MB, built in ${tier.waitedSeconds} s)`).join(', ') || 'none'}`,
+      );
 
       const querySets = { corpus: makeQueries(300, 11), common: commonQueries(300) };
       for (const [name, search] of Object.entries(searches)) {
@@ -238,6 +246,28 @@ async function pgliteHybrid(size, progress) {
   }
 }
 
+/** The store's length-tier indexes once built (waits up to 5 minutes for a build in progress): name, cut, size. */
+async function lengthTiers(admin) {
+  const begin = performance.now();
+  const read = async () =>
+    (
+      await admin.query(
+        `SELECT c.relname AS name, i.indisvalid AS valid, substring(pg_get_expr(i.indpred, i.indrelid) FROM 'search_length <= (\\d+)')::int AS cut,
+                round(pg_relation_size(c.oid)::numeric / 1048576, 1)::float8 AS mb
+         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+         WHERE i.indrelid = 'engram.memories'::regclass AND c.relname IN ('memories_search_quarter', 'memories_search_half') ORDER BY cut`,
+      )
+    ).rows;
+  let tiers = await read();
+  // A build starts at the first search; give it a moment to appear, then wait until it is valid.
+  for (let waited = 0; waited < 300_000 && (tiers.some((tier) => !tier.valid) || (tiers.length < 2 && waited < 5_000)); waited += 250) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    tiers = await read();
+  }
+  const waitedSeconds = round((performance.now() - begin) / 1000);
+  return tiers.filter((tier) => tier.valid).map(({ name, cut, mb }) => ({ name, cut, mb, waitedSeconds }));
+}
+
 /** EXPLAIN (ANALYZE, BUFFERS) of one statement the store sent (the last of a measured run), as text lines. */
 async function explain(admin, { text, values }) {
   const { rows } = await admin.query(`EXPLAIN (ANALYZE, BUFFERS) ${text}`, values);
@@ -259,6 +289,10 @@ function markdown(results) {
       figures.batchedAddCpu ? `${figures.batchedAddCpu.nodeMsPerBatch} / ${figures.batchedAddCpu.serverMsPerBatch ?? '–'}` : '–',
     ),
     row('single add, memories/s', (figures) => formatCount(figures.singleAddPerSecond)),
+    row(
+      'length tiers (≤ tokens, MB)',
+      (figures) => (figures.lengthTiers ?? []).map((tier) => `≤ ${tier.cut}: ${tier.mb}`).join(', ') || '–',
+    ),
   ];
   const cell = (summary) => `${formatMs(summary.p50)} / ${formatMs(summary.p95)} / ${formatMs(summary.p99)}`;
   for (const [name, search] of Object.entries(searches)) {

@@ -517,6 +517,8 @@ export class PostgresLexicalSearch {
           await client.query(`DROP INDEX CONCURRENTLY IF EXISTS ${schema}.${tier.name}`);
         }
         await client.query(lengthTierStatement(this.memories, tier.name, cut));
+        // Read the statistics again on the next search, which then uses the new tier.
+        this.statistics = null;
       }
     };
     build().catch(() => undefined);
