@@ -164,7 +164,8 @@ suite(`Postgres lexical candidate lists${postgres.skip ? ` (skipped: ${postgres.
       for (const id of ids.slice(20, 40))
         await store.update(id, { content: `${Array.from({ length: 40 }, () => common).join(' ')} ${id}`, updatedAt: new Date() });
       for (const id of ids.slice(40, 55)) await store.delete(id, new Date());
-      await store.purge(ids.slice(55, 65));
+      expect(store.purge).toBeTypeOf('function');
+      await store.purge?.(ids.slice(55, 65));
       // A superseding memory: the old one leaves search, the new one (short, common words) enters.
       for (const id of ids.slice(65, 80)) {
         const record = makeRecord({ content: `${common} successor of ${id}` });
