@@ -178,6 +178,35 @@ suite(`Postgres lexical candidate lists${postgres.skip ? ` (skipped: ${postgres.
     await expectSameAnswers();
   });
 
+  it('drops a length tier left invalid by an interrupted build and builds it again', async () => {
+    const name = `"${schema}".memories_search_half`;
+    const before = (await tierCuts(schema)).get('memories_search_half');
+    // What a cut-off CREATE INDEX CONCURRENTLY leaves: the index, marked invalid (never read).
+    await postgres.pool.query('UPDATE pg_index SET indisvalid = false WHERE indexrelid = to_regclass($1)', [name]);
+    expect((await tierCuts(schema)).has('memories_search_half')).toBe(false);
+    const { rows } = await postgres.pool.query<{ oid: number }>('SELECT to_regclass($1)::oid::int AS oid', [name]);
+    const builder = new PostgresLexicalSearch(`"${schema}".memories`, schema, `"${schema}".memory_lexemes`, listPlan, {
+      lengthTiersFrom: 1000,
+    });
+    await builder.search(pgClient(postgres.pool, false), vocabulary[0] as string, {}, 10);
+    for (let attempt = 0; attempt < 200 && !(await tierCuts(schema)).has('memories_search_half'); attempt++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    expect((await tierCuts(schema)).get('memories_search_half')).toBe(before);
+    const rebuilt = await postgres.pool.query<{ oid: number }>('SELECT to_regclass($1)::oid::int AS oid', [name]);
+    expect(rebuilt.rows[0]?.oid).not.toBe(rows[0]?.oid);
+    // A store that may not build indexes (PGlite) leaves an invalid one alone.
+    await postgres.pool.query('UPDATE pg_index SET indisvalid = false WHERE indexrelid = to_regclass($1)', [name]);
+    const reader = new PostgresLexicalSearch(`"${schema}".memories`, schema, `"${schema}".memory_lexemes`, listPlan, {
+      lengthTiersFrom: 1000,
+      buildIndexes: false,
+    });
+    await reader.search(pgClient(postgres.pool, false), vocabulary[0] as string, {}, 10);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const left = await postgres.pool.query<{ oid: number }>('SELECT to_regclass($1)::oid::int AS oid', [name]);
+    expect(left.rows[0]?.oid).toBe(rebuilt.rows[0]?.oid);
+    await postgres.pool.query('UPDATE pg_index SET indisvalid = true WHERE indexrelid = to_regclass($1)', [name]);
+  });
+
   it('reads a short memories index first only when enough of them should hold the words, and when it is cheaper', () => {
     const short = [{ cut: 12, share: 0.125, lengthRatio: 0.6 }];
     // 1M memories: a word in 0.3 % of them (the walk reads ~27,000 rows) — short first.
