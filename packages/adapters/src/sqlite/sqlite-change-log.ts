@@ -10,7 +10,13 @@ const headSql = "SELECT seq FROM sqlite_sequence WHERE name = 'memory_vector_log
  * keeps is `changeLogTrimTrigger`'s (migration 0018): every entry after the newest snapshots,
  * within bounds.
  */
-export type LogChanges = { kind: 'reload'; head: number } | { kind: 'rows'; head: number; rowids: number[] };
+export type LogChanges = { kind: 'reload'; head: number } | { kind: 'rows'; head: number; rowids: number[]; complete: boolean };
+
+/** What one catch-up of a mirror did: the rows it re-indexed (or loaded), and whether it reached the log's head. */
+export interface CatchUp {
+  rows: number;
+  current: boolean;
+}
 
 /** The log's last sequence number (0 before any entry; never reused: AUTOINCREMENT). */
 export function readLogHead(session: SqliteSession): number {
@@ -95,16 +101,35 @@ export function recordSnapshotSeq(session: SqliteSession, name: string, seq: num
  * it never loaded (`appliedSeq` < 0), the log moved backwards (a transaction it saw rolled back),
  * it fell further behind than the log keeps, or more rows changed than reloading would cost
  * (over half of `liveCount`, plus 1,000). Call inside a read transaction, with the reads that follow.
+ *
+ * With `limit` (a step of a writer's catch-up, see `SqliteStore.followWrites`): the rowids of at
+ * most `limit` entries after `appliedSeq`, oldest first, and `head` the last of those entries, so
+ * the next step carries on from there; never `reload` because many rows changed (only when the
+ * mirror cannot catch up at all). Reading a row newer than `head` is harmless: its later entries
+ * re-read it.
  */
-export function readLogChanges(session: SqliteSession, appliedSeq: number, liveCount: number): LogChanges {
+export function readLogChanges(
+  session: SqliteSession,
+  appliedSeq: number,
+  liveCount: number,
+  limit = Number.POSITIVE_INFINITY,
+): LogChanges {
   const head = readLogHead(session);
   if (appliedSeq < 0 || head < appliedSeq || appliedSeq < readErasedSeq(session)) return { kind: 'reload', head };
   const oldest = session.statement('SELECT min(seq) AS seq FROM memory_vector_log').get() as { seq: number | null };
   if (oldest.seq === null ? head > appliedSeq : oldest.seq > appliedSeq + 1) return { kind: 'reload', head };
+  if (head - appliedSeq > limit) {
+    const entries = session
+      .statement('SELECT seq, memory_rowid FROM memory_vector_log WHERE seq > ? ORDER BY seq LIMIT ?')
+      .raw(true)
+      .all(appliedSeq, limit) as Array<[seq: number, rowid: number]>;
+    const last = entries.at(-1)?.[0] ?? head;
+    return { kind: 'rows', head: last, rowids: [...new Set(entries.map((entry) => entry[1]))], complete: last === head };
+  }
   const rowids = session
     .statement('SELECT DISTINCT memory_rowid AS rowid FROM memory_vector_log WHERE seq > ?')
     .pluck()
     .all(appliedSeq) as number[];
-  if (rowids.length > liveCount / 2 + 1000) return { kind: 'reload', head };
-  return { kind: 'rows', head, rowids };
+  if (limit === Number.POSITIVE_INFINITY && rowids.length > liveCount / 2 + 1000) return { kind: 'reload', head };
+  return { kind: 'rows', head, rowids, complete: true };
 }

@@ -1,6 +1,6 @@
 import { type LexicalMatch, type MemoryFilter, queryTerms, searchTerm, words } from '@engram/core';
 import { type Bm25Header, Bm25Index } from './sqlite-bm25.js';
-import { readLogChanges, readLogHead } from './sqlite-change-log.js';
+import { type CatchUp, readLogChanges, readLogHead } from './sqlite-change-log.js';
 import { compileFilter } from './sqlite-filter.js';
 import { ResidualFilter } from './sqlite-residual-filter.js';
 import { idsOfRowids } from './sqlite-row-ids.js';
@@ -99,18 +99,24 @@ export class LexicalIndex extends SlotFieldsView implements SlotFields {
     this.index.close();
   }
 
-  /** Brings the index up to date with the database. */
-  sync(session: SqliteSession): void {
+  /**
+   * Brings the index up to date with the database; with `limit`, applies at most that many log
+   * entries (one step of a writer's catch-up: see `readLogChanges`) unless it must reload.
+   */
+  sync(session: SqliteSession, limit = Number.POSITIVE_INFINITY): CatchUp {
     if (!this.triedSnapshot) {
       this.triedSnapshot = true;
       this.loadSnapshot(session);
     }
-    if (readLogHead(session) === this.appliedSeq) return;
+    if (readLogHead(session) === this.appliedSeq) return { rows: 0, current: true };
     // One read transaction: the log, its head and the rows are one snapshot.
-    session.db
-      .transaction(() => {
-        const changes = readLogChanges(session, this.appliedSeq, this.index.size);
-        if (changes.kind === 'reload') return this.reload(session, changes.head);
+    return session.db
+      .transaction((): CatchUp => {
+        const changes = readLogChanges(session, this.appliedSeq, this.index.size, limit);
+        if (changes.kind === 'reload') {
+          this.reload(session, changes.head);
+          return { rows: this.index.size, current: true };
+        }
         const one = session.statement(loadOneSql).raw(true);
         for (const rowid of changes.rowids) {
           this.remove(rowid);
@@ -120,6 +126,7 @@ export class LexicalIndex extends SlotFieldsView implements SlotFields {
         if (this.changesSinceSnapshot >= 0) this.changesSinceSnapshot += changes.rowids.length;
         this.appliedSeq = changes.head;
         if (this.index.wantsCompaction) this.compact();
+        return { rows: changes.rowids.length, current: changes.complete };
       })
       .deferred();
   }

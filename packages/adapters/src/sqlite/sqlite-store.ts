@@ -185,12 +185,43 @@ export function sqliteStore(options: SqliteStoreOptions): MemoryStore {
   return new SqliteStore({ ...options, busyTimeoutMs, contextWeight });
 }
 
+/**
+ * How a writing connection's indexes follow its writes (see `SqliteStore.followWrites`): once it
+ * wrote `after` memories, each write that brings what it wrote since the indexes were last current
+ * to `every`, or that finds them still behind, catches them up by at most `entries` change-log
+ * entries (or four a memory the write wrote, when more: a batch catches up its own memories and
+ * as many again of any backlog). A memory written is two entries (row and vector), so a single
+ * `add` re-indexes at most ~256 memories: 4–25 ms at 10k–1M memories, where one catch-up of the
+ * whole backlog was 10,000 memories at once (0.15–1.7 s).
+ */
+export interface SqliteFollowLimits {
+  after: number;
+  every: number;
+  entries: number;
+}
+
+export const SQLITE_FOLLOW_LIMITS: Readonly<SqliteFollowLimits> = Object.freeze({ after: 10_000, every: 1_000, entries: 512 });
+
+/** One step of a writer's catch-up: the memories each index re-indexed (or loaded), and whether both are current. */
+export interface SqliteFollowStep {
+  lexical: number;
+  vectors: number;
+  current: boolean;
+}
+
+/**
+ * Not part of the public options: tests lower the limits (`follow`) and watch each step
+ * (`onFollowStep`) through `sqliteStore({ ...options, ...testing })`.
+ */
+interface SqliteFollowTesting {
+  follow?: SqliteFollowLimits;
+  onFollowStep?: (step: SqliteFollowStep) => void;
+}
+
 const capabilities: StoreCapabilities = Object.freeze({ lexical: 'bm25', vectors: true, multiProcess: true });
 
 const selectMemory = `SELECT ${memoryColumns()} FROM memories`;
 
-/** Memories written by one connection between two catch-ups of its indexes (see `followWrites`). */
-const followEvery = 10_000;
 /**
  * How many entries the recent exact-duplicate table (migration 0016) collects before a writer
  * folds them into the large one, and how many memories a connection writes between two counts.
@@ -219,10 +250,14 @@ class SqliteStore implements MemoryStore {
   private readonly contextWeight: number;
   /** This connection's BM25 index (built on the first lexical search, or while bulk writing). */
   private lexical: LexicalIndex | null = null;
-  /** Memories this connection wrote since its indexes last caught up with the change log. */
+  /** Memories this connection wrote since its indexes were last current with the change log. */
   private unfollowedWrites = 0;
-  /** Whether this connection's indexes follow its writes (it wrote `followEvery` memories or more). */
+  /** Whether this connection's indexes follow its writes (it wrote `follow.after` memories or more). */
   private following = false;
+  /** Whether the last step of the writer's catch-up left entries for the next write (see `followWrites`). */
+  private behind = false;
+  private readonly follow: SqliteFollowLimits;
+  private readonly onFollowStep: SqliteFollowTesting['onFollowStep'];
   /** Memories this connection wrote since it last counted the recent exact-duplicate entries (see `foldRecentHashesWhenDue`). */
   private writesSinceHashCheck = 0;
   /** When the last call began (`performance.now()`), and the idle catch-up's timer (see `catchUpWhenIdle`). */
@@ -231,6 +266,9 @@ class SqliteStore implements MemoryStore {
 
   constructor(private readonly options: SqliteStoreOptions & { busyTimeoutMs: number; contextWeight: number }) {
     this.contextWeight = options.contextWeight;
+    const testing = options as SqliteFollowTesting;
+    this.follow = testing.follow ?? SQLITE_FOLLOW_LIMITS;
+    this.onFollowStep = testing.onFollowStep;
     this.location = options.path ?? options.database?.name ?? 'a better-sqlite3 database';
     this.vectors = new SqliteVectorIndex(
       () => this.ready(),
@@ -276,7 +314,7 @@ class SqliteStore implements MemoryStore {
     const session = this.session;
     if (session) {
       // A bulk writer leaves indexes for the next process: it caught up as it wrote, so the rest is cheap.
-      if (this.following && this.unfollowedWrites > 0) {
+      if (this.following && (this.unfollowedWrites > 0 || this.behind)) {
         this.closeStep('catch-up', this.unfollowedWrites, () => this.followWrites(session));
       }
       const lexical = this.lexical;
@@ -291,6 +329,7 @@ class SqliteStore implements MemoryStore {
     this.session = null;
     this.lexical = null;
     this.following = false;
+    this.behind = false;
     this.unfollowedWrites = 0;
     this.closed = true;
     if (!session || !this.owned) return;
@@ -367,24 +406,39 @@ class SqliteStore implements MemoryStore {
         return written;
       });
       this.unfollowedWrites += items.length;
-      if (this.unfollowedWrites >= followEvery) this.followWrites(session);
+      this.followWhenDue(session, items.length);
       return results;
     });
   }
 
   /**
-   * Brings this connection's lexical index and vector mirror up to date with the change log
-   * (building them the first time). A connection that writes many memories does this every
-   * `followEvery` of them, so that on close it persists both as snapshots: without them the next
-   * process would rebuild them from every row (~30 s at 1M memories). Catching up costs ~15 µs a
-   * memory; each step stays well inside the change log's 100,000 entries, so it never reloads.
+   * After a write of `written` memories: one step of the writer's catch-up when it is due (see
+   * `SqliteFollowLimits`), bounded so that no write waits for a whole backlog.
    */
-  private followWrites(session: SqliteSession): void {
+  private followWhenDue(session: SqliteSession, written: number): void {
+    const { after, every, entries } = this.follow;
+    if (this.following ? !this.behind && this.unfollowedWrites < every : this.unfollowedWrites < after) return;
+    this.followWrites(session, Math.max(entries, 4 * written));
+  }
+
+  /**
+   * Brings this connection's lexical index and vector mirror up to date with the change log
+   * (building them the first time), by at most `limit` entries: the rest is the next write's
+   * (`behind`). A connection that writes many memories follows them this way, so that on close it
+   * persists both as snapshots: without them the next process would rebuild them from every row
+   * (~30 s at 1M memories). Catching up costs ~15–90 µs a memory. A bounded step never reloads
+   * because many rows changed (a reload re-reads every row: 0.8–1.7 s at 10k memories under
+   * load); it reloads only an index that cannot catch up (never loaded and no snapshot, or the
+   * log no longer covers it). `close` catches up the rest at once.
+   */
+  private followWrites(session: SqliteSession, limit = Number.POSITIVE_INFINITY): void {
     this.following = true;
-    this.unfollowedWrites = 0;
     this.lexical ??= new LexicalIndex(this.contextWeight);
-    this.lexical.sync(session);
-    syncVectorCache(session, this.options.vectorCacheBytes);
+    const lexical = this.lexical.sync(session, limit);
+    const vectors = syncVectorCache(session, this.options.vectorCacheBytes, limit);
+    this.behind = !(lexical.current && vectors.current);
+    if (!this.behind) this.unfollowedWrites = 0;
+    this.onFollowStep?.({ lexical: lexical.rows, vectors: vectors.rows, current: !this.behind });
   }
 
   /** Starts `catchUpWhenIdle`'s timer: on a connection's first search, lexical or vector. */

@@ -1,4 +1,4 @@
-import { readLogChanges, readLogHead } from './sqlite-change-log.js';
+import { type CatchUp, readLogChanges, readLogHead } from './sqlite-change-log.js';
 import type { SqliteSession } from './sqlite-session.js';
 import { SlotColumns, SlotFieldsView, slotFieldColumns } from './sqlite-slot-columns.js';
 import { readSnapshot, type SnapshotFile, saveSnapshot } from './sqlite-snapshot.js';
@@ -175,19 +175,26 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
     return this.pending?.done ?? null;
   }
 
-  /** Brings the cache up to date with the database (see the class comment). */
-  sync(session: SqliteSession): void {
+  /**
+   * Brings the cache up to date with the database (see the class comment); with `limit`, applies
+   * at most that many log entries (one step of a writer's catch-up: see `readLogChanges`) unless
+   * it must reload.
+   */
+  sync(session: SqliteSession, limit = Number.POSITIVE_INFINITY): CatchUp {
     if (!this.triedSnapshot) {
       this.triedSnapshot = true;
       this.loadSnapshot(session, false);
     }
     if (this.pending) this.settlePending();
-    if (readLogHead(session) === this.appliedSeq) return;
+    if (readLogHead(session) === this.appliedSeq) return { rows: 0, current: true };
     // One read transaction: the log, its head and the rows are one snapshot.
-    session.db
-      .transaction(() => {
-        const changes = readLogChanges(session, this.appliedSeq, this.liveCount);
-        if (changes.kind === 'reload') return this.reload(session, changes.head);
+    return session.db
+      .transaction((): CatchUp => {
+        const changes = readLogChanges(session, this.appliedSeq, this.liveCount, limit);
+        if (changes.kind === 'reload') {
+          this.reload(session, changes.head);
+          return { rows: this.liveCount, current: true };
+        }
         const one = session.statement(loadOneSql).raw(true);
         for (const rowid of changes.rowids) {
           const row = one.get(rowid) as LoadedRow | undefined;
@@ -201,6 +208,7 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
         if (this.changesSinceSnapshot >= 0) this.changesSinceSnapshot += changes.rowids.length;
         this.appliedSeq = changes.head;
         if (this.used - this.liveCount > Math.max(initialCapacity, this.liveCount)) this.compact();
+        return { rows: changes.rowids.length, current: changes.complete };
       })
       .deferred();
   }

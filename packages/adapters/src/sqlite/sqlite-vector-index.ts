@@ -1,4 +1,5 @@
 import { AdapterError, type MemoryFilter, ValidationError, type VectorIndex, type VectorItem, type VectorMatch } from '@engram/core';
+import type { CatchUp } from './sqlite-change-log.js';
 import { compileFilter } from './sqlite-filter.js';
 import { ResidualFilter } from './sqlite-residual-filter.js';
 import { withRetry } from './sqlite-retry.js';
@@ -770,12 +771,15 @@ export function startLoadingVectors(session: SqliteSession): Promise<void> | nul
   }
 }
 
-/** Brings this connection's vector mirror up to date with the change log (loading it the first time). */
-export function syncVectorCache(session: SqliteSession, floatBudget = defaultFloatCacheBytes): void {
+/**
+ * Brings this connection's vector mirror up to date with the change log (loading it the first
+ * time); with `limit`, at most that many log entries (see `VectorCache.sync`).
+ */
+export function syncVectorCache(session: SqliteSession, floatBudget = defaultFloatCacheBytes, limit = Number.POSITIVE_INFINITY): CatchUp {
   const cache = vectorState(session)?.cache;
-  if (!cache) return;
+  if (!cache) return { rows: 0, current: true };
   cache.floatBudget = floatBudget;
-  cache.sync(session);
+  return cache.sync(session, limit);
 }
 
 /**
