@@ -409,6 +409,30 @@ describe('SQLite lexical index snapshot', () => {
     await reader.close();
   });
 
+  it('takes rows newer than it without building its slot map, and still replaces and removes them', async () => {
+    const { path, records } = await persistedFile();
+    const store = sqliteStore({ path });
+    // Loads the snapshot; nothing to catch up, so the rowid-to-slot map stays unbuilt.
+    expect(await lexical(store, 'w1x w2x', {}, 5)).toHaveLength(5);
+    const fresh = Array.from({ length: 30 }, (_, index) => makeRecord({ content: `wombat number n${index}` }));
+    await store.write(fresh.map((record) => ({ record })));
+    // Each new row is newer than every indexed one: appended past the largest rowid, no map built.
+    expect(await lexical(store, 'wombat', {}, 50)).toHaveLength(30);
+    // Then rows the index holds, new and old, change: the map built now must hold the new slots too.
+    const rewritten = 'wombat rewritten once';
+    await store.update(fresh[3]?.id as string, { content: rewritten, contentHash: contentHash(rewritten), updatedAt: new Date() });
+    await store.delete(fresh[4]?.id as string, new Date());
+    const older = 'wombat older memory';
+    await store.update(records[2]?.id as string, { content: older, contentHash: contentHash(older), updatedAt: new Date() });
+    await store.write([{ record: makeRecord({ content: 'wombat newest' }) }]);
+    const found = await lexical(store, 'wombat', {}, 50);
+    expect(found).toHaveLength(31);
+    expect(found.map((match) => match.id)).not.toContain(fresh[4]?.id);
+    expectSameRanking(found, await lexical(inMemoryCopy(path), 'wombat', {}, 50), 'wombat');
+    expectSameRanking(await lexical(store, 'w1x w5x n3', {}, 30), await lexical(inMemoryCopy(path), 'w1x w5x n3', {}, 30), 'w1x w5x n3');
+    await store.close();
+  });
+
   it('keeps serving a connection that loaded it after another one replaced the file', async () => {
     const { path } = await persistedFile();
     const reader = sqliteStore({ path });

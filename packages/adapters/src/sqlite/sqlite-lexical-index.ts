@@ -49,6 +49,8 @@ export class LexicalIndex extends SlotFieldsView implements SlotFields {
   private slotMask = new Uint8Array(initialCapacity);
   /** rowid → slot; null after a snapshot load until first needed (~10 ms per 100k to build). */
   private slotMap: Map<number, number> | null = new Map();
+  /** While `slotMap` is null: the largest rowid with a slot, once computed (see `hasNoSlot`). */
+  private rowidCeiling: number | null = null;
   private appliedSeq = -1;
   private triedSnapshot = false;
   /** Lower-cased word → term id in `index` (skips stemming words seen before). */
@@ -76,6 +78,16 @@ export class LexicalIndex extends SlotFieldsView implements SlotFields {
   private get slotOf(): Map<number, number> {
     if (this.slotMap === null) this.slotMap = this.liveSlotMap(this.index.slotLimit, slotDead);
     return this.slotMap;
+  }
+
+  /**
+   * Whether `rowid` surely has no slot, told without building the slot map while it is not built
+   * (after a snapshot load): a row newer than every indexed one, as a writer's inserts are.
+   */
+  private hasNoSlot(rowid: number): boolean {
+    if (this.slotMap !== null) return false;
+    this.rowidCeiling ??= this.largestRowid(this.index.slotLimit);
+    return rowid > this.rowidCeiling;
   }
 
   /** Live memories indexed. */
@@ -272,6 +284,7 @@ export class LexicalIndex extends SlotFieldsView implements SlotFields {
           this.columns = columns;
           this.slotMask = mask;
           this.slotMap = null;
+          this.rowidCeiling = null;
           this.appliedSeq = meta.seq;
           this.changesSinceSnapshot = 0;
         })
@@ -311,7 +324,9 @@ export class LexicalIndex extends SlotFieldsView implements SlotFields {
     else length += this.countWords(tags, 1);
     if (context) length += this.countWords(context, this.contextWeight);
     this.index.addTerms(slot, this.termScratch, this.frequencyScratch, this.distinct, length);
-    this.slotOf.set(rowid, slot);
+    // An unbuilt map will include this slot when it is built (it scans every slot).
+    if (this.slotMap === null) this.rowidCeiling = Math.max(this.rowidCeiling ?? this.largestRowid(slot), rowid);
+    else this.slotMap.set(rowid, slot);
   }
 
   private distinct = 0;
@@ -359,6 +374,7 @@ export class LexicalIndex extends SlotFieldsView implements SlotFields {
   }
 
   private remove(rowid: number): void {
+    if (this.hasNoSlot(rowid)) return;
     const slot = this.slotOf.get(rowid);
     if (slot === undefined) return;
     this.slotOf.delete(rowid);

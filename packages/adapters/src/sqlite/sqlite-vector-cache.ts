@@ -53,6 +53,8 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
   private appliedSeq = -1;
   /** rowid → slot; null after a snapshot load until first needed (~10 ms per 100k to build). */
   private slotMap: Map<number, number> | null = new Map();
+  /** While `slotMap` is null: the largest rowid with a slot, once computed (see `hasNoSlot`). */
+  private rowidCeiling: number | null = null;
   private columns = new SlotColumns(initialCapacity);
   private triedSnapshot = false;
   /** Rows reloaded since the persisted snapshot matched this mirror (−1: no snapshot is current). */
@@ -109,6 +111,16 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
   private get slotOf(): Map<number, number> {
     if (this.slotMap === null) this.slotMap = this.liveSlotMap(this.used, slotDead);
     return this.slotMap;
+  }
+
+  /**
+   * Whether `rowid` surely has no slot, told without building the slot map while it is not built
+   * (after a snapshot load): a row newer than every mirrored one, as a writer's inserts are.
+   */
+  private hasNoSlot(rowid: number): boolean {
+    if (this.slotMap !== null) return false;
+    this.rowidCeiling ??= this.largestRowid(this.used);
+    return rowid > this.rowidCeiling;
   }
 
   slotOfRowid(rowid: number): number | undefined {
@@ -323,6 +335,7 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
           this.columns = columns;
           this.clear();
           this.slotMap = null;
+          this.rowidCeiling = null;
           this.used = used;
           this.liveCount = used;
           this.loadFloats(session);
@@ -381,11 +394,13 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
 
   private put(row: LoadedRow): number {
     const rowid = row[0];
-    let slot = this.slotOf.get(rowid);
+    let slot = this.hasNoSlot(rowid) ? undefined : this.slotOf.get(rowid);
     if (slot === undefined) {
       if (this.used === this.arena.capacity) this.resize(this.arena.capacity * 2);
       slot = this.used++;
-      this.slotOf.set(rowid, slot);
+      // An unbuilt map will include this slot when it is built (it scans every used slot).
+      if (this.slotMap === null) this.rowidCeiling = Math.max(this.rowidCeiling ?? this.largestRowid(slot), rowid);
+      else this.slotMap.set(rowid, slot);
       this.liveCount += 1;
     }
     const blob = row[1];
@@ -401,6 +416,7 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
   }
 
   private remove(rowid: number): void {
+    if (this.hasNoSlot(rowid)) return;
     const slot = this.slotOf.get(rowid);
     if (slot === undefined) return;
     this.slotOf.delete(rowid);

@@ -523,6 +523,43 @@ describe('vector mirror snapshot', () => {
     await fromSnapshot.close();
   }, 60_000);
 
+  it('takes rows newer than it without building its slot map, and still replaces and removes them', async () => {
+    const path = join(root, `newer-${Date.now()}.db`);
+    const writer = sqliteStore({ path });
+    await writer.vectors?.open(dimensions);
+    const records = Array.from({ length: 10_100 }, (_, index) => makeRecord({ content: `n ${index}`, scope: { userId: `u${index % 3}` } }));
+    await writer.write(records.map((record, index) => ({ record, vector: seededVector(index, dimensions) })));
+    await writer.vectors?.search(seededVector(1, dimensions), 1);
+    await settle();
+    await writer.close();
+    expect(snapshotSeq(path)).not.toBeNull();
+
+    // No float vectors mirrored (they would build the rowid-to-slot map on load).
+    const store = sqliteStore({ path, vectorCacheBytes: 0 });
+    await store.vectors?.open(dimensions);
+    expect((await store.vectors?.search(seededVector(2, dimensions), 1))?.[0]?.id).toBe(records[2]?.id);
+    // Newer than every mirrored row: appended past the largest rowid.
+    const fresh = Array.from({ length: 20 }, (_, index) => makeRecord({ content: `fresh ${index}`, scope: { userId: 'u1' } }));
+    await store.write(fresh.map((record, index) => ({ record, vector: seededVector(50_000 + index, dimensions) })));
+    for (const index of [0, 7, 19]) {
+      expect((await store.vectors?.search(seededVector(50_000 + index, dimensions), 1))?.[0]?.id).toBe(fresh[index]?.id);
+    }
+    // Then new and old rows change: the map built now holds the appended slots too.
+    await store.delete(fresh[7]?.id as string, new Date());
+    await store.delete(records[4]?.id as string, new Date());
+    await store.write([{ record: makeRecord({ content: 'after', scope: { userId: 'u1' } }), vector: seededVector(60_000, dimensions) }]);
+    expect((await store.vectors?.search(seededVector(50_007, dimensions), 1, { scope: { userId: 'u1' } }))?.[0]?.id).not.toBe(fresh[7]?.id);
+    expect((await store.vectors?.search(seededVector(4, dimensions), 1))?.[0]?.id).not.toBe(records[4]?.id);
+    for (const index of [0, 19]) {
+      expect((await store.vectors?.search(seededVector(50_000 + index, dimensions), 1))?.[0]?.id).toBe(fresh[index]?.id);
+    }
+    // u1: 3,367 of the first rows less one deleted, 19 of the fresh, and the last.
+    const all = await store.vectors?.search(seededVector(3, dimensions), 4096, { scope: { userId: 'u1' } });
+    expect(all).toHaveLength(3_367 - 1 + 19 + 1);
+    expect(new Set(all?.map((match) => match.id)).size).toBe(all?.length);
+    await store.close();
+  }, 60_000);
+
   it('loads its codes in the background from the first search; a write before they arrive neither waits for them nor loses one', async () => {
     const path = join(root, `background-${Date.now()}.db`);
     const writer = sqliteStore({ path });
