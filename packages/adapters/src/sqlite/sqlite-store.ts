@@ -191,8 +191,9 @@ export function sqliteStore(options: SqliteStoreOptions): MemoryStore {
  * to `every`, or that finds them still behind, catches them up by at most `entries` change-log
  * entries (or four a memory the write wrote, when more: a batch catches up its own memories and
  * as many again of any backlog). A memory written is two entries (row and vector), so a single
- * `add` re-indexes at most ~256 memories: 4–25 ms at 10k–1M memories, where one catch-up of the
- * whole backlog was 10,000 memories at once (0.15–1.7 s).
+ * `add` re-indexes at most ~256 memories: ~11–15 ms of CPU at 10k–1M memories, where one catch-up
+ * of the whole backlog was 10,000 memories at once (~1 s). See bench/README.md ("A writer's
+ * catch-up, in steps").
  */
 export interface SqliteFollowLimits {
   after: number;
