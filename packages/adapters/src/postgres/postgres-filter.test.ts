@@ -1,6 +1,14 @@
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite/vector';
-import { type Condition, type ConditionValue, type MemoryFilter, type MemoryRecord, type MemoryStore, matchesFilter } from '@engram/core';
+import {
+  type Condition,
+  type ConditionValue,
+  type MemoryFilter,
+  type MemoryRecord,
+  type MemoryStore,
+  matchesFilter,
+  seededRandom,
+} from '@engram/core';
 import { makeRecord, seededVector } from '@engram/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgresStore } from './index.js';
@@ -11,16 +19,8 @@ import { postgresStore } from './index.js';
  * objects) and random filters and conditions, through list, count, lexical and vector search.
  */
 
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers so failures reproduce (the library's mulberry32). */
+const random = seededRandom;
 
 const next = random(20250601);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;

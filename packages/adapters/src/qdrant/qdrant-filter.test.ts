@@ -1,4 +1,12 @@
-import { type Condition, type ConditionValue, type MemoryFilter, type MemoryRecord, matchesFilter, parseWhere } from '@engram/core';
+import {
+  type Condition,
+  type ConditionValue,
+  type MemoryFilter,
+  type MemoryRecord,
+  matchesFilter,
+  parseWhere,
+  seededRandom,
+} from '@engram/core';
 import { makeRecord } from '@engram/core/testing';
 import { describe, expect, it } from 'vitest';
 import { type QdrantCondition, type QdrantFilter, toQdrantFilter } from './qdrant-filter.js';
@@ -54,16 +62,8 @@ function passes(filter: QdrantFilter | undefined, payload: QdrantPayload, id: st
   return true;
 }
 
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers so failures reproduce (the library's mulberry32). */
+const random = seededRandom;
 
 const next = random(4242);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)] as T;

@@ -1,7 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Condition, type ConditionValue, evaluateCondition, type MemoryFilter, type MemoryRecord, matchesFilter } from '@engram/core';
+import {
+  type Condition,
+  type ConditionValue,
+  evaluateCondition,
+  type MemoryFilter,
+  type MemoryRecord,
+  matchesFilter,
+  seededRandom,
+} from '@engram/core';
 import { makeRecord } from '@engram/core/testing';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -90,17 +98,8 @@ function leafConditions(): Condition[] {
   return conditions;
 }
 
-/** mulberry32: deterministic pseudo-random numbers so failures reproduce. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic pseudo-random numbers so failures reproduce (the library's mulberry32). */
+const random = seededRandom;
 
 function pick<T>(next: () => number, values: readonly T[]): T {
   return values[Math.floor(next() * values.length)] as T;
