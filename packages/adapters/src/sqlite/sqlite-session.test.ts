@@ -98,3 +98,44 @@ describe('SqliteSession.write while another connection holds the write lock', ()
     db.close();
   });
 });
+
+describe('SqliteSession.read', () => {
+  it('runs its reads as one snapshot: a commit by another connection in between is not seen', () => {
+    const { session, path, db } = openSession('read-snapshot', 1_000);
+    db.prepare('INSERT INTO notes (text) VALUES (?)').run('first');
+    const other = new Database(path);
+    const count = () => session.statement('SELECT count(*) FROM notes').pluck().get() as number;
+    const seen = session.read(() => {
+      const before = count();
+      other.prepare('INSERT INTO notes (text) VALUES (?)').run('second');
+      return [before, count(), db.inTransaction];
+    });
+    expect(seen).toEqual([1, 1, true]);
+    // Outside, each statement is its own transaction and sees the commit.
+    expect(count()).toBe(2);
+    expect(db.inTransaction).toBe(false);
+    other.close();
+    db.close();
+  });
+
+  it('ends its transaction when the work throws, and passes the error on', () => {
+    const { session, db } = openSession('read-throws', 1_000);
+    expect(() =>
+      session.read(() => {
+        session.statement('SELECT count(*) FROM notes').get();
+        throw new Error('boom');
+      }),
+    ).toThrow('boom');
+    expect(db.inTransaction).toBe(false);
+    db.close();
+  });
+
+  it('inside a transaction already open, runs in it (and leaves it open)', () => {
+    const { session, db } = openSession('read-nested', 1_000);
+    db.exec('BEGIN');
+    expect(session.read(() => db.inTransaction)).toBe(true);
+    expect(db.inTransaction).toBe(true);
+    db.exec('COMMIT');
+    db.close();
+  });
+});

@@ -43,6 +43,27 @@ export class SqliteSession {
   }
 
   /**
+   * Runs `work`, a synchronous function of reads, in one read transaction (BEGIN DEFERRED), or
+   * inside the transaction already open. Every statement SQLite runs outside a transaction is a
+   * transaction of its own, and each takes and drops the file's shared locks (two `fcntl` calls
+   * and an `fstat`: ~6 µs against ~0.4 µs for the statement itself inside one); a search runs ~9
+   * of them. One transaction also makes the reads one consistent snapshot. `work` must not write.
+   */
+  read<T>(work: () => T): T {
+    if (this.db.inTransaction) return work();
+    this.statement('BEGIN').run();
+    let result: T;
+    try {
+      result = work();
+    } catch (error) {
+      if (this.db.inTransaction) this.statement('ROLLBACK').run();
+      throw error;
+    }
+    this.statement('COMMIT').run();
+    return result;
+  }
+
+  /**
    * Runs `work` in a write transaction that takes the write lock up front (BEGIN IMMEDIATE).
    * A deferred transaction would read first and upgrade later; two processes doing that at once
    * deadlock on the upgrade and one gets SQLITE_BUSY no matter the busy timeout. With IMMEDIATE

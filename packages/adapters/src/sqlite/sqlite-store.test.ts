@@ -87,6 +87,8 @@ describe('sqlite store specifics', () => {
     const path = tempPath();
     const store = sqliteStore({ path });
     await store.open();
+    const vectors = store.vectors as NonNullable<MemoryStore['vectors']>;
+    await vectors.open(8);
     const records = Array.from({ length: 30 }, (_, index) =>
       makeRecord({ content: `integrity ${index}`, tags: [`t${index % 3}`], key: `k${index}` }),
     );
@@ -133,6 +135,45 @@ describe('sqlite store specifics', () => {
     expect(database.open).toBe(true);
     expect((database.pragma('journal_mode', { simple: true }) as string).toLowerCase()).toBe('wal');
     expect((database.prepare('SELECT count(*) AS n FROM memories').get() as { n: number }).n).toBe(1);
+    database.close();
+  });
+
+  it("runs each search's reads in one read transaction (not one per statement)", async () => {
+    const database = new Database(join(root, `one-transaction-${++counter}.db`));
+    const store = sqliteStore({ database });
+    await store.open();
+    const vectors = store.vectors as NonNullable<MemoryStore['vectors']>;
+    await vectors.open(8);
+    const records = Array.from({ length: 30 }, (_, index) => makeRecord({ content: `pelican harbour note ${index}` }));
+    await store.write(records.map((record, index) => ({ record, vector: seededVector(index, 8) })));
+    // Loads the mirrors (their first load may run outside a search's transaction).
+    await store.lexicalSearch('pelican', {}, 5);
+    await vectors.search(seededVector(1, 8), 5);
+    const statement = Object.getPrototypeOf(database.prepare('SELECT 1')) as Record<string, (...args: unknown[]) => unknown>;
+    const original = { get: statement.get, all: statement.all, iterate: statement.iterate } as Record<string, (...args: unknown[]) => unknown>;
+    const outside: string[] = [];
+    let statements = 0;
+    for (const name of Object.keys(original)) {
+      statement[name] = function (this: { database: Database.Database; source: string }, ...args: unknown[]) {
+        if (this.database === database) {
+          statements += 1;
+          if (!database.inTransaction) outside.push(this.source);
+        }
+        return (original[name] as (...args: unknown[]) => unknown).apply(this, args);
+      };
+    }
+    try {
+      const lexical = await store.lexicalSearch('pelican harbour', {}, 10);
+      const nearest = await vectors.search(seededVector(2, 8), 10);
+      await store.getRankingFields(lexical.map((match) => match.id));
+      expect(lexical.length).toBeGreaterThan(0);
+      expect(nearest.length).toBeGreaterThan(0);
+    } finally {
+      Object.assign(statement, original);
+    }
+    expect(statements).toBeGreaterThan(0);
+    expect(outside).toEqual([]);
+    await store.close();
     database.close();
   });
 

@@ -985,7 +985,7 @@ class SqliteStore implements MemoryStore {
   async getRankingFields(ids: string[]): Promise<RankingRecord[]> {
     if (ids.length === 0) return [];
     const session = await this.ready();
-    return withRetry('getRankingFields', () => readRankingFields(session, ids));
+    return withRetry('getRankingFields', () => session.read(() => readRankingFields(session, ids)));
   }
 
   async findByHashes(scope: Scope, hashes: string[]): Promise<MemoryRecord[]> {
@@ -1070,7 +1070,7 @@ class SqliteStore implements MemoryStore {
     return withRetry('lexicalSearch', () => {
       if (!this.lexical) this.lexical = new LexicalIndex(this.contextWeight);
       const lexical = this.lexical;
-      const matches = lexical.search(session, query, filter, count);
+      const matches = session.read(() => lexical.search(session, query, filter, count));
       this.startIdleCatchUp();
       // A freshly built index is persisted for the next process, after this answer is returned.
       if (lexical.lacksSnapshot) {

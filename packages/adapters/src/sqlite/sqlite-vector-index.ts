@@ -141,48 +141,51 @@ export class SqliteVectorIndex implements VectorIndex {
     // pool (started here, or earlier by a lexical search); wait for them rather than read them here.
     const loading = startLoadingVectors(session);
     if (loading) await loading;
-    return withRetry('vectors.search', () => {
-      const state = vectorState(session);
-      if (state === null) return [];
-      checkVector(vector, state.dimensions, 'query vector');
-      const limit = Math.min(Math.floor(k), maxNeighbours);
-      if (!(limit > 0)) return [];
-      if (this.mode === 'exact') return exactSearch(session, vector, limit, filter);
-      const { cache } = state;
-      cache.floatBudget = this.cacheBytes;
-      cache.sync(session);
-      searchedSessions.add(session);
-      // A mirror just loaded from the rows is persisted for the next process, after this search.
-      if (cache.lacksSnapshot) {
-        setImmediate(() => {
-          if (session.db.open && states.get(session) === state) cache.saveSnapshot(session);
-        });
-      }
+    return withRetry('vectors.search', () => session.read(() => this.searchNow(session, vector, k, filter)));
+  }
 
-      // 1. The slots the in-memory fields allow: a list, or every slot the mask lets through.
-      const plan = slotFilter(filter, cache);
-      if (plan.kind === 'none') return [];
-      let base: Candidates;
-      if (plan.kind === 'sql') base = { slots: sqlMatches(session, cache, filter), flags: 0 };
-      else if (plan.kind === 'slots') base = { slots: listSlots(cache, plan), flags: plan.flags };
-      else base = { slots: null, flags: plan.flags };
+  /** `search` once the mirror is loaded, in one read transaction. */
+  private searchNow(session: SqliteSession, vector: Float32Array, k: number, filter: MemoryFilter | undefined): VectorMatch[] {
+    const state = vectorState(session);
+    if (state === null) return [];
+    checkVector(vector, state.dimensions, 'query vector');
+    const limit = Math.min(Math.floor(k), maxNeighbours);
+    if (!(limit > 0)) return [];
+    if (this.mode === 'exact') return exactSearch(session, vector, limit, filter);
+    const { cache } = state;
+    cache.floatBudget = this.cacheBytes;
+    cache.sync(session);
+    searchedSessions.add(session);
+    // A mirror just loaded from the rows is persisted for the next process, after this search.
+    if (cache.lacksSnapshot) {
+      setImmediate(() => {
+        if (session.db.open && states.get(session) === state) cache.saveSnapshot(session);
+      });
+    }
+
+    // 1. The slots the in-memory fields allow: a list, or every slot the mask lets through.
+    const plan = slotFilter(filter, cache);
+    if (plan.kind === 'none') return [];
+    let base: Candidates;
+    if (plan.kind === 'sql') base = { slots: sqlMatches(session, cache, filter), flags: 0 };
+    else if (plan.kind === 'slots') base = { slots: listSlots(cache, plan), flags: plan.flags };
+    else base = { slots: null, flags: plan.flags };
+    if (base.slots?.length === 0) return [];
+
+    // What the cache cannot decide (tags, `where`) is checked in SQL on the best candidates
+    // first; when too few of them match, the filter is selective: evaluate it on every row.
+    if (plan.kind !== 'sql' && plan.residual && filter) {
+      const residual = new ResidualFilter(session, filter);
+      const matched = postFilter(state, vector, base, residual, stageSizes(base.slots?.length ?? cache.size, limit));
+      if (matched) return exactNearest(session, cache, matched, vector, limit);
+      const rowids = residual.matchingRowids();
+      base = { slots: rowids ? slotsOfRowids(cache, plan, rowids) : sqlMatches(session, cache, filter), flags: 0 };
       if (base.slots?.length === 0) return [];
+    }
 
-      // What the cache cannot decide (tags, `where`) is checked in SQL on the best candidates
-      // first; when too few of them match, the filter is selective: evaluate it on every row.
-      if (plan.kind !== 'sql' && plan.residual && filter) {
-        const residual = new ResidualFilter(session, filter);
-        const matched = postFilter(state, vector, base, residual, stageSizes(base.slots?.length ?? cache.size, limit));
-        if (matched) return exactNearest(session, cache, matched, vector, limit);
-        const rowids = residual.matchingRowids();
-        base = { slots: rowids ? slotsOfRowids(cache, plan, rowids) : sqlMatches(session, cache, filter), flags: 0 };
-        if (base.slots?.length === 0) return [];
-      }
-
-      // 2.–3. Narrow by Hamming distance, then by the asymmetric estimate; 4. rank exactly.
-      const { first, second } = stageSizes(base.slots?.length ?? cache.size, limit);
-      return exactNearest(session, cache, narrow(state, vector, base, first, second), vector, limit);
-    });
+    // 2.–3. Narrow by Hamming distance, then by the asymmetric estimate; 4. rank exactly.
+    const { first, second } = stageSizes(base.slots?.length ?? cache.size, limit);
+    return exactNearest(session, cache, narrow(state, vector, base, first, second), vector, limit);
   }
 
   async delete(ids: string[]): Promise<void> {
