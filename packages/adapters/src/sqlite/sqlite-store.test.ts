@@ -150,7 +150,10 @@ describe('sqlite store specifics', () => {
     await store.lexicalSearch('pelican', {}, 5);
     await vectors.search(seededVector(1, 8), 5);
     const statement = Object.getPrototypeOf(database.prepare('SELECT 1')) as Record<string, (...args: unknown[]) => unknown>;
-    const original = { get: statement.get, all: statement.all, iterate: statement.iterate } as Record<string, (...args: unknown[]) => unknown>;
+    const original = { get: statement.get, all: statement.all, iterate: statement.iterate } as Record<
+      string,
+      (...args: unknown[]) => unknown
+    >;
     const outside: string[] = [];
     let statements = 0;
     for (const name of Object.keys(original)) {
