@@ -76,12 +76,16 @@ async function startLoadGenerator(queries, ids) {
 }
 
 const clockTicks = 100;
-/** CPU seconds (user + system) of a process and its children's live processes (the workers), from /proc; null off Linux. */
-function cpuSeconds(pid) {
+/**
+ * CPU seconds of a process and its children's live processes (the workers), from /proc; null off
+ * Linux. `part`: 'all' (user + system), or 'system' alone — the kernel's share: the socket reads
+ * and writes of loopback HTTP, and SQLite's file locks.
+ */
+function cpuSeconds(pid, part = 'all') {
   try {
     const own = (id) => {
       const fields = readFileSync(`/proc/${id}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-      return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+      return ((part === 'all' ? Number(fields[11]) : 0) + Number(fields[12])) / clockTicks;
     };
     const childrenFile = `/proc/${pid}/task/${pid}/children`;
     const children = existsSync(childrenFile) ? readFileSync(childrenFile, 'utf8').trim().split(/\s+/).filter(Boolean) : [];
@@ -116,14 +120,17 @@ function cpuWaitMs(pid) {
  */
 async function measuredLoad(generator, server, duration, route) {
   const before = cpuSeconds(server.pid);
+  const systemBefore = cpuSeconds(server.pid, 'system');
   const waitBefore = cpuWaitMs(server.pid);
   const { result, latencies, cpuMs, gc } = await generator.run(server.url, route, { duration });
   const after = cpuSeconds(server.pid);
+  const systemAfter = cpuSeconds(server.pid, 'system');
   const waitAfter = cpuWaitMs(server.pid);
   const requests = Math.max(1, result.requests.total);
   result.latencies = latencies;
   result.serverCpuWaitMsPerSecond = waitBefore === null || waitAfter === null ? null : (waitAfter - waitBefore) / result.duration;
   result.serverCpuMs = before === null || after === null ? null : ((after - before) * 1000) / requests;
+  result.serverSystemCpuMs = systemBefore === null || systemAfter === null ? null : ((systemAfter - systemBefore) * 1000) / requests;
   result.loadGeneratorCpuMs = cpuMs / requests;
   result.loadGeneratorGc = gc;
   return result;
@@ -163,6 +170,7 @@ function combine(slices) {
   const requests = slices.reduce((sum, slice) => sum + slice.requests.total, 0);
   const seconds = slices.reduce((sum, slice) => sum + slice.duration, 0);
   const cpu = slices.map((slice) => slice.serverCpuMs).filter((value) => typeof value === 'number');
+  const system = slices.map((slice) => slice.serverSystemCpuMs).filter((value) => typeof value === 'number');
   const waits = slices.map((slice) => slice.serverCpuWaitMsPerSecond).filter((value) => typeof value === 'number');
   const latencies = slices.flatMap((slice) => slice.latencies);
   return {
@@ -172,6 +180,7 @@ function combine(slices) {
     worstSliceP99: Math.max(...slices.map((slice) => slice.latency.p99)),
     medianSliceP99: medianOf(slices.map((slice) => slice.latency.p99)),
     serverCpuMsPerRequest: cpu.length > 0 ? round(medianOf(cpu), 3) : null,
+    serverSystemCpuMsPerRequest: system.length > 0 ? round(medianOf(system), 3) : null,
     serverCpuWaitMsPerSecond: waits.length > 0 ? round(medianOf(waits), 0) : null,
     loadGeneratorCpuMsPerRequest: round(medianOf(slices.map((slice) => slice.loadGeneratorCpuMs)), 3),
     loadGeneratorGcLongestMs: round(Math.max(...slices.map((slice) => slice.loadGeneratorGc.longestMs)), 1),
@@ -344,7 +353,10 @@ export async function run({ full = false, progress = () => {} } = {}) {
 }
 
 function markdown(results) {
-  const cpu = (figures) => (figures.serverCpuMsPerRequest === null ? '–' : figures.serverCpuMsPerRequest.toFixed(2));
+  const cpu = (figures) =>
+    figures.serverCpuMsPerRequest === null
+      ? '–'
+      : `${figures.serverCpuMsPerRequest.toFixed(2)}${figures.serverSystemCpuMsPerRequest === null ? '' : ` (${figures.serverSystemCpuMsPerRequest.toFixed(3)})`}`;
   const waiting = (figures) => (figures.serverCpuWaitMsPerSecond === null ? '–' : String(figures.serverCpuWaitMsPerSecond));
   const generator = (figures) => `${figures.loadGeneratorCpuMsPerRequest.toFixed(2)} (${figures.loadGeneratorGcLongestMs})`;
   const lines = [
@@ -356,7 +368,7 @@ function markdown(results) {
       `REST search at 1 worker is ${results.searchRatioToInProcess}× the in-process rate; 2 workers are ${results.twoWorkerSpeedup}× one. The load generator runs on the same cores as the server: its CPU a request and its longest garbage-collection pause in a slice are in the table, with the time the server's processes spent ready to run but waiting for a CPU (\`/proc/<pid>/schedstat\`; a busy machine shows here first). ` +
       `Cold first search (fresh server: the store opens, its indexes load): ${results.coldFirstSearchMs[1]} ms (1 worker), ${results.coldFirstSearchMs[2]} ms (2); every slice below is measured after a warm-up.`,
     '',
-    '| workers | route | req/s | p50 / p99 ms (every response) | p99 ms: worst / median slice | server CPU ms / request | server waiting for a CPU, ms / s | load generator CPU ms / request (longest GC pause ms) | errors |',
+    '| workers | route | req/s | p50 / p99 ms (every response) | p99 ms: worst / median slice | server CPU ms / request (of it the kernel's) | server waiting for a CPU, ms / s | load generator CPU ms / request (longest GC pause ms) | errors |',
     '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const [workers, routes] of Object.entries(results.workers)) {
