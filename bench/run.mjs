@@ -61,7 +61,7 @@ const begin = performance.now();
 const elapsed = () => `${((performance.now() - begin) / 1000).toFixed(0).padStart(4)} s`;
 const machine = environment();
 console.error(
-  `engram bench (${values.full ? 'full' : 'quick'}): ${selected.join(', ')} — ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}`,
+  `engram bench (${values.full ? 'full' : 'quick'}): ${selected.join(', ')} — ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}${machine.memory ? `; new memory ${machine.memory.firstTouchMicrosecondsPerPage} µs a page at first touch` : ''}`,
 );
 
 // Suites may leave a corpus they built here for a later suite of the same run (scale → ann).
@@ -121,7 +121,7 @@ const command = `npm run bench${values.full || values.suite || values.data || va
 const lines = [
   `# engram benchmarks — ${started.toISOString().slice(0, 10)} (${values.full ? 'full' : 'quick'})`,
   '',
-  `\`${command}\` on ${machine.cpu} (${machine.cores} cores, ${machine.memoryGb} GB), Node ${machine.node}, ${machine.platform}; load average at start ${machine.loadAverage.join(' / ')}; ${elapsed().trim()} in all.`,
+  `\`${command}\` on ${machine.cpu} (${machine.cores} cores, ${machine.memoryGb} GB), Node ${machine.node}, ${machine.platform}; load average at start ${machine.loadAverage.join(' / ')}${machine.memory ? `; new memory ${machine.memory.firstTouchMicrosecondsPerPage} µs a 4 KB page at first touch, writes ${machine.memory.writeGigabytesPerSecond} GB/s once touched` : ''}; ${elapsed().trim()} in all.`,
   'Timings are wall-clock on a shared machine: compare figures within one run, not across machines.',
   '',
 ];

@@ -368,7 +368,7 @@ function markdown(results) {
       `REST search at 1 worker is ${results.searchRatioToInProcess}× the in-process rate; 2 workers are ${results.twoWorkerSpeedup}× one. The load generator runs on the same cores as the server: its CPU a request and its longest garbage-collection pause in a slice are in the table, with the time the server's processes spent ready to run but waiting for a CPU (\`/proc/<pid>/schedstat\`; a busy machine shows here first). ` +
       `Cold first search (fresh server: the store opens, its indexes load): ${results.coldFirstSearchMs[1]} ms (1 worker), ${results.coldFirstSearchMs[2]} ms (2); every slice below is measured after a warm-up.`,
     '',
-    '| workers | route | req/s | p50 / p99 ms (every response) | p99 ms: worst / median slice | server CPU ms / request (of it the kernel's) | server waiting for a CPU, ms / s | load generator CPU ms / request (longest GC pause ms) | errors |',
+    '| workers | route | req/s | p50 / p99 ms (every response) | p99 ms: worst / median slice | server CPU ms / request (of it in the kernel) | server waiting for a CPU, ms / s | load generator CPU ms / request (longest GC pause ms) | errors |',
     '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const [workers, routes] of Object.entries(results.workers)) {
