@@ -146,8 +146,10 @@ describe('sqlite store specifics', () => {
     await vectors.open(8);
     const records = Array.from({ length: 30 }, (_, index) => makeRecord({ content: `pelican harbour note ${index}` }));
     await store.write(records.map((record, index) => ({ record, vector: seededVector(index, 8) })));
+    const { lexicalSearch, getRankingFields } = store;
+    if (!lexicalSearch || !getRankingFields) throw new Error('the SQLite store has lexical search and ranking fields');
     // Loads the mirrors (their first load may run outside a search's transaction).
-    await store.lexicalSearch('pelican', {}, 5);
+    await lexicalSearch.call(store, 'pelican', {}, 5);
     await vectors.search(seededVector(1, 8), 5);
     const statement = Object.getPrototypeOf(database.prepare('SELECT 1')) as Record<string, (...args: unknown[]) => unknown>;
     const original = { get: statement.get, all: statement.all, iterate: statement.iterate } as Record<
@@ -166,9 +168,9 @@ describe('sqlite store specifics', () => {
       };
     }
     try {
-      const lexical = await store.lexicalSearch('pelican harbour', {}, 10);
+      const lexical = await lexicalSearch.call(store, 'pelican harbour', {}, 10);
       const nearest = await vectors.search(seededVector(2, 8), 10);
-      await store.getRankingFields(lexical.map((match) => match.id));
+      await getRankingFields.call(store, lexical.map((match) => match.id));
       expect(lexical.length).toBeGreaterThan(0);
       expect(nearest.length).toBeGreaterThan(0);
     } finally {
