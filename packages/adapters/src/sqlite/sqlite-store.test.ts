@@ -170,7 +170,10 @@ describe('sqlite store specifics', () => {
     try {
       const lexical = await lexicalSearch.call(store, 'pelican harbour', {}, 10);
       const nearest = await vectors.search(seededVector(2, 8), 10);
-      await getRankingFields.call(store, lexical.map((match) => match.id));
+      await getRankingFields.call(
+        store,
+        lexical.map((match) => match.id),
+      );
       expect(lexical.length).toBeGreaterThan(0);
       expect(nearest.length).toBeGreaterThan(0);
     } finally {
