@@ -3,7 +3,7 @@
 // in the same process (same code, same JIT state, same heap), alternating; with the server's CPU a
 // request split into user and kernel time, and the scavenges per 1,000 requests or searches (the
 // garbage each allocates). Not a suite: a tool for the REST section of bench/README.md.
-//   npm run build && node bench/lib/rest-breakdown.mjs [rounds = 6] [load seconds = 2]
+//   npm run build && node bench/lib/rest-breakdown.mjs [rounds = 6] [load seconds = 2] [semi-space MB = 32]
 import { fork } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,7 +18,7 @@ const CONNECTIONS = 16;
 const searchQueries = queries(500, 11);
 
 if (process.argv[2] === '--server') await runServer(process.argv[3]);
-else await main(Number(process.argv[2] ?? 6), Number(process.argv[3] ?? 2));
+else await main(Number(process.argv[2] ?? 6), Number(process.argv[3] ?? 2), Number(process.argv[4] ?? 32));
 
 /** The server process: times its own searches; on 'report' runs the loop and answers both. */
 async function runServer(path) {
@@ -81,7 +81,7 @@ function ask(child, message) {
   });
 }
 
-async function main(rounds, seconds) {
+async function main(rounds, seconds, semiSpaceMb = 32) {
   const directory = mkdtempSync(join(tmpdir(), 'engram-rest-breakdown-'));
   try {
     const path = join(directory, 'memory.db');
@@ -89,7 +89,7 @@ async function main(rounds, seconds) {
     for (let offset = 0; offset < 10_000; offset += 1000) await writer.addMany(memories(offset, offset + 1000));
     await writer.close();
     // The server runs with the semi-space size engram-server gives itself (SERVER_NODE_FLAGS).
-    const server = fork(fileURLToPath(import.meta.url), ['--server', path], { execArgv: ['--max-semi-space-size=32'] });
+    const server = fork(fileURLToPath(import.meta.url), ['--server', path], { execArgv: [`--max-semi-space-size=${semiSpaceMb}`] });
     const { url } = await new Promise((resolve) => server.once('message', resolve));
     const generator = fork(fileURLToPath(new URL('./load-generator.mjs', import.meta.url)), [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
