@@ -96,6 +96,7 @@ interface CorpusStatistics {
  *
  * Corpus statistics (live rows, average length) and document frequencies are cached per store for
  * 30 s. Below 5,000 rows they are exact counts, dropped on every write through the store; above,
+ * (refreshed in the background once expired, searches going on with the old ones meanwhile)
  * the live count and average length come from the planner's row estimate and a sample, frequent
  * lexemes' frequencies from `pg_stats` (ANALYZE, which autovacuum runs as the table grows), and
  * other lexemes are counted up to 2,000 rows. A lexeme counted at 0 is never reused: it is counted
@@ -107,6 +108,8 @@ export class PostgresLexicalSearch {
   private readonly lexemes = new Map<string, string[]>();
   /** Set once this store has asked for ANALYZE of a large table without statistics. */
   private analyzing = false;
+  /** The background refresh of expired large-table statistics, while one runs. */
+  private refreshing: Promise<void> | null = null;
 
   constructor(
     private readonly memories: string,
@@ -387,10 +390,37 @@ export class PostgresLexicalSearch {
     client.query(`ANALYZE ${this.memories}`).catch(() => undefined);
   }
 
-  /** Live rows and their average length; from `pg_stats` and a sample once the table is large. */
+  /**
+   * Live rows and their average length; from `pg_stats` and a sample once the table is large.
+   * Expired statistics of a large table (sampled: one write moves them by almost nothing) are
+   * refreshed in the background, one refresh at a time, while searches go on with them: the
+   * refresh (10–13 ms of server time at 1M) is on no search's path. A small table's exact
+   * statistics are read before the search, as a write changes them visibly.
+   */
   private async corpus(client: Queryable): Promise<CorpusStatistics> {
     const now = Date.now();
-    if (this.statistics && now - this.statistics.at < statisticsTtlMs) return this.statistics;
+    const current = this.statistics;
+    if (current && now - current.at < statisticsTtlMs) return current;
+    if (current?.sampled) {
+      if (this.refreshing === null)
+        this.refreshing = this.readCorpus(client, now)
+          .then((fresh) => {
+            // Unless they were dropped meanwhile (a length tier was built: the next search reads them).
+            if (this.statistics === current) this.statistics = fresh;
+          })
+          .catch(() => undefined)
+          .finally(() => {
+            this.refreshing = null;
+          });
+      return current;
+    }
+    const fresh = await this.readCorpus(client, now);
+    this.statistics = fresh;
+    return fresh;
+  }
+
+  /** Reads the corpus statistics (see `corpus`), and starts building missing length tiers. */
+  private async readCorpus(client: Queryable, now: number): Promise<CorpusStatistics> {
     // The planner's estimate (after ANALYZE) or the statistics collector's live-row count (kept
     // as rows are written, so known before the first ANALYZE); and the length tiers there are,
     // each with its cut (from its predicate) and whether it is ready for reads.
@@ -479,7 +509,6 @@ export class PostgresLexicalSearch {
       statistics.documents >= (this.options.lengthTiersFrom ?? lengthTiersFrom)
     )
       this.buildLengthTiers(client, estimate, tiers);
-    this.statistics = statistics;
     return statistics;
   }
 
