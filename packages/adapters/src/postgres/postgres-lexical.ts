@@ -96,9 +96,9 @@ interface CorpusStatistics {
  *
  * Corpus statistics (live rows, average length) and document frequencies are cached per store for
  * 30 s. Below 5,000 rows they are exact counts, dropped on every write through the store; above,
- * (refreshed in the background once expired, searches going on with the old ones meanwhile)
  * the live count and average length come from the planner's row estimate and a sample, frequent
- * lexemes' frequencies from `pg_stats` (ANALYZE, which autovacuum runs as the table grows), and
+ * lexemes' frequencies from `pg_stats` (ANALYZE, which autovacuum runs as the table grows) — read
+ * again in the background once expired, searches going on with the old ones meanwhile — and
  * other lexemes are counted up to 2,000 rows. A lexeme counted at 0 is never reused: it is counted
  * again on the next search, so a word is found as soon as a memory holding it is committed.
  */
