@@ -1,8 +1,7 @@
 import { postgresStore } from '@engram/adapters/postgres';
 import { makeRecord } from '@engram/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { usePostgres } from './support/postgres.js';
-import { seededRandom as random } from './support/random.js';
+import { usePostgres, writeFillerMemories } from './support/postgres.js';
 
 // Issue 18: above 5,000 rows, Postgres lexical search caches each lexeme's document frequency for
 // 30 s. A word no memory held when it was counted had a cached frequency of 0, and a lexeme of
@@ -17,15 +16,7 @@ suite(`Postgres lexical search finds a brand-new word at once${postgres.skip ? `
   const schema = postgres.skip ? '' : postgres.nextSchema();
   beforeAll(async () => {
     if (postgres.skip) return;
-    const store = postgresStore({ pool: postgres.pool, schema, vectors: false });
-    const next = random(4);
-    const words = Array.from({ length: 200 }, (_, index) => `filler${index}`);
-    const records = Array.from({ length: rows }, (_, index) =>
-      makeRecord({ content: `${Array.from({ length: 8 }, () => words[Math.floor(next() * words.length)]).join(' ')} row${index}` }),
-    );
-    await store.write(records.map((record) => ({ record })));
-    await store.close();
-    await postgres.pool.query(`ANALYZE "${schema}".memories`);
+    await writeFillerMemories(postgres, schema, 4, rows);
   }, 60_000);
   afterAll(async () => {
     if (!postgres.skip) await postgres.dropSchema(schema);

@@ -1,10 +1,7 @@
-import { postgresStore } from '@engram/adapters/postgres';
-import { makeRecord } from '@engram/core/testing';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { pgClient, type Queryable } from '../packages/adapters/src/postgres/postgres-client.js';
 import { listPlan, PostgresLexicalSearch } from '../packages/adapters/src/postgres/postgres-lexical.js';
-import { usePostgres } from './support/postgres.js';
-import { seededRandom as random } from './support/random.js';
+import { usePostgres, writeFillerMemories } from './support/postgres.js';
 
 // Issue 18: above 5,000 rows, Postgres lexical search reads its corpus statistics (live count,
 // average length, the length tiers, pg_stats) from a sample every 30 s — 10–13 ms at 1M that the
@@ -17,15 +14,7 @@ suite(`Postgres lexical statistics refresh${postgres.skip ? ` (skipped: ${postgr
   const schema = postgres.skip ? '' : postgres.nextSchema();
   beforeAll(async () => {
     if (postgres.skip) return;
-    const store = postgresStore({ pool: postgres.pool, schema, vectors: false });
-    const next = random(9);
-    const words = Array.from({ length: 200 }, (_, index) => `filler${index}`);
-    const records = Array.from({ length: 5_400 }, (_, index) =>
-      makeRecord({ content: `${Array.from({ length: 8 }, () => words[Math.floor(next() * words.length)]).join(' ')} row${index}` }),
-    );
-    await store.write(records.map((record) => ({ record })));
-    await store.close();
-    await postgres.pool.query(`ANALYZE "${schema}".memories`);
+    await writeFillerMemories(postgres, schema, 9);
   }, 60_000);
   afterAll(async () => {
     if (!postgres.skip) await postgres.dropSchema(schema);

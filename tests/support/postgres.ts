@@ -17,8 +17,11 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { vector } from '@electric-sql/pglite/vector';
+import { postgresStore } from '@engram/adapters/postgres';
+import { makeRecord } from '@engram/core/testing';
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
+import { seededRandom } from './random.js';
 
 const installHint = 'install PostgreSQL (Debian: `apt-get install -y postgresql`)';
 
@@ -269,4 +272,21 @@ export function usePglite(): PgliteFixture {
     },
     nextSchema: () => `engram_p${process.pid}_${++schemaCounter}`,
   };
+}
+
+/**
+ * Fills `schema` with `rows` memories of eight words drawn from 200 filler words (`filler0` …)
+ * plus `row<index>`, through the store, then ANALYZEs it: from 5,000 rows, Postgres lexical search
+ * takes its large-table path (statistics from a sample and ANALYZE, frequencies cached).
+ */
+export async function writeFillerMemories(fixture: PostgresFixture, schema: string, seed: number, rows = 5_400): Promise<void> {
+  const store = postgresStore({ pool: fixture.pool, schema, vectors: false });
+  const next = seededRandom(seed);
+  const words = Array.from({ length: 200 }, (_, index) => `filler${index}`);
+  const records = Array.from({ length: rows }, (_, index) =>
+    makeRecord({ content: `${Array.from({ length: 8 }, () => words[Math.floor(next() * words.length)]).join(' ')} row${index}` }),
+  );
+  await store.write(records.map((record) => ({ record })));
+  await store.close();
+  await fixture.pool.query(`ANALYZE "${schema}".memories`);
 }
