@@ -76,20 +76,29 @@ async function startLoadGenerator(queries, ids) {
 }
 
 const clockTicks = 100;
+
+/** A process and its children's live processes (the workers), by pid; throws off Linux. */
+function withWorkers(pid) {
+  const childrenFile = `/proc/${pid}/task/${pid}/children`;
+  const children = existsSync(childrenFile) ? readFileSync(childrenFile, 'utf8').trim().split(/\s+/).filter(Boolean) : [];
+  return [pid, ...children];
+}
+
 /**
- * CPU seconds of a process and its children's live processes (the workers), from /proc; null off
- * Linux. `part`: 'all' (user + system), or 'system' alone — the kernel's share: the socket reads
- * and writes of loopback HTTP, and SQLite's file locks.
+ * CPU seconds of a server (its process and workers) from /proc, null off Linux: `total` (user +
+ * system) and `system` alone — the kernel's share: loopback HTTP's socket reads and writes, and
+ * SQLite's file locks.
  */
-function cpuSeconds(pid, part = 'all') {
+function cpuSeconds(pid) {
   try {
-    const own = (id) => {
+    let user = 0;
+    let system = 0;
+    for (const id of withWorkers(pid)) {
       const fields = readFileSync(`/proc/${id}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-      return ((part === 'all' ? Number(fields[11]) : 0) + Number(fields[12])) / clockTicks;
-    };
-    const childrenFile = `/proc/${pid}/task/${pid}/children`;
-    const children = existsSync(childrenFile) ? readFileSync(childrenFile, 'utf8').trim().split(/\s+/).filter(Boolean) : [];
-    return own(pid) + children.reduce((sum, child) => sum + own(child), 0);
+      user += Number(fields[11]) / clockTicks;
+      system += Number(fields[12]) / clockTicks;
+    }
+    return { total: user + system, system };
   } catch {
     return null;
   }
@@ -103,10 +112,7 @@ function cpuSeconds(pid, part = 'all') {
  */
 function cpuWaitMs(pid) {
   try {
-    const own = (id) => Number(readFileSync(`/proc/${id}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
-    const childrenFile = `/proc/${pid}/task/${pid}/children`;
-    const children = existsSync(childrenFile) ? readFileSync(childrenFile, 'utf8').trim().split(/\s+/).filter(Boolean) : [];
-    return own(pid) + children.reduce((sum, child) => sum + own(child), 0);
+    return withWorkers(pid).reduce((sum, id) => sum + Number(readFileSync(`/proc/${id}/schedstat`, 'utf8').split(' ')[1]) / 1e6, 0);
   } catch {
     return null;
   }
@@ -120,17 +126,15 @@ function cpuWaitMs(pid) {
  */
 async function measuredLoad(generator, server, duration, route) {
   const before = cpuSeconds(server.pid);
-  const systemBefore = cpuSeconds(server.pid, 'system');
   const waitBefore = cpuWaitMs(server.pid);
   const { result, latencies, cpuMs, gc } = await generator.run(server.url, route, { duration });
   const after = cpuSeconds(server.pid);
-  const systemAfter = cpuSeconds(server.pid, 'system');
   const waitAfter = cpuWaitMs(server.pid);
   const requests = Math.max(1, result.requests.total);
   result.latencies = latencies;
   result.serverCpuWaitMsPerSecond = waitBefore === null || waitAfter === null ? null : (waitAfter - waitBefore) / result.duration;
-  result.serverCpuMs = before === null || after === null ? null : ((after - before) * 1000) / requests;
-  result.serverSystemCpuMs = systemBefore === null || systemAfter === null ? null : ((systemAfter - systemBefore) * 1000) / requests;
+  result.serverCpuMs = before === null || after === null ? null : ((after.total - before.total) * 1000) / requests;
+  result.serverSystemCpuMs = before === null || after === null ? null : ((after.system - before.system) * 1000) / requests;
   result.loadGeneratorCpuMs = cpuMs / requests;
   result.loadGeneratorGc = gc;
   return result;

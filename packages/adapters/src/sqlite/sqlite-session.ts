@@ -48,6 +48,8 @@ export class SqliteSession {
    * transaction of its own, and each takes and drops the file's shared locks (two `fcntl` calls
    * and an `fstat`: ~6 µs against ~0.4 µs for the statement itself inside one); a search runs ~9
    * of them. One transaction also makes the reads one consistent snapshot. `work` must not write.
+   * (Not `db.transaction(work).deferred()`: that builds a wrapper function on every call, on the
+   * per-search path, and nests as a savepoint where running inside the open transaction is enough.)
    */
   read<T>(work: () => T): T {
     if (this.db.inTransaction) return work();
