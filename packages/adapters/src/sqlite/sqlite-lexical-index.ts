@@ -403,6 +403,7 @@ function prefixed(file: SnapshotFile, prefix: string) {
     length: (name: string) => file.length(`${prefix}${name}`),
     // Bm25Index's arrays were saved as Int32/Float32/Float64/Uint8 arrays: reads give those back.
     read: (name: string, from?: number, to?: number) => file.read(`${prefix}${name}`, from, to) as Exclude<Typed, Uint16Array>,
+    readInto: (name: string, target: Int32Array | Float32Array) => file.readInto(`${prefix}${name}`, target),
     close: () => file.close(),
   };
 }

@@ -324,10 +324,13 @@ export function insertParameters(record: MemoryRecord): MemoryInsertParameters {
 
 /** The record a row of `insertParameters(record)` reads back as (same shape `get` returns). */
 export function storedRecord(parameters: MemoryInsertParameters): MemoryRecord {
-  return rowToRecord({ ...parameters, rowid: 0 });
+  // The parameters themselves, not `{ ...parameters, rowid: 0 }`: that copy of 27 properties cost
+  // 7 µs a memory (V8 builds it property by property), ten times the record it stood in for.
+  return rowToRecord(parameters);
 }
 
-export function rowToRecord(row: MemoryRow): MemoryRecord {
+/** The record of a row (its rowid, when it has one, is not part of the record). */
+export function rowToRecord(row: Omit<MemoryRow, 'rowid'>): MemoryRecord {
   const attributes = row.attributes ? (JSON.parse(row.attributes) as Partial<Record<AttributeField, unknown>>) : {};
   return {
     id: row.id,
