@@ -41,8 +41,11 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 }
 
 /** Starts the server and resolves with its URL once it listens (every worker, with --workers). */
-function start(args: string[]): Promise<{ child: ChildProcess; url: string; output: () => string; exited: Promise<number | null> }> {
-  const child = spawn(process.execPath, [bin, '--port', '0', ...args], { cwd: directory, env: environment });
+function start(
+  args: string[],
+  env: NodeJS.ProcessEnv = environment,
+): Promise<{ child: ChildProcess; url: string; output: () => string; exited: Promise<number | null> }> {
+  const child = spawn(process.execPath, [bin, '--port', '0', ...args], { cwd: directory, env });
   children.push(child);
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
@@ -161,6 +164,19 @@ describe('engram-server', () => {
       expect(await server.exited).toBe(0);
     },
   );
+
+  it('starts its workers when the environment already says the server was relaunched', async () => {
+    // The variable a one-worker server sets for the process it relaunches; forked workers inherit
+    // it from an environment that has it, and must not take their primary for that launcher.
+    const server = await start(['--workers', '2', '--path', join(directory, 'relaunched.db')], {
+      ...environment,
+      ENGRAM_SERVER_RELAUNCHED: '1',
+    });
+    expect(server.output()).toContain('with 2 workers');
+    expect((await fetch(`${server.url}/api/health`)).status).toBe(200);
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  });
 
   it('runs 2 workers on one SQLite file: both serve, every write streams to every worker, SIGTERM stops them', async () => {
     const server = await start(['--workers', '2', '--path', join(directory, 'shared.db')]);

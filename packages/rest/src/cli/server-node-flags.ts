@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import cluster from 'node:cluster';
 import { constants } from 'node:os';
 
 /**
@@ -73,7 +74,9 @@ export function relaunchWithServerFlags(
  * it is gone, and never let the IPC channel alone keep this process running.
  */
 export function followLauncher(env: Record<string, string | undefined> = process.env): void {
-  if (env[RELAUNCHED_VARIABLE] !== '1' || !process.connected) return;
+  // A cluster worker's channel is to its primary, not to a launcher (it inherits the variable
+  // when the environment has it): unref'd, the worker ended before it listened (exit 13).
+  if (env[RELAUNCHED_VARIABLE] !== '1' || !process.connected || cluster.isWorker) return;
   // Emitted, not sent: a server already stopping has no listener left, and nothing happens.
   process.once('disconnect', () => process.emit('SIGTERM', 'SIGTERM'));
   (process.channel as { unref?: () => void } | undefined)?.unref?.();
