@@ -33,6 +33,9 @@ export default defineConfig({
   external: ['vitest'],
   // zod is bundled (only what the schemas use): loading its ~100 ESM files took ~70 ms of every
   // cold start, one file ~25 ms. Its types still come from the zod package (a dependency).
+  // Sources import it as `import * as z from 'zod'`: esbuild tree-shakes a namespace import's
+  // unused members, not those of the re-exported `z` object (`import { z }` kept all of zod:
+  // 347 → 172 KB without the locales; import 113 → 92 ms, medians of 6 alternating).
   noExternal: ['zod'],
   esbuildPlugins: [englishOnly],
 });

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { LanguageModel } from '../contracts/language-model.js';
 import { ValidationError } from '../model/errors.js';
 import { scopeSchema } from '../model/schema.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { MemoryStore } from '../contracts/memory-store.js';
 import type { MemoryFilter, MemoryRecord } from '../contracts/model.js';
 import { isEnvelope } from '../encryption/envelope.js';

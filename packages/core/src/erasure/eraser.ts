@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { MemoryStore } from '../contracts/memory-store.js';
 import type { MemoryRecord, Scope } from '../contracts/model.js';
 import type { VectorIndex } from '../contracts/vector-index.js';

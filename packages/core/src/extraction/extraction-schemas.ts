@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * The two JSON answers the pipeline asks a model for, as zod schemas (what Engram accepts) and as

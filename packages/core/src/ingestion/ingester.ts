@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { MemoryRecord, Scope } from '../contracts/model.js';
 import { ValidationError } from '../model/errors.js';
 import { type AddInput, scopeSchema, validate } from '../model/schema.js';

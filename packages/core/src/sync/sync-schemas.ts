@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** Zod schemas of what a server accepts from replicas (the replica is not trusted to be well-formed). */
 const id = z.string().trim().min(1).max(256);
