@@ -374,8 +374,7 @@ export class SnapshotFile {
    */
   readIntoInBackground(name: string, target: Typed): Promise<void> {
     const entry = this.entry(name);
-    // Closing while held (`hold`) or read from: the descriptor is still this file's.
-    if (this.descriptor === null || (this.closing && this.inFlight === 0)) return Promise.reject(new Error('snapshot file closed'));
+    if (this.descriptor === null || this.closing) return Promise.reject(new Error('snapshot file closed'));
     if (kindOf(target) !== entry.logical || entry.form !== entry.logical || target.length !== entry.count) {
       return Promise.reject(new Error(`snapshot array ${name}: a background read needs the whole array, stored as ${entry.logical}`));
     }
@@ -416,22 +415,6 @@ export class SnapshotFile {
       if (read === 0) throw new Error('truncated engram snapshot');
       done += read;
     }
-  }
-
-  /**
-   * Keeps the file open until the matching `release`, as a background read does, whatever
-   * `close` is called meanwhile (see `readCodesInBackground`: reads one after the other, and
-   * synchronous reads between them).
-   */
-  hold(): void {
-    if (this.descriptor === null || this.closing) throw new Error('snapshot file closed');
-    this.inFlight += 1;
-  }
-
-  /** Ends a `hold`; closes the file now if `close` was called meanwhile. */
-  release(): void {
-    this.inFlight -= 1;
-    if (this.closing && this.inFlight === 0) this.close();
   }
 
   close(): void {

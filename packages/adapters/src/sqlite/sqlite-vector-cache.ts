@@ -188,45 +188,6 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
   }
 
   /**
-   * Resolves (never rejects) when a search can run on codes read in the background: once their
-   * prefixes (what the Hamming stage scans) are in place. Their suffixes may still be arriving:
-   * the estimate stage then reads the few it needs from the file (`pendingSuffixes`). Null when
-   * nothing is being read.
-   */
-  get searchable(): Promise<void> | null {
-    return this.pending?.prefixesDone ?? null;
-  }
-
-  /**
-   * While the codes' suffixes are still being read in the background (their prefixes are in
-   * place): the suffixes of `slots`, one after the other (`stride − hammingBytes` bytes each), read
-   * from the snapshot file — a new process's first search waits for the half of the codes it
-   * scans, not for all of them (at 1M: 64 MB of 128, ~16,000 pages the kernel need not have
-   * given the process yet). Null when the arena holds them. The answer is a view into a buffer
-   * reused by the next call.
-   */
-  pendingSuffixes(slots: Int32Array): Uint32Array | null {
-    const pending = this.pending;
-    if (pending === null || pending.state !== 'reading' || pending.prefixes !== 'read') return null;
-    const rest = this.layout.bytes - this.layout.hammingBytes;
-    if (suffixScratch.length < slots.length * rest) suffixScratch = new Uint8Array(Math.max(slots.length * rest, 64 * 1024));
-    try {
-      for (let index = 0; index < slots.length; index++) {
-        const at = index * rest;
-        pending.file.readInto('suffixes', suffixScratch.subarray(at, at + rest), (slots[index] as number) * rest);
-      }
-    } catch (error) {
-      // Unreadable now: settle as a change would — all of them read here (the caller then uses the
-      // arena), or, when that fails too, the mirror emptied for a reload from the rows by the next
-      // search; this one's candidates then have no codes left to rank.
-      this.settlePending();
-      if (this.used === 0) throw error;
-      return null;
-    }
-    return new Uint32Array(suffixScratch.buffer, 0, (slots.length * rest) / 4);
-  }
-
-  /**
    * Brings the cache up to date with the database (see the class comment); with `limit`, applies
    * at most that many log entries (one step of a writer's catch-up: see `readLogChanges`) unless
    * it must reload.
@@ -236,13 +197,7 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
       this.triedSnapshot = true;
       this.loadSnapshot(session, false);
     }
-    if (this.pending) {
-      const pending = this.pending;
-      // Prefixes in place, suffixes still arriving and nothing to apply: searches go on without
-      // them (`pendingSuffixes`). Anything else settles them first: a change writes codes.
-      const searchable = pending.state === 'reading' && pending.prefixes === 'read';
-      if (!searchable || readLogHead(session) !== this.appliedSeq) this.settlePending();
-    }
+    if (this.pending) this.settlePending();
     if (readLogHead(session) === this.appliedSeq) return { rows: 0, current: true };
     // One read transaction: the log, its head and the rows are one snapshot.
     return session.db
@@ -506,53 +461,24 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
   }
 }
 
-/** Codes being read from a snapshot file on the thread pool; `state` follows both reads, `prefixes` the first. */
+/** Codes being read from a snapshot file on the thread pool; `state` follows the reads. */
 interface PendingCodes {
   file: SnapshotFile;
   state: 'reading' | 'read' | 'failed';
-  prefixes: 'reading' | 'read' | 'failed';
-  suffixes: 'reading' | 'read' | 'failed';
-  /** Settles (never rejects) when `prefixes` is no longer `reading`. */
-  prefixesDone: Promise<void>;
   /** Settles (never rejects) when `state` is no longer `reading`. */
   done: Promise<void>;
 }
 
-/** Where `pendingSuffixes` reads a search's suffixes (grown as needed, never shrunk). */
-let suffixScratch = new Uint8Array(0);
-
 /** Starts reading a snapshot's `prefixes` and `suffixes` into these arrays in the background. */
 function readCodesInBackground(file: SnapshotFile, prefixes: Uint8Array, suffixes: Uint8Array): PendingCodes {
-  const pending: PendingCodes = {
-    file,
-    state: 'reading',
-    prefixes: 'reading',
-    suffixes: 'reading',
-    prefixesDone: Promise.resolve(),
-    done: Promise.resolve(),
-  };
-  // `state` is set in the same callback as the read that finished last: a search resumed by
-  // `prefixesDone` then never sees both reads over (and the file perhaps closed) while `state`
-  // still says reading.
-  const settle = (part: 'prefixes' | 'suffixes', outcome: 'read' | 'failed') => {
-    if (pending[part] === 'reading') pending[part] = outcome;
-    if (pending.state !== 'reading') return;
-    if (pending.prefixes === 'failed' || pending.suffixes === 'failed') pending.state = 'failed';
-    else if (pending.prefixes === 'read' && pending.suffixes === 'read') pending.state = 'read';
-  };
-  const read = (part: 'prefixes' | 'suffixes', target: Uint8Array) =>
-    file.readIntoInBackground(part, target).then(
-      () => settle(part, 'read'),
-      () => settle(part, 'failed'),
-    );
-  // One after the other: the prefixes, which a search waits for, do not share the machine with
-  // the suffixes, which it does not (`pendingSuffixes`).
-  // Held open from here to the end of the second read: another mirror may close it meanwhile
-  // (`releaseOrigin`), and `pendingSuffixes` reads from it.
-  file.hold();
-  pending.prefixesDone = read('prefixes', prefixes);
-  pending.done = pending.prefixesDone
-    .then(() => (pending.state === 'reading' ? read('suffixes', suffixes) : undefined))
-    .finally(() => file.release());
+  const pending: PendingCodes = { file, state: 'reading', done: Promise.resolve() };
+  pending.done = Promise.all([file.readIntoInBackground('prefixes', prefixes), file.readIntoInBackground('suffixes', suffixes)]).then(
+    () => {
+      if (pending.state === 'reading') pending.state = 'read';
+    },
+    () => {
+      pending.state = 'failed';
+    },
+  );
   return pending;
 }

@@ -16,8 +16,8 @@ import {
 import { makeRecord, nearVector, seededVector } from '@engram/core/testing';
 import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { decodeSnapshot, SnapshotFile } from './sqlite-snapshot.js';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { decodeSnapshot } from './sqlite-snapshot.js';
 import { type SqliteStoreOptions, sqliteStore } from './sqlite-store.js';
 import { dotProducts, kthSmallest, nearest, sparseDotProducts } from './sqlite-vector-index.js';
 import { maskedDistance } from './sqlite-vector-kernel.js';
@@ -601,79 +601,6 @@ describe('vector mirror snapshot', () => {
     expect(ids((await waiting.vectors?.search(query, 10, { scope: { userId: 'u7' } })) ?? [])).toEqual(ids(before ?? []));
     expect((await waiting.vectors?.search(query, 1, { scope: { userId: 'n19' } }))?.[0]?.id).toBe(target.id);
     await waiting.close();
-  }, 120_000);
-
-  it("answers a new connection's searches before the codes' suffixes arrive, exactly as after, and a write then waits for none", async () => {
-    const path = join(root, `suffixes-${Date.now()}.db`);
-    const writer = sqliteStore({ path });
-    await writer.vectors?.open(dimensions);
-    const records = Array.from({ length: 10_200 }, (_, index) => makeRecord({ content: `s ${index}`, scope: { userId: `u${index % 7}` } }));
-    await writer.write(records.map((record, index) => ({ record, vector: seededVector(index, dimensions) })));
-    await settle();
-    await writer.close();
-    const queries: Array<[Float32Array, MemoryFilter | undefined]> = [
-      [seededVector(4242, dimensions), undefined],
-      [seededVector(77, dimensions), undefined],
-      [seededVector(4242, dimensions), { scope: { userId: 'u3' } }],
-    ];
-    // What a connection that has every code answers (10,200 vectors: 2,000 candidates reach the estimate stage).
-    const loaded = sqliteStore({ path });
-    await loaded.vectors?.open(dimensions);
-    const expected: string[][] = [];
-    for (const [query, filter] of queries) expected.push(ids((await loaded.vectors?.search(query, 10, filter)) ?? []));
-    await loaded.close();
-    expect(expected[0]).toHaveLength(10);
-
-    // The suffixes' background read held back until released.
-    let release = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let suffixReads = 0;
-    const original = SnapshotFile.prototype.readIntoInBackground;
-    const spy = vi.spyOn(SnapshotFile.prototype, 'readIntoInBackground').mockImplementation(function (
-      this: SnapshotFile,
-      name: string,
-      target: Parameters<SnapshotFile['readIntoInBackground']>[1],
-    ) {
-      if (name !== 'suffixes') return original.call(this, name, target);
-      return gate.then(() => {
-        suffixReads += 1;
-        return original.call(this, name, target);
-      });
-    });
-    try {
-      const reader = sqliteStore({ path });
-      await reader.vectors?.open(dimensions);
-      // A lexical search first, as a hybrid search does: it loads the lexical index, which takes the
-      // mirror's columns and lets go of the file they came from — the held file must stay readable.
-      const lexicalSearch = reader.lexicalSearch as NonNullable<typeof reader.lexicalSearch>;
-      expect(await lexicalSearch.call(reader, 's 17', {}, 1)).toHaveLength(1);
-      for (const [index, [query, filter]] of queries.entries()) {
-        expect(ids((await reader.vectors?.search(query, 10, filter)) ?? [])).toEqual(expected[index]);
-      }
-      expect(suffixReads).toBe(0);
-      // A write before they arrive reads them itself, at once; nothing is lost or answered differently.
-      const target = makeRecord({ content: 'the target', scope: { userId: 'u3' } });
-      await reader.write([{ record: target, vector: seededVector(4242, dimensions) }]);
-      expect(suffixReads).toBe(0);
-      expect((await reader.vectors?.search(seededVector(4242, dimensions), 1, { scope: { userId: 'u3' } }))?.[0]?.id).toBe(target.id);
-      expect(ids((await reader.vectors?.search(seededVector(77, dimensions), 10)) ?? [])).toEqual(expected[1]);
-      release();
-      await reader.close();
-      expect(suffixReads).toBe(1);
-
-      // And one whose suffixes arrive after its first search (the gate is open now) goes on from the arena.
-      const later = sqliteStore({ path });
-      await later.vectors?.open(dimensions);
-      expect(ids((await later.vectors?.search(queries[1]?.[0] as Float32Array, 10)) ?? [])).toEqual(expected[1]);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(ids((await later.vectors?.search(queries[1]?.[0] as Float32Array, 10)) ?? [])).toEqual(expected[1]);
-      expect((await later.vectors?.search(seededVector(4242, dimensions), 1, { scope: { userId: 'u3' } }))?.[0]?.id).toBe(target.id);
-      await later.close();
-    } finally {
-      spy.mockRestore();
-    }
   }, 120_000);
 
   it('shares its filterable fields with the lexical index after a bulk load, and each copies them before its first change', async () => {

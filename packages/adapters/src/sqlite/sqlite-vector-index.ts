@@ -138,8 +138,7 @@ export class SqliteVectorIndex implements VectorIndex {
     const session = await this.session();
     this.searched();
     // A new connection's first search: the mirror's codes arrive from the snapshot on the thread
-    // pool (started here, or earlier by a lexical search); wait for the half the first stage scans
-    // rather than read them here (the rest: `VectorCache.pendingSuffixes`).
+    // pool (started here, or earlier by a lexical search); wait for them rather than read them here.
     const loading = startLoadingVectors(session);
     if (loading) await loading;
     return withRetry('vectors.search', () => session.read(() => this.searchNow(session, vector, k, filter)));
@@ -296,7 +295,7 @@ function narrow(state: VectorState, vector: Float32Array, base: Candidates, firs
     }
   }
   if (candidates.length <= secondCut) return candidates;
-  return highest(candidates, estimates(candidates, cache, coder, vector), secondCut);
+  return highest(candidates, estimates(candidates, arena, coder, vector), secondCut);
 }
 
 /**
@@ -314,8 +313,9 @@ function postFilter(
   cuts: { first: number; second: number },
 ): Int32Array | null {
   const { cache, coder } = state;
+  const arena = cache.codes;
   const pool = narrow(state, vector, base, cuts.first * 2, Number.POSITIVE_INFINITY);
-  const order = byScore(pool, estimates(pool, cache, coder, vector));
+  const order = byScore(pool, estimates(pool, arena, coder, vector));
   const kept = new Int32Array(cuts.second);
   let found = 0;
   let chunk = cuts.second * 2;
@@ -403,11 +403,7 @@ let selectionScratch = new Float64Array(0);
  * answer is a view of a shared buffer, valid until the next call. In WebAssembly when the arena
  * has it (the same sums in the same order: the same bits, at about half the CPU).
  */
-function estimates(candidates: Int32Array, cache: VectorCache, coder: VectorCoder, vector: Float32Array): Float64Array {
-  // A new process's first searches may run before the codes' suffixes arrived: read from the file.
-  const suffixes = cache.pendingSuffixes(candidates);
-  const arena = cache.codes;
-  if (suffixes) return estimatesInJavaScript(candidates, arena, coder.queryTable(vector), suffixes);
+function estimates(candidates: Int32Array, arena: CodeArena, coder: VectorCoder, vector: Float32Array): Float64Array {
   if (arena.estimateTable) {
     coder.queryTable(vector, arena.estimateTable);
     const scores = arena.estimate(candidates);
@@ -417,22 +413,13 @@ function estimates(candidates: Int32Array, cache: VectorCache, coder: VectorCode
   return estimatesInJavaScript(candidates, arena, coder.queryTable(vector));
 }
 
-/**
- * The estimate stage in JavaScript (no WebAssembly, more candidates than the arena takes, or the
- * candidates' suffixes given apart from the arena: `pendingSuffixes`, candidate after candidate).
- */
-export function estimatesInJavaScript(
-  candidates: Int32Array,
-  arena: CodeArena,
-  table: Float32Array,
-  givenSuffixes: Uint32Array | null = null,
-): Float64Array {
+/** The estimate stage in JavaScript (no WebAssembly, or more candidates than the arena takes). */
+export function estimatesInJavaScript(candidates: Int32Array, arena: CodeArena, table: Float32Array): Float64Array {
   if (estimateScratch.length < candidates.length) estimateScratch = new Float64Array(Math.max(candidates.length, 4096));
   const scores = estimateScratch.subarray(0, candidates.length);
   const prefixStride = arena.hammingBytes / 4;
   const suffixStride = (arena.stride - arena.hammingBytes) / 4;
-  const prefixWords = arena.prefixWords;
-  const suffixWords = givenSuffixes ?? arena.suffixWords;
+  const { prefixWords, suffixWords } = arena;
   // Codes are read a 32-bit word (4 bytes, 4 table entries) at a time: ~2x faster than by byte.
   for (let position = 0; position < candidates.length; position++) {
     const slot = candidates[position] as number;
@@ -444,7 +431,7 @@ export function estimatesInJavaScript(
       even += (table[entry + (value & 255)] as number) + (table[entry + 512 + ((value >>> 16) & 255)] as number);
       odd += (table[entry + 256 + ((value >>> 8) & 255)] as number) + (table[entry + 768 + (value >>> 24)] as number);
     }
-    for (let word = 0, at = (givenSuffixes ? position : slot) * suffixStride; word < suffixStride; word++, at++, entry += 1024) {
+    for (let word = 0, at = slot * suffixStride; word < suffixStride; word++, at++, entry += 1024) {
       const value = suffixWords[at] as number;
       even += (table[entry + (value & 255)] as number) + (table[entry + 512 + ((value >>> 16) & 255)] as number);
       odd += (table[entry + 256 + ((value >>> 8) & 255)] as number) + (table[entry + 768 + (value >>> 24)] as number);
@@ -773,7 +760,7 @@ function vectorState(session: SqliteSession): VectorState | null {
 /**
  * Starts loading this connection's vector mirror from its snapshot, the codes on the thread pool
  * (`VectorCache.startLoading`), unless it was loaded or tried already; returns what settles when
- * a search can run (the codes' prefixes in place: `VectorCache.searchable`), or null. Called by a search, so that a hybrid search's lexical half
+ * the codes are in place, or null. Called by a search, so that a hybrid search's lexical half
  * runs while they arrive; never by open or a write (a process that only writes, such as a CLI
  * `add`, reads no codes it would not use). Never throws: a failure here is met again by `sync`.
  */
@@ -781,7 +768,7 @@ export function startLoadingVectors(session: SqliteSession): Promise<void> | nul
   try {
     const cache = vectorState(session)?.cache;
     cache?.startLoading(session);
-    return cache?.searchable ?? null;
+    return cache?.loading ?? null;
   } catch {
     return null;
   }
