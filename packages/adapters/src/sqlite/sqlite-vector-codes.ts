@@ -283,7 +283,29 @@ function walshHadamard(values: Float64Array, length: number): void {
     values[start + 6] = c2 - c6;
     values[start + 7] = c3 - c7;
   }
-  for (let half = 8; half < length; half *= 2) {
+  // Then two levels a pass (radix 4: the same sums in the same order, so the same bits, with
+  // half the loads and stores), and a last single level when an odd number remain.
+  let half = 8;
+  for (; half * 4 <= length; half *= 4) {
+    for (let start = 0; start < length; start += half * 4) {
+      const end = start + half;
+      for (let index = start; index < end; index++) {
+        const a = values[index] as number;
+        const b = values[index + half] as number;
+        const c = values[index + 2 * half] as number;
+        const d = values[index + 3 * half] as number;
+        const sum = a + b;
+        const difference = a - b;
+        const sum2 = c + d;
+        const difference2 = c - d;
+        values[index] = sum + sum2;
+        values[index + half] = difference + difference2;
+        values[index + 2 * half] = sum - sum2;
+        values[index + 3 * half] = difference - difference2;
+      }
+    }
+  }
+  for (; half < length; half *= 2) {
     for (let start = 0; start < length; start += half * 2) {
       const end = start + half;
       for (let index = start; index < end; index++) {
