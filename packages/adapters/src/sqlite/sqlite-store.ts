@@ -514,7 +514,9 @@ class SqliteStore implements MemoryStore {
     // A record imported as already deleted keeps no vector, as a soft delete drops it.
     if (vector && code && parameters.deleted_at === null) writeVector(session, lastInsertRowid, code);
     const stored = storedRecord(parameters);
-    appendHistory(session, historyEntry('created', null, stored, stored.createdAt, reason ?? null));
+    // A created entry is stored without its changes (read back from the row: `changesOf`), so
+    // none are computed here (diffRecords of every new record was ~2 µs a memory).
+    appendHistory(session, { memoryId: stored.id, event: 'created', at: stored.createdAt, changes: {}, reason: reason ?? null });
     return { status: 'created', record: stored };
   }
 
