@@ -973,6 +973,37 @@ class PostgresStore implements MemoryStore {
     });
   }
 
+  async findByHashesInScopes(groups: Array<{ scope: Scope; hashes: string[] }>): Promise<MemoryRecord[][]> {
+    const answers: MemoryRecord[][] = groups.map(() => []);
+    const positions: string[] = [];
+    const keys: string[] = [];
+    const hashes: string[] = [];
+    groups.forEach((group, position) => {
+      const key = scopeKey(group.scope);
+      for (const hash of group.hashes) {
+        positions.push(String(position));
+        keys.push(key);
+        hashes.push(hash);
+      }
+    });
+    if (hashes.length === 0) return answers;
+    return this.run('findByHashes', async (session) => {
+      // findByHashes' probes for every group in one statement: `addMany` over 20 users was 20
+      // round trips (~0.4 ms of Node CPU and ~0.9 ms of wall time each on the bench machine).
+      const { rows } = await session.client.query<MemoryRow & { group_position: number }>(
+        `SELECT ${memoryColumns()}, wanted.position AS group_position
+         FROM (SELECT DISTINCT position, scope_key, hash FROM unnest($1::int[], $2::text[], $3::text[]) AS pair(position, scope_key, hash)) AS wanted
+         CROSS JOIN LATERAL (
+           SELECT * FROM ${session.memories} AS live
+           WHERE live.scope_key = wanted.scope_key AND live.content_hash = wanted.hash AND live.deleted_at IS NULL OFFSET 0
+         ) AS m`,
+        [positions, keys, hashes],
+      );
+      for (const row of rows) answers[row.group_position]?.push(rowToRecord(row));
+      return answers;
+    });
+  }
+
   async list(filter: MemoryFilter, options: StoreListOptions): Promise<StoreListPage> {
     const position = options.cursor !== undefined ? decodeCursor(options.cursor) : undefined;
     const limit = Math.floor(options.limit);
