@@ -38,7 +38,7 @@ import { type PGliteLike, type PgPoolLike, type PostgresClient, pgClient, pglite
 import { PostgresCollections } from './postgres-collections.js';
 import { type ErrorContext, withErrors } from './postgres-errors.js';
 import { compileFilter } from './postgres-filter.js';
-import { appendHistory, appendRelationChanges, RELATION_EVENTS, readChangesSince, readHistory } from './postgres-history.js';
+import { appendHistory, appendRelationChanges, createdEntry, RELATION_EVENTS, readChangesSince, readHistory } from './postgres-history.js';
 import { enableLexicalPostings, lockNamespace, migrateToLatest } from './postgres-migrations.js';
 import { insertColumns, insertRow, insertValues, type MemoryRow, memoryColumns, rowToRecord } from './postgres-records.js';
 import { relationsOf, removeRelations, upsertRelation } from './postgres-relations.js';
@@ -392,7 +392,7 @@ class PostgresStore implements MemoryStore {
       }
       stored.set(pair, item.record);
       fresh.push(item);
-      history.push(historyEntry('created', null, item.record, item.record.createdAt, item.reason ?? null));
+      history.push(createdEntry(item.record, item.reason ?? null));
       results.push({ status: 'created', record: item.record });
     });
     if (fresh.length > 0) {
@@ -452,7 +452,7 @@ class PostgresStore implements MemoryStore {
     const row = rows[0] as MemoryRow & { duplicate: boolean };
     const stored = rowToRecord(row);
     if (row.duplicate) return { status: 'duplicate', record: stored };
-    history.push(historyEntry('created', null, stored, stored.createdAt, reason ?? null));
+    history.push(createdEntry(stored, reason ?? null));
     return { status: 'created', record: stored };
   }
 
@@ -970,6 +970,37 @@ class PostgresStore implements MemoryStore {
         [scopeKey(scope), hashes],
       );
       return rows.map(rowToRecord);
+    });
+  }
+
+  async findByHashesInScopes(groups: Array<{ scope: Scope; hashes: string[] }>): Promise<MemoryRecord[][]> {
+    const answers: MemoryRecord[][] = groups.map(() => []);
+    const positions: string[] = [];
+    const keys: string[] = [];
+    const hashes: string[] = [];
+    groups.forEach((group, position) => {
+      const key = scopeKey(group.scope);
+      for (const hash of group.hashes) {
+        positions.push(String(position));
+        keys.push(key);
+        hashes.push(hash);
+      }
+    });
+    if (hashes.length === 0) return answers;
+    return this.run('findByHashes', async (session) => {
+      // findByHashes' probes for every group in one statement: `addMany` over 20 users was 20
+      // round trips (~0.4 ms of Node CPU and ~0.9 ms of wall time each on the bench machine).
+      const { rows } = await session.client.query<MemoryRow & { group_position: number }>(
+        `SELECT ${memoryColumns()}, wanted.position AS group_position
+         FROM (SELECT DISTINCT position, scope_key, hash FROM unnest($1::int[], $2::text[], $3::text[]) AS pair(position, scope_key, hash)) AS wanted
+         CROSS JOIN LATERAL (
+           SELECT * FROM ${session.memories} AS live
+           WHERE live.scope_key = wanted.scope_key AND live.content_hash = wanted.hash AND live.deleted_at IS NULL OFFSET 0
+         ) AS m`,
+        [positions, keys, hashes],
+      );
+      for (const row of rows) answers[row.group_position]?.push(rowToRecord(row));
+      return answers;
     });
   }
 

@@ -273,6 +273,14 @@ export interface MemoryStore {
   findByHashes(scope: Scope, hashes: string[]): Promise<MemoryRecord[]>;
 
   /**
+   * Optional: `findByHashes` for several scopes in one call (`addMany`'s pre-check: one round trip
+   * for a batch over many users instead of one a scope). Answer `i` is what
+   * `findByHashes(groups[i].scope, groups[i].hashes)` answers. Without it, core calls `findByHashes`
+   * once a scope.
+   */
+  findByHashesInScopes?(groups: Array<{ scope: Scope; hashes: string[] }>): Promise<MemoryRecord[][]>;
+
+  /**
    * Updates a live record (and its vector when given) atomically, with its history entry
    * ('superseded' when the patch sets `supersededBy`, else 'updated'); null when unknown or deleted.
    */

@@ -355,6 +355,31 @@ export function runStoreConformance(options: StoreConformanceOptions): void {
         expect(await store.findByHashes({ userId: 'u' }, [record.contentHash])).toEqual([]);
       });
 
+      it('finds live records by hash in several scopes at once, as findByHashes does scope by scope', async (context) => {
+        if (!store.findByHashesInScopes) return context.skip(`${store.name} has no findByHashesInScopes (an optional method)`);
+        const shared = makeRecord({ content: 'said by both', scope: { userId: 'u' } });
+        const other = makeRecord({ content: 'said by both', scope: { userId: 'v' } });
+        const own = makeRecord({ content: 'only v said this', scope: { userId: 'v', agentId: 'a' } });
+        const global = makeRecord({ content: 'said to everyone', scope: {} });
+        const gone = makeRecord({ content: 'deleted later', scope: { userId: 'u' } });
+        await store.write([shared, other, own, global, gone].map((record) => ({ record })));
+        await store.delete(gone.id, new Date());
+        const groups = [
+          { scope: { userId: 'u' }, hashes: [shared.contentHash, own.contentHash, gone.contentHash, shared.contentHash] },
+          { scope: { userId: 'v' }, hashes: [shared.contentHash] },
+          { scope: { userId: 'w' }, hashes: [shared.contentHash] },
+          { scope: { userId: 'v', agentId: 'a' }, hashes: ['other', own.contentHash] },
+          { scope: {}, hashes: [global.contentHash] },
+          { scope: { userId: 'u' }, hashes: [] },
+        ];
+        const answers = await store.findByHashesInScopes(groups);
+        expect(answers.map(ids)).toEqual([[shared.id], [other.id], [], [own.id], [global.id], []]);
+        for (const [index, group] of groups.entries())
+          expect(ids(answers[index] ?? []).sort()).toEqual(ids(await store.findByHashes(group.scope, group.hashes)).sort());
+        expect(answers[0]?.[0]).toEqual((await store.get([shared.id]))[0]);
+        expect(await store.findByHashesInScopes([])).toEqual([]);
+      });
+
       it('is atomic: a failing item writes nothing', async (context) => {
         if (!(await withVectors())) return context.skip(`${store.name} has no built-in vector index to make an item fail with`);
         const good = makeRecord({ content: 'good one' });

@@ -111,10 +111,14 @@ export class Writer {
       group.hashes.push(record.contentHash);
       byScope.set(key, group);
     }
-    for (const [key, group] of byScope) {
-      for (const existing of await store.findByHashes(group.scope, group.hashes))
-        existingByKey.set(`${key}|${existing.contentHash}`, existing);
-    }
+    // One call for every scope when the store has it (one round trip on a server), else one a scope.
+    const groups = [...byScope.values()];
+    const found: MemoryRecord[][] = [];
+    if (groups.length > 0 && store.findByHashesInScopes) found.push(...(await store.findByHashesInScopes(groups)));
+    else for (const group of groups) found.push(await store.findByHashes(group.scope, group.hashes));
+    [...byScope.keys()].forEach((key, index) => {
+      for (const existing of found[index] ?? []) existingByKey.set(`${key}|${existing.contentHash}`, existing);
+    });
 
     const toWrite: PreparedAdd['toWrite'] = [];
     prepared.forEach(({ record, warnings }, index) => {
