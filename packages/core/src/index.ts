@@ -119,7 +119,7 @@ export { backoffMs, isRetryableStatus, retryAfterMs, sleep } from './retry/retry
 export { seededRandom } from './seeded-random.js';
 export type { ListPosition } from './stores/cursor.js';
 export { decodeCursor, encodeCursor, isAfterPosition } from './stores/cursor.js';
-export { diffRecords, historyEntry, updateEvent } from './stores/history.js';
+export { createdHistoryEntry, diffRecords, historyEntry, updateEvent } from './stores/history.js';
 export type { InMemoryStoreOptions } from './stores/in-memory-store.js';
 export { inMemoryStore } from './stores/in-memory-store.js';
 export type { InMemoryVectorIndex, InMemoryVectorIndexOptions } from './stores/in-memory-vector-index.js';

@@ -4,7 +4,6 @@ import {
   diffRecords,
   type HistoryEntry,
   type HistoryEvent,
-  type MemoryRecord,
   type Relation,
   type RelationChange,
 } from '@engram/core';
@@ -58,25 +57,6 @@ export async function appendHistory(transaction: Queryable, table: string, entri
      ORDER BY entry.position`,
     [JSON.stringify(rows)],
   );
-}
-
-/**
- * The `created` entry of a new record, as core's `historyEntry('created', null, record, …)`, but
- * with its changes (every field of the record) listed only when read: `appendHistory` stores none
- * for almost every created entry, and listing them was ~4 ms of Node CPU a batched add of 1,000.
- */
-export function createdEntry(record: MemoryRecord, reason: string | null): HistoryEntry {
-  let changes: HistoryEntry['changes'] | undefined;
-  return {
-    memoryId: record.id,
-    event: 'created',
-    at: record.createdAt,
-    get changes() {
-      changes ??= diffRecords(null, record);
-      return changes;
-    },
-    reason,
-  };
 }
 
 type StoredRelation = Omit<Relation, 'createdAt' | 'updatedAt'> & { createdAt: number; updatedAt: number };

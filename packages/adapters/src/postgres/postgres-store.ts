@@ -3,6 +3,7 @@ import {
   type ChangeLogPage,
   type ChangeOptions,
   checkOperations,
+  createdHistoryEntry,
   decodeCursor,
   type EmbedderInfo,
   EngramError,
@@ -38,7 +39,7 @@ import { type PGliteLike, type PgPoolLike, type PostgresClient, pgClient, pglite
 import { PostgresCollections } from './postgres-collections.js';
 import { type ErrorContext, withErrors } from './postgres-errors.js';
 import { compileFilter } from './postgres-filter.js';
-import { appendHistory, appendRelationChanges, createdEntry, RELATION_EVENTS, readChangesSince, readHistory } from './postgres-history.js';
+import { appendHistory, appendRelationChanges, RELATION_EVENTS, readChangesSince, readHistory } from './postgres-history.js';
 import { enableLexicalPostings, lockNamespace, migrateToLatest } from './postgres-migrations.js';
 import { insertColumns, insertRow, insertValues, type MemoryRow, memoryColumns, rowToRecord } from './postgres-records.js';
 import { relationsOf, removeRelations, upsertRelation } from './postgres-relations.js';
@@ -392,7 +393,7 @@ class PostgresStore implements MemoryStore {
       }
       stored.set(pair, item.record);
       fresh.push(item);
-      history.push(createdEntry(item.record, item.reason ?? null));
+      history.push(createdHistoryEntry(item.record, item.reason ?? null));
       results.push({ status: 'created', record: item.record });
     });
     if (fresh.length > 0) {
@@ -452,7 +453,7 @@ class PostgresStore implements MemoryStore {
     const row = rows[0] as MemoryRow & { duplicate: boolean };
     const stored = rowToRecord(row);
     if (row.duplicate) return { status: 'duplicate', record: stored };
-    history.push(createdEntry(stored, reason ?? null));
+    history.push(createdHistoryEntry(stored, reason ?? null));
     return { status: 'created', record: stored };
   }
 

@@ -4,6 +4,7 @@ import {
   type ChangeLogPage,
   type ChangeOptions,
   checkOperations,
+  createdHistoryEntry,
   DEFAULT_CONTEXT_WEIGHT,
   decodeCursor,
   type EmbedderInfo,
@@ -514,9 +515,7 @@ class SqliteStore implements MemoryStore {
     // A record imported as already deleted keeps no vector, as a soft delete drops it.
     if (vector && code && parameters.deleted_at === null) writeVector(session, lastInsertRowid, code);
     const stored = storedRecord(parameters);
-    // A created entry is stored without its changes (read back from the row: `changesOf`), so
-    // none are computed here (diffRecords of every new record was ~2 µs a memory).
-    appendHistory(session, { memoryId: stored.id, event: 'created', at: stored.createdAt, changes: {}, reason: reason ?? null });
+    appendHistory(session, createdHistoryEntry(stored, reason ?? null));
     return { status: 'created', record: stored };
   }
 

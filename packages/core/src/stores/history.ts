@@ -35,6 +35,27 @@ export function historyEntry(
   return { memoryId: after.id, event, at, changes: diffRecords(before, after), reason };
 }
 
+/**
+ * The `created` entry of a new record, as `historyEntry('created', null, record, record.createdAt,
+ * reason)`, with its changes (every field of the record) listed only when first read: the SQLite
+ * and Postgres stores keep none for a creation (they read the row back), and listing them for every
+ * memory written cost ~2 µs a memory (SQLite) and ~4 ms a batch of 1,000 (Postgres). `record` must
+ * not change afterwards.
+ */
+export function createdHistoryEntry(record: MemoryRecord, reason: string | null = null): HistoryEntry {
+  let changes: HistoryEntry['changes'] | undefined;
+  return {
+    memoryId: record.id,
+    event: 'created',
+    at: record.createdAt,
+    get changes() {
+      changes ??= diffRecords(null, record);
+      return changes;
+    },
+    reason,
+  };
+}
+
 /** Which event an update is: setting `supersededBy` is a supersession. */
 export function updateEvent(before: MemoryRecord, after: MemoryRecord): HistoryEvent {
   return after.supersededBy !== null && before.supersededBy === null ? 'superseded' : 'updated';
