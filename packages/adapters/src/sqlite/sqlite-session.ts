@@ -21,6 +21,8 @@ const pause = new Int32Array(new SharedArrayBuffer(4));
  */
 export class SqliteSession {
   private readonly statements = new Map<string, BetterSqlite3.Statement>();
+  /** Called after each write transaction `write` commits (the store's checkpointer counts them). */
+  afterWrite: (() => void) | null = null;
 
   constructor(
     readonly db: BetterSqlite3.Database,
@@ -79,6 +81,12 @@ export class SqliteSession {
    * thrown as before. A connection set to busy_timeout 0 (never wait) gets SQLite's answer at once.
    */
   write<T>(work: () => T): T {
+    const result = this.writeTransaction(work);
+    this.afterWrite?.();
+    return result;
+  }
+
+  private writeTransaction<T>(work: () => T): T {
     const timeoutMs = this.statement('PRAGMA busy_timeout').pluck().get() as number;
     if (timeoutMs === 0) return this.db.transaction(work).immediate();
     this.statement('PRAGMA busy_timeout = 0').get();

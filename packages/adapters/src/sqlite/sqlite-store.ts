@@ -43,6 +43,7 @@ import {
 import type BetterSqlite3 from 'better-sqlite3';
 import { backupDatabase } from './sqlite-backup.js';
 import { recordErasure } from './sqlite-change-log.js';
+import { type CheckpointReport, WalCheckpointer } from './sqlite-checkpointer.js';
 import { SqliteCollections } from './sqlite-collections.js';
 import { openConnection } from './sqlite-connection.js';
 import { compileFilter, jsonPath, type SqlParameter } from './sqlite-filter.js';
@@ -218,6 +219,8 @@ export interface SqliteFollowStep {
 interface SqliteFollowTesting {
   follow?: SqliteFollowLimits;
   onFollowStep?: (step: SqliteFollowStep) => void;
+  /** Told what each of the checkpointer thread's checkpoints did (see `WalCheckpointer`). */
+  onCheckpoint?: (report: CheckpointReport) => void;
 }
 
 const capabilities: StoreCapabilities = Object.freeze({ lexical: 'bm25', vectors: true, multiProcess: true });
@@ -265,6 +268,8 @@ class SqliteStore implements MemoryStore {
   /** When the last call began (`performance.now()`), and the idle catch-up's timer (see `catchUpWhenIdle`). */
   private lastUse = 0;
   private idleTimer: ReturnType<typeof setInterval> | null = null;
+  /** Copies the write-ahead log into the file from a thread of its own once this connection writes (file stores only). */
+  private checkpointer: WalCheckpointer | null = null;
 
   constructor(private readonly options: SqliteStoreOptions & { busyTimeoutMs: number; contextWeight: number }) {
     this.contextWeight = options.contextWeight;
@@ -306,7 +311,12 @@ class SqliteStore implements MemoryStore {
       throw error;
     }
     this.session = new SqliteSession(connection.db, this.location);
-    if (!connection.db.memory) removeStaleSnapshotFiles(connection.db.name);
+    if (!connection.db.memory) {
+      removeStaleSnapshotFiles(connection.db.name);
+      const checkpointer = new WalCheckpointer(connection.db, (this.options as SqliteFollowTesting).onCheckpoint);
+      this.session.afterWrite = () => checkpointer.noteWrite();
+      this.checkpointer = checkpointer;
+    }
     this.owned = connection.owned;
     this.closed = false;
   }
@@ -327,6 +337,8 @@ class SqliteStore implements MemoryStore {
     }
     if (this.idleTimer) clearInterval(this.idleTimer);
     this.idleTimer = null;
+    await this.checkpointer?.stop();
+    this.checkpointer = null;
     this.lexical?.close();
     this.session = null;
     this.lexical = null;
