@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type BetterSqlite3 from 'better-sqlite3';
 
@@ -97,31 +98,37 @@ export class WalCheckpointer {
   }
 
   private start(): void {
-    let driver: string;
+    // Never an error for the write that started it (it is committed): without a thread, SQLite checkpoints as before.
     try {
-      driver = createRequire(import.meta.url).resolve('better-sqlite3');
-    } catch {
+      const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+      const worker = new Worker(source, {
+        eval: true,
+        workerData: {
+          driver,
+          path: resolve(this.db.name),
+          everyMs: checkpointEveryMs,
+          idleMs: checkpointIdleMs,
+          report: this.onReport !== undefined,
+        },
+      });
+      worker.unref();
+      worker.on('message', (report: CheckpointReport) => this.onReport?.(report));
+      // A thread that cannot open the file (or dies) is not restarted: SQLite's own checkpoint takes over.
+      worker.on('error', (error) => {
+        this.failed = true;
+        this.onReport?.({ error: error.message });
+      });
+      worker.on('exit', () => {
+        if (this.worker !== worker) return;
+        this.worker = null;
+        this.writerCheckpoints(defaultCheckpointPages);
+      });
+      this.worker = worker;
+      this.writerCheckpoints(writerCheckpointPages);
+    } catch (error) {
       this.failed = true;
-      return;
+      this.onReport?.({ error: error instanceof Error ? error.message : String(error) });
     }
-    const worker = new Worker(source, {
-      eval: true,
-      workerData: { driver, path: this.db.name, everyMs: checkpointEveryMs, idleMs: checkpointIdleMs, report: this.onReport !== undefined },
-    });
-    worker.unref();
-    worker.on('message', (report: CheckpointReport) => this.onReport?.(report));
-    // A thread that cannot open the file (or dies) is not restarted: SQLite's own checkpoint takes over.
-    worker.on('error', (error) => {
-      this.failed = true;
-      this.onReport?.({ error: error.message });
-    });
-    worker.on('exit', () => {
-      if (this.worker !== worker) return;
-      this.worker = null;
-      this.writerCheckpoints(defaultCheckpointPages);
-    });
-    this.worker = worker;
-    this.writerCheckpoints(writerCheckpointPages);
   }
 
   private writerCheckpoints(pages: number): void {
