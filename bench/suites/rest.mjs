@@ -26,6 +26,7 @@ import { formatCount, formatMs, round } from '../lib/stats.mjs';
 
 const BIN = fileURLToPath(new URL('../../packages/rest/bin/engram-server.js', import.meta.url));
 const LOAD_GENERATOR = fileURLToPath(new URL('../lib/load-generator.mjs', import.meta.url));
+const SEARCH_LOOP = fileURLToPath(new URL('../lib/search-loop.mjs', import.meta.url));
 const CONNECTIONS = 16;
 
 function startServer(path, workers, extra = []) {
@@ -193,6 +194,24 @@ function combine(slices) {
   };
 }
 
+/** In-process searches in `paths.length` processes at once (one file copy each): their summed rate and CPU a search. */
+async function searchLoops(paths, seconds) {
+  const runs = await Promise.all(
+    paths.map(
+      (path, index) =>
+        new Promise((resolve, reject) => {
+          const child = fork(SEARCH_LOOP, [path, String(seconds), String(11 + index)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+          child.once('message', resolve);
+          child.once('exit', (code) => reject(new Error(`search loop exited (${code}) before reporting`)));
+        }),
+    ),
+  );
+  return {
+    perSecond: runs.reduce((sum, run) => sum + run.done / run.seconds, 0),
+    cpuMs: (1000 * runs.reduce((sum, run) => sum + run.cpuSeconds, 0)) / runs.reduce((sum, run) => sum + run.done, 0),
+  };
+}
+
 async function timed(seconds, call) {
   let done = 0;
   const begin = performance.now();
@@ -221,7 +240,7 @@ export async function run({ full = false, progress = () => {} } = {}) {
       for (let offset = 0; offset < size; offset += 1000) await writer.addMany(memories(offset, offset + 1000));
       await writer.close();
     }
-    const [path, ...copies] = ['in-process', 'one', 'two', 'eager'].map((name) => {
+    const [path, ...copies] = ['in-process', 'one', 'two', 'eager', 'loop-a', 'loop-b'].map((name) => {
       const copy = join(directory, `${name}.db`);
       copyStore(seed, copy);
       return copy;
@@ -299,6 +318,15 @@ export async function run({ full = false, progress = () => {} } = {}) {
     }
     await app.engram.close();
     await memory.close();
+    // The machine's own ceiling for the 2-worker target: in-process searches in two processes at
+    // once (each its own copy: no HTTP, no shared file, no load generator) against one alone, in
+    // alternating 3-second runs, after everything else has stopped.
+    for (const server of servers.splice(0)) await server.stop();
+    const ceiling = { one: [], two: [] };
+    for (let round = 0; round < 3; round++) {
+      ceiling.one.push(await searchLoops([copies[3]], 3));
+      ceiling.two.push(await searchLoops([copies[3], copies[4]], 3));
+    }
 
     const results = {
       memories: size,
@@ -310,7 +338,14 @@ export async function run({ full = false, progress = () => {} } = {}) {
       inProcessSearchCpuMs: round((inProcessCpu.seconds * 1000) / Math.max(1, inProcess.done), 3),
       coldFirstSearchMs: cold,
       workers: {},
+      twoProcessCeiling: {
+        onePerSecond: round(medianOf(ceiling.one.map((run) => run.perSecond)), 1),
+        twoPerSecond: round(medianOf(ceiling.two.map((run) => run.perSecond)), 1),
+        oneCpuMs: round(medianOf(ceiling.one.map((run) => run.cpuMs)), 3),
+        twoCpuMs: round(medianOf(ceiling.two.map((run) => run.cpuMs)), 3),
+      },
     };
+    results.twoProcessCeiling.ratio = round(results.twoProcessCeiling.twoPerSecond / results.twoProcessCeiling.onePerSecond, 2);
     for (const workers of [1, 2]) {
       results.workers[workers] = Object.fromEntries(Object.entries(slices[workers]).map(([name, parts]) => [name, combine(parts)]));
     }
@@ -384,6 +419,11 @@ function markdown(results) {
   }
   lines.push(
     `| 2 (access written per search) | search | ${results.eagerAccess.requestsPerSecond} | ${formatMs(results.eagerAccess.p50)} / ${formatMs(results.eagerAccess.p99)} | ${formatMs(results.eagerAccess.worstSliceP99)} / ${formatMs(results.eagerAccess.medianSliceP99)} | ${cpu(results.eagerAccess)} | ${waiting(results.eagerAccess)} | ${generator(results.eagerAccess)} | ${results.eagerAccess.errors} |`,
+  );
+  lines.push('');
+  const ceiling = results.twoProcessCeiling;
+  lines.push(
+    `What two processes can do on this machine at all (the 2-worker target's ceiling): in-process \`memory.search\` in two processes at once, each on its own copy of the file, no HTTP and no load generator, against one alone (medians of 3 alternating 3-second runs): ${ceiling.twoPerSecond} /s against ${ceiling.onePerSecond} /s, **${ceiling.ratio}×**; CPU a search ${ceiling.twoCpuMs} ms against ${ceiling.oneCpuMs} ms.`,
   );
   lines.push('');
   lines.push(
