@@ -121,6 +121,31 @@ suite(`postgres store on a server${postgres.skip ? ` (skipped: ${postgres.skip})
       expect(() => postgresStore({ connectionString: postgres.url, pool: postgres.pool })).toThrow(/exactly one/);
       expect(() => postgresStore({ pool: postgres.pool, schema: 'Bad-Name' })).toThrow(/schema/);
       expect(() => postgresStore({ connectionString: postgres.url, poolSize: 0 })).toThrow(/poolSize/);
+      expect(() => postgresStore({ connectionString: postgres.url, idleTimeoutMs: -1 })).toThrow(/idleTimeoutMs/);
+    });
+
+    it('keeps its idle connections (a new one is a new server process, slow for its first searches) until idleTimeoutMs', async () => {
+      const connections = async (name: string) =>
+        Number(
+          (await postgres.pool.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1', [name])).rows[0].n,
+        );
+      const kept = postgresStore({ connectionString: postgres.url, schema: postgres.nextSchema(), applicationName: 'engram-kept' });
+      const dropped = postgresStore({
+        connectionString: postgres.url,
+        schema: postgres.nextSchema(),
+        applicationName: 'engram-dropped',
+        idleTimeoutMs: 50,
+      });
+      try {
+        await kept.getEmbedder();
+        await dropped.getEmbedder();
+        await new Promise((resolve) => setTimeout(resolve, 400));
+        expect(await connections('engram-kept')).toBeGreaterThan(0);
+        expect(await connections('engram-dropped')).toBe(0);
+      } finally {
+        await kept.close();
+        await dropped.close();
+      }
     });
 
     it('names the operation and the fix when the database does not exist', async () => {
