@@ -3,11 +3,19 @@ import { dirname, resolve } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 
 /**
- * Memory-mapped I/O for reads. sqlite-vec's KNN scans every vector chunk; reading them through
- * mmap instead of the page cache measured ~1.5x faster on full scans and ~2.5x on filtered ones
- * (10k × 384-d). It is an upper bound, not an allocation.
+ * No memory-mapped reads: pages are read into SQLite's page cache instead. In WAL mode a
+ * connection drops its whole mapping whenever another connection has committed since its last
+ * transaction (`pagerBeginReadTransaction` → `sqlite3OsUnfetch`), so with two processes writing
+ * (`engram-server --workers 2`, agents sharing a file) every transaction faulted its pages in
+ * again: two REST workers adding at 16 connections took 1.40–1.65 ms of server CPU a request with
+ * a 256 MB mapping and 0.88–0.93 ms without, 998–1,159 against 1,638–1,691 req/s, p99 34–43 against
+ * 23–26 ms (3 alternating pairs). Alone a process lost nothing measurable without it: searches at
+ * 10k and 1M memories (scoped or not), exact vector search at 10k and a 200k bulk load, each
+ * alternated in one process or in pairs of processes (bench/README.md, REST, tenth pass). It was
+ * set for sqlite-vec's scans, which only raw-vector collections still run: their 10k × 384-d
+ * top 10 took 8.5–8.6 ms without it and 8.5–10.5 ms with it (`--suite collections`, alternated).
  */
-const mmapSizeBytes = 256 * 1024 * 1024;
+const mmapSizeBytes = 0;
 
 /** The page size of a database file this adapter creates (see `openConnection`). */
 const newFilePageBytes = 8192;
@@ -27,7 +35,7 @@ export interface Connection {
 /**
  * Opens (or adopts) the database and prepares the connection: WAL so readers never block the
  * writer, `busy_timeout` so writers queue instead of failing, `synchronous=NORMAL` (durable
- * at each checkpoint, safe with WAL), temporary data in memory, foreign keys, mmap, and the sqlite-vec extension.
+ * at each checkpoint, safe with WAL), temporary data in memory, foreign keys, no memory-mapped reads, and the sqlite-vec extension.
  * The native modules are loaded here, not at import time, so importing the adapter costs nothing
  * and a missing optional dependency gets an actionable message.
  */

@@ -134,6 +134,8 @@ describe('sqlite store specifics', () => {
     await store.close();
     expect(database.open).toBe(true);
     expect((database.pragma('journal_mode', { simple: true }) as string).toLowerCase()).toBe('wal');
+    // No memory-mapped reads: another process's commit would drop the whole mapping (sqlite-connection.ts).
+    expect(database.pragma('mmap_size', { simple: true })).toBe(0);
     expect((database.prepare('SELECT count(*) AS n FROM memories').get() as { n: number }).n).toBe(1);
     database.close();
   });
