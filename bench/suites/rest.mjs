@@ -318,14 +318,14 @@ export async function run({ full = false, progress = () => {} } = {}) {
     }
     await app.engram.close();
     await memory.close();
-    // The machine's own ceiling for the 2-worker target: in-process searches in two processes at
-    // once (each its own copy: no HTTP, no shared file, no load generator) against one alone, in
-    // alternating 3-second runs, after everything else has stopped.
+    // How this machine shares its cores between two busy processes, beside the 2-worker target:
+    // in-process searches in two processes at once (each its own copy: no HTTP, no shared file, no
+    // load generator) against one alone, in alternating 3-second runs, after everything else stopped.
     for (const server of servers.splice(0)) await server.stop();
-    const ceiling = { one: [], two: [] };
+    const pair = { one: [], two: [] };
     for (let round = 0; round < 3; round++) {
-      ceiling.one.push(await searchLoops([copies[3]], 3));
-      ceiling.two.push(await searchLoops([copies[3], copies[4]], 3));
+      pair.one.push(await searchLoops([copies[3]], 3));
+      pair.two.push(await searchLoops([copies[3], copies[4]], 3));
     }
 
     const results = {
@@ -338,14 +338,14 @@ export async function run({ full = false, progress = () => {} } = {}) {
       inProcessSearchCpuMs: round((inProcessCpu.seconds * 1000) / Math.max(1, inProcess.done), 3),
       coldFirstSearchMs: cold,
       workers: {},
-      twoProcessCeiling: {
-        onePerSecond: round(medianOf(ceiling.one.map((run) => run.perSecond)), 1),
-        twoPerSecond: round(medianOf(ceiling.two.map((run) => run.perSecond)), 1),
-        oneCpuMs: round(medianOf(ceiling.one.map((run) => run.cpuMs)), 3),
-        twoCpuMs: round(medianOf(ceiling.two.map((run) => run.cpuMs)), 3),
+      twoProcessScaling: {
+        onePerSecond: round(medianOf(pair.one.map((run) => run.perSecond)), 1),
+        twoPerSecond: round(medianOf(pair.two.map((run) => run.perSecond)), 1),
+        oneCpuMs: round(medianOf(pair.one.map((run) => run.cpuMs)), 3),
+        twoCpuMs: round(medianOf(pair.two.map((run) => run.cpuMs)), 3),
       },
     };
-    results.twoProcessCeiling.ratio = round(results.twoProcessCeiling.twoPerSecond / results.twoProcessCeiling.onePerSecond, 2);
+    results.twoProcessScaling.ratio = round(results.twoProcessScaling.twoPerSecond / results.twoProcessScaling.onePerSecond, 2);
     for (const workers of [1, 2]) {
       results.workers[workers] = Object.fromEntries(Object.entries(slices[workers]).map(([name, parts]) => [name, combine(parts)]));
     }
@@ -421,9 +421,9 @@ function markdown(results) {
     `| 2 (access written per search) | search | ${results.eagerAccess.requestsPerSecond} | ${formatMs(results.eagerAccess.p50)} / ${formatMs(results.eagerAccess.p99)} | ${formatMs(results.eagerAccess.worstSliceP99)} / ${formatMs(results.eagerAccess.medianSliceP99)} | ${cpu(results.eagerAccess)} | ${waiting(results.eagerAccess)} | ${generator(results.eagerAccess)} | ${results.eagerAccess.errors} |`,
   );
   lines.push('');
-  const ceiling = results.twoProcessCeiling;
+  const pair = results.twoProcessScaling;
   lines.push(
-    `What two processes can do on this machine at all (the 2-worker target's ceiling): in-process \`memory.search\` in two processes at once, each on its own copy of the file, no HTTP and no load generator, against one alone (medians of 3 alternating 3-second runs): ${ceiling.twoPerSecond} /s against ${ceiling.onePerSecond} /s, **${ceiling.ratio}×**; CPU a search ${ceiling.twoCpuMs} ms against ${ceiling.oneCpuMs} ms.`,
+    `How this machine shares its cores between two busy processes (beside the 2-worker target; measured last, after the servers stopped): in-process \`memory.search\` in two processes at once, each on its own copy of the file, no HTTP and no load generator, against one alone (medians of 3 alternating 3-second runs): ${pair.twoPerSecond} /s against ${pair.onePerSecond} /s, **${pair.ratio}×**; CPU a search ${pair.twoCpuMs} ms against ${pair.oneCpuMs} ms.`,
   );
   lines.push('');
   lines.push(
