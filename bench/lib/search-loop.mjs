@@ -1,7 +1,7 @@
-// A child of the REST suite's machine-ceiling probe: opens its own copy of the 10k-memory file,
-// warms up for a second, then runs `memory.search` back to back for the given seconds and sends
-// what it did and the CPU it took. Two of these at once, against one alone, is what two processes
-// can do on this machine at all — with no HTTP, no shared file, no load generator.
+// A child of the REST suite's two-process figure: opens its own copy of the 10k-memory file, warms
+// up for a second, then runs `memory.search` back to back for the given seconds and sends what it
+// did and the CPU it took. Two of these at once, against one alone, shows how the machine shares
+// its cores between two busy processes — with no HTTP, no shared file, no load generator.
 import { hashEmbedder, Memory, sqliteStore } from 'engram';
 import { queries } from './corpus.mjs';
 

@@ -92,11 +92,6 @@ export class WalCheckpointer {
     this.start();
   }
 
-  /** Whether the thread runs. */
-  get running(): boolean {
-    return this.worker !== null;
-  }
-
   private start(): void {
     // Never an error for the write that started it (it is committed): without a thread, SQLite checkpoints as before.
     try {
@@ -139,7 +134,6 @@ export class WalCheckpointer {
   async stop(): Promise<void> {
     const worker = this.worker;
     this.worker = null;
-    this.writes = 0;
     if (!worker) return;
     this.writerCheckpoints(defaultCheckpointPages);
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
