@@ -263,7 +263,8 @@ export async function run({ full = false, progress = () => {} } = {}) {
     servers.push(generator);
     // Cold: the first request to each fresh server opens the store and loads its indexes (reported
     // on its own, not hidden in a slice). Then a warm-up: 2 s of searches reach every worker, a
-    // second of gets, and 200 adds (the write path's first use), none of them measured.
+    // second of gets, and 200 adds (the write path's first use), none of them measured; the adds
+    // get 4 s more right before their slices (below).
     const cold = {};
     for (const [name, server] of Object.entries({ 1: one, 2: two })) {
       cold[name] = await firstRequest(server.url, JSON.stringify({ query: searchQueries[0], limit: 10 }));
@@ -308,6 +309,12 @@ export async function run({ full = false, progress = () => {} } = {}) {
       eagerSlices.push(await measuredLoad(generator, eager, slice, 'search'));
       progress(`round ${round + 1} of ${rounds}`);
     }
+    // The add path's own warm-up, unmeasured, after every read (it grows the corpus the reads ran
+    // on): 200 adds leave it half compiled. Measured: over the first ~4 s of adds a server's user
+    // CPU an add falls from 1.2 to 0.47 ms (2 workers) as V8 optimises request parsing,
+    // validation and the write, and the first two 2-second slices were the slowest (p99 35–44 ms
+    // against 15–20 once settled).
+    for (const server of [one, two]) await generator.run(server.url, 'add', { duration: 2 * slice });
     for (let round = 0; round < rounds / 2; round++) {
       for (const [workers, server] of [
         [1, one],
@@ -402,7 +409,7 @@ function markdown(results) {
     '### REST',
     '',
     `engram-server on ${formatCount(results.memories)}-memory SQLite files (one copy per server); autocannon in a process of its own (not the bench process, which holds an in-process Memory), loopback, ${results.connections} connections; ` +
-      `search in ${results.rounds} alternating ${results.sliceSeconds}-second slices per contender, get in half as many, then add in half as many (writes last). ` +
+      `search in ${results.rounds} alternating ${results.sliceSeconds}-second slices per contender, get in half as many, then add in half as many (writes last, after 4 s of unmeasured adds: the add path takes that long to be optimised). ` +
       `In-process \`memory.search\` (same queries, back to back): ${results.inProcessSearchPerSecond} /s, ${results.inProcessSearchCpuMs} ms of CPU each; through \`app.request()\` (routing, validation, JSON; no socket): ${results.inProcessAppSearchPerSecond} /s. ` +
       `REST search at 1 worker is ${results.searchRatioToInProcess}× the in-process rate; 2 workers are ${results.twoWorkerSpeedup}× one. The load generator runs on the same cores as the server: its CPU a request and its longest garbage-collection pause in a slice are in the table, with the time the server's processes spent ready to run but waiting for a CPU (\`/proc/<pid>/schedstat\`; a busy machine shows here first). ` +
       `Cold first search (fresh server: the store opens, its indexes load): ${results.coldFirstSearchMs[1]} ms (1 worker), ${results.coldFirstSearchMs[2]} ms (2); every slice below is measured after a warm-up.`,

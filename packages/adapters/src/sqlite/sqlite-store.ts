@@ -1,4 +1,5 @@
 import {
+  AdapterError,
   type BackupOptions,
   type BackupResult,
   type ChangeLogPage,
@@ -66,7 +67,7 @@ import {
 } from './sqlite-records.js';
 import { reembedSqlite } from './sqlite-reembed.js';
 import { relationsOf, removeRelations, upsertRelation } from './sqlite-relations.js';
-import { withRetry } from './sqlite-retry.js';
+import { isBusyError, withRetry } from './sqlite-retry.js';
 import { SqliteSession } from './sqlite-session.js';
 import { removeSnapshots, removeStaleSnapshotFiles } from './sqlite-snapshot.js';
 import { readStatistics } from './sqlite-statistics.js';
@@ -193,9 +194,11 @@ export function sqliteStore(options: SqliteStoreOptions): MemoryStore {
  * to `every`, or that finds them still behind, catches them up by at most `entries` change-log
  * entries (or four a memory the write wrote, when more: a batch catches up its own memories and
  * as many again of any backlog). A memory written is two entries (row and vector), so a single
- * `add` re-indexes at most ~256 memories: ~11–15 ms of CPU at 10k–1M memories, where one catch-up
- * of the whole backlog was 10,000 memories at once (~1 s). See bench/README.md ("A writer's
- * catch-up, in steps").
+ * `add` re-indexes at most ~64 memories: ~3.5–4 ms of CPU at 10k, where one catch-up of the whole
+ * backlog was 10,000 memories at once (~1 s). Small steps, often: the CPU is the same, but a step
+ * is a stall for every request a server has in flight (steps of 512 entries, 11–15 ms, were a
+ * REST add p99 of 30–38 ms at 16 connections; 128 entries, 13–16 ms). See bench/README.md ("A
+ * writer's catch-up, in steps").
  */
 export interface SqliteFollowLimits {
   after: number;
@@ -203,7 +206,7 @@ export interface SqliteFollowLimits {
   entries: number;
 }
 
-export const SQLITE_FOLLOW_LIMITS: Readonly<SqliteFollowLimits> = Object.freeze({ after: 10_000, every: 1_000, entries: 512 });
+export const SQLITE_FOLLOW_LIMITS: Readonly<SqliteFollowLimits> = Object.freeze({ after: 10_000, every: 64, entries: 128 });
 
 /** One step of a writer's catch-up: the memories each index re-indexed (or loaded), and whether both are current. */
 export interface SqliteFollowStep {
@@ -234,6 +237,13 @@ const selectMemory = `SELECT ${memoryColumns()} FROM memories`;
  * a memory, plus the recent table's share (a few hundred pages), against one page a memory before.
  */
 const recentHashLimit = 32_768;
+/** One `write` call waiting to share a transaction (see `SqliteStore.write`). */
+interface QueuedWrite {
+  items: StoreWrite[];
+  resolve: (results: StoreWriteResult[]) => void;
+  reject: (error: unknown) => void;
+}
+
 const hashCheckEvery = 1_000;
 /** How often an idle connection checks for other processes' writes, and how long without a call counts as idle. */
 const idleCatchUpEveryMs = 250;
@@ -270,6 +280,10 @@ class SqliteStore implements MemoryStore {
   private idleTimer: ReturnType<typeof setInterval> | null = null;
   /** Copies the write-ahead log into the file from a thread of its own once this connection writes (file stores only). */
   private checkpointer: WalCheckpointer | null = null;
+  /** `write` calls waiting for the next turn of the event loop, to share one transaction. */
+  private queuedWrites: QueuedWrite[] = [];
+  /** Settles when the queued writes have been written (or have failed). */
+  private queuedWritesDone: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: SqliteStoreOptions & { busyTimeoutMs: number; contextWeight: number }) {
     this.contextWeight = options.contextWeight;
@@ -323,6 +337,8 @@ class SqliteStore implements MemoryStore {
 
   async close(): Promise<void> {
     await this.opening?.catch(() => undefined);
+    // Writes already called finish first (they wait for the next turn of the event loop).
+    await this.queuedWritesDone;
     const session = this.session;
     if (session) {
       // A bulk writer leaves indexes for the next process: it caught up as it wrote, so the rest is cheap.
@@ -401,9 +417,61 @@ class SqliteStore implements MemoryStore {
 
   // ------------------------------------------------------------------ writes
 
-  async write(items: StoreWrite[]): Promise<StoreWriteResult[]> {
-    if (items.length === 0) return [];
-    const session = await this.ready();
+  /**
+   * Writes `items` in one transaction with every other `write` called in the same turn of the
+   * event loop (group commit): a server's concurrent adds share one lock acquisition and one
+   * commit instead of taking turns with another process for the lock once each. The calls run in
+   * the order they were made, so each sees the ones before it, as if written one after another;
+   * each gets its own results. If the shared transaction fails, each call is written again on its
+   * own, so an error reaches only the call that caused it (a lock held past the busy timeout
+   * fails every call of the group instead: trying each again would wait that long once per call).
+   */
+  write(items: StoreWrite[]): Promise<StoreWriteResult[]> {
+    if (items.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      this.queuedWrites.push({ items, resolve, reject });
+      if (this.queuedWrites.length > 1) return;
+      this.queuedWritesDone = new Promise<void>((done) => setImmediate(() => void this.writeQueued().finally(done)));
+    });
+  }
+
+  private async writeQueued(): Promise<void> {
+    const group = this.queuedWrites;
+    this.queuedWrites = [];
+    let session: SqliteSession;
+    try {
+      session = await this.ready();
+    } catch (error) {
+      for (const call of group) call.reject(error);
+      return;
+    }
+    if (group.length === 1) {
+      const [only] = group as [QueuedWrite];
+      await this.writeNow(session, only.items).then(only.resolve, only.reject);
+      return;
+    }
+    let results: StoreWriteResult[];
+    try {
+      results = await this.writeNow(
+        session,
+        group.flatMap((call) => call.items),
+      );
+    } catch (error) {
+      if (AdapterError.isInstance(error) && isBusyError(error.cause)) {
+        for (const call of group) call.reject(error);
+        return;
+      }
+      for (const call of group) await this.writeNow(session, call.items).then(call.resolve, call.reject);
+      return;
+    }
+    let offset = 0;
+    for (const call of group) {
+      call.resolve(results.slice(offset, offset + call.items.length));
+      offset += call.items.length;
+    }
+  }
+
+  private writeNow(session: SqliteSession, items: StoreWrite[]): Promise<StoreWriteResult[]> {
     return withRetry('write', () => {
       // Check every vector before the transaction, so a bad item leaves nothing half-written,
       // and encode them there too, so the write lock is held for writing only.
@@ -431,7 +499,11 @@ class SqliteStore implements MemoryStore {
    */
   private followWhenDue(session: SqliteSession, written: number): void {
     const { after, every, entries } = this.follow;
-    if (this.following ? !this.behind && this.unfollowedWrites < every : this.unfollowedWrites < after) return;
+    // A connection whose searches loaded the lexical index follows its writes from the first: its
+    // next search would catch up with all of them at once (a server that took 10,000 adds between
+    // searches re-indexed them in one step of ~0.5 s, or in 156 steps in a row once following).
+    const following = this.following || this.lexical !== null;
+    if (following ? !this.behind && this.unfollowedWrites < every : this.unfollowedWrites < after) return;
     this.followWrites(session, Math.max(entries, 4 * written));
   }
 
