@@ -431,7 +431,10 @@ class SqliteStore implements MemoryStore {
     return new Promise((resolve, reject) => {
       this.queuedWrites.push({ items, resolve, reject });
       if (this.queuedWrites.length > 1) return;
-      this.queuedWritesDone = new Promise<void>((done) => setImmediate(() => void this.writeQueued().finally(done)));
+      // After the group before (still retrying a busy lock, perhaps): groups keep their order, and
+      // `close` waits for every one.
+      const before = this.queuedWritesDone;
+      this.queuedWritesDone = new Promise<void>((done) => setImmediate(() => void before.then(() => this.writeQueued()).finally(done)));
     });
   }
 
