@@ -237,17 +237,17 @@ const selectMemory = `SELECT ${memoryColumns()} FROM memories`;
  * a memory, plus the recent table's share (a few hundred pages), against one page a memory before.
  */
 const recentHashLimit = 32_768;
+const hashCheckEvery = 1_000;
+/** How often an idle connection checks for other processes' writes, and how long without a call counts as idle. */
+const idleCatchUpEveryMs = 250;
+const idleCatchUpAfterMs = 100;
+
 /** One `write` call waiting to share a transaction (see `SqliteStore.write`). */
 interface QueuedWrite {
   items: StoreWrite[];
   resolve: (results: StoreWriteResult[]) => void;
   reject: (error: unknown) => void;
 }
-
-const hashCheckEvery = 1_000;
-/** How often an idle connection checks for other processes' writes, and how long without a call counts as idle. */
-const idleCatchUpEveryMs = 250;
-const idleCatchUpAfterMs = 100;
 
 class SqliteStore implements MemoryStore {
   readonly specificationVersion = 'v1' as const;
@@ -503,8 +503,9 @@ class SqliteStore implements MemoryStore {
   private followWhenDue(session: SqliteSession, written: number): void {
     const { after, every, entries } = this.follow;
     // A connection whose searches loaded the lexical index follows its writes from the first: its
-    // next search would catch up with all of them at once (a server that took 10,000 adds between
-    // searches re-indexed them in one step of ~0.5 s, or in 156 steps in a row once following).
+    // next search would catch up with all of them at once (~45 µs a memory at 10k: a server that
+    // took 10,000 adds between searches stalled ~0.45 s on the next one, or, past 10,000 writes,
+    // caught up with the whole backlog in consecutive steps).
     const following = this.following || this.lexical !== null;
     if (following ? !this.behind && this.unfollowedWrites < every : this.unfollowedWrites < after) return;
     this.followWrites(session, Math.max(entries, 4 * written));
