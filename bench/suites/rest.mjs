@@ -1,13 +1,15 @@
-// REST: the HTTP server (engram-server, a separate process) under load from autocannon in this
-// process, over loopback, at 10k memories on SQLite: req/s and p50/p99 for search, add and get with
+// REST: the HTTP server (engram-server, a separate process) under load from wrk (or autocannon)
+// in a process of its own, over loopback, at 10k memories on SQLite: req/s and p50/p99 for search, add and get with
 // 1 and 2 workers, against the in-process `memory.search` rate measured in the same run, with the
 // server's CPU time per request (from /proc) — the figure that decides p99 at 16 connections on
 // one worker, and that holds on a busy machine. Bounded: each load lasts a fixed time at 16
 // connections.
 //
-// The load generator is autocannon in a process of its own (bench/lib/load-generator.mjs): this
-// process holds an in-process Memory of the same 10k memories, and its garbage-collection pauses
-// (up to ~10 ms) would otherwise hold responses the server had already sent. p50 and p99 are over
+// The load generator is wrk when it is installed (bench/lib/load-generator-wrk.mjs: C, ~5× less CPU a
+// request than autocannon, and the servers share two cores with it), else autocannon in a process
+// of its own (bench/lib/load-generator.mjs). Never this process: it holds an in-process Memory of
+// the same 10k memories, and its garbage-collection pauses (up to ~10 ms) would otherwise hold
+// responses the server had already sent. p50 and p99 are over
 // every response of a contender (all its slices pooled); the worst and median slice p99 are shown too.
 //
 // Each server gets its own copy of the 10k-memory file, so one server's writes never make another
@@ -22,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { createEngramApp } from '@engram/rest';
 import { hashEmbedder, Memory, sqliteStore } from 'engram';
 import { memories, queries } from '../lib/corpus.mjs';
+import { startWrkGenerator, wrkVersion } from '../lib/load-generator-wrk.mjs';
 import { formatCount, formatMs, round } from '../lib/stats.mjs';
 
 const BIN = fileURLToPath(new URL('../../packages/rest/bin/engram-server.js', import.meta.url));
@@ -54,7 +57,7 @@ function stop(child) {
 }
 
 /** Starts the load generator process; `run()` loads a server's route for a time (or a number of requests). */
-async function startLoadGenerator(queries, ids) {
+async function startAutocannonGenerator(queries, ids) {
   const child = fork(LOAD_GENERATOR, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   let pending = null;
   child.on('message', (message) => {
@@ -71,9 +74,27 @@ async function startLoadGenerator(queries, ids) {
     });
   await ask({ type: 'init', queries, ids });
   return {
+    name: 'autocannon',
     run: (url, route, { duration, amount } = {}) => ask({ type: 'run', url, connections: CONNECTIONS, route, duration, amount }),
     stop: () => child.disconnect(),
   };
+}
+
+/**
+ * The load generator: wrk when it is installed (C on epoll, ~0.02 ms of CPU a request: on two cores
+ * shared with the servers, autocannon's 0.08–0.14 ms is CPU the 2-worker figure loses), else
+ * autocannon; `ENGRAM_BENCH_LOAD_GENERATOR=autocannon|wrk` chooses.
+ */
+async function startLoadGenerator(queries, ids) {
+  const wanted = process.env.ENGRAM_BENCH_LOAD_GENERATOR;
+  if (wanted !== undefined && wanted !== '' && wanted !== 'wrk' && wanted !== 'autocannon') {
+    throw new Error(`ENGRAM_BENCH_LOAD_GENERATOR must be "wrk" or "autocannon" (got "${wanted}")`);
+  }
+  const hasWrk = wrkVersion() !== null;
+  if (wanted === 'wrk' && !hasWrk)
+    throw new Error('ENGRAM_BENCH_LOAD_GENERATOR=wrk, but wrk is not on the PATH: install it (apt-get install wrk)');
+  if (wanted === 'autocannon' || !hasWrk) return startAutocannonGenerator(queries, ids);
+  return startWrkGenerator(queries, ids, { connections: CONNECTIONS });
 }
 
 const clockTicks = 100;
@@ -188,7 +209,10 @@ function combine(slices) {
     serverSystemCpuMsPerRequest: system.length > 0 ? round(medianOf(system), 3) : null,
     serverCpuWaitMsPerSecond: waits.length > 0 ? round(medianOf(waits), 0) : null,
     loadGeneratorCpuMsPerRequest: round(medianOf(slices.map((slice) => slice.loadGeneratorCpuMs)), 3),
-    loadGeneratorGcLongestMs: round(Math.max(...slices.map((slice) => slice.loadGeneratorGc.longestMs)), 1),
+    // wrk has no garbage collector (null); autocannon's longest pause in any slice.
+    loadGeneratorGcLongestMs: slices.some((slice) => slice.loadGeneratorGc === null)
+      ? null
+      : round(Math.max(...slices.map((slice) => slice.loadGeneratorGc.longestMs)), 1),
     requests,
     errors: slices.reduce((sum, slice) => sum + slice.errors + slice.timeouts + slice.non2xx, 0),
   };
@@ -337,6 +361,7 @@ export async function run({ full = false, progress = () => {} } = {}) {
 
     const results = {
       memories: size,
+      loadGenerator: generator.name,
       connections: CONNECTIONS,
       rounds,
       sliceSeconds: slice,
@@ -404,17 +429,18 @@ function markdown(results) {
       ? '–'
       : `${figures.serverCpuMsPerRequest.toFixed(2)}${figures.serverSystemCpuMsPerRequest === null ? '' : ` (${figures.serverSystemCpuMsPerRequest.toFixed(3)})`}`;
   const waiting = (figures) => (figures.serverCpuWaitMsPerSecond === null ? '–' : String(figures.serverCpuWaitMsPerSecond));
-  const generator = (figures) => `${figures.loadGeneratorCpuMsPerRequest.toFixed(2)} (${figures.loadGeneratorGcLongestMs})`;
+  const generator = (figures) =>
+    `${figures.loadGeneratorCpuMsPerRequest.toFixed(2)}${figures.loadGeneratorGcLongestMs === null ? '' : ` (${figures.loadGeneratorGcLongestMs})`}`;
   const lines = [
     '### REST',
     '',
-    `engram-server on ${formatCount(results.memories)}-memory SQLite files (one copy per server); autocannon in a process of its own (not the bench process, which holds an in-process Memory), loopback, ${results.connections} connections; ` +
+    `engram-server on ${formatCount(results.memories)}-memory SQLite files (one copy per server); the load generator is ${results.loadGenerator === 'autocannon' ? 'autocannon in a process of its own (not the bench process, which holds an in-process Memory; wrk, when installed, is used instead: it takes less of the CPU the servers share)' : `${results.loadGenerator} (one thread, a Lua script making every request afresh; p50/p99 pooled from 1,000 quantiles a slice)`}, loopback, ${results.connections} connections; ` +
       `search in ${results.rounds} alternating ${results.sliceSeconds}-second slices per contender, get in half as many, then add in half as many (writes last, after 4 s of unmeasured adds: the add path takes that long to be optimised). ` +
       `In-process \`memory.search\` (same queries, back to back): ${results.inProcessSearchPerSecond} /s, ${results.inProcessSearchCpuMs} ms of CPU each; through \`app.request()\` (routing, validation, JSON; no socket): ${results.inProcessAppSearchPerSecond} /s. ` +
       `REST search at 1 worker is ${results.searchRatioToInProcess}× the in-process rate; 2 workers are ${results.twoWorkerSpeedup}× one. The load generator runs on the same cores as the server: its CPU a request and its longest garbage-collection pause in a slice are in the table, with the time the server's processes spent ready to run but waiting for a CPU (\`/proc/<pid>/schedstat\`; a busy machine shows here first). ` +
       `Cold first search (fresh server: the store opens, its indexes load): ${results.coldFirstSearchMs[1]} ms (1 worker), ${results.coldFirstSearchMs[2]} ms (2); every slice below is measured after a warm-up.`,
     '',
-    '| workers | route | req/s | p50 / p99 ms (every response) | p99 ms: worst / median slice | server CPU ms / request (of it in the kernel) | server waiting for a CPU, ms / s | load generator CPU ms / request (longest GC pause ms) | errors |',
+    `| workers | route | req/s | p50 / p99 ms (every response) | p99 ms: worst / median slice | server CPU ms / request (of it in the kernel) | server waiting for a CPU, ms / s | load generator CPU ms / request${results.loadGenerator === 'autocannon' ? ' (longest GC pause ms)' : ''} | errors |`,
     '|---:|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const [workers, routes] of Object.entries(results.workers)) {
