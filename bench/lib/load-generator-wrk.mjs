@@ -1,7 +1,7 @@
 // The REST suite's load generator when wrk is installed (`apt-get install wrk`; the suite falls back
-// to autocannon, bench/lib/load-generator.mjs, without it). wrk is C on epoll: it spends ~0.02 ms of
-// CPU a request where autocannon spends 0.08–0.14, and on a two-core machine the difference is CPU
-// the servers under test get back — it is what the 2-worker figure measures.
+// to autocannon, bench/lib/load-generator.mjs, without it). wrk is C on epoll: it spends 0.02–0.09 ms
+// of CPU a request (get to search, at 10k memories) where autocannon spends 0.08–0.14, and on a
+// two-core machine the difference is CPU the servers under test get back.
 //
 // Same interface as the autocannon generator: `run(url, route, { duration })` answers with a summary
 // shaped like autocannon's (requests.total, duration, latency.p99, errors, timeouts, non2xx), the

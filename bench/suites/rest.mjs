@@ -1,16 +1,16 @@
-// REST: the HTTP server (engram-server, a separate process) under load from wrk (or autocannon)
-// in a process of its own, over loopback, at 10k memories on SQLite: req/s and p50/p99 for search, add and get with
-// 1 and 2 workers, against the in-process `memory.search` rate measured in the same run, with the
-// server's CPU time per request (from /proc) — the figure that decides p99 at 16 connections on
-// one worker, and that holds on a busy machine. Bounded: each load lasts a fixed time at 16
-// connections.
+// REST: the HTTP server (engram-server, a separate process) under load over loopback, at 10k
+// memories on SQLite: req/s and p50/p99 for search, add and get with 1 and 2 workers, against the
+// in-process `memory.search` rate measured in the same run, with the server's CPU time per request
+// (from /proc) — the figure that decides p99 at 16 connections on one worker, and that holds on a
+// busy machine. Bounded: each load lasts a fixed time at 16 connections.
 //
-// The load generator is wrk when it is installed (bench/lib/load-generator-wrk.mjs: C, ~5× less CPU a
-// request than autocannon, and the servers share two cores with it), else autocannon in a process
-// of its own (bench/lib/load-generator.mjs). Never this process: it holds an in-process Memory of
-// the same 10k memories, and its garbage-collection pauses (up to ~10 ms) would otherwise hold
-// responses the server had already sent. p50 and p99 are over
-// every response of a contender (all its slices pooled); the worst and median slice p99 are shown too.
+// The load generator is wrk when it is installed (bench/lib/load-generator-wrk.mjs: C, a third to
+// a half of autocannon's CPU a request, and the servers share two cores with it), else autocannon
+// in a process of its own (bench/lib/load-generator.mjs). Never this process: it holds an
+// in-process Memory of the same 10k memories, and its garbage-collection pauses (up to ~10 ms)
+// would otherwise hold responses the server had already sent. p50 and p99 are over every response
+// of a contender (all its slices pooled); the worst and median slice p99 are shown too, and every
+// slice's in the JSON.
 //
 // Each server gets its own copy of the 10k-memory file, so one server's writes never make another
 // catch up mid-measurement; each is timed cold (its first request: opening the store, loading its
@@ -81,8 +81,8 @@ async function startAutocannonGenerator(queries, ids) {
 }
 
 /**
- * The load generator: wrk when it is installed (C on epoll, ~0.02 ms of CPU a request: on two cores
- * shared with the servers, autocannon's 0.08–0.14 ms is CPU the 2-worker figure loses), else
+ * The load generator: wrk when it is installed (C on epoll, 0.02–0.09 ms of CPU a request: on two
+ * cores shared with the servers, autocannon's 0.08–0.14 ms is CPU the 2-worker figure loses), else
  * autocannon; `ENGRAM_BENCH_LOAD_GENERATOR=autocannon|wrk` chooses.
  */
 async function startLoadGenerator(queries, ids) {
