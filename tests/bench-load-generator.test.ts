@@ -89,6 +89,15 @@ describe.skipIf(version === null)(`the REST bench suite's wrk load generator${ve
     expect(gc).toBeNull();
   });
 
+  it('stops at a fixed number of responses', async () => {
+    received.length = 0;
+    const { result } = await generator.run(url, 'add', { amount: 25 });
+    expect(result.requests.total).toBe(25);
+    // Requests already sent when the thread stopped (at most one a connection) still reach the server.
+    expect(received.length).toBeGreaterThanOrEqual(25);
+    expect(received.length).toBeLessThanOrEqual(25 + 4);
+  });
+
   it('counts non-2xx answers as errors', async () => {
     failing = true;
     try {

@@ -3,7 +3,7 @@
 // of CPU a request (get to search, at 10k memories) where autocannon spends 0.08–0.14, and on a
 // two-core machine the difference is CPU the servers under test get back.
 //
-// Same interface as the autocannon generator: `run(url, route, { duration })` answers with a summary
+// Same interface as the autocannon generator: `run(url, route, { duration } or { amount })` answers with a summary
 // shaped like autocannon's (requests.total, duration, latency.p99, errors, timeouts, non2xx), the
 // responses' latencies, wrk's CPU time and (wrk has no garbage collector) no pauses. Each request
 // is made afresh by a Lua script (a new query, a new memory, another id), as the autocannon one.
@@ -51,6 +51,16 @@ local counter = 0
 function init(args)
   route = args[1]
   counter = tonumber(args[2])
+  -- A run of a fixed number of requests (a warm-up): the thread stops at that many responses.
+  -- Only then is there a response() (wrk hands every response to Lua when there is one).
+  local limit = tonumber(args[3])
+  if limit > 0 then
+    local seen = 0
+    response = function()
+      seen = seen + 1
+      if seen >= limit then wrk.thread:stop() end
+    end
+  end
 end
 
 function request()
@@ -104,13 +114,15 @@ export function startWrkGenerator(queries, ids, { connections }) {
     name: `wrk ${wrkVersion()}`,
     run: (url, route, { duration, amount } = {}) =>
       new Promise((resolve, reject) => {
-        // wrk has no request count: a fixed number of requests (a warm-up) becomes a short load.
-        const seconds = duration ?? Math.max(1, Math.ceil((amount ?? 200) / 500));
+        // wrk has no request count: for a fixed number (a warm-up) the script stops the thread at
+        // that many responses, and wrk waits out the rest of a time long enough for them.
+        const limit = duration === undefined ? (amount ?? 200) : 0;
+        const seconds = duration ?? Math.max(1, Math.ceil(limit / 250));
         runs += 1;
         const offset = runs * 10_000_000;
         const child = spawn(
           'wrk',
-          ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', scriptPath, url, '--', route, String(offset)],
+          ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', scriptPath, url, '--', route, String(offset), String(limit)],
           { stdio: ['ignore', 'pipe', 'pipe'] },
         );
         let output = '';
