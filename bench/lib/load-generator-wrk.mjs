@@ -122,7 +122,20 @@ export function startWrkGenerator(queries, ids, { connections }) {
         const offset = runs * 10_000_000;
         const child = spawn(
           'wrk',
-          ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', scriptPath, url, '--', route, String(offset), String(limit)],
+          [
+            '-t1',
+            `-c${connections}`,
+            `-d${seconds}s`,
+            '--timeout',
+            '10s',
+            '-s',
+            scriptPath,
+            url,
+            '--',
+            route,
+            String(offset),
+            String(limit),
+          ],
           { stdio: ['ignore', 'pipe', 'pipe'] },
         );
         let output = '';
