@@ -213,7 +213,6 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
           if (!row) this.remove(rowid);
           else {
             const slot = this.put(row);
-            if (this.floats && !this.fitsFloats()) this.dropFloats();
             if (this.floats) this.putFloats(slot, row[1]);
           }
         }
@@ -238,8 +237,13 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
   private loadFloats(session: SqliteSession): void {
     this.dropFloats();
     if (!this.fitsFloats()) return;
-    this.floats = new Float32Array(this.arena.capacity * this.layout.dimensions);
-    this.norms = new Float64Array(this.arena.capacity);
+    // Sized for every slot the budget allows, not for today's capacity: the memory is only
+    // reserved (the system hands out pages as they are first written), and growing never copies
+    // it. Doubling a 16k-slot mirror copied 24 MB into fresh pages: a 150–190 ms stall of a
+    // writer's request on this project's VMs.
+    const slots = this.floatSlots();
+    this.floats = new Float32Array(slots * this.layout.dimensions);
+    this.norms = new Float64Array(slots);
     const vectors = session.statement('SELECT rowid, vector FROM memory_embeddings').raw(true).iterate() as IterableIterator<
       [number, Buffer]
     >;
@@ -362,7 +366,12 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
 
   /** Whether float vectors for every slot the arrays hold (capacity, not just live) fit the budget. */
   private fitsFloats(): boolean {
-    return this.arena.capacity * this.layout.dimensions * 4 <= this.floatBudget;
+    return this.arena.capacity <= this.floatSlots();
+  }
+
+  /** Slots whose float vectors fit the budget: what the mirror is allocated for. */
+  private floatSlots(): number {
+    return Math.floor(this.floatBudget / (this.layout.dimensions * 4));
   }
 
   private dropFloats(): void {
@@ -450,14 +459,8 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
     this.arena = this.arena.grow(capacity, this.used);
     this.columns = this.columns.writable();
     this.columns.grow(capacity, this.used);
-    if (this.floats && this.norms) {
-      const floats = new Float32Array(capacity * this.layout.dimensions);
-      floats.set(this.floats.subarray(0, this.used * this.layout.dimensions));
-      this.floats = floats;
-      const norms = new Float64Array(capacity);
-      norms.set(this.norms.subarray(0, this.used));
-      this.norms = norms;
-    }
+    // The float mirror was allocated for every slot the budget allows: past it, it goes.
+    if (this.floats && !this.fitsFloats()) this.dropFloats();
   }
 }
 

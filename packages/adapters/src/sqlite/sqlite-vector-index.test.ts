@@ -18,8 +18,9 @@ import Database from 'better-sqlite3';
 import * as sqliteVec from 'sqlite-vec';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeSnapshot } from './sqlite-snapshot.js';
+import { SqliteSession } from './sqlite-session.js';
 import { type SqliteStoreOptions, sqliteStore } from './sqlite-store.js';
-import { dotProducts, kthSmallest, nearest, sparseDotProducts } from './sqlite-vector-index.js';
+import { dotProducts, kthSmallest, nearest, sparseDotProducts, syncVectorCache, vectorMirrorFloats } from './sqlite-vector-index.js';
 import { maskedDistance } from './sqlite-vector-kernel.js';
 import { decodeStoredVector, encodeStoredVector } from './sqlite-vector-storage.js';
 
@@ -706,6 +707,58 @@ describe('the exact stage answers what a full sort would put first', () => {
       }
     }
   });
+});
+
+describe('the float mirror', () => {
+  it('is allocated once for every slot its budget allows: growing never copies it; past the budget it goes', async () => {
+    // 16 dimensions: 64 bytes a slot, so a budget of 5,000 slots. Slots grow 1,024 → 2,048 → 4,096
+    // (inside it) → 8,192 (past it).
+    const budget = 64 * 5000;
+    const path = join(root, `float-mirror-${Date.now()}.db`);
+    const writer = sqliteStore({ path });
+    await writer.vectors?.open(dimensions);
+    const items: Array<{ record: MemoryRecord; vector: Float32Array }> = [];
+    const add = async (count: number) => {
+      const batch = Array.from({ length: count }, (_, offset) => {
+        const index = items.length + offset;
+        return { record: makeRecord({ content: `mirror ${index}` }), vector: seededVector(9000 + index, dimensions) };
+      });
+      items.push(...batch);
+      await writer.write(batch);
+    };
+    await add(1000);
+    const db = new Database(path);
+    const session = new SqliteSession(db, path);
+    const reader = sqliteStore({ path, vectorCacheBytes: budget });
+    others.push(reader);
+    try {
+      syncVectorCache(session, budget);
+      const mirror = vectorMirrorFloats(session);
+      expect(mirror?.length).toBe(5000 * dimensions);
+
+      // In steps a catch-up takes row by row (a change set over half the mirror reloads it whole).
+      for (let step = 0; step < 6; step++) {
+        await add(500);
+        syncVectorCache(session, budget);
+        expect(vectorMirrorFloats(session)).toBe(mirror);
+      }
+      // What it holds after growing: a search through a store with the same budget ranks exactly.
+      const query = seededVector(31_337, dimensions);
+      const expected = items
+        .map((item) => ({ id: item.record.id, similarity: cosineSimilarity(storedForm(item.vector), query) }))
+        .sort((a, b) => b.similarity - a.similarity)
+        .slice(0, 10)
+        .map((item) => item.id);
+      expect(ids((await reader.vectors?.search(query, 10, {})) ?? [])).toEqual(expected);
+
+      await add(500);
+      syncVectorCache(session, budget);
+      expect(vectorMirrorFloats(session)).toBeNull();
+    } finally {
+      db.close();
+      await writer.close();
+    }
+  }, 60_000);
 });
 
 describe("kthSmallest (the estimate stage's cut-off)", () => {

@@ -816,6 +816,11 @@ export function vectorMirrorColumns(session: SqliteSession): SlotColumns | null 
   return states.get(session)?.cache.snapshotColumns ?? null;
 }
 
+/** This connection's float mirror (`VectorCache.floats`), or null when it keeps none: for tests. */
+export function vectorMirrorFloats(session: SqliteSession): Float32Array | null {
+  return states.get(session)?.cache.floats ?? null;
+}
+
 /** Like `vectorState`, for writes: a vector cannot be stored before the index is set up. */
 function requireVectors(session: SqliteSession): VectorState {
   const state = vectorState(session);
