@@ -240,10 +240,9 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
     // Sized for every slot the budget allows, not for today's capacity: the memory is only
     // reserved (the system hands out pages as they are first written), and growing never copies
     // it. Doubling a 16k-slot mirror copied 24 MB into fresh pages: a 150–190 ms stall of a
-    // writer's request on this project's VMs.
-    const slots = this.floatSlots();
-    this.floats = new Float32Array(slots * this.layout.dimensions);
-    this.norms = new Float64Array(slots);
+    // writer's request on this project's VMs. A budget too large to reserve (a typed array's
+    // length limit, or a system that refuses it) gets today's capacity, grown by copying.
+    if (!this.allocateFloats(this.floatSlots()) && !this.allocateFloats(this.arena.capacity)) return;
     const vectors = session.statement('SELECT rowid, vector FROM memory_embeddings').raw(true).iterate() as IterableIterator<
       [number, Buffer]
     >;
@@ -374,6 +373,19 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
     return Math.floor(this.floatBudget / (this.layout.dimensions * 4));
   }
 
+  /** A zeroed mirror of `slots` slots in place of the current one; false (and none) when it cannot be allocated. */
+  private allocateFloats(slots: number): boolean {
+    try {
+      this.floats = new Float32Array(slots * this.layout.dimensions);
+      this.norms = new Float64Array(slots);
+      return true;
+    } catch (error) {
+      if (!(error instanceof RangeError)) throw error;
+      this.dropFloats();
+      return false;
+    }
+  }
+
   private dropFloats(): void {
     this.floats = null;
     this.norms = null;
@@ -459,8 +471,18 @@ export class VectorCache extends SlotFieldsView implements SlotFields {
     this.arena = this.arena.grow(capacity, this.used);
     this.columns = this.columns.writable();
     this.columns.grow(capacity, this.used);
-    // The float mirror was allocated for every slot the budget allows: past it, it goes.
-    if (this.floats && !this.fitsFloats()) this.dropFloats();
+    if (!this.floats || !this.norms) return;
+    // Past the budget the mirror goes. Inside it, a mirror allocated for the whole budget has
+    // room already; one that could only have its capacity (see `loadFloats`) is copied.
+    if (!this.fitsFloats()) this.dropFloats();
+    else if (this.norms.length < capacity) {
+      const floats = this.floats.subarray(0, this.used * this.layout.dimensions);
+      const norms = this.norms.subarray(0, this.used);
+      if (this.allocateFloats(capacity)) {
+        (this.floats as Float32Array).set(floats);
+        (this.norms as Float64Array).set(norms);
+      }
+    }
   }
 }
 

@@ -759,6 +759,41 @@ describe('the float mirror', () => {
       await writer.close();
     }
   }, 60_000);
+
+  it('with a budget too large to reserve, holds what the slots need and grows by copying', async () => {
+    const budget = Number.MAX_SAFE_INTEGER;
+    const path = join(root, `float-mirror-large-${Date.now()}.db`);
+    const writer = sqliteStore({ path });
+    await writer.vectors?.open(dimensions);
+    const items = Array.from({ length: 1500 }, (_, index) => ({
+      record: makeRecord({ content: `large ${index}` }),
+      vector: seededVector(7000 + index, dimensions),
+    }));
+    await writer.write(items.slice(0, 1000));
+    const db = new Database(path);
+    const session = new SqliteSession(db, path);
+    const reader = sqliteStore({ path, vectorCacheBytes: budget });
+    others.push(reader);
+    try {
+      syncVectorCache(session, budget);
+      const mirror = vectorMirrorFloats(session);
+      expect(mirror?.length).toBe(1024 * dimensions);
+      await writer.write(items.slice(1000));
+      syncVectorCache(session, budget);
+      expect(vectorMirrorFloats(session)?.length).toBe(2048 * dimensions);
+      expect(vectorMirrorFloats(session)?.subarray(0, 1000 * dimensions)).toEqual(mirror?.subarray(0, 1000 * dimensions));
+      const query = seededVector(4242, dimensions);
+      const expected = items
+        .map((item) => ({ id: item.record.id, similarity: cosineSimilarity(storedForm(item.vector), query) }))
+        .sort((a, b) => b.similarity - a.similarity)
+        .slice(0, 10)
+        .map((item) => item.id);
+      expect(ids((await reader.vectors?.search(query, 10, {})) ?? [])).toEqual(expected);
+    } finally {
+      db.close();
+      await writer.close();
+    }
+  });
 });
 
 describe("kthSmallest (the estimate stage's cut-off)", () => {
