@@ -710,10 +710,27 @@ describe('the exact stage answers what a full sort would put first', () => {
 });
 
 describe('the float mirror', () => {
+  /** A raw connection to `path` whose mirror a test syncs with `budget`, and a store reading with the same budget. */
+  function mirrorOf(path: string, budget: number) {
+    const db = new Database(path);
+    const session = new SqliteSession(db, path);
+    const reader = sqliteStore({ path, vectorCacheBytes: budget });
+    others.push(reader);
+    return { db, session, reader, sync: () => syncVectorCache(session, budget), floats: () => vectorMirrorFloats(session) };
+  }
+
+  /** The ids of the 10 items most similar to `query`, exactly (on the vectors as stored). */
+  function exactTop10(items: Array<{ record: MemoryRecord; vector: Float32Array }>, query: Float32Array): string[] {
+    return items
+      .map((item) => ({ id: item.record.id, similarity: cosineSimilarity(storedForm(item.vector), query) }))
+      .sort((a, b) => b.similarity - a.similarity)
+      .slice(0, 10)
+      .map((item) => item.id);
+  }
+
   it('is allocated once for every slot its budget allows: growing never copies it; past the budget it goes', async () => {
     // 16 dimensions: 64 bytes a slot, so a budget of 5,000 slots. Slots grow 1,024 → 2,048 → 4,096
     // (inside it) → 8,192 (past it).
-    const budget = 64 * 5000;
     const path = join(root, `float-mirror-${Date.now()}.db`);
     const writer = sqliteStore({ path });
     await writer.vectors?.open(dimensions);
@@ -727,33 +744,23 @@ describe('the float mirror', () => {
       await writer.write(batch);
     };
     await add(1000);
-    const db = new Database(path);
-    const session = new SqliteSession(db, path);
-    const reader = sqliteStore({ path, vectorCacheBytes: budget });
-    others.push(reader);
+    const { db, reader, sync, floats } = mirrorOf(path, 64 * 5000);
     try {
-      syncVectorCache(session, budget);
-      const mirror = vectorMirrorFloats(session);
+      sync();
+      const mirror = floats();
       expect(mirror?.length).toBe(5000 * dimensions);
-
       // In steps a catch-up takes row by row (a change set over half the mirror reloads it whole).
       for (let step = 0; step < 6; step++) {
         await add(500);
-        syncVectorCache(session, budget);
-        expect(vectorMirrorFloats(session)).toBe(mirror);
+        sync();
+        expect(floats()).toBe(mirror);
       }
       // What it holds after growing: a search through a store with the same budget ranks exactly.
       const query = seededVector(31_337, dimensions);
-      const expected = items
-        .map((item) => ({ id: item.record.id, similarity: cosineSimilarity(storedForm(item.vector), query) }))
-        .sort((a, b) => b.similarity - a.similarity)
-        .slice(0, 10)
-        .map((item) => item.id);
-      expect(ids((await reader.vectors?.search(query, 10, {})) ?? [])).toEqual(expected);
-
+      expect(ids((await reader.vectors?.search(query, 10, {})) ?? [])).toEqual(exactTop10(items, query));
       await add(500);
-      syncVectorCache(session, budget);
-      expect(vectorMirrorFloats(session)).toBeNull();
+      sync();
+      expect(floats()).toBeNull();
     } finally {
       db.close();
       await writer.close();
@@ -761,7 +768,6 @@ describe('the float mirror', () => {
   }, 60_000);
 
   it('with a budget too large to reserve, holds what the slots need and grows by copying', async () => {
-    const budget = Number.MAX_SAFE_INTEGER;
     const path = join(root, `float-mirror-large-${Date.now()}.db`);
     const writer = sqliteStore({ path });
     await writer.vectors?.open(dimensions);
@@ -770,25 +776,17 @@ describe('the float mirror', () => {
       vector: seededVector(7000 + index, dimensions),
     }));
     await writer.write(items.slice(0, 1000));
-    const db = new Database(path);
-    const session = new SqliteSession(db, path);
-    const reader = sqliteStore({ path, vectorCacheBytes: budget });
-    others.push(reader);
+    const { db, reader, sync, floats } = mirrorOf(path, Number.MAX_SAFE_INTEGER);
     try {
-      syncVectorCache(session, budget);
-      const mirror = vectorMirrorFloats(session);
+      sync();
+      const mirror = floats();
       expect(mirror?.length).toBe(1024 * dimensions);
       await writer.write(items.slice(1000));
-      syncVectorCache(session, budget);
-      expect(vectorMirrorFloats(session)?.length).toBe(2048 * dimensions);
-      expect(vectorMirrorFloats(session)?.subarray(0, 1000 * dimensions)).toEqual(mirror?.subarray(0, 1000 * dimensions));
+      sync();
+      expect(floats()?.length).toBe(2048 * dimensions);
+      expect(floats()?.subarray(0, 1000 * dimensions)).toEqual(mirror?.subarray(0, 1000 * dimensions));
       const query = seededVector(4242, dimensions);
-      const expected = items
-        .map((item) => ({ id: item.record.id, similarity: cosineSimilarity(storedForm(item.vector), query) }))
-        .sort((a, b) => b.similarity - a.similarity)
-        .slice(0, 10)
-        .map((item) => item.id);
-      expect(ids((await reader.vectors?.search(query, 10, {})) ?? [])).toEqual(expected);
+      expect(ids((await reader.vectors?.search(query, 10, {})) ?? [])).toEqual(exactTop10(items, query));
     } finally {
       db.close();
       await writer.close();
