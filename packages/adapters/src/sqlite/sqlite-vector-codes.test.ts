@@ -11,6 +11,14 @@ const popcount = (value: number) => {
   return count;
 };
 
+/** Each code bit's level (0–15) in the query's bit planes: bit k of level j is bit j of plane k. */
+const levelsOf = (planes: Uint8Array, bytes: number) =>
+  Array.from({ length: bytes * 8 }, (_, bit) => {
+    let level = 0;
+    for (let plane = 0; plane < 4; plane++) level |= (((planes[plane * bytes + (bit >> 3)] as number) >> (bit & 7)) & 1) << plane;
+    return level;
+  });
+
 describe('vector codes', () => {
   it('lay out at least 1,024 bits, whole 64-bit words, over rotations of the padded dimension', () => {
     expect(codeLayout(384)).toEqual({ dimensions: 384, padded: 512, copies: 2, bytes: 128, hammingBytes: 64 });
@@ -32,10 +40,7 @@ describe('vector codes', () => {
     expect(createHash('sha256').update(code).digest('hex')).toBe('791deba8db9c29fe34fb0adbea4f1d0dd0c91a47f855166500b279382e4351f3');
   });
 
-  it('query tables and codes are pinned: the bits the estimate and Hamming stages rank by', () => {
-    // Digests of the table and code built by the straightforward code (one signed sum a nibble
-    // pattern, a fresh rotation for each): the written-out table and the shared rotation must
-    // give the same bits, a signed zero included.
+  it('query planes and codes are pinned: the bits the estimate and Hamming stages rank by', () => {
     const digest = (view: ArrayBufferView) =>
       createHash('sha256')
         .update(new Uint8Array(view.buffer, view.byteOffset, view.byteLength))
@@ -46,19 +51,41 @@ describe('vector codes', () => {
       const vector = seededVector(5, dimensions);
       vector[3] = -0;
       const coder = new VectorCoder(dimensions);
-      const table = coder.queryTable(vector);
+      const { planes, bounds } = coder.queryPlanes(vector);
       const code = coder.queryCode(vector);
-      pinned.push(`${dimensions} ${digest(table)} ${digest(code)}`);
+      pinned.push(`${dimensions} ${digest(planes)} ${digest(bounds)} ${digest(code)}`);
     }
+    // The codes' digests are those of the lookup-table stage before (codes did not change).
     expect(pinned).toEqual([
-      '384 c487e28ff49e0100 47fbb08cd8cd4f5c',
-      '96 6df264fd0ac7e133 ece03635391ec09c',
-      '1024 3d1b6e93270d8766 0f0d3f53039e7816',
-      '20 68b1083f9d6014b4 e8bd6b7360c8cc4d',
+      '384 ea49cc1d408d5729 6d99341eef3082e7 47fbb08cd8cd4f5c',
+      '96 04a25682380882f0 b02467b0e4ccaad8 ece03635391ec09c',
+      '1024 a009b0b93f97b8af d2403f4756e8a444 0f0d3f53039e7816',
+      '20 17f4501fc4ed6d77 130371a85575387a e8bd6b7360c8cc4d',
     ]);
   });
 
-  it('a query rotated once serves its code and its table, and a changed query is rotated again', () => {
+  it('query planes hold the rotated query in 16 levels from lo to lo + 15 × step', () => {
+    for (const dimensions of [384, 20, 2048]) {
+      const coder = new VectorCoder(dimensions);
+      const { bytes } = coder.layout;
+      const query = seededVector(31, dimensions);
+      const { planes, bounds } = coder.queryPlanes(query);
+      const levels = levelsOf(planes, bytes);
+      expect(Math.min(...levels)).toBe(0);
+      expect(Math.max(...levels)).toBe(15);
+      expect(bounds[1]).toBeGreaterThan(0);
+      // The code's bit j is 1 where rotated value j is positive: exactly where lo + step × level
+      // is positive, but for values rounded across zero (within half a step of it).
+      const code = coder.queryCode(query);
+      const [lo = 0, step = 0] = bounds;
+      for (let bit = 0; bit < bytes * 8; bit++) {
+        const value = lo + step * (levels[bit] as number);
+        if (Math.abs(value) > step / 2) expect(((code[bit >> 3] as number) >> (bit & 7)) & 1).toBe(value > 0 ? 1 : 0);
+      }
+    }
+  });
+
+  it('a query rotated once serves its code and its planes, and a changed query is rotated again', () => {
     const coder = new VectorCoder(96);
     const first = seededVector(11, 96);
     const second = Float32Array.from(first);
@@ -67,18 +94,22 @@ describe('vector codes', () => {
     signedZero[7] = 0;
     const negativeZero = Float32Array.from(first);
     negativeZero[7] = -0;
+    const planesOf = (of: VectorCoder, vector: Float32Array) => {
+      const { planes, bounds } = of.queryPlanes(vector);
+      return [...planes, ...bounds];
+    };
     for (const [query, other] of [
       [first, second],
       [signedZero, negativeZero],
     ] as const) {
       const alone = (vector: Float32Array) => ({
         code: new VectorCoder(96).queryCode(vector),
-        table: Array.from(new VectorCoder(96).queryTable(vector)),
+        planes: planesOf(new VectorCoder(96), vector),
       });
       coder.queryCode(query);
-      expect(Array.from(coder.queryTable(other))).toEqual(alone(other).table);
+      expect(planesOf(coder, other)).toEqual(alone(other).planes);
       expect(coder.queryCode(other)).toEqual(alone(other).code);
-      expect(Array.from(coder.queryTable(query))).toEqual(alone(query).table);
+      expect(planesOf(coder, query)).toEqual(alone(query).planes);
     }
   });
 
@@ -90,10 +121,19 @@ describe('vector codes', () => {
     const code = (vector: Float32Array) => coder.queryCode(vector);
     const hamming = (a: Uint8Array, b: Uint8Array) => a.reduce((sum, byte, index) => sum + popcount(byte ^ (b[index] as number)), 0);
     expect(hamming(code(query), code(near))).toBeLessThan(hamming(code(query), code(far)));
-    const table = coder.queryTable(query);
-    const estimate = (vector: Float32Array) => code(vector).reduce((sum, byte, index) => sum + (table[index * 256 + byte] as number), 0);
+    const { planes, bounds } = coder.queryPlanes(query);
+    const levels = levelsOf(planes, coder.layout.bytes);
+    const [lo = 0, step = 0] = bounds;
+    // Σ over the code's 1 bits of the query's quantised rotated values (the estimate's definition).
+    const estimate = (vector: Float32Array) => {
+      const bits = code(vector);
+      let sum = 0;
+      for (let bit = 0; bit < bits.length * 8; bit++)
+        if (((bits[bit >> 3] as number) >> (bit & 7)) & 1) sum += lo + step * (levels[bit] as number);
+      return sum;
+    };
     expect(estimate(near)).toBeGreaterThan(estimate(far));
-    // The estimate of a vector against itself is the L1 norm of its rotation: every term positive.
+    // A vector against its own code: the sum of its positive rotated values.
     expect(estimate(query)).toBeGreaterThan(0);
   });
 });
@@ -154,7 +194,7 @@ describe('the Hamming kernel', () => {
     expect(Array.from(grown.code(2))).toEqual(Array.from(accelerated.code(count - 1)));
   });
 
-  it('gives the same estimates to the bit in WebAssembly and in JavaScript, at every code width', () => {
+  it('gives the same estimates to the bit in WebAssembly and in JavaScript, at every code width, as defined', () => {
     // 128-, 256- and 512-byte codes (64 Hamming bytes, and 64 to 448 more).
     for (const dimensions of [384, 2048, 4096]) {
       const coder = new VectorCoder(dimensions);
@@ -166,15 +206,32 @@ describe('the Hamming kernel', () => {
         coder.encode(seededVector(500 + slot, dimensions), code);
         arena.setCode(slot, code);
       }
-      const table = arena.estimateTable as Float32Array;
-      expect(table).not.toBeNull();
+      const planes = arena.estimatePlanes as Uint8Array;
+      const bounds = arena.estimateBounds as Float64Array;
+      expect(planes).not.toBeNull();
       const query = seededVector(9, dimensions);
-      coder.queryTable(query, table);
-      expect(Array.from(table)).toEqual(Array.from(new VectorCoder(dimensions).queryTable(query)));
+      coder.queryPlanes(query, planes, bounds);
+      const own = new VectorCoder(dimensions).queryPlanes(query);
+      expect([...planes, ...bounds]).toEqual([...own.planes, ...own.bounds]);
       const candidates = Int32Array.from({ length: 450 }, (_, index) => (index * 53) % count);
-      const expected = Array.from(estimatesInJavaScript(candidates, arena, table));
+      const expected = Array.from(estimatesInJavaScript(candidates, arena, planes, bounds));
       expect(Array.from(arena.estimate(candidates) as Float64Array)).toEqual(expected);
-      expect(expected.some((value) => value !== 0)).toBe(true);
+      // By definition: lo × (1 bits) + step × Σ over the 1 bits of the query's levels.
+      const levels = levelsOf(planes, bytes);
+      const [lo = 0, step = 0] = bounds;
+      for (const position of [0, 1, 77, 449]) {
+        const bits = arena.code(candidates[position] as number);
+        let ones = 0;
+        let sum = 0;
+        for (let bit = 0; bit < bytes * 8; bit++) {
+          if (((bits[bit >> 3] as number) >> (bit & 7)) & 1) {
+            ones += 1;
+            sum += levels[bit] as number;
+          }
+        }
+        expect(expected[position]).toBe(lo * ones + step * sum);
+      }
+      expect(new Set(expected).size).toBeGreaterThan(100);
       expect(new CodeArena(bytes, hammingBytes, 1024, false).estimate(candidates)).toBeNull();
     }
   });

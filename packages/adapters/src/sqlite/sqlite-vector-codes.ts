@@ -13,8 +13,8 @@
  * smaller). Search uses them in two approximate stages before the exact one:
  * 1. Hamming distance on the first `hammingBytes` of each code (the first rotation, up to 512
  *    bits), computed for every candidate;
- * 2. for the best of those, an asymmetric estimate over the whole code: the *unquantised*
- *    rotated query dotted with each code's ±1 signs, read from per-byte lookup tables;
+ * 2. for the best of those, an asymmetric estimate over the whole code: the rotated query,
+ *    quantised to 4 bits a value, dotted with each code's bits (popcounts of bit planes);
  * 3. exact cosine similarity on the float vectors of the best of those.
  *
  * The layout is a pure function of the dimension and `codeVersion`; a store records both, and
@@ -22,6 +22,7 @@
  */
 
 import { seededRandom } from '@engram/core';
+import { planeCount } from './sqlite-vector-kernel.js';
 
 /** Bump when the encoding changes: stores then re-encode from their float vectors on open. */
 export const codeVersion = 1;
@@ -31,6 +32,7 @@ const maximumHammingBytes = 64;
 /** Rotation rounds: 1, 2 and 3 measured the same recall on hash embeddings; 2 keeps a margin for structured inputs. */
 const rounds = 2;
 const seed = 0x5eed_c0de;
+const planeLevels = 2 ** planeCount - 1;
 
 export interface CodeLayout {
   dimensions: number;
@@ -58,11 +60,12 @@ export class VectorCoder {
   /** ±1 per padded coordinate, per round, per copy. */
   private readonly signs: Float64Array[];
   private readonly scratch: Float64Array;
-  /** The table `queryTable` answers, reused: a search builds one (128 KB at 384 dimensions) per query. */
-  private readonly table: Float32Array;
+  /** Where `queryPlanes` writes by default, reused from query to query. */
+  private readonly planes: Uint8Array;
+  private readonly bounds = new Float64Array(2);
   /**
    * The last query's rotations (every copy, one after the other) and that query, as a copy: a
-   * search asks for the query's code and then its table, and rotating it once serves both.
+   * search asks for the query's code and then its planes, and rotating it once serves both.
    */
   private readonly queryRotations: Float64Array;
   private readonly rotatedQuery: Float32Array;
@@ -78,7 +81,7 @@ export class VectorCoder {
       return signs;
     });
     this.scratch = new Float64Array(padded);
-    this.table = new Float32Array(this.layout.bytes * 256);
+    this.planes = new Uint8Array(planeCount * this.layout.bytes);
     this.queryRotations = new Float64Array(padded * copies);
     this.rotatedQuery = new Float32Array(dimensions);
   }
@@ -105,89 +108,53 @@ export class VectorCoder {
   }
 
   /**
-   * Lookup tables for the asymmetric estimate: `table[byte * 256 + b]` = Σ over the 8 bits of
-   * `b` of ±(rotated query coordinate), + where the bit is 1. A code's estimate of its vector's
-   * similarity to the query (up to a positive factor) is the sum of one entry per code byte.
-   * The table is written into `table` (`bytes` × 256 entries), by default this coder's own
-   * buffer, overwritten by the next call: use it before then (a fresh one per query cost a search
-   * as much CPU in garbage collection as it took to fill).
+   * The query for the estimate stage. Its rotations (`bytes` × 8 values, in code bit order) are
+   * quantised to 4 bits, `lo + step × u` with u from 0 to 15, and written into `planes` as 4 bit
+   * planes of `bytes` bytes each, laid out as codes are: bit j of plane k is bit k of u_j. `lo`
+   * and `step` go into `bounds`. A code's estimate of its vector's similarity to the query is then
+   * the sum of the quantised values where the code has a 1 bit:
+   * lo × popcount(code) + step × Σ_k 2^k × popcount(code AND plane k), which ranks codes as
+   * Σ ±(rotated value) does (the two differ by a factor 2 and a constant of the query) up to the
+   * rounding. Whole-word popcounts took half the CPU of a lookup table entry a byte (the estimate
+   * stage was ~18 % of a REST search at 10k memories); recall: bench/README.md (ANN).
+   * The defaults are this coder's own buffers, overwritten by the next call.
    */
-  queryTable(vector: Float32Array, table: Float32Array = this.table): Float32Array {
+  queryPlanes(
+    vector: Float32Array,
+    planes: Uint8Array = this.planes,
+    bounds: Float64Array = this.bounds,
+  ): { planes: Uint8Array; bounds: Float64Array } {
     const rotated = this.rotateQuery(vector);
-    const high = highSums;
-    for (let byte = 0; byte < this.layout.bytes; byte++) {
-      // Entry b = low[b & 15] + high[b >> 4]: the signed sums of the byte's low and high four
-      // values (+ where the bit is 1), each ((±v0 ± v1) ± v2) ± v3 as the estimate's definition adds them.
-      // Written out, sixteen entries (one high nibble) at a time from the low sums held in
-      // locals: loops over arrays of them, or a call per sum, cost twice as much (and a heap
-      // number per call when it was not inlined).
-      const at = byte * 8;
-      const a0 = rotated[at] as number;
-      const a1 = rotated[at + 1] as number;
-      const a2 = rotated[at + 2] as number;
-      const a3 = rotated[at + 3] as number;
-      const b0 = rotated[at + 4] as number;
-      const b1 = rotated[at + 5] as number;
-      const b2 = rotated[at + 6] as number;
-      const b3 = rotated[at + 7] as number;
-      const low0 = -a0 + -a1 + -a2 + -a3;
-      const low1 = a0 + -a1 + -a2 + -a3;
-      const low2 = -a0 + a1 + -a2 + -a3;
-      const low3 = a0 + a1 + -a2 + -a3;
-      const low4 = -a0 + -a1 + a2 + -a3;
-      const low5 = a0 + -a1 + a2 + -a3;
-      const low6 = -a0 + a1 + a2 + -a3;
-      const low7 = a0 + a1 + a2 + -a3;
-      const low8 = -a0 + -a1 + -a2 + a3;
-      const low9 = a0 + -a1 + -a2 + a3;
-      const low10 = -a0 + a1 + -a2 + a3;
-      const low11 = a0 + a1 + -a2 + a3;
-      const low12 = -a0 + -a1 + a2 + a3;
-      const low13 = a0 + -a1 + a2 + a3;
-      const low14 = -a0 + a1 + a2 + a3;
-      const low15 = a0 + a1 + a2 + a3;
-      high[0] = -b0 + -b1 + -b2 + -b3;
-      high[1] = b0 + -b1 + -b2 + -b3;
-      high[2] = -b0 + b1 + -b2 + -b3;
-      high[3] = b0 + b1 + -b2 + -b3;
-      high[4] = -b0 + -b1 + b2 + -b3;
-      high[5] = b0 + -b1 + b2 + -b3;
-      high[6] = -b0 + b1 + b2 + -b3;
-      high[7] = b0 + b1 + b2 + -b3;
-      high[8] = -b0 + -b1 + -b2 + b3;
-      high[9] = b0 + -b1 + -b2 + b3;
-      high[10] = -b0 + b1 + -b2 + b3;
-      high[11] = b0 + b1 + -b2 + b3;
-      high[12] = -b0 + -b1 + b2 + b3;
-      high[13] = b0 + -b1 + b2 + b3;
-      high[14] = -b0 + b1 + b2 + b3;
-      high[15] = b0 + b1 + b2 + b3;
-      for (let highNibble = 0, entry = byte * 256; highNibble < 16; highNibble++, entry += 16) {
-        const sum = high[highNibble] as number;
-        table[entry] = low0 + sum;
-        table[entry + 1] = low1 + sum;
-        table[entry + 2] = low2 + sum;
-        table[entry + 3] = low3 + sum;
-        table[entry + 4] = low4 + sum;
-        table[entry + 5] = low5 + sum;
-        table[entry + 6] = low6 + sum;
-        table[entry + 7] = low7 + sum;
-        table[entry + 8] = low8 + sum;
-        table[entry + 9] = low9 + sum;
-        table[entry + 10] = low10 + sum;
-        table[entry + 11] = low11 + sum;
-        table[entry + 12] = low12 + sum;
-        table[entry + 13] = low13 + sum;
-        table[entry + 14] = low14 + sum;
-        table[entry + 15] = low15 + sum;
+    const { bytes } = this.layout;
+    const count = bytes * 8;
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (let index = 0; index < count; index++) {
+      const value = rotated[index] as number;
+      if (value < lo) lo = value;
+      if (value > hi) hi = value;
+    }
+    const step = hi > lo ? (hi - lo) / planeLevels : 0;
+    planes.fill(0, 0, planeCount * bytes);
+    if (step > 0) {
+      for (let index = 0; index < count; index++) {
+        const level = Math.round(((rotated[index] as number) - lo) / step);
+        if (level === 0) continue;
+        const byte = index >> 3;
+        const bit = 1 << (index & 7);
+        for (let plane = 0; plane < planeCount; plane++) {
+          if ((level >> plane) & 1) planes[plane * bytes + byte] = (planes[plane * bytes + byte] as number) | bit;
+        }
       }
     }
-    return table;
+    bounds[0] = lo;
+    bounds[1] = step;
+    return { planes, bounds };
   }
 
   /**
    * Every rotation of `vector` (`copies` × `padded` values, copy after copy), in a buffer this
-   * coder reuses: valid until the next call. The last query's are kept, so its code and its table
+   * coder reuses: valid until the next call. The last query's are kept, so its code and its planes
    * cost one rotation (compared bit for bit: a signed zero is another query).
    */
   private rotateQuery(vector: Float32Array): Float64Array {
@@ -226,9 +193,6 @@ export class VectorCoder {
     }
   }
 }
-
-/** The high nibbles' signed sums of one byte, for `queryTable`. */
-const highSums = new Float64Array(16);
 
 /** One bit per value (1 when positive), 8 values a byte, least significant bit first. */
 function packSigns(values: Float64Array, length: number, out: Uint8Array, offset: number): void {

@@ -19,6 +19,8 @@ export const slotDead = 1;
 export const slotSuperseded = 2;
 /** The distance reported for a masked slot; never counted in the histogram. */
 export const maskedDistance = 0xffff;
+/** Bit planes of the estimate stage's query (see `VectorCoder.queryPlanes`): 4 bits a value. */
+export const planeCount = 4;
 
 interface WasmMemory {
   readonly buffer: ArrayBuffer;
@@ -46,7 +48,7 @@ type Estimate = (
   suffixStride: number,
   slots: number,
   count: number,
-  table: number,
+  planes: number,
   out: number,
 ) => void;
 
@@ -109,8 +111,9 @@ export class CodeArena {
   readonly slots: Int32Array;
   readonly histogram: Uint32Array;
   readonly query: Uint8Array;
-  /** Where `estimate` reads the query's lookup table (see `VectorCoder.queryTable`); null without WebAssembly. */
-  readonly estimateTable: Float32Array | null;
+  /** Where `estimate` reads the query's bit planes and their bounds (see `VectorCoder.queryPlanes`); null without WebAssembly. */
+  readonly estimatePlanes: Uint8Array | null;
+  readonly estimateBounds: Float64Array | null;
 
   constructor(stride: number, hammingBytes: number, capacity: number, useWasm = true) {
     this.capacity = capacity;
@@ -123,9 +126,9 @@ export class CodeArena {
     const histogram = align(slots + capacity * 4);
     const query = align(histogram + (hammingBytes * 8 + 1) * 4);
     const module = useWasm ? kernelModule(hammingBytes / 8, (stride - hammingBytes) / 4) : null;
-    // With WebAssembly, room for the estimate stage too: the query's lookup table and the scores.
+    // With WebAssembly, room for the estimate stage too: the query's bit planes, their bounds and the scores.
     const table = align(query + hammingBytes);
-    const scores = module ? align(table + stride * 256 * 4) : table;
+    const scores = module ? align(table + planeCount * stride + 16) : table;
     const total = module ? scores + Math.min(capacity, estimateCapacity) * 8 : table;
     this.offsets = { mask, out, slots, histogram, query, table, scores, suffixes };
     if (module && wasm) {
@@ -139,7 +142,8 @@ export class CodeArena {
       this.memory = null;
       this.buffer = new ArrayBuffer(total);
     }
-    this.estimateTable = module ? new Float32Array(this.buffer, table, stride * 256) : null;
+    this.estimatePlanes = module ? new Uint8Array(this.buffer, table, planeCount * stride) : null;
+    this.estimateBounds = module ? new Float64Array(this.buffer, table + planeCount * stride, 2) : null;
     this.prefixes = new Uint8Array(this.buffer, 0, capacity * hammingBytes);
     this.suffixes = new Uint8Array(this.buffer, suffixes, capacity * (stride - hammingBytes));
     this.prefixWords = new Uint32Array(this.buffer, 0, (capacity * hammingBytes) / 4);
@@ -215,8 +219,8 @@ export class CodeArena {
   }
 
   /**
-   * The asymmetric estimate of each candidate (Σ over its code's bytes of `estimateTable` entries,
-   * summed exactly as the JavaScript stage does, so the two agree to the bit), or null when this
+   * The asymmetric estimate of each candidate (from `estimatePlanes` and `estimateBounds`, computed
+   * exactly as the JavaScript stage does, so the two agree to the bit), or null when this
    * arena has no WebAssembly or there are too many candidates. The answer is a view into the
    * arena, valid until its next use.
    */
@@ -269,11 +273,15 @@ function hamming(words: Uint32Array, start: number, query: Uint32Array): number 
 //       out[i] = d; codes += stride)
 //   (func (export "slots") codes stride slots count query out histogram
 //     for j in 0..count: base = codes + slots[j] * stride; d = Σ_w popcnt(...); histogram[d]++; out[j] = d)
+//   (func (export "estimates") prefixes prefixStride suffixes suffixStride slots count planes out
+//     for j in 0..count: over the slot's whole code, out[j] = lo × popcnt(code)
+//       + step × Σ_k 2^k popcnt(code & plane_k), lo and step read after the planes)
 //
 // with the query words held in locals and the word loop unrolled.
 
 const i32 = 0x7f;
 const i64 = 0x7e;
+const f64 = 0x7c;
 const op = {
   block: 0x02,
   loop: 0x03,
@@ -292,11 +300,14 @@ const op = {
   i32Store: 0x36,
   i32Store16: 0x3b,
   i32Const: 0x41,
-  f32Load: 0x2a,
+  f64Load: 0x2b,
   f64Store: 0x39,
-  f64Const: 0x44,
+  i64Const: 0x42,
   f64Add: 0xa0,
-  f64PromoteF32: 0xbb,
+  f64Mul: 0xa2,
+  f64ConvertI64S: 0xb9,
+  i64And: 0x83,
+  i64Shl: 0x86,
   i32ShrU: 0x76,
   i32GeU: 0x4f,
   i32Add: 0x6a,
@@ -484,67 +495,73 @@ function scanSlotsBody(words: number): number[] {
   ];
 }
 
-/** f64(table entry at `entries` + 4 × byte `shift` of local `value`, at constant offset `offset`). */
-function tableEntry(value: number, shift: number, table: number, offset: number): number[] {
-  const code = [...get(value)];
-  if (shift > 0) code.push(...constant(shift), op.i32ShrU);
-  if (shift < 24) code.push(...constant(255), op.i32And);
-  code.push(...constant(2), op.i32Shl, ...get(table), op.i32Add, op.f32Load, ...memarg(2, offset), op.f64PromoteF32);
-  return code;
-}
-
+/**
+ * The estimate stage (see `VectorCoder.queryPlanes`): for each listed slot,
+ * lo × popcount(code) + step × Σ_k 2^k × popcount(code AND plane k), over the code's
+ * `prefixWords` + `suffixWords` 64-bit words, into `out` as f64. The planes (4 × the code's
+ * bytes) and then lo and step (two f64) are at `planes`; the planes are held in locals.
+ */
 function estimateBody(prefixWords: number, suffixWords: number): number[] {
-  // params 0 prefixes, 1 prefixStride, 2 suffixes, 3 suffixStride, 4 slots, 5 count, 6 table, 7 out
-  // locals 8 j, 9 slot, 10 base, 11 value (i32); 12 even, 13 odd (f64)
-  const [prefixes, prefixStride, suffixes, suffixStride, slots, count, table, out, index, slot, base, value, even, odd] = [
-    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13,
+  const words = prefixWords + suffixWords;
+  // params 0 prefixes, 1 prefixStride, 2 suffixes, 3 suffixStride, 4 slots, 5 count, 6 planes, 7 out
+  // locals 8 j, 9 slot, 10 base (i32); 11 lo, 12 step (f64); 13 ones, 14… a count a plane, then the
+  // code word, then the planes' words (i64)
+  const [prefixes, prefixStride, suffixes, suffixStride, slots, count, planes, out, index, slot, base, lo, step, ones, counts] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
   ];
-  const zero = [op.f64Const, 0, 0, 0, 0, 0, 0, 0, 0];
-  // Word w of the code (prefix words first) uses table entries [w * 1024, w * 1024 + 1024):
-  // even += t[b0] + t[512 + b2]; odd += t[256 + b1] + t[768 + b3], as in the JavaScript stage.
-  const word = (at: number, entry: number) => [
-    ...get(base),
-    op.i32Load,
-    ...memarg(2, at * 4),
-    ...set(value),
-    ...get(even),
-    ...tableEntry(value, 0, table, entry * 4096),
-    ...tableEntry(value, 16, table, entry * 4096 + 2048),
-    op.f64Add,
-    op.f64Add,
-    ...set(even),
-    ...get(odd),
-    ...tableEntry(value, 8, table, entry * 4096 + 1024),
-    ...tableEntry(value, 24, table, entry * 4096 + 3072),
-    op.f64Add,
-    op.f64Add,
-    ...set(odd),
-  ];
-  const body: number[] = [
-    ...loopWhileBelow(index, count),
-    ...elementAddress(slots, index, 2),
-    op.i32Load,
-    ...memarg(2, 0),
-    ...set(slot),
-    ...zero,
-    ...set(even),
-    ...zero,
-    ...set(odd),
-    ...get(prefixes),
-    ...get(slot),
-    ...get(prefixStride),
-    op.i32Mul,
-    op.i32Add,
-    ...set(base),
-  ];
-  for (let at = 0; at < prefixWords; at++) body.push(...word(at, at));
+  const word = counts + planeCount;
+  const plane0 = word + 1;
+  const planeWord = (plane: number, at: number) => plane0 + plane * words + at;
+  const body: number[] = [];
+  for (let plane = 0; plane < planeCount; plane++) {
+    for (let at = 0; at < words; at++)
+      body.push(...get(planes), op.i64Load, ...memarg(3, (plane * words + at) * 8), ...set(planeWord(plane, at)));
+  }
+  body.push(...get(planes), op.f64Load, ...memarg(3, planeCount * words * 8), ...set(lo));
+  body.push(...get(planes), op.f64Load, ...memarg(3, planeCount * words * 8 + 8), ...set(step));
+  const zero = (local: number) => [op.i64Const, 0, ...set(local)];
+  // ones += popcnt(w); counts[k] += popcnt(w & plane k), for code word `at` (`planeAt` in the planes).
+  const codeWord = (at: number, planeAt: number) => {
+    const code = [
+      ...get(base),
+      op.i64Load,
+      ...memarg(3, at * 8),
+      ...set(word),
+      ...get(ones),
+      ...get(word),
+      op.i64Popcnt,
+      op.i64Add,
+      ...set(ones),
+    ];
+    for (let plane = 0; plane < planeCount; plane++) {
+      code.push(
+        ...get(counts + plane),
+        ...get(word),
+        ...get(planeWord(plane, planeAt)),
+        op.i64And,
+        op.i64Popcnt,
+        op.i64Add,
+        ...set(counts + plane),
+      );
+    }
+    return code;
+  };
+  body.push(...loopWhileBelow(index, count), ...elementAddress(slots, index, 2), op.i32Load, ...memarg(2, 0), ...set(slot), ...zero(ones));
+  for (let plane = 0; plane < planeCount; plane++) body.push(...zero(counts + plane));
+  body.push(...get(prefixes), ...get(slot), ...get(prefixStride), op.i32Mul, op.i32Add, ...set(base));
+  for (let at = 0; at < prefixWords; at++) body.push(...codeWord(at, at));
   body.push(...get(suffixes), ...get(slot), ...get(suffixStride), op.i32Mul, op.i32Add, ...set(base));
-  for (let at = 0; at < suffixWords; at++) body.push(...word(at, prefixWords + at));
-  body.push(...elementAddress(out, index, 3), ...get(even), ...get(odd), op.f64Add, op.f64Store, ...memarg(3, 0), ...nextIteration(index));
+  for (let at = 0; at < suffixWords; at++) body.push(...codeWord(at, prefixWords + at));
+  // out[j] = lo × f64(ones) + step × f64(Σ_k counts[k] << k), as `estimatesInJavaScript` computes it.
+  body.push(...elementAddress(out, index, 3), ...get(lo), ...get(ones), op.f64ConvertI64S, op.f64Mul, ...get(step), ...get(counts));
+  for (let plane = 1; plane < planeCount; plane++) body.push(...get(counts + plane), op.i64Const, plane, op.i64Shl, op.i64Add);
+  body.push(op.f64ConvertI64S, op.f64Mul, op.f64Add, op.f64Store, ...memarg(3, 0), ...nextIteration(index));
   return [
     ...vector([
-      [4, i32],
-      [2, 0x7c],
+      [3, i32],
+      [2, f64],
+      [2 + planeCount, i64],
+      [...unsigned(planeCount * words), i64],
     ]),
     ...body,
   ];
@@ -559,7 +576,7 @@ export function kernelBytes(words: number, suffixWords = 0): Uint8Array {
   const params = (count: number) => vector(Array.from({ length: count }, () => [i32]));
   const all = scanAllBody(words);
   const slots = scanSlotsBody(words);
-  const estimates = estimateBody(words * 2, suffixWords);
+  const estimates = estimateBody(words, suffixWords / 2);
   return new Uint8Array([
     0x00,
     0x61,
