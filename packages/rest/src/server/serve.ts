@@ -150,8 +150,11 @@ export async function serve(options: ServeOptions): Promise<ServerHandle> {
     const onSignal = () => {
       void close();
     };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
+    // `on`, not `once`, until closed: a service manager stopping a whole control group signals
+    // this process and the one that launched it, which passes the signal on — and a second
+    // SIGTERM with no listener left ended the process mid-shutdown (no close, no message).
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
     void closed.then(() => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
