@@ -304,14 +304,6 @@ export async function runServerCommandLine(
       io.listening?.(handle.url);
     }
     await handle.closed;
-    // In a process a launcher or a primary started (they pass their signals on), a signal that
-    // lands after the stop — a service manager signals every process of the group, so this one
-    // gets the signal twice — must not turn the clean stop into a kill (exit 143).
-    if (cluster.isWorker || env[RELAUNCHED_VARIABLE] === '1') {
-      const ignore = () => {};
-      process.on('SIGTERM', ignore);
-      process.on('SIGINT', ignore);
-    }
     // A worker's IPC channel keeps it alive: let go of it so the process can end.
     if (cluster.isWorker) cluster.worker?.disconnect();
     else log('stopped: in-flight requests finished and the store is closed');
@@ -408,16 +400,12 @@ async function runPrimary(
       log('stopping: workers finish their requests, then close the store');
       for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
     };
-    // `on`, not `once`: a second signal (a service manager signals every process of the group,
-    // and a launcher passes its own on) must not end the primary before its workers finish.
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
     const check = () => {
       if (stopping && Object.keys(cluster.workers ?? {}).length === 0) {
         void (schedule?.idle() ?? Promise.resolve()).then(() => {
           log('stopped: every worker finished its requests and closed the store');
-          process.off('SIGTERM', stop);
-          process.off('SIGINT', stop);
           resolveExit(0);
         });
       }

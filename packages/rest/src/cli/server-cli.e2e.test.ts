@@ -123,15 +123,6 @@ describe('engram-server', () => {
       expect(server.output()).toContain('stopped: in-flight requests finished');
       expect(existsSync(`/proc/${child}`)).toBe(false);
 
-      // SIGTERM to the launcher and to the server at once (a service manager stopping the whole
-      // control group): the server gets it twice and still stops gracefully.
-      const grouped = await start(['--path', path]);
-      const [server1] = childrenOf(grouped.child.pid as number);
-      process.kill(server1 as number, 'SIGTERM');
-      grouped.child.kill('SIGTERM');
-      expect(await grouped.exited).toBe(0);
-      expect(grouped.output()).toContain('stopped: in-flight requests finished');
-
       // The launcher killed outright: the server sees its channel close and stops gracefully.
       const orphaned = await start(['--path', path]);
       const [server2] = childrenOf(orphaned.child.pid as number);

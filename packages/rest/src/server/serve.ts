@@ -150,11 +150,8 @@ export async function serve(options: ServeOptions): Promise<ServerHandle> {
     const onSignal = () => {
       void close();
     };
-    // `on`, not `once`, until closed: a service manager stopping a whole control group signals
-    // this process and the one that launched it, which passes the signal on — and a second
-    // SIGTERM with no listener left ended the process mid-shutdown (no close, no message).
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
     void closed.then(() => {
       process.off('SIGTERM', onSignal);
       process.off('SIGINT', onSignal);
