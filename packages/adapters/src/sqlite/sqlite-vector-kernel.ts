@@ -252,14 +252,16 @@ export class CodeArena {
   }
 }
 
+/** Set bits of a 32-bit word (the JavaScript stages' POPCNT). */
+export function popcount32(value: number): number {
+  let bits = value - ((value >>> 1) & 0x55555555);
+  bits = (bits & 0x33333333) + ((bits >>> 2) & 0x33333333);
+  return Math.imul((bits + (bits >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24;
+}
+
 function hamming(words: Uint32Array, start: number, query: Uint32Array): number {
   let total = 0;
-  for (let word = 0; word < query.length; word++) {
-    let bits = ((words[start + word] as number) ^ (query[word] as number)) >>> 0;
-    bits -= (bits >>> 1) & 0x55555555;
-    bits = (bits & 0x33333333) + ((bits >>> 2) & 0x33333333);
-    total += (Math.imul((bits + (bits >>> 4)) & 0x0f0f0f0f, 0x01010101) >>> 24) as number;
-  }
+  for (let word = 0; word < query.length; word++) total += popcount32((words[start + word] as number) ^ (query[word] as number));
   return total;
 }
 
